@@ -1,0 +1,72 @@
+"""The `mgc-iac` command line. The only layer that prints; everything below returns data or raises.
+
+Subcommands live in one module each and are imported only when invoked, so `mgc-iac --help` stays fast
+(no SDK, no Pulumi, no asyncssh at start-up).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# command name -> "module:attribute"; help text is kept here so `--help` needs no imports.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("mgc_iac.cli.stack_cmds:init_cmd", "Scaffold a new stack directory that validates."),
+    "validate": ("mgc_iac.cli.stack_cmds:validate_cmd", "Check a stack against every MgC rule (offline)."),
+    "plan": ("mgc_iac.cli.plan_cmds:plan_cmd", "Diff a stack against recorded state and print the plan."),
+    "show": ("mgc_iac.cli.plan_cmds:show_cmd", "Render a saved plan file."),
+    "schema": ("mgc_iac.cli.stack_cmds:schema_cmd", "Print the JSON Schema of the stack, plan or approvals file."),
+    "lab": ("mgc_iac.cli.lab_cmds:lab_group", "Run the embedded Huawei-compatible lab cloud."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target[0].split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            return None
+        return getattr(module, attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in sorted(COMMANDS)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="mgc-iac")
+@click.option("--debug", is_flag=True, envvar="MGC_IAC_DEBUG", help="Show tracebacks for internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Server migrations to Huawei Cloud, declared as code.
+
+    Write the migration (sources, workflows, target network, encryption, verification, tags) as a stack in
+    YAML or Python, keep it in Git, review `mgc-iac plan`, then `mgc-iac apply` it. Apply stops at each
+    manual checkpoint (ResizeDiskPartition, BusinessValidation, Cutover) until it is approved.
+
+    Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode), 3 waiting for approval.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main() -> None:
+    """Console-script entry point: user errors exit 1 with a message, never a traceback."""
+    from mgc_iac.cli._errors import run
+
+    run(cli)
