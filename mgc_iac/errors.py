@@ -92,7 +92,8 @@ class CloudError(MgcIacError):
         self.code = code
         self.request_id = request_id
         where = f"{service}.{operation}" if service else operation
-        parts = [p for p in (f"HTTP {status}" if status else "", code or "", f"request {request_id}" if request_id else "") if p]
+        parts = [f"HTTP {status}" if status else "", code or "", f"request {request_id}" if request_id else ""]
+        parts = [p for p in parts if p]
         detail = f" ({', '.join(parts)})" if parts else ""
         super().__init__(f"{where}: {message}{detail}" if where else f"{message}{detail}")
 

@@ -1,0 +1,138 @@
+"""spec -> graph: the desired resources and the ordered steps of every server."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mgc_iac.graph.model import STEP_ORDER, DesiredResource, Graph, ServerNode, Step, StepKind, WorkflowNode
+from mgc_iac.resources import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
+from mgc_iac.spec.models import Source, Stack, Workflow
+from mgc_iac.spec.selection import workflow_servers
+
+# Estimates assume this per-server bandwidth when the workflow sets no limit (shown as "assumed").
+ASSUMED_UNLIMITED_MBPS = 100.0
+_SIZES = {1: "medium", 2: "large", 4: "xlarge", 8: "2xlarge", 16: "4xlarge", 32: "8xlarge", 64: "16xlarge"}
+
+
+def default_flavor(cpus: int, memory_mb: int) -> str:
+    """The s6 flavor closest to the source's CPUs and memory (e.g. 2 CPUs, 4 GB -> s6.large.2)."""
+    vcpus = min(_SIZES, key=lambda n: (n < cpus, abs(n - cpus)))
+    ratio = min((1, 2, 4), key=lambda r: abs(r - memory_mb / 1024 / vcpus))
+    return f"s6.{_SIZES[vcpus]}.{ratio}"
+
+
+def build_graph(stack: Stack) -> Graph:
+    """The desired graph of a stack whose rules passed."""
+    selection = workflow_servers(stack)
+    resources: dict[str, DesiredResource] = {}
+    workflows = []
+    for position, wf in enumerate(stack.workflows):
+        servers = selection[wf.name]
+        nodes = []
+        for src in servers:
+            target = _target_attrs(wf, src)
+            addr = f"{wf.name}/{src.name}"
+            resources[f"{addr}/{TARGET_SERVER}"] = DesiredResource(
+                f"{addr}/{TARGET_SERVER}", TARGET_SERVER, wf.name, src.name, target)
+            resources[f"{addr}/{MIGRATION_TASK}"] = DesiredResource(
+                f"{addr}/{MIGRATION_TASK}", MIGRATION_TASK, wf.name, src.name, _task_attrs(wf, src, target))
+            nodes.append(_server_node(wf, src, target, len(servers)))
+        if wf.advanced.notifications is not None:
+            note = wf.advanced.notifications
+            resources[f"{wf.name}/{NOTIFICATION}"] = DesiredResource(
+                f"{wf.name}/{NOTIFICATION}", NOTIFICATION, wf.name, None,
+                {"topic_urn": note.topic_urn, "language": note.language, "on": sorted(note.on)})
+        workflows.append(WorkflowNode(wf.name, position, tuple(nodes)))
+    return Graph(stack.metadata.name, tuple(workflows), resources)
+
+
+def _target_disks(wf: Workflow, src: Source) -> list[dict[str, Any]]:
+    override = wf.servers.get(src.name)
+    sizes = {d.device: d.size_gb for d in override.disks} if override else {}
+    return [{"device": d.device, "size_gb": sizes.get(d.device, d.size_gb)} for d in src.disks]
+
+
+def _target_attrs(wf: Workflow, src: Source) -> dict[str, Any]:
+    override = wf.servers.get(src.name)
+    enc = wf.encryption
+    t = wf.target
+    return {
+        "name": (override.target_name if override and override.target_name else src.name),
+        "region": t.region,
+        "project": t.project,
+        "availability_zone": t.availability_zone,
+        "flavor": (override.flavor if override and override.flavor else t.flavor)
+        or default_flavor(src.cpus, src.memory_mb),
+        "image": t.image,
+        "vpc": t.vpc,
+        "subnet": t.subnet,
+        "security_group": t.security_group,
+        "volume_type": t.volume_type,
+        "disks": _target_disks(wf, src),
+        "encryption": {"enabled": enc.enabled, "key_id": enc.key_id, "key_alias": enc.key_alias}
+        if enc.enabled else {"enabled": False},
+        "eip": wf.network.type == "public",
+        "fixed_ip": str(src.ip) if wf.advanced.retain_ip else None,
+        "enterprise_project": wf.advanced.enterprise_project,
+        "tags": dict(sorted(wf.advanced.tags.items())),
+        "start_after_migration": wf.advanced.start_target_after_migration,
+    }
+
+
+def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any]) -> dict[str, Any]:
+    pol = wf.verification_policy
+    net = wf.network
+    return {
+        "source": src.name,
+        "source_ip": str(src.ip),
+        "source_mac": src.mac,
+        "os": src.os,
+        "type": "MIGRATE_FILE" if src.os == "linux" else "MIGRATE_BLOCK",
+        "target": f"{wf.name}/{src.name}/{TARGET_SERVER}",
+        "target_name": target["name"],
+        "migration_port": wf.migration_port,
+        "network": net.type,
+        "proxy": f"{net.proxy.host}:{net.proxy.port}" if net.proxy else None,
+        "bandwidth_limit_mbps": wf.advanced.bandwidth_limit_mbps,
+        "syncing": not wf.advanced.quick_mode,
+        "install_rsync": wf.advanced.install_rsync,
+        "verify": {"enabled": wf.advanced.verify_consistency or pol.hash, "hash": pol.hash,
+                   "include_paths": list(pol.include_paths), "exclude_paths": list(pol.exclude_paths)},
+        "start_target_server": wf.advanced.start_target_after_migration,
+    }
+
+
+def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_size: int) -> ServerNode:
+    shrinks = [d for d, t in zip(src.disks, target["disks"], strict=True) if t["size_gb"] < d.size_gb]
+    limit = wf.advanced.bandwidth_limit_mbps
+    mbps = limit / max(workflow_size, 1) if limit else ASSUMED_UNLIMITED_MBPS
+    used = sum(d.used_gb for d in src.disks)
+    verify = wf.advanced.verify_consistency or wf.verification_policy.hash
+    why = {
+        StepKind.CREATE_TARGET: f"create {target['name']} ({target['flavor']}"
+        + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")",
+        StepKind.START_UP_AGENT: "prechecks, " + ("install rsync, " if wf.advanced.install_rsync else "")
+        + "start the migration agent" + (" (block-level, ports 8899/8900)" if src.os == "windows" else ""),
+        StepKind.START_MIGRATION: f"full replication of {used:g} GB",
+        StepKind.RESIZE_DISK_PARTITION: "target disks shrink: resize partitions on the SMS console"
+        if shrinks else "no target disk shrinks",
+        StepKind.START_SYNCHRONIZATION: "incremental synchronization" if not wf.advanced.quick_mode
+        else "quick mode: no incremental synchronization",
+        StepKind.VERIFY_CONSISTENCY: ("hash verification of " + ", ".join(wf.verification_policy.include_paths))
+        if wf.verification_policy.hash else ("size and mtime verification" if verify else "verification off"),
+        StepKind.BUSINESS_VALIDATION: "check the services on the target",
+        StepKind.CUTOVER: "switch services to the target"
+        + (" and start it" if wf.advanced.start_target_after_migration else ""),
+        StepKind.SOURCE_CLEAR: "stop and remove the agent on the source",
+        StepKind.MIGRATION_TASK_CLEAR: "delete the SMS task",
+    }
+    enabled = {
+        StepKind.RESIZE_DISK_PARTITION: bool(shrinks),
+        StepKind.START_SYNCHRONIZATION: not wf.advanced.quick_mode,
+        StepKind.VERIFY_CONSISTENCY: verify,
+    }
+    steps = tuple(Step(kind, enabled.get(kind, True), why[kind]) for kind in STEP_ORDER)
+    return ServerNode(
+        workflow=wf.name, server=src.name, os=src.os, target_name=target["name"], steps=steps, used_gb=used,
+        assumed_mbps=mbps, estimated_seconds=int(used * 8192 / mbps) if used else 0,
+    )

@@ -1,0 +1,81 @@
+"""The desired graph: resources and the ordered steps of every server (the "Server Migration" template)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class StepKind(StrEnum):
+    CREATE_TARGET = "CreateTarget"
+    START_UP_AGENT = "StartUpAgent"
+    START_MIGRATION = "StartMigration"
+    RESIZE_DISK_PARTITION = "ResizeDiskPartition"
+    START_SYNCHRONIZATION = "StartSynchronization"
+    VERIFY_CONSISTENCY = "VerifyConsistency"
+    BUSINESS_VALIDATION = "BusinessValidation"
+    CUTOVER = "Cutover"
+    SOURCE_CLEAR = "SourceClear"
+    MIGRATION_TASK_CLEAR = "MigrationTaskClear"
+
+
+STEP_ORDER: tuple[StepKind, ...] = tuple(StepKind)
+MANUAL_STEPS = frozenset({StepKind.RESIZE_DISK_PARTITION, StepKind.BUSINESS_VALIDATION, StepKind.CUTOVER})
+
+
+@dataclass(frozen=True)
+class DesiredResource:
+    """A resource the spec wants, with canonical JSON attributes."""
+
+    address: str  # workflow/server/kind, or workflow/kind for workflow-wide resources
+    kind: str
+    workflow: str
+    server: str | None
+    attrs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: StepKind
+    enabled: bool
+    reason: str = ""  # why it is skipped, or what it does here
+
+    @property
+    def manual(self) -> bool:
+        return self.kind in MANUAL_STEPS
+
+
+@dataclass(frozen=True)
+class ServerNode:
+    workflow: str
+    server: str
+    os: str
+    target_name: str
+    steps: tuple[Step, ...]
+    used_gb: float
+    assumed_mbps: float  # bandwidth share used for the estimate
+    estimated_seconds: int
+
+    def step(self, kind: StepKind) -> Step:
+        return next(s for s in self.steps if s.kind is kind)
+
+    def gate(self, kind: StepKind) -> str:
+        return f"{self.workflow}/{self.server}/{kind.value}"
+
+
+@dataclass(frozen=True)
+class WorkflowNode:
+    name: str
+    position: int  # creation order: later workflows queue behind earlier ones
+    servers: tuple[ServerNode, ...]
+
+
+@dataclass(frozen=True)
+class Graph:
+    stack: str
+    workflows: tuple[WorkflowNode, ...]
+    resources: dict[str, DesiredResource] = field(default_factory=dict)
+
+    def servers(self) -> list[ServerNode]:
+        return [s for wf in self.workflows for s in wf.servers]

@@ -1,0 +1,274 @@
+"""The embedded state store: one SQLite file (WAL) shared by every stack that points at it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mgc_iac.errors import StateError, StateLockedError
+from mgc_iac.state.model import (
+    ApprovalRecord,
+    JournalEntry,
+    ResourceRecord,
+    Snapshot,
+    SourceRecord,
+    StepRecord,
+    StepStatus,
+)
+from mgc_iac.state.store import LockInfo, StateStore, Transaction
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stacks (name TEXT PRIMARY KEY, serial INTEGER NOT NULL, updated_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS resources (
+  stack TEXT NOT NULL, address TEXT NOT NULL, kind TEXT NOT NULL, workflow TEXT NOT NULL, server TEXT,
+  attrs TEXT NOT NULL, outputs TEXT NOT NULL, PRIMARY KEY (stack, address));
+CREATE TABLE IF NOT EXISTS steps (
+  stack TEXT NOT NULL, gate TEXT NOT NULL, workflow TEXT NOT NULL, server TEXT NOT NULL, step TEXT NOT NULL,
+  status TEXT NOT NULL, attempt INTEGER NOT NULL, detail TEXT NOT NULL, updated_at TEXT NOT NULL,
+  PRIMARY KEY (stack, gate));
+CREATE TABLE IF NOT EXISTS journal (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, stack TEXT NOT NULL, address TEXT NOT NULL, phase TEXT NOT NULL,
+  at TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS journal_stack ON journal (stack, seq);
+CREATE TABLE IF NOT EXISTS approvals (
+  stack TEXT NOT NULL, gate TEXT NOT NULL, approver TEXT NOT NULL, plan_digest TEXT NOT NULL, at TEXT NOT NULL,
+  via TEXT NOT NULL, PRIMARY KEY (stack, gate, approver, plan_digest));
+CREATE TABLE IF NOT EXISTS sources (stack TEXT NOT NULL, name TEXT NOT NULL, mac TEXT NOT NULL,
+  PRIMARY KEY (stack, name));
+CREATE INDEX IF NOT EXISTS sources_mac ON sources (mac);
+CREATE TABLE IF NOT EXISTS workflows (seq INTEGER PRIMARY KEY AUTOINCREMENT, stack TEXT NOT NULL,
+  name TEXT NOT NULL, UNIQUE (stack, name));
+CREATE TABLE IF NOT EXISTS locks (stack TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL,
+  since TEXT NOT NULL, operation TEXT NOT NULL, token TEXT NOT NULL);
+"""
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+class SQLiteStore(StateStore):
+    """Transactions are `BEGIN IMMEDIATE` (one writer at a time); WAL keeps readers unblocked."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL + NORMAL survives a killed process (only power loss can drop the last commits)
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            if version is None:
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            elif int(version[0]) > SCHEMA_VERSION:
+                raise StateError(f"{self.path} was written by a newer mgc-iac (schema {version[0]}); upgrade mgc-iac")
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
+        self._mutex = threading.RLock()
+
+    # --- reads ------------------------------------------------------------------------------------------
+
+    def snapshot(self, stack: str) -> Snapshot:
+        with self._mutex:
+            cur = self._db.cursor()
+            cur.execute("BEGIN")
+            try:
+                serial = self._serial(cur, stack)
+                resources = {
+                    addr: ResourceRecord(addr, kind, wf, server, json.loads(attrs), json.loads(outputs))
+                    for addr, kind, wf, server, attrs, outputs in cur.execute(
+                        "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack=?",
+                        (stack,))
+                }
+                steps = {
+                    gate: StepRecord(wf, server, step, StepStatus(status), attempt, json.loads(detail), at)
+                    for gate, wf, server, step, status, attempt, detail, at in cur.execute(
+                        "SELECT gate, workflow, server, step, status, attempt, detail, updated_at FROM steps "
+                        "WHERE stack=?", (stack,))
+                }
+                order = dict(cur.execute("SELECT name, seq FROM workflows WHERE stack=?", (stack,)).fetchall())
+            finally:
+                cur.execute("COMMIT")
+        return Snapshot(stack, serial, resources, steps, order)
+
+    @staticmethod
+    def _serial(cur: sqlite3.Cursor, stack: str) -> int:
+        row = cur.execute("SELECT serial FROM stacks WHERE name=?", (stack,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def serial(self, stack: str) -> int:
+        with self._mutex:
+            return self._serial(self._db.cursor(), stack)
+
+    def approvals(self, stack: str) -> list[ApprovalRecord]:
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT gate, approver, plan_digest, at, via FROM approvals WHERE stack=? ORDER BY at, gate",
+                (stack,)).fetchall()
+        return [ApprovalRecord(*row) for row in rows]
+
+    def journal(self, stack: str, limit: int | None = None) -> list[JournalEntry]:
+        with self._mutex:
+            rows = self._db.execute(
+                "SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack=? ORDER BY seq DESC LIMIT ?",
+                (stack, -1 if limit is None else limit)).fetchall()
+        return [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in reversed(rows)]
+
+    def macs_elsewhere(self, stack: str) -> dict[str, tuple[str, str]]:
+        with self._mutex:
+            rows = self._db.execute("SELECT mac, stack, name FROM sources WHERE stack<>?", (stack,)).fetchall()
+        return {mac: (st, name) for mac, st, name in rows}
+
+    def stacks(self) -> list[str]:
+        with self._mutex:
+            return [r[0] for r in self._db.execute("SELECT name FROM stacks ORDER BY name")]
+
+    # --- writes -----------------------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self, stack: str) -> Iterator[Transaction]:
+        with self._mutex:
+            cur = self._db.cursor()
+            try:
+                cur.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StateError(f"the state store {self.path} is busy: {exc}") from exc
+            txn = _SQLiteTransaction(cur, stack)
+            try:
+                yield txn
+                if txn.dirty:
+                    cur.execute(
+                        "INSERT INTO stacks (name, serial, updated_at) VALUES (?, 1, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET serial=serial+1, updated_at=excluded.updated_at",
+                        (stack, now()))
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+
+    @contextmanager
+    def lock(self, stack: str, operation: str) -> Iterator[LockInfo]:
+        info = LockInfo(stack, os.getpid(), socket.gethostname(), now(), operation)
+        token = uuid.uuid4().hex
+        with self._mutex:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                held = self._lock_row(cur, stack)
+                if held is not None and not _is_stale(held):
+                    raise StateLockedError(
+                        f"the state of stack `{stack}` is locked by pid {held.pid} on host {held.host} since "
+                        f"{held.since} ({held.operation}); wait for it to finish, or run "
+                        f"`mgc-iac state unlock {stack}` if that process is gone")
+                cur.execute("INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?, ?)",
+                            (stack, info.pid, info.host, info.since, operation, token))
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        try:
+            yield info
+        finally:
+            with self._mutex:
+                self._db.execute("DELETE FROM locks WHERE stack=? AND token=?", (stack, token))
+
+    @staticmethod
+    def _lock_row(cur: sqlite3.Cursor, stack: str) -> LockInfo | None:
+        row = cur.execute("SELECT stack, pid, host, since, operation FROM locks WHERE stack=?", (stack,)).fetchone()
+        return LockInfo(*row) if row else None
+
+    def lock_info(self, stack: str) -> LockInfo | None:
+        with self._mutex:
+            return self._lock_row(self._db.cursor(), stack)
+
+    def force_unlock(self, stack: str) -> LockInfo | None:
+        with self._mutex:
+            held = self._lock_row(self._db.cursor(), stack)
+            self._db.execute("DELETE FROM locks WHERE stack=?", (stack,))
+        return held
+
+    def close(self) -> None:
+        with self._mutex:
+            self._db.close()
+
+
+def _is_stale(lock: LockInfo) -> bool:
+    """A lock left by a dead process on this host (kill -9) does not block the next apply."""
+    if lock.host != socket.gethostname():
+        return False
+    try:
+        os.kill(lock.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class _SQLiteTransaction(Transaction):
+    def __init__(self, cur: sqlite3.Cursor, stack: str) -> None:
+        self._cur = cur
+        self._stack = stack
+        self.dirty = False
+
+    def put_resource(self, record: ResourceRecord) -> None:
+        self.dirty = True
+        self._cur.execute(
+            "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (self._stack, record.address, record.kind, record.workflow, record.server, _dump(record.attrs),
+             _dump(record.outputs)))
+
+    def delete_resource(self, address: str) -> None:
+        self.dirty = True
+        self._cur.execute("DELETE FROM resources WHERE stack=? AND address=?", (self._stack, address))
+
+    def put_step(self, record: StepRecord) -> None:
+        self.dirty = True
+        self._cur.execute(
+            "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (self._stack, record.gate, record.workflow, record.server, record.step, record.status.value,
+             record.attempt, _dump(record.detail), record.updated_at or now()))
+
+    def journal(self, address: str, phase: str, detail: Mapping[str, Any] | None = None) -> None:
+        self.dirty = True
+        self._cur.execute("INSERT INTO journal (stack, address, phase, at, detail) VALUES (?, ?, ?, ?, ?)",
+                          (self._stack, address, phase, now(), _dump(dict(detail or {}))))
+
+    def set_sources(self, sources: list[SourceRecord]) -> None:
+        current = set(self._cur.execute("SELECT name, mac FROM sources WHERE stack=?", (self._stack,)).fetchall())
+        wanted = {(s.name, s.mac) for s in sources}
+        if current == wanted:
+            return
+        self.dirty = True
+        self._cur.execute("DELETE FROM sources WHERE stack=?", (self._stack,))
+        self._cur.executemany("INSERT INTO sources VALUES (?, ?, ?)", [(self._stack, n, m) for n, m in wanted])
+
+    def register_workflows(self, names: list[str]) -> None:
+        for name in names:
+            self._cur.execute("INSERT OR IGNORE INTO workflows (stack, name) VALUES (?, ?)", (self._stack, name))
+            if self._cur.rowcount:
+                self.dirty = True
+
+    def add_approval(self, record: ApprovalRecord) -> None:
+        # approvals are not infrastructure state: they do not move the serial, so approving a plan's gates
+        # leaves that plan current (its digest and serial still match)
+        self._cur.execute("INSERT OR REPLACE INTO approvals VALUES (?, ?, ?, ?, ?, ?)",
+                          (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via))
