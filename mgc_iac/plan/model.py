@@ -1,0 +1,112 @@
+"""The plan: a frozen noun that everything else speaks. Data only; rendering lives in mgc_iac/render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+FORMAT_VERSION = "1.0"
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    REPLACE = "replace"
+    DELETE = "delete"
+    FORGET = "forget"  # stop managing (a cut-over target is production: never deleted)
+    NOOP = "no-op"
+
+
+class StepAction(StrEnum):
+    RUN = "run"
+    WAIT = "wait-for-approval"
+    SKIP = "skip"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceChange:
+    address: str
+    kind: str
+    workflow: str
+    server: str | None
+    action: Action
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    changed: tuple[str, ...] = ()  # changed leaves, e.g. "tags.owner" (display only)
+    reasons: tuple[str, ...] = ()  # why a replace/forget/no-op (display only)
+
+
+@dataclass(frozen=True, slots=True)
+class StepChange:
+    step: str
+    action: StepAction
+    manual: bool
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerChange:
+    """One server's steps in template order, with the figures a reviewer needs."""
+
+    workflow: str
+    server: str
+    target_name: str
+    os: str
+    used_gb: float
+    assumed_mbps: float
+    estimated_seconds: int
+    steps: tuple[StepChange, ...]
+
+    @property
+    def address(self) -> str:
+        return f"{self.workflow}/{self.server}"
+
+    def gates(self) -> list[str]:
+        return [f"{self.address}/{s.step}" for s in self.steps if s.action is StepAction.WAIT]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where the plan came from: recorded in the file but outside the digest, so committing an approval
+    (which changes the git commit) does not change the plan it approves."""
+
+    git_commit: str | None = None
+    author: str | None = None
+    tool_version: str = ""
+
+
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    spec_digest: str
+    state_serial: int
+    resource_changes: tuple[ResourceChange, ...]
+    server_changes: tuple[ServerChange, ...]
+    workflow_order: tuple[str, ...]
+    diagnostics: tuple[dict[str, Any], ...] = ()  # warnings, as Diagnostic.to_dict()
+    spec: dict[str, Any] = field(default_factory=dict)  # the canonical spec, so apply needs only the file
+    refreshed: bool = False
+    provenance: Provenance = Provenance()
+    format_version: str = FORMAT_VERSION
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.resource_changes if c.action is action)
+
+    def gates(self) -> list[str]:
+        return [g for s in self.server_changes for g in s.gates()]
+
+    def steps_to_run(self) -> int:
+        return sum(1 for s in self.server_changes for st in s.steps if st.action is StepAction.RUN)
+
+    @property
+    def has_changes(self) -> bool:
+        return any(c.action is not Action.NOOP for c in self.resource_changes) or any(
+            st.action in (StepAction.RUN, StepAction.WAIT) for s in self.server_changes for st in s.steps)
+
+    def summary(self) -> dict[str, int]:
+        counts = {a.value: self.count(a) for a in Action}
+        counts["steps_to_run"] = self.steps_to_run()
+        counts["gates"] = len(self.gates())
+        return counts

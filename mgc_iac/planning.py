@@ -1,0 +1,110 @@
+"""spec -> graph -> plan, for the CLI and the engine: load a stack, check it, diff it against state."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from mgc_iac.diagnostics import Diagnostics
+from mgc_iac.errors import SpecError
+from mgc_iac.graph import Graph, build_graph
+from mgc_iac.plan.model import Plan, Provenance
+from mgc_iac.plan.planner import make_plan
+from mgc_iac.spec.facts import LiveFacts
+from mgc_iac.spec.loader import LoadedStack, load_stack
+from mgc_iac.spec.rules import check_stack
+from mgc_iac.state import Snapshot, StateStore, default_state_path, open_store
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A stack that loaded, with every diagnostic the rules found."""
+
+    loaded: LoadedStack
+    diagnostics: Diagnostics
+    state_path: Path
+
+
+@dataclass(frozen=True)
+class Planned:
+    checked: Checked
+    graph: Graph
+    plan: Plan
+
+
+def state_path_for(loaded: LoadedStack) -> Path:
+    return default_state_path(loaded.directory, loaded.stack.state.path)
+
+
+def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: StateStore | None = None) -> Checked:
+    """Load and run every rule. Raises SpecError for load errors; rule errors are in `diagnostics`.
+    Reads other stacks' MACs from the state backend when it exists; never creates it."""
+    loaded = load_stack(stack_path)
+    path = state_path_for(loaded)
+    other_macs: dict[str, tuple[str, str]] = {}
+    name = loaded.stack.metadata.name
+    if store is not None:
+        other_macs = store.macs_elsewhere(name)
+    elif path.exists():
+        owned = open_store(path)
+        try:
+            other_macs = owned.macs_elsewhere(name)
+        finally:
+            owned.close()
+    return Checked(loaded, check_stack(loaded, facts, other_macs), path)
+
+
+def plan_stack(
+    stack_path: Path | str,
+    *,
+    facts: LiveFacts | None = None,
+    store: StateStore | None = None,
+) -> Planned:
+    """Check the stack and diff it against recorded state. Raises SpecError when any rule fails."""
+    checked = check(stack_path, facts=facts, store=store)
+    if checked.diagnostics.has_errors:
+        raise SpecError(checked.diagnostics)
+    loaded = checked.loaded
+    name = loaded.stack.metadata.name
+    if store is not None:
+        snapshot = store.snapshot(name)
+    elif checked.state_path.exists():
+        owned = open_store(checked.state_path)
+        try:
+            snapshot = owned.snapshot(name)
+        finally:
+            owned.close()
+    else:
+        snapshot = Snapshot.empty(name)
+    graph = build_graph(loaded.stack)
+    plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
+                     warnings=checked.diagnostics.warnings, refreshed=facts is not None,
+                     provenance=provenance(loaded.directory))
+    return Planned(checked, graph, plan)
+
+
+def provenance(directory: Path) -> Provenance:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tool = version("mgc-iac")
+    except PackageNotFoundError:  # running from a source tree
+        tool = "dev"
+    return Provenance(git_commit=_git(directory, "rev-parse", "HEAD"), author=plan_author(directory),
+                      tool_version=tool)
+
+
+def plan_author(directory: Path) -> str:
+    """Who made the plan: $MGC_IAC_AUTHOR, else git's user.email, else the login name."""
+    return os.environ.get("MGC_IAC_AUTHOR") or _git(directory, "config", "user.email") or getpass.getuser()
+
+
+def _git(directory: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
