@@ -1,0 +1,22 @@
+"""The approvals file (`approvals.yaml` in a stack directory, reviewed in Git like code)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+GATE_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*/(ResizeDiskPartition|BusinessValidation|Cutover)$"
+
+
+class ApprovalEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    gates: list[str] = Field(min_length=1, description="Gates approved: workflow/server/step (manual steps only).")
+    by: str = Field(min_length=1, description="Who approves (a name or e-mail; one approver per entry).")
+    plan_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="The digest of the plan approved.")
+    comment: str = ""
+
+
+class ApprovalsFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    approvals: list[ApprovalEntry] = Field(default_factory=list)
