@@ -348,6 +348,12 @@ def rule_vpc_subnet(ctx: RuleContext) -> None:
         if vpc is not None and subnet is not None and not subnet.subnet_of(vpc):
             ctx.error(loc + ("subnet",), f"subnet {subnet} is not inside VPC {vpc}",
                       "choose a subnet of the target VPC", "subnet-in-vpc")
+        if wf.advanced.retain_ip and subnet is not None:
+            outside = next((src for src in ctx.servers(wf) if src.ip not in subnet), None)
+            if outside is not None:
+                ctx.error(("workflows", i, "advanced", "retain_ip"),
+                          f"retain_ip: source `{outside.name}` ({outside.ip}) is outside subnet {subnet}",
+                          "choose a subnet containing the source IPs or turn retain_ip off", "retain-ip")
         if vpc is None:
             continue
         for src in ctx.servers(wf):
@@ -356,13 +362,6 @@ def rule_vpc_subnet(ctx: RuleContext) -> None:
                 ctx.warning(loc + ("vpc",), f"source `{src.name}` is {src.ip}: a VPC in {advised} is advised, "
                             f"`{t.vpc}` is {vpc}", f"create the VPC and subnet in {advised}", "vpc-range")
                 break
-        if wf.advanced.retain_ip and subnet is not None:
-            for src in ctx.servers(wf):
-                if src.ip not in subnet:
-                    ctx.error(("workflows", i, "advanced", "retain_ip"),
-                              f"retain_ip: source `{src.name}` ({src.ip}) is outside subnet {subnet}",
-                              "choose a subnet containing the source IPs or turn retain_ip off", "retain-ip")
-                    break
 
 
 def rule_retain_ip(ctx: RuleContext) -> None:

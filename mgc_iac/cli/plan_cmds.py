@@ -1,0 +1,69 @@
+"""`plan` and `show`: the reviewable diff of a stack against recorded state, and a saved plan rendered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from mgc_iac.cli._output import print_diagnostics, use_color
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
+                      show_default=True, help="text for terminals, markdown for a PR comment, json for machines.")
+
+
+@click.command("plan")
+@click.argument("stack", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), help="Save the plan file (JSON) for `apply FILE`.")
+@FORMAT
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
+@click.option("--refresh", is_flag=True,
+              help="Gather live facts first (cloud and sources) and check the rules that need them.")
+@click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
+def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, refresh: bool,
+             color: bool | None) -> None:
+    """Diff STACK against its recorded state and print the plan a reviewer approves.
+
+    Offline unless --refresh: no credentials needed, so a pull request from a fork can be planned. The plan
+    lists resources to create/update/replace/delete/forget and each server's steps (run, wait-for-approval,
+    skip, done). With --out the plan is saved with its digest; `apply FILE` applies exactly that plan and
+    refuses it if the state changed since.
+    """
+    from mgc_iac.plan.planfile import plan_to_dict, write_plan
+    from mgc_iac.planning import plan_stack
+    from mgc_iac.render import render_plan
+
+    facts = None
+    if refresh:
+        from mgc_iac.cli.stack_cmds import _refresh_facts
+
+        facts = _refresh_facts(stack)
+    planned = plan_stack(stack, facts=facts)
+    plan = planned.plan
+    if fmt != "json":
+        print_diagnostics(_only_warnings(planned))
+    digest = write_plan(plan, out) if out else plan_to_dict(plan)["digest"]
+    click.echo(render_plan(plan, fmt, color=use_color() if color is None else color, digest=digest), nl=False)
+    if out and fmt != "json":
+        click.echo(f"Saved the plan to {out}. Apply exactly this plan with `mgc-iac apply {out}`.")
+    if detailed_exitcode and plan.has_changes:
+        raise SystemExit(2)
+
+
+def _only_warnings(planned):  # the plan itself lists warnings; print them on stderr too for CI logs
+    from mgc_iac.diagnostics import Diagnostics
+
+    return Diagnostics(list(planned.checked.diagnostics.warnings))
+
+
+@click.command("show")
+@click.argument("plan_file", type=click.Path(path_type=Path))
+@FORMAT
+@click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
+def show_cmd(plan_file: Path, fmt: str, color: bool | None) -> None:
+    """Render a saved plan file (refused if it was edited or has an unknown format_version)."""
+    from mgc_iac.plan.planfile import read_plan
+    from mgc_iac.render import render_plan
+
+    plan, digest = read_plan(plan_file)
+    click.echo(render_plan(plan, fmt, color=use_color() if color is None else color, digest=digest), nl=False)
