@@ -46,7 +46,8 @@ class SpecError(UserError):
     def __init__(self, diagnostics: Diagnostics) -> None:
         self.diagnostics = diagnostics
         errors = diagnostics.errors
-        super().__init__(f"{len(errors)} error(s) in the stack spec" if errors else "invalid stack spec")
+        lines = [d.render() for d in errors[:5]] + ([f"... and {len(errors) - 5} more"] if len(errors) > 5 else [])
+        super().__init__("\n".join([f"{len(errors)} error(s) in the stack spec:", *lines]))
 
 
 class PlanFileError(UserError):

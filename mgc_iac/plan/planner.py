@@ -114,7 +114,7 @@ def _cascade_target_replacements(changes: list[ResourceChange]) -> None:
 def _changed_leaves(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
     from deepdiff import DeepDiff
 
-    diff = DeepDiff(before, after, ignore_order=False, verbose_level=0)
+    diff = DeepDiff(before, after, ignore_order=False)
     paths: list[str] = []
     for kind in ("values_changed", "type_changes", "dictionary_item_added", "dictionary_item_removed",
                  "iterable_item_added", "iterable_item_removed"):
