@@ -1,0 +1,51 @@
+"""Huawei Cloud clients (SMS, ECS, EVS, KMS, SMN, VPC) on the official SDK: one code path for the real
+cloud and the embedded lab (the lab is just another endpoint).
+
+    settings = CloudSettings.from_env()            # or CloudSettings.for_lab(mgc_iac.lab.ensure_lab())
+    cloud = Cloud(settings)
+    server_id = cloud.ecs.create_server(ServerRequest(...), client_token="plan-digest/web-01/target")
+
+Every call retries 429 (and, when safe to replay, 5xx and lost connections) with bounded, jittered
+backoff, then raises a CloudError subclass carrying service, operation, status, code and request id.
+The SDK is imported on first use of a service, never at import time of this package.
+"""
+
+from mgc_iac.cloud._cloud import Cloud
+from mgc_iac.cloud._ecs import EcsClient
+from mgc_iac.cloud._evs import EvsClient
+from mgc_iac.cloud._kms import KmsClient
+from mgc_iac.cloud._lab import Fault, LabControl
+from mgc_iac.cloud._settings import CloudSettings, RetryPolicy
+from mgc_iac.cloud._smn import SmnClient
+from mgc_iac.cloud._sms import SmsClient
+from mgc_iac.cloud._types import (
+    Command,
+    ConsistencyResult,
+    Job,
+    KeyInfo,
+    Progress,
+    SecurityGroup,
+    SecurityGroupRule,
+    Server,
+    ServerRequest,
+    SourceFacts,
+    SourceServer,
+    SpeedLimit,
+    Subnet,
+    SubTask,
+    Task,
+    TaskRequest,
+    Topic,
+    Volume,
+    VolumeRequest,
+    Vpc,
+)
+from mgc_iac.cloud._vpc import VpcClient
+
+__all__ = [
+    "Cloud", "CloudSettings", "RetryPolicy", "LabControl", "Fault",
+    "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
+    "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
+    "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "Command", "TaskRequest", "Task",
+    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
+]

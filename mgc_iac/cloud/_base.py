@@ -1,0 +1,129 @@
+"""The one code path every service call takes: lazy SDK client, retries with jittered backoff, error mapping.
+
+A service module only says which SDK request to send and how to read the raw JSON answer; policy lives here.
+Answers are read as raw JSON (`to_json_object()`): the SDK's models drop unknown fields and mistype a few
+(ShowConsistencyResultResponse.result_list is list[str]).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+from mgc_iac.cloud._errors import classify, to_cloud_error
+from mgc_iac.cloud._settings import CloudSettings
+
+
+def _owned_policy(client: Any, pool_size: int, endpoint: str) -> Any:
+    """Take retries and logging away from the SDK: its urllib3 Retry turns a 429 into a RetryError that loses
+    the error code and request id, and its logger (no handler) prints through logging's last resort."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    logger = getattr(client, "_logger", None)
+    if isinstance(logger, logging.Logger) and not logger.handlers:
+        logger.addHandler(logging.NullHandler())
+    session = getattr(client.get_http_client(), "_session", None)
+    if session is not None:
+        adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size,
+                              max_retries=Retry(total=0, read=False, raise_on_status=False))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        if _is_loopback(endpoint):
+            # no proxy applies to loopback; skipping requests' per-call scan of the environment halves its cost
+            session.trust_env = False
+    return client
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlparse(url).hostname or ""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ServiceClient:
+    """Base of the per-service clients. Thread-safe: the SDK client is built once, under a lock."""
+
+    service: str = ""
+
+    def __init__(self, settings: CloudSettings, *, sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None) -> None:
+        self._settings = settings
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    def _client_class(self) -> Any:
+        """The SDK client class (imported here, lazily: each SDK package costs ~0.2 s to import)."""
+        raise NotImplementedError
+
+    def _http_config(self) -> Any:
+        from huaweicloudsdkcore.http.http_config import HttpConfig
+
+        config = HttpConfig.get_default_config()
+        config.timeout = (self._settings.connect_timeout, self._settings.read_timeout)
+        config.retry_times = 0                      # retries are ours (the SDK's only cover 429)
+        config.pool_connections = config.pool_maxsize = self._settings.pool_size
+        return config
+
+    @property
+    def sdk(self) -> Any:
+        """The SDK client for this service, built on first use."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    from huaweicloudsdkcore.auth.credentials import BasicCredentials
+
+                    s = self._settings
+                    creds = BasicCredentials(s.ak, s.sk, s.project_id)
+                    if s.security_token:
+                        creds = creds.with_security_token(s.security_token)
+                    client = (self._client_class().new_builder().with_http_config(self._http_config())
+                              .with_credentials(creds).with_endpoints([s.endpoint(self.service)]).build())
+                    self._client = _owned_policy(client, s.pool_size, s.endpoint(self.service))
+        return self._client
+
+    def _attempts(self, operation: str, send: Callable[[], Any], idempotent: bool) -> Any:
+        policy = self._settings.retry
+        for attempt in range(policy.max_attempts):
+            try:
+                return send()
+            except Exception as exc:
+                kind = classify(exc)
+                # a non-idempotent call is only replayed when the cloud surely did not act (429)
+                retry = kind == "throttled" or (idempotent and kind in ("unavailable", "lost"))
+                if not retry or attempt == policy.max_attempts - 1:
+                    raise to_cloud_error(exc, self.service, operation) from exc
+                self._sleep(policy.delay(attempt, self._rng))
+        raise AssertionError("unreachable")
+
+    def call(self, operation: str, request: Any, *, idempotent: bool = True) -> dict[str, Any]:
+        """Send an SDK request through `sdk.<operation>`; return the raw JSON answer ({} when empty)."""
+        method = getattr(self.sdk, operation)
+        response = self._attempts(operation, lambda: method(request), idempotent)
+        return response.to_json_object() or {}
+
+    def raw(self, operation: str, method: str, path: str, *, body: Any = None,
+            query: dict[str, Any] | None = None, idempotent: bool = True) -> dict[str, Any]:
+        """A signed call to a path the SDK has no request class for (the lab control API); the answer is read
+        through an SMS response model with no fields, which keeps the raw JSON."""
+        client = self.sdk
+
+        def send() -> Any:
+            return client.do_http_request(method=method, resource_path=path, path_params={},
+                                          query_params=list((query or {}).items()),
+                                          header_params={"Content-Type": "application/json"}, body=body,
+                                          post_params={}, response_type="DeleteTaskResponse",
+                                          response_headers=[])
+
+        response = self._attempts(operation, send, idempotent)
+        return response.to_json_object() or {}

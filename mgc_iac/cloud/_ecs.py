@@ -1,0 +1,132 @@
+"""ECS: create servers idempotently (X-Client-Token) and wait for the job; show, find, start, stop, tag, delete."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from mgc_iac.cloud._base import ServiceClient
+from mgc_iac.cloud._types import Job, Server, ServerRequest
+from mgc_iac.errors import CloudError, CloudUnavailableError
+
+
+def _server(raw: dict[str, Any]) -> Server:
+    addresses = [a for addrs in (raw.get("addresses") or {}).values() for a in addrs]
+    tags: dict[str, str] = {}
+    for tag in raw.get("tags") or []:
+        key, _, value = tag.partition("=")
+        tags[key] = value
+    return Server(
+        id=raw["id"], name=raw.get("name", ""), status=raw.get("status", ""),
+        private_ips=tuple(a["addr"] for a in addresses if a.get("OS-EXT-IPS:type") != "floating"),
+        public_ips=tuple(a["addr"] for a in addresses if a.get("OS-EXT-IPS:type") == "floating"),
+        tags=tags, volume_ids=tuple(v["id"] for v in raw.get("os-extended-volumes:volumes_attached") or []),
+        security_group_ids=tuple(g.get("id", "") for g in raw.get("security_groups") or []),
+        flavor=(raw.get("flavor") or {}).get("id", ""), enterprise_project_id=raw.get("enterprise_project_id", ""),
+    )
+
+
+class EcsClient(ServiceClient):
+    service = "ecs"
+
+    def _client_class(self) -> Any:
+        from huaweicloudsdkecs.v2 import EcsClient as Sdk
+
+        return Sdk
+
+    def submit_server(self, request: ServerRequest, client_token: str) -> Job:
+        """POST the create; the same client_token always answers the same job (safe to replay)."""
+        from huaweicloudsdkecs.v2 import CreatePostPaidServersRequest
+
+        sdk_request = CreatePostPaidServersRequest(x_client_token=client_token, body=request.to_body())
+        raw = self.call("create_post_paid_servers", sdk_request)
+        ids = raw.get("serverIds") or []
+        return Job(id=raw["job_id"], status="RUNNING", server_id=ids[0] if ids else None)
+
+    def show_job(self, job_id: str) -> Job:
+        from huaweicloudsdkecs.v2 import ShowJobRequest
+
+        raw = self.call("show_job", ShowJobRequest(job_id=job_id))
+        entities = raw.get("entities") or {}
+        server_id = entities.get("server_id") or next(
+            (s.get("entities", {}).get("server_id") for s in entities.get("sub_jobs") or []), None)
+        return Job(id=job_id, status=raw.get("status", ""), server_id=server_id, fail_reason=raw.get("fail_reason")
+                   or "")
+
+    def wait_job(self, job_id: str) -> Job:
+        """Poll the job until SUCCESS (returned) or FAIL (raised); bounded by settings.job_timeout."""
+        deadline = time.monotonic() + self._settings.job_timeout
+        while True:
+            job = self.show_job(job_id)
+            if job.status == "SUCCESS":
+                return job
+            if job.status == "FAIL":
+                raise CloudError(f"job {job_id} failed: {job.fail_reason}", service="ecs", operation="show_job")
+            if time.monotonic() > deadline:
+                raise CloudUnavailableError(f"job {job_id} still {job.status} after {self._settings.job_timeout:.0f}"
+                                            " s", service="ecs", operation="show_job")
+            self._sleep(self._settings.job_poll_interval)
+
+    def create_server(self, request: ServerRequest, client_token: str) -> str:
+        """Create one server and wait for its job; returns the server id. Replaying with the same token after
+        a crash finds the server the first call created instead of creating a second one."""
+        job = self.submit_server(request, client_token)
+        done = self.wait_job(job.id)
+        server_id = done.server_id or job.server_id
+        if not server_id:
+            raise CloudError(f"job {job.id} finished without a server id", service="ecs", operation="show_job")
+        return server_id
+
+    def show_server(self, server_id: str) -> Server:
+        from huaweicloudsdkecs.v2 import ShowServerRequest
+
+        return _server(self.call("show_server", ShowServerRequest(server_id=server_id))["server"])
+
+    def find_servers(self, name: str | None = None, tags: Mapping[str, str] | None = None) -> list[Server]:
+        """Servers whose name is exactly `name` (ECS itself matches loosely) and that carry all `tags`."""
+        from huaweicloudsdkecs.v2 import ListServersDetailsRequest
+
+        tag_query = ",".join(f"{k}={v}" for k, v in sorted((tags or {}).items())) or None
+        found: list[Server] = []
+        offset = 1
+        while True:
+            raw = self.call("list_servers_details",
+                            ListServersDetailsRequest(name=name, tags=tag_query, limit=100, offset=offset))
+            page = [_server(s) for s in raw.get("servers") or []]
+            found += page
+            if len(page) < 100:
+                break
+            offset += 1
+        return [s for s in found if (name is None or s.name == name)
+                and all(s.tags.get(k) == v for k, v in (tags or {}).items())]
+
+    def start(self, server_id: str, wait: bool = True) -> None:
+        from huaweicloudsdkecs.v2 import BatchStartServersRequest
+
+        raw = self.call("batch_start_servers", BatchStartServersRequest(body={"os-start": {"servers": [
+            {"id": server_id}]}}))
+        if wait:
+            self.wait_job(raw["job_id"])
+
+    def stop(self, server_id: str, wait: bool = True, hard: bool = False) -> None:
+        from huaweicloudsdkecs.v2 import BatchStopServersRequest
+
+        body = {"os-stop": {"type": "HARD" if hard else "SOFT", "servers": [{"id": server_id}]}}
+        raw = self.call("batch_stop_servers", BatchStopServersRequest(body=body))
+        if wait:
+            self.wait_job(raw["job_id"])
+
+    def add_tags(self, server_id: str, tags: Mapping[str, str]) -> None:
+        from huaweicloudsdkecs.v2 import BatchCreateServerTagsRequest
+
+        body = {"action": "create", "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]}
+        self.call("batch_create_server_tags", BatchCreateServerTagsRequest(server_id=server_id, body=body))
+
+    def delete_server(self, server_id: str, delete_volumes: bool = True, wait: bool = True) -> None:
+        from huaweicloudsdkecs.v2 import DeleteServersRequest
+
+        body = {"servers": [{"id": server_id}], "delete_publicip": True, "delete_volume": delete_volumes}
+        raw = self.call("delete_servers", DeleteServersRequest(body=body))
+        if wait:
+            self.wait_job(raw["job_id"])

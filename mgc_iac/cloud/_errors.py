@@ -1,0 +1,62 @@
+"""SDK exceptions -> the project's CloudError tree, and which failures are worth a retry.
+
+The SDK's own messages can quote the request; ours are built only from status, error code, error message
+and request id, so no credential can leak into str() or repr() of the error.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from mgc_iac.errors import (
+    CloudAuthError,
+    CloudConflictError,
+    CloudError,
+    CloudNotFoundError,
+    CloudThrottledError,
+    CloudUnavailableError,
+)
+
+Kind = Literal["throttled", "unavailable", "lost", "final"]
+_STATE_CODES = ("SMS.9002", "SMS.1802", "SMS.9003", "Ecs.0103", "Ecs.0213")
+
+
+def classify(exc: BaseException) -> Kind:
+    """throttled (429), unavailable (5xx), lost (no answer: connection or timeout), or final."""
+    import requests
+    from huaweicloudsdkcore.exceptions import exceptions as sdk
+
+    if isinstance(exc, sdk.ServiceResponseException):
+        if exc.status_code == 429:
+            return "throttled"
+        return "unavailable" if exc.status_code >= 500 else "final"
+    # the SDK converts some transport errors; a read timeout reaches us as requests' own exception
+    lost = (sdk.ConnectionException, sdk.RequestTimeoutException, requests.Timeout, requests.ConnectionError,
+            ConnectionError, TimeoutError)
+    if isinstance(exc, lost):
+        return "lost"
+    return "final"
+
+
+def to_cloud_error(exc: BaseException, service: str, operation: str) -> CloudError:
+    from huaweicloudsdkcore.exceptions import exceptions as sdk
+
+    where = {"service": service, "operation": operation}
+    if isinstance(exc, sdk.ServiceResponseException):
+        status, code = exc.status_code, exc.error_code
+        message = str(exc.error_msg or "")[:500]
+        info = {**where, "status": status, "code": code, "request_id": exc.request_id}
+        if status in (401, 403):
+            return CloudAuthError(message or "the cloud refused the credentials", **info)
+        if status == 404:
+            return CloudNotFoundError(message or "not found", **info)
+        if status == 409 or code in _STATE_CODES:
+            return CloudConflictError(message or "conflict", **info)
+        if status == 429:
+            return CloudThrottledError(f"still throttled after retries: {message}", **info)
+        if status >= 500:
+            return CloudUnavailableError(f"still failing after retries: {message}", **info)
+        return CloudError(message or f"HTTP {status}", **info)
+    if classify(exc) == "lost":
+        return CloudUnavailableError(f"no answer from the endpoint after retries ({type(exc).__name__})", **where)
+    return CloudError(f"the call failed: {type(exc).__name__}", **where)

@@ -1,0 +1,75 @@
+"""LabControl: the lab's /_lab/ control API (settings, faults, messages, reset), signed like any call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from mgc_iac.cloud._base import ServiceClient
+from mgc_iac.cloud._settings import CloudSettings, RetryPolicy
+
+
+@dataclass(frozen=True)
+class Fault:
+    """Injected faults for calls to service.operation ("*" matches any); rates are shares of calls."""
+
+    service: str = "*"
+    operation: str = "*"              # the SDK method name, e.g. show_task, create_post_paid_servers
+    latency_ms: int = 0
+    error_rate: float = 0.0           # answered 500
+    throttle_rate: float = 0.0        # answered 429
+    drop_rate: float = 0.0            # connection closed without an answer
+    lost_answer_rate: float = 0.0     # the call is carried out, then the connection closes without an answer
+
+
+class LabControl(ServiceClient):
+    """Talks to the lab only; never retried (a test wants to see exactly what it asked for)."""
+
+    service = "sms"
+
+    def __init__(self, settings: CloudSettings, **kwargs: Any) -> None:
+        super().__init__(_no_retry(settings), **kwargs)
+
+    def _client_class(self) -> Any:
+        from huaweicloudsdksms.v3 import SmsClient as Sdk
+
+        return Sdk
+
+    def health(self) -> dict[str, Any]:
+        return self.raw("lab.health", "GET", "/_lab/health")
+
+    def settings(self) -> dict[str, Any]:
+        return self.raw("lab.settings", "GET", "/_lab/settings")
+
+    def update_settings(self, *, job_seconds: float | None = None,
+                        instant_transfers: bool | None = None) -> dict[str, Any]:
+        """job_seconds: how long ECS jobs stay RUNNING (0 = instant). instant_transfers (lab only): SMS start and
+        sync finish at once with progress 100 and a clean consistency result, no agent needed."""
+        body = {k: v for k, v in (("job_seconds", job_seconds), ("instant_transfers", instant_transfers))
+                if v is not None}
+        return self.raw("lab.set_settings", "PUT", "/_lab/settings", body=body)
+
+    def set_faults(self, faults: Sequence[Fault], seed: int = 0) -> None:
+        """Replace the fault rules (first match wins) and reseed the generator, so a run is repeatable."""
+        self.raw("lab.set_faults", "PUT", "/_lab/faults", body={"seed": seed, "rules": [asdict(f) for f in faults]})
+
+    def faults(self) -> list[dict[str, Any]]:
+        return self.raw("lab.faults", "GET", "/_lab/faults").get("rules", [])
+
+    def clear_faults(self) -> None:
+        self.raw("lab.clear_faults", "DELETE", "/_lab/faults")
+
+    def messages(self) -> list[dict[str, Any]]:
+        """SMN messages the lab received: {message_id, topic_urn, topic, subject, message, time}."""
+        return self.raw("lab.messages", "GET", "/_lab/messages").get("messages", [])
+
+    def reset(self) -> None:
+        """Forget every server, task, source and message; load the seed again."""
+        self.raw("lab.reset", "POST", "/_lab/reset", idempotent=False)
+
+
+def _no_retry(settings: CloudSettings) -> CloudSettings:
+    from dataclasses import replace
+
+    return replace(settings, retry=RetryPolicy(max_attempts=1))

@@ -1,0 +1,85 @@
+"""Where and how to call Huawei Cloud: region, project, credentials, endpoints, timeouts, retry policy."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mgc_iac.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mgc_iac.lab.process import LabEndpoint
+
+SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries for 429, 5xx and lost connections, with exponential backoff and full jitter."""
+
+    max_attempts: int = 4          # tries in all, the first included
+    base_delay: float = 0.25       # seconds before the first retry (upper bound of its jitter)
+    max_delay: float = 8.0         # cap of one wait
+
+    def delay(self, retry: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait before retry number `retry` (0 for the first retry): uniform in [0, cap]."""
+        cap = min(self.max_delay, self.base_delay * (2 ** retry))
+        return (rng or random).uniform(0, cap)
+
+
+@dataclass(frozen=True)
+class CloudSettings:
+    """Everything a client needs; build it with from_env() or for_lab(). Secrets never show in repr."""
+
+    region: str
+    project_id: str
+    ak: str = field(repr=False)
+    sk: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+    endpoints: Mapping[str, str] = field(default_factory=dict)   # service -> URL, overrides the default
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    job_poll_interval: float = 1.0                                # seconds between ECS job polls
+    job_timeout: float = 1800.0                                   # give up waiting for an ECS job
+    pool_size: int = 64                                           # HTTP connections kept per service
+
+    def endpoint(self, service: str) -> str:
+        if service in self.endpoints:
+            return self.endpoints[service]
+        return f"https://{service}.{self.region}.myhuaweicloud.com"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> CloudSettings:
+        """HUAWEICLOUD_SDK_AK/_SK/_SECURITY_TOKEN/_PROJECT_ID, MGC_IAC_REGION (or HUAWEICLOUD_SDK_REGION), and
+        per-service endpoints: HUAWEICLOUD_SDK_REGION_{SERVICE}_{REGION} (the SDK's own form) or
+        MGC_IAC_ENDPOINT_{SERVICE}, or MGC_IAC_ENDPOINT for every service."""
+        env = os.environ if env is None else env
+        region = env.get("MGC_IAC_REGION") or env.get("HUAWEICLOUD_SDK_REGION") or "cn-north-4"
+        missing = [k for k in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_PROJECT_ID")
+                   if not env.get(k)]
+        if missing:
+            raise ConfigError(f"missing cloud credentials: set {', '.join(missing)} (for the lab: "
+                              "`eval \"$(mgc-iac lab up)\"`, or use cloud.provider: lab)")
+        region_key = region.upper().replace("-", "_")
+        endpoints: dict[str, str] = {}
+        for service in SERVICES:
+            url = (env.get(f"MGC_IAC_ENDPOINT_{service.upper()}")
+                   or env.get(f"HUAWEICLOUD_SDK_REGION_{service.upper()}_{region_key}") or env.get("MGC_IAC_ENDPOINT"))
+            if url:
+                endpoints[service] = url
+        return cls(region=region, project_id=env["HUAWEICLOUD_SDK_PROJECT_ID"], ak=env["HUAWEICLOUD_SDK_AK"],
+                   sk=env["HUAWEICLOUD_SDK_SK"], security_token=env.get("HUAWEICLOUD_SDK_SECURITY_TOKEN") or None,
+                   endpoints=endpoints, **overrides)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_lab(cls, lab: LabEndpoint, **overrides: object) -> CloudSettings:
+        """Settings that send every service to a running lab (see mgc_iac.lab.ensure_lab)."""
+        defaults: dict[str, object] = {"job_poll_interval": 0.05, "read_timeout": 30.0,
+                                       "retry": RetryPolicy(base_delay=0.05, max_delay=0.5)}
+        defaults.update(overrides)
+        return cls(region=lab.region, project_id=lab.project_id, ak=lab.ak, sk=lab.sk,
+                   endpoints={s: lab.url for s in SERVICES}, **defaults)  # type: ignore[arg-type]

@@ -1,0 +1,130 @@
+"""What every lab handler shares: the store, the account identity, the settings, and Huawei-style errors."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from mgc_iac.lab.faults import Faults
+from mgc_iac.lab.seed import Seed, seed_documents
+from mgc_iac.lab.store import Store
+
+DEFAULT_SETTINGS: dict[str, Any] = {"job_seconds": 2.0, "instant_transfers": False}
+
+
+class LabError(Exception):
+    """Answered as {"error_code", "error_msg"} with the given HTTP status (and X-Request-Id)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+def not_found(code: str, what: str) -> LabError:
+    return LabError(404, code, f"{what} does not exist")
+
+
+def conflict(code: str, message: str) -> LabError:
+    return LabError(409, code, message)
+
+
+def bad_request(code: str, message: str) -> LabError:
+    return LabError(400, code, message)
+
+
+@dataclass
+class LabContext:
+    """The lab's world. Handlers reach it as request.app[LAB]; it lives on the event-loop thread."""
+
+    store: Store
+    seed: Seed
+    keys: dict[str, str]                      # AK -> SK accepted by the signature check
+    faults: Faults = field(default_factory=Faults)
+    clock: Any = time.time                    # replaced in tests that need to move time
+
+    @property
+    def project_id(self) -> str:
+        return self.seed.project_id
+
+    @property
+    def region(self) -> str:
+        return self.seed.region
+
+    def settings(self) -> dict[str, Any]:
+        return {k: self.store.setting(k, v) for k, v in DEFAULT_SETTINGS.items()}
+
+    def job_seconds(self) -> float:
+        return float(self.store.setting("job_seconds", DEFAULT_SETTINGS["job_seconds"]))
+
+    def instant_transfers(self) -> bool:
+        return bool(self.store.setting("instant_transfers", False))
+
+    def load_seed(self) -> None:
+        """Write the seeded account, settings and faults (on first start and after a reset)."""
+        with self.store.tx():
+            for kind, doc in seed_documents(self.seed):
+                self.store.put(kind, doc)
+            for key in DEFAULT_SETTINGS:
+                if key in self.seed.lab:
+                    self.store.set_setting(key, self.seed.lab[key])
+            faults = {"seed": self.seed.lab.get("fault_seed", 0), "rules": self.seed.lab.get("faults", [])}
+            self.store.set_setting("faults", faults)
+            self.store.set_setting("seeded", True)
+        self.faults = Faults.from_dict(faults)
+
+    def open(self) -> None:
+        """Seed an empty store, or pick up the faults a previous run left."""
+        if not self.store.setting("seeded"):
+            self.load_seed()
+        else:
+            self.faults = Faults.from_dict(self.store.setting("faults", {}))
+
+    def reset(self) -> None:
+        self.store.wipe()
+        self.load_seed()
+
+
+LAB: web.AppKey[LabContext] = web.AppKey("lab", LabContext)
+
+
+def lab_of(request: web.Request) -> LabContext:
+    return request.app[LAB]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def now_iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+async def body_json(request: web.Request) -> dict[str, Any]:
+    """The JSON object body, or a 400 in the Huawei shape."""
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise bad_request("Common.0400", "request body is not valid JSON") from None
+    if not isinstance(data, dict):
+        raise bad_request("Common.0400", "request body must be a JSON object")
+    return data
+
+
+def reply(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, separators=(",", ":")))
+
+
+def check_project(request: web.Request) -> None:
+    """Paths that carry a project id must carry this lab's."""
+    project = request.match_info.get("project_id")
+    if project is not None and project != lab_of(request).project_id:
+        raise LabError(403, "APIGW.0302", "the project id in the path is not this account's")

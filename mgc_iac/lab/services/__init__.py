@@ -1,0 +1,1 @@
+"""aiohttp route tables of the lab, one module per Huawei Cloud service."""

@@ -1,0 +1,290 @@
+"""ECS v2 in the lab: servers (create with volumes, encryption, EIP or fixed IP, tags), jobs, actions."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+from aiohttp import web
+
+from mgc_iac.lab.context import (
+    LabContext,
+    bad_request,
+    body_json,
+    check_project,
+    conflict,
+    lab_of,
+    new_id,
+    not_found,
+    now_iso,
+    reply,
+)
+
+routes = web.RouteTableDef()
+P = "/v1/{project_id}"
+
+
+def job_status(lab: LabContext, job: dict[str, Any]) -> str:
+    return "SUCCESS" if lab.clock() >= job["done_at"] else "RUNNING"
+
+
+def server_status(lab: LabContext, server: dict[str, Any]) -> str:
+    if server["status"] == "BUILD" and lab.clock() >= server["ready_at"]:
+        return "ACTIVE"
+    return server["status"]
+
+
+def _new_job(lab: LabContext, job_type: str, entities: dict[str, Any]) -> dict[str, Any]:
+    now = lab.clock()
+    job = {"id": new_id(), "job_type": job_type, "begin": now, "done_at": now + lab.job_seconds(),
+           "entities": entities}
+    return lab.store.put("ecs_job", job)
+
+
+def _server_view(lab: LabContext, s: dict[str, Any]) -> dict[str, Any]:
+    status = server_status(lab, s)
+    return {
+        "id": s["id"], "name": s["name"], "status": status, "created": now_iso(s["created"]),
+        "flavor": {"id": s["flavor"]}, "image": {"id": s["image"]},
+        "addresses": s["addresses"], "metadata": s["metadata"], "tags": [f"{k}={v}" for k, v in s["tags"].items()],
+        "security_groups": s["security_groups"], "enterprise_project_id": s["enterprise_project_id"],
+        "OS-EXT-AZ:availability_zone": s["availability_zone"],
+        "OS-EXT-STS:vm_state": {"ACTIVE": "active", "SHUTOFF": "stopped", "BUILD": "building"}.get(status, "error"),
+        "os-extended-volumes:volumes_attached": [
+            {"id": v, "bootIndex": "0" if n == 0 else None, "device": f"/dev/vd{chr(97 + n)}"}
+            for n, v in enumerate(s["volumes"])],
+    }
+
+
+def _volume_meta(lab: LabContext, meta: dict[str, Any] | None) -> dict[str, str]:
+    """Check the encryption metadata of a root or data volume against the KMS keys."""
+    meta = {k: str(v) for k, v in (meta or {}).items()}
+    if meta.get("__system__encrypted") == "1":
+        key = lab.store.get("kms_key", meta.get("__system__cmkid", ""))
+        if key is None:
+            raise bad_request("Ecs.0039", f"KMS key {meta.get('__system__cmkid')} does not exist")
+        if key["key_state"] != "2" or key["key_spec"] != "AES_256":
+            raise bad_request("Ecs.0039", "the KMS key must be enabled and AES_256 to encrypt a volume")
+    return meta
+
+
+def _pick_ip(lab: LabContext, subnet: dict[str, Any], wanted: str | None, server_id: str) -> str:
+    """Reserve a private IP of the subnet (kind "ip", id subnet/addr) for the server."""
+    net = ipaddress.ip_network(subnet["cidr"])
+
+    def taken(addr: str) -> bool:
+        return addr == subnet["gateway_ip"] or lab.store.get("ip", f"{subnet['id']}/{addr}") is not None
+
+    if wanted:
+        if ipaddress.ip_address(wanted) not in net:
+            raise bad_request("Ecs.0005", f"ip_address {wanted} is not inside subnet {subnet['cidr']}")
+        if taken(wanted):
+            raise conflict("Ecs.0213", f"ip_address {wanted} is already in use")
+        addr = wanted
+    else:
+        hosts = (str(h) for n, h in enumerate(net.hosts()) if n >= 9)   # the low addresses stay for statics
+        addr = next((h for h in hosts if not taken(h)), "")
+        if not addr:
+            raise conflict("Ecs.0213", "no free IP address left in the subnet")
+    lab.store.put("ip", {"id": f"{subnet['id']}/{addr}", "server_id": server_id})
+    return addr
+
+
+def _create(lab: LabContext, body: dict[str, Any]) -> dict[str, Any]:
+    spec = body.get("server")
+    if not isinstance(spec, dict) or not spec.get("name"):
+        raise bad_request("Ecs.0005", "body.server.name is required")
+    for field_ in ("imageRef", "flavorRef", "vpcid", "nics", "root_volume"):
+        if not spec.get(field_):
+            raise bad_request("Ecs.0005", f"body.server.{field_} is required")
+    if lab.store.get("flavor", spec["flavorRef"]) is None:
+        raise bad_request("Ecs.0023", f"flavor {spec['flavorRef']} does not exist")
+    if lab.store.get("image", spec["imageRef"]) is None:
+        raise bad_request("Ecs.0020", f"image {spec['imageRef']} does not exist")
+    if lab.store.get("vpc", spec["vpcid"]) is None:
+        raise bad_request("Ecs.0005", f"vpc {spec['vpcid']} does not exist")
+    groups = []
+    for g in spec.get("security_groups") or []:
+        group = lab.store.get("security_group", g.get("id", ""))
+        if group is None:
+            raise bad_request("Ecs.0005", f"security group {g.get('id')} does not exist")
+        groups.append({"id": group["id"], "name": group["name"]})
+    now = lab.clock()
+    server_id = new_id()
+    addresses: dict[str, list[dict[str, Any]]] = {spec["vpcid"]: []}
+    for n, nic in enumerate(spec["nics"]):
+        subnet = lab.store.get("subnet", nic.get("subnet_id", ""))
+        if subnet is None or subnet["vpc_id"] != spec["vpcid"]:
+            raise bad_request("Ecs.0005", f"subnet {nic.get('subnet_id')} is not in vpc {spec['vpcid']}")
+        addresses[spec["vpcid"]].append({
+            "addr": _pick_ip(lab, subnet, nic.get("ip_address"), server_id), "version": 4, "OS-EXT-IPS:type": "fixed",
+            "OS-EXT-IPS-MAC:mac_addr": f"fa:16:3e:{server_id[0:2]}:{server_id[2:4]}:{n:02x}"})
+    if spec.get("publicip"):
+        octets = bytes.fromhex(server_id[4:8])
+        addresses[spec["vpcid"]].append({"addr": f"100.85.{octets[0]}.{octets[1]}", "version": 4,
+                                         "OS-EXT-IPS:type": "floating"})
+    volumes = [("root", spec["root_volume"])] + [("data", v) for v in spec.get("data_volumes") or []]
+    metas = [_volume_meta(lab, v.get("metadata")) for _, v in volumes]
+    volume_ids = []
+    for n, ((role, vol), meta) in enumerate(zip(volumes, metas, strict=True)):
+        volume_id = new_id()
+        volume_ids.append(volume_id)
+        lab.store.put("evs_volume", {
+            "id": volume_id, "name": f"{spec['name']}-{role}-{n}", "size": int(vol.get("size") or 40),
+            "volume_type": vol.get("volumetype", "SSD"), "bootable": str(role == "root").lower(),
+            "encrypted": meta.get("__system__encrypted") == "1", "metadata": meta, "status": "in-use",
+            "availability_zone": spec.get("availability_zone") or lab.seed.availability_zone,
+            "attachments": [{"server_id": server_id, "device": f"/dev/vd{chr(97 + n)}", "attachment_id": volume_id}],
+        })
+    extend = spec.get("extendparam") or {}
+    server = {
+        "id": server_id, "name": spec["name"], "status": "BUILD", "created": now,
+        "subnets": [n["subnet_id"] for n in spec["nics"]], "ready_at": now + lab.job_seconds(),
+        "flavor": spec["flavorRef"], "image": spec["imageRef"], "vpc_id": spec["vpcid"], "addresses": addresses,
+        "metadata": spec.get("metadata") or {}, "security_groups": groups, "volumes": volume_ids,
+        "tags": {t["key"]: t.get("value", "") for t in spec.get("server_tags") or []},
+        "enterprise_project_id": extend.get("enterprise_project_id", "0"),
+        "availability_zone": spec.get("availability_zone") or lab.seed.availability_zone,
+    }
+    lab.store.put("ecs_server", server)
+    job = _new_job(lab, "createServer", {"server_id": server_id})
+    return {"job_id": job["id"], "serverIds": [server_id]}
+
+
+@routes.post(P + "/cloudservers", name="ecs.create_post_paid_servers")
+@routes.post("/v1.1/{project_id}/cloudservers", name="ecs.create_servers")
+async def create_servers(request: web.Request) -> web.Response:
+    check_project(request)
+    lab = lab_of(request)
+    body = await body_json(request)
+    token = request.headers.get("X-Client-Token")
+    with lab.store.tx():
+        if token:
+            seen = lab.store.token("ecs.create", token)
+            if seen is not None:
+                return reply(seen)
+        if body.get("dry_run"):
+            return reply({}, status=202)
+        result = _create(lab, body)
+        if token:
+            lab.store.put_token("ecs.create", token, result)
+    return reply(result)
+
+
+@routes.get(P + "/jobs/{job_id}", name="ecs.show_job")
+async def show_job(request: web.Request) -> web.Response:
+    check_project(request)
+    lab = lab_of(request)
+    job = lab.store.get("ecs_job", request.match_info["job_id"])
+    if job is None:
+        raise not_found("Ecs.0114", f"job {request.match_info['job_id']}")
+    status = job_status(lab, job)
+    ents = job["entities"]
+    sub = [{"status": status, "job_type": job["job_type"], "entities": {"server_id": ents.get("server_id")}}]
+    return reply({"job_id": job["id"], "job_type": job["job_type"], "status": status,
+                  "begin_time": now_iso(job["begin"]),
+                  "end_time": now_iso(job["done_at"]) if status == "SUCCESS" else "",
+                  "entities": {**ents, "sub_jobs_total": 1, "sub_jobs": sub}, "error_code": "", "fail_reason": ""})
+
+
+def _server(lab: LabContext, server_id: str) -> dict[str, Any]:
+    server = lab.store.get("ecs_server", server_id)
+    if server is None:
+        raise not_found("Ecs.0114", f"server {server_id}")
+    return server
+
+
+@routes.get(P + "/cloudservers/detail", name="ecs.list_servers_details")
+async def list_servers(request: web.Request) -> web.Response:
+    check_project(request)
+    lab = lab_of(request)
+    q = request.query
+    # ECS matches names loosely (a substring here); callers wanting one name filter exactly
+    docs = lab.store.search("ecs_server", q["name"]) if q.get("name") else lab.store.list("ecs_server")
+    servers = [_server_view(lab, s) for s in docs]
+    if q.get("status"):
+        servers = [s for s in servers if s["status"] == q["status"]]
+    if q.get("tags"):
+        wanted = [t for t in q["tags"].split(",") if t]
+        servers = [s for s in servers if all(t in s["tags"] for t in wanted)]
+    if q.get("ip"):
+        servers = [s for s in servers if any(a["addr"] == q["ip"] for v in s["addresses"].values() for a in v)]
+    total = len(servers)
+    offset, limit = int(q.get("offset", 1) or 1), int(q.get("limit", 25) or 25)
+    page = servers[(offset - 1) * limit: offset * limit]
+    return reply({"count": total, "servers": page})
+
+
+@routes.get(P + "/cloudservers/{server_id}", name="ecs.show_server")
+async def show_server(request: web.Request) -> web.Response:
+    check_project(request)
+    lab = lab_of(request)
+    return reply({"server": _server_view(lab, _server(lab, request.match_info["server_id"]))})
+
+
+@routes.post(P + "/cloudservers/action", name="ecs.server_action")
+async def server_action(request: web.Request) -> web.Response:
+    check_project(request)
+    lab = lab_of(request)
+    body = await body_json(request)
+    op = next((k for k in ("os-start", "os-stop") if k in body), None)
+    if op is None:
+        raise bad_request("Ecs.0005", "body must hold os-start or os-stop")
+    ids = [s.get("id", "") for s in (body[op] or {}).get("servers", [])]
+    if not ids:
+        raise bad_request("Ecs.0005", f"{op}.servers is empty")
+    with lab.store.tx():
+        for server_id in ids:
+            server = _server(lab, server_id)
+            status = server_status(lab, server)
+            if status not in ("ACTIVE", "SHUTOFF"):
+                raise conflict("Ecs.0103", f"server {server_id} is {status}: it cannot be started or stopped")
+            server["status"] = "ACTIVE" if op == "os-start" else "SHUTOFF"
+            lab.store.put("ecs_server", server)
+        job = _new_job(lab, "startServer" if op == "os-start" else "stopServer", {})
+    return reply({"job_id": job["id"]})
+
+
+@routes.post(P + "/cloudservers/{server_id}/tags/action", name="ecs.batch_create_server_tags")
+async def tags_action(request: web.Request) -> web.Response:
+    check_project(request)
+    lab = lab_of(request)
+    body = await body_json(request)
+    if body.get("action") not in ("create", "delete") or not isinstance(body.get("tags"), list):
+        raise bad_request("Ecs.0005", "body needs action create|delete and a tags list")
+    with lab.store.tx():
+        server = _server(lab, request.match_info["server_id"])
+        for tag in body["tags"]:
+            if body["action"] == "create":
+                server["tags"][tag["key"]] = tag.get("value", "")
+            else:
+                server["tags"].pop(tag["key"], None)
+        lab.store.put("ecs_server", server)
+    return web.Response(status=204)
+
+
+@routes.post(P + "/cloudservers/delete", name="ecs.delete_servers")
+async def delete_servers(request: web.Request) -> web.Response:
+    check_project(request)
+    lab = lab_of(request)
+    body = await body_json(request)
+    ids = [s.get("id", "") for s in body.get("servers") or []]
+    if not ids:
+        raise bad_request("Ecs.0005", "servers is empty")
+    with lab.store.tx():
+        for server_id in ids:
+            server = _server(lab, server_id)
+            for volume_id in server["volumes"]:
+                if body.get("delete_volume"):
+                    lab.store.delete("evs_volume", volume_id)
+                elif (vol := lab.store.get("evs_volume", volume_id)) is not None:
+                    vol.update(status="available", attachments=[])
+                    lab.store.put("evs_volume", vol)
+            for subnet_id in server.get("subnets", []):
+                for addrs in server["addresses"].values():
+                    for a in addrs:
+                        lab.store.delete("ip", f"{subnet_id}/{a['addr']}")
+            lab.store.delete("ecs_server", server_id)
+        job = _new_job(lab, "deleteServer", {})
+    return reply({"job_id": job["id"]})
+

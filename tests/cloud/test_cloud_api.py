@@ -1,0 +1,46 @@
+"""The public surface of mgc_iac.cloud and mgc_iac.lab, and what importing them costs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mgc_iac.cloud
+
+EXPORTED = {
+    "Cloud", "CloudSettings", "RetryPolicy", "LabControl", "Fault",
+    "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
+    "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
+    "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "Command", "TaskRequest", "Task",
+    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
+}
+
+
+def test_exported_names_are_pinned() -> None:
+    assert set(mgc_iac.cloud.__all__) == EXPORTED
+    assert all(hasattr(mgc_iac.cloud, name) for name in EXPORTED)
+    from mgc_iac import lab as lab_package
+
+    assert set(lab_package.__all__) == {"ensure_lab", "LabEndpoint", "LabServer", "start_background",
+                                        "stop_background", "running", "default_state_dir"}
+
+
+def test_importing_the_client_layer_and_the_help_do_not_load_the_sdk() -> None:
+    code = ("import sys, mgc_iac.cloud, mgc_iac.lab\n"
+            "from click.testing import CliRunner\n"
+            "from mgc_iac.cli import cli\n"
+            "assert CliRunner().invoke(cli, ['--help']).exit_code == 0\n"
+            "assert CliRunner().invoke(cli, ['lab', '--help']).exit_code == 0\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith(('huaweicloud', 'aiohttp'))}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_cloud_is_not_picklable_but_its_settings_are(cloud: mgc_iac.cloud.Cloud) -> None:
+    import pickle
+
+    import pytest
+
+    with pytest.raises(TypeError, match="pass CloudSettings"):
+        pickle.dumps(cloud)
+    assert pickle.loads(pickle.dumps(cloud.settings)) == cloud.settings

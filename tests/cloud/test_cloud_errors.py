@@ -1,0 +1,46 @@
+"""HTTP failures become the project's CloudError tree, with what identifies the call and never a secret."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from mgc_iac.cloud import Cloud, SourceFacts, TaskRequest
+from mgc_iac.errors import CloudAuthError, CloudConflictError, CloudError, CloudNotFoundError
+from mgc_iac.lab.testing import RunningLab
+
+
+def _secrets(lab: RunningLab) -> tuple[str, ...]:
+    return (lab.endpoint.sk,)
+
+
+@pytest.mark.parametrize("case", ["other-project", "not-found", "conflict", "bad-body"])
+def test_each_status_maps_to_its_error(lab: RunningLab, cloud: Cloud, case: str) -> None:
+    expected: tuple[type, int, str]
+    if case == "other-project":
+        with pytest.raises(CloudError) as info:
+            Cloud(replace(lab.settings, project_id="0" * 32)).kms.describe_key("evs/default")
+        expected = (CloudAuthError, 403, "APIGW.0302")
+    elif case == "not-found":
+        with pytest.raises(CloudError) as info:
+            cloud.sms.show_task("no-such-task")
+        expected = (CloudNotFoundError, 404, "SMS.1804")
+    elif case == "conflict":
+        source = cloud.sms.register_source(SourceFacts(name="s", ip="10.0.0.1", os_type="LINUX"))
+        task = cloud.sms.create_task(TaskRequest(name="t", source_id=source, target_server_id="v", target_name="v",
+                                                 os_type="LINUX", region="cn-north-4", project_id="p"))
+        with pytest.raises(CloudError) as info:
+            cloud.sms.task_action(task, "cutover")
+        expected = (CloudConflictError, 409, "SMS.9002")
+    else:
+        with pytest.raises(CloudError) as info:
+            cloud.smn.publish(cloud.smn.list_topics()[0].urn, "x" * 600, "too long a subject")
+        expected = (CloudError, 400, "SMN.00010002")
+    err = info.value
+    assert type(err) is expected[0] and (err.status, err.code) == expected[1:]
+    assert err.service and err.operation and err.request_id and len(err.request_id) == 32
+    assert err.request_id in str(err)
+    for secret in _secrets(lab):
+        assert secret not in str(err) and secret not in repr(err)
+        assert secret not in str(err.__cause__) and secret not in repr(err.__cause__)
