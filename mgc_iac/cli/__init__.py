@@ -18,6 +18,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("mgc_iac.cli.plan_cmds:show_cmd", "Render a saved plan file."),
     "schema": ("mgc_iac.cli.stack_cmds:schema_cmd", "Print the JSON Schema of the stack, plan or approvals file."),
     "lab": ("mgc_iac.cli.lab_cmds:lab_group", "Run the embedded Huawei-compatible lab cloud."),
+    "apply": ("mgc_iac.cli.apply_cmds:apply_cmd", "Apply a stack or a saved plan; stops at manual gates (exit 3)."),
+    "approve": ("mgc_iac.cli.apply_cmds:approve_cmd", "Approve manual gates for the current plan's digest."),
+    "status": ("mgc_iac.cli.apply_cmds:status_cmd", "Show each server's step, state, progress, gates and queue."),
+    "retry": ("mgc_iac.cli.apply_cmds:retry_cmd", "Full Retry of a server: delete its task, restart at StartUpAgent."),
+    "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),
+    "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect or repair recorded state (unlock, journal)."),
 }
 
 

@@ -1,0 +1,377 @@
+"""The engine: runs a Plan's steps per server in template order, with bounded concurrency, the account-wide
+migration cap, manual gates and a write-ahead journal.
+
+Every step is journaled before and after it runs, each in its own committed transaction:
+
+    before : step RUNNING (attempt n)        -> the cloud work (StepRunner, in a worker thread)
+    after  : step DONE + its resource records, or FAILED with the error, or WAITING at a gate
+
+A process killed between the two leaves the step RUNNING; the next plan maps it to `run`, and the runner
+does it again idempotently (creates carry idempotency tokens and look up what exists first). Ctrl-C
+cancels cleanly: running steps are marked interrupted in the journal and stay RUNNING, nothing else moves.
+Nothing here prints: progress leaves through Hooks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mgc_iac.approvals import Approval, ApprovalsFile, check_requirements, combine, gate_approvers
+from mgc_iac.engine.capacity import occupancy
+from mgc_iac.engine.hooks import Hooks
+from mgc_iac.engine.notify import render
+from mgc_iac.engine.result import ApplyResult, Waiting
+from mgc_iac.engine.steps import StepContext, StepOutcome, StepRunner
+from mgc_iac.errors import MgcIacError, StalePlanError
+from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
+from mgc_iac.spec.models import ApprovalPolicy, Limits
+from mgc_iac.state import SourceRecord, StateStore, StepRecord, StepStatus
+from mgc_iac.state.sqlite import now
+
+
+@dataclass
+class EngineOptions:
+    parallelism: int = 10                       # steps running at once in this apply
+    max_concurrent_migrations: int | None = None  # default: the spec's limits (1,000)
+    expected_serial: int | None = None          # refuse as stale when the state serial differs (plan files)
+    # the digest of a fresh plan of the same spec once this apply stopped: the plan in which the gates wait,
+    # which is what approvals bind to (the CLI passes a re-plan of the stack)
+    replan_digest: Callable[[], str] | None = None
+
+
+@dataclass
+class _Server:
+    change: ServerChange
+    state: str = "pending"          # pending | queued | running | complete | waiting | failed
+    records: dict[str, Any] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(self, plan: Plan, digest: str, store: StateStore, runner: StepRunner, *,
+                 hooks: Hooks | None = None, approvals_file: ApprovalsFile | None = None,
+                 options: EngineOptions | None = None) -> None:
+        self.plan = plan
+        self.digest = digest
+        self.store = store
+        self.runner = runner
+        self.hooks = hooks or Hooks()
+        self.approvals_file = approvals_file
+        self.options = options or EngineOptions()
+        spec = plan.spec or {}
+        self.policy = ApprovalPolicy.model_validate(spec.get("approvals") or {})
+        self.limits = Limits.model_validate(spec.get("limits") or {})
+        self.result = ApplyResult(plan.stack, digest)
+        self._approvals: list[Approval] = []
+        self._steps: dict[str, StepRecord] = {}
+        self._cancels: list[Any] = []
+
+    # ---- entry points ----------------------------------------------------------------------------------
+
+    def run(self) -> ApplyResult:
+        """Run to completion, a gate or a failure; Ctrl-C ends it cleanly (result.interrupted)."""
+        try:
+            return asyncio.run(self.run_async())
+        except KeyboardInterrupt:
+            self.result.interrupted = True
+            return self.result
+
+    async def run_async(self) -> ApplyResult:
+        stack = self.plan.stack
+        with self.store.lock(stack, "apply"):
+            serial = self.store.serial(stack)
+            expected = self.options.expected_serial
+            if expected is not None and serial != expected:
+                raise StalePlanError(
+                    f"the plan was made against state serial {expected} but the state of `{stack}` is now at "
+                    f"{serial}: something was applied since; make a new plan (`mgc-iac plan`) and review it")
+            self._prepare()
+            try:
+                await self._apply_stepless()
+                await self._run_servers()
+                if self.result.waiting and self.options.replan_digest is not None:
+                    self.result.approve_digest = self.options.replan_digest()
+                self._notify()
+            except asyncio.CancelledError:
+                self.result.interrupted = True
+                for event in self._cancels:
+                    event.set()
+        return self.result
+
+    # ---- preparation -----------------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        stack = self.plan.stack
+        sources = [SourceRecord(stack, s["name"], s["mac"]) for s in (self.plan.spec or {}).get("sources", [])]
+        with self.store.transaction(stack) as txn:
+            txn.register_workflows(list(self.plan.workflow_order))
+            txn.set_sources(sources)
+        snapshot = self.store.snapshot(stack)
+        self._snapshot = snapshot
+        self._steps = dict(snapshot.steps)
+        self._approvals = combine(self.approvals_file, self.store.approvals(stack))
+        resumed = [g for g, r in snapshot.steps.items() if r.status is StepStatus.RUNNING]
+        for gate in resumed:
+            self.hooks.message(f"{gate} was interrupted (RUNNING in the journal): running it again")
+
+    # ---- resources outside steps -----------------------------------------------------------------------
+
+    def _stepless(self, change: ResourceChange) -> bool:
+        """Changes applied outside the steps: notifications, servers removed from the spec (delete or forget),
+        and in-place updates of resources whose owning step is already done."""
+        record = self._snapshot.resources.get(change.address)
+        if change.server is None:
+            return not (change.action is Action.NOOP and record is not None)
+        if change.action in (Action.DELETE, Action.FORGET):
+            return True
+        if change.action is not Action.UPDATE:
+            return False
+        server = next((s for s in self.plan.server_changes
+                       if s.workflow == change.workflow and s.server == change.server), None)
+        owner = "CreateTarget" if change.kind == "target_server" else "StartUpAgent"
+        step = next((s for s in server.steps if s.step == owner), None) if server else None
+        return step is None or step.action is not StepAction.RUN
+
+    async def _apply_stepless(self) -> None:
+        stack = self.plan.stack
+        for change in self.plan.resource_changes:
+            if not self._stepless(change):
+                continue
+            record = self._snapshot.resources.get(change.address)
+            with self.store.transaction(stack) as txn:
+                txn.journal(change.address, "before", {"action": change.action.value})
+            try:
+                new = await asyncio.to_thread(self.runner.apply_resource, stack, change, record, self.plan.spec)
+            except MgcIacError as exc:
+                with self.store.transaction(stack) as txn:
+                    txn.journal(change.address, "failed", {"error": str(exc)})
+                self.result.failed[change.address] = str(exc)
+                continue
+            with self.store.transaction(stack) as txn:
+                if new is None:
+                    txn.delete_resource(change.address)
+                else:
+                    txn.put_resource(new)
+                txn.journal(change.address, "after", {"action": change.action.value})
+            self.hooks.resource_changed(change.address, change.action.value)
+
+    # ---- servers -----------------------------------------------------------------------------------------
+
+    async def _run_servers(self) -> None:
+        self._sem = asyncio.Semaphore(max(1, self.options.parallelism))
+        stack = self.plan.stack
+        order = self._snapshot.workflow_order
+        servers = [_Server(s) for s in self.plan.server_changes]
+        for s in servers:
+            s.records = {r.kind: r for r in self._snapshot.resources.values()
+                         if r.workflow == s.change.workflow and r.server == s.change.server}
+        cap = self.options.max_concurrent_migrations or self.limits.max_concurrent_migrations
+        snapshots = [self._snapshot] + [self.store.snapshot(o) for o in self.store.stacks() if o != stack]
+        occ = occupancy(snapshots)
+        mine = {(stack, s.change.workflow, s.change.server) for s in servers}
+        free = cap - len(occ.in_flight)
+        holding = [s for s in servers if (stack, s.change.workflow, s.change.server) in occ.in_flight
+                   or not _needs_slot(s.change)]
+        waiting_for_slot = sorted((s for s in servers if s not in holding),
+                                  key=lambda s: (order.get(s.change.workflow, 1 << 62),
+                                                 servers.index(s)))
+        others_ahead = [q for q in occ.queued if (q[1], q[2], q[3]) not in mine]
+        queue: list[_Server] = []
+        start_now = list(holding)
+        for s in waiting_for_slot:
+            if free > 0:
+                start_now.append(s)
+                free -= 1
+            else:
+                queue.append(s)
+        for position, s in enumerate(queue, start=1):
+            ahead = sum(1 for q in others_ahead if q[0] < order.get(s.change.workflow, 1 << 62))
+            self._mark_queued(s, position + ahead)
+        tasks: dict[asyncio.Task[str], _Server] = {}
+
+        def launch(server: _Server) -> None:
+            tasks[asyncio.create_task(self._run_server(server))] = server
+
+        for s in start_now:
+            launch(s)
+        try:
+            while tasks:
+                finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                for task in finished:
+                    server = tasks.pop(task)
+                    server.state = task.result()
+                    if server.state == "complete" and _needs_slot(server.change) and queue:
+                        launch(queue.pop(0))
+                        for position, s in enumerate(queue, start=1):
+                            self.result.queued[s.change.address] = position
+        except asyncio.CancelledError:
+            for task in tasks:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        self._servers = servers
+
+    def _mark_queued(self, server: _Server, position: int) -> None:
+        first = next(s for s in server.change.steps if s.action is not StepAction.SKIP)
+        gate = f"{server.change.address}/{first.step}"
+        detail = {"queue_position": position,
+                  "reason": "the account-wide cap of concurrent migrations is reached"}
+        prev = self._steps.get(gate)
+        if prev is None or prev.status is not StepStatus.QUEUED or prev.detail != detail:
+            self._put_step(gate, server.change, first.step, StepStatus.QUEUED, detail, phase="queued")
+        server.state = "queued"
+        self.result.queued[server.change.address] = position
+        self.hooks.step_finished(gate, StepStatus.QUEUED.value, detail)
+
+    async def _run_server(self, server: _Server) -> str:
+        change = server.change
+        self.result.queued.pop(change.address, None)
+        for step in change.steps:
+            gate = f"{change.address}/{step.step}"
+            if step.action is StepAction.DONE:
+                continue
+            if step.action is StepAction.SKIP:
+                prev = self._steps.get(gate)
+                if prev is None or prev.status is not StepStatus.SKIPPED:
+                    self._put_step(gate, change, step.step, StepStatus.SKIPPED, {"reason": step.reason},
+                                   phase="skipped")
+                continue
+            extra: dict[str, Any] = {}
+            if step.action is StepAction.WAIT:
+                refusals = check_requirements(self.plan, self.digest, self._approvals, self.policy,
+                                              self.plan.provenance.author, gates=[gate])
+                if refusals:
+                    # written once: rewriting it would move the state serial, hence the plan digest the
+                    # approvals bind to (a partial approval would then be discarded by the next apply)
+                    detail = {"needs": self._needs(gate, with_approvers=False)}
+                    prev = self._steps.get(gate)
+                    if prev is None or prev.status is not StepStatus.WAITING:
+                        self._put_step(gate, change, step.step, StepStatus.WAITING, detail, phase="waiting")
+                    self.result.waiting.append(Waiting(gate, self._needs(gate)))
+                    self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
+                    return "waiting"
+                extra = {"approved_by": gate_approvers(gate, self.digest, self._approvals, self.policy,
+                                                       self.plan.provenance.author),
+                         "plan_digest": self.digest}
+            if not await self._execute(server, step.step, extra):
+                return "failed"
+        return "complete"
+
+    def _needs(self, gate: str, with_approvers: bool = True) -> str:
+        """What a gate waits for, in words that stay true across re-plans (no digest inside)."""
+        need = self.policy.required_approvers
+        text = f"{need} approval(s)" + ("" if self.policy.allow_plan_author else
+                                       f" by someone other than the plan's author {self.plan.provenance.author}")
+        if not with_approvers:
+            return text
+        have = gate_approvers(gate, self.digest, self._approvals, self.policy, self.plan.provenance.author)
+        return text + (f"; has {', '.join(have)}" if have else "")
+
+    async def _execute(self, server: _Server, step: str, extra: dict[str, Any]) -> bool:
+        change = server.change
+        gate = f"{change.address}/{step}"
+        stack = self.plan.stack
+        async with self._sem:
+            prev = self._steps.get(gate)
+            attempt = (prev.attempt if prev else 0) + 1
+            resumed = prev is not None and prev.status is StepStatus.RUNNING
+            self._put_step(gate, change, step, StepStatus.RUNNING,
+                           {"started_at": now(), **({"resumed": True} if resumed else {}), **extra},
+                           phase="before", attempt=attempt)
+            self.hooks.step_started(gate, attempt)
+            ctx = StepContext(stack=stack, step=step, server=change, spec=self.plan.spec,
+                              changes={c.kind: c for c in self.plan.resource_changes
+                                       if c.workflow == change.workflow and c.server == change.server},
+                              records=dict(server.records), attempt=attempt)
+            self._cancels.append(ctx.cancel)
+            try:
+                outcome: StepOutcome = await asyncio.to_thread(self.runner.run_step, ctx)
+            except asyncio.CancelledError:
+                ctx.cancel.set()
+                with self.store.transaction(stack) as txn:
+                    txn.journal(gate, "interrupted", {"attempt": attempt})
+                raise
+            except Exception as exc:  # noqa: BLE001 - any failure of one server's step fails that step only
+                message = str(exc) if isinstance(exc, MgcIacError) else f"internal error: {type(exc).__name__}: {exc}"
+                detail = {"error": message, **extra}
+                self._put_step(gate, change, step, StepStatus.FAILED, detail, phase="failed", attempt=attempt)
+                self.result.failed[gate] = message
+                self.hooks.step_finished(gate, StepStatus.FAILED.value, detail)
+                return False
+            finally:
+                self._cancels.remove(ctx.cancel)
+            detail = {**outcome.detail, **extra, **({"resumed": True} if resumed else {}), "finished_at": now()}
+            record = StepRecord(change.workflow, change.server, step, StepStatus.DONE, attempt, detail)
+            with self.store.transaction(stack) as txn:
+                for res in outcome.records:
+                    txn.put_resource(res)
+                    server.records[res.kind] = res
+                for address in outcome.deleted:
+                    txn.delete_resource(address)
+                txn.put_step(record)
+                txn.journal(gate, "after", {"attempt": attempt, "status": "done"})
+            self._steps[gate] = record
+            self.result.done.append(gate)
+            self.hooks.step_finished(gate, StepStatus.DONE.value, detail)
+            return True
+
+    def _put_step(self, gate: str, change: ServerChange, step: str, status: StepStatus, detail: dict[str, Any],
+                  *, phase: str, attempt: int | None = None) -> None:
+        prev = self._steps.get(gate)
+        record = StepRecord(change.workflow, change.server, step, status,
+                            attempt if attempt is not None else (prev.attempt if prev else 0), detail)
+        with self.store.transaction(self.plan.stack) as txn:
+            txn.put_step(record)
+            txn.journal(gate, phase, {"status": status.value, **({"attempt": attempt} if attempt else {})})
+        self._steps[gate] = record
+
+    # ---- notifications -----------------------------------------------------------------------------------
+
+    def _notify(self) -> None:
+        servers: list[_Server] = getattr(self, "_servers", [])
+        for workflow in self.plan.workflow_order:
+            mine = [s for s in servers if s.change.workflow == workflow]
+            if not mine:
+                continue
+            touched = any(g.startswith(f"{workflow}/") for g in self.result.done)
+            failed = {g: e for g, e in self.result.failed.items() if g.startswith(f"{workflow}/")}
+            waiting = [w for w in self.result.waiting if w.gate.startswith(f"{workflow}/")]
+            event, lines = None, []
+            if failed:
+                event, lines = "failed", [f"- {g}: {e}" for g, e in failed.items()]
+            elif all(s.state == "complete" for s in mine) and touched:
+                event = "succeeded"
+            elif all(s.state == "waiting" for s in mine) and _newly_waiting(waiting, self._snapshot.steps):
+                event, lines = "manual_checkpoint", [f"- {w.gate}" for w in waiting]
+            if event is None:
+                continue
+            self._send(workflow, event, len(mine), lines)
+
+    def _send(self, workflow: str, event: str, count: int, lines: list[str]) -> None:
+        wf = next((w for w in (self.plan.spec or {}).get("workflows", []) if w.get("name") == workflow), {})
+        note = (wf.get("advanced") or {}).get("notifications")
+        if not note or event not in (note.get("on") or ()):
+            return
+        subject, text = render(note.get("language", "en-us"), event, stack=self.plan.stack, workflow=workflow,
+                               servers=count, lines=lines, digest=self.result.approve_digest or self.digest)
+        try:
+            sent = self.runner.notify(self.plan.spec, workflow, subject, text)
+        except MgcIacError as exc:
+            self.hooks.message(f"notification {event} for {workflow} could not be sent: {exc}")
+            return
+        if sent:  # not journaled: a write would move the serial, hence the digest to approve
+            self.hooks.notified(workflow, event)
+
+
+def _needs_slot(change: ServerChange) -> bool:
+    """A server with nothing left to run (all done or skipped) does not need a migration slot."""
+    return any(s.action in (StepAction.RUN, StepAction.WAIT) for s in change.steps)
+
+
+def _newly_waiting(waiting: Iterable[Waiting], before: dict[str, StepRecord]) -> bool:
+    return any(before.get(w.gate) is None or before[w.gate].status is not StepStatus.WAITING for w in waiting)
+

@@ -1,0 +1,48 @@
+"""How progress leaves the engine: a hooks object the caller supplies (the CLI prints; tests record).
+
+Every method has a do-nothing default, so a caller overrides only what it shows. Hooks run on the engine's
+event loop: they must return quickly and never raise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Hooks:
+    def step_started(self, gate: str, attempt: int) -> None:
+        """A step is about to run (its 'before' record is committed)."""
+
+    def step_finished(self, gate: str, status: str, detail: dict[str, Any]) -> None:
+        """A step ended: status is done, failed, waiting, skipped or queued."""
+
+    def resource_changed(self, address: str, action: str) -> None:
+        """A resource outside any step was updated, deleted or forgotten."""
+
+    def notified(self, workflow: str, event: str) -> None:
+        """An SMN notification was published for a workflow event."""
+
+    def message(self, text: str) -> None:
+        """A note worth showing (e.g. a resumed step)."""
+
+
+class RecordingHooks(Hooks):
+    """Keeps every event as a tuple (for tests and for `--format json` output)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[Any, ...]] = []
+
+    def step_started(self, gate: str, attempt: int) -> None:
+        self.events.append(("started", gate, attempt))
+
+    def step_finished(self, gate: str, status: str, detail: dict[str, Any]) -> None:
+        self.events.append(("finished", gate, status))
+
+    def resource_changed(self, address: str, action: str) -> None:
+        self.events.append(("resource", address, action))
+
+    def notified(self, workflow: str, event: str) -> None:
+        self.events.append(("notified", workflow, event))
+
+    def message(self, text: str) -> None:
+        self.events.append(("message", text))

@@ -1,0 +1,35 @@
+"""What an apply ends with, and its exit code (0 all done, 3 stopped only at gates or queued, 1 a failure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_WAITING = 3
+
+
+@dataclass
+class Waiting:
+    gate: str
+    reason: str           # what the gate needs (the refusal), e.g. "needs 1 approver(s) for plan sha256:..."
+
+
+@dataclass
+class ApplyResult:
+    stack: str
+    digest: str
+    done: list[str] = field(default_factory=list)         # steps completed by this apply
+    waiting: list[Waiting] = field(default_factory=list)  # gates waiting for approval
+    failed: dict[str, str] = field(default_factory=dict)  # gate -> error message
+    queued: dict[str, int] = field(default_factory=dict)  # workflow/server -> queue position
+    interrupted: bool = False
+    approve_digest: str | None = None  # digest of the plan in which the gates wait (what to approve)
+
+    @property
+    def exit_code(self) -> int:
+        if self.failed or self.interrupted:
+            return EXIT_FAILED
+        if self.waiting or self.queued:
+            return EXIT_WAITING
+        return EXIT_OK

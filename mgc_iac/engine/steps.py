@@ -1,0 +1,54 @@
+"""The contract between the engine and what does a step's work (providers over the cloud layer).
+
+The engine owns order, concurrency, gates and the journal; a StepRunner owns the cloud calls. A runner
+method is synchronous (the SDK is), runs in a worker thread, must be idempotent (a step found RUNNING after
+a crash is run again) and returns the resource records it created or changed, which the engine commits in
+the same transaction as the step's 'after' record.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from mgc_iac.plan.model import ResourceChange, ServerChange
+from mgc_iac.state.model import ResourceRecord
+
+
+@dataclass
+class StepContext:
+    stack: str
+    step: str
+    server: ServerChange
+    spec: dict[str, Any]                       # the canonical spec carried by the plan
+    changes: dict[str, ResourceChange]         # this server's resource changes, by kind
+    records: dict[str, ResourceRecord]         # this server's current resource records, by kind
+    attempt: int
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def gate(self) -> str:
+        return f"{self.server.workflow}/{self.server.server}/{self.step}"
+
+
+@dataclass
+class StepOutcome:
+    detail: dict[str, Any] = field(default_factory=dict)
+    records: list[ResourceRecord] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)     # resource addresses no longer recorded
+
+
+class StepRunner(Protocol):
+    def run_step(self, ctx: StepContext) -> StepOutcome:
+        """Do the step's automated work (for a manual step: what follows its approval, e.g. the cutover)."""
+        ...
+
+    def apply_resource(self, stack: str, change: ResourceChange, record: ResourceRecord | None,
+                       spec: dict[str, Any]) -> ResourceRecord | None:
+        """Apply a change outside any step (update, delete, forget, notifications); the new record or None."""
+        ...
+
+    def notify(self, spec: dict[str, Any], workflow: str, subject: str, message: str) -> bool:
+        """Publish a workflow event to the workflow's SMN topic; True when sent."""
+        ...

@@ -1,0 +1,243 @@
+"""The migration task: an SMS v3 task from a registered source to the existing target server.
+
+Inputs: the graph's task attributes (mgc_iac.graph.build._task_attrs) plus `stack`, `address`, `cloud` and
+`target_server_id` (the target's ECS id, an output of its target_server). The task is created with
+exist_server=true (encrypted targets are created through ECS first); the migration port is set with the
+DYNAMIC_PORT configuration key (create_task has no port field) and a bandwidth limit with a speed-limit rule.
+
+Create looks up what exists first: the source is found by its MAC; a task the source already has (or one
+with the same name) is adopted instead of creating a second one. If create fails after the task exists, the
+replay adopts it.
+
+Below the provider, the step operations the engine runs on an existing task (a step is an action on the
+task, not a change of its inputs, so advancing a migration never replaces anything):
+
+    StartUpAgent         register_simulated_source (lab only) or the SSH agent; then the provider's create
+    StartMigration       start_migration: action start, poll until MIGRATE_SUCCESS
+    StartSynchronization synchronize: action restart (incremental), poll until SYNC_SUCCESS
+    VerifyConsistency    verify: the task's consistency results must be clean
+    Cutover              cutover: action cutover, then start or stop the target as the spec asks
+    SourceClear          clear_source: action clear (the agent stops, the source is cleared)
+    MigrationTaskClear   delete_task: delete the task; its record is kept with outputs {cleared: true}
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
+from mgc_iac.resources import MIGRATION_TASK, replace_reasons
+from providers._cloud import cloud_for
+
+META = ("stack", "address", "cloud", "target_server_id")
+ALL_DAY = ("00:00", "23:59")
+POLL_SECONDS = 0.2
+TIMEOUT_SECONDS = 24 * 3600.0
+
+
+def _attrs(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k not in META and not k.startswith("__")}
+
+
+def task_name(props: dict[str, Any]) -> str:
+    return f"mgc-iac-{props['address'].rsplit('/', 1)[0].replace('/', '-')}"
+
+
+def find_source(cloud: Any, mac: str) -> Any:
+    """The SMS source server whose network cards include `mac` (what the agent registered)."""
+    mac = mac.lower()
+    for source in cloud.sms.list_sources():
+        if mac in (m.lower() for m in source.macs):
+            return source
+    raise CloudNotFoundError(f"no SMS source server has MAC {mac}: the agent has not registered it (StartUpAgent "
+                             "runs it)", service="sms", operation="list_servers")
+
+
+class MigrationTaskProvider(ResourceProvider):
+    serialize_as_secret_always = False
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [CheckFailure(f, "is required") for f in ("source_mac", "os", "type", "target_name")
+                    if not news.get(f)]
+        port = news.get("migration_port")
+        if port is not None and not (port == 22 or 10000 <= int(port) <= 65535):
+            failures.append(CheckFailure("migration_port", "22, or a port in 10000-65535"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        before, after = _attrs(olds), _attrs(news)
+        replaces = sorted({r.attribute for r in replace_reasons(MIGRATION_TASK, before, after)})
+        return DiffResult(changes=before != after, replaces=replaces, stables=[],
+                          delete_before_replace=bool(replaces))
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        from mgc_iac.cloud import TaskRequest
+
+        cloud = cloud_for(props["cloud"])
+        source = find_source(cloud, props["source_mac"])
+        name = task_name(props)
+        task_id = None
+        if source.current_task_id:
+            task_id = source.current_task_id
+        else:
+            same = cloud.sms.list_tasks(name=name)
+            task_id = same[0].id if same else None
+        if task_id is None:
+            settings = cloud.settings
+            task_id = cloud.sms.create_task(TaskRequest(
+                name=name, source_id=source.id, target_server_id=props["target_server_id"],
+                target_name=props["target_name"], os_type=props["os"].upper(), region=settings.region,
+                project_id=settings.project_id, type=props["type"], use_public_ip=props.get("network") == "public",
+                syncing=bool(props.get("syncing")), start_target_server=bool(props.get("start_target_server")),
+                speed_limit_mbps=int(props.get("bandwidth_limit_mbps") or 0),
+                consistency_check=bool((props.get("verify") or {}).get("enabled"))))
+        self._configure(cloud, task_id, props)
+        task = cloud.sms.show_task(task_id)
+        return CreateResult(task_id, {**props, "id": task_id, "source_id": source.id, "name": name,
+                                      "state": task.state})
+
+    @staticmethod
+    def _configure(cloud: Any, task_id: str, props: dict[str, Any]) -> None:
+        from mgc_iac.cloud import SpeedLimit
+
+        cloud.sms.set_configuration(task_id, {"DYNAMIC_PORT": str(props.get("migration_port") or 22)})
+        limit = props.get("bandwidth_limit_mbps")
+        cloud.sms.set_speed_limit(task_id, [SpeedLimit(*ALL_DAY, int(limit))] if limit else [])
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        task = cloud_for(props["cloud"]).sms.show_task(id_)
+        return ReadResult(id_, {**props, "id": id_, "state": task.state}, props)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """In place: the migration port and the bandwidth limit; other task settings apply on the next run."""
+        cloud = cloud_for(news["cloud"])
+        if olds.get("cleared"):
+            return UpdateResult({**olds, **news})
+        self._configure(cloud, id_, news)
+        task = cloud.sms.show_task(id_)
+        return UpdateResult({**olds, **news, "id": id_, "state": task.state})
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Stop the task if it runs, then delete it. If it fails, the task is assumed to still exist."""
+        delete_task(props["cloud"], id_)
+
+
+# ---- step operations ------------------------------------------------------------------------------------
+
+
+def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, Any]) -> str:
+    """The lab's simulated agent: register the source through the SMS register API (what the SMS-Agent does
+    when it starts) so the task can be created. Only with the lab's `instant_transfers` setting, where a task
+    completes without an agent copying data; real migrations start the agent over SSH."""
+    from mgc_iac.cloud import LabControl, SourceFacts
+
+    cloud = cloud_for(cloud_config)
+    if cloud_config.get("provider") != "lab" or not LabControl(cloud.settings).settings().get("instant_transfers"):
+        raise CloudError(f"source {source['name']} has no SSH access, and the lab's simulated agent needs the lab "
+                         "setting instant_transfers (seed `lab: {instant_transfers: true}`); or give the source "
+                         "`ssh:` access", service="sms", operation="register_server")
+    gib = 1024 ** 3
+    disks = tuple({"name": d["device"], "size": int(d["size_gb"] * gib), "used_size": int(d.get("used_gb", 0) * gib),
+                   "device_use": "BOOT" if n == 0 else "NORMAL"} for n, d in enumerate(source["disks"]))
+    facts = SourceFacts(name=source["name"], ip=str(source["ip"]), os_type=source["os"].upper(),
+                        macs=(source["mac"],), cpu_quantity=int(source["cpus"]),
+                        memory_bytes=int(source["memory_mb"]) * 1024 * 1024, disks=disks,
+                        os_version=source.get("os_version") or "", agent_version="lab-simulated")
+    return cloud.sms.register_source(facts)
+
+
+def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ...], cancel: threading.Event,
+          timeout: float = TIMEOUT_SECONDS) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        task = cloud.sms.show_task(task_id)
+        if task.state in done:
+            return task
+        if task.state in failed:
+            raise CloudError(f"task {task_id} is {task.state}: {task.error or 'no detail'} (retry the step after "
+                             "fixing the cause; after a source reboot, a full retry)", service="sms",
+                             operation="show_task")
+        if cancel.wait(POLL_SECONDS):
+            raise CloudError(f"stopped waiting for task {task_id} (interrupted)", service="sms", operation="show_task")
+        if time.monotonic() > deadline:
+            raise CloudError(f"task {task_id} still {task.state} after {timeout:.0f} s", service="sms",
+                             operation="show_task")
+
+
+def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event) -> dict[str, Any]:
+    cloud = cloud_for(cloud_config)
+    task = cloud.sms.show_task(task_id)
+    if task.state in ("READY", "MIGRATE_FAIL", "ABORT"):
+        cloud.sms.task_action(task_id, "start")
+    task = _wait(cloud, task_id, ("MIGRATE_SUCCESS", "SYNCING", "SYNC_SUCCESS", "SYNC_FAIL"), ("MIGRATE_FAIL",),
+                 cancel)
+    return {"task_state": task.state, "replicated_bytes": task.replicated_bytes, "total_bytes": task.total_bytes}
+
+
+def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event) -> dict[str, Any]:
+    cloud = cloud_for(cloud_config)
+    task = cloud.sms.show_task(task_id)
+    if task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL"):
+        cloud.sms.task_action(task_id, "restart")
+    task = _wait(cloud, task_id, ("SYNC_SUCCESS",), ("SYNC_FAIL", "MIGRATE_FAIL"), cancel)
+    return {"task_state": task.state}
+
+
+def verify(cloud_config: dict[str, Any], task_id: str) -> dict[str, Any]:
+    results = cloud_for(cloud_config).sms.consistency_result(task_id)
+    dirty = [r for r in results if not r.clean]
+    if dirty:
+        lines = ", ".join(f"{r.dir_check}: {r.different_files} different, {r.target_missing_files} missing, "
+                          f"{r.target_extra_files} extra" for r in dirty)
+        raise CloudError(f"the target differs from the source ({lines}); synchronize again, then retry",
+                         service="sms", operation="show_consistency_result")
+    return {"checked_dirs": [r.dir_check for r in results], "files": sum(r.total_files for r in results)}
+
+
+def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_target: bool) -> dict[str, Any]:
+    cloud = cloud_for(cloud_config)
+    task = cloud.sms.show_task(task_id)
+    if task.migration_cycle != "cutovered":
+        cloud.sms.task_action(task_id, "cutover")
+    server = cloud.ecs.show_server(target_id)
+    if start_target and server.status == "SHUTOFF":
+        cloud.ecs.start(target_id)
+    elif not start_target and server.status == "ACTIVE":
+        cloud.ecs.stop(target_id)
+    return {"target_status": cloud.ecs.show_server(target_id).status}
+
+
+def clear_source(cloud_config: dict[str, Any], task_id: str) -> dict[str, Any]:
+    cloud = cloud_for(cloud_config)
+    task = cloud.sms.show_task(task_id)
+    source = cloud.sms.show_source(task.source_id)
+    if source.state != "cleared":
+        try:
+            cloud.sms.task_action(task_id, "clear")
+        except CloudConflictError:
+            if cloud.sms.show_source(task.source_id).state != "cleared":
+                raise
+    return {"source_state": "cleared"}
+
+
+def delete_task(cloud_config: dict[str, Any], task_id: str) -> None:
+    cloud = cloud_for(cloud_config)
+    try:
+        task = cloud.sms.show_task(task_id)
+        if task.state in ("RUNNING", "SYNCING"):
+            cloud.sms.task_action(task_id, "stop")
+        cloud.sms.delete_task(task_id)
+    except CloudNotFoundError:
+        return

@@ -1,0 +1,136 @@
+"""The target server: an ECS server with its disks (encrypted with a KMS key when asked), tags, and an EIP
+(public migration network) or the source's retained private IP.
+
+Inputs: the graph's target attributes (mgc_iac.graph.build._target_attrs) plus `stack`, `address`, `os`,
+`generation` (bumped on each replacement, so a replacement gets a new idempotency token) and `cloud`
+(providers/_cloud.py). Outputs: ids and addresses, never a credential.
+
+Encryption: root and data volumes carry metadata `__system__encrypted: "1"` and `__system__cmkid: KEY_ID`
+(an enabled AES_256 key; an alias is resolved to its id). It never changes on an existing disk: replace.
+Create is idempotent: the ECS X-Client-Token is derived from stack, address and generation, so a create
+replayed after a crash answers the server the first call created. If create fails, no server was created
+or the replay finds it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from mgc_iac.errors import CloudError
+from mgc_iac.resources import TARGET_SERVER, replace_reasons
+from providers._cloud import client_token, cloud_for
+
+META = ("stack", "address", "os", "generation", "cloud", "image_default")
+EIP_BANDWIDTH_MBPS = 100
+
+
+def _attrs(props: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in props.items() if k not in META and not k.startswith("__")}
+
+
+def _outputs(props: dict[str, Any], server: Any, key_id: str | None, ids: dict[str, str]) -> dict[str, Any]:
+    return {**props, "id": server.id, "server_name": server.name, "status": server.status,
+            "private_ip": server.private_ips[0] if server.private_ips else None,
+            "public_ip": server.public_ips[0] if server.public_ips else None,
+            "volume_ids": list(server.volume_ids), "kms_key_id": key_id, **ids}
+
+
+class TargetServerProvider(ResourceProvider):
+    """One ECS server per migrated source."""
+
+    serialize_as_secret_always = False
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [CheckFailure(f, "is required") for f in ("name", "vpc", "subnet", "security_group", "flavor")
+                    if not news.get(f)]
+        enc = news.get("encryption") or {}
+        if enc.get("enabled") and not (enc.get("key_id") or enc.get("key_alias")):
+            failures.append(CheckFailure("encryption", "encryption needs key_id or key_alias"))
+        if not news.get("disks"):
+            failures.append(CheckFailure("disks", "at least the system disk is required"))
+        return CheckResult(news, failures)
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        before, after = _attrs(olds), _attrs(news)
+        replaces = sorted({r.attribute for r in replace_reasons(TARGET_SERVER, before, after)})
+        changed = before != after
+        return DiffResult(changes=changed, replaces=replaces, stables=[], delete_before_replace=bool(replaces))
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        from mgc_iac.cloud import ServerRequest, VolumeRequest
+
+        cloud = cloud_for(props["cloud"])
+        vpc = cloud.vpc.find_vpc(props["vpc"])
+        subnet = cloud.vpc.find_subnet(props["subnet"], vpc.id)
+        group = cloud.vpc.find_security_group(props["security_group"])
+        key_id = None
+        enc = props.get("encryption") or {}
+        if enc.get("enabled"):
+            key = cloud.kms.describe_key(enc.get("key_id") or enc["key_alias"])
+            if not key.enabled or key.spec != "AES_256":
+                raise CloudError(f"KMS key {key.alias or key.key_id} must be enabled and AES_256 to encrypt disks "
+                                 f"(it is {key.spec}, state {key.state})", service="kms", operation="describe_key")
+            key_id = key.key_id
+        image = props.get("image") or props.get("image_default")
+        if not image:
+            raise CloudError("no image for the target: set target.image in the workflow", service="ecs",
+                             operation="create_post_paid_servers")
+        volume_type = props.get("volume_type") or "SSD"
+        disks = props["disks"]
+        request = ServerRequest(
+            name=props["name"], image_id=image, flavor=props["flavor"], vpc_id=vpc.id, subnet_id=subnet.id,
+            root_volume=VolumeRequest(int(disks[0]["size_gb"]), volume_type, key_id),
+            data_volumes=tuple(VolumeRequest(int(d["size_gb"]), volume_type, key_id) for d in disks[1:]),
+            security_group_ids=(group.id,), ip_address=props.get("fixed_ip"),
+            eip_bandwidth_mbps=EIP_BANDWIDTH_MBPS if props.get("eip") else None,
+            availability_zone=props.get("availability_zone"), tags=dict(props.get("tags") or {}),
+            enterprise_project_id=None if props.get("enterprise_project") in (None, "default")
+            else props["enterprise_project"],
+        )
+        token = client_token(props["stack"], props["address"], int(props.get("generation") or 0))
+        server_id = cloud.ecs.create_server(request, token)
+        server = cloud.ecs.show_server(server_id)
+        ids = {"vpc_id": vpc.id, "subnet_id": subnet.id, "security_group_id": group.id}
+        return CreateResult(server_id, _outputs(props, server, key_id, ids))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        cloud = cloud_for(props["cloud"])
+        server = cloud.ecs.show_server(id_)
+        ids = {k: props.get(k) for k in ("vpc_id", "subnet_id", "security_group_id")}
+        return ReadResult(id_, _outputs(props, server, props.get("kms_key_id"), ids), props)
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """In place: tags (added or changed; a removed tag stays on the server) and settings that only steps
+        read (start_after_migration). A flavor change is not supported in place yet and fails, changing
+        nothing."""
+        cloud = cloud_for(news["cloud"])
+        if olds.get("flavor") != news.get("flavor"):
+            raise CloudError(f"changing the flavor of {news['name']} in place is not supported yet (resize it "
+                             "on the console, then set the new flavor in the spec)", service="ecs",
+                             operation="resize")
+        new_tags = dict(news.get("tags") or {})
+        if new_tags != dict(olds.get("tags") or {}) and new_tags:
+            cloud.ecs.add_tags(id_, new_tags)
+        server = cloud.ecs.show_server(id_)
+        ids = {k: olds.get(k) for k in ("vpc_id", "subnet_id", "security_group_id")}
+        return UpdateResult(_outputs(news, server, olds.get("kms_key_id"), ids))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Delete the server, its volumes and its EIP. If it fails, the server is assumed to still exist."""
+        from mgc_iac.errors import CloudNotFoundError
+
+        cloud = cloud_for(props["cloud"])
+        try:
+            cloud.ecs.delete_server(id_, delete_volumes=True)
+        except CloudNotFoundError:
+            return
