@@ -18,10 +18,10 @@ from mgc_iac.spec.selection import workflow_servers
 
 def gather_facts(loaded: LoadedStack, cloud=None) -> LiveFacts:  # cloud: mgc_iac.cloud.Cloud
     """Everything the live rules read, gathered once per name."""
-    from mgc_iac.connect import cloud_for
+    from mgc_iac.connect import cloud_for_stack
 
     stack = loaded.stack
-    cloud = cloud or cloud_for(stack, loaded.directory)
+    cloud = cloud or cloud_for_stack(loaded.canonical, loaded.directory)
     facts = LiveFacts()
     servers = workflow_servers(stack)
     for wf in stack.workflows:

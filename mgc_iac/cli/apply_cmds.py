@@ -83,8 +83,8 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     waits for whom and the plan digest to approve. Run it again after `mgc-iac approve`; a killed apply
     resumes where it stopped.
     """
+    from mgc_iac.connect import cloud_config
     from mgc_iac.engine import CloudSteps, Engine, EngineOptions
-    from mgc_iac.engine.cloudconfig import cloud_config
     from mgc_iac.plan.planfile import plan_digest, read_plan
     from mgc_iac.planning import plan_stack
     from mgc_iac.render import render_plan
@@ -324,7 +324,7 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
 
     A plain retry needs no command: `mgc-iac apply` runs a failed step again (after a network fault).
     """
-    from mgc_iac.engine.cloudconfig import cloud_config
+    from mgc_iac.connect import cloud_config
     from mgc_iac.engine.rewind import full_retry, full_retry_target
     from providers.migration_task import delete_task
 
