@@ -97,4 +97,4 @@ def test_plan_formats(demo_stack, fmt, marker):
 
 def test_schema_command_prints_json_schema():
     out = mgc("schema", "stack")
-    assert out.returncode == 0 and json.loads(out.stdout)["title"] == "Stack"
+    assert out.returncode == 0 and json.loads(out.stdout)["title"] == "mgc-iac stack spec"
