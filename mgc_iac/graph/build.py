@@ -7,6 +7,7 @@ from typing import Any
 from mgc_iac.graph.model import STEP_ORDER, DesiredResource, Graph, ServerNode, Step, StepKind, WorkflowNode
 from mgc_iac.resources import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
 from mgc_iac.spec.models import Source, Stack, Workflow
+from mgc_iac.spec.perf import gc_paused
 from mgc_iac.spec.selection import workflow_servers
 
 # Estimates assume this per-server bandwidth when the workflow sets no limit (shown as "assumed").
@@ -23,6 +24,11 @@ def default_flavor(cpus: int, memory_mb: int) -> str:
 
 def build_graph(stack: Stack) -> Graph:
     """The desired graph of a stack whose rules passed."""
+    with gc_paused():
+        return _build_graph(stack)
+
+
+def _build_graph(stack: Stack) -> Graph:
     selection = workflow_servers(stack)
     resources: dict[str, DesiredResource] = {}
     workflows = []

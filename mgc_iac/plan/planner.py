@@ -13,6 +13,7 @@ from mgc_iac.diagnostics import Diagnostic
 from mgc_iac.graph.model import Graph, ServerNode, StepKind
 from mgc_iac.plan.model import Action, Plan, Provenance, ResourceChange, ServerChange, StepAction, StepChange
 from mgc_iac.resources import MIGRATION_TASK, TARGET_SERVER, replace_reasons
+from mgc_iac.spec.perf import gc_paused
 from mgc_iac.state.model import ResourceRecord, Snapshot, StepStatus
 
 CUTOVER = StepKind.CUTOVER.value
@@ -28,6 +29,21 @@ def make_plan(
     warnings: Iterable[Diagnostic] = (),
     refreshed: bool = False,
     provenance: Provenance | None = None,
+) -> Plan:
+    with gc_paused():
+        return _make_plan(graph, snapshot, spec_digest=spec_digest, spec=spec, warnings=warnings,
+                          refreshed=refreshed, provenance=provenance)
+
+
+def _make_plan(
+    graph: Graph,
+    snapshot: Snapshot,
+    *,
+    spec_digest: str,
+    spec: dict[str, Any],
+    warnings: Iterable[Diagnostic],
+    refreshed: bool,
+    provenance: Provenance | None,
 ) -> Plan:
     notes: list[Diagnostic] = list(warnings)
     cut_over = {f"{s.workflow}/{s.server}" for s in snapshot.steps.values()

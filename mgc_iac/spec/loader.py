@@ -16,8 +16,10 @@ from pydantic import ValidationError
 
 from mgc_iac.diagnostics import Diagnostics
 from mgc_iac.errors import SpecError
+from mgc_iac.spec.fastyaml import load_yaml
 from mgc_iac.spec.models import Stack
-from mgc_iac.spec.sourcemap import SourceMap, _Loader
+from mgc_iac.spec.perf import gc_paused
+from mgc_iac.spec.sourcemap import SourceMap
 from mgc_iac.spec.validation_errors import validation_diagnostics
 
 # Files in a stack directory that are not part of the spec.
@@ -38,7 +40,8 @@ class LoadedStack:
     @cached_property
     def canonical(self) -> dict[str, Any]:
         """The spec as plain JSON data (aliases, defaults filled in): what the digest and plans carry."""
-        return self.stack.model_dump(mode="json", by_alias=True)
+        with gc_paused():
+            return self.stack.model_dump(mode="json", by_alias=True)
 
     @cached_property
     def digest(self) -> str:
@@ -79,7 +82,8 @@ def load_stack(path: Path | str) -> LoadedStack:
     directory, files = stack_files(Path(path))
     if files[0].suffix == ".py":
         return _load_python(directory, files[0])
-    return _load_yaml(directory, files)
+    with gc_paused():
+        return _load_yaml(directory, files)
 
 
 def _one(message: str, fix: str = "", file: str | None = None, line: int | None = None) -> Diagnostics:
@@ -95,7 +99,7 @@ def _load_yaml(directory: Path, files: list[Path]) -> LoadedStack:
     for file in files:
         shown = source_map.display(file)
         try:
-            doc = yaml.load(file.read_text(encoding="utf-8"), Loader=_Loader)
+            doc = load_yaml(file.read_text(encoding="utf-8"))
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             diags.error(f"malformed YAML: {exc.problem or exc.context}", file=shown,

@@ -1,0 +1,96 @@
+"""The plan FILE layout as pydantic models, mirroring `planfile.plan_to_dict` key for key.
+
+Used only to generate schemas/plan.schema.json for the tools that read plan files; every field is required
+and unknown keys are refused, so a change to plan_to_dict that is not mirrored here fails the schema tests.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mgc_iac.plan.model import Action, StepAction
+
+DIGEST = r"^sha256:[0-9a-f]{64}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class SummaryFile(_Strict):
+    create: int = Field(ge=0)
+    update: int = Field(ge=0)
+    replace: int = Field(ge=0)
+    delete: int = Field(ge=0)
+    forget: int = Field(ge=0)
+    no_op: int = Field(ge=0, alias="no-op")
+    steps_to_run: int = Field(ge=0)
+    gates: int = Field(ge=0, description="Gates (manual steps) that wait for approval.")
+
+
+class ResourceChangeFile(_Strict):
+    address: str = Field(description="workflow/server/kind, or workflow/kind for workflow-wide resources.")
+    kind: str
+    workflow: str
+    server: str | None
+    action: Action
+    before: dict[str, Any] | None = Field(description="Recorded attributes (null when created).")
+    after: dict[str, Any] | None = Field(description="Desired attributes (null when deleted or forgotten).")
+    changed: list[str] = Field(description="Changed leaves, e.g. tags.owner (display only).")
+    reasons: list[str] = Field(description="Why a replace, forget or no-op (display only).")
+
+
+class StepFile(_Strict):
+    step: str
+    action: StepAction
+    manual: bool
+    reason: str
+
+
+class ServerFile(_Strict):
+    address: str = Field(description="workflow/server.")
+    workflow: str
+    server: str
+    target_name: str
+    os: Literal["linux", "windows"]
+    used_gb: float = Field(ge=0)
+    assumed_mbps: float = Field(gt=0, description="Bandwidth share the estimate assumes.")
+    estimated_seconds: int = Field(ge=0)
+    steps: list[StepFile] = Field(description="The server's steps in template order.")
+
+
+class DiagnosticFile(_Strict):
+    severity: Literal["error", "warning"]
+    rule: str
+    file: str | None
+    line: int | None
+    path: str
+    message: str
+    fix: str
+
+
+class ProvenanceFile(_Strict):
+    git_commit: str | None
+    author: str | None
+    tool_version: str
+
+
+class PlanFile(_Strict):
+    """A plan file (`mgc-iac plan --out FILE`): what `apply FILE` applies and approvals refer to by digest."""
+
+    format_version: str = Field(pattern=r"^1\.\d+$", description="Major 1; readers refuse other majors.")
+    stack: str
+    spec_digest: str = Field(pattern=DIGEST)
+    state_serial: int = Field(ge=0, description="The state serial the plan was made against (stale if moved).")
+    refreshed: bool = Field(description="Made with live facts (plan --refresh).")
+    summary: SummaryFile
+    workflow_order: list[str]
+    resource_changes: list[ResourceChangeFile]
+    servers: list[ServerFile]
+    gates: list[str] = Field(description="workflow/server/step of every manual step waiting for approval.")
+    diagnostics: list[DiagnosticFile] = Field(description="Warnings found when planning.")
+    spec: dict[str, Any] = Field(description="The canonical stack spec (see stack.schema.json).")
+    digest: str = Field(pattern=DIGEST, description="sha256 of the canonical JSON of all but digest and provenance.")
+    provenance: ProvenanceFile = Field(description="Outside the digest: where and by whom the plan was made.")

@@ -1,0 +1,114 @@
+"""Small pure helpers the templates call: wording, symbols, colours, durations, markdown and mermaid safety."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import click
+
+from mgc_iac.plan.model import Action, Plan, ResourceChange, StepAction
+
+SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-",
+           Action.FORGET: "forget", Action.NOOP: " "}
+STEP_LABELS = {StepAction.RUN: "run", StepAction.WAIT: "gate", StepAction.SKIP: "skip", StepAction.DONE: "done"}
+EMOJI = {Action.CREATE: "➕", Action.UPDATE: "✏️", Action.REPLACE: "♻️", Action.DELETE: "🗑️",
+         Action.FORGET: "✋", Action.NOOP: "·"}
+# click.style keyword arguments per role; colour is applied only when the caller asks for it
+STYLES: dict[str, dict[str, Any]] = {
+    "create": {"fg": "green"}, "update": {"fg": "yellow"}, "replace": {"fg": "magenta", "bold": True},
+    "delete": {"fg": "red"}, "forget": {"fg": "cyan"}, "no-op": {"dim": True},
+    "run": {"fg": "green"}, "wait-for-approval": {"fg": "yellow", "bold": True}, "skip": {"dim": True},
+    "done": {"fg": "blue"}, "heading": {"bold": True}, "warning": {"fg": "yellow", "bold": True},
+    "error": {"fg": "red", "bold": True}, "dim": {"dim": True},
+}
+_UNSAFE_ID = re.compile(r"[^A-Za-z0-9_]")
+_LEAF_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+_ABSENT = object()
+
+
+def paint(text: object, role: str, color: bool) -> str:
+    return click.style(str(text), **STYLES[role]) if color else str(text)
+
+
+def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+    return f"{count} {singular if count == 1 else (plural_form or singular + 's')}"
+
+
+def summary_line(plan: Plan) -> str:
+    """`Plan: 4 to create, ...; 14 steps to run; 4 gates await approval.` — the line CI logs grep for."""
+    s = plan.summary()
+    actions = ", ".join(f"{s[a.value]} to {a.value}" for a in Action if a is not Action.NOOP)
+    gates = s["gates"]
+    waits = f"{plural(gates, 'gate')} {'awaits' if gates == 1 else 'await'} approval"
+    return f"Plan: {actions}; {plural(s['steps_to_run'], 'step')} to run; {waits}."
+
+
+def human_duration(seconds: int | float) -> str:
+    """983 -> '16 min'; 5700 -> '1 h 35 min'; 200000 -> '2 d 7 h'. Whole minutes above a minute."""
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = (seconds + 30) // 60
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def number(value: float) -> str:
+    """12.0 -> '12', 12.5 -> '12.5', 33.333 -> '33.3'."""
+    return f"{value:.1f}".removesuffix(".0")
+
+
+def mermaid_id(*parts: str) -> str:
+    """A node id mermaid accepts whatever the names hold (slashes, dots, dashes)."""
+    return "n_" + "_".join(_UNSAFE_ID.sub("_", p) for p in parts)
+
+
+def mermaid_label(text: str) -> str:
+    return '"' + text.replace('"', "#quot;") + '"'
+
+
+def md_cell(text: object) -> str:
+    """Text safe inside a markdown table cell."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def md_code(text: object) -> str:
+    body = str(text).replace("`", "'")
+    return f"`{body}`"
+
+
+def leaf(data: Any, dotted: str) -> Any:
+    """The value at a planner leaf path such as `tags.owner` or `disks[1].size_gb` (_ABSENT if none)."""
+    node = data
+    for key, index in _LEAF_TOKEN.findall(dotted):
+        try:
+            node = node[int(index)] if index else node[key]
+        except (KeyError, IndexError, TypeError):
+            return _ABSENT
+    return node
+
+
+def leaf_change(before: Any, after: Any, dotted: str) -> str:
+    """`tags.owner: "platform" -> "team-b"` for one changed leaf."""
+    return f"{dotted}: {_show(leaf(before, dotted))} -> {_show(leaf(after, dotted))}"
+
+
+def _show(value: Any) -> str:
+    if value is _ABSENT:
+        return "(absent)"
+    text = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def md_details(change: ResourceChange) -> str:
+    """A resource row's details cell: reasons, then changed leaves as code, one per line."""
+    parts = [md_cell(r) for r in change.reasons]
+    parts += [md_cell(md_code(leaf_change(change.before, change.after, p))) for p in change.changed]
+    return "<br>".join(parts)

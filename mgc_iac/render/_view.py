@@ -1,0 +1,97 @@
+"""The plan regrouped the way a reviewer reads it: per workflow, resources then servers. Pure data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mgc_iac.diagnostics import Diagnostic, Severity
+from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
+
+
+@dataclass(frozen=True)
+class TemplateStep:
+    """One step of a workflow's template, as the mermaid chart draws it."""
+
+    step: str
+    manual: bool
+    skipped: bool  # skipped for every server of the workflow
+    partly_skipped: bool  # skipped for some servers only
+
+
+@dataclass(frozen=True)
+class WorkflowView:
+    name: str
+    changes: tuple[ResourceChange, ...]  # shown changes (no-ops only when asked)
+    hidden_noops: int
+    servers: tuple[ServerChange, ...]
+    template: tuple[TemplateStep, ...]
+    bandwidth_limit_mbps: int | None
+    in_spec: bool  # False when only removed resources of a deleted workflow remain
+
+    @property
+    def gates(self) -> list[str]:
+        return [g for s in self.servers for g in s.gates()]
+
+
+def workflow_views(plan: Plan, show_noop: bool = False) -> list[WorkflowView]:
+    changes: dict[str, list[ResourceChange]] = {}
+    for change in plan.resource_changes:
+        changes.setdefault(change.workflow, []).append(change)
+    servers: dict[str, list[ServerChange]] = {}
+    for server in plan.server_changes:
+        servers.setdefault(server.workflow, []).append(server)
+    limits = _bandwidth_limits(plan.spec)
+    removed = sorted(set(changes) - set(plan.workflow_order))
+    views = []
+    for name in (*plan.workflow_order, *removed):
+        all_changes = changes.get(name, [])
+        # a no-op with a reason (a cut-over target ignoring a change) is news to the reviewer: always shown
+        shown = tuple(c for c in all_changes if show_noop or c.action is not Action.NOOP or c.reasons)
+        wf_servers = tuple(servers.get(name, ()))
+        views.append(WorkflowView(name, shown, len(all_changes) - len(shown), wf_servers, _template(wf_servers),
+                                  limits.get(name), name in plan.workflow_order))
+    return views
+
+
+def has_work(server: ServerChange) -> bool:
+    return any(st.action in (StepAction.RUN, StepAction.WAIT) for st in server.steps)
+
+
+def step_counts(server: ServerChange) -> dict[str, int]:
+    counts = {a.value: 0 for a in StepAction}
+    for st in server.steps:
+        counts[st.action.value] += 1
+    return counts
+
+
+def diagnostics_of(plan: Plan) -> list[Diagnostic]:
+    """The plan's warnings (stored as dicts in the plan file) back as Diagnostic values."""
+    return [as_diagnostic(d) for d in plan.diagnostics]
+
+
+def as_diagnostic(item: Diagnostic | dict[str, Any]) -> Diagnostic:
+    if isinstance(item, Diagnostic):
+        return item
+    return Diagnostic(Severity(item.get("severity", "warning")), str(item.get("message", "")),
+                      path=item.get("path") or "", fix=item.get("fix") or "", file=item.get("file"),
+                      line=item.get("line"), rule=item.get("rule") or "")
+
+
+def _template(servers: tuple[ServerChange, ...]) -> tuple[TemplateStep, ...]:
+    if not servers:
+        return ()
+    out = []
+    for index, first in enumerate(servers[0].steps):
+        skipped = sum(1 for s in servers if s.steps[index].action is StepAction.SKIP)
+        out.append(TemplateStep(first.step, first.manual, skipped == len(servers), 0 < skipped < len(servers)))
+    return tuple(out)
+
+
+def _bandwidth_limits(spec: dict[str, Any]) -> dict[str, int | None]:
+    """Workflow -> its bandwidth limit, read from the canonical spec the plan carries (None = unlimited)."""
+    limits: dict[str, int | None] = {}
+    for wf in spec.get("workflows") or ():
+        if isinstance(wf, dict) and "name" in wf:
+            limits[wf["name"]] = (wf.get("advanced") or {}).get("bandwidth_limit_mbps")
+    return limits
