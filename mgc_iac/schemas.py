@@ -16,8 +16,10 @@ from mgc_iac.approvals.model import ApprovalsFile
 from mgc_iac.plan.schema_model import PlanFile
 from mgc_iac.spec.models import Stack
 
-SCHEMAS: dict[str, type[BaseModel]] = {"stack": Stack, "plan": PlanFile, "approvals": ApprovalsFile}
-TITLES = {"stack": "mgc-iac stack spec", "plan": "mgc-iac plan file", "approvals": "mgc-iac approvals file"}
+SCHEMAS: dict[str, type[BaseModel]] = {"stack": Stack, "stack-part": Stack, "plan": PlanFile,
+                                       "approvals": ApprovalsFile}
+TITLES = {"stack": "mgc-iac stack spec", "stack-part": "mgc-iac stack spec file (one part of a stack)",
+          "plan": "mgc-iac plan file", "approvals": "mgc-iac approvals file"}
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"  # the repository's schemas/ (source tree)
 
@@ -29,6 +31,8 @@ def file_name(name: str) -> str:
 def schema(name: str) -> dict[str, Any]:
     """The JSON Schema of one model, by alias (`apiVersion`), as it validates input."""
     body = SCHEMAS[name].model_json_schema(by_alias=True, mode="validation")
+    if name == "stack-part":  # a stack's files merge into one spec: a single file need not hold `metadata`
+        body.pop("required", None)
     return {"$schema": DRAFT, "$id": file_name(name), **body, "title": TITLES[name]}
 
 

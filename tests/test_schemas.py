@@ -50,8 +50,9 @@ def test_committed_schema_matches_the_model(name: str) -> None:
 
 def test_write_schemas_writes_every_schema(tmp_path: Path) -> None:
     written = write_schemas(tmp_path)
-    assert sorted(p.name for p in written) == ["approvals.schema.json", "plan.schema.json", "stack.schema.json"]
-    assert all(p.read_text(encoding="utf-8") == schema_json(p.name.split(".")[0]) for p in written)
+    assert sorted(p.name for p in written) == ["approvals.schema.json", "plan.schema.json", "stack-part.schema.json",
+                                                  "stack.schema.json"]
+    assert all(p.read_text(encoding="utf-8") == schema_json(p.name.removesuffix(".schema.json")) for p in written)
 
 
 def test_demo_stack_validates_and_mistakes_are_rejected() -> None:
@@ -91,3 +92,17 @@ def test_approvals_example_validates() -> None:
     example["approvals"][0]["plan_digest"] = "6ad668"  # a digest must be the full sha256:...
     with pytest.raises(jsonschema.ValidationError, match="does not match"):
         validator.validate(example)
+
+
+def test_each_demo_file_validates_against_the_schema_its_modeline_names() -> None:
+    import re
+
+    import yaml
+
+    for path in sorted((SCHEMA_DIR.parent / "stacks" / "demo").glob("*.yaml")):
+        if path.name == "lab-seed.yaml":
+            continue
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        match = re.search(r"\$schema=\.\./\.\./schemas/(\S+)\.schema\.json", first)
+        assert match, f"{path.name} lacks the yaml-language-server $schema line"
+        _validator(match.group(1)).validate(yaml.safe_load(path.read_text(encoding="utf-8")))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 GATE_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*/(ResizeDiskPartition|BusinessValidation|Cutover)$"
@@ -10,7 +12,8 @@ GATE_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*/(ResizeDiskPartition
 class ApprovalEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    gates: list[str] = Field(min_length=1, description="Gates approved: workflow/server/step (manual steps only).")
+    gates: list[Annotated[str, Field(pattern=GATE_PATTERN)]] = Field(
+        min_length=1, description="Gates approved: workflow/server/step (manual steps only).")
     by: str = Field(min_length=1, description="Who approves (a name or e-mail; one approver per entry).")
     plan_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="The digest of the plan approved.")
     comment: str = ""

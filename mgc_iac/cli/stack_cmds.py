@@ -41,9 +41,9 @@ def _refresh_facts(stack: Path):  # -> LiveFacts
 
 
 @click.command("schema")
-@click.argument("name", type=click.Choice(["stack", "plan", "approvals"]))
+@click.argument("name", type=click.Choice(["stack", "stack-part", "plan", "approvals"]))
 def schema_cmd(name: str) -> None:
-    """Print the JSON Schema of a stack spec, a plan file or an approvals file."""
+    """Print the JSON Schema of a stack spec (stack-part: one file of a stack), a plan file or an approvals file."""
     from mgc_iac.schemas import schema_json
 
     click.echo(schema_json(name), nl=False)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from ipaddress import IPv4Address, IPv4Network
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits, '.', '_', '-'")]
@@ -163,6 +163,14 @@ class Notifications(SpecModel):
     on: list[NotifyOn] = Field(
         default_factory=lambda: ["succeeded", "failed", "manual_checkpoint"], min_length=1
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml11_on(cls, data: Any) -> Any:
+        # YAML 1.1 reads the key `on:` as the boolean true; the spec means the field `on`
+        if isinstance(data, dict) and True in data and "on" not in data:
+            data = {("on" if k is True else k): v for k, v in data.items()}
+        return data
 
 
 class AdvancedSpec(SpecModel):

@@ -121,3 +121,13 @@ def test_missing_path(tmp_path):
     assert "no such stack" in errors_of(tmp_path / "nope")[0].message
 
 
+
+
+def test_notifications_on_key_survives_yaml_1_1(make_stack, base):
+    base["workflows"][0]["advanced"]["notifications"] = {"topic_urn": "urn:smn:cn-north-4:p:t", "on": ["failed"]}
+    d = make_stack(base)
+    text = (d / "stack.yaml").read_text()
+    assert "'on':" in text  # PyYAML quotes it; a person writes it bare, which YAML 1.1 reads as `true`
+    (d / "stack.yaml").write_text(text.replace("'on':", "on:"))
+    note = load_stack(d).stack.workflows[0].advanced.notifications
+    assert note is not None and note.on == ["failed"]
