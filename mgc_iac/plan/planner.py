@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostic
 from mgc_iac.graph.model import Graph, ServerNode, StepKind
 from mgc_iac.plan.model import Action, Plan, Provenance, ResourceChange, ServerChange, StepAction, StepChange
 from mgc_iac.resources import MIGRATION_TASK, TARGET_SERVER, replace_reasons
-from mgc_iac.spec.perf import gc_paused
 from mgc_iac.state.model import ResourceRecord, Snapshot, StepStatus
 
 CUTOVER = StepKind.CUTOVER.value

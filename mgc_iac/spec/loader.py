@@ -14,11 +14,11 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostics
 from mgc_iac.errors import SpecError
 from mgc_iac.spec.fastyaml import load_yaml
 from mgc_iac.spec.models import Stack
-from mgc_iac.spec.perf import gc_paused
 from mgc_iac.spec.sourcemap import SourceMap
 from mgc_iac.spec.validation_errors import validation_diagnostics
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mgc_iac._gc import gc_paused
 from mgc_iac.errors import StateError, StateLockedError
 from mgc_iac.state.model import (
     ApprovalRecord,
@@ -87,7 +88,7 @@ class SQLiteStore(StateStore):
     # --- reads ------------------------------------------------------------------------------------------
 
     def snapshot(self, stack: str) -> Snapshot:
-        with self._mutex:
+        with self._mutex, gc_paused():  # hundreds of thousands of acyclic records: no collector passes
             cur = self._db.cursor()
             cur.execute("BEGIN")
             try:
