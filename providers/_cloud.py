@@ -8,17 +8,26 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
 
 from mgc_iac.cloud import Cloud
 from mgc_iac.connect import settings_for
 
 _cache: dict[tuple[str, ...], Cloud] = {}
 _lock = threading.Lock()
+_lookups: ContextVar[dict[tuple[str, ...], Any] | None] = ContextVar("mgc_iac_lookups", default=None)
+T = TypeVar("T")
+
+
+def _key(config: dict[str, Any]) -> tuple[str, ...]:
+    return tuple(str(config.get(k) or "") for k in ("provider", "region", "lab_dir", "url", "endpoints"))
 
 
 def cloud_for(config: dict[str, Any]) -> Cloud:
-    key = tuple(str(config.get(k) or "") for k in ("provider", "region", "lab_dir", "url", "endpoints"))
+    key = _key(config)
     with _lock:
         cloud = _cache.get(key)
     if cloud is None:
@@ -33,3 +42,26 @@ def client_token(stack: str, address: str, generation: int = 0) -> str:
     same token, so a create replayed after a crash answers the server the first attempt created."""
     digest = hashlib.sha256(f"{stack}/{address}#{generation}".encode()).hexdigest()
     return f"mgc-iac-{digest[:40]}"
+
+
+@contextmanager
+def lookup_scope(cache: dict[tuple[str, ...], Any]) -> Iterator[None]:
+    """Within it, `lookup` keeps what it finds in `cache`. The engine's runner opens one around each step with
+    one cache per apply, so the servers of a workflow look up their VPC, subnet, security group and KMS key
+    once instead of once each. Outside a scope (e.g. under Pulumi's provider host) every lookup is live."""
+    token = _lookups.set(cache)
+    try:
+        yield
+    finally:
+        _lookups.reset(token)
+
+
+def lookup(config: dict[str, Any], kind: str, name: str, fetch: Callable[[], T]) -> T:
+    """`fetch()`, or what it answered earlier for the same cloud, kind and name within the current scope."""
+    cache = _lookups.get()
+    if cache is None:
+        return fetch()
+    key = (*_key(config), kind, name)
+    if key not in cache:
+        cache[key] = fetch()  # two threads may both fetch: same answer, last one kept
+    return cache[key]

@@ -38,8 +38,9 @@ from pulumi.dynamic import (
 )
 
 from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
-from mgc_iac.resources import MIGRATION_TASK, replace_reasons
-from providers._cloud import cloud_for
+from mgc_iac.resources import MIGRATION_TASK
+from providers._cloud import cloud_for, lookup
+from providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud", "target_server_id")
 ALL_DAY = ("00:00", "23:59")
@@ -47,17 +48,18 @@ POLL_SECONDS = 0.2
 TIMEOUT_SECONDS = 24 * 3600.0
 
 
-def _attrs(props: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k not in META and not k.startswith("__")}
-
-
 def task_name(props: dict[str, Any]) -> str:
     return f"mgc-iac-{props['address'].rsplit('/', 1)[0].replace('/', '-')}"
 
 
-def find_source(cloud: Any, mac: str) -> Any:
-    """The SMS source server whose network cards include `mac` (what the agent registered)."""
+def find_source(cloud: Any, mac: str, name: str | None = None) -> Any:
+    """The SMS source server whose network cards include `mac` (what the agent registered). The sources named
+    `name` are asked first (the agent registers the host's name, usually the spec's): one short answer instead
+    of every page of the account's sources; the MAC decides either way."""
     mac = mac.lower()
+    for source in (cloud.sms.list_sources(name=name) if name else []):
+        if mac in (m.lower() for m in source.macs):
+            return source
     for source in cloud.sms.list_sources():
         if mac in (m.lower() for m in source.macs):
             return source
@@ -77,16 +79,13 @@ class MigrationTaskProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        before, after = _attrs(olds), _attrs(news)
-        replaces = sorted({r.attribute for r in replace_reasons(MIGRATION_TASK, before, after)})
-        return DiffResult(changes=before != after, replaces=replaces, stables=[],
-                          delete_before_replace=bool(replaces))
+        return diff_attrs(MIGRATION_TASK, olds, news, META)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         from mgc_iac.cloud import TaskRequest
 
         cloud = cloud_for(props["cloud"])
-        source = find_source(cloud, props["source_mac"])
+        source = find_source(cloud, props["source_mac"], props.get("source"))
         name = task_name(props)
         task_id = None
         if source.current_task_id:
@@ -112,7 +111,7 @@ class MigrationTaskProvider(ResourceProvider):
     def _configure(cloud: Any, task_id: str, props: dict[str, Any]) -> None:
         from mgc_iac.cloud import SpeedLimit
 
-        cloud.sms.set_configuration(task_id, {"DYNAMIC_PORT": str(props.get("migration_port") or 22)})
+        cloud.sms.set_configuration(task_id, {"DYNAMIC_PORT": str(int(props.get("migration_port") or 22))})
         limit = props.get("bandwidth_limit_mbps")
         cloud.sms.set_speed_limit(task_id, [SpeedLimit(*ALL_DAY, int(limit))] if limit else [])
 
@@ -144,7 +143,8 @@ def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, An
     from mgc_iac.cloud import LabControl, SourceFacts
 
     cloud = cloud_for(cloud_config)
-    if cloud_config.get("provider") != "lab" or not LabControl(cloud.settings).settings().get("instant_transfers"):
+    if cloud_config.get("provider") != "lab" or not lookup(
+            cloud_config, "lab_settings", "", lambda: LabControl(cloud.settings).settings()).get("instant_transfers"):
         raise CloudError(f"source {source['name']} has no SSH access, and the lab's simulated agent needs the lab "
                          "setting instant_transfers (seed `lab: {instant_transfers: true}`); or give the source "
                          "`ssh:` access", service="sms", operation="register_server")
@@ -216,6 +216,8 @@ def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_ta
         cloud.ecs.start(target_id)
     elif not start_target and server.status == "ACTIVE":
         cloud.ecs.stop(target_id)
+    else:
+        return {"target_status": server.status}
     return {"target_status": cloud.ecs.show_server(target_id).status}
 
 

@@ -18,7 +18,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from mgc_iac.resources import NOTIFICATION
 from providers._cloud import cloud_for
+from providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud")
 
@@ -31,8 +33,7 @@ class NotificationProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        strip = lambda d: {k: v for k, v in d.items() if k not in META and not k.startswith("__")}  # noqa: E731
-        return DiffResult(changes=strip(olds) != strip(news), replaces=[], stables=[])
+        return diff_attrs(NOTIFICATION, olds, news, META)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         topic = cloud_for(props["cloud"]).smn.show_topic(props["topic_urn"])

@@ -27,15 +27,12 @@ from pulumi.dynamic import (
 )
 
 from mgc_iac.errors import CloudError
-from mgc_iac.resources import TARGET_SERVER, replace_reasons
-from providers._cloud import client_token, cloud_for
+from mgc_iac.resources import TARGET_SERVER
+from providers._cloud import client_token, cloud_for, lookup
+from providers._diff import diff_attrs
 
 META = ("stack", "address", "os", "generation", "cloud", "image_default")
 EIP_BANDWIDTH_MBPS = 100
-
-
-def _attrs(props: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k not in META and not k.startswith("__")}
 
 
 def _outputs(props: dict[str, Any], server: Any, key_id: str | None, ids: dict[str, str]) -> dict[str, Any]:
@@ -61,22 +58,23 @@ class TargetServerProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        before, after = _attrs(olds), _attrs(news)
-        replaces = sorted({r.attribute for r in replace_reasons(TARGET_SERVER, before, after)})
-        changed = before != after
-        return DiffResult(changes=changed, replaces=replaces, stables=[], delete_before_replace=bool(replaces))
+        return diff_attrs(TARGET_SERVER, olds, news, META)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         from mgc_iac.cloud import ServerRequest, VolumeRequest
 
-        cloud = cloud_for(props["cloud"])
-        vpc = cloud.vpc.find_vpc(props["vpc"])
-        subnet = cloud.vpc.find_subnet(props["subnet"], vpc.id)
-        group = cloud.vpc.find_security_group(props["security_group"])
+        config = props["cloud"]
+        cloud = cloud_for(config)
+        vpc = lookup(config, "vpc", props["vpc"], lambda: cloud.vpc.find_vpc(props["vpc"]))
+        subnet = lookup(config, "subnet", f"{vpc.id}/{props['subnet']}",
+                        lambda: cloud.vpc.find_subnet(props["subnet"], vpc.id))
+        group = lookup(config, "security_group", props["security_group"],
+                       lambda: cloud.vpc.find_security_group(props["security_group"]))
         key_id = None
         enc = props.get("encryption") or {}
         if enc.get("enabled"):
-            key = cloud.kms.describe_key(enc.get("key_id") or enc["key_alias"])
+            ref = enc.get("key_id") or enc["key_alias"]
+            key = lookup(config, "kms_key", ref, lambda: cloud.kms.describe_key(ref))
             if not key.enabled or key.spec != "AES_256":
                 raise CloudError(f"KMS key {key.alias or key.key_id} must be enabled and AES_256 to encrypt disks "
                                  f"(it is {key.spec}, state {key.state})", service="kms", operation="describe_key")

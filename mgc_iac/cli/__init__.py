@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("mgc_iac.cli.apply_cmds:status_cmd", "Show each server's step, state, progress, gates and queue."),
     "retry": ("mgc_iac.cli.apply_cmds:retry_cmd", "Full Retry of a server: delete its task, restart at StartUpAgent."),
     "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),
-    "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect or repair recorded state (unlock, journal)."),
+    "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect, export or repair recorded state (journal, export, unlock)."),
 }
 
 

@@ -357,3 +357,6 @@ def sync_cmd(stack: Path, server: str) -> None:
     click.echo(f"{server}: {len(moved)} step(s) will run again from StartSynchronization; the plan changed, so "
                "BusinessValidation needs a new approval.")
     click.echo(f"Run `mgc-iac apply {stack}` to go on.")
+
+
+state_group.add_command(__import__("mgc_iac.cli.state_export", fromlist=["export_cmd"]).export_cmd)
