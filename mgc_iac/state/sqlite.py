@@ -55,6 +55,9 @@ CREATE TABLE IF NOT EXISTS locks (stack TEXT PRIMARY KEY, pid INTEGER NOT NULL, 
 """
 
 
+_STATUS = {s.value: s for s in StepStatus}  # enum lookup by value, without the Enum call's overhead
+
+
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -100,7 +103,8 @@ class SQLiteStore(StateStore):
                         (stack,))
                 }
                 steps = {
-                    gate: StepRecord(wf, server, step, StepStatus(status), attempt, json.loads(detail), at)
+                    gate: StepRecord(wf, server, step, _STATUS[status], attempt,
+                                     {} if detail == "{}" else json.loads(detail), at)
                     for gate, wf, server, step, status, attempt, detail, at in cur.execute(
                         "SELECT gate, workflow, server, step, status, attempt, detail, updated_at FROM steps "
                         "WHERE stack=?", (stack,))
