@@ -1,0 +1,173 @@
+"""LabHosts: start and stop every lab host of a seed in one asyncio loop, and tell clients how to reach them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncssh
+
+from mgc_iac.lab.hosts._root import generate_files, mount_quota, scaffold_root, unmount_quota, write_facts
+from mgc_iac.lab.hosts._sandbox import sandbox_argv
+from mgc_iac.lab.hosts._server import _ServerContext, start_server
+from mgc_iac.lab.hosts._spec import LabHostSpec
+from mgc_iac.ssh import SSHSettings
+from mgc_iac.ssh._errors import known_hosts_name
+
+
+@dataclass
+class LabHost:
+    """One running lab host. `root` is its / on this machine (for the lab's own bookkeeping, not for clients)."""
+
+    spec: LabHostSpec
+    root: Path
+    facts_dir: Path
+    port: int = 0
+    host_key_public: str = ""
+    quota_enforced: bool = False
+    _acceptor: asyncssh.SSHAcceptor | None = field(default=None, repr=False)
+    _ctx: _ServerContext | None = field(default=None, repr=False)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def argv(self, command: list[str]) -> list[str]:
+        return sandbox_argv(self.spec, self.root, self.facts_dir, command)
+
+    def power_off(self) -> int:
+        """Kill every process running inside this host's root (what a powered-off server keeps: nothing)."""
+        killed = 0
+        try:
+            mine = os.stat(self.root)
+        except OSError:
+            return 0
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                # readlink shows "/" for a process inside bwrap; the root's identity is its device and inode
+                seen = os.stat(f"/proc/{entry}/root")
+                if (seen.st_dev, seen.st_ino) == (mine.st_dev, mine.st_ino):
+                    os.kill(int(entry), signal.SIGKILL)
+                    killed += 1
+            except OSError:
+                continue  # gone already, or not ours to inspect
+        return killed
+
+    def drop_connections(self) -> int:
+        """Fault injection: abort every open SSH connection to this host (as a network drop would)."""
+        conns = list(self._ctx.connections) if self._ctx else []
+        for conn in conns:
+            conn.abort()
+        return len(conns)
+
+
+class LabHosts:
+    """The lab's SSH hosts: one asyncssh server each on 127.0.0.1 (free ports), one client key for all."""
+
+    def __init__(self, specs: list[LabHostSpec], workdir: str | Path) -> None:
+        self.workdir = Path(workdir).resolve()
+        self.hosts: dict[str, LabHost] = {
+            s.name: LabHost(s, self.workdir / "hosts" / s.name / "root", self.workdir / "hosts" / s.name / "facts")
+            for s in specs}
+        self.client_key_path = self.workdir / "client_key"
+        self.known_hosts_path = self.workdir / "known_hosts"
+        self._started = False
+
+    def __getitem__(self, name: str) -> LabHost:
+        return self.hosts[name]
+
+    async def __aenter__(self) -> LabHosts:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def _key(self, path: Path) -> asyncssh.SSHKey:
+        if path.exists():
+            return asyncssh.read_private_key(str(path))
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key.write_private_key(str(path))
+        path.chmod(0o600)
+        return key
+
+    async def start(self) -> None:
+        """Prepare every root (kept between runs), then listen; known_hosts lists every host key."""
+        if self._started:
+            return
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        client = self._key(self.client_key_path)
+        client_pub = client.export_public_key("openssh").strip()
+        (self.workdir / "client_key.pub").write_bytes(client_pub + b"\n")
+        lines = []
+        try:
+            for host in self.hosts.values():
+                if host.spec.disk_size_mb:
+                    host.quota_enforced = await asyncio.to_thread(mount_quota, host.root, host.spec.disk_size_mb)
+                host.root.mkdir(parents=True, exist_ok=True)
+                scaffold_root(host.root, host.spec)
+                write_facts(host.facts_dir, host.spec)
+                if host.spec.files is not None:
+                    await asyncio.to_thread(generate_files, host.root, host.spec.files)
+                key = self._key(host.facts_dir.parent / "host_key")
+                host.host_key_public = key.export_public_key("openssh").decode().strip()
+                host._ctx = _ServerContext(host.argv, host.root, [client_pub])
+                host._acceptor = await start_server(host._ctx, key)
+                host.port = host._acceptor.sockets[0].getsockname()[1]
+                lines.append(f"{known_hosts_name('127.0.0.1', host.port)} {host.host_key_public}\n")
+        except BaseException:
+            await self.stop()
+            raise
+        self.known_hosts_path.write_text("".join(lines))
+        self._started = True
+
+    def settings(self, name: str, **overrides: object) -> SSHSettings:
+        """Client settings for a host: 127.0.0.1, its port, root, the lab client key, strict host keys."""
+        host = self.hosts[name]
+        values: dict[str, object] = {"host": "127.0.0.1", "port": host.port, "user": "root",
+                                     "key_file": str(self.client_key_path),
+                                     "known_hosts": str(self.known_hosts_path), "connect_timeout": 10.0}
+        values.update(overrides)
+        return SSHSettings(**values)  # type: ignore[arg-type]
+
+    def inventory(self) -> dict[str, dict[str, object]]:
+        """What a client in another process needs, per host name (written to hosts.json by the CLI runner)."""
+        return {h.name: {"host": "127.0.0.1", "port": h.port, "user": "root", "role": h.spec.role,
+                         "key_file": str(self.client_key_path), "known_hosts": str(self.known_hosts_path),
+                         "host_key": h.host_key_public, "quota_enforced": h.quota_enforced}
+                for h in self.hosts.values()}
+
+    def write_inventory(self, path: str | Path) -> None:
+        tmp = Path(str(path) + ".tmp")
+        tmp.write_text(json.dumps(self.inventory(), indent=2))
+        tmp.replace(path)
+
+    async def stop(self) -> None:
+        for host in self.hosts.values():
+            if host._acceptor is not None:
+                host._acceptor.close()
+                await host._acceptor.wait_closed()
+                host._acceptor = None
+            host.drop_connections()
+            host.power_off()
+            if host._ctx is not None and host._ctx.tasks:
+                pending = set(host._ctx.tasks)
+                _, late = await asyncio.wait(pending, timeout=5)  # let killed children be reaped
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
+        self._started = False
+
+    def destroy(self) -> None:
+        """Remove every root and key (after stop): the next start begins from the seed again."""
+        for host in self.hosts.values():
+            unmount_quota(host.root)
+        shutil.rmtree(self.workdir / "hosts", ignore_errors=True)
