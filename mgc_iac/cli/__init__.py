@@ -12,6 +12,7 @@ import click
 
 # command name -> "module:attribute"; help text is kept here so `--help` needs no imports.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("mgc_iac.cli.demo_cmd:demo_cmd", "Run the demo migration on the embedded lab, start to finish."),
     "init": ("mgc_iac.cli.stack_cmds:init_cmd", "Scaffold a new stack directory that validates."),
     "validate": ("mgc_iac.cli.stack_cmds:validate_cmd", "Check a stack against every MgC rule (offline)."),
     "plan": ("mgc_iac.cli.plan_cmds:plan_cmd", "Diff a stack against recorded state and print the plan."),
@@ -23,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("mgc_iac.cli.apply_cmds:status_cmd", "Show each server's step, state, progress, gates and queue."),
     "retry": ("mgc_iac.cli.apply_cmds:retry_cmd", "Full Retry of a server: delete its task, restart at StartUpAgent."),
     "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),
-    "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect, export or repair recorded state (journal, export, unlock)."),
+    "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect, export or repair state (journal, export, unlock)."),
 }
 
 

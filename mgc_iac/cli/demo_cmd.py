@@ -1,0 +1,75 @@
+"""`mgc-iac demo`: the README's main job — the demo migration on the embedded lab, start to finish.
+
+It walks the path a platform team walks, with the real commands: validate, plan (saved), apply (stops at
+BusinessValidation), approve, apply (stops at Cutover), approve, apply (done), status with the verification
+result, and the SMN messages the lab received. State and lab live in a work directory that is reset first,
+so the demo can be run again and again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import click
+
+DEMO = Path(__file__).resolve().parents[2] / "stacks" / "demo"
+
+
+def _run(args: list[str]) -> int:
+    """Run one mgc-iac command in this process; its exit code (errors propagate as in the real CLI)."""
+    from mgc_iac.cli import cli
+
+    click.secho(f"\n$ mgc-iac {' '.join(args)}", bold=True)
+    try:
+        cli.main(args, prog_name="mgc-iac", standalone_mode=False)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def _expect(code: int, wanted: int, what: str) -> None:
+    if code != wanted:
+        raise click.ClickException(f"the demo expected exit code {wanted} {what}, got {code}")
+    click.secho(f"(exit code {code}: {what})", fg="cyan")
+
+
+@click.command("demo")
+@click.option("--stack", type=click.Path(path_type=Path, file_okay=False), default=DEMO, show_default=False,
+              help="The stack to migrate (default: the repository's stacks/demo).")
+@click.option("--workdir", type=click.Path(path_type=Path, file_okay=False), default=Path(".mgc-iac/demo"),
+              show_default=True, help="Where the demo keeps its state and its lab (reset first).")
+@click.option("--keep", is_flag=True, help="Leave the lab running afterwards (see `mgc-iac lab status`).")
+@click.option("--approver", default="demo-reviewer@example.com", show_default=True)
+def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
+    """Run the demo migration on the embedded lab: plan, apply, stop at each gate, approve, finish, verify."""
+    from mgc_iac.lab.process import stop_background
+
+    if not (stack / "stack.yaml").exists() and not (stack / "stack.py").exists():
+        raise click.ClickException(f"no stack at {stack}: run the demo from the repository, or pass --stack")
+    lab_dir = workdir / "lab"
+    if lab_dir.exists():
+        stop_background(lab_dir)
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    os.environ["MGC_IAC_STATE"] = str((workdir / "state.db").resolve())
+    os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir.resolve())
+    os.environ.setdefault("MGC_IAC_AUTHOR", "demo-author@example.com")
+    plan_file = workdir / "plan.json"
+    try:
+        _expect(_run(["validate", str(stack)]), 0, "the stack is valid")
+        _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0, "the plan is saved for review")
+        _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3,
+                "every server waits at BusinessValidation")
+        _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "business validation approved")
+        _expect(_run(["apply", str(stack), "--auto-approve"]), 3, "every server waits at Cutover")
+        _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "cutover approved")
+        _expect(_run(["apply", str(stack), "--auto-approve"]), 0, "the migration is done")
+        _expect(_run(["status", str(stack)]), 0, "where every server stands, with its verification")
+        _run(["lab", "messages"])
+    finally:
+        if not keep:
+            stop_background(lab_dir)
+    click.secho(f"\nThe demo is complete. State: {workdir / 'state.db'}; run `mgc-iac demo --keep` to explore "
+                "the lab afterwards.", fg="green")
