@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,16 +21,35 @@ from mgc_iac.cloud._errors import classify, to_cloud_error
 from mgc_iac.cloud._settings import CloudSettings
 
 
+class _InlineExecutor(Executor):
+    """Runs a submitted call at once in the caller's thread. The SDK signs every synchronous request in its
+    client's thread pool and blocks on the future: two thread hand-offs per call, each a wait for the GIL
+    (up to the 5 ms switch interval while other threads run), for no concurrency at all."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - delivered through the future, as a pool would
+            future.set_exception(exc)
+        return future
+
+
 def _owned_policy(client: Any, pool_size: int, endpoint: str) -> Any:
     """Take retries and logging away from the SDK: its urllib3 Retry turns a 429 into a RetryError that loses
-    the error code and request id, and its logger (no handler) prints through logging's last resort."""
+    the error code and request id, and its logger (no handler) prints through logging's last resort. Sign in
+    the calling thread (_InlineExecutor): we never use the SDK's async requests."""
     from requests.adapters import HTTPAdapter
     from urllib3.util.retry import Retry
 
     logger = getattr(client, "_logger", None)
     if isinstance(logger, logging.Logger) and not logger.handlers:
         logger.addHandler(logging.NullHandler())
-    session = getattr(client.get_http_client(), "_session", None)
+    http = client.get_http_client()
+    if isinstance(getattr(http, "_executor", None), ThreadPoolExecutor):
+        http._executor.shutdown(wait=False)
+        http._executor = _InlineExecutor()
+    session = getattr(http, "_session", None)
     if session is not None:
         adapter = HTTPAdapter(pool_connections=pool_size, pool_maxsize=pool_size,
                               max_retries=Retry(total=0, read=False, raise_on_status=False))

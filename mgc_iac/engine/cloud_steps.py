@@ -33,6 +33,8 @@ class CloudSteps:
 
     def __init__(self, cloud_config: dict[str, Any]) -> None:
         self.cloud_config = dict(cloud_config)
+        # lookups of named things (VPC, subnet, security group, KMS key), kept for this runner's apply
+        self._lookups: dict[tuple[str, ...], Any] = {}
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
@@ -57,10 +59,13 @@ class CloudSteps:
     # ---- steps ---------------------------------------------------------------------------------------------
 
     def run_step(self, ctx: StepContext) -> StepOutcome:
+        from providers._cloud import lookup_scope
+
         handler = getattr(self, f"_step_{ctx.step}", None)
         if handler is None:
             return StepOutcome({"note": f"{ctx.step}: nothing to do on the cloud"})
-        return handler(ctx)
+        with lookup_scope(self._lookups):
+            return handler(ctx)
 
     def _step_CreateTarget(self, ctx: StepContext) -> StepOutcome:  # noqa: N802 - named after the step
         from providers.target_server import TargetServerProvider

@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
+from collections import defaultdict
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from mgc_iac.approvals import Approval, ApprovalsFile, check_requirements, combine, gate_approvers
 from mgc_iac.engine.capacity import occupancy
@@ -31,6 +35,8 @@ from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepA
 from mgc_iac.spec.models import ApprovalPolicy, Limits
 from mgc_iac.state import SourceRecord, StateStore, StepRecord, StepStatus
 from mgc_iac.state.sqlite import now
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -66,6 +72,10 @@ class Engine:
         self.limits = Limits.model_validate(spec.get("limits") or {})
         self.result = ApplyResult(plan.stack, digest)
         self._approvals: list[Approval] = []
+        self._approvals_by_gate: dict[str, list[Approval]] | None = None
+        self._changes: dict[tuple[str, str | None], dict[str, ResourceChange]] = defaultdict(dict)
+        for c in plan.resource_changes:
+            self._changes[(c.workflow, c.server)][c.kind] = c
         self._steps: dict[str, StepRecord] = {}
         self._cancels: list[Any] = []
 
@@ -89,6 +99,10 @@ class Engine:
                     f"the plan was made against state serial {expected} but the state of `{stack}` is now at "
                     f"{serial}: something was applied since; make a new plan (`mgc-iac plan`) and review it")
             self._prepare()
+            # the runner's calls run in a pool of `parallelism` threads (asyncio.to_thread's default pool has
+            # min(32, CPUs + 4): 6 on a 2-core machine, whatever parallelism says)
+            self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.parallelism),
+                                            thread_name_prefix="mgc-iac-step")
             try:
                 await self._apply_stepless()
                 await self._run_servers()
@@ -99,7 +113,14 @@ class Engine:
                 self.result.interrupted = True
                 for event in self._cancels:
                     event.set()
+            finally:
+                self._pool.shutdown(wait=True)  # interrupted steps see their cancel event and end
         return self.result
+
+    async def _in_thread(self, fn: Callable[..., _T], /, *args: Any) -> _T:
+        """`fn(*args)` in one of the engine's worker threads, with this context (as asyncio.to_thread)."""
+        call = functools.partial(contextvars.copy_context().run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     # ---- preparation -----------------------------------------------------------------------------------
 
@@ -113,6 +134,7 @@ class Engine:
         self._snapshot = snapshot
         self._steps = dict(snapshot.steps)
         self._approvals = combine(self.approvals_file, self.store.approvals(stack))
+        self._approvals_by_gate = None
         resumed = [g for g, r in snapshot.steps.items() if r.status is StepStatus.RUNNING]
         for gate in resumed:
             self.hooks.message(f"{gate} was interrupted (RUNNING in the journal): running it again")
@@ -144,7 +166,7 @@ class Engine:
             with self.store.transaction(stack) as txn:
                 txn.journal(change.address, "before", {"action": change.action.value})
             try:
-                new = await asyncio.to_thread(self.runner.apply_resource, stack, change, record, self.plan.spec)
+                new = await self._in_thread(self.runner.apply_resource, stack, change, record, self.plan.spec)
             except MgcIacError as exc:
                 with self.store.transaction(stack) as txn:
                     txn.journal(change.address, "failed", {"error": str(exc)})
@@ -165,9 +187,11 @@ class Engine:
         stack = self.plan.stack
         order = self._snapshot.workflow_order
         servers = [_Server(s) for s in self.plan.server_changes]
+        records: dict[tuple[str, str | None], dict[str, Any]] = defaultdict(dict)
+        for r in self._snapshot.resources.values():
+            records[(r.workflow, r.server)][r.kind] = r
         for s in servers:
-            s.records = {r.kind: r for r in self._snapshot.resources.values()
-                         if r.workflow == s.change.workflow and r.server == s.change.server}
+            s.records = dict(records.get((s.change.workflow, s.change.server), {}))
         cap = self.options.max_concurrent_migrations or self.limits.max_concurrent_migrations
         snapshots = [self._snapshot] + [self.store.snapshot(o) for o in self.store.stacks() if o != stack]
         occ = occupancy(snapshots)
@@ -175,9 +199,10 @@ class Engine:
         free = cap - len(occ.in_flight)
         holding = [s for s in servers if (stack, s.change.workflow, s.change.server) in occ.in_flight
                    or not _needs_slot(s.change)]
-        waiting_for_slot = sorted((s for s in servers if s not in holding),
-                                  key=lambda s: (order.get(s.change.workflow, 1 << 62),
-                                                 servers.index(s)))
+        held = {id(s) for s in holding}
+        waiting_for_slot = [s for _, _, s in sorted(
+            (order.get(s.change.workflow, 1 << 62), index, s) for index, s in enumerate(servers)
+            if id(s) not in held)]
         others_ahead = [q for q in occ.queued if (q[1], q[2], q[3]) not in mine]
         queue: list[_Server] = []
         start_now = list(holding)
@@ -242,7 +267,7 @@ class Engine:
                 continue
             extra: dict[str, Any] = {}
             if step.action is StepAction.WAIT:
-                refusals = check_requirements(self.plan, self.digest, self._approvals, self.policy,
+                refusals = check_requirements(self.plan, self.digest, self._gate_approvals(gate), self.policy,
                                               self.plan.provenance.author, gates=[gate])
                 if refusals:
                     # written once: rewriting it would move the state serial, hence the plan digest the
@@ -254,12 +279,20 @@ class Engine:
                     self.result.waiting.append(Waiting(gate, self._needs(gate)))
                     self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
                     return "waiting"
-                extra = {"approved_by": gate_approvers(gate, self.digest, self._approvals, self.policy,
+                extra = {"approved_by": gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy,
                                                        self.plan.provenance.author),
                          "plan_digest": self.digest}
             if not await self._execute(server, step.step, extra):
                 return "failed"
         return "complete"
+
+    def _gate_approvals(self, gate: str) -> list[Approval]:
+        """The approvals naming `gate` (indexed once: every approval list scan per gate is O(gates^2))."""
+        if self._approvals_by_gate is None:
+            self._approvals_by_gate = defaultdict(list)
+            for approval in self._approvals:
+                self._approvals_by_gate[approval.gate].append(approval)
+        return self._approvals_by_gate.get(gate, [])
 
     def _needs(self, gate: str, with_approvers: bool = True) -> str:
         """What a gate waits for, in words that stay true across re-plans (no digest inside)."""
@@ -268,7 +301,7 @@ class Engine:
                                        f" by someone other than the plan's author {self.plan.provenance.author}")
         if not with_approvers:
             return text
-        have = gate_approvers(gate, self.digest, self._approvals, self.policy, self.plan.provenance.author)
+        have = gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy, self.plan.provenance.author)
         return text + (f"; has {', '.join(have)}" if have else "")
 
     async def _execute(self, server: _Server, step: str, extra: dict[str, Any]) -> bool:
@@ -284,12 +317,11 @@ class Engine:
                            phase="before", attempt=attempt)
             self.hooks.step_started(gate, attempt)
             ctx = StepContext(stack=stack, step=step, server=change, spec=self.plan.spec,
-                              changes={c.kind: c for c in self.plan.resource_changes
-                                       if c.workflow == change.workflow and c.server == change.server},
+                              changes=dict(self._changes.get((change.workflow, change.server), {})),
                               records=dict(server.records), attempt=attempt)
             self._cancels.append(ctx.cancel)
             try:
-                outcome: StepOutcome = await asyncio.to_thread(self.runner.run_step, ctx)
+                outcome: StepOutcome = await self._in_thread(self.runner.run_step, ctx)
             except asyncio.CancelledError:
                 ctx.cancel.set()
                 with self.store.transaction(stack) as txn:
