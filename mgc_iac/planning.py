@@ -94,7 +94,15 @@ def provenance(directory: Path) -> Provenance:
     except PackageNotFoundError:  # running from a source tree
         tool = "dev"
     return Provenance(git_commit=_git(directory, "rev-parse", "HEAD"), author=plan_author(directory),
-                      tool_version=tool)
+                      tool_version=tool, stack_dir=_relative(directory))
+
+
+def _relative(directory: Path) -> str:
+    """The stack directory as a path relative to the working directory (absolute when outside it)."""
+    try:
+        return directory.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return directory.resolve().as_posix()
 
 
 def plan_author(directory: Path) -> str:

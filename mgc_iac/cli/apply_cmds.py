@@ -74,7 +74,8 @@ def _stack_dir_of(stack: Path) -> Path:
 @click.option("--parallelism", type=click.IntRange(1, 1000), default=10, show_default=True,
               help="Steps running at once.")
 @click.option("--stack-dir", type=click.Path(path_type=Path, file_okay=False),
-              help="With a plan file: the stack directory (its approvals.yaml, lab-seed.yaml and state).")
+              help="With a plan file: the stack directory (its approvals.yaml, lab-seed.yaml and state); "
+                   "default: the directory recorded in the plan, relative to where it was made.")
 def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
@@ -94,8 +95,9 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     if _is_plan_file(target):
         plan, digest = read_plan(target)
         directory = stack_dir
-        if directory is None and (Path("stacks") / plan.stack).is_dir():
-            directory = Path("stacks") / plan.stack
+        recorded = plan.provenance.stack_dir
+        if directory is None and recorded and Path(recorded).is_dir():
+            directory = Path(recorded)
         store = _store_for(directory, plan.spec)
         expected_serial = plan.state_serial
         current = store.serial(plan.stack)

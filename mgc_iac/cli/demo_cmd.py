@@ -60,7 +60,7 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     try:
         _expect(_run(["validate", str(stack)]), 0, "the stack is valid")
         _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0, "the plan is saved for review")
-        _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3,
+        _expect(_run(["apply", str(plan_file)]), 3,
                 "every server waits at BusinessValidation")
         _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "business validation approved")
         _expect(_run(["apply", str(stack), "--auto-approve"]), 3, "every server waits at Cutover")

@@ -75,6 +75,7 @@ class Provenance:
     git_commit: str | None = None
     author: str | None = None
     tool_version: str = ""
+    stack_dir: str | None = None  # relative to where the plan was made: where `apply FILE` finds the stack
 
 
 @dataclass(frozen=True)

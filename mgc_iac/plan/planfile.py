@@ -55,7 +55,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
     body["digest"] = digest_of(body)
     body["provenance"] = {"git_commit": plan.provenance.git_commit, "author": plan.provenance.author,
-                          "tool_version": plan.provenance.tool_version}
+                          "tool_version": plan.provenance.tool_version, "stack_dir": plan.provenance.stack_dir}
     return body
 
 
@@ -126,6 +126,7 @@ def _plan_from_dict(body: dict[str, Any]) -> Plan:
         diagnostics=tuple(body["diagnostics"]),
         spec=body["spec"],
         refreshed=bool(body["refreshed"]),
-        provenance=Provenance(prov.get("git_commit"), prov.get("author"), prov.get("tool_version", "")),
+        provenance=Provenance(prov.get("git_commit"), prov.get("author"), prov.get("tool_version", ""),
+                              prov.get("stack_dir")),
         format_version=body["format_version"],
     )

@@ -75,6 +75,7 @@ class ProvenanceFile(_Strict):
     git_commit: str | None
     author: str | None
     tool_version: str
+    stack_dir: str | None = Field(description="The stack directory, relative to where the plan was made.")
 
 
 class PlanFile(_Strict):
