@@ -14,7 +14,7 @@ from mgc_iac.diagnostics import Diagnostic
 from mgc_iac.graph.model import Graph, ServerNode, StepKind
 from mgc_iac.plan.model import Action, Plan, Provenance, ResourceChange, ServerChange, StepAction, StepChange
 from mgc_iac.resources import MIGRATION_TASK, TARGET_SERVER, replace_reasons
-from mgc_iac.state.model import ResourceRecord, Snapshot, StepStatus
+from mgc_iac.state.model import ResourceRecord, Snapshot, StepStatus, canonical_json
 
 CUTOVER = StepKind.CUTOVER.value
 RESTART_FROM = {TARGET_SERVER: 0, MIGRATION_TASK: 1}  # index in the step template
@@ -49,13 +49,21 @@ def _make_plan(
     cut_over = {f"{s.workflow}/{s.server}" for s in snapshot.steps.values()
                 if s.step == CUTOVER and s.status is StepStatus.DONE}
     changes: list[ResourceChange] = []
+    recorded = snapshot.resources
+    stored_text = getattr(recorded, "attrs_text", None)
     for address, desired in graph.resources.items():
-        record = snapshot.resources.get(address)
-        server_addr = f"{desired.workflow}/{desired.server}"
-        if record is None:
+        if address not in recorded:
             changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.CREATE,
                                           None, desired.attrs))
-        elif record.attrs == desired.attrs:
+            continue
+        # equal records are compared as stored text: only changed ones are parsed
+        if stored_text is not None and stored_text(address) == canonical_json(desired.attrs):
+            changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.NOOP,
+                                          desired.attrs, desired.attrs))
+            continue
+        record = recorded[address]
+        server_addr = f"{desired.workflow}/{desired.server}"
+        if record.attrs == desired.attrs:
             changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.NOOP,
                                           record.attrs, desired.attrs))
         elif server_addr in cut_over:
@@ -66,9 +74,10 @@ def _make_plan(
         else:
             changes.append(_update_or_replace(record, desired.attrs, notes))
     _cascade_target_replacements(changes)
-    for address, record in snapshot.resources.items():
+    for address in recorded:
         if address in graph.resources:
             continue
+        record = recorded[address]
         server_addr = f"{record.workflow}/{record.server}"
         if server_addr in cut_over:
             changes.append(ResourceChange(address, record.kind, record.workflow, record.server, Action.FORGET,

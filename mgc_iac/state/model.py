@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -17,7 +19,7 @@ class StepStatus(StrEnum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResourceRecord:
     """A resource as last applied: the attributes it was created/updated with and the cloud's ids."""
 
@@ -29,7 +31,7 @@ class ResourceRecord:
     outputs: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StepRecord:
     workflow: str
     server: str
@@ -44,7 +46,7 @@ class StepRecord:
         return f"{self.workflow}/{self.server}/{self.step}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JournalEntry:
     seq: int
     stack: str
@@ -54,7 +56,7 @@ class JournalEntry:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ApprovalRecord:
     gate: str  # workflow/server/step
     approver: str
@@ -63,7 +65,7 @@ class ApprovalRecord:
     via: str = "cli"  # cli | git
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceRecord:
     """A source a stack migrates: what account-wide MAC uniqueness is checked against."""
 
@@ -72,16 +74,56 @@ class SourceRecord:
     mac: str
 
 
+class RecordedResources(Mapping[str, ResourceRecord]):
+    """Recorded resources, parsed on access: planning compares most records as stored JSON text, so a 100k-server
+    state is not turned into a million dicts when only one of them changed."""
+
+    __slots__ = ("_rows", "_parsed")
+
+    def __init__(self, rows: dict[str, tuple[str, str | None, str, str, str]] | None = None) -> None:
+        self._rows = rows or {}  # address -> (kind, workflow... see sqlite.py), attrs/outputs as JSON text
+        self._parsed: dict[str, ResourceRecord] = {}
+
+    def __getitem__(self, address: str) -> ResourceRecord:
+        record = self._parsed.get(address)
+        if record is None:
+            kind, server, workflow, attrs, outputs = self._rows[address]
+            record = ResourceRecord(address, kind, workflow, server, json.loads(attrs), json.loads(outputs))
+            self._parsed[address] = record
+        return record
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, address: object) -> bool:
+        return address in self._rows
+
+    def attrs_text(self, address: str) -> str | None:
+        """The stored attributes as canonical JSON text (sorted keys, compact), without parsing them."""
+        if address in self._parsed:
+            return canonical_json(self._parsed[address].attrs)
+        row = self._rows.get(address)
+        return row[3] if row is not None else None
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON text form of stored attributes: what the store writes and the planner compares."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """One stack's recorded state, read in one transaction."""
 
     stack: str
     serial: int
-    resources: dict[str, ResourceRecord]
+    resources: RecordedResources
     steps: dict[str, StepRecord]  # keyed by gate address workflow/server/step
     workflow_order: dict[str, int] = field(default_factory=dict)  # workflow -> account-wide creation seq
 
     @classmethod
     def empty(cls, stack: str) -> Snapshot:
-        return cls(stack, 0, {}, {})
+        return cls(stack, 0, RecordedResources(), {})

@@ -19,11 +19,13 @@ from mgc_iac.errors import StateError, StateLockedError
 from mgc_iac.state.model import (
     ApprovalRecord,
     JournalEntry,
+    RecordedResources,
     ResourceRecord,
     Snapshot,
     SourceRecord,
     StepRecord,
     StepStatus,
+    canonical_json,
 )
 from mgc_iac.state.store import LockInfo, StateStore, Transaction
 
@@ -62,8 +64,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+_dump = canonical_json  # what RecordedResources.attrs_text compares against
 
 
 class SQLiteStore(StateStore):
@@ -96,12 +97,12 @@ class SQLiteStore(StateStore):
             cur.execute("BEGIN")
             try:
                 serial = self._serial(cur, stack)
-                resources = {
-                    addr: ResourceRecord(addr, kind, wf, server, json.loads(attrs), json.loads(outputs))
+                resources = RecordedResources({
+                    addr: (kind, server, wf, attrs, outputs)
                     for addr, kind, wf, server, attrs, outputs in cur.execute(
                         "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack=?",
                         (stack,))
-                }
+                })
                 steps = {
                     gate: StepRecord(wf, server, step, _STATUS[status], attempt,
                                      {} if detail == "{}" else json.loads(detail), at)
