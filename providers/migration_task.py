@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pulumi.dynamic import (
@@ -50,6 +51,19 @@ TIMEOUT_SECONDS = 24 * 3600.0
 
 def task_name(props: dict[str, Any]) -> str:
     return f"mgc-iac-{props['address'].rsplit('/', 1)[0].replace('/', '-')}"
+
+
+def task_configuration(props: dict[str, Any]) -> dict[str, str]:
+    """The task's configuration keys, which the agent reads before each copy:
+    DYNAMIC_PORT (migration port); MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR (comma-separated subtrees left out of
+    the full copy / the sync: the verification policy's exclude paths); CONSISTENCY_MODE (hash | size_mtime, or
+    "" for no verification) and CONSISTENCY_DIR (the include paths it verifies; "" = the whole copy)."""
+    verify = props.get("verify") or {}
+    excludes = ",".join(verify.get("exclude_paths") or ())
+    mode = ("hash" if verify.get("hash") else "size_mtime") if verify.get("enabled") else ""
+    return {"DYNAMIC_PORT": str(int(props.get("migration_port") or 22)), "MIGRATE_EXCLUDE_DIR": excludes,
+            "SYNC_EXCLUDE_DIR": excludes, "CONSISTENCY_MODE": mode,
+            "CONSISTENCY_DIR": ",".join(verify.get("include_paths") or ()) if mode else ""}
 
 
 def find_source(cloud: Any, mac: str, name: str | None = None) -> Any:
@@ -111,7 +125,7 @@ class MigrationTaskProvider(ResourceProvider):
     def _configure(cloud: Any, task_id: str, props: dict[str, Any]) -> None:
         from mgc_iac.cloud import SpeedLimit
 
-        cloud.sms.set_configuration(task_id, {"DYNAMIC_PORT": str(int(props.get("migration_port") or 22))})
+        cloud.sms.set_configuration(task_id, task_configuration(props))
         limit = props.get("bandwidth_limit_mbps")
         cloud.sms.set_speed_limit(task_id, [SpeedLimit(*ALL_DAY, int(limit))] if limit else [])
 
@@ -158,8 +172,14 @@ def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, An
     return cloud.sms.register_source(facts)
 
 
+class AgentDisconnectedError(CloudError):
+    """The task runs but its agent is gone: SMS lost its heartbeat, or the local agent process ended."""
+
+
 def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ...], cancel: threading.Event,
-          timeout: float = TIMEOUT_SECONDS) -> Any:
+          timeout: float = TIMEOUT_SECONDS, agent_alive: Callable[[], bool] | None = None) -> Any:
+    """Poll the task until a `done` state; a `failed` state, a disconnected agent (the task's `connected`
+    flag, or `agent_alive()` answering False) or the timeout raise."""
     deadline = time.monotonic() + timeout
     while True:
         task = cloud.sms.show_task(task_id)
@@ -169,6 +189,12 @@ def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ..
             raise CloudError(f"task {task_id} is {task.state}: {task.error or 'no detail'} (retry the step after "
                              "fixing the cause; after a source reboot, a full retry)", service="sms",
                              operation="show_task")
+        if task.state in ("RUNNING", "SYNCING") and (not task.connected or (agent_alive and not agent_alive())):
+            task = cloud.sms.show_task(task_id)  # it may have finished just before the agent ended
+            if task.state in done:
+                return task
+            raise AgentDisconnectedError(f"task {task_id} is {task.state} but the agent of its source is "
+                                         "disconnected", service="sms", operation="show_task")
         if cancel.wait(POLL_SECONDS):
             raise CloudError(f"stopped waiting for task {task_id} (interrupted)", service="sms", operation="show_task")
         if time.monotonic() > deadline:
@@ -176,34 +202,56 @@ def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ..
                              operation="show_task")
 
 
-def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event) -> dict[str, Any]:
+def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
+                    agent_alive: Callable[[], bool] | None = None) -> dict[str, Any]:
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
     if task.state in ("READY", "MIGRATE_FAIL", "ABORT"):
         cloud.sms.task_action(task_id, "start")
     task = _wait(cloud, task_id, ("MIGRATE_SUCCESS", "SYNCING", "SYNC_SUCCESS", "SYNC_FAIL"), ("MIGRATE_FAIL",),
-                 cancel)
+                 cancel, agent_alive=agent_alive)
     return {"task_state": task.state, "replicated_bytes": task.replicated_bytes, "total_bytes": task.total_bytes}
 
 
-def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event) -> dict[str, Any]:
+def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
+                agent_alive: Callable[[], bool] | None = None) -> dict[str, Any]:
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
     if task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL"):
         cloud.sms.task_action(task_id, "restart")
-    task = _wait(cloud, task_id, ("SYNC_SUCCESS",), ("SYNC_FAIL", "MIGRATE_FAIL"), cancel)
+    task = _wait(cloud, task_id, ("SYNC_SUCCESS",), ("SYNC_FAIL", "MIGRATE_FAIL"), cancel, agent_alive=agent_alive)
     return {"task_state": task.state}
+
+
+class VerificationFailedError(CloudError):
+    """The target differs from the source; `step_detail` carries the per-dir counts for the failed step."""
+
+    def __init__(self, message: str, step_detail: dict[str, Any]) -> None:
+        super().__init__(message, service="sms", operation="show_consistency_result")
+        self.step_detail = step_detail
 
 
 def verify(cloud_config: dict[str, Any], task_id: str) -> dict[str, Any]:
     results = cloud_for(cloud_config).sms.consistency_result(task_id)
+    rows = consistency_rows(results)
+    if not results:
+        raise VerificationFailedError(f"task {task_id} has no consistency result: the agent did not verify the "
+                                      "target; synchronize again, then retry", {"verification": {"clean": False,
+                                                                                                  "results": []}})
     dirty = [r for r in results if not r.clean]
     if dirty:
         lines = ", ".join(f"{r.dir_check}: {r.different_files} different, {r.target_missing_files} missing, "
                           f"{r.target_extra_files} extra" for r in dirty)
-        raise CloudError(f"the target differs from the source ({lines}); synchronize again, then retry",
-                         service="sms", operation="show_consistency_result")
-    return {"checked_dirs": [r.dir_check for r in results], "files": sum(r.total_files for r in results)}
+        raise VerificationFailedError(f"the target differs from the source ({lines}); synchronize again, then "
+                                      "retry", {"verification": {"clean": False, "results": rows}})
+    return {"checked_dirs": [r.dir_check for r in results], "files": sum(r.total_files for r in results),
+            "verification": {"clean": True, "results": rows}}
+
+
+def consistency_rows(results: Any) -> list[dict[str, Any]]:
+    """Per checked dir: total, different, missing (on the target), extra (on the target)."""
+    return [{"dir": r.dir_check, "total": r.total_files, "different": r.different_files,
+             "missing": r.target_missing_files, "extra": r.target_extra_files} for r in results]
 
 
 def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_target: bool) -> dict[str, Any]:

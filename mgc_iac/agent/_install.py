@@ -59,7 +59,10 @@ async def start_agent(source: Connector, target: Connector, endpoint: TargetEndp
 
 
 async def agent_running(source: Connector, install: AgentInstall) -> bool:
-    res = await source.run(f"kill -0 {install.pid} 2>/dev/null && [ -d {shlex.quote(install.agent_dir)} ]")
+    """The agent process exists, is not a zombie (killed, not yet reaped), and its directory is there."""
+    pid = int(install.pid)
+    res = await source.run(f"kill -0 {pid} 2>/dev/null && [ \"$(sed 's/.*) //' /proc/{pid}/stat 2>/dev/null "
+                           f"| cut -c1)\" != Z ] && [ -d {shlex.quote(install.agent_dir)} ]")
     return res.ok
 
 

@@ -124,7 +124,11 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
                                        "(manual gates still need `mgc-iac approve`)")
             click.confirm("Apply this plan?", abort=True)
     try:
-        engine = Engine(plan, digest, store, CloudSteps(cloud_config(plan.spec, directory)), hooks=_PrintHooks(),
+        from mgc_iac.connect_hosts import MigrationHosts
+
+        cloud = cloud_config(plan.spec, directory)
+        runner = CloudSteps(cloud, hosts=MigrationHosts(plan.spec, directory, cloud))
+        engine = Engine(plan, digest, store, runner, hooks=_PrintHooks(),
                         approvals_file=_approvals_file(directory),
                         options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
                                               replan_digest=_replanner(directory, store)))
@@ -265,8 +269,17 @@ def status_cmd(stack: Path, fmt: str) -> None:
             if s.get("error"):
                 line += f"  error: {s['error']}"
             click.echo(line)
+            if s.get("verification"):
+                click.echo(_verification_line(s["verification"]))
     if lock is not None:
         click.echo(f"locked by pid {lock.pid} on {lock.host} since {lock.since} ({lock.operation})")
+
+
+def _verification_line(verification: dict[str, Any]) -> str:
+    rows = verification.get("results") or []
+    dirs = "; ".join(f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
+                     f"{r['extra']} extra" for r in rows)
+    return f"    verification {'clean' if verification.get('clean') else 'NOT clean'}: {dirs or 'no result'}"
 
 
 @click.group("state")
@@ -318,28 +331,42 @@ def _stack_and_store(stack: Path):  # -> (stack name, spec, store)
 @click.command("retry")
 @click.argument("stack", type=click.Path(path_type=Path, exists=True))
 @click.argument("server", metavar="WORKFLOW/SERVER")
-@click.option("--full", is_flag=True, required=True,
+@click.option("--full", is_flag=True,
               help="Full Retry: delete the SMS task and start again from StartUpAgent (after a source reboot).")
 def retry_cmd(stack: Path, server: str, full: bool) -> None:
-    """Full Retry of SERVER: delete its migration task, then the next apply starts again from StartUpAgent
-    (agent, new task, full replication; the migrated data is overwritten).
+    """Retry SERVER's failed step, or (--full) run it again from StartUpAgent; then run `mgc-iac apply`.
 
-    A plain retry needs no command: `mgc-iac apply` runs a failed step again (after a network fault).
+    Retry (after a network fault, the agent still runs on the source): the failed step runs again and the copy
+    resumes where it stopped (finished files are not copied again).
+    Full Retry (after a source reboot, the agent is gone): the agent daemon is stopped, the migration task is
+    deleted, and the server starts again from StartUpAgent (agent, new task, full replication; the migrated
+    data is overwritten).
     """
-    from mgc_iac.connect import cloud_config
-    from mgc_iac.engine.rewind import full_retry, full_retry_target
-    from providers.migration_task import delete_task
+    from mgc_iac.engine.rewind import full_retry, full_retry_target, retry
 
     name, spec, store = _stack_and_store(stack)
     try:
         with store.lock(name, "retry"):
-            task = full_retry_target(store, name, server)
-            if task is not None and task.outputs.get("id") and not task.outputs.get("cleared"):
-                delete_task(cloud_config(spec, _stack_dir_of(stack)), str(task.outputs["id"]))
-            moved = full_retry(store, name, server, task)
+            if not full:
+                moved = retry(store, name, server)
+            else:
+                from mgc_iac.agent.daemon_ctl import agent_run_dir, stop_daemon
+                from mgc_iac.connect import cloud_config
+                from providers.migration_task import delete_task
+
+                task = full_retry_target(store, name, server)
+                cloud = cloud_config(spec, _stack_dir_of(stack))
+                workflow, _, host = server.partition("/")
+                stop_daemon(agent_run_dir(cloud, name, workflow, host))
+                if task is not None and task.outputs.get("id") and not task.outputs.get("cleared"):
+                    delete_task(cloud, str(task.outputs["id"]))
+                moved = full_retry(store, name, server, task)
     finally:
         store.close()
-    click.echo(f"{server}: the task is deleted; {len(moved)} step(s) will run again from StartUpAgent.")
+    if full:
+        click.echo(f"{server}: the task is deleted; {len(moved)} step(s) will run again from StartUpAgent.")
+    else:
+        click.echo(f"{server}: {moved[0].rsplit('/', 1)[-1]} will run again ({len(moved)} step(s) reset).")
     click.echo(f"Run `mgc-iac apply {stack}` to go on.")
 
 

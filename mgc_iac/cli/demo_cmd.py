@@ -44,13 +44,13 @@ def _expect(code: int, wanted: int, what: str) -> None:
 @click.option("--approver", default="demo-reviewer@example.com", show_default=True)
 def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     """Run the demo migration on the embedded lab: plan, apply, stop at each gate, approve, finish, verify."""
-    from mgc_iac.lab.process import stop_background
+    from mgc_iac.connect_hosts import stop_lab_all
 
     if not (stack / "stack.yaml").exists() and not (stack / "stack.py").exists():
         raise click.ClickException(f"no stack at {stack}: run the demo from the repository, or pass --stack")
     lab_dir = workdir / "lab"
     if lab_dir.exists():
-        stop_background(lab_dir)
+        stop_lab_all(lab_dir)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     os.environ["MGC_IAC_STATE"] = str((workdir / "state.db").resolve())
@@ -60,7 +60,7 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     try:
         _expect(_run(["validate", str(stack)]), 0, "the stack is valid")
         _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0, "the plan is saved for review")
-        _expect(_run(["apply", str(plan_file)]), 3,
+        _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3,
                 "every server waits at BusinessValidation")
         _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "business validation approved")
         _expect(_run(["apply", str(stack), "--auto-approve"]), 3, "every server waits at Cutover")
@@ -70,6 +70,6 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
         _run(["lab", "messages"])
     finally:
         if not keep:
-            stop_background(lab_dir)
+            stop_lab_all(lab_dir)
     click.secho(f"\nThe demo is complete. State: {workdir / 'state.db'}; run `mgc-iac demo --keep` to explore "
                 "the lab afterwards.", fg="green")

@@ -84,11 +84,17 @@ def status_cmd(state_dir: Path | None) -> None:
 @lab_group.command("down")
 @_DIR
 def down_cmd(state_dir: Path | None) -> None:
-    """Stop the background lab (its state stays on disk for the next `lab up`)."""
-    from mgc_iac.lab.process import stop_background
+    """Stop the background lab, its SSH hosts and the agent daemons of its stacks (their state stays on disk
+    for the next `lab up` or apply)."""
+    from mgc_iac.connect_hosts import stop_lab_all
 
     state_dir = _state_dir(state_dir)
-    click.echo("lab stopped" if stop_background(state_dir) else f"no lab runs from {state_dir}")
+    daemons, hosts, lab = stop_lab_all(state_dir)
+    if daemons:
+        click.echo(f"{daemons} agent daemon(s) stopped")
+    if hosts:
+        click.echo("lab hosts stopped")
+    click.echo("lab stopped" if lab else f"no lab runs from {state_dir}")
 
 
 @lab_group.command("messages")

@@ -8,13 +8,18 @@ actions on the existing task. Every method is idempotent: the engine runs a step
 from __future__ import annotations
 
 import os
-from typing import Any
+import threading
+from typing import TYPE_CHECKING, Any
 
 from mgc_iac.engine.steps import StepContext, StepOutcome
 from mgc_iac.errors import CloudError
 from mgc_iac.plan.model import Action, ResourceChange
 from mgc_iac.resources import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
 from mgc_iac.state.model import ResourceRecord
+
+if TYPE_CHECKING:
+    from mgc_iac.connect_hosts import MigrationHosts
+    from mgc_iac.engine.agent_steps import AgentSide
 
 # The image a target is created from when the workflow names none (the migration overwrites its disks).
 # In the lab these ids exist when the seed declares them; on Huawei Cloud set MGC_IAC_DEFAULT_IMAGE_LINUX/_WINDOWS.
@@ -31,10 +36,25 @@ def _pick(values: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 class CloudSteps:
     """Runs steps against the cloud described by `cloud_config` (providers/_cloud.py: no secret inside)."""
 
-    def __init__(self, cloud_config: dict[str, Any]) -> None:
+    def __init__(self, cloud_config: dict[str, Any], hosts: MigrationHosts | None = None) -> None:
+        """`hosts` resolves sources and targets over SSH (mgc_iac.connect_hosts); without it only sources with
+        an `ssh:` block are reached, and the others use the lab's simulated agent."""
         self.cloud_config = dict(cloud_config)
         # lookups of named things (VPC, subnet, security group, KMS key), kept for this runner's apply
         self._lookups: dict[tuple[str, ...], Any] = {}
+        self._hosts = hosts
+        self._agents: AgentSide | None = None
+        self._agents_guard = threading.Lock()
+
+    def _agent_side(self, ctx: StepContext) -> AgentSide:
+        with self._agents_guard:  # steps of several servers ask at once, from the engine's worker threads
+            if self._agents is None:
+                from mgc_iac.connect_hosts import MigrationHosts
+                from mgc_iac.engine.agent_steps import AgentSide
+
+                hosts = self._hosts or MigrationHosts(ctx.spec, None, self.cloud_config)
+                self._agents = AgentSide(hosts, self.cloud_config)
+            return self._agents
 
     # ---- helpers -------------------------------------------------------------------------------------------
 
@@ -76,6 +96,9 @@ class CloudSteps:
         attrs = change.after or {}
         old_id = record.outputs.get("id") if record else None
         generation = int(record.outputs.get("generation") or 0) if record else 0
+        task_change = ctx.changes.get(MIGRATION_TASK)
+        # a source reachable over SSH is checked before any cloud resource exists (PrecheckFailed stops it)
+        checked = self._agent_side(ctx).precheck(ctx, (task_change.after if task_change else None) or {})
         if old_id and change.action is Action.REPLACE:
             provider.delete(old_id, {**record.attrs, **record.outputs, "cloud": self.cloud_config})
             old_id, generation = None, generation + 1
@@ -89,25 +112,23 @@ class CloudSteps:
             outs = created.outs
         outs = {**_pick(outs or {}, TARGET_OUTPUTS), "generation": generation}
         detail = {"server_id": outs.get("id"), "encrypted": bool(outs.get("kms_key_id")),
-                  "private_ip": outs.get("private_ip"), "public_ip": outs.get("public_ip")}
+                  "private_ip": outs.get("private_ip"), "public_ip": outs.get("public_ip"), **(checked or {})}
         return StepOutcome(detail, [self._record(change, attrs, outs)])
 
     def _step_StartUpAgent(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from providers.migration_task import MigrationTaskProvider, delete_task, register_simulated_source
 
         source = next(s for s in ctx.spec.get("sources", []) if s["name"] == ctx.server.server)
-        if source.get("ssh"):
-            raise CloudError(f"starting the SMS agent over SSH on {source['name']} is not wired into apply yet "
-                             "(mgc_iac.agent); use the lab with instant_transfers, or a source without ssh",
-                             operation="StartUpAgent")
-        source_id = register_simulated_source(self.cloud_config, source)
         target = ctx.records.get(TARGET_SERVER)
         if target is None or not target.outputs.get("id"):
             raise CloudError("the target server is not recorded: CreateTarget must run first", operation="StartUpAgent")
-        provider = MigrationTaskProvider()
         change = ctx.changes[MIGRATION_TASK]
-        record = ctx.records.get(MIGRATION_TASK)
         attrs = change.after or {}
+        # over SSH: rsync, the agent on the source, the agent daemon (it registers the source with SMS)
+        agent = self._agent_side(ctx).start(ctx, attrs)
+        source_id = agent["source_id"] if agent else register_simulated_source(self.cloud_config, source)
+        provider = MigrationTaskProvider()
+        record = ctx.records.get(MIGRATION_TASK)
         props = self._task_props(ctx.stack, change.address, attrs, target.outputs["id"])
         old_id = record.outputs.get("id") if record and not record.outputs.get("cleared") else None
         if old_id and change.action is Action.REPLACE:
@@ -121,7 +142,7 @@ class CloudSteps:
             outs = provider.create(props).outs
         outs = _pick(outs or {}, TASK_OUTPUTS)
         outs.pop("cleared", None)
-        detail = {"agent": "lab-simulated", "source_id": source_id, "task_id": outs.get("id")}
+        detail = {**(agent or {"agent": "lab-simulated"}), "source_id": source_id, "task_id": outs.get("id")}
         return StepOutcome(detail, [self._record(change, attrs, outs)])
 
     def _task_id(self, ctx: StepContext) -> str:
@@ -134,12 +155,30 @@ class CloudSteps:
     def _step_StartMigration(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from providers.migration_task import start_migration
 
-        return StepOutcome(start_migration(self.cloud_config, self._task_id(ctx), ctx.cancel))
+        return StepOutcome(self._copy_step(ctx, start_migration))
 
     def _step_StartSynchronization(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from providers.migration_task import synchronize
 
-        return StepOutcome(synchronize(self.cloud_config, self._task_id(ctx), ctx.cancel))
+        return StepOutcome(self._copy_step(ctx, synchronize))
+
+    def _copy_step(self, ctx: StepContext, operation: Any) -> dict[str, Any]:
+        """Start/sync the task and wait, watching the agent daemon: an agent that is gone fails the step with
+        the Retry / Full Retry advice instead of waiting for it."""
+        from mgc_iac.engine.agent_steps import AgentGoneError, retry_advice
+        from providers.migration_task import AgentDisconnectedError
+
+        task_id = self._task_id(ctx)
+        agents = self._agent_side(ctx)
+        alive = agents.ensure_daemon(ctx)
+        try:
+            return operation(self.cloud_config, task_id, ctx.cancel, agent_alive=alive)
+        except AgentDisconnectedError as exc:
+            raise AgentGoneError(f"{retry_advice(ctx, ctx.server.server)} ({exc})") from exc
+        except CloudError as exc:
+            if alive is not None and (agents.gone(ctx) or "agent_gone" in str(exc)):
+                raise AgentGoneError(f"{retry_advice(ctx, ctx.server.server)} ({exc})") from exc
+            raise
 
     def _step_VerifyConsistency(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from providers.migration_task import verify
@@ -156,7 +195,9 @@ class CloudSteps:
     def _step_SourceClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from providers.migration_task import clear_source
 
-        return StepOutcome(clear_source(self.cloud_config, self._task_id(ctx)))
+        detail = clear_source(self.cloud_config, self._task_id(ctx))  # the agent daemon gets CLEAR and ends
+        agent = self._agent_side(ctx).clear(ctx)  # the daemon, the agent and its key on the target are gone
+        return StepOutcome({**detail, **(agent or {})})
 
     def _step_MigrationTaskClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from providers.migration_task import delete_task

@@ -329,7 +329,8 @@ class Engine:
                 raise
             except Exception as exc:  # noqa: BLE001 - any failure of one server's step fails that step only
                 message = str(exc) if isinstance(exc, MgcIacError) else f"internal error: {type(exc).__name__}: {exc}"
-                detail = {"error": message, **extra}
+                # an error may carry what the step found (prechecks, verification counts) for the record
+                detail = {"error": message, **(getattr(exc, "step_detail", None) or {}), **extra}
                 self._put_step(gate, change, step, StepStatus.FAILED, detail, phase="failed", attempt=attempt)
                 self.result.failed[gate] = message
                 self.hooks.step_finished(gate, StepStatus.FAILED.value, detail)

@@ -4,6 +4,8 @@ Both only rewrite step records (to PENDING, journaled as `rewind`); the next app
     full_retry  after a source reboot lost the agent: the task is deleted (by the caller, on the cloud) and
                 recorded as cleared; the server restarts at StartUpAgent (agent, new task, full replication).
     resync      from BusinessValidation: StartSynchronization (and VerifyConsistency) run again.
+    retry       MgC's Retry: the server's failed step runs again (after a network fault: the agent still
+                runs, the copy resumes where it stopped).
 """
 
 from __future__ import annotations
@@ -67,3 +69,12 @@ def resync(store: StateStore, stack: str, server: str) -> list[str]:
     if gate is None or gate.status is not StepStatus.WAITING:
         raise UserError(f"{server} does not wait at BusinessValidation: synchronization runs again only from there")
     return _rewind(store, stack, steps, "StartSynchronization", "synchronize again")
+
+
+def retry(store: StateStore, stack: str, server: str) -> list[str]:
+    """Retry: the server's FAILED step goes back to PENDING (its later steps were never run)."""
+    steps = _server_steps(store, stack, server)
+    failed = [name for name in ORDER if (r := steps.get(name)) is not None and r.status is StepStatus.FAILED]
+    if not failed:
+        raise UserError(f"{server} has no failed step to retry (`mgc-iac status` shows where it stands)")
+    return _rewind(store, stack, steps, failed[0], "retry")

@@ -11,7 +11,9 @@ FINISHED = (StepStatus.DONE, StepStatus.SKIPPED)
 
 
 def stack_status(plan: Plan, snapshot: Snapshot) -> dict[str, Any]:
-    """{stack, serial, workflows: [{name, servers: [{server, current_step, state, progress, ...}]}]}"""
+    """{stack, serial, workflows: [{name, servers: [{server, current_step, state, progress, ...}]}]}; a server
+    whose consistency was verified has `verification: {clean, results: [{dir, total, different, missing,
+    extra}]}` (from its VerifyConsistency step, done or failed)."""
     workflows: dict[str, list[dict[str, Any]]] = {name: [] for name in plan.workflow_order}
     for server in plan.server_changes:
         records = [snapshot.steps.get(f"{server.address}/{s.step}") for s in server.steps]
@@ -34,6 +36,10 @@ def stack_status(plan: Plan, snapshot: Snapshot) -> dict[str, Any]:
                     entry["queue_position"] = record.detail.get("queue_position")
                 if record.status is StepStatus.FAILED:
                     entry["error"] = record.detail.get("error")
+        checked = snapshot.steps.get(f"{server.address}/VerifyConsistency")
+        if checked is not None and checked.detail.get("verification"):
+            # {clean, results: [{dir, total, different, missing, extra}]}: what the agent's verification found
+            entry["verification"] = checked.detail["verification"]
         workflows.setdefault(server.workflow, []).append(entry)
     return {"stack": plan.stack, "serial": snapshot.serial,
             "workflows": [{"name": name, "servers": servers} for name, servers in workflows.items()]}

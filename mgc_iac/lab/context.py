@@ -14,7 +14,8 @@ from mgc_iac.lab.faults import Faults
 from mgc_iac.lab.seed import Seed, seed_documents
 from mgc_iac.lab.store import Store
 
-DEFAULT_SETTINGS: dict[str, Any] = {"job_seconds": 2.0, "instant_transfers": False}
+# agent_timeout_seconds: a source counts as connected while its agent's last poll is younger than this
+DEFAULT_SETTINGS: dict[str, Any] = {"job_seconds": 2.0, "instant_transfers": False, "agent_timeout_seconds": 90.0}
 
 
 class LabError(Exception):
@@ -64,6 +65,9 @@ class LabContext:
 
     def instant_transfers(self) -> bool:
         return bool(self.store.setting("instant_transfers", False))
+
+    def agent_timeout(self) -> float:
+        return float(self.store.setting("agent_timeout_seconds", DEFAULT_SETTINGS["agent_timeout_seconds"]))
 
     def load_seed(self) -> None:
         """Write the seeded account, settings and faults (on first start and after a reset)."""

@@ -48,6 +48,9 @@ async def put_settings(request: web.Request) -> web.Response:
         raise bad_request("LAB.0001", "job_seconds is a number >= 0")
     if "instant_transfers" in body and not isinstance(body["instant_transfers"], bool):
         raise bad_request("LAB.0001", "instant_transfers is true or false")
+    timeout = body.get("agent_timeout_seconds", 1)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
+        raise bad_request("LAB.0001", "agent_timeout_seconds is a number > 0")
     with lab.store.tx():
         for key, value in body.items():
             lab.store.set_setting(key, value)

@@ -19,7 +19,7 @@ def test_exported_names_are_pinned() -> None:
         "ReplicationJob", "ReplicationResult", "TargetEndpoint", "TargetFullError", "VerifyResult",
         "agent_running", "list_tree", "replicate", "run_agent_loop", "start_agent", "stop_agent", "verify"])
     assert sorted(lab_hosts.__all__) == sorted(["FilesSpec", "LabHost", "LabHostSpec", "LabHosts", "LabHostsProcess",
-                                                "load_hosts_spec"])
+                                                "inject_fault", "load_hosts_spec"])
     for module in (ssh, agent, lab_hosts):
         assert all(hasattr(module, name) for name in module.__all__)
 

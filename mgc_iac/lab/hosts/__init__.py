@@ -18,11 +18,12 @@ its own hostname, and OMP_NUM_THREADS for nproc. `rsync: false` hides rsync (a /
 `disk_size_mb` mounts a size-limited tmpfs as the root (needs root; `quota_enforced` says whether it
 happened, otherwise the size is only declared). `ip` is declared inventory only: every host answers on
 127.0.0.1 and its facts report no addresses for its interface. Fault injection: ``LabHost.drop_connections()``
-(a network cut) and ``LabHost.power_off()`` (kill everything running inside the host).
+(a network cut) and ``LabHost.power_off()`` (kill everything running inside the host); into a background
+process: ``inject_fault(workdir, name, "drop" | "power_off")`` (SIGUSR1 and a request file).
 """
 
 from mgc_iac.lab.hosts._hosts import LabHost, LabHosts
-from mgc_iac.lab.hosts._process import LabHostsProcess
+from mgc_iac.lab.hosts._process import LabHostsProcess, inject_fault
 from mgc_iac.lab.hosts._spec import FilesSpec, LabHostSpec, load_hosts_spec
 
-__all__ = ["FilesSpec", "LabHost", "LabHostSpec", "LabHosts", "LabHostsProcess", "load_hosts_spec"]
+__all__ = ["FilesSpec", "LabHost", "LabHostSpec", "LabHosts", "LabHostsProcess", "inject_fault", "load_hosts_spec"]

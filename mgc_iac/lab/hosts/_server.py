@@ -29,7 +29,9 @@ class _SandboxSession(asyncssh.SSHServerSession[bytes]):
         self._tasks = tasks
         self._argv: list[str] | None = None
         self._chan: asyncssh.SSHServerChannel[bytes] | None = None
-        self._stdin: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._early: list[bytes] = []  # stdin that arrived before the child started
+        self._eof = False
+        self._draining = False
         self._can_write = asyncio.Event()
         self._can_write.set()
         self._proc: asyncio.subprocess.Process | None = None
@@ -57,12 +59,36 @@ class _SandboxSession(asyncssh.SSHServerSession[bytes]):
         self._task.add_done_callback(self._tasks.discard)
 
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
-        self._stdin.put_nowait(data)
-        if self._stdin.qsize() > 16 and self._chan is not None:
-            self._chan.pause_reading()  # let the child catch up before reading more from the client
+        proc = self._proc
+        if proc is None or proc.stdin is None:
+            self._early.append(data)
+            return
+        self._write_stdin(proc.stdin, data)
+
+    def _write_stdin(self, stdin: asyncio.StreamWriter, data: bytes) -> None:
+        """Straight into the child's pipe (the transport writes at once when it has nothing queued): no task
+        wakeup per SSH packet. Above the transport's high-water mark, stop reading the channel until it drains."""
+        if stdin.is_closing():
+            return  # the child closed its stdin or exited: its exit status tells the client
+        stdin.write(data)
+        if stdin.transport.get_write_buffer_size() > PIPE_SIZE and not self._draining and self._chan is not None:
+            self._draining = True
+            self._chan.pause_reading()
+            task = asyncio.get_running_loop().create_task(self._drain(stdin))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _drain(self, stdin: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            await stdin.drain()
+        self._draining = False
+        if self._chan is not None and not self._chan.is_closing():
+            self._chan.resume_reading()
 
     def eof_received(self) -> bool:
-        self._stdin.put_nowait(None)
+        self._eof = True
+        if self._proc is not None and self._proc.stdin is not None and not self._proc.stdin.is_closing():
+            self._proc.stdin.close()  # after what is still queued
         return True
 
     def pause_writing(self) -> None:
@@ -75,24 +101,6 @@ class _SandboxSession(asyncssh.SSHServerSession[bytes]):
         if self._proc is not None and self._proc.returncode is None:
             self._proc.kill()
         self._can_write.set()
-
-    async def _feed(self, proc: asyncio.subprocess.Process) -> None:
-        assert proc.stdin is not None and self._chan is not None
-        try:
-            done = False
-            while not done:
-                chunks = [await self._stdin.get()]
-                while not self._stdin.empty():  # one write for everything queued: fewer wakeups per MiB
-                    chunks.append(self._stdin.get_nowait())
-                if chunks[-1] is None:
-                    done = True
-                    chunks.pop()
-                proc.stdin.write(b"".join(c for c in chunks if c))
-                await proc.stdin.drain()
-                self._chan.resume_reading()
-            proc.stdin.close()
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the child stopped reading: its exit status tells the client
 
     async def _pump(self, stream: asyncio.StreamReader, stderr: bool) -> None:
         assert self._chan is not None
@@ -119,11 +127,13 @@ class _SandboxSession(asyncssh.SSHServerSession[bytes]):
         assert proc.stdout is not None and proc.stderr is not None and proc.stdin is not None
         _grow_pipe(proc.stdin.transport.get_extra_info("pipe"))
         _grow_pipe(proc.stdout._transport.get_extra_info("pipe"))  # type: ignore[attr-defined]
-        feeder = asyncio.create_task(self._feed(proc))
+        early, self._early = self._early, []
+        for data in early:
+            self._write_stdin(proc.stdin, data)
+        if self._eof:
+            proc.stdin.close()
         await asyncio.gather(self._pump(proc.stdout, False), self._pump(proc.stderr, True))
         status = await proc.wait()
-        feeder.cancel()
-        await asyncio.gather(feeder, return_exceptions=True)
         if proc.stdin is not None and not proc.stdin.is_closing():
             proc.stdin.close()  # else the subprocess transport outlives the session
         if not chan.is_closing():

@@ -35,7 +35,7 @@ from mgc_iac.lab.context import (
 )
 
 routes = web.RouteTableDef()
-CONNECTED_SECONDS = 90.0   # an agent that polled within this window counts as connected
+# an agent that polled within the lab setting agent_timeout_seconds (default 90 s) counts as connected
 ACTIVE = ("RUNNING", "SYNCING")
 
 
@@ -58,7 +58,7 @@ def _task(lab: LabContext, task_id: str) -> dict[str, Any]:
 
 
 def _connected(lab: LabContext, source: dict[str, Any]) -> bool:
-    return lab.clock() - source.get("last_seen", 0.0) < CONNECTED_SECONDS
+    return lab.clock() - source.get("last_seen", 0.0) < lab.agent_timeout()
 
 
 def _source_view(lab: LabContext, s: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,76 @@
+"""Helpers of the end-to-end tests: drive the CLI of one isolated demo and look at its hosts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass
+class Demo:
+    """One isolated demo: its stack copy, its env, and helpers to drive and inspect it."""
+
+    stack: Path
+    lab_dir: Path
+    env: dict[str, str]
+
+    def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mgc_iac", *args], env=self.env, cwd=self.stack.parent,
+                              capture_output=True, text=True, timeout=timeout)
+
+    def popen(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "mgc_iac", *args], env=self.env, cwd=self.stack.parent,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        out = self.cli("status", str(self.stack), "--format", "json")
+        assert out.returncode == 0, out.stderr
+        return {s["server"]: s for wf in json.loads(out.stdout)["workflows"] for s in wf["servers"]}
+
+    def root(self, host: str) -> Path:
+        """A lab host's filesystem root on this machine (to compare bytes; clients never see it)."""
+        return self.lab_dir / "hosts" / "hosts" / host / "root"
+
+    @property
+    def hosts_dir(self) -> Path:
+        return self.lab_dir / "hosts"
+
+    def cloud(self) -> Any:
+        from mgc_iac.cloud import Cloud, CloudSettings
+        from mgc_iac.lab import ensure_lab
+
+        return Cloud(CloudSettings.for_lab(ensure_lab(self.lab_dir)))
+
+    def edit(self, name: str, change: Callable[[Any], None]) -> None:
+        path = self.stack / name
+        doc = yaml.safe_load(path.read_text())
+        change(doc)
+        path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 60, every: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    raise AssertionError("condition not met in time")
+
+
+def same_tree(a: Path, b: Path) -> list[str]:
+    """Files that differ (bytes, missing, extra) between two directories; [] when the same."""
+    diffs = []
+    fa = {p.relative_to(a) for p in a.rglob("*") if p.is_file() and not p.is_symlink()}
+    fb = {p.relative_to(b) for p in b.rglob("*") if p.is_file() and not p.is_symlink()}
+    diffs += [f"missing {p}" for p in fa - fb] + [f"extra {p}" for p in fb - fa]
+    diffs += [f"different {p}" for p in fa & fb if (a / p).read_bytes() != (b / p).read_bytes()]
+    return sorted(diffs)

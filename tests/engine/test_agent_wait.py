@@ -1,0 +1,48 @@
+"""The engine's wait on a running SMS task never hangs on an agent that is gone: SMS's `connected` flag (its
+heartbeat window, a lab setting here) or the local daemon's liveness end it with AgentDisconnectedError."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from mgc_iac.cloud import LabControl, SourceFacts, TaskRequest
+from providers.migration_task import AgentDisconnectedError, start_migration, task_configuration
+
+
+def _task(cloud: Any) -> str:
+    source = cloud.sms.register_source(SourceFacts(name="web-01", ip="192.168.1.10", os_type="LINUX",
+                                                   macs=("fa:16:3e:00:00:01",)))
+    s = cloud.settings
+    return cloud.sms.create_task(TaskRequest(name="t", source_id=source, target_server_id="vm", target_name="web-01-hw",
+                                             os_type="LINUX", region=s.region, project_id=s.project_id))
+
+
+def test_a_silent_agent_ends_the_wait_when_sms_sees_it_disconnected(cloud: Any, cloud_cfg: dict[str, Any]) -> None:
+    LabControl(cloud.settings).update_settings(instant_transfers=False, agent_timeout_seconds=0.5)
+    task_id = _task(cloud)  # registered, then no agent ever polls again
+    started = time.monotonic()
+    with pytest.raises(AgentDisconnectedError, match="disconnected"):
+        start_migration(cloud_cfg, task_id, threading.Event())
+    assert time.monotonic() - started < 10
+    assert cloud.sms.show_task(task_id).state == "RUNNING"  # the task waits for a Retry or a Full Retry
+
+
+def test_a_dead_local_daemon_ends_the_wait_at_once(cloud: Any, cloud_cfg: dict[str, Any]) -> None:
+    LabControl(cloud.settings).update_settings(instant_transfers=False)  # SMS still sees it connected (90 s)
+    task_id = _task(cloud)
+    with pytest.raises(AgentDisconnectedError):
+        start_migration(cloud_cfg, task_id, threading.Event(), agent_alive=lambda: False)
+
+
+def test_the_task_configuration_carries_the_verification_policy() -> None:
+    props = {"migration_port": 22, "verify": {"enabled": True, "hash": True, "include_paths": ["/srv", "/data"],
+                                              "exclude_paths": ["/data/tmp"]}}
+    assert task_configuration(props) == {"DYNAMIC_PORT": "22", "MIGRATE_EXCLUDE_DIR": "/data/tmp",
+                                         "SYNC_EXCLUDE_DIR": "/data/tmp", "CONSISTENCY_MODE": "hash",
+                                         "CONSISTENCY_DIR": "/srv,/data"}
+    off = task_configuration({"verify": {"enabled": False, "include_paths": ["/srv"]}})
+    assert off["CONSISTENCY_MODE"] == "" and off["CONSISTENCY_DIR"] == ""
