@@ -10,14 +10,14 @@ from __future__ import annotations
 from ipaddress import IPv4Network
 
 from mgc_iac.errors import CloudNotFoundError
-from mgc_iac.spec.facts import KeyFacts, LiveFacts, NetworkFacts, SecurityGroupFacts
+from mgc_iac.spec.facts import KeyFacts, LiveFacts, NetworkFacts, SecurityGroupFacts, SourceLiveFacts
 from mgc_iac.spec.loader import LoadedStack
 from mgc_iac.spec.rules import required_ingress
 from mgc_iac.spec.selection import workflow_servers
 
 
-def gather_facts(loaded: LoadedStack, cloud=None) -> LiveFacts:  # cloud: mgc_iac.cloud.Cloud
-    """Everything the live rules read, gathered once per name."""
+def gather_facts(loaded: LoadedStack, cloud=None, *, sources: bool = True) -> LiveFacts:  # cloud: Cloud
+    """Everything the live rules read, gathered once per name; `sources=False` skips the SSH side."""
     from mgc_iac.connect import cloud_for_stack
 
     stack = loaded.stack
@@ -40,7 +40,21 @@ def gather_facts(loaded: LoadedStack, cloud=None) -> LiveFacts:  # cloud: mgc_ia
         note = wf.advanced.notifications
         if note is not None and note.topic_urn not in facts.topics:
             facts.topics[note.topic_urn] = _maybe(bool, cloud.smn.show_topic, note.topic_urn) is not None
+    if sources:
+        _source_facts(loaded, facts)
     return facts
+
+
+def _source_facts(loaded: LoadedStack, facts: LiveFacts) -> None:
+    """rsync, available memory and CPU of every source reachable over SSH (the others keep declared facts)."""
+    from mgc_iac.discovery import discover_sources
+
+    for item in discover_sources(loaded.canonical, loaded.directory):
+        if item.facts is not None:
+            f = item.facts
+            facts.sources[item.name] = SourceLiveFacts(
+                rsync=f.rsync_present, available_memory_mb=int(f.memory_available_mb),
+                available_cpus=round(max(f.cpu_count - f.load1, 0.0), 2), macs=tuple(f.macs))
 
 
 def _maybe(convert, fetch, *args):

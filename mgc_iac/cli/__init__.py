@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("mgc_iac.cli.plan_cmds:plan_cmd", "Diff a stack against recorded state and print the plan."),
     "show": ("mgc_iac.cli.plan_cmds:show_cmd", "Render a saved plan file."),
     "schema": ("mgc_iac.cli.stack_cmds:schema_cmd", "Print the JSON Schema of the stack, plan or approvals file."),
+    "discover": ("mgc_iac.cli.discover_cmd:discover_cmd", "Compare what the source servers report with the inventory."),
     "lab": ("mgc_iac.cli.lab_cmds:lab_group", "Run the embedded Huawei-compatible lab cloud."),
     "apply": ("mgc_iac.cli.apply_cmds:apply_cmd", "Apply a stack or a saved plan; stops at manual gates (exit 3)."),
     "approve": ("mgc_iac.cli.apply_cmds:approve_cmd", "Approve manual gates for the current plan's digest."),
