@@ -17,7 +17,6 @@ stack's lab-seed.yaml, found again through hosts.json and hosts.pid, stopped by 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
@@ -25,11 +24,11 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mgc_iac._proc import file_lock, pid_alive
 from mgc_iac.agent import TargetEndpoint
 from mgc_iac.errors import ConfigError
 from mgc_iac.ssh import JumpHost, SSHSettings
@@ -41,18 +40,6 @@ HOSTS_DIR = "hosts"
 # ---- lab hosts as a background process ------------------------------------------------------------------
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie child of this process is not alive
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
 
 
 def hosts_workdir(lab_dir: Path) -> Path:
@@ -67,25 +54,16 @@ def running_lab_hosts(lab_dir: Path) -> dict[str, dict[str, Any]] | None:
         inventory = json.loads((work / "hosts.json").read_text())
     except (OSError, ValueError):
         return None
-    return inventory if _alive(pid) else None
+    return inventory if pid_alive(pid) else None
 
 
-@contextlib.contextmanager
-def _lock(work: Path) -> Iterator[None]:
-    work.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(work / "hosts.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ensure_lab_hosts(lab_dir: Path, seed: Path, timeout: float = 60.0) -> dict[str, dict[str, Any]]:
     """The running lab hosts of `lab_dir`, started (detached, `python -m mgc_iac.lab.hosts serve`) from the
     seed's `hosts:` when none run. Roots are kept between runs, so files copied earlier are still there."""
     work = hosts_workdir(lab_dir)
-    with _lock(work):
+    with file_lock(work / "hosts.lock"):
         found = running_lab_hosts(lab_dir)
         if found is not None:
             return found
@@ -113,14 +91,14 @@ def stop_lab_hosts(lab_dir: Path, timeout: float = 15.0) -> bool:
         pid = int((work / "hosts.pid").read_text().strip())
     except (OSError, ValueError):
         return False
-    if not _alive(pid):
+    if not pid_alive(pid):
         (work / "hosts.pid").unlink(missing_ok=True)
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
     (work / "hosts.pid").unlink(missing_ok=True)
     (work / "hosts.json").unlink(missing_ok=True)

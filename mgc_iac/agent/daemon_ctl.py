@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mgc_iac._proc import pid_alive
 from mgc_iac.agent._install import AgentInstall
 from mgc_iac.agent._job import TargetEndpoint
 from mgc_iac.errors import ConfigError, SSHError
@@ -76,18 +77,6 @@ def agent_run_dir(cloud_config: dict[str, Any], stack: str, workflow: str, serve
     return base / stack / f"{workflow}-{server}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)  # reap it when it is our own child that exited
-        return done == 0
-    except ChildProcessError:
-        return True
 
 
 def daemon_pid(run_dir: Path) -> int | None:
@@ -96,7 +85,7 @@ def daemon_pid(run_dir: Path) -> int | None:
         pid = int((run_dir / PID).read_text().strip())
     except (OSError, ValueError):
         return None
-    return pid if _alive(pid) else None
+    return pid if pid_alive(pid) else None
 
 
 def daemon_status(run_dir: Path) -> dict[str, Any]:
@@ -131,9 +120,9 @@ def stop_daemon(run_dir: Path, timeout: float = 10.0) -> bool:
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    if _alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
     (run_dir / PID).unlink(missing_ok=True)
     return True

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import json
 import os
 import secrets
@@ -19,10 +18,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mgc_iac._proc import file_lock, pid_alive
 from mgc_iac.errors import ConfigError
 from mgc_iac.lab.context import LabContext
 from mgc_iac.lab.seed import Seed, load_seed
@@ -182,14 +181,6 @@ def serve(state_dir: Path, port: int, seed: Path | None) -> None:
         lab.store.close()
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _listening(port: int) -> bool:
@@ -204,7 +195,7 @@ def running(state_dir: Path) -> dict[str, object] | None:
         info = json.loads((state_dir / "lab.json").read_text())
     except (FileNotFoundError, ValueError):
         return None
-    if _alive(int(info["pid"])) and _listening(int(info["port"])):
+    if pid_alive(int(info["pid"])) and _listening(int(info["port"])):
         return info
     return None
 
@@ -242,34 +233,24 @@ def stop_background(state_dir: Path, timeout: float = 10.0) -> bool:
     pid = int(info["pid"])  # type: ignore[call-overload]
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while pid_alive(pid) and time.monotonic() < deadline:
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         time.sleep(0.05)
-    if _alive(pid):
+    if pid_alive(pid):
         os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(FileNotFoundError):
         (state_dir / "lab.json").unlink()
     return True
 
 
-@contextlib.contextmanager
-def _start_lock(state_dir: Path) -> Iterator[None]:
-    """Two callers (two applies, an apply and `lab up`) never start two labs on one state dir."""
-    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(state_dir / "lab.lock", "a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def ensure_lab(state_dir: Path | None = None, seed: Path | None = None, port: int = 0) -> LabEndpoint:
     """The running lab of this state dir, started in the background first if none runs. The seed is used
     when the state dir is new (or to reseed on `lab reset`); a lab with state keeps it."""
     state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
-    with _start_lock(state_dir):
+    with file_lock(state_dir / "lab.lock"):
         info = running(state_dir)
         if info is not None:
             return endpoint_for(state_dir, str(info["url"]))
