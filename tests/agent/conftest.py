@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mgc_iac.lab.hosts import FilesSpec, LabHosts, LabHostSpec
+from mgc_iac.lab.hosts.testing import serving
 
 if shutil.which("bwrap") is None:  # pragma: no cover - CI installs bubblewrap (.ci/run)
     pytest.skip("bubblewrap (bwrap) is not installed: lab hosts cannot sandbox their commands",
@@ -31,13 +31,5 @@ def specs() -> list[LabHostSpec]:
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[LabHosts]:
     """Fresh hosts per test; `lab.loop.run_until_complete` drives a test's coroutine with the servers."""
-    loop = asyncio.new_event_loop()
-    hosts = LabHosts(specs(), tmp_path / "lab")
-    loop.run_until_complete(hosts.start())
-    hosts.loop = loop  # type: ignore[attr-defined]
-    try:
+    with serving(specs(), tmp_path / "lab") as hosts:
         yield hosts
-    finally:
-        loop.run_until_complete(hosts.stop())
-        loop.close()
-        hosts.destroy()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mgc_iac.lab.hosts import FilesSpec, LabHosts, LabHostSpec
+from mgc_iac.lab.hosts.testing import serving
 
 
 def lab_specs() -> list[LabHostSpec]:
@@ -25,13 +25,5 @@ def lab_specs() -> list[LabHostSpec]:
 def lab(tmp_path: Path) -> Iterator[LabHosts]:
     if shutil.which("bwrap") is None:  # pragma: no cover - CI installs bubblewrap (.ci/run)
         pytest.skip("bubblewrap (bwrap) is not installed: lab hosts cannot sandbox their commands")
-    loop = asyncio.new_event_loop()
-    hosts = LabHosts(lab_specs(), tmp_path / "lab")
-    loop.run_until_complete(hosts.start())
-    hosts.loop = loop  # type: ignore[attr-defined]
-    try:
+    with serving(lab_specs(), tmp_path / "lab") as hosts:
         yield hosts
-    finally:
-        loop.run_until_complete(hosts.stop())
-        loop.close()
-        hosts.destroy()
