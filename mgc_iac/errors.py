@@ -66,6 +66,10 @@ class ApprovalError(UserError):
     """An approval that is malformed or does not apply."""
 
 
+class MacConflictError(UserError):
+    """A source MAC is already recorded for another stack of the same state backend (account-wide unique)."""
+
+
 class ConfigError(UserError):
     """Missing or wrong configuration (credentials, endpoints, options)."""
 

@@ -253,7 +253,8 @@ def status_cmd(stack: Path, fmt: str) -> None:
     finally:
         store.close()
     if lock is not None:
-        status["lock"] = {"pid": lock.pid, "host": lock.host, "since": lock.since, "operation": lock.operation}
+        status["lock"] = {"pid": lock.pid, "host": lock.host, "since": lock.since, "operation": lock.operation,
+                          "id": lock.id}
     if fmt == "json":
         click.echo(json.dumps(status, indent=2, sort_keys=True))
         return
@@ -272,7 +273,7 @@ def status_cmd(stack: Path, fmt: str) -> None:
             if s.get("verification"):
                 click.echo(_verification_line(s["verification"]))
     if lock is not None:
-        click.echo(f"locked by pid {lock.pid} on {lock.host} since {lock.since} ({lock.operation})")
+        click.echo(f"locked by pid {lock.pid} on {lock.host} since {lock.since} ({lock.operation}), lock id {lock.id}")
 
 
 def _verification_line(verification: dict[str, Any]) -> str:
@@ -289,18 +290,41 @@ def state_group() -> None:
 
 @state_group.command("unlock")
 @click.argument("stack", type=click.Path(path_type=Path, exists=True))
-def unlock_cmd(stack: Path) -> None:
-    """Remove the state lock of STACK left by a process that is gone."""
+@click.option("--force", "lock_id", metavar="LOCK_ID",
+              help="Remove the lock with this id even though its holder looks alive (the id `status` and a "
+                   "refused unlock print). Only when you know that apply is gone.")
+def unlock_cmd(stack: Path, lock_id: str | None) -> None:
+    """Remove the state lock of STACK left by a process that is gone.
+
+    Refused while the holder runs on this host, or when another host took the lock recently (24 h): then
+    check that apply is really gone and pass `--force LOCK_ID`, as `terraform force-unlock LOCK_ID`.
+    """
+    from mgc_iac.errors import StateLockedError
     from mgc_iac.planning import check
+    from mgc_iac.state.locks import why_held
 
     checked = check(stack)
     spec = checked.loaded.canonical
+    name = checked.loaded.stack.metadata.name
     store = _store_for(_stack_dir_of(stack), spec)
     try:
-        held = store.force_unlock(checked.loaded.stack.metadata.name)
+        lock = store.lock_info(name)
+        if lock is None:
+            click.echo("no lock was held")
+            return
+        if lock_id is not None and lock_id != lock.id:
+            raise StateLockedError(f"the lock of `{name}` has id {lock.id}, not {lock_id}: it may be another apply's "
+                                   "lock; run `mgc-iac status` and check again")
+        reason = why_held(lock) if lock_id is None else None
+        if reason is not None:
+            raise StateLockedError(f"not unlocked: {reason}. If that apply is really gone, run `mgc-iac state unlock "
+                                   f"{stack} --force {lock.id}`")
+        held = store.force_unlock(name, lock.id)
     finally:
         store.close()
-    click.echo(f"removed the lock of pid {held.pid} on {held.host} ({held.operation})" if held else "no lock was held")
+    if held is None:
+        raise StateLockedError(f"the lock of `{name}` changed while unlocking; run `mgc-iac status` and check again")
+    click.echo(f"removed the lock {held.id} of pid {held.pid} on {held.host} ({held.operation})")
 
 
 @state_group.command("journal")

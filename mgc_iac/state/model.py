@@ -63,6 +63,8 @@ class ApprovalRecord:
     plan_digest: str
     at: str
     via: str = "cli"  # cli | git
+    signature: str = ""  # armored SSHSIG (namespace mgc-iac-approval) over signed_gates, the digest, the environment
+    signed_gates: tuple[str, ...] = ()  # every gate the signature covers (one `approve` signs them at once)
 
 
 @dataclass(frozen=True, slots=True)

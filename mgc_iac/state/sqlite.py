@@ -29,7 +29,7 @@ from mgc_iac.state.model import (
 )
 from mgc_iac.state.store import LockInfo, StateStore, Transaction
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stacks (name TEXT PRIMARY KEY, serial INTEGER NOT NULL, updated_at TEXT NOT NULL);
@@ -54,7 +54,14 @@ CREATE TABLE IF NOT EXISTS workflows (seq INTEGER PRIMARY KEY AUTOINCREMENT, sta
   name TEXT NOT NULL, UNIQUE (stack, name));
 CREATE TABLE IF NOT EXISTS locks (stack TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL,
   since TEXT NOT NULL, operation TEXT NOT NULL, token TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plan_signatures (stack TEXT NOT NULL, spec_digest TEXT NOT NULL, principal TEXT NOT NULL,
+  signature TEXT NOT NULL, PRIMARY KEY (stack, spec_digest, principal, signature));
+CREATE TABLE IF NOT EXISTS notifications (stack TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL,
+  detail TEXT NOT NULL, PRIMARY KEY (stack, key));
 """
+# schema 1 -> 2: approvals carry their signature and the gates it covers
+_MIGRATIONS = (("approvals", "signature", "ALTER TABLE approvals ADD COLUMN signature TEXT NOT NULL DEFAULT ''"),
+               ("approvals", "signed_gates", "ALTER TABLE approvals ADD COLUMN signed_gates TEXT NOT NULL DEFAULT '[]'"))
 
 
 _STATUS = {s.value: s for s in StepStatus}  # enum lookup by value, without the Enum call's overhead
@@ -81,15 +88,39 @@ class SQLiteStore(StateStore):
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
             version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if version is None:
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(version[0]) > SCHEMA_VERSION:
+            if version is not None and int(version[0]) > SCHEMA_VERSION:
                 raise StateError(f"{self.path} was written by a newer mgc-iac (schema {version[0]}); upgrade mgc-iac")
+            self._migrate()
+            # the backend's identity, made once when it is created: approvals are bound to it
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('environment_id', ?)", (uuid.uuid4().hex,))
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
         self._mutex = threading.RLock()
 
+    def _migrate(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for table, column, statement in _MIGRATIONS:
+                columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+                if column not in columns:
+                    self._db.execute(statement)
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     # --- reads ------------------------------------------------------------------------------------------
+
+    def environment_id(self) -> str:
+        with self._mutex:
+            return str(self._db.execute("SELECT value FROM meta WHERE key='environment_id'").fetchone()[0])
+
+    def plan_signatures(self, stack: str, spec_digest: str) -> list[tuple[str, str]]:
+        with self._mutex:
+            rows = self._db.execute("SELECT principal, signature FROM plan_signatures WHERE stack=? AND spec_digest=?",
+                                    (stack, spec_digest)).fetchall()
+        return [(p, sig) for p, sig in rows]
 
     def snapshot(self, stack: str) -> Snapshot:
         with self._mutex, gc_paused():  # hundreds of thousands of acyclic records: no collector passes
@@ -127,9 +158,10 @@ class SQLiteStore(StateStore):
     def approvals(self, stack: str) -> list[ApprovalRecord]:
         with self._mutex:
             rows = self._db.execute(
-                "SELECT gate, approver, plan_digest, at, via FROM approvals WHERE stack=? ORDER BY at, gate",
-                (stack,)).fetchall()
-        return [ApprovalRecord(*row) for row in rows]
+                "SELECT gate, approver, plan_digest, at, via, signature, signed_gates FROM approvals WHERE stack=? "
+                "ORDER BY at, gate", (stack,)).fetchall()
+        return [ApprovalRecord(g, a, d, at, via, sig, tuple(json.loads(signed)))
+                for g, a, d, at, via, sig, signed in rows]
 
     def journal(self, stack: str, limit: int | None = None) -> list[JournalEntry]:
         with self._mutex:
@@ -172,8 +204,8 @@ class SQLiteStore(StateStore):
 
     @contextmanager
     def lock(self, stack: str, operation: str) -> Iterator[LockInfo]:
-        info = LockInfo(stack, os.getpid(), socket.gethostname(), now(), operation)
         token = uuid.uuid4().hex
+        info = LockInfo(stack, os.getpid(), socket.gethostname(), now(), operation, token)
         with self._mutex:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -182,8 +214,8 @@ class SQLiteStore(StateStore):
                 if held is not None and not _is_stale(held):
                     raise StateLockedError(
                         f"the state of stack `{stack}` is locked by pid {held.pid} on host {held.host} since "
-                        f"{held.since} ({held.operation}); wait for it to finish, or run "
-                        f"`mgc-iac state unlock {stack}` if that process is gone")
+                        f"{held.since} ({held.operation}, lock id {held.id}); wait for it to finish, or run "
+                        f"`mgc-iac state unlock STACK` if that process is gone")
                 cur.execute("INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?, ?)",
                             (stack, info.pid, info.host, info.since, operation, token))
                 cur.execute("COMMIT")
@@ -198,17 +230,28 @@ class SQLiteStore(StateStore):
 
     @staticmethod
     def _lock_row(cur: sqlite3.Cursor, stack: str) -> LockInfo | None:
-        row = cur.execute("SELECT stack, pid, host, since, operation FROM locks WHERE stack=?", (stack,)).fetchone()
+        row = cur.execute("SELECT stack, pid, host, since, operation, token FROM locks WHERE stack=?",
+                          (stack,)).fetchone()
         return LockInfo(*row) if row else None
 
     def lock_info(self, stack: str) -> LockInfo | None:
         with self._mutex:
             return self._lock_row(self._db.cursor(), stack)
 
-    def force_unlock(self, stack: str) -> LockInfo | None:
+    def force_unlock(self, stack: str, lock_id: str | None = None) -> LockInfo | None:
         with self._mutex:
-            held = self._lock_row(self._db.cursor(), stack)
-            self._db.execute("DELETE FROM locks WHERE stack=?", (stack,))
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                held = self._lock_row(cur, stack)
+                if held is not None and (lock_id is None or held.id == lock_id):
+                    cur.execute("DELETE FROM locks WHERE stack=? AND token=?", (stack, held.id))
+                else:
+                    held = None
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
         return held
 
     def close(self) -> None:
@@ -263,6 +306,17 @@ class _SQLiteTransaction(Transaction):
         wanted = {(s.name, s.mac) for s in sources}
         if current == wanted:
             return
+        # checked inside this BEGIN IMMEDIATE transaction: no other writer runs between the check and the write
+        taken = {mac: (st, name) for mac, st, name in self._cur.execute(
+            "SELECT mac, stack, name FROM sources WHERE stack<>?", (self._stack,))}
+        clashes = sorted((mac, name, taken[mac]) for name, mac in wanted if mac in taken)
+        if clashes:
+            from mgc_iac.errors import MacConflictError
+
+            raise MacConflictError("; ".join(
+                f"source {name} has MAC {mac}, already migrated by stack `{other}` (source {other_name}) in this "
+                "state backend: a MAC must be unique across every stack of the account; fix the inventory or "
+                "remove the server from one stack" for mac, name, (other, other_name) in clashes))
         self.dirty = True
         self._cur.execute("DELETE FROM sources WHERE stack=?", (self._stack,))
         self._cur.executemany("INSERT INTO sources VALUES (?, ?, ?)", [(self._stack, n, m) for n, m in wanted])
@@ -276,5 +330,16 @@ class _SQLiteTransaction(Transaction):
     def add_approval(self, record: ApprovalRecord) -> None:
         # approvals are not infrastructure state: they do not move the serial, so approving a plan's gates
         # leaves that plan current (its digest and serial still match)
-        self._cur.execute("INSERT OR REPLACE INTO approvals VALUES (?, ?, ?, ?, ?, ?)",
-                          (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via))
+        self._cur.execute("INSERT OR REPLACE INTO approvals (stack, gate, approver, plan_digest, at, via, signature, "
+                          "signed_gates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                          (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via,
+                           record.signature, json.dumps(list(record.signed_gates))))
+
+    def add_plan_signature(self, spec_digest: str, principal: str, signature: str) -> None:
+        self._cur.execute("INSERT OR IGNORE INTO plan_signatures VALUES (?, ?, ?, ?)",
+                          (self._stack, spec_digest, principal, signature))
+
+    def claim_notification(self, key: str, detail: Mapping[str, Any] | None = None) -> bool:
+        self._cur.execute("INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?)",
+                          (self._stack, key, now(), _dump(dict(detail or {}))))
+        return bool(self._cur.rowcount)

@@ -30,6 +30,7 @@ class LockInfo:
     host: str
     since: str
     operation: str
+    id: str = ""  # the lock id: `status` and a refused `state unlock` print it; `state unlock --force ID` takes it
 
 
 class Transaction(ABC):
@@ -49,18 +50,46 @@ class Transaction(ABC):
 
     @abstractmethod
     def set_sources(self, sources: list[SourceRecord]) -> None:
-        """Replace the stack's list of sources (for account-wide MAC uniqueness)."""
+        """Replace the stack's list of sources, claiming their MACs account-wide.
+
+        Raises MacConflictError (naming the MAC, the other stack and its source) when a MAC is recorded for
+        ANOTHER stack of this backend; nothing is written then (the transaction rolls back). The check and the
+        write must be atomic across processes: two applies of different stacks racing for one MAC, each
+        holding only its own stack lock, must not both succeed (SQLite: BEGIN IMMEDIATE serializes writers;
+        PostgreSQL: a UNIQUE constraint on the MAC, or a backend-wide advisory lock around check and write).
+        """
 
     @abstractmethod
     def register_workflows(self, names: list[str]) -> None:
         """Give new workflows their account-wide creation order (the queue order)."""
 
     @abstractmethod
-    def add_approval(self, record: ApprovalRecord) -> None: ...
+    def add_approval(self, record: ApprovalRecord) -> None:
+        """Record an approval (with its `signature` and `signed_gates`). Does not move the serial."""
+
+    @abstractmethod
+    def add_plan_signature(self, spec_digest: str, principal: str, signature: str) -> None:
+        """Record that `principal` signed (plan --sign-key) a plan of this spec digest: that principal is the
+        plan's author for the approval policy. Does not move the serial. Re-adding the same row is a no-op."""
+
+    @abstractmethod
+    def claim_notification(self, key: str, detail: Mapping[str, Any] | None = None) -> bool:
+        """Journal a notification by its idempotency key BEFORE it is sent: True the first time `key` is claimed,
+        False when it was claimed before (it went out, or a crash came while sending: never send it twice).
+        Does not move the serial (a moving serial would change the digest approvals bind to)."""
 
 
 class StateStore(ABC):
     """Recorded state for every stack sharing one backend."""
+
+    @abstractmethod
+    def environment_id(self) -> str:
+        """A random id given to the backend when it is created (never changed, never reused): what approvals
+        and plan signatures are bound to, so an approvals file copied to another backend approves nothing."""
+
+    @abstractmethod
+    def plan_signatures(self, stack: str, spec_digest: str) -> list[tuple[str, str]]:
+        """(principal, signature) of every recorded plan signature of `spec_digest` (see add_plan_signature)."""
 
     @abstractmethod
     def snapshot(self, stack: str) -> Snapshot:
@@ -79,10 +108,14 @@ class StateStore(ABC):
         """Hold the stack's writer lock; raise StateLockedError naming the holder if taken."""
 
     @abstractmethod
-    def lock_info(self, stack: str) -> LockInfo | None: ...
+    def lock_info(self, stack: str) -> LockInfo | None:
+        """The stack's lock with its id, or None. Whether it may be removed is mgc_iac.state.locks' policy."""
 
     @abstractmethod
-    def force_unlock(self, stack: str) -> LockInfo | None: ...
+    def force_unlock(self, stack: str, lock_id: str | None = None) -> LockInfo | None:
+        """Remove the stack's lock and return what it was (None when no lock was held). With `lock_id`, remove
+        it only if it is that lock (compare-and-delete: a lock taken since by another apply stays); the CLI
+        always passes the id of the lock it judged (state unlock refuses a live holder without --force ID)."""
 
     @abstractmethod
     def approvals(self, stack: str) -> list[ApprovalRecord]: ...
