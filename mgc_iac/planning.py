@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,8 +91,8 @@ def provenance(directory: Path) -> Provenance:
         tool = version("mgc-iac")
     except PackageNotFoundError:  # running from a source tree
         tool = "dev"
-    return Provenance(git_commit=_git(directory, "rev-parse", "HEAD"), author=plan_author(directory),
-                      tool_version=tool, stack_dir=_relative(directory))
+    return Provenance(git_commit=_git(directory, "rev-parse", "HEAD"), author=None, tool_version=tool,
+                      stack_dir=_relative(directory))
 
 
 def _relative(directory: Path) -> str:
@@ -103,11 +101,6 @@ def _relative(directory: Path) -> str:
         return directory.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
     except ValueError:
         return directory.resolve().as_posix()
-
-
-def plan_author(directory: Path) -> str:
-    """Who made the plan: $MGC_IAC_AUTHOR, else git's user.email, else the login name."""
-    return os.environ.get("MGC_IAC_AUTHOR") or _git(directory, "config", "user.email") or getpass.getuser()
 
 
 def _git(directory: Path, *args: str) -> str | None:

@@ -19,7 +19,6 @@ def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Nothing a test does is recorded in the repository's state."""
     path = tmp_path / "state" / "state.db"
     monkeypatch.setenv("MGC_IAC_STATE", str(path))
-    monkeypatch.setenv("MGC_IAC_AUTHOR", "tester@example.com")
     return path
 
 

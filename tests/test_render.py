@@ -28,7 +28,6 @@ SUMMARY_EMPTY_STATE = ("Plan: 4 to create, 0 to update, 0 to replace, 0 to delet
 @pytest.fixture
 def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MGC_IAC_STATE", str(tmp_path / "state.db"))
-    monkeypatch.setenv("MGC_IAC_AUTHOR", "alice@example.com")
     return Path(shutil.copytree(DEMO, tmp_path / "demo"))
 
 

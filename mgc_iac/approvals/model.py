@@ -14,8 +14,11 @@ class ApprovalEntry(BaseModel):
 
     gates: list[Annotated[str, Field(pattern=GATE_PATTERN)]] = Field(
         min_length=1, description="Gates approved: workflow/server/step (manual steps only).")
-    by: str = Field(min_length=1, description="Who approves (a name or e-mail; one approver per entry).")
+    by: str = Field(min_length=1, description="Who approves: with a signature, the principal allowed_signers maps "
+                                              "the key to (checked); unsigned (lab stacks only), a name.")
     plan_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="The digest of the plan approved.")
+    signature: str = Field("", description="Armored OpenSSH signature (`mgc-iac approve --key`, namespace "
+                                           "mgc-iac-approval) over the gates, the plan digest and the environment.")
     comment: str = ""
 
 

@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "discover": ("mgc_iac.cli.discover_cmd:discover_cmd", "Compare what the source servers report with the inventory."),
     "lab": ("mgc_iac.cli.lab_cmds:lab_group", "Run the embedded Huawei-compatible lab cloud."),
     "apply": ("mgc_iac.cli.apply_cmds:apply_cmd", "Apply a stack or a saved plan; stops at manual gates (exit 3)."),
-    "approve": ("mgc_iac.cli.apply_cmds:approve_cmd", "Approve manual gates for the current plan's digest."),
+    "approve": ("mgc_iac.cli.approve_cmd:approve_cmd", "Sign and record approvals of gates that wait."),
     "status": ("mgc_iac.cli.apply_cmds:status_cmd", "Show each server's step, state, progress, gates and queue."),
     "retry": ("mgc_iac.cli.apply_cmds:retry_cmd", "Full Retry of a server: delete its task, restart at StartUpAgent."),
     "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),

@@ -79,33 +79,37 @@ def _stack_dir_of(stack: Path) -> Path:
 def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
-    A plan file is refused when it was edited or when the state changed since it was made. Apply runs every
-    automated step and stops at each manual checkpoint until it is approved (exit code 3): it prints what
-    waits for whom and the plan digest to approve. Run it again after `mgc-iac approve`; a killed apply
+    A plan file is a proposal, never an authority: apply re-plans the stack against current state and refuses
+    the file (exit 1, naming what differs) unless the fresh plan's digest equals the file's; what runs is the
+    fresh plan, so steps and gates always come from the spec, the state and the approval policy. Apply runs
+    every automated step and stops at each manual checkpoint until it is approved (exit code 3): it prints
+    what waits for whom and the plan digest to approve. Run it again after `mgc-iac approve`; a killed apply
     resumes where it stopped.
     """
+    from mgc_iac.approvals.environment import trust_for
+    from mgc_iac.cli._replan import replan_for_file, stack_dir_for
     from mgc_iac.connect import cloud_config
     from mgc_iac.engine import CloudSteps, Engine, EngineOptions
     from mgc_iac.plan.planfile import plan_digest, read_plan
-    from mgc_iac.planning import plan_stack
+    from mgc_iac.planning import check, plan_stack
     from mgc_iac.render import render_plan
 
     color = use_color()
     expected_serial = None
     if _is_plan_file(target):
-        plan, digest = read_plan(target)
-        directory = stack_dir
-        recorded = plan.provenance.stack_dir
-        if directory is None and recorded and Path(recorded).is_dir():
-            directory = Path(recorded)
-        store = _store_for(directory, plan.spec)
+        proposed, _ = read_plan(target)
+        directory = stack_dir_for(target, stack_dir, proposed.provenance.stack_dir)
+        store = _store_for(directory, check(directory).loaded.canonical)
+        try:
+            planned, digest = replan_for_file(target, directory, store)
+            plan = planned.plan
+            if proposed.provenance.signature:
+                _record_plan_signature(trust_for(plan.stack, plan.spec, directory, store), store, plan,
+                                       proposed.provenance.signature)
+        except BaseException:
+            store.close()
+            raise
         expected_serial = plan.state_serial
-        current = store.serial(plan.stack)
-        if current != expected_serial:
-            from mgc_iac.errors import StalePlanError
-
-            raise StalePlanError(f"{target}: the plan was made against state serial {expected_serial}, the state "
-                                 f"of `{plan.stack}` is now at {current}; make a new plan and review it")
     else:
         directory = _stack_dir_of(target)
         planned = plan_stack(target)
@@ -116,27 +120,46 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
         expected_serial = plan.state_serial  # someone else applying between plan and apply makes it stale
         click.echo(render_plan(plan, "text", color=color, digest=digest), nl=False)
         if not plan.has_changes:
+            store.close()
             click.echo("Nothing to apply.")
             return
         if not auto_approve:
             if not sys.stdin.isatty():
+                store.close()
                 raise click.UsageError("not a terminal: pass --auto-approve to apply without a confirmation "
                                        "(manual gates still need `mgc-iac approve`)")
             click.confirm("Apply this plan?", abort=True)
     try:
         from mgc_iac.connect_hosts import MigrationHosts
 
+        trust = trust_for(plan.stack, plan.spec, directory, store)
         cloud = cloud_config(plan.spec, directory)
         runner = CloudSteps(cloud, hosts=MigrationHosts(plan.spec, directory, cloud))
         engine = Engine(plan, digest, store, runner, hooks=_PrintHooks(),
-                        approvals_file=_approvals_file(directory),
+                        approvals_file=_approvals_file(directory), trust=trust,
                         options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
                                               replan_digest=_replanner(directory, store)))
         result = engine.run()
     finally:
         store.close()
-    _summary(result, directory)
+    _summary(result, directory, trust.require_signatures)
     raise SystemExit(result.exit_code)
+
+
+def _record_plan_signature(trust, store, plan, signature: str) -> None:  # noqa: ANN001 - Trust, StateStore, Plan
+    """A signed plan file names its author: verified here (ignored when it does not verify) and recorded."""
+    from mgc_iac.approvals import plan_message
+    from mgc_iac.approvals.sshsig import PLAN_NAMESPACE
+    from mgc_iac.errors import ApprovalError, ConfigError
+
+    try:
+        principal = trust.principal(plan_message(plan.stack, plan.spec_digest, trust.environment), signature,
+                                    PLAN_NAMESPACE)
+    except (ApprovalError, ConfigError) as exc:
+        click.echo(f"  ! the plan file's signature does not count here: {exc}", err=True)
+        return
+    with store.transaction(plan.stack) as txn:
+        txn.add_plan_signature(plan.spec_digest, principal, signature)
 
 
 def _replanner(directory: Path | None, store):  # -> Callable[[], str] | None
@@ -158,7 +181,7 @@ def _warnings(planned):  # -> Diagnostics
     return Diagnostics(list(planned.checked.diagnostics.warnings))
 
 
-def _summary(result, directory: Path | None) -> None:  # result: ApplyResult
+def _summary(result, directory: Path | None, signed: bool = False) -> None:  # result: ApplyResult
     where = str(directory) if directory is not None else result.stack
     click.echo(f"\n{len(result.done)} step(s) done.")
     for gate, error in result.failed.items():
@@ -171,7 +194,8 @@ def _summary(result, directory: Path | None) -> None:  # result: ApplyResult
         for waiting in result.waiting:
             click.echo(f"  {waiting.gate}: needs {waiting.reason}")
         gates = " ".join(f"--gate {w.gate}" for w in result.waiting)
-        click.echo(f"Approve with: mgc-iac approve {where} {gates} --by NAME")
+        how = "--key ~/.ssh/id_ed25519" if signed else "--by NAME"
+        click.echo(f"Approve with: mgc-iac approve {where} {gates} {how}")
         if digest:
             click.echo(f"(or list them in {where}/approvals.yaml with plan_digest: {digest}); then apply again.")
         else:
@@ -180,61 +204,6 @@ def _summary(result, directory: Path | None) -> None:  # result: ApplyResult
         click.echo("Interrupted: the journal is consistent; apply again to resume.")
     elif result.exit_code == 0:
         click.echo("Apply complete.")
-
-
-@click.command("approve")
-@click.argument("stack", type=click.Path(path_type=Path, exists=True))
-@click.option("--gate", "gates", multiple=True, metavar="WORKFLOW/SERVER/STEP", help="A gate to approve (repeat).")
-@click.option("--all-waiting", is_flag=True, help="Approve every gate an apply stopped at.")
-@click.option("--by", "approver", required=True, help="Who approves (a name or e-mail).")
-@click.option("--plan", "plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Approve the gates of this plan file (default: plan the stack now and approve that plan).")
-def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, approver: str,
-                plan_file: Path | None) -> None:
-    """Record APPROVER's approval of gates for the current plan of STACK (by its digest).
-
-    The approval is bound to the plan's digest: if the spec or the state changes, the plan changes and
-    the approval no longer counts. A fresh plan of the same spec and state has the same digest.
-    """
-    from mgc_iac.approvals import check_approval, check_requirements, combine
-    from mgc_iac.errors import ApprovalError
-    from mgc_iac.plan.planfile import plan_digest, read_plan
-    from mgc_iac.planning import plan_stack
-    from mgc_iac.spec.models import ApprovalPolicy
-    from mgc_iac.state import ApprovalRecord, StepStatus
-    from mgc_iac.state.sqlite import now
-
-    directory = _stack_dir_of(stack)
-    if plan_file is not None:
-        plan, digest = read_plan(plan_file)
-    else:
-        plan = plan_stack(stack).plan
-        digest = plan_digest(plan)
-    store = _store_for(directory, plan.spec)
-    try:
-        chosen = list(gates)
-        if all_waiting:
-            snapshot = store.snapshot(plan.stack)
-            chosen += [g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING and g not in chosen]
-        if not chosen:
-            raise click.UsageError("name the gates with --gate WORKFLOW/SERVER/STEP, or pass --all-waiting")
-        policy = ApprovalPolicy.model_validate((plan.spec or {}).get("approvals") or {})
-        refusals = check_approval(plan, digest, chosen, approver, policy, plan.provenance.author)
-        if refusals:
-            raise ApprovalError("not approved:\n  " + "\n  ".join(str(r) for r in refusals))
-        with store.transaction(plan.stack) as txn:
-            for gate in chosen:
-                txn.add_approval(ApprovalRecord(gate, approver, digest, now(), "cli"))
-        left = check_requirements(plan, digest, combine(_approvals_file(directory), store.approvals(plan.stack)),
-                                  policy, plan.provenance.author, gates=chosen)
-    finally:
-        store.close()
-    click.echo(f"{approver} approved {len(chosen)} gate(s) of plan {digest}:")
-    for gate in chosen:
-        click.echo(f"  {gate}")
-    for refusal in left:
-        click.echo(f"  still waiting: {refusal}")
-    click.echo(f"Run `mgc-iac apply {stack}` to go on.")
 
 
 @click.command("status")

@@ -55,13 +55,15 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     workdir.mkdir(parents=True)
     os.environ["MGC_IAC_STATE"] = str((workdir / "state.db").resolve())
     os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir.resolve())
-    os.environ.setdefault("MGC_IAC_AUTHOR", "demo-author@example.com")
     plan_file = workdir / "plan.json"
     try:
         _expect(_run(["validate", str(stack)]), 0, "the stack is valid")
         _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0, "the plan is saved for review")
         _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3,
                 "every server waits at BusinessValidation")
+        click.secho("\nNote: the demo approves with `--by NAME`, UNSIGNED: its lab stack sets no "
+                    "approvals.allowed_signers, so its policy does not require signatures. Real stacks sign "
+                    "(`mgc-iac approve --key`, README: Signed approvals); huaweicloud stacks always do.", fg="yellow")
         _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "business validation approved")
         _expect(_run(["apply", str(stack), "--auto-approve"]), 3, "every server waits at Cutover")
         _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "cutover approved")

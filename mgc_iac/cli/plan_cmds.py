@@ -20,8 +20,11 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "markdown", 
 @click.option("--refresh", is_flag=True,
               help="Gather live facts first (cloud and sources) and check the rules that need them.")
 @click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
+@click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False),
+              help="Sign the plan as its author (SSH key, or the .pub of an ssh-agent key; the principal comes from "
+                   "approvals.allowed_signers). approvals.allow_plan_author: false then excludes you.")
 def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, refresh: bool,
-             color: bool | None) -> None:
+             color: bool | None, sign_key: Path | None) -> None:
     """Diff STACK against its recorded state and print the plan a reviewer approves.
 
     Offline unless --refresh: no credentials needed, so a pull request from a fork can be planned. The plan
@@ -40,6 +43,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
         facts = _refresh_facts(stack)
     planned = plan_stack(stack, facts=facts)
     plan = planned.plan
+    if sign_key is not None:
+        plan = _signed(plan, stack, sign_key)
     if fmt != "json":
         print_diagnostics(_only_warnings(planned))
     digest = write_plan(plan, out) if out else plan_to_dict(plan)["digest"]
@@ -48,6 +53,32 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
         click.echo(f"Saved the plan to {out}. Apply exactly this plan with `mgc-iac apply {out}`.")
     if detailed_exitcode and plan.has_changes:
         raise SystemExit(2)
+
+
+def _signed(plan, stack: Path, key: Path):  # -> Plan
+    """The plan with its author's signature (over stack, spec digest and environment), recorded in state."""
+    from dataclasses import replace
+
+    from mgc_iac.approvals import plan_message
+    from mgc_iac.approvals.environment import trust_for
+    from mgc_iac.approvals.sshsig import PLAN_NAMESPACE, sign
+    from mgc_iac.cli.apply_cmds import _stack_dir_of, _store_for
+    from mgc_iac.errors import ApprovalError
+
+    directory = _stack_dir_of(stack)
+    store = _store_for(directory, plan.spec)
+    try:
+        trust = trust_for(plan.stack, plan.spec, directory, store)
+        if trust.allowed_signers is None:
+            raise ApprovalError("plan --sign-key needs approvals.allowed_signers in the stack (who may sign)")
+        message = plan_message(plan.stack, plan.spec_digest, trust.environment)
+        signature = sign(message, key, PLAN_NAMESPACE)
+        principal = trust.principal(message, signature, PLAN_NAMESPACE)
+        with store.transaction(plan.stack) as txn:
+            txn.add_plan_signature(plan.spec_digest, principal, signature)
+    finally:
+        store.close()
+    return replace(plan, provenance=replace(plan.provenance, author=principal, signature=signature))
 
 
 def _only_warnings(planned):  # the plan itself lists warnings; print them on stderr too for CI logs

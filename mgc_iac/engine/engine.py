@@ -18,13 +18,24 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from mgc_iac.approvals import Approval, ApprovalsFile, check_requirements, combine, gate_approvers
+from mgc_iac.approvals import (
+    Approval,
+    ApprovalsFile,
+    Environment,
+    Refusal,
+    Trust,
+    check_requirements,
+    combine,
+    gate_approvers,
+)
+from mgc_iac.approvals.requirements import author_unknown_note
 from mgc_iac.engine.capacity import occupancy
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.engine.notify import render
@@ -59,7 +70,9 @@ class _Server:
 class Engine:
     def __init__(self, plan: Plan, digest: str, store: StateStore, runner: StepRunner, *,
                  hooks: Hooks | None = None, approvals_file: ApprovalsFile | None = None,
-                 options: EngineOptions | None = None) -> None:
+                 options: EngineOptions | None = None, trust: Trust | None = None) -> None:
+        """`trust` checks approvals' signatures for this environment (the CLI builds it from the stack dir);
+        without it, signed approvals cannot be verified and unsigned ones count only where the policy allows."""
         self.plan = plan
         self.digest = digest
         self.store = store
@@ -71,7 +84,11 @@ class Engine:
         self.policy = ApprovalPolicy.model_validate(spec.get("approvals") or {})
         self.limits = Limits.model_validate(spec.get("limits") or {})
         self.result = ApplyResult(plan.stack, digest)
+        self.trust = trust
         self._approvals: list[Approval] = []
+        self._rejected: dict[str, list[Refusal]] = defaultdict(list)
+        self._authors: set[str] = set()
+        self._waiting_at_start: set[str] = set()
         self._approvals_by_gate: dict[str, list[Approval]] | None = None
         self._changes: dict[tuple[str, str | None], dict[str, ResourceChange]] = defaultdict(dict)
         for c in plan.resource_changes:
@@ -133,7 +150,19 @@ class Engine:
         snapshot = self.store.snapshot(stack)
         self._snapshot = snapshot
         self._steps = dict(snapshot.steps)
-        self._approvals = combine(self.approvals_file, self.store.approvals(stack))
+        trust = self.trust or Trust(stack, Environment(self.store.environment_id(), "unverified"), None,
+                                    self.policy.signatures_required((self.plan.spec.get("cloud") or {})
+                                                                    .get("provider", "lab")))
+        counted, rejected = trust.check(combine(self.approvals_file, self.store.approvals(stack)))
+        self._approvals = counted
+        self._rejected = defaultdict(list)
+        for refusal in rejected:
+            self._rejected[refusal.gate].append(refusal)
+        self._authors = trust.authors(self.store.plan_signatures(stack, self.plan.spec_digest), self.plan.spec_digest)
+        if not self.policy.allow_plan_author and not self._authors and self.plan.gates():
+            self.hooks.message(author_unknown_note())
+        # an approval counts only for a gate that waited in the state this plan was made against
+        self._waiting_at_start = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
         self._approvals_by_gate = None
         resumed = [g for g, r in snapshot.steps.items() if r.status is StepStatus.RUNNING]
         for gate in resumed:
@@ -266,9 +295,14 @@ class Engine:
                                    phase="skipped")
                 continue
             extra: dict[str, Any] = {}
+            prev = self._steps.get(gate)
+            if step.manual and step.action is StepAction.RUN and prev is not None:
+                # resumed after a crash (see planner): keep who approved it
+                extra = {k: prev.detail[k] for k in ("approved_by", "plan_digest") if k in prev.detail}
             if step.action is StepAction.WAIT:
                 refusals = check_requirements(self.plan, self.digest, self._gate_approvals(gate), self.policy,
-                                              self.plan.provenance.author, gates=[gate])
+                                              self._authors, gates=[gate], waiting=self._waiting_at_start,
+                                              rejected=self._rejected.get(gate, ()))
                 if refusals:
                     # written once: rewriting it would move the state serial, hence the plan digest the
                     # approvals bind to (a partial approval would then be discarded by the next apply)
@@ -280,7 +314,7 @@ class Engine:
                     self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
                     return "waiting"
                 extra = {"approved_by": gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy,
-                                                       self.plan.provenance.author),
+                                                       self._authors),
                          "plan_digest": self.digest}
             if not await self._execute(server, step.step, extra):
                 return "failed"
@@ -297,11 +331,14 @@ class Engine:
     def _needs(self, gate: str, with_approvers: bool = True) -> str:
         """What a gate waits for, in words that stay true across re-plans (no digest inside)."""
         need = self.policy.required_approvers
+        authors = ", ".join(sorted(self._authors)) or "(unknown: the plan is not signed)"
         text = f"{need} approval(s)" + ("" if self.policy.allow_plan_author else
-                                       f" by someone other than the plan's author {self.plan.provenance.author}")
+                                       f" by someone other than the plan's author {authors}")
+        if self.trust is not None and self.trust.require_signatures:
+            text += ", signed"
         if not with_approvers:
             return text
-        have = gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy, self.plan.provenance.author)
+        have = gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy, self._authors)
         return text + (f"; has {', '.join(have)}" if have else "")
 
     async def _execute(self, server: _Server, step: str, extra: dict[str, Any]) -> bool:
@@ -382,13 +419,27 @@ class Engine:
                 event, lines = "manual_checkpoint", [f"- {w.gate}" for w in waiting]
             if event is None:
                 continue
-            self._send(workflow, event, len(mine), lines)
+            self._send(workflow, event, len(mine), lines, self._event_key(workflow, event, mine))
 
-    def _send(self, workflow: str, event: str, count: int, lines: list[str]) -> None:
+    def _event_key(self, workflow: str, event: str, servers: list[_Server]) -> str:
+        """The notification's idempotency key: the event and the step records it reports on, so the same
+        event reached again after a crash (or a re-run that changes nothing) is not sent twice."""
+        import hashlib
+
+        records = sorted((g, r.status.value, r.attempt) for g, r in self._steps.items()
+                         if any(g.startswith(f"{s.change.address}/") for s in servers))
+        body = json.dumps([self.plan.stack, workflow, event, records], separators=(",", ":"))
+        return f"{workflow}/{event}/" + hashlib.sha256(body.encode()).hexdigest()[:32]
+
+    def _send(self, workflow: str, event: str, count: int, lines: list[str], key: str) -> None:
         wf = next((w for w in (self.plan.spec or {}).get("workflows", []) if w.get("name") == workflow), {})
         note = (wf.get("advanced") or {}).get("notifications")
         if not note or event not in (note.get("on") or ()):
             return
+        # journaled BEFORE the send (at most once): a crash after the send never sends it again
+        with self.store.transaction(self.plan.stack) as txn:
+            if not txn.claim_notification(key, {"workflow": workflow, "event": event}):
+                return
         subject, text = render(note.get("language", "en-us"), event, stack=self.plan.stack, workflow=workflow,
                                servers=count, lines=lines, digest=self.result.approve_digest or self.digest)
         try:
@@ -396,7 +447,7 @@ class Engine:
         except MgcIacError as exc:
             self.hooks.message(f"notification {event} for {workflow} could not be sent: {exc}")
             return
-        if sent:  # not journaled: a write would move the serial, hence the digest to approve
+        if sent:  # the claim above does not move the serial (the digest to approve stays)
             self.hooks.notified(workflow, event)
 
 

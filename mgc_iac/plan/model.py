@@ -70,12 +70,14 @@ class ServerChange:
 @dataclass(frozen=True)
 class Provenance:
     """Where the plan came from: recorded in the file but outside the digest, so committing an approval
-    (which changes the git commit) does not change the plan it approves."""
+    (which changes the git commit) does not change the plan it approves. Display only: `author` is the
+    principal of `signature` (plan --sign-key) as verified when the plan was made; apply verifies it again."""
 
     git_commit: str | None = None
     author: str | None = None
     tool_version: str = ""
     stack_dir: str | None = None  # relative to where the plan was made: where `apply FILE` finds the stack
+    signature: str | None = None  # armored SSHSIG (namespace mgc-iac-plan) over stack, spec digest, environment
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
     body["digest"] = digest_of(body)
     body["provenance"] = {"git_commit": plan.provenance.git_commit, "author": plan.provenance.author,
-                          "tool_version": plan.provenance.tool_version, "stack_dir": plan.provenance.stack_dir}
+                          "tool_version": plan.provenance.tool_version, "stack_dir": plan.provenance.stack_dir,
+                          "signature": plan.provenance.signature}
     return body
 
 
@@ -81,8 +82,17 @@ def write_plan(plan: Plan, path: Path) -> str:
     return body["digest"]
 
 
+def read_plan_body(path: Path) -> dict[str, Any]:
+    """The plan file's JSON as written (its digest checked), for comparing with a fresh plan."""
+    read_plan(path)
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
 def read_plan(path: Path) -> tuple[Plan, str]:
-    """Read and verify a plan file; return the plan and its digest."""
+    """Read a plan file and check its (unkeyed) digest; return the plan and its digest.
+
+    The digest only catches accidents: anyone can recompute it. A plan file is a proposal, never an authority:
+    `apply FILE` re-plans the stack and applies only when the fresh plan's digest equals this one."""
     try:
         body = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -127,6 +137,6 @@ def _plan_from_dict(body: dict[str, Any]) -> Plan:
         spec=body["spec"],
         refreshed=bool(body["refreshed"]),
         provenance=Provenance(prov.get("git_commit"), prov.get("author"), prov.get("tool_version", ""),
-                              prov.get("stack_dir")),
+                              prov.get("stack_dir"), prov.get("signature")),
         format_version=body["format_version"],
     )

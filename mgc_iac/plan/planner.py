@@ -155,19 +155,33 @@ def _dotted(deepdiff_path: str) -> str:
     return out.lstrip(".")
 
 
+RESUMED_REASON = "approved and started before an interruption: resumed without a new approval"
+
+
+def _approved_and_started(record: Any, reset_from: int | None, index: int) -> bool:
+    """A manual step the engine began after its gate passed (RUNNING, with who approved it), not reset since."""
+    return (record is not None and record.status is StepStatus.RUNNING and bool(record.detail.get("approved_by"))
+            and (reset_from is None or index < reset_from))
+
+
 def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None) -> ServerChange:
     steps = []
     for index, step in enumerate(node.steps):
         record = snapshot.steps.get(node.gate(step.kind))
         done = record is not None and record.status is StepStatus.DONE and (reset_from is None or index < reset_from)
+        reason = step.reason
         if not step.enabled:
             action = StepAction.SKIP
         elif done:
             action = StepAction.DONE
+        elif step.manual and _approved_and_started(record, reset_from, index):
+            # the gate passed and the step began (a Cutover may have reached the cloud) before a crash: it is
+            # finished from what the cloud reports, without asking for the approval again
+            action, reason = StepAction.RUN, RESUMED_REASON
         elif step.manual:
             action = StepAction.WAIT
         else:
             action = StepAction.RUN
-        steps.append(StepChange(step.kind.value, action, step.manual, step.reason))
+        steps.append(StepChange(step.kind.value, action, step.manual, reason))
     return ServerChange(node.workflow, node.server, node.target_name, node.os, node.used_gb, node.assumed_mbps,
                         node.estimated_seconds, tuple(steps))

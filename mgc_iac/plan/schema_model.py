@@ -76,6 +76,8 @@ class ProvenanceFile(_Strict):
     author: str | None
     tool_version: str
     stack_dir: str | None = Field(description="The stack directory, relative to where the plan was made.")
+    signature: str | None = Field(None, description="plan --sign-key: armored SSH signature (namespace "
+                                                    "mgc-iac-plan) of the stack, spec digest and environment.")
 
 
 class PlanFile(_Strict):

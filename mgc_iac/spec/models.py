@@ -219,7 +219,23 @@ class Workflow(SpecModel):
 
 class ApprovalPolicy(SpecModel):
     required_approvers: int = Field(1, ge=1, le=10, description="Distinct approvers each gate needs.")
-    allow_plan_author: bool = Field(True, description="Whether the plan's author may approve its gates.")
+    allow_plan_author: bool = Field(True, description="Whether the plan's author (the signer of `plan --sign-key`) "
+                                                      "may approve its gates.")
+    allowed_signers: str | None = Field(
+        None, description="OpenSSH allowed_signers file (relative to the stack dir), as git's "
+                          "gpg.ssh.allowedSignersFile: one line per approver, `PRINCIPAL KEYTYPE KEY`. Approvals "
+                          "are SSH signatures verified against it; the approver is the principal.")
+    require_signatures: bool | None = Field(
+        None, description="Refuse unsigned approvals. Default: true when allowed_signers is set, and for every "
+                          "cloud.provider: huaweicloud stack.")
+    allow_advance: bool = Field(False, description="Allow approving gates of the reviewed plan before they wait "
+                                                   "(one approval per release); default: only a waiting gate.")
+
+    def signatures_required(self, provider: str) -> bool:
+        """Whether unsigned approvals are refused for a stack on `provider`."""
+        if self.require_signatures is not None:
+            return self.require_signatures
+        return self.allowed_signers is not None or provider == "huaweicloud"
 
 
 class Limits(SpecModel):

@@ -60,8 +60,10 @@ CREATE TABLE IF NOT EXISTS notifications (stack TEXT NOT NULL, key TEXT NOT NULL
   detail TEXT NOT NULL, PRIMARY KEY (stack, key));
 """
 # schema 1 -> 2: approvals carry their signature and the gates it covers
-_MIGRATIONS = (("approvals", "signature", "ALTER TABLE approvals ADD COLUMN signature TEXT NOT NULL DEFAULT ''"),
-               ("approvals", "signed_gates", "ALTER TABLE approvals ADD COLUMN signed_gates TEXT NOT NULL DEFAULT '[]'"))
+_MIGRATIONS = (
+    ("approvals", "signature", "ALTER TABLE approvals ADD COLUMN signature TEXT NOT NULL DEFAULT ''"),
+    ("approvals", "signed_gates", "ALTER TABLE approvals ADD COLUMN signed_gates TEXT NOT NULL DEFAULT '[]'"),
+)
 
 
 _STATUS = {s.value: s for s in StepStatus}  # enum lookup by value, without the Enum call's overhead

@@ -61,7 +61,7 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     shutil.copytree(DEMO, stack)
     lab_dir = tmp_path / "lab"
     env = {**os.environ, "MGC_IAC_STATE": str(tmp_path / "state" / "state.db"), "MGC_IAC_LAB_DIR": str(lab_dir),
-           "MGC_IAC_AUTHOR": "ci@example.com", "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+           "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
     d = Demo(stack, lab_dir, env)
     try:
         yield d

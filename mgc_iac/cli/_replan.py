@@ -1,0 +1,50 @@
+"""A plan file is a proposal: re-plan its stack against current state and accept the file only when the
+fresh plan's digest equals the file's. What runs is always the fresh plan (spec + state + policy)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mgc_iac.errors import PlanFileError, StalePlanError
+
+
+def stack_dir_for(plan_file: Path, given: Path | None, recorded: str | None) -> Path:
+    """The stack a plan file proposes changes to: --stack-dir, else the directory recorded in the file."""
+    if given is not None:
+        return given
+    if recorded and Path(recorded).is_dir():
+        return Path(recorded)
+    raise click.UsageError(f"{plan_file}: cannot find the stack it was made from ({recorded or 'not recorded'}); "
+                           "pass --stack-dir STACK_DIR")
+
+
+def replan_for_file(plan_file: Path, directory: Path, store: Any) -> tuple[Any, str]:
+    """(fresh Planned, its digest) when `plan_file` is exactly the plan of `directory` now; else a refusal
+    naming what differs (StalePlanError when only the state moved since the file was made)."""
+    from mgc_iac.plan.compare import differences
+    from mgc_iac.plan.planfile import plan_to_dict, read_plan, read_plan_body
+    from mgc_iac.planning import plan_stack
+
+    proposed, proposed_digest = read_plan(plan_file)
+    body = read_plan_body(plan_file)
+    facts = None
+    if proposed.refreshed:
+        from mgc_iac.cli.stack_cmds import _refresh_facts
+
+        facts = _refresh_facts(directory)
+    planned = plan_stack(directory, facts=facts, store=store)
+    fresh = plan_to_dict(planned.plan)
+    if fresh["digest"] == proposed_digest:
+        return planned, proposed_digest
+    if proposed.stack == planned.plan.stack and proposed.state_serial != planned.plan.state_serial:
+        raise StalePlanError(f"{plan_file}: the plan was made against state serial {proposed.state_serial}, the "
+                             f"state of `{proposed.stack}` is now at {planned.plan.state_serial}; make a new plan "
+                             "and review it")
+    lines = differences(body, fresh)
+    raise PlanFileError(f"{plan_file} is not the plan of {directory} now (digest {proposed_digest}, a fresh plan "
+                        f"gives {fresh['digest']}); refused. What differs:\n  " + "\n  ".join(lines or ["(order)"])
+                        + "\nA plan file is a proposal: make a new plan (`mgc-iac plan --out FILE`), review it, apply "
+                          "that.")
