@@ -310,7 +310,9 @@ class Engine:
                     prev = self._steps.get(gate)
                     if prev is None or prev.status is not StepStatus.WAITING:
                         self._put_step(gate, change, step.step, StepStatus.WAITING, detail, phase="waiting")
-                    self.result.waiting.append(Waiting(gate, self._needs(gate)))
+                    early = ("; approvals given before it waited do not count: approve it now that it waits"
+                             if refusals[0].code == "not-waiting-yet" and self._gate_approvals(gate) else "")
+                    self.result.waiting.append(Waiting(gate, self._needs(gate) + early))
                     self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
                     return "waiting"
                 extra = {"approved_by": gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy,

@@ -30,5 +30,15 @@ def approve(store: StateStore, stack: str, gates: list[str], digest: str, by: st
             txn.add_approval(ApprovalRecord(gate, by, digest, "2026-01-01T00:00:00Z", "cli"))
 
 
+def approve_waiting(stack_dir: Path, store: StateStore, by: str = "alice") -> list[str]:
+    """Approve every gate that waits now, for the current plan (an approval counts only for a waiting gate)."""
+    from mgc_iac.state import StepStatus
+
+    plan, digest = current(stack_dir, store)
+    waiting = [g for g, r in store.snapshot(plan.stack).steps.items() if r.status is StepStatus.WAITING]
+    approve(store, plan.stack, waiting, digest, by)
+    return waiting
+
+
 def runner(cloud_cfg: dict[str, Any]) -> CloudSteps:
     return CloudSteps(cloud_cfg)

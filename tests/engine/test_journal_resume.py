@@ -133,6 +133,10 @@ def test_the_account_wide_cap_queues_servers_in_workflow_order(stack_dir, store,
     apply(stack_dir, store, CloudSteps(cloud_cfg), max_concurrent_migrations=1)
     assert store.serial("demo") == serial
 
+    # one approval per release: this stack lets the reviewed plan's gates be approved before they wait
+    spec = stack_dir / "stack.yaml"
+    spec.write_text(spec.read_text().replace("allow_plan_author: true",
+                                             "allow_plan_author: true\n  allow_advance: true"))
     plan, digest = current(stack_dir, store)
     approve(store, "demo", plan.gates(), digest)  # every gate of both servers, for this plan
     result, hooks = apply(stack_dir, store, CloudSteps(cloud_cfg), max_concurrent_migrations=1)

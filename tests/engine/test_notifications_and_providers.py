@@ -11,7 +11,7 @@ from mgc_iac.cloud import LabControl
 from mgc_iac.engine import CloudSteps
 from providers import PROVIDERS, MigrationTaskProvider, TargetServerProvider
 
-from .helpers import apply, approve, current
+from .helpers import apply, approve_waiting
 
 
 def _notify(stack_dir, project_id: str, language: str = "en-us") -> str:
@@ -38,11 +38,13 @@ def test_workflow_events_are_published_to_its_topic(stack_dir, store, cloud_cfg,
     apply(stack_dir, store, CloudSteps(cloud_cfg))  # still waiting: no second message
     assert len(LabControl(cloud.settings).messages()) == 1
 
-    plan, digest = current(stack_dir, store)
-    approve(store, "demo", plan.gates(), digest)
+    approve_waiting(stack_dir, store)
+    assert apply(stack_dir, store, CloudSteps(cloud_cfg))[0].exit_code == 3  # now at Cutover
+    approve_waiting(stack_dir, store)
     assert apply(stack_dir, store, CloudSteps(cloud_cfg))[0].exit_code == 0
     subjects = [m["subject"] for m in LabControl(cloud.settings).messages()]
     assert subjects[-1] == "[mgc-iac] shop-wave-1: migration succeeded"
+    assert len(subjects) == 3, subjects  # BusinessValidation waits, Cutover waits, succeeded: each once
 
 
 def test_providers_are_stateless_and_picklable():
