@@ -312,7 +312,8 @@ class Engine:
                         self._put_step(gate, change, step.step, StepStatus.WAITING, detail, phase="waiting")
                     early = ("; approvals given before it waited do not count: approve it now that it waits"
                              if refusals[0].code == "not-waiting-yet" and self._gate_approvals(gate) else "")
-                    self.result.waiting.append(Waiting(gate, self._needs(gate) + early))
+                    notes = "".join(f"; {r.reason}" for r in self._rejected.get(gate, ()))
+                    self.result.waiting.append(Waiting(gate, self._needs(gate) + early + notes))
                     self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
                     return "waiting"
                 extra = {"approved_by": gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy,
