@@ -15,14 +15,28 @@ from mgc_iac.ssh._settings import SSHSettings
 SFTP_BLOCK = 261120  # OpenSSH's sftp-server drops the connection at 262144
 
 
-def _known_hosts_has(path: Path, name: str) -> bool:
-    if not path.exists():
-        return False
-    for line in path.read_text().splitlines():
-        first = line.split(" ", 1)[0]
-        if name in first.split(","):
-            return True
-    return False
+class _FirstContact(asyncssh.SSHClient):
+    """accept-new: asyncssh checks the host key against known_hosts itself (hashed names, wildcards, @revoked,
+    @cert-authority); it asks here only about a key the file does not trust. That key is accepted only when the
+    file says nothing at all about the host: a host with another key, a CA or a revoked key stays refused."""
+
+    def __init__(self, known: asyncssh.SSHKnownHosts) -> None:
+        self._known = known
+        self.accepted: asyncssh.SSHKey | None = None
+
+    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
+        keys, cas, revoked, *_ = self._known.match(host, addr, port)
+        if keys or cas or revoked:
+            return False
+        self.accepted = key
+        return True
+
+
+def _known_hosts(path: Path) -> asyncssh.SSHKnownHosts:
+    try:
+        return asyncssh.read_known_hosts(str(path)) if path.exists() else asyncssh.import_known_hosts("")
+    except (OSError, ValueError, asyncssh.Error) as exc:
+        raise SSHConnectError(f"cannot read known_hosts file {path}: {exc}; fix or remove the bad line") from exc
 
 
 class SSHConnector:
@@ -72,20 +86,17 @@ class SSHConnector:
                 f"no known_hosts file {kh} to check the host key of {s.host} port {s.port}; add the key with "
                 f"ssh-keyscan -p {s.port} {s.host} >> {kh} (after checking its fingerprint) or use "
                 "host_key_policy: accept-new")
-        known = str(kh) if kh.exists() else None
-        first_contact = s.host_key_policy == "accept-new" and not _known_hosts_has(kh, name)
+        known = _known_hosts(kh)
+        first = _FirstContact(known) if s.host_key_policy == "accept-new" else None
+        extra: dict[str, object] = {"client_factory": lambda: first} if first is not None else {}
         try:
-            conn = await asyncssh.connect(s.host, tunnel=tunnel, **self._options(s, None if first_contact else known))
+            conn = await asyncssh.connect(s.host, tunnel=tunnel, **self._options(s, known), **extra)
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             raise connect_error(s, exc) from exc
-        if first_contact:
-            key = conn.get_server_host_key()
-            if key is None:
-                conn.close()
-                raise SSHConnectError(f"{s.host} port {s.port} sent no host key")
+        if first is not None and first.accepted is not None:
             kh.parent.mkdir(parents=True, exist_ok=True)
             with kh.open("a") as fh:
-                fh.write(f"{name} {key.export_public_key('openssh').decode().strip()}\n")
+                fh.write(f"{name} {first.accepted.export_public_key('openssh').decode().strip()}\n")
         return conn
 
     async def connect(self) -> None:
