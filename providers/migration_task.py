@@ -24,7 +24,6 @@ task, not a change of its inputs, so advancing a migration never replaces anythi
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -180,26 +179,27 @@ def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ..
           timeout: float = TIMEOUT_SECONDS, agent_alive: Callable[[], bool] | None = None) -> Any:
     """Poll the task until a `done` state; a `failed` state, a disconnected agent (the task's `connected`
     flag, or `agent_alive()` answering False) or the timeout raise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        task = cloud.sms.show_task(task_id)
+    from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
+
+    sms = single_attempt(cloud.sms)  # transient poll failures are waited out by wait_until, until the deadline
+
+    def reached(task: Any) -> bool:
         if task.state in done:
-            return task
+            return True
         if task.state in failed:
             raise CloudError(f"task {task_id} is {task.state}: {task.error or 'no detail'} (retry the step after "
                              "fixing the cause; after a source reboot, a full retry)", service="sms",
                              operation="show_task")
         if task.state in ("RUNNING", "SYNCING") and (not task.connected or (agent_alive and not agent_alive())):
-            task = cloud.sms.show_task(task_id)  # it may have finished just before the agent ended
-            if task.state in done:
-                return task
+            if cloud.sms.show_task(task_id).state in done:  # it may have finished just before the agent ended
+                return True
             raise AgentDisconnectedError(f"task {task_id} is {task.state} but the agent of its source is "
                                          "disconnected", service="sms", operation="show_task")
-        if cancel.wait(POLL_SECONDS):
-            raise CloudError(f"stopped waiting for task {task_id} (interrupted)", service="sms", operation="show_task")
-        if time.monotonic() > deadline:
-            raise CloudError(f"task {task_id} still {task.state} after {timeout:.0f} s", service="sms",
-                             operation="show_task")
+        return False
+
+    task = wait_until(lambda: sms.show_task(task_id), reached, WaitPolicy(timeout, POLL_SECONDS),
+                      what=f"SMS task {task_id}", cancel=cancel, service="sms")
+    return cloud.sms.show_task(task_id) if task.state not in done else task
 
 
 def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
 from mgc_iac.cloud._base import ServiceClient
 from mgc_iac.cloud._types import Job, Server, ServerRequest
-from mgc_iac.errors import CloudError, CloudUnavailableError
+from mgc_iac.errors import CloudError
 
 
 def _server(raw: dict[str, Any]) -> Server:
@@ -55,18 +54,19 @@ class EcsClient(ServiceClient):
                    or "")
 
     def wait_job(self, job_id: str) -> Job:
-        """Poll the job until SUCCESS (returned) or FAIL (raised); bounded by settings.job_timeout."""
-        deadline = time.monotonic() + self._settings.job_timeout
-        while True:
-            job = self.show_job(job_id)
-            if job.status == "SUCCESS":
-                return job
+        """Poll the job until SUCCESS (returned) or FAIL (raised) within settings.job_timeout; a poll that fails
+        transiently (429, 5xx, no answer) is waited out (mgc_iac.cloud._wait)."""
+        from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
+
+        def finished(job: Job) -> bool:
             if job.status == "FAIL":
                 raise CloudError(f"job {job_id} failed: {job.fail_reason}", service="ecs", operation="show_job")
-            if time.monotonic() > deadline:
-                raise CloudUnavailableError(f"job {job_id} still {job.status} after {self._settings.job_timeout:.0f}"
-                                            " s", service="ecs", operation="show_job")
-            self._sleep(self._settings.job_poll_interval)
+            return job.status == "SUCCESS"
+
+        once = single_attempt(self)
+        policy = WaitPolicy(self._settings.job_timeout, self._settings.job_poll_interval)
+        return wait_until(lambda: once.show_job(job_id), finished, policy, what=f"ECS job {job_id}",
+                          sleep=self._sleep, service="ecs")
 
     def create_server(self, request: ServerRequest, client_token: str) -> str:
         """Create one server and wait for its job; returns the server id. Replaying with the same token after
