@@ -218,6 +218,7 @@ def status_cmd(stack: Path, fmt: str) -> None:
     store = _store_for(_stack_dir_of(stack), plan.spec)
     try:
         status = stack_status(plan, store.snapshot(plan.stack))
+        status["environment_id"] = store.environment_id()  # what approvals are bound to (with the cloud account)
         lock = store.lock_info(plan.stack)
     finally:
         store.close()
@@ -227,7 +228,7 @@ def status_cmd(stack: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(status, indent=2, sort_keys=True))
         return
-    click.echo(f"stack {status['stack']} (state serial {status['serial']})")
+    click.echo(f"stack {status['stack']} (state serial {status['serial']}, environment {status['environment_id']})")
     for wf in status["workflows"]:
         click.echo(f"workflow {wf['name']}")
         for s in wf["servers"]:

@@ -31,7 +31,8 @@ Without --to-file the signed approval is recorded in the state backend instead.
 @click.option("--key", "key_file", type=click.Path(path_type=Path, dir_okay=False),
               help="Sign with this SSH private key, or with the ssh-agent key whose public key file this is. The "
                    "approver is the principal the stack's allowed_signers file maps the key to.")
-@click.option("--by", "name", metavar="NAME", help="Unsigned approval by NAME: only for stacks that do not require signatures.")
+@click.option("--by", "name", metavar="NAME",
+              help="Unsigned approval by NAME: only for stacks that do not require signatures.")
 @click.option("--to-file", is_flag=True,
               help="Append the signed entry to STACK/approvals.yaml (commit it in a PR) instead of the state.")
 @click.option("--plan", "plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
