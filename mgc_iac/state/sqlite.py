@@ -93,13 +93,18 @@ class SQLiteStore(StateStore):
             if version is not None and int(version[0]) > SCHEMA_VERSION:
                 raise StateError(f"{self.path} was written by a newer mgc-iac (schema {version[0]}); upgrade mgc-iac")
             self._migrate()
-            # the backend's identity, made once when it is created: approvals are bound to it
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('environment_id', ?)", (uuid.uuid4().hex,))
+            if self._db.execute("SELECT 1 FROM meta WHERE key='environment_id'").fetchone() is None:
+                # the backend's identity, made once when it is created: approvals are bound to it
+                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('environment_id', ?)", (uuid.uuid4().hex,))
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
         self._mutex = threading.RLock()
 
     def _migrate(self) -> None:
+        """Bring an older schema up to SCHEMA_VERSION (takes the write lock only when there is work)."""
+        version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        if version is not None and int(version[0]) == SCHEMA_VERSION:
+            return
         self._db.execute("BEGIN IMMEDIATE")
         try:
             for table, column, statement in _MIGRATIONS:
