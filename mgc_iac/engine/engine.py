@@ -448,6 +448,9 @@ class Engine:
         try:
             sent = self.runner.notify(self.plan.spec, workflow, subject, text)
         except MgcIacError as exc:
+            # refused or unreachable: the next apply tries again (only a crash mid-send leaves the claim)
+            with self.store.transaction(self.plan.stack) as txn:
+                txn.release_notification(key)
             self.hooks.message(f"notification {event} for {workflow} could not be sent: {exc}")
             return
         if sent:  # the claim above does not move the serial (the digest to approve stays)

@@ -350,3 +350,6 @@ class _SQLiteTransaction(Transaction):
         self._cur.execute("INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?)",
                           (self._stack, key, now(), _dump(dict(detail or {}))))
         return bool(self._cur.rowcount)
+
+    def release_notification(self, key: str) -> None:
+        self._cur.execute("DELETE FROM notifications WHERE stack=? AND key=?", (self._stack, key))

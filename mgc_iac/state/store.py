@@ -78,6 +78,10 @@ class Transaction(ABC):
         False when it was claimed before (it went out, or a crash came while sending: never send it twice).
         Does not move the serial (a moving serial would change the digest approvals bind to)."""
 
+    @abstractmethod
+    def release_notification(self, key: str) -> None:
+        """Undo a claim whose send failed with an error (so the next apply tries it again). No serial move."""
+
 
 class StateStore(ABC):
     """Recorded state for every stack sharing one backend."""

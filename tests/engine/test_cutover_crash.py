@@ -94,4 +94,8 @@ def test_a_notification_is_claimed_once_per_key(store):
         assert txn.claim_notification("shop-wave-1/succeeded/abc", {"event": "succeeded"}) is True
     with store.transaction("demo") as txn:
         assert txn.claim_notification("shop-wave-1/succeeded/abc") is False
+    with store.transaction("demo") as txn:
+        txn.release_notification("shop-wave-1/succeeded/abc")  # its send failed: the next apply tries again
+    with store.transaction("demo") as txn:
+        assert txn.claim_notification("shop-wave-1/succeeded/abc") is True
     assert store.serial("demo") == 0  # claims do not move the serial (the digest to approve stays)
