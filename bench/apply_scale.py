@@ -13,7 +13,8 @@ latency. The stack is generated as YAML in a temporary directory.
 
 What a user does, and what is measured: plan the stack, review it, record an approval of every gate of that
 plan (BusinessValidation and Cutover of every server: `mgc-iac approve --gate ...`, or approvals.yaml with the
-plan's digest) before applying it, then apply that plan once. Approvals do not move the state serial, so the
+plan's digest) before applying it (the stack sets approvals.allow_advance: true, one approval per release; by
+default an approval counts only for a gate that waits), then apply that plan once. Approvals do not move the state serial, so the
 plan stays current, and the engine checks every gate against the digest of the plan it applies: one apply runs
 every server from CreateTarget to MigrationTaskClear (exit 0). (Approving after each stop instead means three
 applies and two re-plans; the engine work per step is the same.)
@@ -88,7 +89,8 @@ def write_stack(directory: Path, servers: int, cap: int) -> None:
         "apiVersion: mgc-iac/v1\nkind: MigrationStack\n"
         f"metadata: {{name: apply-scale-{servers}, project: scale-migration}}\n"
         "cloud: {provider: lab, region: cn-north-4}\n"
-        "approvals: {required_approvers: 1, allow_plan_author: true}\n"
+        # one approval per release (--gates upfront): the reviewed plan's gates are approved before they wait
+        "approvals: {required_approvers: 1, allow_plan_author: true, allow_advance: true}\n"
         f"limits: {{max_concurrent_migrations: {cap}}}\n"
         "state: {path: state.db}\n", encoding="utf-8")
     with (directory / "sources.yaml").open("w", encoding="utf-8") as out:
