@@ -10,6 +10,7 @@ approves nothing there. Unsigned approvals count only for stacks whose policy do
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -65,9 +66,11 @@ class Trust:
     def check(self, approvals: Iterable[Approval]) -> tuple[list[Approval], list[Refusal]]:
         """The approvals that count (approver = verified principal or normalized name) and, for the others,
         why not (as refusals naming the gate)."""
+        approvals = list(approvals)
         counted: list[Approval] = []
         rejected: list[Refusal] = []
-        verified: dict[tuple[str, str, tuple[str, ...]], str | Exception] = {}
+        verified = self._verify_all({(a.signature, a.plan_digest, a.signed_gates or (a.gate,))
+                                     for a in approvals if a.signature})
         for a in approvals:
             if not a.signature:
                 if self.require_signatures:
@@ -78,14 +81,7 @@ class Trust:
                     counted.append(replace(a, approver=normalized_name(a.approver)))
                 continue
             gates = a.signed_gates or (a.gate,)
-            key = (a.signature, a.plan_digest, gates)
-            if key not in verified:
-                try:
-                    verified[key] = self.principal(approval_message(self.stack, a.plan_digest, gates,
-                                                                    self.environment), a.signature)
-                except (ApprovalError, ConfigError) as exc:
-                    verified[key] = exc
-            outcome = verified[key]
+            outcome = verified[(a.signature, a.plan_digest, gates)]
             if isinstance(outcome, Exception):
                 rejected.append(Refusal(a.gate, "bad-signature", f"the approval by {a.approver!r} ({a.via}) does "
                                         f"not count: {outcome} (an approval made for another plan, state backend "
@@ -98,6 +94,23 @@ class Trust:
             else:
                 counted.append(replace(a, approver=outcome))
         return counted, rejected
+
+    def _verify_all(self, keys: set[tuple[str, str, tuple[str, ...]]]) -> dict[tuple[str, str, tuple[str, ...]],
+                                                                                str | Exception]:
+        """Each distinct (signature, digest, gates) verified once; ssh-keygen runs in parallel (it is a process)."""
+
+        def one(key: tuple[str, str, tuple[str, ...]]) -> str | Exception:
+            signature, digest, gates = key
+            try:
+                return self.principal(approval_message(self.stack, digest, gates, self.environment), signature)
+            except (ApprovalError, ConfigError) as exc:
+                return exc
+
+        ordered = sorted(keys)
+        if len(ordered) <= 1:
+            return {k: one(k) for k in ordered}
+        with ThreadPoolExecutor(max_workers=min(8, len(ordered)), thread_name_prefix="mgc-iac-verify") as pool:
+            return dict(zip(ordered, pool.map(one, ordered), strict=True))
 
     def authors(self, signatures: Iterable[tuple[str, str]], spec_digest: str) -> set[str]:
         """The principals whose plan signatures of `spec_digest` verify here (unverifiable ones are ignored)."""
