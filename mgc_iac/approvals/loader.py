@@ -47,8 +47,9 @@ def load_approvals_file(path: Path) -> ApprovalsFile:
             where = f"{path}:{line}" if line else str(path)
             problems.append(f"{where}: {field}: {err['msg']}")
         raise ApprovalError("invalid approvals file:\n  " + "\n  ".join(problems)
-                            + "\n  expected: approvals: [{gates: [workflow/server/Step], by: NAME, "
-                              "plan_digest: sha256:...}]") from None
+                            + "\n  expected: approvals: [{gates: [workflow/server/Step], by: PRINCIPAL, "
+                              "plan_digest: sha256:..., signature: (from `mgc-iac approve --key ... --to-file`)}]"
+                            ) from None
 
 
 def _line_of(text: str, loc: tuple[object, ...]) -> int | None:
