@@ -14,10 +14,10 @@ latency. The stack is generated as YAML in a temporary directory.
 What a user does, and what is measured: plan the stack, review it, record an approval of every gate of that
 plan (BusinessValidation and Cutover of every server: `mgc-iac approve --gate ...`, or approvals.yaml with the
 plan's digest) before applying it (the stack sets approvals.allow_advance: true, one approval per release; by
-default an approval counts only for a gate that waits), then apply that plan once. Approvals do not move the state serial, so the
-plan stays current, and the engine checks every gate against the digest of the plan it applies: one apply runs
-every server from CreateTarget to MigrationTaskClear (exit 0). (Approving after each stop instead means three
-applies and two re-plans; the engine work per step is the same.)
+default an approval counts only for a gate that waits), then apply that plan once. Approvals do not move the
+state serial, so the plan stays current, and the engine checks every gate against the digest of the plan it
+applies: one apply runs every server from CreateTarget to MigrationTaskClear (exit 0). (Approving after each
+stop instead means three applies and two re-plans; the engine work per step is the same.)
 
 Figures (printed, never asserted in tests):
   wall            Engine.run() from start to exit (plan and approvals are timed apart)

@@ -305,7 +305,7 @@ def test_state_unlock_refuses_a_live_apply_without_its_lock_id(stack_dir: Path, 
         holder.wait()
 
 
-def test_a_recent_lock_of_another_host_needs_force(stack_dir: Path) -> None:
+def test_a_recent_lock_of_another_host_needs_force() -> None:
     from datetime import UTC, datetime, timedelta
 
     from mgc_iac.state.locks import why_held
