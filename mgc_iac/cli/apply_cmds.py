@@ -142,7 +142,7 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
         result = engine.run()
     finally:
         store.close()
-    _summary(result, directory, trust.require_signatures)
+    _summary(result, directory, trust.require_signatures, trust.environment)
     raise SystemExit(result.exit_code)
 
 
@@ -181,7 +181,7 @@ def _warnings(planned):  # -> Diagnostics
     return Diagnostics(list(planned.checked.diagnostics.warnings))
 
 
-def _summary(result, directory: Path | None, signed: bool = False) -> None:  # result: ApplyResult
+def _summary(result, directory: Path | None, signed: bool = False, env=None) -> None:  # noqa: ANN001 - Environment
     where = str(directory) if directory is not None else result.stack
     click.echo(f"\n{len(result.done)} step(s) done.")
     for gate, error in result.failed.items():
@@ -196,7 +196,11 @@ def _summary(result, directory: Path | None, signed: bool = False) -> None:  # r
         gates = " ".join(f"--gate {w.gate}" for w in result.waiting)
         how = "--key ~/.ssh/id_ed25519" if signed else "--by NAME"
         click.echo(f"Approve with: mgc-iac approve {where} {gates} {how}")
-        if digest:
+        if digest and env is not None and signed:
+            click.echo(f"In a PR, without the state backend: mgc-iac approve {where} {gates} --key "
+                       f"~/.ssh/id_ed25519 --to-file --digest {digest} --environment {env.state_id} --cloud "
+                       f"{env.cloud}; commit {where}/approvals.yaml; then apply again.")
+        elif digest:
             click.echo(f"(or list them in {where}/approvals.yaml with plan_digest: {digest}); then apply again.")
         else:
             click.echo("(or in approvals.yaml with the digest `mgc-iac plan` shows now); then apply again.")

@@ -19,7 +19,9 @@ Signed flow (what a reviewer does):
   4. mgc-iac approve STACK --gate W/S/STEP --key ~/.ssh/id_ed25519 --to-file
      signs the gate, the plan digest and the environment, and appends the entry to STACK/approvals.yaml
   5. git commit STACK/approvals.yaml; the PR shows `signature:`; after merge, CI runs apply
-Without --to-file the signed approval is recorded in the state backend instead.
+Without --to-file the signed approval is recorded in the state backend instead. A reviewer without access to
+the state backend signs offline what apply printed: --to-file --digest D --environment E --cloud C (apply
+then checks that the gates wait and the rest of the policy).
 --by NAME (unsigned) only works on stacks whose policy does not require signatures (the lab demo).
 """
 
@@ -37,17 +39,23 @@ Without --to-file the signed approval is recorded in the state backend instead.
               help="Append the signed entry to STACK/approvals.yaml (commit it in a PR) instead of the state.")
 @click.option("--plan", "plan_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
               help="Approve only if this plan file is exactly the plan of STACK now (default: plan it now).")
+@click.option("--digest", "offline_digest", metavar="sha256:...",
+              help="Offline, in a PR without access to the state backend: the plan digest apply printed (with "
+                   "--environment, --key and --to-file; apply then checks that the gates wait).")
+@click.option("--environment", metavar="ENV_ID", help="Offline: the environment id apply and status print.")
+@click.option("--cloud", "cloud_account", metavar="PROVIDER/REGION/PROJECT",
+              help="Offline: the cloud account apply printed (default: from the stack).")
 def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file: Path | None, name: str | None,
-                to_file: bool, plan_file: Path | None) -> None:
+                to_file: bool, plan_file: Path | None, offline_digest: str | None, environment: str | None,
+                cloud_account: str | None) -> None:
     """Approve gates of STACK that wait, for the current plan's digest, in this state backend and cloud account.
 
     An approval counts only for a gate the migration has reached (`not waiting yet` otherwise, unless the
     stack sets approvals.allow_advance: true), only for this plan digest (a changed plan discards it), and only
     in this environment: the state backend's id and the cloud account/project are part of what is signed.
     """
-    from mgc_iac.approvals import approval_message, check_approval, check_requirements, combine
+    from mgc_iac.approvals import check_approval, check_requirements, combine
     from mgc_iac.approvals.environment import policy_of, trust_for
-    from mgc_iac.approvals.sshsig import APPROVAL_NAMESPACE, sign
     from mgc_iac.errors import ApprovalError
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.planning import check, plan_stack
@@ -55,6 +63,10 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
     from mgc_iac.state.sqlite import now
 
     directory = _stack_dir_of(stack)
+    if offline_digest is not None or environment is not None:
+        _approve_offline(stack, list(dict.fromkeys(gates)), key_file, to_file, offline_digest, environment,
+                         cloud_account)
+        return
     store = _store_for(directory, check(stack).loaded.canonical)
     try:
         if plan_file is not None:
@@ -77,15 +89,7 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
                                    "(nothing waits now: `mgc-iac status` shows where each server stands)")
         signature = ""
         if key_file is not None:
-            if trust.allowed_signers is None:
-                raise ApprovalError("the stack names no allowed_signers file: add `approvals: {allowed_signers: "
-                                    "allowed_signers}` to the stack and list each approver's public key there")
-            message = approval_message(plan.stack, digest, chosen, trust.environment)
-            signature = sign(message, key_file, APPROVAL_NAMESPACE)
-            approver = trust.principal(message, signature)
-            if name is not None and name != approver:
-                raise ApprovalError(f"--by {name} but the key belongs to {approver} in {trust.allowed_signers}; "
-                                    "drop --by (the signer is the approver)")
+            approver, signature = _sign(trust, digest, chosen, key_file, name)
         elif name is not None:
             if trust.require_signatures:
                 raise ApprovalError(f"this stack requires signed approvals ({_why_signed(plan.spec, trust)}): pass "
@@ -123,6 +127,56 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         click.echo(f"Appended to {written}: commit it (the PR shows the signature), then apply after merge.")
     else:
         click.echo(f"Run `mgc-iac apply {stack}` to go on.")
+
+
+def _sign(trust: Any, digest: str, gates: list[str], key_file: Path, name: str | None) -> tuple[str, str]:
+    """(principal, armored signature) of `key_file` over the gates, the digest and the trust's environment."""
+    from mgc_iac.approvals import approval_message
+    from mgc_iac.approvals.sshsig import APPROVAL_NAMESPACE, sign
+    from mgc_iac.errors import ApprovalError
+
+    if trust.allowed_signers is None:
+        raise ApprovalError("the stack names no allowed_signers file: add `approvals: {allowed_signers: "
+                            "allowed_signers}` to the stack and list each approver's public key there")
+    message = approval_message(trust.stack, digest, gates, trust.environment)
+    signature = sign(message, key_file, APPROVAL_NAMESPACE)
+    approver = trust.principal(message, signature)
+    if name is not None and name != approver:
+        raise ApprovalError(f"--by {name} but the key belongs to {approver} in {trust.allowed_signers}; "
+                            "drop --by (the signer is the approver)")
+    return approver, signature
+
+
+def _approve_offline(stack: Path, gates: list[str], key_file: Path | None, to_file: bool, digest: str | None,
+                     environment: str | None, cloud: str | None) -> None:
+    """Sign for the digest and environment apply printed, without the state backend (a reviewer in a PR): the
+    entry goes to approvals.yaml, and apply checks what approve cannot see here (the gates wait, the author)."""
+    import re
+
+    from mgc_iac.approvals import Environment, Trust
+    from mgc_iac.approvals.environment import allowed_signers_path, cloud_account, policy_of
+    from mgc_iac.planning import check
+
+    if not (digest and environment and key_file is not None and to_file and gates):
+        raise click.UsageError("offline approval needs --gate ..., --digest, --environment, --key and --to-file "
+                               "(the digest and the environment are what apply printed)")
+    if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        raise click.UsageError(f"--digest {digest!r}: expected sha256: and 64 hex digits, as apply printed it")
+    if not re.fullmatch(r"[0-9a-f]{32}", environment):
+        raise click.UsageError(f"--environment {environment!r}: expected the 32 hex digits apply and status print")
+    loaded = check(stack).loaded
+    spec, directory = loaded.canonical, _stack_dir_of(stack)
+    provider = (spec.get("cloud") or {}).get("provider", "lab")
+    trust = Trust(loaded.stack.metadata.name, Environment(environment, cloud or cloud_account(spec, directory)),
+                  allowed_signers_path(spec, directory), policy_of(spec).signatures_required(provider))
+    approver, signature = _sign(trust, digest, gates, key_file, None)
+    written = _append_to_file(directory, gates, approver, digest, signature)
+    click.echo(f"{approver} signed {len(gates)} gate(s) of plan {digest} for environment {environment} "
+               f"({trust.environment.cloud}), offline:")
+    for gate in gates:
+        click.echo(f"  {gate}")
+    click.echo(f"Appended to {written}: commit it. Apply counts it only if these gates wait in that environment "
+               "for that plan, and the policy's other rules hold.")
 
 
 def _why_signed(spec: dict[str, Any], trust: Any) -> str:

@@ -315,3 +315,31 @@ def test_a_recent_lock_of_another_host_needs_force() -> None:
     recent = LockInfo("demo", 1, "ci-runner-7", "2026-12-01T11:00:00Z", "apply", "abc")
     assert "on host ci-runner-7" in why_held(recent, now=now)
     assert why_held(recent, now=now + timedelta(days=2)) is None
+
+
+def test_a_reviewer_signs_in_a_pr_without_the_state_backend(stack_dir: Path, lab_dir: Path, keys: dict[str, Path],
+                                                            monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    signed_stack(stack_dir, keys)
+    code, out = run("apply", str(stack_dir), "--auto-approve")
+    assert code == 3, out
+    line = next(t for t in out.splitlines() if t.startswith("In a PR, without the state backend:"))
+    digest = re.search(r"--digest (\S+)", line).group(1)
+    env = re.search(r"--environment (\S+)", line).group(1)
+    cloud = re.search(r"--cloud (\S+);", line).group(1)
+    assert digest == waiting_digest(out)
+
+    real_state = os.environ["MGC_IAC_STATE"]
+    monkeypatch.setenv("MGC_IAC_STATE", str(tmp_path / "reviewer-has-no-state" / "state.db"))
+    code, out = run("approve", str(stack_dir), "--gate", WEB_BV, "--gate", WEB_CUT, "--key", str(keys["bob"]),
+                    "--to-file", "--digest", digest, "--environment", env, "--cloud", cloud)
+    assert code == 0 and "bob@example.com signed 2 gate(s)" in out, out
+    assert not (tmp_path / "reviewer-has-no-state").exists()  # no state was opened or made
+    code, out = run("approve", str(stack_dir), "--gate", WEB_BV, "--digest", digest, "--environment", env)
+    assert code != 0 and "needs --gate ..., --digest, --environment, --key and --to-file" in out
+
+    monkeypatch.setenv("MGC_IAC_STATE", real_state)  # CI, after the merge
+    code, out = run("apply", str(stack_dir), "--auto-approve")
+    assert code == 3, out
+    # BusinessValidation waited, so it passed; Cutover was signed before it waited, so it does not count
+    assert states(stack_dir)["web-01"] == ("Cutover", "waiting")
+    assert "approvals given before it waited do not count" in out
