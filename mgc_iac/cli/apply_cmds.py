@@ -76,7 +76,11 @@ def _stack_dir_of(stack: Path) -> Path:
 @click.option("--stack-dir", type=click.Path(path_type=Path, file_okay=False),
               help="With a plan file: the stack directory (its approvals.yaml, lab-seed.yaml and state); "
                    "default: the directory recorded in the plan, relative to where it was made.")
-def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None) -> None:
+@click.option("--refresh", type=click.BOOL, default=True, show_default=True, metavar="BOOL",
+              help="Read every recorded resource from the cloud before acting, and repair what changed outside "
+                   "mgc-iac (a plan file is refused when the cloud changed since it was made). "
+                   "--refresh=false trusts the records.")
+def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, refresh: bool) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is refused when it was edited or when the state changed since it was made. Apply runs every
@@ -106,9 +110,11 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
 
             raise StalePlanError(f"{target}: the plan was made against state serial {expected_serial}, the state "
                                  f"of `{plan.stack}` is now at {current}; make a new plan and review it")
+        if refresh:
+            _refuse_new_drift(target, plan, directory, store)
     else:
         directory = _stack_dir_of(target)
-        planned = plan_stack(target)
+        planned = plan_stack(target, refresh_resources=refresh)
         plan = planned.plan
         digest = plan_digest(plan)
         print_diagnostics(_warnings(planned))
@@ -137,6 +143,21 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
         store.close()
     _summary(result, directory)
     raise SystemExit(result.exit_code)
+
+
+def _refuse_new_drift(target: Path, plan, directory: Path | None, store) -> None:  # plan: Plan
+    """A plan file settles the drift it saw; drift found since makes it stale (the cloud moved, not the state)."""
+    from mgc_iac.errors import StalePlanError
+    from mgc_iac.planning import read_drift
+
+    seen = {(d.address, d.attribute, repr(d.live)) for d in plan.drift}
+    new = [d for d in read_drift(plan.spec, directory, store.snapshot(plan.stack))
+           if d.effect == "repair" and (d.address, d.attribute, repr(d.live)) not in seen]
+    if new:
+        lines = "\n".join(f"  {d.address} {d.attribute}: {d.recorded!r} -> {d.live!r}" for d in new[:10])
+        raise StalePlanError(f"{target}: the cloud changed outside mgc-iac since the plan was made:\n{lines}\n"
+                             "make a new plan with `mgc-iac plan --refresh` and review it (or apply with "
+                             "--refresh=false to trust the records)")
 
 
 def _replanner(directory: Path | None, store):  # -> Callable[[], str] | None
