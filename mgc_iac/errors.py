@@ -5,6 +5,7 @@
     |   +-- SpecError           the stack spec is invalid (carries Diagnostics)
     |   +-- PlanFileError       a plan file is edited, unreadable or of an unknown format_version
     |   +-- StalePlanError      the state changed since the plan was made
+    |   +-- DriftRefusedError   a production target was changed outside mgc-iac
     |   +-- StateLockedError    another writer holds the state lock
     |   +-- ApprovalError       an approval is malformed or does not match the plan
     |   +-- ConfigError         missing credentials, a bad endpoint, a bad option
@@ -56,6 +57,15 @@ class PlanFileError(UserError):
 
 class StalePlanError(UserError):
     """The recorded state changed since the plan was made."""
+
+
+class DriftRefusedError(UserError):
+    """A production target (past Cutover) was changed or deleted outside mgc-iac: never repaired silently."""
+
+    def __init__(self, refusals: list[str]) -> None:
+        self.refusals = list(refusals)
+        super().__init__("\n".join([f"{len(refusals)} production target(s) changed outside mgc-iac; nothing was "
+                                    "planned:", *(f"  {r}" for r in refusals)]))
 
 
 class StateLockedError(UserError):

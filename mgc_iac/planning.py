@@ -60,8 +60,12 @@ def plan_stack(
     *,
     facts: LiveFacts | None = None,
     store: StateStore | None = None,
+    refresh_resources: bool = False,
+    cloud=None,  # mgc_iac.cloud.Cloud: where drift is read (default: the stack's cloud)
 ) -> Planned:
-    """Check the stack and diff it against recorded state. Raises SpecError when any rule fails."""
+    """Check the stack and diff it against recorded state. Raises SpecError when any rule fails.
+    `refresh_resources`: read every recorded resource from the cloud first, so the plan shows and repairs
+    what changed outside mgc-iac (raises DriftRefusedError for a production target changed outside)."""
     checked = check(stack_path, facts=facts, store=store)
     if checked.diagnostics.has_errors:
         raise SpecError(checked.diagnostics)
@@ -78,10 +82,21 @@ def plan_stack(
     else:
         snapshot = Snapshot.empty(name)
     graph = build_graph(loaded.stack)
+    drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
     plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
                      warnings=checked.diagnostics.warnings, refreshed=facts is not None,
-                     provenance=provenance(loaded.directory))
+                     provenance=provenance(loaded.directory), drift=drift)
     return Planned(checked, graph, plan)
+
+
+def read_drift(spec: dict, directory: Path | None, snapshot: Snapshot, cloud=None) -> tuple:  # -> tuple[Drift, ...]
+    """What the cloud reports differently from the stack's records (nothing recorded: no cloud call)."""
+    if not snapshot.resources:
+        return ()
+    from mgc_iac.connect import cloud_for_stack
+    from mgc_iac.drift import find_drift, read_live
+
+    return find_drift(snapshot, read_live(snapshot, cloud or cloud_for_stack(spec, directory)))
 
 
 def provenance(directory: Path) -> Provenance:

@@ -108,7 +108,7 @@ class TargetServerProvider(ResourceProvider):
         return ReadResult(id_, _outputs(props, server, props.get("kms_key_id"), ids), props)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """In place: tags (added or changed; a removed tag stays on the server) and settings that only steps
+        """In place: tags (added, changed or removed) and settings that only steps
         read (start_after_migration). A flavor change is not supported in place yet and fails, changing
         nothing."""
         cloud = cloud_for(news["cloud"])
@@ -117,8 +117,12 @@ class TargetServerProvider(ResourceProvider):
                              "on the console, then set the new flavor in the spec)", service="ecs",
                              operation="resize")
         new_tags = dict(news.get("tags") or {})
-        if new_tags != dict(olds.get("tags") or {}) and new_tags:
+        old_tags = dict(olds.get("tags") or {})
+        if new_tags != old_tags and new_tags:
             cloud.ecs.add_tags(id_, new_tags)
+        gone = [k for k in old_tags if k not in new_tags]
+        if gone:  # a tag the spec no longer has (or one added outside mgc-iac) comes off
+            cloud.ecs.remove_tags(id_, gone)
         server = cloud.ecs.show_server(id_)
         ids = {k: olds.get(k) for k in ("vpc_id", "subnet_id", "security_group_id")}
         return UpdateResult(_outputs(news, server, olds.get("kms_key_id"), ids))

@@ -76,7 +76,11 @@ def _stack_dir_of(stack: Path) -> Path:
 @click.option("--stack-dir", type=click.Path(path_type=Path, file_okay=False),
               help="With a plan file: the stack directory (its approvals.yaml, lab-seed.yaml and state); "
                    "default: the directory recorded in the plan, relative to where it was made.")
-def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None) -> None:
+@click.option("--refresh", type=click.BOOL, default=True, show_default=True, metavar="BOOL",
+              help="Read every recorded resource from the cloud before acting, and repair what changed outside "
+                   "mgc-iac (a plan file is refused when the cloud changed since it was made). "
+                   "--refresh=false trusts the records.")
+def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, refresh: bool) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is a proposal, never an authority: apply re-plans the stack against current state and refuses
@@ -101,7 +105,7 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
         directory = stack_dir_for(target, stack_dir, proposed.provenance.stack_dir)
         store = _store_for(directory, check(directory).loaded.canonical)
         try:
-            planned, digest = replan_for_file(target, directory, store)
+            planned, digest = replan_for_file(target, directory, store, refresh=refresh)
             plan = planned.plan
             if proposed.provenance.signature:
                 _record_plan_signature(trust_for(plan.stack, plan.spec, directory, store), store, plan,
@@ -112,7 +116,7 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
         expected_serial = plan.state_serial
     else:
         directory = _stack_dir_of(target)
-        planned = plan_stack(target)
+        planned = plan_stack(target, refresh_resources=refresh)
         plan = planned.plan
         digest = plan_digest(plan)
         print_diagnostics(_warnings(planned))

@@ -18,7 +18,8 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "markdown", 
 @FORMAT
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 with no changes, 2 with changes, 1 on error.")
 @click.option("--refresh", is_flag=True,
-              help="Gather live facts first (cloud and sources) and check the rules that need them.")
+              help="Read the cloud first: the live facts the rules need (cloud and sources), and every recorded "
+                   "resource, so the plan shows what changed outside mgc-iac and repairs it.")
 @click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
 @click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False),
               help="Sign the plan as its author (SSH key, or the .pub of an ssh-agent key; the principal comes from "
@@ -27,7 +28,9 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
              color: bool | None, sign_key: Path | None) -> None:
     """Diff STACK against its recorded state and print the plan a reviewer approves.
 
-    Offline unless --refresh: no credentials needed, so a pull request from a fork can be planned. The plan
+    Offline unless --refresh: no credentials needed, so a pull request from a fork can be planned. With
+    --refresh the plan first lists what changed outside mgc-iac (recorded -> live) and plans its repair;
+    --detailed-exitcode then exits 2 when only drift is found (a scheduled drift check). The plan
     lists resources to create/update/replace/delete/forget and each server's steps (run, wait-for-approval,
     skip, done). With --out the plan is saved with its digest; `apply FILE` applies exactly that plan and
     refuses it if the state changed since.
@@ -41,7 +44,7 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
         from mgc_iac.cli.stack_cmds import _refresh_facts
 
         facts = _refresh_facts(stack)
-    planned = plan_stack(stack, facts=facts)
+    planned = plan_stack(stack, facts=facts, refresh_resources=refresh)
     plan = planned.plan
     if sign_key is not None:
         plan = _signed(plan, stack, sign_key)

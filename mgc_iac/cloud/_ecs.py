@@ -123,6 +123,13 @@ class EcsClient(ServiceClient):
         body = {"action": "create", "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]}
         self.call("batch_create_server_tags", BatchCreateServerTagsRequest(server_id=server_id, body=body))
 
+    def remove_tags(self, server_id: str, keys: list[str]) -> None:
+        """Remove tags by key (BatchDeleteServerTags: the same tags/action path with action "delete")."""
+        from huaweicloudsdkecs.v2 import BatchDeleteServerTagsRequest
+
+        body = {"action": "delete", "tags": [{"key": k} for k in sorted(keys)]}
+        self.call("batch_delete_server_tags", BatchDeleteServerTagsRequest(server_id=server_id, body=body))
+
     def delete_server(self, server_id: str, delete_volumes: bool = True, wait: bool = True) -> None:
         from huaweicloudsdkecs.v2 import DeleteServersRequest
 

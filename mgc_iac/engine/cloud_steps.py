@@ -29,6 +29,13 @@ TARGET_OUTPUTS = ("id", "server_name", "status", "private_ip", "public_ip", "vol
 TASK_OUTPUTS = ("id", "source_id", "name", "state", "cleared")
 
 
+def _olds(record: ResourceRecord, change: ResourceChange, cloud_config: dict[str, Any]) -> dict[str, Any]:
+    """The provider's `olds`: the record, with what the cloud reported instead where the plan saw drift
+    (change.before), so an update puts back what was changed outside mgc-iac."""
+    before = change.before if change.action is Action.UPDATE else None
+    return {**record.attrs, **(before or {}), **record.outputs, "cloud": cloud_config}
+
+
 def _pick(values: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {k: values[k] for k in keys if k in values}
 
@@ -104,7 +111,7 @@ class CloudSteps:
             old_id, generation = None, generation + 1
         props = self._target_props(ctx.stack, change.address, attrs, ctx.server.os, generation)
         if old_id and change.action is Action.UPDATE:
-            outs = provider.update(old_id, {**record.attrs, **record.outputs, "cloud": self.cloud_config}, props).outs
+            outs = provider.update(old_id, _olds(record, change, self.cloud_config), props).outs
         elif old_id:
             outs = provider.read(old_id, {**props, **_pick(record.outputs, TARGET_OUTPUTS)}).outs
         else:
@@ -228,7 +235,7 @@ class CloudSteps:
         if change.kind == TARGET_SERVER and record is not None:
             from providers.target_server import TargetServerProvider
 
-            old = {**record.attrs, **record.outputs, "cloud": self.cloud_config}
+            old = _olds(record, change, self.cloud_config)
             if change.action is Action.DELETE:
                 if record.outputs.get("id"):
                     TargetServerProvider().delete(record.outputs["id"], old)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"  # 1.1: drift
 
 
 class Action(StrEnum):
@@ -36,6 +36,24 @@ class ResourceChange:
     after: dict[str, Any] | None
     changed: tuple[str, ...] = ()  # changed leaves, e.g. "tags.owner" (display only)
     reasons: tuple[str, ...] = ()  # why a replace/forget/no-op (display only)
+
+
+@dataclass(frozen=True, slots=True)
+class Drift:
+    """One attribute of a recorded resource that the cloud reports differently: changed outside mgc-iac.
+
+    `attribute` is "exists" (recorded True, live False: deleted) or an attribute path such as "tags.owner";
+    `effect` says what the plan does about it: "repair" (an action below puts it back as the spec says) or
+    "report" (shown only: mgc-iac leaves it alone, e.g. a stopped target before Cutover)."""
+
+    address: str
+    kind: str
+    workflow: str
+    server: str | None
+    attribute: str
+    recorded: Any
+    live: Any
+    effect: str = "report"
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +109,7 @@ class Plan:
     diagnostics: tuple[dict[str, Any], ...] = ()  # warnings, as Diagnostic.to_dict()
     spec: dict[str, Any] = field(default_factory=dict)  # the canonical spec, so apply needs only the file
     refreshed: bool = False
+    drift: tuple[Drift, ...] = ()  # what the cloud reports differently from the records (plan --refresh)
     provenance: Provenance = Provenance()
     format_version: str = FORMAT_VERSION
 
@@ -100,12 +119,17 @@ class Plan:
     def gates(self) -> list[str]:
         return [g for s in self.server_changes for g in s.gates()]
 
+    def drifted(self) -> int:
+        """Recorded resources the cloud reports differently (outside the digest, like the drift itself)."""
+        return len({d.address for d in self.drift})
+
     def steps_to_run(self) -> int:
         return sum(1 for s in self.server_changes for st in s.steps if st.action is StepAction.RUN)
 
     @property
     def has_changes(self) -> bool:
-        return any(c.action is not Action.NOOP for c in self.resource_changes) or any(
+        """Actions to take, steps to run, gates to pass, or drift found (`--detailed-exitcode` exits 2)."""
+        return bool(self.drift) or any(c.action is not Action.NOOP for c in self.resource_changes) or any(
             st.action in (StepAction.RUN, StepAction.WAIT) for s in self.server_changes for st in s.steps)
 
     def summary(self) -> dict[str, int]:

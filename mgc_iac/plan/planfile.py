@@ -1,6 +1,6 @@
 """Plan files: canonical JSON with a format_version and the plan's own digest.
 
-The digest is sha256 over the canonical JSON of everything but `digest` and `provenance`: no timestamps,
+The digest is sha256 over the canonical JSON of everything but `digest`, `provenance` and `drift`: no timestamps,
 so the same spec and state give the same digest, and an edited file is detected.
 """
 
@@ -15,6 +15,7 @@ from mgc_iac.errors import PlanFileError
 from mgc_iac.plan.model import (
     FORMAT_VERSION,
     Action,
+    Drift,
     Plan,
     Provenance,
     ResourceChange,
@@ -23,7 +24,9 @@ from mgc_iac.plan.model import (
     StepChange,
 )
 
-UNDIGESTED = ("digest", "provenance")
+# drift is shown, not digested: its repairs are resource changes (digested), and what is only reported must not
+# make a refreshed plan differ from an offline plan of the same spec and state (approvals bind to the digest)
+UNDIGESTED = ("digest", "provenance", "drift")
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -48,6 +51,11 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
              "steps": [{"step": st.step, "action": st.action.value, "manual": st.manual, "reason": st.reason}
                        for st in s.steps]}
             for s in plan.server_changes
+        ],
+        "drift": [
+            {"address": d.address, "kind": d.kind, "workflow": d.workflow, "server": d.server,
+             "attribute": d.attribute, "recorded": d.recorded, "live": d.live, "effect": d.effect}
+            for d in plan.drift
         ],
         "gates": plan.gates(),
         "diagnostics": list(plan.diagnostics),
@@ -136,6 +144,8 @@ def _plan_from_dict(body: dict[str, Any]) -> Plan:
         diagnostics=tuple(body["diagnostics"]),
         spec=body["spec"],
         refreshed=bool(body["refreshed"]),
+        drift=tuple(Drift(d["address"], d["kind"], d["workflow"], d["server"], d["attribute"], d["recorded"],
+                          d["live"], d["effect"]) for d in body.get("drift", ())),  # absent before 1.1
         provenance=Provenance(prov.get("git_commit"), prov.get("author"), prov.get("tool_version", ""),
                               prov.get("stack_dir"), prov.get("signature")),
         format_version=body["format_version"],

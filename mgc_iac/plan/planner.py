@@ -7,12 +7,23 @@ that changed (a whole-document deep diff is 100x slower at 10k servers).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostic
 from mgc_iac.graph.model import Graph, ServerNode, StepKind
-from mgc_iac.plan.model import Action, Plan, Provenance, ResourceChange, ServerChange, StepAction, StepChange
+from mgc_iac.plan.drift_rules import repair_drift
+from mgc_iac.plan.model import (
+    Action,
+    Drift,
+    Plan,
+    Provenance,
+    ResourceChange,
+    ServerChange,
+    StepAction,
+    StepChange,
+)
 from mgc_iac.resources import MIGRATION_TASK, TARGET_SERVER, replace_reasons
 from mgc_iac.state.model import ResourceRecord, Snapshot, StepStatus, canonical_json
 
@@ -29,10 +40,13 @@ def make_plan(
     warnings: Iterable[Diagnostic] = (),
     refreshed: bool = False,
     provenance: Provenance | None = None,
+    drift: Iterable[Drift] = (),
 ) -> Plan:
+    """`drift`: what the cloud reports differently from the records (mgc_iac.drift); the plan repairs it in
+    the direction of the spec, or raises DriftRefusedError for a production target changed outside."""
     with gc_paused():
         return _make_plan(graph, snapshot, spec_digest=spec_digest, spec=spec, warnings=warnings,
-                          refreshed=refreshed, provenance=provenance)
+                          refreshed=refreshed, provenance=provenance, drift=tuple(drift))
 
 
 def _make_plan(
@@ -44,8 +58,14 @@ def _make_plan(
     warnings: Iterable[Diagnostic],
     refreshed: bool,
     provenance: Provenance | None,
+    drift: tuple[Drift, ...] = (),
 ) -> Plan:
     notes: list[Diagnostic] = list(warnings)
+    drifted: dict[str, list[Drift]] = {}
+    for d in drift:
+        drifted.setdefault(d.address, []).append(d)
+    refusals: list[str] = []
+    drift_out: list[Drift] = []
     cut_over = {f"{s.workflow}/{s.server}" for s in snapshot.steps.values()
                 if s.step == CUTOVER and s.status is StepStatus.DONE}
     changes: list[ResourceChange] = []
@@ -56,23 +76,30 @@ def _make_plan(
             changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.CREATE,
                                           None, desired.attrs))
             continue
+        if address in drifted:
+            record = recorded[address]
+            repaired = repair_drift(record, desired.attrs, drifted.pop(address),
+                                    f"{desired.workflow}/{desired.server}" in cut_over)
+            drift_out += repaired.drift
+            refusals += repaired.refusals
+            if repaired.change is not None:
+                changes.append(repaired.change)
+                continue
+            if repaired.record is not record:  # planned from the live attributes
+                changes.append(_planned(repaired.record, desired, cut_over, notes))
+                continue
         # equal records are compared as stored text: only changed ones are parsed
         if stored_text is not None and stored_text(address) == canonical_json(desired.attrs):
             changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.NOOP,
                                           desired.attrs, desired.attrs))
             continue
-        record = recorded[address]
-        server_addr = f"{desired.workflow}/{desired.server}"
-        if record.attrs == desired.attrs:
-            changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.NOOP,
-                                          record.attrs, desired.attrs))
-        elif server_addr in cut_over:
-            changes.append(ResourceChange(
-                address, desired.kind, desired.workflow, desired.server, Action.NOOP, record.attrs, desired.attrs,
-                _changed_leaves(record.attrs, desired.attrs),
-                ("the target is in production since its cutover: changes are not applied",)))
-        else:
-            changes.append(_update_or_replace(record, desired.attrs, notes))
+        changes.append(_planned(recorded[address], desired, cut_over, notes))
+    if refusals:
+        from mgc_iac.errors import DriftRefusedError
+
+        raise DriftRefusedError(refusals)
+    for rest in drifted.values():  # drift of resources the spec no longer has: shown, then deleted or forgotten
+        drift_out += [replace(d, effect="report") for d in rest]
     _cascade_target_replacements(changes)
     for address in recorded:
         if address in graph.resources:
@@ -105,8 +132,23 @@ def _make_plan(
         diagnostics=tuple(d.to_dict() for d in notes),
         spec=spec,
         refreshed=refreshed,
+        drift=tuple(sorted(drift_out, key=lambda d: (d.address, d.attribute))),
         provenance=provenance or Provenance(),
     )
+
+
+def _planned(record: ResourceRecord, desired: Any, cut_over: set[str], notes: list[Diagnostic]) -> ResourceChange:
+    """The change from a record to its desired attributes (desired: a graph resource)."""
+    address = record.address
+    if record.attrs == desired.attrs:
+        return ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.NOOP,
+                              record.attrs, desired.attrs)
+    if f"{desired.workflow}/{desired.server}" in cut_over:
+        return ResourceChange(
+            address, desired.kind, desired.workflow, desired.server, Action.NOOP, record.attrs, desired.attrs,
+            _changed_leaves(record.attrs, desired.attrs),
+            ("the target is in production since its cutover: changes are not applied",))
+    return _update_or_replace(record, desired.attrs, notes)
 
 
 def _update_or_replace(record: ResourceRecord, after: dict[str, Any], notes: list[Diagnostic]) -> ResourceChange:

@@ -42,6 +42,18 @@ class ResourceChangeFile(_Strict):
     reasons: list[str] = Field(description="Why a replace, forget or no-op (display only).")
 
 
+class DriftFile(_Strict):
+    address: str
+    kind: str
+    workflow: str
+    server: str | None
+    attribute: str = Field(description='"exists" (deleted outside mgc-iac) or an attribute path, e.g. tags.owner.')
+    recorded: Any = Field(description="The value mgc-iac recorded when it last applied the resource.")
+    live: Any = Field(description="The value the cloud reports now.")
+    effect: Literal["repair", "report"] = Field(
+        description="repair: an action of this plan puts it back as the spec says; report: shown only.")
+
+
 class StepFile(_Strict):
     step: str
     action: StepAction
@@ -92,8 +104,12 @@ class PlanFile(_Strict):
     workflow_order: list[str]
     resource_changes: list[ResourceChangeFile]
     servers: list[ServerFile]
+    drift: list[DriftFile] = Field(description="Changed outside mgc-iac: what the cloud reports differently "
+                                   "from the records (empty unless made with --refresh). Outside the digest: "
+                                   "its repairs are in resource_changes.")
     gates: list[str] = Field(description="workflow/server/step of every manual step waiting for approval.")
     diagnostics: list[DiagnosticFile] = Field(description="Warnings found when planning.")
     spec: dict[str, Any] = Field(description="The canonical stack spec (see stack.schema.json).")
-    digest: str = Field(pattern=DIGEST, description="sha256 of the canonical JSON of all but digest and provenance.")
+    digest: str = Field(pattern=DIGEST, description="sha256 of the canonical JSON of all but digest, provenance and "
+                                                    "drift.")
     provenance: ProvenanceFile = Field(description="Outside the digest: where and by whom the plan was made.")

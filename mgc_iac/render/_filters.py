@@ -42,7 +42,8 @@ def summary_line(plan: Plan) -> str:
     actions = ", ".join(f"{s[a.value]} to {a.value}" for a in Action if a is not Action.NOOP)
     gates = s["gates"]
     waits = f"{plural(gates, 'gate')} {'awaits' if gates == 1 else 'await'} approval"
-    return f"Plan: {actions}; {plural(s['steps_to_run'], 'step')} to run; {waits}."
+    drifted = f"; {plural(plan.drifted(), 'resource')} changed outside mgc-iac" if plan.drift else ""
+    return f"Plan: {actions}; {plural(s['steps_to_run'], 'step')} to run; {waits}{drifted}."
 
 
 def human_duration(seconds: int | float) -> str:

@@ -13,6 +13,7 @@ from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.plan.model import Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
 from mgc_iac.render import _filters as f
+from mgc_iac.render._drift import drift_effect, drift_value
 from mgc_iac.render._mermaid import flowchart
 from mgc_iac.render._view import as_diagnostic, diagnostics_of, has_work, step_counts, workflow_views
 
@@ -64,7 +65,7 @@ def _env() -> jinja2.Environment:
     env.filters.update(
         paint=_paint, symbol=f.SYMBOLS.__getitem__, emoji=f.EMOJI.__getitem__, step_label=f.STEP_LABELS.__getitem__,
         duration=f.human_duration, number=f.number, plural=f.plural, flowchart=flowchart,
-        md=f.md_cell, code=f.md_code, details=f.md_details)
+        md=f.md_cell, code=f.md_code, details=f.md_details, drift_value=drift_value, drift_effect=drift_effect)
     env.globals.update(summary_line=f.summary_line, leaf_change=f.leaf_change, has_work=has_work,
                        step_counts=step_counts)
     return env
