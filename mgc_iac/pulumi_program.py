@@ -135,6 +135,24 @@ def declare(stack_dir: Path | str) -> Declared:
     return declared
 
 
+def run(project_root: Path) -> Declared:
+    """The program's body under the Pulumi engine: declare the stack of `mgc-iac:stack`. An mgc-iac error
+    becomes a `pulumi.RunError`, which the engine shows without a traceback: a broken stack fails with every
+    `file:line: field: message; fix` line that `mgc-iac validate` prints, its warnings logged as warnings."""
+    from mgc_iac.errors import MgcIacError, SpecError
+
+    try:
+        return declare(stack_dir_from_config(project_root))
+    except SpecError as exc:
+        for warning in exc.diagnostics.warnings:
+            pulumi.log.warn(warning.render())
+        errors = exc.diagnostics.errors
+        raise pulumi.RunError("\n".join([f"{len(errors)} error(s) in the stack spec:",
+                                          *(d.render() for d in errors)])) from None
+    except MgcIacError as exc:
+        raise pulumi.RunError(str(exc)) from None
+
+
 def stack_dir_from_config(project_root: Path) -> Path:
     """The stack directory from `mgc-iac:stack` (relative to the project root, where Pulumi.yaml is)."""
     value = pulumi.Config(PROJECT).require(STACK_CONFIG_KEY)
