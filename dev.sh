@@ -55,7 +55,7 @@ setup_pulumi() {
        && [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -1)" = "$want" ]; then
     echo "== using $found ($have) for Pulumi"
     ln -sfn "$found" "$bin/pulumi"
-  elif ! command -v go >/dev/null 2>&1; then
+  elif ! command -v go >/dev/null 2>&1 && ! { [ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"; }; then
     echo "warning: no Pulumi CLI >= $want on PATH, and no Go to build it (the Pulumi tests will be skipped)." >&2
     echo "  Either install Go >= 1.26 (https://go.dev/doc/install) and run ./dev.sh setup again," >&2
     echo "  or install the Pulumi CLI >= $want (https://www.pulumi.com/docs/install/) and put it on PATH." >&2

@@ -42,15 +42,16 @@ if PULUMI is None:  # pragma: no cover - ./dev.sh setup provides it wherever Go 
 class Project:
     """The Pulumi project of Pulumi.yaml in a tmp directory, over a copy of the demo stack and its own lab.
 
-    Pulumi.yaml is copied with its virtualenv made absolute (this venv) and `pulumi_program/` is a symlink to
-    the repository's, so the engine runs the repository's program without writing into the repository."""
+    Pulumi.yaml is copied as it is; `pulumi_program/` and `.venv` (the virtualenv it names) are symlinks to
+    the repository's program and this venv, so the engine runs the repository's program as a user's checkout
+    does, and the stack's config file (Pulumi.dev.yaml) is not written into the repository."""
 
     def __init__(self, tmp: Path) -> None:
         self.dir = tmp / "project"
         self.dir.mkdir()
-        project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
-        project["runtime"]["options"]["virtualenv"] = sys.prefix
-        (self.dir / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+        shutil.copy(REPO / "Pulumi.yaml", self.dir / "Pulumi.yaml")
+        assert yaml.safe_load((self.dir / "Pulumi.yaml").read_text())["runtime"]["options"]["virtualenv"] == ".venv"
+        (self.dir / ".venv").symlink_to(sys.prefix)
         (self.dir / "pulumi_program").symlink_to(REPO / "pulumi_program")
         self.stack = tmp / "demo"
         shutil.copytree(DEMO, self.stack)
@@ -209,14 +210,18 @@ def test_a_stack_applied_by_mgc_iac_is_imported_with_no_changes(project: Project
                              "--out", str(exported))
     assert export.returncode == 0, export.stderr
 
+    deployment = json.loads(exported.read_text())["deployment"]
+    exported_types = {r["urn"].split("::")[-1]: r["type"] for r in deployment["resources"]
+                      if r["type"].startswith("pulumi-python:dynamic/mgc:")}
+    assert set(exported_types) == {WEB_TARGET, DB_TARGET, *TASKS}
+
     project.init_stack()
     project.pulumi("stack", "import", "--file", str(exported))
-    imported = project.resources()
-    assert set(imported) == {WEB_TARGET, DB_TARGET, *TASKS}
+    exported_ids = {r["urn"].split("::")[-1]: r.get("id") for r in deployment["resources"]}
+    assert {name: r["id"] for name, r in project.resources().items()} == {n: exported_ids[n] for n in exported_types}
     project.pulumi("preview", "--expect-no-changes")
-    steps = project.preview_steps()
-    # the program declares exactly what was exported, each resource unchanged
-    assert steps == {name: ("same", r["type"]) for name, r in imported.items()}
+    # the program declares exactly what was exported (names and types), each resource unchanged
+    assert project.preview_steps() == {name: ("same", type_) for name, type_ in exported_types.items()}
 
 
 def _spec_lines(text: str) -> list[str]:
@@ -240,3 +245,12 @@ def test_a_broken_stack_fails_the_preview_with_the_validate_messages(project: Pr
     assert preview.returncode != 0
     assert _spec_lines(preview.stdout + preview.stderr) == expected
     assert "Traceback" not in preview.stdout + preview.stderr
+
+
+def test_a_missing_virtualenv_is_named_with_the_fix(project: Project) -> None:
+    (project.dir / ".venv").unlink()
+    project.init_stack()
+    preview = project.pulumi("preview", ok=False)
+    assert preview.returncode != 0
+    out = preview.stdout + preview.stderr
+    assert f"{project.dir / '.venv' / 'bin' / 'python'} does not exist: run ./dev.sh setup" in out, out
