@@ -1,9 +1,10 @@
 """The Pulumi program: the same desired graph as `mgc-iac apply`, declared as Pulumi dynamic resources.
 
-Pulumi.yaml runs pulumi_program/__main__.py, which calls `run(project_root)` -> `declare(stack_dir)`. For every desired resource of
-the stack's graph (mgc_iac.graph.build_graph) one `pulumi.dynamic.Resource` is declared with the provider
-from providers/ and the inputs the engine builds (mgc_iac.engine.cloud_steps.CloudSteps), so `pulumi up`
-and `mgc-iac apply` send the providers the same properties.
+Pulumi.yaml runs pulumi_program/__main__.py, which calls `run(project_root)`, then `declare(stack_dir)`.
+For every desired resource of the stack's graph (mgc_iac.graph.build_graph) one `pulumi.dynamic.Resource`
+is declared with the provider from providers/ and the inputs the engine builds
+(mgc_iac.engine.cloud_steps.CloudSteps), so `pulumi up` and `mgc-iac apply` send the providers the same
+properties.
 
 Only resources are declared: the steps (StartMigration, synchronization, verification, the manual gates,
 cutover, clearing) are engine actions on existing resources, not resources (providers/README.md, "Steps and
