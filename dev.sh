@@ -63,7 +63,7 @@ setup_pulumi() {
   else
     echo "== building the Pulumi CLI $want from Go modules into $bin (once; a few minutes)"
     rm -f "$bin/pulumi" "$bin/.pulumi.stamp"
-    (cd tools/pulumi && go build -p 2 -trimpath \
+    (cd tools/pulumi && go build -p 2 -trimpath -buildvcs=false \
         -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$want" \
         -o "../../$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
     echo "$key" > "$bin/.pulumi.stamp"
