@@ -96,7 +96,8 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         return language_pb2.LanguageHandshakeResponse()
 
     def GetPluginInfo(self, request: Any, context: Any) -> Any:  # noqa: N802
-        return plugin_pb2.PluginInfo(version=metadata.version("pulumi"))
+        # this host's own version (mgc-iac's), not the Pulumi SDK's: `pulumi about` should not name it Pulumi's
+        return plugin_pb2.PluginInfo(version=metadata.version("mgc-iac"))
 
     def GetRequiredPlugins(self, request: Any, context: Any) -> Any:  # noqa: N802
         return language_pb2.GetRequiredPluginsResponse()
