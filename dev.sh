@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV="${MGC_IAC_VENV:-.venv}"
+DEV_COMMAND="${1:-}"
 
 setup() {
   local need=()
@@ -33,6 +34,47 @@ setup() {
     "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test]'
     touch "$VENV/.installed"
   fi
+  setup_pulumi
+}
+
+# The Pulumi CLI, its Python language host and the dynamic-provider plugin, in .tools/bin (tests and
+# README put it first on PATH). A `pulumi` on PATH at least as new as tools/pulumi/go.mod's pin is used;
+# else the pinned CLI is built once from Go modules (stamp keyed by the tools module's hash: next time free).
+# The two plugins are this repository's launchers (tools/pulumi/bin) unless a Pulumi install brings its own.
+setup_pulumi() {
+  case "$DEV_COMMAND" in demo|bench) return 0 ;; esac   # they do not run Pulumi: no build for them
+  local bin=.tools/bin want key have found plugin
+  mkdir -p "$bin"
+  want=$(sed -n 's|^require github.com/pulumi/pulumi/pkg/v3 \(v[0-9.]*\)$|\1|p' tools/pulumi/go.mod)
+  key=$(cat tools/pulumi/go.mod tools/pulumi/go.sum tools/pulumi/tools.go | sha256sum | cut -d' ' -f1)
+  found=$(PATH=$(printf '%s' "$PATH" | tr ':' '\n' | grep -vxF "$PWD/$bin" | paste -sd:) command -v pulumi || true)
+  have=$([ -n "$found" ] && "$found" version 2>/dev/null || true)
+  if [ -x "$bin/pulumi" ] && [ ! -L "$bin/pulumi" ] && [ "$(cat "$bin/.pulumi.stamp" 2>/dev/null)" = "$key" ]; then
+    :  # built from this very pin before
+  elif [ -n "$found" ] && [ "${have%%.*}" = "${want%%.*}" ] \
+       && [ "$(printf '%s\n%s\n' "$want" "$have" | sort -V | head -1)" = "$want" ]; then
+    echo "== using $found ($have) for Pulumi"
+    ln -sfn "$found" "$bin/pulumi"
+  elif ! command -v go >/dev/null 2>&1 && ! { [ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"; }; then
+    echo "warning: no Pulumi CLI >= $want on PATH, and no Go to build it (the Pulumi tests will be skipped)." >&2
+    echo "  Either install Go >= 1.26 (https://go.dev/doc/install) and run ./dev.sh setup again," >&2
+    echo "  or install the Pulumi CLI >= $want (https://www.pulumi.com/docs/install/) and put it on PATH." >&2
+    return 0
+  else
+    echo "== building the Pulumi CLI $want from Go modules into $bin (once; a few minutes)"
+    rm -f "$bin/pulumi" "$bin/.pulumi.stamp"
+    (cd tools/pulumi && go build -p 2 -trimpath -buildvcs=false \
+        -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$want" \
+        -o "../../$bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi)
+    echo "$key" > "$bin/.pulumi.stamp"
+  fi
+  for plugin in pulumi-language-python pulumi-resource-pulumi-python; do
+    if [ -L "$bin/pulumi" ] && [ -x "$(dirname "$(readlink -f "$bin/pulumi")")/$plugin" ]; then
+      rm -f "$bin/$plugin"   # the Pulumi install's own, found next to its `pulumi`
+    else
+      ln -sfn "../../tools/pulumi/bin/$plugin" "$bin/$plugin"
+    fi
+  done
 }
 
 case "${1:-}" in

@@ -1,9 +1,10 @@
 """The Pulumi program: the same desired graph as `mgc-iac apply`, declared as Pulumi dynamic resources.
 
-Pulumi.yaml runs pulumi_program/__main__.py, which calls `declare(stack_dir)`. For every desired resource of
-the stack's graph (mgc_iac.graph.build_graph) one `pulumi.dynamic.Resource` is declared with the provider
-from providers/ and the inputs the engine builds (mgc_iac.engine.cloud_steps.CloudSteps), so `pulumi up`
-and `mgc-iac apply` send the providers the same properties.
+Pulumi.yaml runs pulumi_program/__main__.py, which calls `run(project_root)`, then `declare(stack_dir)`.
+For every desired resource of the stack's graph (mgc_iac.graph.build_graph) one `pulumi.dynamic.Resource`
+is declared with the provider from providers/ and the inputs the engine builds
+(mgc_iac.engine.cloud_steps.CloudSteps), so `pulumi up` and `mgc-iac apply` send the providers the same
+properties.
 
 Only resources are declared: the steps (StartMigration, synchronization, verification, the manual gates,
 cutover, clearing) are engine actions on existing resources, not resources (providers/README.md, "Steps and
@@ -133,6 +134,24 @@ def declare(stack_dir: Path | str) -> Declared:
     pulumi.export("target_server_ids", {a: r.id for a, r in declared.resources.items()
                                         if isinstance(r, TargetServer)})
     return declared
+
+
+def run(project_root: Path) -> Declared:
+    """The program's body under the Pulumi engine: declare the stack of `mgc-iac:stack`. An mgc-iac error
+    becomes a `pulumi.RunError`, which the engine shows without a traceback: a broken stack fails with every
+    `file:line: field: message; fix` line that `mgc-iac validate` prints, its warnings logged as warnings."""
+    from mgc_iac.errors import MgcIacError, SpecError
+
+    try:
+        return declare(stack_dir_from_config(project_root))
+    except SpecError as exc:
+        for warning in exc.diagnostics.warnings:
+            pulumi.log.warn(warning.render())
+        errors = exc.diagnostics.errors
+        raise pulumi.RunError("\n".join([f"{len(errors)} error(s) in the stack spec:",
+                                          *(d.render() for d in errors)])) from None
+    except MgcIacError as exc:
+        raise pulumi.RunError(str(exc)) from None
 
 
 def stack_dir_from_config(project_root: Path) -> Path:

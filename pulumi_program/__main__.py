@@ -6,6 +6,6 @@ logic lives in the installed package (mgc_iac.pulumi_program), importable by tes
 
 from pathlib import Path
 
-from mgc_iac.pulumi_program import declare, stack_dir_from_config
+from mgc_iac.pulumi_program import run
 
-declare(stack_dir_from_config(Path(__file__).resolve().parent.parent))
+run(Path(__file__).resolve().parent.parent)
