@@ -12,7 +12,7 @@ import re
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits, '.', '_', '-'")]
@@ -173,6 +173,16 @@ class Notifications(SpecModel):
         return data
 
 
+def _split_paths(value: Any) -> Any:
+    """The page's own form: one comma-separated string ("/root/data,/var") is a list of paths."""
+    if isinstance(value, str):
+        return [p.strip() for p in value.split(",")]
+    return value
+
+
+PathList = Annotated[list[str], BeforeValidator(_split_paths)]
+
+
 class AdvancedSpec(SpecModel):
     verify_consistency: bool = True
     start_target_after_migration: bool = True
@@ -183,12 +193,18 @@ class AdvancedSpec(SpecModel):
     enterprise_project: str = "default"
     notifications: Notifications | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    copy_exclude_paths: PathList = Field(
+        default_factory=list, description="Subtrees left out of the COPY (SMS MIGRATE_EXCLUDE_DIR / "
+        "SYNC_EXCLUDE_DIR): never migrated. Not the verification excludes (verification_policy.exclude_paths).")
 
 
 class VerificationPolicy(SpecModel):
     hash: bool = False
-    include_paths: list[str] = Field(default_factory=list)
-    exclude_paths: list[str] = Field(default_factory=list)
+    include_paths: PathList = Field(default_factory=list, description="Paths verified (a list, or the "
+                                    "page's comma-separated string).")
+    exclude_paths: PathList = Field(default_factory=list, description="Paths left out of the consistency "
+                                    "VERIFICATION only; they are still migrated (copy excludes: "
+                                    "advanced.copy_exclude_paths).")
 
 
 class DiskResize(SpecModel):
