@@ -2,7 +2,8 @@
 (public migration network) or the source's retained private IP.
 
 Inputs: the graph's target attributes (mgc_iac.graph.build._target_attrs) plus `stack`, `address`, `os`,
-`generation` (bumped on each replacement, so a replacement gets a new idempotency token) and `cloud`
+`generation` (bumped on each replacement, so a replacement gets a new idempotency token), `incarnation`
+(the engine's: new for each new server at an address, kept across replays of one create) and `cloud`
 (providers/_cloud.py). Outputs: ids and addresses, never a credential.
 
 Encryption: root and data volumes carry metadata `__system__encrypted: "1"` and `__system__cmkid: KEY_ID`
@@ -31,7 +32,7 @@ from mgc_iac.resources import TARGET_SERVER
 from providers._cloud import client_token, cloud_for, lookup
 from providers._diff import diff_attrs
 
-META = ("stack", "address", "os", "generation", "cloud", "image_default")
+META = ("stack", "address", "os", "generation", "incarnation", "cloud", "image_default")
 EIP_BANDWIDTH_MBPS = 100
 
 
@@ -95,7 +96,8 @@ class TargetServerProvider(ResourceProvider):
             enterprise_project_id=None if props.get("enterprise_project") in (None, "default")
             else props["enterprise_project"],
         )
-        token = client_token(props["stack"], props["address"], int(props.get("generation") or 0))
+        token = client_token(props["stack"], props["address"], int(props.get("generation") or 0),
+                             str(props.get("incarnation") or ""))
         server_id = cloud.ecs.create_server(request, token)
         server = cloud.ecs.show_server(server_id)
         ids = {"vpc_id": vpc.id, "subnet_id": subnet.id, "security_group_id": group.id}

@@ -49,7 +49,7 @@ def _build_graph(stack: Stack) -> Graph:
                 f"{wf.name}/{NOTIFICATION}", NOTIFICATION, wf.name, None,
                 {"topic_urn": note.topic_urn, "language": note.language, "on": sorted(note.on)})
         workflows.append(WorkflowNode(wf.name, position, tuple(nodes)))
-    return Graph(stack.metadata.name, tuple(workflows), resources)
+    return Graph(stack.metadata.name, tuple(workflows), resources, {m.to: m.from_ for m in stack.moved})
 
 
 def _target_disks(wf: Workflow, src: Source) -> list[dict[str, Any]]:

@@ -239,8 +239,21 @@ class ApprovalPolicy(SpecModel):
 
 
 class Limits(SpecModel):
-    max_servers_per_workflow: int = Field(100, ge=1)
-    max_concurrent_migrations: int = Field(1000, ge=1)
+    # the page's hard limits (Constraints): they can be lowered, never raised
+    max_servers_per_workflow: int = Field(100, ge=1, le=100, description="At most 100 (the page's limit).")
+    max_concurrent_migrations: int = Field(1000, ge=1, le=1000, description="At most 1,000 (the page's limit).")
+
+
+ServerAddress = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*$",
+                                     description="workflow/server")]
+
+
+class Moved(SpecModel):
+    """Like Terraform's `moved` block: the server recorded at `from` is now `to` (its target and task keep
+    their records and progress instead of being destroyed and created again)."""
+
+    from_: ServerAddress = Field(alias="from")
+    to: ServerAddress
 
 
 class StateConfig(SpecModel):
@@ -262,3 +275,5 @@ class Stack(SpecModel):
     approvals: ApprovalPolicy = ApprovalPolicy()
     limits: Limits = Limits()
     state: StateConfig = StateConfig()
+    moved: list[Moved] = Field(default_factory=list, description="Servers renamed or moved between workflows "
+                               "(automatic when the source is the same machine).")
