@@ -110,17 +110,19 @@ class TargetServerProvider(ResourceProvider):
         return ReadResult(id_, _outputs(props, server, props.get("kms_key_id"), ids), props)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """In place: tags (added or changed; a removed tag stays on the server) and settings that only steps
-        read (start_after_migration). A flavor change is not supported in place yet and fails, changing
-        nothing."""
+        """In place: the flavor (an ECS resize: ResizeServer, mode withStopServer), tags (added, changed, and
+        those the spec no longer has removed) and settings that only steps read (start_after_migration). If the
+        resize fails, nothing else changed; if a tag call fails, the flavor may already be the new one."""
         cloud = cloud_for(news["cloud"])
-        if olds.get("flavor") != news.get("flavor"):
-            raise CloudError(f"changing the flavor of {news['name']} in place is not supported yet (resize it "
-                             "on the console, then set the new flavor in the spec)", service="ecs",
-                             operation="resize")
-        new_tags = dict(news.get("tags") or {})
-        if new_tags != dict(olds.get("tags") or {}) and new_tags:
-            cloud.ecs.add_tags(id_, new_tags)
+        if news.get("flavor") and olds.get("flavor") != news.get("flavor"):
+            cloud.ecs.resize(id_, news["flavor"])
+        old_tags, new_tags = dict(olds.get("tags") or {}), dict(news.get("tags") or {})
+        changed = {k: v for k, v in new_tags.items() if old_tags.get(k) != v}
+        if changed:
+            cloud.ecs.add_tags(id_, changed)
+        gone = {k: v for k, v in old_tags.items() if k not in new_tags}
+        if gone:
+            cloud.ecs.delete_tags(id_, gone)
         server = cloud.ecs.show_server(id_)
         ids = {k: olds.get(k) for k in ("vpc_id", "subnet_id", "security_group_id")}
         return UpdateResult(_outputs(news, server, olds.get("kms_key_id"), ids))

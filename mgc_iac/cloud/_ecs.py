@@ -130,3 +130,20 @@ class EcsClient(ServiceClient):
         raw = self.call("delete_servers", DeleteServersRequest(body=body))
         if wait:
             self.wait_job(raw["job_id"])
+
+    def delete_tags(self, server_id: str, tags: Mapping[str, str]) -> None:
+        """Remove tags (POST .../cloudservers/{server_id}/tags/action, action delete: BatchDeleteServerTags)."""
+        from huaweicloudsdkecs.v2 import BatchDeleteServerTagsRequest
+
+        body = {"action": "delete", "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]}
+        self.call("batch_delete_server_tags", BatchDeleteServerTagsRequest(server_id=server_id, body=body))
+
+    def resize(self, server_id: str, flavor: str, wait: bool = True) -> None:
+        """Change the flavor in place (POST /v1.1/{project_id}/cloudservers/{server_id}/resize: ResizeServer);
+        mode withStopServer lets ECS stop a running server, resize it and start it again."""
+        from huaweicloudsdkecs.v2 import ResizeServerRequest
+
+        body = {"resize": {"flavorRef": flavor, "mode": "withStopServer"}}
+        raw = self.call("resize_server", ResizeServerRequest(server_id=server_id, body=body))
+        if wait and raw.get("job_id"):
+            self.wait_job(raw["job_id"])

@@ -85,6 +85,8 @@ def _make_plan(
             change = _after_cutover(record, desired.attrs, refusals)
         else:
             change = _update_or_replace(record, desired.attrs, notes)
+        if desired.kind == TARGET_SERVER and record.attrs.get("flavor") != desired.attrs.get("flavor"):
+            _check_resize(address, moves.get(server_addr) or server_addr, snapshot, refusals)
         changes.append(replace(change, moved_from=moved_from) if moved_from else change)
     _cascade_target_replacements(changes)
     taken = {c.moved_from for c in changes if c.moved_from}
@@ -163,6 +165,18 @@ def _rekeyed(record: ResourceRecord, desired: Any, old_server: str) -> ResourceR
     if attrs.get("target") == f"{old_server}/{TARGET_SERVER}":
         attrs["target"] = f"{desired.workflow}/{desired.server}/{TARGET_SERVER}"
     return ResourceRecord(desired.address, record.kind, desired.workflow, desired.server, attrs, record.outputs)
+
+
+COPYING = ("StartMigration", "StartSynchronization", "VerifyConsistency")
+
+
+def _check_resize(address: str, server_addr: str, snapshot: Snapshot, refusals: list[str]) -> None:
+    """An ECS resize stops and starts the target: never while the migration writes into it."""
+    for step in COPYING:
+        record = snapshot.steps.get(f"{server_addr}/{step}")
+        if record is not None and record.status is StepStatus.RUNNING:
+            refusals.append(f"{address}: flavor cannot change while {step} runs (an ECS resize stops the target "
+                            "in the middle of the copy): change it once the server waits at BusinessValidation")
 
 
 def _after_cutover(record: ResourceRecord, after: dict[str, Any], refusals: list[str]) -> ResourceChange:

@@ -65,3 +65,46 @@ def test_rename_moves_remove_then_add_back_creates_again(stack_dir, store, cloud
     assert result.exit_code == 3 and not result.failed, result.failed
     assert len(server_ids(cloud, "db-01-hw")) == 1
     assert server_ids(cloud, "web-01-hw") == [web_id]
+
+
+def run_to_the_end(stack_dir, store, cloud_cfg) -> None:
+    from .helpers import approve
+
+    for _ in range(3):
+        result, _ = apply(stack_dir, store, CloudSteps(cloud_cfg))
+        assert not result.failed, result.failed
+        if result.exit_code == 0:
+            return
+        plan, digest = current(stack_dir, store)
+        approve(store, "demo", plan.gates(), digest)
+    raise AssertionError("the demo did not complete")
+
+
+def test_after_cutover_tags_are_applied_and_removed_and_the_flavor_is_resized(stack_dir, store, cloud_cfg, cloud):
+    run_to_the_end(stack_dir, store, cloud_cfg)
+    [web] = cloud.ecs.find_servers(name="web-01-hw")
+    assert web.tags == {"app": "shop", "owner": "platform"} and web.flavor == "s6.large.2"
+    edit(stack_dir / "workflows.yaml", "tags: {owner: platform, app: shop}", "tags: {owner: payments}")
+    edit(stack_dir / "workflows.yaml", "web-01: {target_name: web-01-hw}",
+         "web-01: {target_name: web-01-hw, flavor: s6.xlarge.2}")
+    plan, _ = current(stack_dir, store)
+    change = next(c for c in plan.resource_changes if c.address == f"shop-wave-1/web-01/{TARGET_SERVER}")
+    assert change.action is Action.UPDATE and set(change.changed) == {"flavor", "tags.app", "tags.owner"}
+    result, _ = apply(stack_dir, store, CloudSteps(cloud_cfg))
+    assert result.exit_code == 0 and not result.failed, result.failed
+    [web] = cloud.ecs.find_servers(name="web-01-hw")
+    assert web.tags == {"owner": "payments"}  # `app` is gone from the spec, so from the server
+    assert web.flavor == "s6.xlarge.2" and web.status == "ACTIVE"  # resized in place, running again
+    [db] = cloud.ecs.find_servers(name="db-01-hw")
+    assert db.tags == {"owner": "payments"}
+    assert not current(stack_dir, store)[0].has_changes
+
+
+def test_a_flavor_ecs_does_not_have_fails_the_resize_and_changes_nothing(stack_dir, store, cloud_cfg, cloud):
+    run_to_the_end(stack_dir, store, cloud_cfg)
+    edit(stack_dir / "workflows.yaml", "web-01: {target_name: web-01-hw}",
+         "web-01: {target_name: web-01-hw, flavor: s6.huge.9}")
+    result, _ = apply(stack_dir, store, CloudSteps(cloud_cfg))
+    assert "flavor s6.huge.9 does not exist" in result.failed[f"shop-wave-1/web-01/{TARGET_SERVER}"]
+    [web] = cloud.ecs.find_servers(name="web-01-hw")
+    assert web.flavor == "s6.large.2"

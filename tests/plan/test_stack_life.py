@@ -132,3 +132,33 @@ def test_a_removed_server_with_lingering_steps_is_not_planned(demo_stack, isolat
     store.close()
     plan = plan_stack(demo_stack).plan
     assert all("old-01" not in g for g in plan.gates())
+
+
+def test_a_flavor_change_is_an_update_but_refused_while_the_copy_runs(demo_stack, isolated_state):
+    record_applied(demo_stack, isolated_state, ("CreateTarget", "StartUpAgent"))
+    path = demo_stack / "workflows.yaml"
+    path.write_text(path.read_text().replace("web-01: {target_name: web-01-hw}",
+                                             "web-01: {target_name: web-01-hw, flavor: s6.xlarge.2}"))
+    change = by_address(plan_stack(demo_stack).plan)["shop-wave-1/web-01/target_server"]
+    assert change.action is Action.UPDATE and change.changed == ("flavor",)  # an in-place ECS resize
+    store = SQLiteStore(isolated_state)
+    with store.transaction("demo") as txn:
+        txn.put_step(StepRecord("shop-wave-1", "web-01", "StartMigration", StepStatus.RUNNING))
+    store.close()
+    with pytest.raises(PlanRefusedError, match="flavor cannot change while StartMigration runs"):
+        plan_stack(demo_stack)
+
+
+def test_sync_on_a_quick_mode_workflow_is_refused_and_the_serial_does_not_move(demo_stack, isolated_state):
+    from mgc_iac.engine.rewind import resync
+    from mgc_iac.errors import UserError
+
+    store = SQLiteStore(isolated_state)
+    with store.transaction("demo") as txn:
+        txn.put_step(StepRecord("shop-wave-1", "web-01", "StartSynchronization", StepStatus.SKIPPED))
+        txn.put_step(StepRecord("shop-wave-1", "web-01", "BusinessValidation", StepStatus.WAITING))
+    serial = store.serial("demo")
+    with pytest.raises(UserError, match="quick-mode workflow, which skips incremental synchronization"):
+        resync(store, "demo", "shop-wave-1/web-01")
+    assert store.serial("demo") == serial
+    store.close()
