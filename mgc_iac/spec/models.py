@@ -88,12 +88,32 @@ class Source(SpecModel):
     ssh: SSHAccess | None = None
     facts: SourceFacts = SourceFacts()
 
-    @field_validator("mac")
+    @field_validator("mac", mode="before")
     @classmethod
-    def _mac(cls, value: str) -> str:
-        if not MAC_RE.match(value):
+    def _mac(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads 12:34:56 as sexagesimal
+            raise ValueError(f"YAML read this MAC as the number {value}: quote it, e.g. mac: \"fa:16:3e:00:00:01\"")
+        if not isinstance(value, str) or not MAC_RE.match(value):
             raise ValueError("not a MAC address; write six hex pairs like fa:16:3e:00:00:01")
+        problem = mac_problem(value)
+        if problem:
+            raise ValueError(f"{value} {problem}: a source's NIC has a unicast MAC written with one separator, "
+                             "like fa:16:3e:00:00:01")
         return value.lower().replace("-", ":")
+
+
+def mac_problem(raw: str) -> str | None:
+    """Why six hex pairs cannot be a source NIC's address (IEEE 802: the I/G bit marks group addresses)."""
+    if ":" in raw and "-" in raw:
+        return "mixes ':' and '-' separators"
+    digits = raw.replace(":", "").replace("-", "").lower()
+    if digits == "ffffffffffff":
+        return "is the broadcast address"
+    if digits == "000000000000":
+        return "is all zeros"
+    if int(digits[:2], 16) & 1:
+        return "is a multicast address (the low bit of its first byte is set)"
+    return None
 
 
 class MigrationPlan(SpecModel):
@@ -174,9 +194,12 @@ class Notifications(SpecModel):
 
 
 def _split_paths(value: Any) -> Any:
-    """The page's own form: one comma-separated string ("/root/data,/var") is a list of paths."""
+    """The page's own form: one comma-separated string ("/root/data,/var") is a list of paths; an entry
+    holding commas counts as the paths it holds (the 30-path limit counts those)."""
     if isinstance(value, str):
-        return [p.strip() for p in value.split(",")]
+        value = [value]
+    if isinstance(value, list) and all(isinstance(p, str) for p in value):
+        return [part.strip() for p in value for part in (p.split(",") if "," in p else [p])]
     return value
 
 
