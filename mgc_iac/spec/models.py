@@ -46,7 +46,7 @@ class CloudConfig(SpecModel):
 class Disk(SpecModel):
     device: str = Field(min_length=1, description="Device name, e.g. /dev/vda or C:.")
     size_gb: int = Field(gt=0, le=16384)
-    used_gb: float = Field(0, ge=0)
+    used_gb: float = Field(0, ge=0, le=16384)
 
 
 class JumpHost(SpecModel):
@@ -71,8 +71,8 @@ class SourceFacts(SpecModel):
     """Facts declared for offline checks; `plan --refresh` replaces them with what the source reports."""
 
     rsync: bool | None = None
-    available_memory_mb: int | None = Field(None, ge=0)
-    available_cpus: float | None = Field(None, ge=0)
+    available_memory_mb: int | None = Field(None, ge=0, le=64 * 1024 * 1024)
+    available_cpus: float | None = Field(None, ge=0, le=1024)
 
 
 class Source(SpecModel):
@@ -81,8 +81,8 @@ class Source(SpecModel):
     mac: str
     os: Literal["linux", "windows"]
     os_version: str | None = None
-    cpus: int = Field(gt=0)
-    memory_mb: int = Field(gt=0)
+    cpus: int = Field(gt=0, le=1024, description="CPU count (an ECS has at most a few hundred).")
+    memory_mb: int = Field(gt=0, le=64 * 1024 * 1024, description="Total memory in MB (at most 64 TiB).")
     disks: list[Disk] = Field(min_length=1, max_length=23, description="At most 23 disks per migrated server.")
     application: str | None = None
     ssh: SSHAccess | None = None

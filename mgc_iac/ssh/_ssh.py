@@ -76,6 +76,9 @@ class SSHConnector:
         first_contact = s.host_key_policy == "accept-new" and not _known_hosts_has(kh, name)
         try:
             conn = await asyncssh.connect(s.host, tunnel=tunnel, **self._options(s, None if first_contact else known))
+        except asyncssh.KeyImportError as exc:  # a ValueError, not an asyncssh.Error: a malformed key file
+            raise SSHConnectError(f"key file {s.key_file} of {s.host} is not a usable private key ({exc}); point "
+                                  "key_file at an OpenSSH private key without a passphrase (or use ssh-agent)") from exc
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             raise connect_error(s, exc) from exc
         if first_contact:
