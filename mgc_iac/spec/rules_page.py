@@ -191,5 +191,22 @@ def rule_verify_off_hash_on(ctx: RuleContext) -> None:
                       "verification")
 
 
-PAGE_RULES = (rule_source_memory_total, rule_network_addresses, rule_target_region, rule_keys_known,
+def rule_moved(ctx: RuleContext) -> None:
+    desired = {f"{wf.name}/{s.name}" for wf in ctx.stack.workflows for s in ctx.servers(wf)}
+    seen: set[str] = set()
+    for i, move in enumerate(ctx.stack.moved):
+        if move.to not in desired:
+            ctx.error(("moved", i, "to"), f"`{move.to}` is not a server of any workflow in the spec",
+                      "name the new address workflow/server of a source the spec migrates", "moved")
+        if move.from_ in desired:
+            ctx.error(("moved", i, "from"), f"`{move.from_}` is still a server of the spec: nothing moves from it",
+                      "remove this block (or the old server from its workflow)", "moved")
+        for end in (move.from_, move.to):
+            if end in seen:
+                ctx.error(("moved", i), f"`{end}` appears in two moved blocks", "keep one block per server",
+                          "moved")
+            seen.add(end)
+
+
+PAGE_RULES = (rule_moved, rule_source_memory_total, rule_network_addresses, rule_target_region, rule_keys_known,
               rule_topic_region, rule_tags, rule_paths, rule_rsync_windows, rule_verify_off_hash_on)

@@ -238,3 +238,13 @@ def test_limits_can_be_lowered_never_raised(make_stack, base, field, cap):
     base["limits"] = {field: cap + 1}
     text = load_error(make_stack, base)
     assert f"limits.{field}" in text and str(cap) in text
+
+
+def test_moved_blocks_name_a_new_server_and_a_gone_one(make_stack, base):
+    base["moved"] = [{"from": "old-wave/web-01", "to": "shop-wave-1/web-01"}]
+    assert errors(make_stack, base, "moved") == []
+    base["moved"] = [{"from": "shop-wave-1/db-01", "to": "shop-wave-1/nope"}]
+    errs = {e.path: e for e in errors(make_stack, base, "moved")}
+    assert set(errs) == {"moved[0].to", "moved[0].from"}
+    base["moved"] = [{"from": "web-01", "to": "shop-wave-1/web-01"}]
+    assert "workflow/server" in load_error(make_stack, base)
