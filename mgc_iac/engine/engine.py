@@ -34,7 +34,7 @@ from mgc_iac.engine.steps import StepContext, StepOutcome, StepRunner
 from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
 from mgc_iac.spec.models import ApprovalPolicy, Limits
-from mgc_iac.state import ResourceRecord, SourceRecord, StateStore, StepRecord, StepStatus
+from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus
 from mgc_iac.state.sqlite import now
 
 _T = TypeVar("_T")
@@ -106,7 +106,7 @@ class Engine:
                                             thread_name_prefix="mgc-iac-step")
             try:
                 await self._apply_stepless()
-                forget_removed_steps(self.store, self.plan)
+                forget_removed_steps(self.store, self.plan, self._snapshot)
                 await self._run_servers()
                 if self.result.waiting and self.options.replan_digest is not None:
                     self.result.approve_digest = self.options.replan_digest()
@@ -434,14 +434,15 @@ def apply_moves(store: StateStore, plan: Plan) -> None:
             txn.put_step(record)
 
 
-def forget_removed_steps(store: StateStore, plan: Plan) -> None:
+def forget_removed_steps(store: StateStore, plan: Plan, before: Snapshot) -> None:
     """Step records of servers that left the spec and have no recorded resource left: forgotten, so they never
-    linger as waiting or hold a slot of the account-wide cap."""
-    snapshot = store.snapshot(plan.stack)
+    linger as waiting or hold a slot of the account-wide cap. `before`: the apply's snapshot (read again only
+    when some server left)."""
     desired = {(s.workflow, s.server) for s in plan.server_changes}
-    stale = {(r.workflow, r.server) for r in snapshot.steps.values()} - desired
-    if not stale:
+    if not {(r.workflow, r.server) for r in before.steps.values()} - desired:
         return
+    snapshot = store.snapshot(plan.stack)
+    stale = {(r.workflow, r.server) for r in snapshot.steps.values()} - desired
     recorded = {tuple(a.split("/")[:2]) for a in snapshot.resources if a.count("/") == 2}
     gone = sorted(s for s in stale if s not in recorded)
     if gone:
