@@ -133,9 +133,12 @@ def server_moves(graph: Graph, snapshot: Snapshot) -> dict[str, str]:
     recorded server that left the spec whose source is the same machine (same MAC; or the same source name
     when no MAC is recorded) as a desired server that has no records yet."""
     recorded = snapshot.resources
+    orphans = [a for a in recorded if a not in graph.resources and a.count("/") == 2]
+    if not orphans:  # the usual plan: every record is still desired, nothing can move
+        return {}
     desired_servers = {f"{s.workflow}/{s.server}": s for s in graph.servers()}
-    has_records = {f"{r.split('/')[0]}/{r.split('/')[1]}" for r in recorded if r.count("/") == 2}
-    gone = {srv for srv in has_records if srv not in desired_servers}
+    has_records = {a.rsplit("/", 1)[0] for a in recorded if a.count("/") == 2}
+    gone = {a.rsplit("/", 1)[0] for a in orphans} - set(desired_servers)
     moves: dict[str, str] = {}
     for new, old in graph.moved.items():
         if new in desired_servers and old in gone and new not in has_records:

@@ -69,14 +69,13 @@ class _Streaming(SafeLoader):  # type: ignore[misc,valid-type]
         if cls is MappingStartEvent:
             self._plain(event, MappingNode, MAP)
             out: dict[Any, Any] = {}
-            seen: set[tuple[type, Any]] = set()  # by type too: 1 and true are different keys in YAML
             while type(event := self.get_event()) is not MappingEndEvent:
                 if type(event) is not ScalarEvent:
                     raise _Unusual  # a collection as a key
                 key = self._scalar(event)
-                if (type(key), key) in seen:
+                # by type too (rare path): 1 and true are different keys in YAML, one key in a dict
+                if key in out and any(k == key and type(k) is type(key) for k in out):
                     raise DuplicateKeyError(problem=f"duplicate key `{key}`", problem_mark=event.start_mark)
-                seen.add((type(key), key))
                 out[key] = self._value(self.get_event())
             return out
         if cls is SequenceStartEvent:
