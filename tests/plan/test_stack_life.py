@@ -67,7 +67,14 @@ def test_renaming_a_workflow_plans_a_move_that_keeps_targets_and_progress(demo_s
     assert {st.step: st.action for st in web.steps}["StartMigration"] is StepAction.DONE  # not copied again
     text = render_plan(plan, "text", color=False)
     assert "moved from shop-wave-1/web-01/target_server" in text and "4 to move" in text
-    assert "moved from `shop-wave-1/web-01/target_server`" in render_plan(plan, "markdown")
+    md = render_plan(plan, "markdown")
+    assert "moved from `shop-wave-1/web-01/target_server`" in md and "| To move |" in md and "| move |" in md
+    import json
+
+    doc = json.loads(render_plan(plan, "json"))
+    moved = {c["address"]: c.get("moved_from") for c in doc["resource_changes"]}
+    assert moved["shop-wave-a/web-01/target_server"] == "shop-wave-1/web-01/target_server"
+    assert doc["summary"]["move"] == 4
 
 
 def test_moving_a_server_to_another_workflow_is_a_move(demo_stack, isolated_state):
