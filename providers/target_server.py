@@ -8,9 +8,10 @@ Inputs: the graph's target attributes (mgc_iac.graph.build._target_attrs) plus `
 
 Encryption: root and data volumes carry metadata `__system__encrypted: "1"` and `__system__cmkid: KEY_ID`
 (an enabled AES_256 key; an alias is resolved to its id). It never changes on an existing disk: replace.
-Create is idempotent: the ECS X-Client-Token is derived from stack, address and generation, so a create
-replayed after a crash answers the server the first call created. If create fails, no server was created
-or the replay finds it.
+Create is idempotent: the ECS X-Client-Token is derived from stack, address, generation and incarnation, so
+a create replayed after a crash answers the server the first call created; a token that answers a server
+deleted since moves on to the next of a fixed sequence. If create fails, no server was created or the
+replay finds it.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mgc_iac.errors import CloudError
+from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.resources import TARGET_SERVER
 from providers._cloud import client_token, cloud_for, lookup
 from providers._diff import diff_attrs
 
+TOKEN_RETRIES = 3
 META = ("stack", "address", "os", "generation", "incarnation", "cloud", "image_default")
 EIP_BANDWIDTH_MBPS = 100
 
@@ -96,10 +98,19 @@ class TargetServerProvider(ResourceProvider):
             enterprise_project_id=None if props.get("enterprise_project") in (None, "default")
             else props["enterprise_project"],
         )
-        token = client_token(props["stack"], props["address"], int(props.get("generation") or 0),
-                             str(props.get("incarnation") or ""))
-        server_id = cloud.ecs.create_server(request, token)
-        server = cloud.ecs.show_server(server_id)
+        incarnation = str(props.get("incarnation") or "")
+        for retry in range(TOKEN_RETRIES + 1):
+            token = client_token(props["stack"], props["address"], int(props.get("generation") or 0),
+                                 incarnation + (f"~{retry}" if retry else ""))
+            server_id = cloud.ecs.create_server(request, token)
+            try:
+                server = cloud.ecs.show_server(server_id)
+                break
+            except CloudNotFoundError:
+                # the token answered a server deleted since (an earlier server at this address, e.g. under
+                # Pulumi, which keeps no incarnation): the next token of a fixed sequence, so a replay finds it
+                if retry == TOKEN_RETRIES:
+                    raise
         ids = {"vpc_id": vpc.id, "subnet_id": subnet.id, "security_group_id": group.id}
         return CreateResult(server_id, _outputs(props, server, key_id, ids))
 
@@ -129,8 +140,6 @@ class TargetServerProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Delete the server, its volumes and its EIP. If it fails, the server is assumed to still exist."""
-        from mgc_iac.errors import CloudNotFoundError
-
         cloud = cloud_for(props["cloud"])
         try:
             cloud.ecs.delete_server(id_, delete_volumes=True)

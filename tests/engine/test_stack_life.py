@@ -108,3 +108,21 @@ def test_a_flavor_ecs_does_not_have_fails_the_resize_and_changes_nothing(stack_d
     assert "flavor s6.huge.9 does not exist" in result.failed[f"shop-wave-1/web-01/{TARGET_SERVER}"]
     [web] = cloud.ecs.find_servers(name="web-01-hw")
     assert web.flavor == "s6.large.2"
+
+
+def test_a_provider_create_whose_token_answers_a_deleted_server_creates_a_new_one(stack_dir, store, cloud_cfg, cloud):
+    """The Pulumi path keeps no incarnation: the token of a re-created target answers the deleted server, so
+    create moves to the next token of a fixed sequence (a crash replay of that create still finds it)."""
+    from providers import TargetServerProvider
+
+    result, _ = apply(stack_dir, store, CloudSteps(cloud_cfg))
+    assert result.exit_code == 3, result.failed
+    plan, _ = current(stack_dir, store)
+    attrs = store.snapshot("demo").resources[f"shop-wave-1/web-01/{TARGET_SERVER}"].attrs
+    props = CloudSteps(cloud_cfg)._target_props("demo", f"shop-wave-1/web-01/{TARGET_SERVER}", attrs, "linux", 0)
+    provider = TargetServerProvider()
+    first = provider.create({**props, "name": "again-hw"})
+    provider.delete(first.id, {**first.outs, "cloud": cloud_cfg})
+    second = provider.create({**props, "name": "again-hw"})
+    assert second.id != first.id and [s.id for s in cloud.ecs.find_servers(name="again-hw")] == [second.id]
+    assert provider.create({**props, "name": "again-hw"}).id == second.id  # a replay finds it
