@@ -169,3 +169,15 @@ def test_sync_on_a_quick_mode_workflow_is_refused_and_the_serial_does_not_move(d
         resync(store, "demo", "shop-wave-1/web-01")
     assert store.serial("demo") == serial
     store.close()
+
+
+def test_a_saved_plan_keeps_its_moves(demo_stack, isolated_state, tmp_path):
+    from mgc_iac.plan.planfile import read_plan, write_plan
+
+    record_applied(demo_stack, isolated_state, DONE)
+    rename_workflow(demo_stack, "shop-wave-a")
+    plan = plan_stack(demo_stack).plan
+    digest = write_plan(plan, tmp_path / "plan.json")
+    again, read_digest = read_plan(tmp_path / "plan.json")
+    assert read_digest == digest and again.moves() == plan.moves()
+    assert "moved from shop-wave-1/db-01/migration_task" in render_plan(again, "text")
