@@ -56,6 +56,13 @@ def _make_plan(
     stored_text = getattr(recorded, "attrs_text", None)
     moves = server_moves(graph, snapshot)
     for new, old in sorted(moves.items()):
+        if _agent_runs(snapshot, old) and old not in cut_over:
+            from mgc_iac.diagnostics import Severity
+
+            notes.append(Diagnostic(
+                Severity.WARNING, f"{new} moves from {old} while its migration agent runs: the agent keeps its old "
+                "address, so a new synchronization will ask for a Full Retry (a new full copy)",
+                fix="move it before StartUpAgent or after SourceClear to keep its copy", path=new, rule="move"))
         if old in cut_over:
             refusals.append(f"{new}: moving {old} here would plan a second target for a source that is in "
                             f"production since its Cutover; keep it in its workflow (or remove it to stop "
@@ -126,6 +133,13 @@ def _make_plan(
         refreshed=refreshed,
         provenance=provenance or Provenance(),
     )
+
+
+def _agent_runs(snapshot: Snapshot, server_addr: str) -> bool:
+    started = snapshot.steps.get(f"{server_addr}/StartUpAgent")
+    cleared = snapshot.steps.get(f"{server_addr}/SourceClear")
+    return bool(started and started.status is StepStatus.DONE and not (cleared and cleared.status in (
+        StepStatus.DONE, StepStatus.SKIPPED)))
 
 
 def server_moves(graph: Graph, snapshot: Snapshot) -> dict[str, str]:

@@ -181,3 +181,15 @@ def test_a_saved_plan_keeps_its_moves(demo_stack, isolated_state, tmp_path):
     again, read_digest = read_plan(tmp_path / "plan.json")
     assert read_digest == digest and again.moves() == plan.moves()
     assert "moved from shop-wave-1/db-01/migration_task" in render_plan(again, "text")
+
+
+def test_moving_while_the_agent_runs_warns_about_the_full_retry(demo_stack, isolated_state):
+    record_applied(demo_stack, isolated_state, ("CreateTarget",))
+    rename_workflow(demo_stack, "shop-wave-a")
+    assert not [d for d in plan_stack(demo_stack).plan.diagnostics if d["rule"] == "move"]
+    rename_workflow(demo_stack, "shop-wave-1")
+    isolated_state.unlink()
+    record_applied(demo_stack, isolated_state, DONE)  # the agent was started
+    rename_workflow(demo_stack, "shop-wave-b")
+    warned = [d for d in plan_stack(demo_stack).plan.diagnostics if d["rule"] == "move"]
+    assert len(warned) == 2 and "Full Retry" in warned[0]["message"]
