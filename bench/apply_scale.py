@@ -91,7 +91,7 @@ def write_stack(directory: Path, servers: int, cap: int) -> None:
         "cloud: {provider: lab, region: cn-north-4}\n"
         # one approval per release (--gates upfront): the reviewed plan's gates are approved before they wait
         "approvals: {required_approvers: 1, allow_plan_author: true, allow_advance: true}\n"
-        f"limits: {{max_concurrent_migrations: {cap}}}\n"
+        f"limits: {{max_concurrent_migrations: {min(cap, 1000)}}}\n"  # the page's cap can only be lowered
         "state: {path: state.db}\n", encoding="utf-8")
     with (directory / "sources.yaml").open("w", encoding="utf-8") as out:
         out.write("sources:\n")

@@ -34,7 +34,7 @@ def write_stack(directory: Path, servers: int) -> None:
         "apiVersion: mgc-iac/v1\nkind: MigrationStack\n"
         f"metadata: {{name: scale-{servers}, project: scale-migration}}\n"
         "cloud: {provider: lab, region: cn-north-4}\n"
-        f"limits: {{max_concurrent_migrations: {max(1000, servers)}}}\n", encoding="utf-8")
+        "limits: {max_concurrent_migrations: 1000}\n", encoding="utf-8")  # the page's cap: never raised
     with (directory / "sources.yaml").open("w", encoding="utf-8") as out:
         out.write("sources:\n")
         for i in range(servers):
@@ -72,8 +72,10 @@ def _workflow(w: int, members: range, flavor: str = CHANGED_FLAVOR[0]) -> str:
             "    advanced:\n      verify_consistency: true\n      start_target_after_migration: true\n"
             f"{limit}      install_rsync: false\n      enterprise_project: default\n"
             f"      tags: {{owner: platform, wave: 'w{w:05d}', cost-centre: cc-42}}\n"
-            "    verification_policy: {hash: false, include_paths: [/data], exclude_paths: [/data/tmp]}\n"
-            f"    servers:\n{overrides}")
+            + ("    verification_policy: {hash: false, include_paths: ['D:\\data'], exclude_paths: ['D:\\data\\tmp']}\n"
+               if w % 10 == 9 else  # the Windows workflows (see _source): Windows paths
+               "    verification_policy: {hash: false, include_paths: [/data], exclude_paths: [/data/tmp]}\n")
+            + f"    servers:\n{overrides}")
 
 
 def change_one_server(directory: Path) -> None:

@@ -4,6 +4,7 @@
     +-- UserError               a refusal: the user can fix it; the CLI prints it without a traceback
     |   +-- SpecError           the stack spec is invalid (carries Diagnostics)
     |   +-- PlanFileError       a plan file is edited, unreadable or of an unknown format_version
+    |   +-- PlanRefusedError    a change that cannot be made safely (a production target, a move past Cutover)
     |   +-- StalePlanError      the state changed since the plan was made
     |   +-- DriftRefusedError   a production target was changed outside mgc-iac
     |   +-- StateLockedError    another writer holds the state lock
@@ -53,6 +54,15 @@ class SpecError(UserError):
 
 class PlanFileError(UserError):
     """A plan file that cannot be trusted or read."""
+
+
+class PlanRefusedError(UserError):
+    """The spec asks for a change that cannot be made safely (e.g. to a target in production); nothing is
+    planned. `refusals` lists every one, each naming the address, the reason and the fix."""
+
+    def __init__(self, refusals: list[str]) -> None:
+        self.refusals = list(refusals)
+        super().__init__("\n".join([f"{len(refusals)} change(s) refused:", *(f"  {r}" for r in refusals)]))
 
 
 class StalePlanError(UserError):

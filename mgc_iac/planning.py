@@ -52,7 +52,10 @@ def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: Stat
             other_macs = owned.macs_elsewhere(name)
         finally:
             owned.close()
-    return Checked(loaded, check_stack(loaded, facts, other_macs), path)
+    from mgc_iac.spec.known_keys import known_keys
+
+    known = known_keys(loaded.directory, loaded.stack.cloud.provider, path, name)
+    return Checked(loaded, check_stack(loaded, facts, other_macs, known), path)
 
 
 def plan_stack(

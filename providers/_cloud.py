@@ -37,10 +37,12 @@ def cloud_for(config: dict[str, Any]) -> Cloud:
     return cloud
 
 
-def client_token(stack: str, address: str, generation: int = 0) -> str:
-    """The idempotency token of a create (ECS X-Client-Token): the same stack, address and generation give the
-    same token, so a create replayed after a crash answers the server the first attempt created."""
-    digest = hashlib.sha256(f"{stack}/{address}#{generation}".encode()).hexdigest()
+def client_token(stack: str, address: str, generation: int = 0, incarnation: str = "") -> str:
+    """The idempotency token of a create (ECS X-Client-Token): the same stack, address, generation and
+    incarnation give the same token, so a create replayed after a crash answers the server the first attempt
+    created; a new incarnation (a server created again after its record was deleted) gets a new token."""
+    seed = f"{stack}/{address}#{generation}" + (f"@{incarnation}" if incarnation else "")
+    digest = hashlib.sha256(seed.encode()).hexdigest()
     return f"mgc-iac-{digest[:40]}"
 
 

@@ -2,14 +2,16 @@
 (public migration network) or the source's retained private IP.
 
 Inputs: the graph's target attributes (mgc_iac.graph.build._target_attrs) plus `stack`, `address`, `os`,
-`generation` (bumped on each replacement, so a replacement gets a new idempotency token) and `cloud`
+`generation` (bumped on each replacement, so a replacement gets a new idempotency token), `incarnation`
+(the engine's: new for each new server at an address, kept across replays of one create) and `cloud`
 (providers/_cloud.py). Outputs: ids and addresses, never a credential.
 
 Encryption: root and data volumes carry metadata `__system__encrypted: "1"` and `__system__cmkid: KEY_ID`
 (an enabled AES_256 key; an alias is resolved to its id). It never changes on an existing disk: replace.
-Create is idempotent: the ECS X-Client-Token is derived from stack, address and generation, so a create
-replayed after a crash answers the server the first call created. If create fails, no server was created
-or the replay finds it.
+Create is idempotent: the ECS X-Client-Token is derived from stack, address, generation and incarnation, so
+a create replayed after a crash answers the server the first call created; a token that answers a server
+deleted since moves on to the next of a fixed sequence. If create fails, no server was created or the
+replay finds it.
 """
 
 from __future__ import annotations
@@ -26,12 +28,13 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mgc_iac.errors import CloudError
+from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.resources import TARGET_SERVER
 from providers._cloud import client_token, cloud_for, lookup
 from providers._diff import diff_attrs
 
-META = ("stack", "address", "os", "generation", "cloud", "image_default")
+TOKEN_RETRIES = 3
+META = ("stack", "address", "os", "generation", "incarnation", "cloud", "image_default")
 EIP_BANDWIDTH_MBPS = 100
 
 
@@ -95,9 +98,19 @@ class TargetServerProvider(ResourceProvider):
             enterprise_project_id=None if props.get("enterprise_project") in (None, "default")
             else props["enterprise_project"],
         )
-        token = client_token(props["stack"], props["address"], int(props.get("generation") or 0))
-        server_id = cloud.ecs.create_server(request, token)
-        server = cloud.ecs.show_server(server_id)
+        incarnation = str(props.get("incarnation") or "")
+        for retry in range(TOKEN_RETRIES + 1):
+            token = client_token(props["stack"], props["address"], int(props.get("generation") or 0),
+                                 incarnation + (f"~{retry}" if retry else ""))
+            server_id = cloud.ecs.create_server(request, token)
+            try:
+                server = cloud.ecs.show_server(server_id)
+                break
+            except CloudNotFoundError:
+                # the token answered a server deleted since (an earlier server at this address, e.g. under
+                # Pulumi, which keeps no incarnation): the next token of a fixed sequence, so a replay finds it
+                if retry == TOKEN_RETRIES:
+                    raise
         ids = {"vpc_id": vpc.id, "subnet_id": subnet.id, "security_group_id": group.id}
         return CreateResult(server_id, _outputs(props, server, key_id, ids))
 
@@ -108,29 +121,25 @@ class TargetServerProvider(ResourceProvider):
         return ReadResult(id_, _outputs(props, server, props.get("kms_key_id"), ids), props)
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        """In place: tags (added, changed or removed) and settings that only steps
-        read (start_after_migration). A flavor change is not supported in place yet and fails, changing
-        nothing."""
+        """In place: the flavor (an ECS resize: ResizeServer, mode withStopServer), tags (added, changed, and
+        those the spec no longer has removed) and settings that only steps read (start_after_migration). If the
+        resize fails, nothing else changed; if a tag call fails, the flavor may already be the new one."""
         cloud = cloud_for(news["cloud"])
-        if olds.get("flavor") != news.get("flavor"):
-            raise CloudError(f"changing the flavor of {news['name']} in place is not supported yet (resize it "
-                             "on the console, then set the new flavor in the spec)", service="ecs",
-                             operation="resize")
-        new_tags = dict(news.get("tags") or {})
-        old_tags = dict(olds.get("tags") or {})
-        if new_tags != old_tags and new_tags:
-            cloud.ecs.add_tags(id_, new_tags)
-        gone = [k for k in old_tags if k not in new_tags]
-        if gone:  # a tag the spec no longer has (or one added outside mgc-iac) comes off
-            cloud.ecs.remove_tags(id_, gone)
+        if news.get("flavor") and olds.get("flavor") != news.get("flavor"):
+            cloud.ecs.resize(id_, news["flavor"])
+        old_tags, new_tags = dict(olds.get("tags") or {}), dict(news.get("tags") or {})
+        changed = {k: v for k, v in new_tags.items() if old_tags.get(k) != v}
+        if changed:
+            cloud.ecs.add_tags(id_, changed)
+        gone = {k: v for k, v in old_tags.items() if k not in new_tags}
+        if gone:
+            cloud.ecs.delete_tags(id_, gone)
         server = cloud.ecs.show_server(id_)
         ids = {k: olds.get(k) for k in ("vpc_id", "subnet_id", "security_group_id")}
         return UpdateResult(_outputs(news, server, olds.get("kms_key_id"), ids))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Delete the server, its volumes and its EIP. If it fails, the server is assumed to still exist."""
-        from mgc_iac.errors import CloudNotFoundError
-
         cloud = cloud_for(props["cloud"])
         try:
             cloud.ecs.delete_server(id_, delete_volumes=True)

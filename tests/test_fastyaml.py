@@ -18,7 +18,6 @@ DOCS = {
     "merge": "base: &b {region: cn-north-4}\nwf:\n  <<: *b\n  vpc: vpc-1\n",
     "tags": "blob: !!binary aGVsbG8=\nwhen: !!timestamp 2026-11-25T10:00:00Z\nset: !!set {a, b}\ns: !!str 12\n",
     "keys": "1: one\ntrue: yes\nnull: nothing\n2.5: half\n",
-    "duplicate keys": "a: 1\na: 2\n",
     "empty": "",
     "explicit document": "%YAML 1.1\n---\n- 1\n- two\n...\n",
     "block scalars": "a: |\n  line 1\n  line 2\nb: >\n  folded\n  text\n",
@@ -28,6 +27,16 @@ DOCS = {
 @pytest.mark.parametrize("name", sorted(DOCS))
 def test_same_result_as_pyyaml(name: str) -> None:
     assert load_yaml(DOCS[name]) == yaml.load(DOCS[name], Loader=SafeLoader)
+
+
+def test_a_duplicate_key_is_refused_where_pyyaml_keeps_the_last() -> None:
+    import pytest
+
+    from mgc_iac.spec.fastyaml import DuplicateKeyError
+
+    with pytest.raises(DuplicateKeyError) as err:
+        load_yaml("a: 1\nb:\n  c: 1\n  c: 2\n")
+    assert err.value.problem_mark.line + 1 == 4
 
 
 def test_aliases_share_objects_like_pyyaml() -> None:

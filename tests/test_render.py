@@ -179,7 +179,7 @@ def _mermaid_blocks(markdown: str) -> list[list[str]]:
 def test_markdown_summary_table_and_footer(mixed: Plan) -> None:
     md = render_plan(mixed, "markdown")
     assert md.startswith("## mgc-iac plan for stack `demo`")
-    assert "| 0 | 1 | 2 | 2 | 1 | 11 | 4 |" in md
+    assert "| 0 | 1 | 2 | 2 | 1 | 0 | 11 | 4 |" in md
     assert f"Plan digest `{plan_digest(mixed)}` · state serial {mixed.state_serial}" in md
     assert "git commit (not in a git repository)" in md  # the stack was copied outside the repository
     assert "**Approval required:** apply stops at the 4 gates listed above" in md

@@ -2,12 +2,12 @@
 
 register_source with the host's facts; poll show_command (the heartbeat); START -> start (full replication),
 SYNC -> sync (incremental, the task action `restart`), STOP/CLEAR -> stop, SKIP -> nothing. Each command's
-params come from the task: its configuration (MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR, CONSISTENCY_DIR,
-CONSISTENCY_MODE) and its speed limits. Progress goes to PUT progress (sub-task MIGRATE_LINUX_FILE or
-SYNC_LINUX_FILE); an agent that (re)starts while its task is RUNNING or SYNCING resumes that copy (the
-earlier process took the command and died with it). A finished copy reports its consistency result FIRST,
-then progress 100 (which ends the task's phase), then the command result, so whoever sees the phase done
-also sees the verification.
+params come from the task: its configuration (MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR: the copy's excludes;
+CONSISTENCY_DIR: verified paths and "!"-marked verification-only excludes; CONSISTENCY_MODE) and its speed
+limits. Progress goes to PUT progress (sub-task MIGRATE_LINUX_FILE or SYNC_LINUX_FILE); an agent that
+(re)starts while its task is RUNNING or SYNCING resumes that copy (the earlier process took the command and
+died with it). A finished copy reports its consistency result FIRST, then progress 100 (which ends the
+task's phase), then the command result, so whoever sees the phase done also sees the verification.
 The SDK is synchronous: every call runs in a thread.
 """
 
@@ -31,6 +31,12 @@ _NAMES = {"START": "start", "SYNC": "sync", "STOP": "stop", "CLEAR": "stop"}
 
 def split_paths(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
+
+
+def consistency_paths(value: str | None) -> tuple[list[str], list[str]]:
+    """CONSISTENCY_DIR -> (paths verified, paths left out of the verification only: those marked "!")."""
+    paths = split_paths(value)
+    return [p for p in paths if not p.startswith("!")], [p[1:] for p in paths if p.startswith("!") and p[1:]]
 
 
 def limit_now(limits: list[Any], now: time.struct_time | None = None) -> float | None:
@@ -86,8 +92,9 @@ class SmsAgentCommands:
         params: dict[str, Any] = {"exclude": excludes, "bandwidth_limit_mbps": limit_now(limits)}
         mode = config.get("CONSISTENCY_MODE", "")
         if mode in ("hash", "size_mtime"):
-            include = split_paths(config.get("CONSISTENCY_DIR"))
-            params["verify"] = {"mode": mode, "include_paths": include, "exclude_paths": excludes,
+            include, verify_excludes = consistency_paths(config.get("CONSISTENCY_DIR"))
+            # the copy's excludes were never copied: left out of the verification too (job_for adds them)
+            params["verify"] = {"mode": mode, "include_paths": include, "exclude_paths": verify_excludes,
                                 "default_excludes": not include}
         return params
 

@@ -39,6 +39,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     from mgc_iac.planning import plan_stack
     from mgc_iac.render import render_plan
 
+    if out is not None:
+        check_plan_out(out, stack)
     facts = None
     if refresh:
         from mgc_iac.cli.stack_cmds import _refresh_facts
@@ -82,6 +84,21 @@ def _signed(plan, stack: Path, key: Path):  # -> Plan
     finally:
         store.close()
     return replace(plan, provenance=replace(plan.provenance, author=principal, signature=signature))
+
+
+def check_plan_out(out: Path, stack: Path) -> None:
+    """Refuse a --out that cannot or must not be written, before anything is planned or written."""
+    from mgc_iac.errors import UserError
+
+    stack_dir = (stack if stack.is_dir() else stack.parent).resolve()
+    if out.is_dir():
+        raise UserError(f"--out {out}: is a directory; plan: give a file name, e.g. --out {out / 'plan.json'}")
+    if not out.parent.is_dir():
+        raise UserError(f"--out {out}: directory {out.parent} does not exist; create it first "
+                        f"(mkdir -p {out.parent}) or save the plan elsewhere")
+    if out.resolve().parent == stack_dir or stack_dir in out.resolve().parents:
+        raise UserError(f"--out {out}: is inside the stack directory {stack}, whose files are the spec; save the "
+                        "plan next to it, e.g. --out plan.json")
 
 
 def _only_warnings(planned):  # the plan itself lists warnings; print them on stderr too for CI logs

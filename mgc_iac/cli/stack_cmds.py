@@ -34,10 +34,15 @@ def validate_cmd(stack: Path, refresh: bool) -> None:
 
 
 def _refresh_facts(stack: Path):  # -> LiveFacts
+    from mgc_iac.planning import state_path_for
     from mgc_iac.refresh import gather_facts
+    from mgc_iac.spec.known_keys import remember_keys
     from mgc_iac.spec.loader import load_stack
 
-    return gather_facts(load_stack(stack))
+    loaded = load_stack(stack)
+    facts = gather_facts(loaded)
+    remember_keys(state_path_for(loaded), loaded.stack.metadata.name, facts.keys)  # for later offline checks
+    return facts
 
 
 @click.command("schema")

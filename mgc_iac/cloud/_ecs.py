@@ -123,17 +123,27 @@ class EcsClient(ServiceClient):
         body = {"action": "create", "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]}
         self.call("batch_create_server_tags", BatchCreateServerTagsRequest(server_id=server_id, body=body))
 
-    def remove_tags(self, server_id: str, keys: list[str]) -> None:
-        """Remove tags by key (BatchDeleteServerTags: the same tags/action path with action "delete")."""
-        from huaweicloudsdkecs.v2 import BatchDeleteServerTagsRequest
-
-        body = {"action": "delete", "tags": [{"key": k} for k in sorted(keys)]}
-        self.call("batch_delete_server_tags", BatchDeleteServerTagsRequest(server_id=server_id, body=body))
-
     def delete_server(self, server_id: str, delete_volumes: bool = True, wait: bool = True) -> None:
         from huaweicloudsdkecs.v2 import DeleteServersRequest
 
         body = {"servers": [{"id": server_id}], "delete_publicip": True, "delete_volume": delete_volumes}
         raw = self.call("delete_servers", DeleteServersRequest(body=body))
         if wait:
+            self.wait_job(raw["job_id"])
+
+    def delete_tags(self, server_id: str, tags: Mapping[str, str]) -> None:
+        """Remove tags (POST .../cloudservers/{server_id}/tags/action, action delete: BatchDeleteServerTags)."""
+        from huaweicloudsdkecs.v2 import BatchDeleteServerTagsRequest
+
+        body = {"action": "delete", "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]}
+        self.call("batch_delete_server_tags", BatchDeleteServerTagsRequest(server_id=server_id, body=body))
+
+    def resize(self, server_id: str, flavor: str, wait: bool = True) -> None:
+        """Change the flavor in place (POST /v1.1/{project_id}/cloudservers/{server_id}/resize: ResizeServer);
+        mode withStopServer lets ECS stop a running server, resize it and start it again."""
+        from huaweicloudsdkecs.v2 import ResizeServerRequest
+
+        body = {"resize": {"flavorRef": flavor, "mode": "withStopServer"}}
+        raw = self.call("resize_server", ResizeServerRequest(server_id=server_id, body=body))
+        if wait and raw.get("job_id"):
             self.wait_job(raw["job_id"])

@@ -7,8 +7,8 @@ What the agent copies: the source's "/" minus
 - the pseudo and volatile filesystems: /proc /sys /dev /run /tmp;
 - the target user's ~/.ssh/authorized_keys (copying the source's would revoke the agent's own key on the
   target in the middle of the migration);
-- the task's MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR (the workflow's verification_policy.exclude_paths: a path
-  left out of verification is left out of the copy too, so the two never disagree);
+- the task's MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR (the workflow's advanced.copy_exclude_paths; the
+  verification excludes never leave anything out of the copy);
 - LAB ONLY: /usr, /etc/alternatives and the /bin /sbin /lib /lib64 links, which every lab host binds
   read-only from this machine (writing them on the target would fail or touch the machine), and the lab's
   own marker file /.mgc-lab-files.

@@ -72,9 +72,10 @@ class CloudSteps:
         return LAB_IMAGES.get(os_name) if self.cloud_config.get("provider") == "lab" else None
 
     def _target_props(self, stack: str, address: str, attrs: dict[str, Any], os_name: str,
-                      generation: int) -> dict[str, Any]:
+                      generation: int, incarnation: str = "") -> dict[str, Any]:
         return {**attrs, "stack": stack, "address": address, "os": os_name, "generation": generation,
-                "cloud": self.cloud_config, "image_default": self._default_image(os_name)}
+                "cloud": self.cloud_config, "image_default": self._default_image(os_name),
+                **({"incarnation": incarnation} if incarnation else {})}
 
     def _task_props(self, stack: str, address: str, attrs: dict[str, Any], target_id: str) -> dict[str, Any]:
         return {**attrs, "stack": stack, "address": address, "cloud": self.cloud_config, "target_server_id": target_id}
@@ -109,7 +110,7 @@ class CloudSteps:
         if old_id and change.action is Action.REPLACE:
             provider.delete(old_id, {**record.attrs, **record.outputs, "cloud": self.cloud_config})
             old_id, generation = None, generation + 1
-        props = self._target_props(ctx.stack, change.address, attrs, ctx.server.os, generation)
+        props = self._target_props(ctx.stack, change.address, attrs, ctx.server.os, generation, ctx.incarnation)
         if old_id and change.action is Action.UPDATE:
             outs = provider.update(old_id, _olds(record, change, self.cloud_config), props).outs
         elif old_id:

@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import functools
 import json
+import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +45,7 @@ from mgc_iac.engine.steps import StepContext, StepOutcome, StepRunner
 from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
 from mgc_iac.spec.models import ApprovalPolicy, Limits
-from mgc_iac.state import SourceRecord, StateStore, StepRecord, StepStatus
+from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus
 from mgc_iac.state.sqlite import now
 
 _T = TypeVar("_T")
@@ -122,6 +123,7 @@ class Engine:
                                             thread_name_prefix="mgc-iac-step")
             try:
                 await self._apply_stepless()
+                forget_removed_steps(self.store, self.plan, self._snapshot)
                 await self._run_servers()
                 if self.result.waiting and self.options.replan_digest is not None:
                     self.result.approve_digest = self.options.replan_digest()
@@ -147,6 +149,7 @@ class Engine:
         with self.store.transaction(stack) as txn:
             txn.register_workflows(list(self.plan.workflow_order))
             txn.set_sources(sources)
+        apply_moves(self.store, self.plan)
         snapshot = self.store.snapshot(stack)
         self._snapshot = snapshot
         self._steps = dict(snapshot.steps)
@@ -352,13 +355,18 @@ class Engine:
             prev = self._steps.get(gate)
             attempt = (prev.attempt if prev else 0) + 1
             resumed = prev is not None and prev.status is StepStatus.RUNNING
+            if step == "CreateTarget":
+                kept = prev.detail.get("incarnation") if prev is not None and prev.status is not StepStatus.DONE \
+                    else None
+                extra = {**extra, "incarnation": kept or uuid.uuid4().hex[:16]}
             self._put_step(gate, change, step, StepStatus.RUNNING,
                            {"started_at": now(), **({"resumed": True} if resumed else {}), **extra},
                            phase="before", attempt=attempt)
             self.hooks.step_started(gate, attempt)
             ctx = StepContext(stack=stack, step=step, server=change, spec=self.plan.spec,
                               changes=dict(self._changes.get((change.workflow, change.server), {})),
-                              records=dict(server.records), attempt=attempt)
+                              records=dict(server.records), attempt=attempt,
+                              incarnation=str(extra.get("incarnation", "")))
             self._cancels.append(ctx.cancel)
             try:
                 outcome: StepOutcome = await self._in_thread(self.runner.run_step, ctx)
@@ -455,6 +463,50 @@ class Engine:
             return
         if sent:  # the claim above does not move the serial (the digest to approve stays)
             self.hooks.notified(workflow, event)
+
+
+def apply_moves(store: StateStore, plan: Plan) -> None:
+    """The plan's moves, in one transaction: each moved resource's record and its server's step records are
+    re-keyed to the new address (like Terraform's `moved`: nothing is destroyed or created)."""
+    moves = [c for c in plan.resource_changes if c.moved_from]
+    if not moves:
+        return
+    before = store.snapshot(plan.stack)
+    servers: dict[tuple[str, str], tuple[str, str]] = {}
+    with store.transaction(plan.stack) as txn:
+        pairs = [(c, before.resources[c.moved_from]) for c in moves
+                 if c.moved_from in before.resources and c.server is not None]
+        for _, old in pairs:  # deletes first: in a swap, an old address is another's new one
+            txn.delete_resource(old.address)
+        for c, old in pairs:
+            txn.put_resource(ResourceRecord(c.address, c.kind, c.workflow, c.server, c.before or old.attrs,
+                                            old.outputs))
+            txn.journal(c.address, "moved", {"from": old.address})
+            servers[(old.workflow, str(old.server))] = (c.workflow, str(c.server))
+        moved_steps = [StepRecord(*servers[(r.workflow, r.server)], r.step, r.status, r.attempt, r.detail,
+                                  r.updated_at) for r in before.steps.values() if (r.workflow, r.server) in servers]
+        for workflow, server in servers:
+            txn.delete_steps(workflow, server)
+        for record in moved_steps:
+            txn.put_step(record)
+
+
+def forget_removed_steps(store: StateStore, plan: Plan, before: Snapshot) -> None:
+    """Step records of servers that left the spec and have no recorded resource left: forgotten, so they never
+    linger as waiting or hold a slot of the account-wide cap. `before`: the apply's snapshot (read again only
+    when some server left)."""
+    desired = {(s.workflow, s.server) for s in plan.server_changes}
+    if not {(r.workflow, r.server) for r in before.steps.values()} - desired:
+        return
+    snapshot = store.snapshot(plan.stack)
+    stale = {(r.workflow, r.server) for r in snapshot.steps.values()} - desired
+    recorded = {tuple(a.split("/")[:2]) for a in snapshot.resources if a.count("/") == 2}
+    gone = sorted(s for s in stale if s not in recorded)
+    if gone:
+        with store.transaction(plan.stack) as txn:
+            for workflow, server in gone:
+                txn.delete_steps(workflow, server)
+                txn.journal(f"{workflow}/{server}", "forgotten", {"reason": "left the spec"})
 
 
 def _needs_slot(change: ServerChange) -> bool:

@@ -68,6 +68,11 @@ def resync(store: StateStore, stack: str, server: str) -> list[str]:
     gate = steps.get("BusinessValidation")
     if gate is None or gate.status is not StepStatus.WAITING:
         raise UserError(f"{server} does not wait at BusinessValidation: synchronization runs again only from there")
+    sync = steps.get("StartSynchronization")
+    if sync is not None and sync.status is StepStatus.SKIPPED:
+        # the page: quick mode skips incremental synchronization (Table 1, Enable Quick Mode)
+        raise UserError(f"{server} is in a quick-mode workflow, which skips incremental synchronization: there is "
+                        "nothing to run again (turn `advanced.quick_mode` off, apply, then sync)")
     return _rewind(store, stack, steps, "StartSynchronization", "synchronize again")
 
 

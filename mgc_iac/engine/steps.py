@@ -26,6 +26,9 @@ class StepContext:
     records: dict[str, ResourceRecord]         # this server's current resource records, by kind
     attempt: int
     cancel: threading.Event = field(default_factory=threading.Event)
+    # CreateTarget: kept across the replays of one create (crash, retry), new for each new resource, so an
+    # idempotency token never repeats for a server that was deleted and is created again at the same address
+    incarnation: str = ""
 
     @property
     def gate(self) -> str:

@@ -49,7 +49,7 @@ def _build_graph(stack: Stack) -> Graph:
                 f"{wf.name}/{NOTIFICATION}", NOTIFICATION, wf.name, None,
                 {"topic_urn": note.topic_urn, "language": note.language, "on": sorted(note.on)})
         workflows.append(WorkflowNode(wf.name, position, tuple(nodes)))
-    return Graph(stack.metadata.name, tuple(workflows), resources)
+    return Graph(stack.metadata.name, tuple(workflows), resources, {m.to: m.from_ for m in stack.moved})
 
 
 def _target_disks(wf: Workflow, src: Source) -> list[dict[str, Any]]:
@@ -102,6 +102,7 @@ def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any]) -> dict[str, 
         "bandwidth_limit_mbps": wf.advanced.bandwidth_limit_mbps,
         "syncing": not wf.advanced.quick_mode,
         "install_rsync": wf.advanced.install_rsync,
+        "copy_exclude_paths": list(wf.advanced.copy_exclude_paths),
         "verify": {"enabled": wf.advanced.verify_consistency or pol.hash, "hash": pol.hash,
                    "include_paths": list(pol.include_paths), "exclude_paths": list(pol.exclude_paths)},
         "start_target_server": wf.advanced.start_target_after_migration,
@@ -119,7 +120,8 @@ def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_siz
         + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")",
         StepKind.START_UP_AGENT: "prechecks, " + ("install rsync, " if wf.advanced.install_rsync else "")
         + "start the migration agent" + (" (block-level, ports 8899/8900)" if src.os == "windows" else ""),
-        StepKind.START_MIGRATION: f"full replication of {used:g} GB",
+        StepKind.START_MIGRATION: f"full replication of {used:g} GB"
+        + (f" (not copied: {', '.join(wf.advanced.copy_exclude_paths)})" if wf.advanced.copy_exclude_paths else ""),
         StepKind.RESIZE_DISK_PARTITION: "target disks shrink: resize partitions on the SMS console"
         if shrinks else "no target disk shrinks",
         StepKind.START_SYNCHRONIZATION: "incremental synchronization" if not wf.advanced.quick_mode

@@ -76,6 +76,7 @@ class Graph:
     stack: str
     workflows: tuple[WorkflowNode, ...]
     resources: dict[str, DesiredResource] = field(default_factory=dict)
+    moved: dict[str, str] = field(default_factory=dict)  # `moved:` blocks: new server address -> recorded one
 
     def servers(self) -> list[ServerNode]:
         return [s for wf in self.workflows for s in wf.servers]

@@ -36,6 +36,7 @@ class ResourceChange:
     after: dict[str, Any] | None
     changed: tuple[str, ...] = ()  # changed leaves, e.g. "tags.owner" (display only)
     reasons: tuple[str, ...] = ()  # why a replace/forget/no-op (display only)
+    moved_from: str | None = None  # the recorded address this resource moves from (Terraform's `moved`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +117,9 @@ class Plan:
     def count(self, action: Action) -> int:
         return sum(1 for c in self.resource_changes if c.action is action)
 
+    def moves(self) -> list[ResourceChange]:
+        return [c for c in self.resource_changes if c.moved_from]
+
     def gates(self) -> list[str]:
         return [g for s in self.server_changes for g in s.gates()]
 
@@ -128,12 +132,15 @@ class Plan:
 
     @property
     def has_changes(self) -> bool:
-        """Actions to take, steps to run, gates to pass, or drift found (`--detailed-exitcode` exits 2)."""
-        return bool(self.drift) or any(c.action is not Action.NOOP for c in self.resource_changes) or any(
+        """Actions to take, moves, steps to run, gates to pass, or drift found (`--detailed-exitcode` exits 2)."""
+        if self.drift or any(c.action is not Action.NOOP or c.moved_from for c in self.resource_changes):
+            return True
+        return any(
             st.action in (StepAction.RUN, StepAction.WAIT) for s in self.server_changes for st in s.steps)
 
     def summary(self) -> dict[str, int]:
         counts = {a.value: self.count(a) for a in Action}
+        counts["move"] = len(self.moves())
         counts["steps_to_run"] = self.steps_to_run()
         counts["gates"] = len(self.gates())
         return counts

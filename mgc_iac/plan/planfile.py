@@ -41,7 +41,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "resource_changes": [
             {"address": c.address, "kind": c.kind, "workflow": c.workflow, "server": c.server,
              "action": c.action.value, "before": c.before, "after": c.after, "changed": list(c.changed),
-             "reasons": list(c.reasons)}
+             "reasons": list(c.reasons), **({"moved_from": c.moved_from} if c.moved_from else {})}
             for c in plan.resource_changes
         ],
         "servers": [
@@ -132,7 +132,7 @@ def _plan_from_dict(body: dict[str, Any]) -> Plan:
         state_serial=int(body["state_serial"]),
         resource_changes=tuple(
             ResourceChange(c["address"], c["kind"], c["workflow"], c["server"], Action(c["action"]), c["before"],
-                           c["after"], tuple(c["changed"]), tuple(c["reasons"]))
+                           c["after"], tuple(c["changed"]), tuple(c["reasons"]), c.get("moved_from"))
             for c in body["resource_changes"]),
         server_changes=tuple(
             ServerChange(s["workflow"], s["server"], s["target_name"], s["os"], s["used_gb"], s["assumed_mbps"],

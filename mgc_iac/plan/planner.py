@@ -12,6 +12,7 @@ from typing import Any
 
 from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostic
+from mgc_iac.errors import PlanRefusedError
 from mgc_iac.graph.model import Graph, ServerNode, StepKind
 from mgc_iac.plan.drift_rules import repair_drift
 from mgc_iac.plan.model import (
@@ -61,48 +62,73 @@ def _make_plan(
     drift: tuple[Drift, ...] = (),
 ) -> Plan:
     notes: list[Diagnostic] = list(warnings)
+    refusals: list[str] = []
     drifted: dict[str, list[Drift]] = {}
     for d in drift:
         drifted.setdefault(d.address, []).append(d)
-    refusals: list[str] = []
+    drift_refusals: list[str] = []
     drift_out: list[Drift] = []
     cut_over = {f"{s.workflow}/{s.server}" for s in snapshot.steps.values()
                 if s.step == CUTOVER and s.status is StepStatus.DONE}
     changes: list[ResourceChange] = []
     recorded = snapshot.resources
     stored_text = getattr(recorded, "attrs_text", None)
+    moves = server_moves(graph, snapshot)
+    for new, old in sorted(moves.items()):
+        if _agent_runs(snapshot, old) and old not in cut_over:
+            from mgc_iac.diagnostics import Severity
+
+            notes.append(Diagnostic(
+                Severity.WARNING, f"{new} moves from {old} while its migration agent runs: the agent keeps its old "
+                "address, so a new synchronization will ask for a Full Retry (a new full copy)",
+                fix="move it before StartUpAgent or after SourceClear to keep its copy", path=new, rule="move"))
+        if old in cut_over:
+            refusals.append(f"{new}: moving {old} here would plan a second target for a source that is in "
+                            f"production since its Cutover; keep it in its workflow (or remove it to stop "
+                            "managing it, and migrate again only on purpose)")
     for address, desired in graph.resources.items():
-        if address not in recorded:
+        server_addr = f"{desired.workflow}/{desired.server}"
+        moved_from = None
+        if address not in recorded and server_addr in moves:
+            old = f"{moves[server_addr]}/{desired.kind}"
+            moved_from = old if old in recorded else None
+        if address not in recorded and moved_from is None:
             changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.CREATE,
                                           None, desired.attrs))
             continue
-        if address in drifted:
+        if moved_from is None and address in drifted:
             record = recorded[address]
-            repaired = repair_drift(record, desired.attrs, drifted.pop(address),
-                                    f"{desired.workflow}/{desired.server}" in cut_over)
+            repaired = repair_drift(record, desired.attrs, drifted.pop(address), server_addr in cut_over)
             drift_out += repaired.drift
-            refusals += repaired.refusals
+            drift_refusals += repaired.refusals
             if repaired.change is not None:
                 changes.append(repaired.change)
                 continue
             if repaired.record is not record:  # planned from the live attributes
-                changes.append(_planned(repaired.record, desired, cut_over, notes))
+                changes.append(_planned(repaired.record, desired, server_addr in cut_over, notes, refusals))
                 continue
         # equal records are compared as stored text: only changed ones are parsed
-        if stored_text is not None and stored_text(address) == canonical_json(desired.attrs):
+        if moved_from is None and stored_text is not None and stored_text(address) == canonical_json(desired.attrs):
             changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.NOOP,
                                           desired.attrs, desired.attrs))
             continue
-        changes.append(_planned(recorded[address], desired, cut_over, notes))
-    if refusals:
+        record = recorded[moved_from or address]
+        if moved_from is not None:
+            record = _rekeyed(record, desired, moves[server_addr])
+        change = _planned(record, desired, server_addr in cut_over, notes, refusals)
+        if desired.kind == TARGET_SERVER and record.attrs.get("flavor") != desired.attrs.get("flavor"):
+            _check_resize(address, moves.get(server_addr) or server_addr, snapshot, refusals)
+        changes.append(replace(change, moved_from=moved_from) if moved_from else change)
+    if drift_refusals:
         from mgc_iac.errors import DriftRefusedError
 
-        raise DriftRefusedError(refusals)
+        raise DriftRefusedError(drift_refusals)
     for rest in drifted.values():  # drift of resources the spec no longer has: shown, then deleted or forgotten
         drift_out += [replace(d, effect="report") for d in rest]
     _cascade_target_replacements(changes)
+    taken = {c.moved_from for c in changes if c.moved_from}
     for address in recorded:
-        if address in graph.resources:
+        if address in graph.resources or address in taken:
             continue
         record = recorded[address]
         server_addr = f"{record.workflow}/{record.server}"
@@ -113,6 +139,8 @@ def _make_plan(
         else:
             changes.append(ResourceChange(address, record.kind, record.workflow, record.server, Action.DELETE,
                                           record.attrs, None))
+    if refusals:
+        raise PlanRefusedError(refusals)
     changes.sort(key=lambda c: c.address)
     # a new or replaced target restarts its server from CreateTarget; a new task from StartUpAgent (Full Retry)
     restart: dict[str, int] = {}
@@ -120,7 +148,8 @@ def _make_plan(
         if c.action in (Action.REPLACE, Action.CREATE) and c.kind in RESTART_FROM:
             key = f"{c.workflow}/{c.server}"
             restart[key] = min(restart.get(key, RESTART_FROM[c.kind]), RESTART_FROM[c.kind])
-    servers = tuple(_server_change(node, snapshot, restart.get(f"{node.workflow}/{node.server}"))
+    servers = tuple(_server_change(node, snapshot, restart.get(f"{node.workflow}/{node.server}"),
+                                   moves.get(f"{node.workflow}/{node.server}"))
                     for node in graph.servers())
     return Plan(
         stack=graph.stack,
@@ -137,18 +166,91 @@ def _make_plan(
     )
 
 
-def _planned(record: ResourceRecord, desired: Any, cut_over: set[str], notes: list[Diagnostic]) -> ResourceChange:
+def _planned(record: ResourceRecord, desired: Any, production: bool, notes: list[Diagnostic],
+             refusals: list[str]) -> ResourceChange:
     """The change from a record to its desired attributes (desired: a graph resource)."""
-    address = record.address
     if record.attrs == desired.attrs:
-        return ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.NOOP,
+        return ResourceChange(desired.address, desired.kind, desired.workflow, desired.server, Action.NOOP,
                               record.attrs, desired.attrs)
-    if f"{desired.workflow}/{desired.server}" in cut_over:
-        return ResourceChange(
-            address, desired.kind, desired.workflow, desired.server, Action.NOOP, record.attrs, desired.attrs,
-            _changed_leaves(record.attrs, desired.attrs),
-            ("the target is in production since its cutover: changes are not applied",))
+    if production:
+        return _after_cutover(record, desired.attrs, refusals)
     return _update_or_replace(record, desired.attrs, notes)
+
+
+def _agent_runs(snapshot: Snapshot, server_addr: str) -> bool:
+    started = snapshot.steps.get(f"{server_addr}/StartUpAgent")
+    cleared = snapshot.steps.get(f"{server_addr}/SourceClear")
+    return bool(started and started.status is StepStatus.DONE and not (cleared and cleared.status in (
+        StepStatus.DONE, StepStatus.SKIPPED)))
+
+
+def server_moves(graph: Graph, snapshot: Snapshot) -> dict[str, str]:
+    """New server address -> the recorded server address it moves from: the `moved:` blocks first, then any
+    recorded server that left the spec whose source is the same machine (same MAC; or the same source name
+    when no MAC is recorded) as a desired server that has no records yet."""
+    recorded = snapshot.resources
+    orphans = [a for a in recorded if a not in graph.resources and a.count("/") == 2]
+    if not orphans:  # the usual plan: every record is still desired, nothing can move
+        return {}
+    desired_servers = {f"{s.workflow}/{s.server}": s for s in graph.servers()}
+    has_records = {a.rsplit("/", 1)[0] for a in recorded if a.count("/") == 2}
+    gone = {a.rsplit("/", 1)[0] for a in orphans} - set(desired_servers)
+    moves: dict[str, str] = {}
+    for new, old in graph.moved.items():
+        if new in desired_servers and old in gone and new not in has_records:
+            moves[new] = old
+    free = sorted(gone - set(moves.values()))
+    if not free:
+        return moves
+    old_macs = {old: (recorded[f"{old}/{MIGRATION_TASK}"].attrs.get("source_mac")
+                      if f"{old}/{MIGRATION_TASK}" in recorded else None) for old in free}
+    for new in sorted(desired_servers):
+        if new in moves or new in has_records:
+            continue
+        task = graph.resources.get(f"{new}/{MIGRATION_TASK}")
+        mac = task.attrs.get("source_mac") if task else None
+        name = new.split("/", 1)[1]
+        match = next((old for old in free if mac and old_macs[old] == mac), None) or next(
+            (old for old in free if old_macs[old] is None and old.split("/", 1)[1] == name), None)
+        if match is not None:
+            moves[new] = match
+            free.remove(match)
+    return moves
+
+
+def _rekeyed(record: ResourceRecord, desired: Any, old_server: str) -> ResourceRecord:
+    """The record of a moved resource as if recorded at its new address (its task points at the moved target)."""
+    attrs = dict(record.attrs)
+    if attrs.get("target") == f"{old_server}/{TARGET_SERVER}":
+        attrs["target"] = f"{desired.workflow}/{desired.server}/{TARGET_SERVER}"
+    return ResourceRecord(desired.address, record.kind, desired.workflow, desired.server, attrs, record.outputs)
+
+
+COPYING = ("StartMigration", "StartSynchronization", "VerifyConsistency")
+
+
+def _check_resize(address: str, server_addr: str, snapshot: Snapshot, refusals: list[str]) -> None:
+    """An ECS resize stops and starts the target: never while the migration writes into it."""
+    for step in COPYING:
+        record = snapshot.steps.get(f"{server_addr}/{step}")
+        if record is not None and record.status is StepStatus.RUNNING:
+            refusals.append(f"{address}: flavor cannot change while {step} runs (an ECS resize stops the target "
+                            "in the middle of the copy): change it once the server waits at BusinessValidation")
+
+
+def _after_cutover(record: ResourceRecord, after: dict[str, Any], refusals: list[str]) -> ResourceChange:
+    """A target in production takes in-place changes (tags, a flavor resize); what needs a new target is
+    refused; a migration task is done (cleared), so its changes are noted and not applied."""
+    changed = _changed_leaves(record.attrs, after)
+    if record.kind != TARGET_SERVER:
+        return ResourceChange(record.address, record.kind, record.workflow, record.server, Action.NOOP,
+                              record.attrs, after, changed,
+                              ("the migration is over since the cutover: task settings are not applied",))
+    for reason in replace_reasons(record.kind, record.attrs, after):
+        refusals.append(f"{record.address}: {reason.attribute} cannot change after Cutover ({reason.reason}), "
+                        "and the target is in production: revert `" + reason.attribute + "` in the spec")
+    return ResourceChange(record.address, record.kind, record.workflow, record.server, Action.UPDATE,
+                          record.attrs, after, changed, ("in production since its Cutover: changed in place",))
 
 
 def _update_or_replace(record: ResourceRecord, after: dict[str, Any], notes: list[Diagnostic]) -> ResourceChange:
@@ -206,10 +308,12 @@ def _approved_and_started(record: Any, reset_from: int | None, index: int) -> bo
             and (reset_from is None or index < reset_from))
 
 
-def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None) -> ServerChange:
+def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
+                   moved_from: str | None = None) -> ServerChange:
     steps = []
     for index, step in enumerate(node.steps):
-        record = snapshot.steps.get(node.gate(step.kind))
+        gate = f"{moved_from}/{step.kind.value}" if moved_from else node.gate(step.kind)
+        record = snapshot.steps.get(gate)
         done = record is not None and record.status is StepStatus.DONE and (reset_from is None or index < reset_from)
         reason = step.reason
         if not step.enabled:

@@ -26,6 +26,7 @@ class SummaryFile(_Strict):
     delete: int = Field(ge=0)
     forget: int = Field(ge=0)
     no_op: int = Field(ge=0, alias="no-op")
+    move: int = Field(0, ge=0, description="Resources that move to a new address, keeping their records.")
     steps_to_run: int = Field(ge=0)
     gates: int = Field(ge=0, description="Gates (manual steps) that wait for approval.")
 
@@ -40,6 +41,8 @@ class ResourceChangeFile(_Strict):
     after: dict[str, Any] | None = Field(description="Desired attributes (null when deleted or forgotten).")
     changed: list[str] = Field(description="Changed leaves, e.g. tags.owner (display only).")
     reasons: list[str] = Field(description="Why a replace, forget or no-op (display only).")
+    moved_from: str | None = Field(None, description="The recorded address this resource moves from: its target "
+                                   "and task keep their records (automatic for the same source, or `moved:`).")
 
 
 class DriftFile(_Strict):

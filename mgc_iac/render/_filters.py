@@ -40,6 +40,8 @@ def summary_line(plan: Plan) -> str:
     """`Plan: 4 to create, ...; 14 steps to run; 4 gates await approval.` — the line CI logs grep for."""
     s = plan.summary()
     actions = ", ".join(f"{s[a.value]} to {a.value}" for a in Action if a is not Action.NOOP)
+    if s.get("move"):
+        actions += f", {s['move']} to move"
     gates = s["gates"]
     waits = f"{plural(gates, 'gate')} {'awaits' if gates == 1 else 'await'} approval"
     drifted = f"; {plural(plan.drifted(), 'resource')} changed outside mgc-iac" if plan.drift else ""
@@ -110,6 +112,7 @@ def _show(value: Any) -> str:
 
 def md_details(change: ResourceChange) -> str:
     """A resource row's details cell: reasons, then changed leaves as code, one per line."""
-    parts = [md_cell(r) for r in change.reasons]
+    parts = [md_cell(f"moved from {md_code(change.moved_from)} (keeps its records)")] if change.moved_from else []
+    parts += [md_cell(r) for r in change.reasons]
     parts += [md_cell(md_code(leaf_change(change.before, change.after, p))) for p in change.changed]
     return "<br>".join(parts)

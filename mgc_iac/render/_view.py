@@ -47,7 +47,8 @@ def workflow_views(plan: Plan, show_noop: bool = False) -> list[WorkflowView]:
     for name in (*plan.workflow_order, *removed):
         all_changes = changes.get(name, [])
         # a no-op with a reason (a cut-over target ignoring a change) is news to the reviewer: always shown
-        shown = tuple(c for c in all_changes if show_noop or c.action is not Action.NOOP or c.reasons)
+        shown = tuple(c for c in all_changes
+                      if show_noop or c.action is not Action.NOOP or c.reasons or c.moved_from)
         wf_servers = tuple(servers.get(name, ()))
         views.append(WorkflowView(name, shown, len(all_changes) - len(shown), wf_servers, _template(wf_servers),
                                   limits.get(name), name in plan.workflow_order))

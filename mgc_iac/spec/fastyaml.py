@@ -10,6 +10,7 @@ loads (or fails) exactly as with the safe loader.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -36,12 +37,17 @@ class _Unusual(Exception):
     """The document needs PyYAML's composer and general constructor."""
 
 
-def load_yaml(text: str) -> Any:
-    """`yaml.load(text, Loader=SafeLoader)`, faster and without the node tree for plain documents."""
+class DuplicateKeyError(yaml.MarkedYAMLError):
+    """A key given twice in one mapping (PyYAML would keep the last one silently)."""
+
+
+def load_yaml(text: str, fallback: Callable[[str], Any] | None = None) -> Any:
+    """`yaml.load(text, Loader=SafeLoader)`, faster and without the node tree for plain documents; a key
+    repeated in one mapping raises DuplicateKeyError. Unusual documents go to `fallback` (default yaml.load)."""
     try:
         return _Streaming(text).document()
     except _Unusual:
-        return yaml.load(text, Loader=SafeLoader)
+        return fallback(text) if fallback else yaml.load(text, Loader=SafeLoader)
 
 
 class _Streaming(SafeLoader):  # type: ignore[misc,valid-type]
@@ -67,6 +73,9 @@ class _Streaming(SafeLoader):  # type: ignore[misc,valid-type]
                 if type(event) is not ScalarEvent:
                     raise _Unusual  # a collection as a key
                 key = self._scalar(event)
+                # by type too (rare path): 1 and true are different keys in YAML, one key in a dict
+                if key in out and any(k == key and type(k) is type(key) for k in out):
+                    raise DuplicateKeyError(problem=f"duplicate key `{key}`", problem_mark=event.start_mark)
                 out[key] = self._value(self.get_event())
             return out
         if cls is SequenceStartEvent:

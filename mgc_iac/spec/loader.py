@@ -11,16 +11,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostics
 from mgc_iac.errors import SpecError
-from mgc_iac.spec.fastyaml import load_yaml
 from mgc_iac.spec.models import Stack
 from mgc_iac.spec.sourcemap import SourceMap
 from mgc_iac.spec.validation_errors import validation_diagnostics
+from mgc_iac.spec.yaml_guard import YamlProblem, read_spec_yaml
 
 # Files in a stack directory that are not part of the spec.
 NOT_SPEC_FILES = {"approvals.yaml", "approvals.yml", "lab-seed.yaml", "lab-seed.yml"}
@@ -99,15 +98,14 @@ def _load_yaml(directory: Path, files: list[Path]) -> LoadedStack:
     for file in files:
         shown = source_map.display(file)
         try:
-            doc = load_yaml(file.read_text(encoding="utf-8"))
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            diags.error(f"malformed YAML: {exc.problem or exc.context}", file=shown,
-                        line=mark.line + 1 if mark else None, fix="fix the YAML syntax at this line",
-                        rule="yaml")
+            doc = read_spec_yaml(file)
+        except YamlProblem as exc:
+            diags.error(exc.message, file=shown, line=exc.line, fix=exc.fix, rule="yaml")
             continue
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            diags.error(f"cannot read: {exc}", file=shown, rule="yaml")
+        except OSError as exc:
+            diags.error(f"cannot read: {exc.strerror or exc}", file=shown, rule="yaml",
+                        fix="a symlink loop or a missing target? point it at a real file" if exc.errno == 40
+                        else "check the file's permissions")
             continue
         if doc is None:
             continue
@@ -150,10 +148,27 @@ def _key_line(file: Path, key: str) -> int | None:
 
 
 def _load_python(directory: Path, file: Path) -> LoadedStack:
+    """Run stack.py in a child process (mgc_iac.spec.pystack) and validate what it hands back."""
+    from mgc_iac.spec.pystack import run_stack_py
+
     source_map = SourceMap(root=directory, python_file=file)
+    data = run_stack_py(file, source_map.display(file))
+    try:
+        stack = Stack.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(validation_diagnostics(exc, source_map)) from None
+    return LoadedStack(stack, directory, (file,), source_map)
+
+
+def run_python_stack(file: Path) -> Stack:
+    """In the child process: run stack.py and return its Stack; SpecError names the user's line."""
+    source_map = SourceMap(root=file.parent, python_file=file)
     shown = source_map.display(file)
     try:
         namespace = runpy.run_path(str(file), run_name="mgc_iac_stack")
+        stack = namespace.get("stack")
+        if callable(stack) and not isinstance(stack, Stack):
+            stack = stack()
     except ValidationError as exc:
         diags = validation_diagnostics(exc, source_map)
         line = _user_line(exc, file)
@@ -163,13 +178,14 @@ def _load_python(directory: Path, file: Path) -> LoadedStack:
     except Exception as exc:  # the user's own code failed: show where, not our traceback
         raise SpecError(_one(f"{type(exc).__name__}: {exc}", file=shown, line=_user_line(exc, file),
                              fix="fix the Python stack so that it runs")) from None
-    stack = namespace.get("stack")
-    if callable(stack) and not isinstance(stack, Stack):
-        stack = stack()
     if not isinstance(stack, Stack):
         raise SpecError(_one("stack.py must define `stack = Stack(...)` (or a function `stack()` returning one)",
                              file=shown, fix="from mgc_iac import Stack; stack = Stack(metadata=..., ...)"))
-    return LoadedStack(stack, directory, (file,), source_map)
+    return stack
+
+
+def user_line(exc: BaseException, file: Path) -> int | None:
+    return _user_line(exc, file)
 
 
 def _user_line(exc: BaseException, file: Path) -> int | None:

@@ -12,7 +12,7 @@ import re
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits, '.', '_', '-'")]
@@ -46,7 +46,7 @@ class CloudConfig(SpecModel):
 class Disk(SpecModel):
     device: str = Field(min_length=1, description="Device name, e.g. /dev/vda or C:.")
     size_gb: int = Field(gt=0, le=16384)
-    used_gb: float = Field(0, ge=0)
+    used_gb: float = Field(0, ge=0, le=16384)
 
 
 class JumpHost(SpecModel):
@@ -71,8 +71,8 @@ class SourceFacts(SpecModel):
     """Facts declared for offline checks; `plan --refresh` replaces them with what the source reports."""
 
     rsync: bool | None = None
-    available_memory_mb: int | None = Field(None, ge=0)
-    available_cpus: float | None = Field(None, ge=0)
+    available_memory_mb: int | None = Field(None, ge=0, le=64 * 1024 * 1024)
+    available_cpus: float | None = Field(None, ge=0, le=1024)
 
 
 class Source(SpecModel):
@@ -81,19 +81,39 @@ class Source(SpecModel):
     mac: str
     os: Literal["linux", "windows"]
     os_version: str | None = None
-    cpus: int = Field(gt=0)
-    memory_mb: int = Field(gt=0)
+    cpus: int = Field(gt=0, le=1024, description="CPU count (an ECS has at most a few hundred).")
+    memory_mb: int = Field(gt=0, le=64 * 1024 * 1024, description="Total memory in MB (at most 64 TiB).")
     disks: list[Disk] = Field(min_length=1, max_length=23, description="At most 23 disks per migrated server.")
     application: str | None = None
     ssh: SSHAccess | None = None
     facts: SourceFacts = SourceFacts()
 
-    @field_validator("mac")
+    @field_validator("mac", mode="before")
     @classmethod
-    def _mac(cls, value: str) -> str:
-        if not MAC_RE.match(value):
+    def _mac(cls, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):  # YAML 1.1 reads 12:34:56 as sexagesimal
+            raise ValueError(f"YAML read this MAC as the number {value}: quote it, e.g. mac: \"fa:16:3e:00:00:01\"")
+        if not isinstance(value, str) or not MAC_RE.match(value):
             raise ValueError("not a MAC address; write six hex pairs like fa:16:3e:00:00:01")
+        problem = mac_problem(value)
+        if problem:
+            raise ValueError(f"{value} {problem}: a source's NIC has a unicast MAC written with one separator, "
+                             "like fa:16:3e:00:00:01")
         return value.lower().replace("-", ":")
+
+
+def mac_problem(raw: str) -> str | None:
+    """Why six hex pairs cannot be a source NIC's address (IEEE 802: the I/G bit marks group addresses)."""
+    if ":" in raw and "-" in raw:
+        return "mixes ':' and '-' separators"
+    digits = raw.replace(":", "").replace("-", "").lower()
+    if digits == "ffffffffffff":
+        return "is the broadcast address"
+    if digits == "000000000000":
+        return "is all zeros"
+    if int(digits[:2], 16) & 1:
+        return "is a multicast address (the low bit of its first byte is set)"
+    return None
 
 
 class MigrationPlan(SpecModel):
@@ -173,6 +193,19 @@ class Notifications(SpecModel):
         return data
 
 
+def _split_paths(value: Any) -> Any:
+    """The page's own form: one comma-separated string ("/root/data,/var") is a list of paths; an entry
+    holding commas counts as the paths it holds (the 30-path limit counts those)."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list) and all(isinstance(p, str) for p in value):
+        return [part.strip() for p in value for part in (p.split(",") if "," in p else [p])]
+    return value
+
+
+PathList = Annotated[list[str], BeforeValidator(_split_paths)]
+
+
 class AdvancedSpec(SpecModel):
     verify_consistency: bool = True
     start_target_after_migration: bool = True
@@ -183,12 +216,18 @@ class AdvancedSpec(SpecModel):
     enterprise_project: str = "default"
     notifications: Notifications | None = None
     tags: dict[str, str] = Field(default_factory=dict)
+    copy_exclude_paths: PathList = Field(
+        default_factory=list, description="Subtrees left out of the COPY (SMS MIGRATE_EXCLUDE_DIR / "
+        "SYNC_EXCLUDE_DIR): never migrated. Not the verification excludes (verification_policy.exclude_paths).")
 
 
 class VerificationPolicy(SpecModel):
     hash: bool = False
-    include_paths: list[str] = Field(default_factory=list)
-    exclude_paths: list[str] = Field(default_factory=list)
+    include_paths: PathList = Field(default_factory=list, description="Paths verified (a list, or the "
+                                    "page's comma-separated string).")
+    exclude_paths: PathList = Field(default_factory=list, description="Paths left out of the consistency "
+                                    "VERIFICATION only; they are still migrated (copy excludes: "
+                                    "advanced.copy_exclude_paths).")
 
 
 class DiskResize(SpecModel):
@@ -239,8 +278,21 @@ class ApprovalPolicy(SpecModel):
 
 
 class Limits(SpecModel):
-    max_servers_per_workflow: int = Field(100, ge=1)
-    max_concurrent_migrations: int = Field(1000, ge=1)
+    # the page's hard limits (Constraints): they can be lowered, never raised
+    max_servers_per_workflow: int = Field(100, ge=1, le=100, description="At most 100 (the page's limit).")
+    max_concurrent_migrations: int = Field(1000, ge=1, le=1000, description="At most 1,000 (the page's limit).")
+
+
+ServerAddress = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*$",
+                                     description="workflow/server")]
+
+
+class Moved(SpecModel):
+    """Like Terraform's `moved` block: the server recorded at `from` is now `to` (its target and task keep
+    their records and progress instead of being destroyed and created again)."""
+
+    from_: ServerAddress = Field(alias="from")
+    to: ServerAddress
 
 
 class StateConfig(SpecModel):
@@ -262,3 +314,5 @@ class Stack(SpecModel):
     approvals: ApprovalPolicy = ApprovalPolicy()
     limits: Limits = Limits()
     state: StateConfig = StateConfig()
+    moved: list[Moved] = Field(default_factory=list, description="Servers renamed or moved between workflows "
+                               "(automatic when the source is the same machine).")

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
 from mgc_iac.diagnostics import Diagnostic, Diagnostics, Severity
-from mgc_iac.spec.facts import LiveFacts
+from mgc_iac.spec.facts import KeyFacts, LiveFacts
+from mgc_iac.spec.known_keys import state_name
 from mgc_iac.spec.loader import LoadedStack
 from mgc_iac.spec.models import Source, Stack, Workflow
+from mgc_iac.spec.rules_page import PAGE_RULES
 from mgc_iac.spec.selection import workflow_servers
 from mgc_iac.spec.sourcemap import Loc, format_loc
 
@@ -48,6 +50,8 @@ class RuleContext:
     # MAC -> (stack, source) for every other stack sharing this state backend
     other_macs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     diags: Diagnostics = field(default_factory=Diagnostics)
+    # KMS keys known offline (the lab seed, the last --refresh): spec/known_keys.py
+    known_keys: Mapping[str, KeyFacts] = field(default_factory=dict)
 
     def error(self, loc: Loc, message: str, fix: str = "", rule: str = "") -> None:
         self.diags.items.append(Diagnostic(Severity.ERROR, message, format_loc(loc), fix, rule=rule,
@@ -74,9 +78,10 @@ def check_stack(
     loaded: LoadedStack,
     facts: LiveFacts | None = None,
     other_macs: Mapping[str, tuple[str, str]] | None = None,
+    known_keys: Mapping[str, KeyFacts] | None = None,
 ) -> Diagnostics:
     """Run every rule; return errors and warnings located in the stack's files."""
-    ctx = RuleContext(loaded.stack, facts, other_macs or {})
+    ctx = RuleContext(loaded.stack, facts, other_macs or {}, known_keys=known_keys or {})
     for rule in RULES:
         rule(ctx)
     located = Diagnostics()
@@ -401,7 +406,7 @@ def rule_encryption(ctx: RuleContext) -> None:
             ctx.error(field_loc, f"KMS key `{key_ref}` is {key.spec}; EVS encryption needs an AES_256 key",
                       "choose an AES_256 key (e.g. evs/default)", "encryption")
         elif not key.enabled:
-            ctx.error(field_loc, f"KMS key `{key_ref}` is not enabled (state {key.state})",
+            ctx.error(field_loc, f"KMS key `{key_ref}` is {state_name(key.state)}, not enabled",
                       "enable the key in KMS or choose an enabled one", "encryption")
 
 
@@ -470,12 +475,6 @@ def rule_notifications_and_tags(ctx: RuleContext) -> None:
         loc = ("workflows", i, "advanced", "tags")
         if len(tags) > MAX_TAGS:
             ctx.error(loc, f"{len(tags)} tags; a server carries at most {MAX_TAGS}", "drop some tags", "tags")
-        for key, value in tags.items():
-            if not 1 <= len(key) <= 128 or key.startswith("_sys_"):
-                ctx.error(loc + (key,), f"tag key `{key}` is not allowed",
-                          "use 1-128 characters, not starting with _sys_", "tags")
-            if len(value) > 255:
-                ctx.error(loc + (key,), f"tag `{key}` has a value over 255 characters", "shorten it", "tags")
 
 
 def rule_concurrency(ctx: RuleContext) -> None:
@@ -491,5 +490,5 @@ RULES: tuple[Rule, ...] = (
     rule_not_empty, rule_unique_names, rule_unique_macs, rule_disks, rule_source_resources,
     rule_migration_plans, rule_workflow_selection, rule_target_names, rule_ports, rule_security_group,
     rule_network, rule_vpc_subnet, rule_retain_ip, rule_encryption, rule_rsync, rule_verification,
-    rule_bandwidth, rule_notifications_and_tags, rule_concurrency,
+    rule_bandwidth, rule_notifications_and_tags, rule_concurrency, *PAGE_RULES,
 )

@@ -48,8 +48,11 @@ class SourceMap:
         """A path relative to the working directory when possible: what a user would click on."""
         try:
             return str(file.resolve().relative_to(Path.cwd().resolve()))
-        except ValueError:
-            return str(file)
+        except (ValueError, RuntimeError, OSError):  # outside the working directory, or a symlink loop
+            try:
+                return str(file.absolute().relative_to(Path.cwd().absolute()))
+            except ValueError:
+                return str(file)
 
     def locate(self, loc: Loc) -> tuple[str | None, int | None]:
         """File and 1-based line of the deepest existing node on `loc`."""
@@ -83,24 +86,23 @@ class SourceMap:
 
 
 def _walk(node: yaml.Node, loc: list[str | int]) -> int:
-    """Follow `loc` through YAML nodes; return the line of the deepest node found (1-based)."""
+    """Follow `loc` through YAML nodes; return the line of the deepest node found (1-based): the line of its
+    key for a mapping value (a block value starts on the next line), of the item for a list entry."""
     line = node.start_mark.line + 1
     for part in loc:
         nxt: yaml.Node | None = None
         if isinstance(node, yaml.MappingNode):
             for key_node, value_node in node.value:
                 if key_node.value == str(part):
-                    # an unknown or misspelt field is reported at its key
                     line = key_node.start_mark.line + 1
                     nxt = value_node
                     break
         elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
             nxt = node.value[part]
+            line = nxt.start_mark.line + 1
         if nxt is None:
             return line
         node = nxt
-        if not isinstance(node, yaml.ScalarNode):
-            line = node.start_mark.line + 1
     return line
 
 

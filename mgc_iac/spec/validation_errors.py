@@ -35,14 +35,37 @@ def _explain(err: Any, loc: Loc) -> tuple[str, str]:
     if kind == "missing":
         return f"required field `{field}` is missing", f"add `{field}:` here"
     if kind == "string_pattern_mismatch":
-        return (f"{err['input']!r} is not a valid name",
+        if field in ("from", "to"):
+            return f"{_shown(err['input'])} is not a server address", "write workflow/server, e.g. shop-wave-1/web-01"
+        return (f"{_shown(err['input'])} is not a valid name",
                 "use lower-case letters, digits, '.', '_' and '-' (at most 64, starting and ending alphanumeric)")
     if kind in ("literal_error", "enum"):
-        return f"{err['input']!r} is not allowed: {err['msg']}", "use one of the listed values"
+        return f"{_shown(err['input'])} is not allowed: {err['msg']}", "use one of the listed values"
+    value = err.get("input")
+    if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
+        # YAML 1.1 reads 7.10 as the float 7.1 and 12:30 as the sexagesimal 750
+        return (f"YAML read this as the number {_shown(value)}, not as text",
+                f"quote it, e.g. {field}: \"{_shown(value)}\" (write the value exactly as meant, in quotes)")
     if kind.endswith("_type") or kind.endswith("_parsing"):
-        return f"wrong type: {err['msg']} (got {err['input']!r})", "write a value of the expected type"
+        return f"wrong type: {err['msg']} (got {_shown(value)})", "write a value of the expected type"
+    bound = _BOUNDS.get(kind)
+    if bound is not None:
+        limit = (err.get("ctx") or {}).get(bound[0])
+        return f"{_shown(value)} is out of range: {err['msg'].lower()}", bound[1].format(limit)
     msg = err["msg"].removeprefix("Value error, ")
     return msg, ""
+
+
+_BOUNDS = {"greater_than": ("gt", "use a value above {}"), "greater_than_equal": ("ge", "use {} or more"),
+           "less_than": ("lt", "use a value below {}"), "less_than_equal": ("le", "use {} or less"),
+           "too_short": ("min_length", "give at least {} item(s) or character(s)"),
+           "too_long": ("max_length", "give at most {} item(s) or character(s)")}
+
+
+def _shown(value: Any) -> str:
+    """A value for a message: short, and never a whole expanded structure."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _fields_at(loc: Loc) -> list[str]:

@@ -91,6 +91,9 @@ class SSHConnector:
         extra: dict[str, object] = {"client_factory": lambda: first} if first is not None else {}
         try:
             conn = await asyncssh.connect(s.host, tunnel=tunnel, **self._options(s, known), **extra)
+        except asyncssh.KeyImportError as exc:  # a ValueError, not an asyncssh.Error: a malformed key file
+            raise SSHConnectError(f"key file {s.key_file} of {s.host} is not a usable private key ({exc}); point "
+                                  "key_file at an OpenSSH private key without a passphrase (or use ssh-agent)") from exc
         except (TimeoutError, OSError, asyncssh.Error) as exc:
             raise connect_error(s, exc) from exc
         if first is not None and first.accepted is not None:

@@ -303,6 +303,11 @@ class _SQLiteTransaction(Transaction):
             (self._stack, record.gate, record.workflow, record.server, record.step, record.status.value,
              record.attempt, _dump(record.detail), record.updated_at or now()))
 
+    def delete_steps(self, workflow: str, server: str) -> None:
+        self.dirty = True
+        self._cur.execute("DELETE FROM steps WHERE stack=? AND workflow=? AND server=?",
+                          (self._stack, workflow, server))
+
     def journal(self, address: str, phase: str, detail: Mapping[str, Any] | None = None) -> None:
         self.dirty = True
         self._cur.execute("INSERT INTO journal (stack, address, phase, at, detail) VALUES (?, ?, ?, ?, ?)",

@@ -46,6 +46,10 @@ class Transaction(ABC):
     def put_step(self, record: StepRecord) -> None: ...
 
     @abstractmethod
+    def delete_steps(self, workflow: str, server: str) -> None:
+        """Forget every step record of one server (it left the spec, or moved to another address)."""
+
+    @abstractmethod
     def journal(self, address: str, phase: str, detail: Mapping[str, Any] | None = None) -> None: ...
 
     @abstractmethod

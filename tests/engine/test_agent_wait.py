@@ -41,8 +41,14 @@ def test_a_dead_local_daemon_ends_the_wait_at_once(cloud: Any, cloud_cfg: dict[s
 def test_the_task_configuration_carries_the_verification_policy() -> None:
     props = {"migration_port": 22, "verify": {"enabled": True, "hash": True, "include_paths": ["/srv", "/data"],
                                               "exclude_paths": ["/data/tmp"]}}
-    assert task_configuration(props) == {"DYNAMIC_PORT": "22", "MIGRATE_EXCLUDE_DIR": "/data/tmp",
-                                         "SYNC_EXCLUDE_DIR": "/data/tmp", "CONSISTENCY_MODE": "hash",
-                                         "CONSISTENCY_DIR": "/srv,/data"}
+    # a verification exclude is never a copy exclude (the page's Table 2: it only narrows the verification)
+    assert task_configuration(props) == {"DYNAMIC_PORT": "22", "MIGRATE_EXCLUDE_DIR": "",
+                                         "SYNC_EXCLUDE_DIR": "", "CONSISTENCY_MODE": "hash",
+                                         "CONSISTENCY_DIR": "/srv,/data,!/data/tmp"}
+    copy = task_configuration({**props, "copy_exclude_paths": ["/var/cache", "/scratch"]})
+    assert copy["MIGRATE_EXCLUDE_DIR"] == copy["SYNC_EXCLUDE_DIR"] == "/var/cache,/scratch"
+    from mgc_iac.agent.sms import consistency_paths
+
+    assert consistency_paths(copy["CONSISTENCY_DIR"]) == (["/srv", "/data"], ["/data/tmp"])
     off = task_configuration({"verify": {"enabled": False, "include_paths": ["/srv"]}})
     assert off["CONSISTENCY_MODE"] == "" and off["CONSISTENCY_DIR"] == ""

@@ -127,12 +127,13 @@ def test_removed_server_is_deleted_before_cutover(demo_stack, isolated_state):
     assert acts["shop-wave-1/db-01/migration_task"] is Action.DELETE
 
 
-def test_cut_over_target_is_not_changed(demo_stack, isolated_state):
+def test_cut_over_target_takes_tag_changes_in_place(demo_stack, isolated_state):
     record_applied(demo_stack, isolated_state, ("CreateTarget", "Cutover"))
     edit(demo_stack / "workflows.yaml", "owner: platform", "owner: payments")
     plan = plan_stack(demo_stack).plan
     change = next(c for c in plan.resource_changes if c.address == "shop-wave-1/web-01/target_server")
-    assert change.action is Action.NOOP and "production" in change.reasons[0]
+    assert change.action is Action.UPDATE and "production" in change.reasons[0]
+    assert change.changed == ("tags.owner",)
 
 
 @pytest.mark.parametrize("serial_writes", [1, 3])

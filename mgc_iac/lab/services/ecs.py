@@ -288,3 +288,30 @@ async def delete_servers(request: web.Request) -> web.Response:
         job = _new_job(lab, "deleteServer", {})
     return reply({"job_id": job["id"]})
 
+
+
+# ResizeServer (huaweicloudsdkecs ResizeServerRequestBody{resize: ResizePrePaidServerOption, dry_run}): the
+# ECS API reference "Modifying the Specifications of an ECS": flavorRef required; mode withStopServer lets a
+# running server be stopped, resized and started again; otherwise it must be stopped first.
+@routes.post("/v1.1/{project_id}/cloudservers/{server_id}/resize", name="ecs.resize_server")
+async def resize_server(request: web.Request) -> web.Response:
+    check_project(request)
+    lab = lab_of(request)
+    body = await body_json(request)
+    option = body.get("resize")
+    if not isinstance(option, dict) or not option.get("flavorRef"):
+        raise bad_request("Ecs.0005", "resize.flavorRef is required")
+    with lab.store.tx():
+        server = _server(lab, request.match_info["server_id"])
+        if lab.store.get("flavor", option["flavorRef"]) is None:
+            raise bad_request("Ecs.0023", f"flavor {option['flavorRef']} does not exist")
+        status = server_status(lab, server)
+        if status not in ("ACTIVE", "SHUTOFF") or (status == "ACTIVE" and option.get("mode") != "withStopServer"):
+            raise conflict("Ecs.0103", f"server {server['id']} is {status}: stop it first or resize with mode "
+                           "withStopServer")
+        if body.get("dry_run"):
+            return reply({}, status=202)
+        server["flavor"] = option["flavorRef"]
+        lab.store.put("ecs_server", server)
+        job = _new_job(lab, "resizeServer", {"server_id": server["id"]})
+    return reply({"job_id": job["id"]})
