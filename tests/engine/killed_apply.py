@@ -24,7 +24,9 @@ class HangAfterCreate(CloudSteps):
     def run_step(self, ctx):  # type: ignore[no-untyped-def]
         outcome = super().run_step(ctx)
         if ctx.step == "CreateTarget":
-            Path(sys.argv[3]).write_text(json.dumps(outcome.detail))
+            marker = Path(sys.argv[3])
+            marker.with_suffix(".tmp").write_text(json.dumps(outcome.detail))
+            marker.with_suffix(".tmp").replace(marker)  # the test polls for the marker: it appears whole
             if sys.argv[4:] == ["poll"]:
                 ctx.cancel.wait(600)
                 raise RuntimeError("cancelled")
