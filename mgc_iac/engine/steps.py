@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from mgc_iac.plan.model import ResourceChange, ServerChange
@@ -26,6 +27,8 @@ class StepContext:
     records: dict[str, ResourceRecord]         # this server's current resource records, by kind
     attempt: int
     cancel: threading.Event = field(default_factory=threading.Event)
+    # called from the worker thread with the step's progress (see Hooks.step_progress); None = nobody listens
+    progress: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def gate(self) -> str:

@@ -146,7 +146,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(stack_dir, store, cloud
     proc = _start_until_created(stack_dir, cloud_cfg, tmp_path / "created.json", "poll")
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=20)
-    assert json.loads(out.decode().strip().splitlines()[-1]) == {"interrupted": True, "exit_code": 1}, err
+    assert json.loads(out.decode().strip().splitlines()[-1]) == {"interrupted": True, "exit_code": 130}, err
     assert store.lock_info("demo") is None  # the lock was released
     [running] = [r for r in store.snapshot("demo").steps.values() if r.status is StepStatus.RUNNING]
     assert running.step == "CreateTarget"
