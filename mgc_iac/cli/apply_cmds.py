@@ -76,7 +76,9 @@ def _stack_dir_of(stack: Path) -> Path:
 @click.option("--stack-dir", type=click.Path(path_type=Path, file_okay=False),
               help="With a plan file: the stack directory (its approvals.yaml, lab-seed.yaml and state); "
                    "default: the directory recorded in the plan, relative to where it was made.")
-def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None) -> None:
+@click.option("--no-progress", is_flag=True,
+              help="Plain progress lines even on a terminal (the default without a terminal or when CI is set).")
+def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, no_progress: bool) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is refused when it was edited or when the state changed since it was made. Apply runs every
@@ -128,11 +130,14 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
 
         cloud = cloud_config(plan.spec, directory)
         runner = CloudSteps(cloud, hosts=MigrationHosts(plan.spec, directory, cloud))
-        engine = Engine(plan, digest, store, runner, hooks=_PrintHooks(),
-                        approvals_file=_approvals_file(directory),
-                        options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
-                                              replan_digest=_replanner(directory, store)))
-        result = engine.run()
+        from mgc_iac.cli._live import progress_hooks
+
+        with progress_hooks(plan, _PrintHooks(), no_progress) as hooks:  # the live view on a terminal
+            engine = Engine(plan, digest, store, runner, hooks=hooks,
+                            approvals_file=_approvals_file(directory),
+                            options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
+                                                  replan_digest=_replanner(directory, store)))
+            result = engine.run()
     finally:
         store.close()
     _summary(result, directory)

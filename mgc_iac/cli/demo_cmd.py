@@ -25,6 +25,8 @@ def _run(args: list[str]) -> int:
     try:
         cli.main(args, prog_name="mgc-iac", standalone_mode=False)
     except SystemExit as exc:
+        if exc.code == 130:  # Ctrl-C in a step: stop the demo too, with the same exit code
+            raise
         return int(exc.code or 0)
     return 0
 

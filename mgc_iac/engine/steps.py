@@ -9,8 +9,8 @@ the same transaction as the step's 'after' record.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from mgc_iac.plan.model import ResourceChange, ServerChange
