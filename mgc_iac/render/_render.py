@@ -13,11 +13,22 @@ from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.plan.model import Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
 from mgc_iac.render import _filters as f
+from mgc_iac.render._facts import approval_rule, resource_facts
 from mgc_iac.render._mermaid import flowchart
-from mgc_iac.render._view import as_diagnostic, diagnostics_of, has_work, step_counts, workflow_views
+from mgc_iac.render._view import (
+    as_diagnostic,
+    detail_groups,
+    diagnostics_of,
+    gate_views,
+    has_work,
+    step_counts,
+    workflow_views,
+)
 
 FORMATS = ("text", "markdown", "json")
 TEMPLATES = {"text": "plan.txt.j2", "markdown": "plan.md.j2"}
+COMMENT_LIMIT = 65_536  # characters GitHub accepts in one issue or pull-request comment
+OPEN_DETAILS_UP_TO = 10  # per-server details shown open up to this many servers, collapsed above
 
 
 def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: str | None = None,
@@ -32,21 +43,48 @@ def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: s
         raise ValueError(f"unknown plan format {fmt!r}; use one of: {', '.join(FORMATS)}")
     if fmt == "markdown" and digest is None:
         digest = plan_digest(plan)
-    text = _env().get_template(TEMPLATES[fmt]).render(
-        plan=plan, summary=plan.summary(), workflows=workflow_views(plan, show_noop),
-        warnings=diagnostics_of(plan), digest=digest, color=color and fmt == "text", show_noop=show_noop)
-    return text.rstrip("\n") + "\n"
+    workflows = workflow_views(plan, show_noop)
+    context = {"plan": plan, "summary": plan.summary(), "workflows": workflows, "warnings": diagnostics_of(plan),
+               "digest": digest, "color": color and fmt == "text", "show_noop": show_noop, "gates": gate_views(plan),
+               "approval_rule": approval_rule(plan.spec, plan.provenance.author)}
+    if fmt == "text":
+        return _template("plan.txt.j2").render(**context).rstrip("\n") + "\n"
+    return _fit_comment(context, [g.key for wf in workflows for g in detail_groups(wf)])
+
+
+def _fit_comment(context: dict[str, Any], detailed: list[str]) -> str:
+    """The markdown, under GitHub's comment limit: per-resource detail collapsed for big plans, left out from
+    the end when still too long, and the text cut at a line with a note as the last resort."""
+    template = _template("plan.md.j2")
+    keep = len(detailed)
+    open_details = len(detailed) <= OPEN_DETAILS_UP_TO
+    while True:
+        omitted = len(detailed) - keep
+        note = (f"Details of {omitted} of {len(detailed)} servers are left out to stay under GitHub's "
+                f"{COMMENT_LIMIT:,}-character comment limit; `mgc-iac show PLAN_FILE` shows all of them.")
+        text = template.render(**context, detailed=set(detailed[:keep]), open_details=open_details,
+                               omitted=omitted, omitted_note=note).rstrip("\n") + "\n"
+        if len(text) <= COMMENT_LIMIT:
+            return text
+        if keep == 0:
+            return f.cut_markdown(text, COMMENT_LIMIT)
+        # drop in proportion to the excess (at least one), so a 10,000-server plan needs few renders
+        keep = max(0, min(keep - 1, int(keep * COMMENT_LIMIT / len(text)) - 1))
 
 
 def render_diagnostics(diags: Iterable[Diagnostic | dict[str, Any]], *, color: bool = False) -> str:
     """Errors then warnings, one `severity: file:line: path: message; fix` line each, then a count line."""
     items = [as_diagnostic(d) for d in diags]
     items.sort(key=lambda d: d.severity is not Severity.ERROR)  # stable: file order kept within a severity
-    text = _env().get_template("diagnostics.txt.j2").render(
+    text = _template("diagnostics.txt.j2").render(
         diagnostics=items, color=color,
         errors=sum(1 for d in items if d.severity is Severity.ERROR),
         warnings=sum(1 for d in items if d.severity is Severity.WARNING))
     return text.rstrip("\n") + "\n"
+
+
+def _template(name: str) -> jinja2.Template:
+    return _env().get_template(name)
 
 
 @jinja2.pass_context
@@ -64,7 +102,8 @@ def _env() -> jinja2.Environment:
     env.filters.update(
         paint=_paint, symbol=f.SYMBOLS.__getitem__, emoji=f.EMOJI.__getitem__, step_label=f.STEP_LABELS.__getitem__,
         duration=f.human_duration, number=f.number, plural=f.plural, flowchart=flowchart,
-        md=f.md_cell, code=f.md_code, details=f.md_details)
+        md=f.md_cell, code=f.md_code, details=f.md_details, mdtext=f.md_text, pieces=f.md_pieces,
+        facts=resource_facts, target_label=f.target_label, groups=detail_groups)
     env.globals.update(summary_line=f.summary_line, leaf_change=f.leaf_change, has_work=has_work,
-                       step_counts=step_counts)
+                       step_counts=step_counts, leaf_value=f.leaf_value)
     return env
