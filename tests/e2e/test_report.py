@@ -110,7 +110,8 @@ def test_the_report_shows_timeline_bytes_verification_approvals_and_failures_in_
     assert "Cutover waiting" in page and "waits for 1 approval(s)" in page
     # db-01: both failed attempts, the last with its error and what to do
     assert re.search(r"Failures CreateTarget ?, attempt 1, at \S+: \(a later attempt ran again\) "
-                     r"CreateTarget ?, attempt 2, at \S+: prechecks failed on db-01 \(nothing was created\): rsync", page)
+                     r"CreateTarget ?, attempt 2, at \S+: prechecks failed on db-01 \(nothing was created\): rsync",
+                     page)
     assert "What to do: follow the advice in the error, then `mgc-iac apply" in page
 
     shot = tmp_path / "report.png"
