@@ -111,7 +111,9 @@ class LiveView(Hooks):
     def step_progress(self, gate: str, progress: dict[str, Any]) -> None:
         address, _ = gate.rsplit("/", 1)
         with self._lock:
-            row = self._row(address)
+            row = self._rows.get(address)
+            if row is None or row.state != "running":  # a late figure of a step that has ended
+                return
             row.progress = dict(progress)
             if row.sample is None:
                 row.sample = (time.monotonic(), int(progress.get("replicated_bytes") or 0))

@@ -131,8 +131,11 @@ def approval_rule(spec: dict[str, Any], author: str | None) -> str:
 
 
 def summary_pieces(change: ResourceChange) -> tuple[Piece, ...]:
-    """One line of what a create makes, for the resource table (the detail section has the rest)."""
+    """One line of what a create makes (or a delete removes), for the resource table; the detail section has
+    the rest."""
     a = change.after or {}
+    if change.action is Action.DELETE and change.kind == TARGET_SERVER:
+        return (_t("deletes "), _lit((change.before or {}).get("name")), _t(" and its disks"))
     if change.action is not Action.CREATE:
         return ()
     if change.kind == TARGET_SERVER:

@@ -140,7 +140,8 @@ def md_details(change: ResourceChange) -> str:
     """A resource row's details cell: reasons, then changed leaves as code, one per line."""
     from mgc_iac.render._facts import summary_pieces
 
-    parts = [md_cell(md_pieces(summary_pieces(change)))] if change.action is Action.CREATE else []
+    summary = summary_pieces(change)
+    parts = [md_cell(md_pieces(summary))] if summary else []
     parts += [md_cell(md_text(r)) for r in change.reasons]
     parts += [md_cell(md_code(leaf_change(change.before, change.after, p))) for p in change.changed]
     return "<br>".join(parts)
