@@ -122,9 +122,12 @@ def _task_facts(a: dict[str, Any]) -> list[Fact]:
 
 def approval_rule(spec: dict[str, Any], author: str | None) -> str:
     """Who may approve a gate under the stack's approval policy, in words."""
-    policy = ApprovalPolicy.model_validate((spec or {}).get("approvals") or {})
+    raw = (spec or {}).get("approvals") or {}
+    policy = ApprovalPolicy.model_validate(raw)
     n = policy.required_approvers
     who = f"{n} distinct approver{'s' if n != 1 else ''}"
+    if raw.get("allowed_signers"):  # signed approvals: the approvers are that file's principals
+        who += f" among the principals of {raw['allowed_signers']}"
     if policy.allow_plan_author:
         return who + (f" (the plan's author {author} may be one)" if author else " (the plan's author may be one)")
     return who + (f" other than the plan's author {author}" if author else " other than the plan's author")
