@@ -106,6 +106,10 @@ def test_the_demo_shows_a_live_view_that_updates_and_leaves_summary_lines(demo: 
     assert re.search(r"✓ shop-wave-1/web-01: 3 step\(s\) done in \d+ s", history)
     assert not HEADER.search(history)
     assert terminal.cursor_visible()
+    # the demo ends with the notifications the lab received, by subject
+    last = history[history.index("$ mgc-iac lab messages"):]
+    assert [m.group(1) for m in re.finditer(r"migration-events  (\[mgc-iac\] .+)$", last, re.M)] == [
+        "[mgc-iac] shop-wave-1: waiting for manual confirmation"] * 2 + ["[mgc-iac] shop-wave-1: migration succeeded"]
 
 
 def test_ctrl_c_in_the_live_view_leaves_a_clean_terminal_exit_130_and_a_consistent_journal(
