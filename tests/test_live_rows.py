@@ -97,3 +97,21 @@ def test_plain_lines_outside_a_terminal_in_ci_or_when_asked(monkeypatch: pytest.
     assert live_wanted(False, io.StringIO()) is False  # not a terminal
     monkeypatch.setenv("CI", "true")
     assert live_wanted(False, Tty()) is False
+
+
+def test_a_big_apply_shows_what_fits_and_counts_the_rest(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    plan = plan_stack(shutil.copytree(DEMO, tmp_path / "demo")).plan
+    one = plan.server_changes[0]
+    big = replace(plan, server_changes=tuple(replace(one, server=f"srv-{i:03d}") for i in range(200)))
+    live = LiveView(big, Console(file=io.StringIO(), width=200, height=30, color_system=None))
+    for i in range(200):
+        gate = f"shop-wave-1/srv-{i:03d}/CreateTarget"
+        if i < 150:
+            live.step_started(gate, 1)
+        else:
+            live.step_finished(gate, "queued", {"queue_position": i - 149})
+    frame = _frame(live)
+    assert sum(line.startswith("shop-wave-1/srv-") for line in frame.splitlines()) == 27  # 30 lines - 3
+    assert "and 173 more server(s): 123 running, 50 queued" in frame

@@ -177,16 +177,22 @@ class LiveView(Hooks):
 
     def _render(self) -> RenderableType:
         with self._lock:
-            rows = [r for r in self._rows.values() if r.state != "pending"]
+            rows = sorted((r for r in self._rows.values() if r.state != "pending"), key=_order)
             pending = sum(1 for r in self._rows.values() if r.state == "pending")
+            # as many rows as the terminal shows (header and footer aside): running ones first
+            room = max(3, self.console.size.height - 3)
+            shown, hidden = rows[:room], rows[room:]
             table = Table(box=None, pad_edge=False, show_edge=False, expand=False, header_style="bold")
             for name in ("server", "step", "progress", "", "copied", "speed", "eta", "state"):
                 table.add_column(name, no_wrap=True, justify="right" if name in ("", "speed", "eta") else "left")
             now = time.monotonic()
-            for row in sorted(rows, key=_order):
+            for row in shown:
                 table.add_row(*self._cells(row, now))
-        footer = Text(f"{pending} server(s) not started yet", style="dim") if pending else Text("")
-        return Group(table, footer) if pending else table
+        more = [f"{sum(1 for r in hidden if r.state == s)} {s}" for s in ("running", "waiting", "queued")
+                if any(r.state == s for r in hidden)]
+        notes = ([f"and {len(hidden)} more server(s): {', '.join(more)}"] if hidden else []) + \
+            ([f"{pending} server(s) not started yet"] if pending else [])
+        return Group(table, Text("; ".join(notes), style="dim")) if notes else table
 
     def _cells(self, row: _Row, now: float) -> tuple[RenderableType, ...]:
         position = f" ({row.steps.index(row.step) + 1}/{len(row.steps)})" if row.step in row.steps else ""
