@@ -183,8 +183,11 @@ class LiveView(Hooks):
             room = max(3, self.console.size.height - 3)
             shown, hidden = rows[:room], rows[room:]
             table = Table(box=None, pad_edge=False, show_edge=False, expand=False, header_style="bold")
+            # a narrow terminal shortens the figures, never the server's name or its step
+            widths = {"server": max((len(r.address) for r in shown), default=6), "step": 26}
             for name in ("server", "step", "progress", "", "copied", "speed", "eta", "state"):
-                table.add_column(name, no_wrap=True, justify="right" if name in ("", "speed", "eta") else "left")
+                table.add_column(name, no_wrap=True, justify="right" if name in ("", "speed", "eta") else "left",
+                                 min_width=widths.get(name))
             now = time.monotonic()
             for row in shown:
                 table.add_row(*self._cells(row, now))
