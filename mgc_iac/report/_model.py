@@ -141,20 +141,37 @@ def _server(server: Any, snapshot: Snapshot, by_gate: dict[str, list[JournalEntr
         detail = record.detail if record else {}
         note = _note(status, detail, step.reason)
         rows.append(StepRow(step.step, status, len(starts), start, end if status != "running" else None, note))
-        if record is not None and record.status is StepStatus.DONE and step.step in COPY_STEPS:
-            moved += int(detail.get("replicated_bytes") or 0)
+        copied = int(detail.get("replicated_bytes") or 0) if step.step in COPY_STEPS else 0
+        if record is not None and record.status is StepStatus.DONE and copied:  # the steps that say what they moved
+            moved += copied
             copy_seconds += (end - start).total_seconds() if start and end else 0.0
         failures += _failures(server, step.step, entries, record, stack_dir)
     span_start = min((r.start for r in rows if r.start), default=None)
     span_end = max((r.end or r.start for r in rows if r.start), default=None)
     rows = _place(rows, span_start, span_end)
     verify = snapshot.steps.get(f"{server.address}/VerifyConsistency")
-    gates = [g for g in (f"{server.address}/{s.step}" for s in server.steps if s.manual) if g in approved]
-    approvals = tuple(Approval(g, g.rsplit("/", 1)[1], a.approver, a.at, a.via, a.plan_digest)
-                      for g in gates for a in approved[g])
+    approvals = tuple(_approvals(server, snapshot, approved, {r.step: r for r in rows}))
     return ServerReport(server.workflow, server.server, server.target_name, _state(rows), tuple(rows), moved,
                         copy_seconds, (verify.detail.get("verification") if verify else None) or None, approvals,
                         tuple(failures), span_start, span_end)
+
+
+def _approvals(server: Any, snapshot: Snapshot, approved: dict[str, list[ApprovalRecord]],
+               rows: dict[str, StepRow]) -> list[Approval]:
+    """Who approved each gate and when: the approvals recorded in state, and those the gate counted when it
+    opened (`approved_by` of its step record) that state does not hold (approvals.yaml in Git)."""
+    out = []
+    for step in (s for s in server.steps if s.manual):
+        gate = f"{server.address}/{step.step}"
+        recorded = approved.get(gate, [])
+        out += [Approval(gate, step.step, a.approver, a.at, a.via, a.plan_digest) for a in recorded]
+        record = snapshot.steps.get(gate)
+        detail = record.detail if record else {}
+        opened = rows[step.step].start if step.step in rows else None
+        out += [Approval(gate, step.step, who, opened.strftime("%Y-%m-%dT%H:%M:%SZ") if opened else "-",
+                         "approvals file", str(detail.get("plan_digest") or ""))
+                for who in detail.get("approved_by") or [] if who not in {a.approver for a in recorded}]
+    return out
 
 
 def _note(status: str, detail: dict[str, Any], reason: str) -> str:
