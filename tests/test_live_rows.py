@@ -63,10 +63,10 @@ def test_rows_show_step_progress_bytes_speed_eta_queue_and_gates(view: tuple[Liv
     assert "running" in _row(_frame(live), DB)
     live.step_finished(f"{WEB}/BusinessValidation", "waiting", {"needs": "1 approval(s)"})
     assert "⏸ gate waiting: needs 1 approval(s)" in _row(_frame(live), WEB)
-    live.step_finished(f"{DB}/CreateTarget", "failed", {"error": "prechecks failed on db-01"})
+    live.step_finished(f"{DB}/CreateTarget", "failed", {"error": "[mgc-iac] prechecks failed on db-01"})
     frame = _frame(live)
-    assert DB not in frame  # a failed server leaves the view...
-    assert "✗ shop-wave-1/db-01 failed at CreateTarget: prechecks failed on db-01" in out.getvalue()  # ...for a line
+    assert DB not in frame  # a failed server leaves the view for one line, its error shown as it is
+    assert "✗ shop-wave-1/db-01 failed at CreateTarget: [mgc-iac] prechecks failed on db-01" in out.getvalue()
     live.__exit__(None, None, None)
     assert "⏸ shop-wave-1/web-01 waits at BusinessValidation: needs 1 approval(s)" in out.getvalue()
 

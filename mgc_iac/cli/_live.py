@@ -20,6 +20,7 @@ from typing import Any
 from rich.console import Console, Group, RenderableType
 from rich.filesize import decimal
 from rich.live import Live
+from rich.markup import escape
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
@@ -89,12 +90,13 @@ class LiveView(Hooks):
             self._rows.clear()
         for row in rows:
             if row.state == "waiting":
-                self._line(f"[yellow]⏸[/] {row.address} waits at {row.step}: needs {row.needs}")
+                self._line(f"[yellow]⏸[/] {escape(row.address)} waits at {row.step}: needs {escape(row.needs)}")
             elif row.state == "queued":
-                self._line(f"[cyan]…[/] {row.address} queued: position {row.queue_position} in the account-wide "
-                           "queue")
+                self._line(f"[cyan]…[/] {escape(row.address)} queued: position {row.queue_position} in the "
+                           "account-wide queue")
             elif row.state == "running":
-                self._line(f"[red]![/] {row.address} interrupted in {row.step} (it runs again on the next apply)")
+                self._line(f"[red]![/] {escape(row.address)} interrupted in {row.step} (it runs again on the next "
+                           "apply)")
 
     # ---- hooks ----------------------------------------------------------------------------------------------
 
@@ -129,11 +131,11 @@ class LiveView(Hooks):
                 if step in COPY_STEPS:
                     row.copied += int(row.progress.get("replicated_bytes") or detail.get("replicated_bytes") or 0)
                 row.progress = {}
-                if step == row.steps[-1]:
+                if row.steps and step == row.steps[-1]:
                     line = self._complete_line(row)
                     del self._rows[address]
             elif status == "failed":
-                line = f"[red]✗[/] {address} failed at {step}: {detail.get('error')}"
+                line = f"[red]✗[/] {escape(address)} failed at {step}: {escape(str(detail.get('error')))}"
                 del self._rows[address]
             elif status == "waiting":
                 row.state, row.needs = "waiting", str(detail.get("needs") or "approval")
@@ -143,13 +145,13 @@ class LiveView(Hooks):
             self._line(line)
 
     def resource_changed(self, address: str, action: str) -> None:
-        self._line(f"- {address}: {action}")
+        self._line(f"- {escape(address)}: {action}")
 
     def notified(self, workflow: str, event: str) -> None:
-        self._line(f"- notified {workflow}: {event}")
+        self._line(f"- notified {escape(workflow)}: {event}")
 
     def message(self, text: str) -> None:
-        self._line(f"[yellow]![/] {text}")
+        self._line(f"[yellow]![/] {escape(text)}")
 
     # ---- drawing --------------------------------------------------------------------------------------------
 
@@ -170,9 +172,10 @@ class LiveView(Hooks):
     def _complete_line(self, row: _Row) -> str:
         took = human_duration(time.monotonic() - row.first_start) if row.first_start else "-"
         copied = f", {decimal(row.copied)} copied" if row.copied else ""
-        return f"[green]✓[/] {row.address}: {row.done} step(s) done in {took}{copied}"
+        return f"[green]✓[/] {escape(row.address)}: {row.done} step(s) done in {took}{copied}"
 
     def _line(self, markup: str) -> None:
+        """One line above the view; names and messages in it are escaped (an error may hold `[...]`)."""
         self.console.print(markup, highlight=False, soft_wrap=True)
 
     def _render(self) -> RenderableType:
@@ -201,15 +204,15 @@ class LiveView(Hooks):
         position = f" ({row.steps.index(row.step) + 1}/{len(row.steps)})" if row.step in row.steps else ""
         step = Text(f"{row.step or '-'}{position}")
         if row.state == "queued":
-            return (row.address, step, ProgressBar(total=100, completed=0, width=20), "", "", "", "",
+            return (Text(row.address), step, ProgressBar(total=100, completed=0, width=20), "", "", "", "",
                     Text(f"queued #{row.queue_position}", style="cyan"))
         if row.state == "waiting":
-            return (row.address, step, ProgressBar(total=100, completed=0, width=20), "", "", "", "",
+            return (Text(row.address), step, ProgressBar(total=100, completed=0, width=20), "", "", "", "",
                     Text(f"⏸ gate waiting: needs {row.needs}", style="yellow"))
         p = row.progress
         elapsed = human_duration(now - row.started) if row.started else ""
         if not p:  # a step without figures (cloud calls, SSH): a pulse and the time it has taken
-            return (row.address, step, ProgressBar(total=None, width=20, pulse=True), "", "", "", "",
+            return (Text(row.address), step, ProgressBar(total=None, width=20, pulse=True), "", "", "", "",
                     Text(f"running {elapsed}", style="green"))
         done, total = int(p.get("replicated_bytes") or 0), int(p.get("total_bytes") or 0)
         percent = int(p.get("percent") or 0)
@@ -219,7 +222,7 @@ class LiveView(Hooks):
         remain = int(p.get("remain_seconds") or 0)
         if not remain and speed > 0 and total > done:
             remain = int((total - done) / speed)
-        return (row.address, step, ProgressBar(total=100, completed=percent, width=20), f"{percent}%",
+        return (Text(row.address), step, ProgressBar(total=100, completed=percent, width=20), f"{percent}%",
                 f"{decimal(done)} / {decimal(total)}" if total else decimal(done),
                 f"{decimal(int(speed))}/s" if speed > 0 else "-", human_duration(remain) if remain else "-",
                 Text(f"{str(p.get('state') or 'running').lower()} {elapsed}", style="green"))
