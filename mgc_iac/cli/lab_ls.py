@@ -79,11 +79,12 @@ def ls_cmd(kind: str, fmt: str, state_dir: Path | None) -> None:
         return
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(box=None, pad_edge=False, header_style="bold")
     for column in COLUMNS[kind]:
         table.add_column(column, overflow="fold")
     for row in found:
-        table.add_row(*(_cell(row.get(c)) for c in COLUMNS[kind]))
+        table.add_row(*(Text(_cell(row.get(c))) for c in COLUMNS[kind]))  # literal: a subject may hold `[...]`
     Console(soft_wrap=False, width=max(160, Console().width)).print(table)
     click.echo(f"{len(found)} {kind}")

@@ -33,6 +33,7 @@ def test_lab_ls_shows_what_a_migration_created_and_what_a_crash_leaves(demo: Dem
     [message] = _ls(demo, "messages")
     assert message["topic_urn"] == topic["urn"]
     assert message["subject"] == "[mgc-iac] shop-wave-1: waiting for manual confirmation"
+    assert "[mgc-iac] shop-wave-1: waiting for manual confirmation" in demo.cli("lab", "ls", "messages").stdout
 
     # what a crash can leave: a server deleted without its disks leaves them unattached, and ls shows them
     cloud = demo.cloud()
