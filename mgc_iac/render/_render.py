@@ -53,23 +53,35 @@ def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: s
 
 
 def _fit_comment(context: dict[str, Any], detailed: list[str]) -> str:
-    """The markdown, under GitHub's comment limit: per-resource detail collapsed for big plans, left out from
-    the end when still too long, and the text cut at a line with a note as the last resort."""
+    """The markdown, under GitHub's comment limit: per-server detail collapsed for big plans, left out from the
+    end when still too long, and the text cut at a line with a note as the last resort."""
     template = _template("plan.md.j2")
-    keep = len(detailed)
     open_details = len(detailed) <= OPEN_DETAILS_UP_TO
-    while True:
+
+    def render(keep: int) -> str:
         omitted = len(detailed) - keep
         note = (f"Details of {omitted} of {len(detailed)} servers are left out to stay under GitHub's "
                 f"{COMMENT_LIMIT:,}-character comment limit; `mgc-iac show PLAN_FILE` shows all of them.")
-        text = template.render(**context, detailed=set(detailed[:keep]), open_details=open_details,
+        return template.render(**context, detailed=set(detailed[:keep]), open_details=open_details,
                                omitted=omitted, omitted_note=note).rstrip("\n") + "\n"
+
+    bare = render(0)
+    if len(bare) > COMMENT_LIMIT:  # too big even without any detail: cut (one render, however big the plan)
+        return f.cut_markdown(bare, COMMENT_LIMIT)
+    if not detailed:
+        return bare
+    full = render(len(detailed))
+    if len(full) <= COMMENT_LIMIT:
+        return full
+    # as many servers' details as the room left holds, at their average size, then fewer until it fits
+    each = max(1.0, (len(full) - len(bare)) / max(len(detailed), 1))
+    keep = min(len(detailed) - 1, int((COMMENT_LIMIT - len(bare)) / each))
+    while keep > 0:
+        text = render(keep)
         if len(text) <= COMMENT_LIMIT:
             return text
-        if keep == 0:
-            return f.cut_markdown(text, COMMENT_LIMIT)
-        # drop in proportion to the excess (at least one), so a 10,000-server plan needs few renders
-        keep = max(0, min(keep - 1, int(keep * COMMENT_LIMIT / len(text)) - 1))
+        keep = min(keep - 1, int(keep * 0.95))
+    return bare
 
 
 def render_diagnostics(diags: Iterable[Diagnostic | dict[str, Any]], *, color: bool = False) -> str:
