@@ -13,14 +13,15 @@ setup() {
   local need=()
   for cmd in bwrap rsync ssh sshd ssh-keygen; do command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd"); done
   [ -x /usr/sbin/sshd ] || need+=("sshd")
+  for cmd in tmux chromium; do command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd"); done  # live-view, report tests
   if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "== installing system packages (missing: ${need[*]})"
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq
-      apt-get install -y -qq bubblewrap rsync openssh-client openssh-server >/dev/null
+      apt-get install -y -qq bubblewrap rsync openssh-client openssh-server tmux chromium >/dev/null
     else
-      echo "warning: missing ${need[*]}; install bubblewrap rsync openssh-client openssh-server" >&2
+      echo "warning: missing ${need[*]}; install bubblewrap rsync openssh-client openssh-server tmux chromium" >&2
     fi
   fi
   if [ ! -x "$VENV/bin/python" ]; then

@@ -179,15 +179,27 @@ class AgentDisconnectedError(CloudError):
     """The task runs but its agent is gone: SMS lost its heartbeat, or the local agent process ended."""
 
 
+def task_progress(task: Any) -> dict[str, Any]:
+    """A task's progress figures as ShowTask answers them (the running subtask's percent, else bytes)."""
+    running = [s for s in task.sub_tasks if 0 < s.progress < 100]
+    total, done = int(task.total_bytes or 0), int(task.replicated_bytes or 0)
+    percent = running[-1].progress if running else (min(100, done * 100 // total) if total else 0)
+    return {"state": task.state, "percent": percent, "replicated_bytes": done, "total_bytes": total,
+            "speed_mbps": float(task.migrate_speed_mbps or 0.0), "remain_seconds": int(task.remain_seconds or 0)}
+
+
 def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ...], cancel: threading.Event,
-          timeout: float = TIMEOUT_SECONDS, agent_alive: Callable[[], bool] | None = None) -> Any:
+          timeout: float = TIMEOUT_SECONDS, agent_alive: Callable[[], bool] | None = None,
+          on_progress: Callable[[dict[str, Any]], None] | None = None) -> Any:
     """Poll the task until a `done` state; a `failed` state, a disconnected agent (the task's `connected`
-    flag, or `agent_alive()` answering False) or the timeout raise."""
+    flag, or `agent_alive()` answering False) or the timeout raise. `on_progress` gets every poll's figures."""
     from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
 
     sms = single_attempt(cloud.sms)  # transient poll failures are waited out by wait_until, until the deadline
 
     def reached(task: Any) -> bool:
+        if on_progress is not None:
+            on_progress(task_progress(task))
         if task.state in done:
             return True
         if task.state in failed:
@@ -207,23 +219,26 @@ def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ..
 
 
 def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
-                    agent_alive: Callable[[], bool] | None = None) -> dict[str, Any]:
+                    agent_alive: Callable[[], bool] | None = None,
+                    on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
     if task.state in ("READY", "MIGRATE_FAIL", "ABORT"):
         cloud.sms.task_action(task_id, "start")
     task = _wait(cloud, task_id, ("MIGRATE_SUCCESS", "SYNCING", "SYNC_SUCCESS", "SYNC_FAIL"), ("MIGRATE_FAIL",),
-                 cancel, agent_alive=agent_alive)
+                 cancel, agent_alive=agent_alive, on_progress=on_progress)
     return {"task_state": task.state, "replicated_bytes": task.replicated_bytes, "total_bytes": task.total_bytes}
 
 
 def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
-                agent_alive: Callable[[], bool] | None = None) -> dict[str, Any]:
+                agent_alive: Callable[[], bool] | None = None,
+                on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
     if task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL"):
         cloud.sms.task_action(task_id, "restart")
-    task = _wait(cloud, task_id, ("SYNC_SUCCESS",), ("SYNC_FAIL", "MIGRATE_FAIL"), cancel, agent_alive=agent_alive)
+    task = _wait(cloud, task_id, ("SYNC_SUCCESS",), ("SYNC_FAIL", "MIGRATE_FAIL"), cancel, agent_alive=agent_alive,
+                 on_progress=on_progress)
     return {"task_state": task.state}
 
 

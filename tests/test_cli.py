@@ -74,7 +74,7 @@ def test_plan_out_then_show(demo_stack, tmp_path):
     body = json.loads(plan_file.read_text())
     assert body["digest"] in out.stdout
     shown = mgc("show", str(plan_file))
-    assert shown.returncode == 0 and "4 to create" in shown.stdout
+    assert shown.returncode == 0 and "5 to create" in shown.stdout
     as_json = json.loads(mgc("show", str(plan_file), "--format", "json").stdout)
     assert as_json["digest"] == body["digest"]
 

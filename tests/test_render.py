@@ -10,6 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 from mgc_iac.diagnostics import Diagnostic, Diagnostics, Severity
 from mgc_iac.plan.model import Plan
@@ -21,7 +22,7 @@ from mgc_iac.state import ResourceRecord, SQLiteStore, StepRecord, StepStatus
 
 DEMO = Path(__file__).resolve().parents[1] / "stacks" / "demo"
 ANSI = "\x1b["
-SUMMARY_EMPTY_STATE = ("Plan: 4 to create, 0 to update, 0 to replace, 0 to delete, 0 to forget; "
+SUMMARY_EMPTY_STATE = ("Plan: 5 to create, 0 to update, 0 to replace, 0 to delete, 0 to forget; "
                        "14 steps to run; 4 gates await approval.")
 
 
@@ -113,7 +114,7 @@ def test_text_shows_every_resource_action_with_changed_leaves_and_replace_reason
 def test_unchanged_resources_are_hidden_unless_asked(mixed: Plan) -> None:
     hidden = render_plan(mixed)
     assert "web-01/migration_task" not in hidden
-    assert "(1 unchanged resource not shown)" in _lines(hidden)
+    assert "(2 unchanged resources not shown)" in _lines(hidden)
     shown = render_plan(mixed, show_noop=True)
     assert "shop-wave-1/web-01/migration_task (migration_task)" in _lines(shown)
     assert "not shown" not in shown
@@ -143,7 +144,8 @@ def test_warnings_show_file_line_path_message_and_fix(stack: Path) -> None:
     text = render_plan(plan)
     assert "Warnings:" in text
     assert any(ln.startswith("warning: ") and ln.endswith(expected) for ln in _lines(text))
-    assert expected in render_plan(plan, "markdown")
+    # as GitHub shows it (the markdown source escapes the brackets and underscores of the path)
+    assert expected in MarkdownIt("commonmark").enable("table").render(render_plan(plan, "markdown"))
 
 
 def test_colour_codes_only_when_asked(mixed: Plan) -> None:
@@ -213,7 +215,7 @@ def test_markdown_mermaid_flowchart_is_well_formed(mixed: Plan) -> None:
 def test_markdown_hides_noops_and_names_removed_workflows(mixed: Plan) -> None:
     md = render_plan(mixed, "markdown")
     assert "### Workflow `old-wave` (removed from the spec)" in md
-    assert "_1 unchanged resource not shown._" in md
+    assert "_2 unchanged resources not shown._" in md
     assert "`shop-wave-1/web-01/migration_task`" not in md
 
 

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "retry": ("mgc_iac.cli.apply_cmds:retry_cmd", "Full Retry of a server: delete its task, restart at StartUpAgent."),
     "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),
     "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect, export or repair state (journal, export, unlock)."),
+    "report": ("mgc_iac.cli.report_cmd:report_cmd", "Write an HTML report of a stack's migration (from state)."),
 }
 
 

@@ -80,7 +80,10 @@ def _stack_dir_of(stack: Path) -> Path:
               help="Read every recorded resource from the cloud before acting, and repair what changed outside "
                    "mgc-iac (a plan file is refused when the cloud changed since it was made). "
                    "--refresh=false trusts the records.")
-def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, refresh: bool) -> None:
+@click.option("--no-progress", is_flag=True,
+              help="Plain progress lines even on a terminal (the default without a terminal or when CI is set).")
+def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, refresh: bool,
+              no_progress: bool) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is a proposal, never an authority: apply re-plans the stack against current state and refuses
@@ -139,11 +142,14 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
         trust = trust_for(plan.stack, plan.spec, directory, store)
         cloud = cloud_config(plan.spec, directory)
         runner = CloudSteps(cloud, hosts=MigrationHosts(plan.spec, directory, cloud))
-        engine = Engine(plan, digest, store, runner, hooks=_PrintHooks(),
-                        approvals_file=_approvals_file(directory), trust=trust,
-                        options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
-                                              replan_digest=_replanner(directory, store)))
-        result = engine.run()
+        from mgc_iac.cli._live import progress_hooks
+
+        with progress_hooks(plan, _PrintHooks(), no_progress) as hooks:  # the live view on a terminal
+            engine = Engine(plan, digest, store, runner, hooks=hooks,
+                            approvals_file=_approvals_file(directory), trust=trust,
+                            options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
+                                                  replan_digest=_replanner(directory, store)))
+            result = engine.run()
     finally:
         store.close()
     _summary(result, directory, trust.require_signatures, trust.environment)

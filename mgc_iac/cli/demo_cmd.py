@@ -2,8 +2,8 @@
 
 It walks the path a platform team walks, with the real commands: validate, plan (saved), apply (stops at
 BusinessValidation), approve, apply (stops at Cutover), approve, apply (done), status with the verification
-result, and the SMN messages the lab received. State and lab live in a work directory that is reset first,
-so the demo can be run again and again.
+result, the HTML report (report.html), and the SMN messages the lab received. State and lab live in a work
+directory that is reset first, so the demo can be run again and again.
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ def _run(args: list[str]) -> int:
     try:
         cli.main(args, prog_name="mgc-iac", standalone_mode=False)
     except SystemExit as exc:
+        if exc.code == 130:  # Ctrl-C in a step: stop the demo too, with the same exit code
+            raise
         return int(exc.code or 0)
     return 0
 
@@ -69,7 +71,9 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
         _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "cutover approved")
         _expect(_run(["apply", str(stack), "--auto-approve"]), 0, "the migration is done")
         _expect(_run(["status", str(stack)]), 0, "where every server stands, with its verification")
-        _run(["lab", "messages"])
+        _expect(_run(["report", str(stack), "--out", str(workdir / "report.html")]), 0,
+                "the migration report, one HTML page to hand on")
+        _run(["lab", "messages"])  # last: the SMN notifications the workflow sent (checkpoints, success)
     finally:
         if not keep:
             stop_lab_all(lab_dir)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from mgc_iac.cloud import LabControl
+    from mgc_iac.cloud import CloudSettings, LabControl
 
 _DIR = click.option("--dir", "state_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                     help="Lab state directory (default $MGC_IAC_LAB_DIR or ~/.mgc-iac/lab).")
@@ -21,14 +21,22 @@ def _state_dir(state_dir: Path | None) -> Path:
     return state_dir or default_state_dir()
 
 
-def _control(state_dir: Path) -> tuple[LabControl, dict[str, Any]]:
-    from mgc_iac.cloud import CloudSettings, LabControl
+def _settings(state_dir: Path) -> tuple[CloudSettings, dict[str, Any]]:
+    """The signed-client settings of the lab running from `state_dir`, and its {pid, port, url}."""
+    from mgc_iac.cloud import CloudSettings
     from mgc_iac.lab.process import endpoint_for, running
 
     info = running(state_dir)
     if info is None:
         raise click.ClickException(f"no lab runs from {state_dir}: start one with `mgc-iac lab up`")
-    return LabControl(CloudSettings.for_lab(endpoint_for(state_dir, str(info["url"])))), info
+    return CloudSettings.for_lab(endpoint_for(state_dir, str(info["url"]))), info
+
+
+def _control(state_dir: Path) -> tuple[LabControl, dict[str, Any]]:
+    from mgc_iac.cloud import LabControl
+
+    settings, info = _settings(state_dir)
+    return LabControl(settings), info
 
 
 @click.group("lab")
@@ -106,7 +114,8 @@ def messages_cmd(state_dir: Path | None) -> None:
     if not messages:
         click.echo("no messages")
     for m in messages:
-        click.echo(f"{m['time']}  {m['topic']}  {m['subject']}\n    {m['message']}")
+        body = "\n".join("    " + line for line in str(m["message"]).splitlines())
+        click.echo(f"{m['time']}  {m['topic']}  {m['subject']}\n{body}")
 
 
 @lab_group.command("reset")
@@ -119,3 +128,6 @@ def reset_cmd(state_dir: Path | None, yes: bool) -> None:
         click.confirm("Forget everything the lab holds and reload its seed?", abort=True)
     control.reset()
     click.echo("lab reset to its seed")
+
+
+lab_group.add_command(__import__("mgc_iac.cli.lab_ls", fromlist=["ls_cmd"]).ls_cmd)

@@ -180,7 +180,7 @@ class CloudSteps:
         agents = self._agent_side(ctx)
         alive = agents.ensure_daemon(ctx)
         try:
-            return operation(self.cloud_config, task_id, ctx.cancel, agent_alive=alive)
+            return operation(self.cloud_config, task_id, ctx.cancel, agent_alive=alive, on_progress=ctx.progress)
         except AgentDisconnectedError as exc:
             raise AgentGoneError(f"{retry_advice(ctx, ctx.server.server)} ({exc})") from exc
         except CloudError as exc:

@@ -366,7 +366,8 @@ class Engine:
             ctx = StepContext(stack=stack, step=step, server=change, spec=self.plan.spec,
                               changes=dict(self._changes.get((change.workflow, change.server), {})),
                               records=dict(server.records), attempt=attempt,
-                              incarnation=str(extra.get("incarnation", "")))
+                              incarnation=str(extra.get("incarnation", "")),
+                              progress=self._progress_to_hooks(gate))
             self._cancels.append(ctx.cancel)
             try:
                 outcome: StepOutcome = await self._in_thread(self.runner.run_step, ctx)
@@ -399,6 +400,16 @@ class Engine:
             self.result.done.append(gate)
             self.hooks.step_finished(gate, StepStatus.DONE.value, detail)
             return True
+
+    def _progress_to_hooks(self, gate: str) -> Callable[[dict[str, Any]], None]:
+        """A callback for the worker thread that hands a step's progress to the hooks on the event loop."""
+        loop = asyncio.get_running_loop()
+
+        def report(progress: dict[str, Any]) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closing (Ctrl-C): the figure is moot
+                loop.call_soon_threadsafe(self.hooks.step_progress, gate, progress)
+
+        return report
 
     def _put_step(self, gate: str, change: ServerChange, step: str, status: StepStatus, detail: dict[str, Any],
                   *, phase: str, attempt: int | None = None) -> None:

@@ -16,6 +16,10 @@ class Hooks:
     def step_finished(self, gate: str, status: str, detail: dict[str, Any]) -> None:
         """A step ended: status is done, failed, waiting, skipped or queued."""
 
+    def step_progress(self, gate: str, progress: dict[str, Any]) -> None:
+        """A running step's progress, as often as the cloud reports it (copy steps: the SMS task's
+        {state, percent, replicated_bytes, total_bytes, speed_mbps, remain_seconds})."""
+
     def resource_changed(self, address: str, action: str) -> None:
         """A resource outside any step was updated, deleted or forgotten."""
 
@@ -37,6 +41,9 @@ class RecordingHooks(Hooks):
 
     def step_finished(self, gate: str, status: str, detail: dict[str, Any]) -> None:
         self.events.append(("finished", gate, status))
+
+    def step_progress(self, gate: str, progress: dict[str, Any]) -> None:
+        self.events.append(("progress", gate, progress.get("percent")))
 
     def resource_changed(self, address: str, action: str) -> None:
         self.events.append(("resource", address, action))

@@ -1,4 +1,5 @@
-"""What an apply ends with, and its exit code (0 all done, 3 stopped only at gates or queued, 1 a failure)."""
+"""What an apply ends with, and its exit code (0 all done, 3 stopped only at gates or queued, 1 a failure,
+130 interrupted by Ctrl-C, as shells report SIGINT)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_WAITING = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command ended by Ctrl-C
 
 
 @dataclass
@@ -28,7 +30,9 @@ class ApplyResult:
 
     @property
     def exit_code(self) -> int:
-        if self.failed or self.interrupted:
+        if self.interrupted:
+            return EXIT_INTERRUPTED
+        if self.failed:
             return EXIT_FAILED
         if self.waiting or self.queued:
             return EXIT_WAITING

@@ -9,6 +9,7 @@ the same transaction as the step's 'after' record.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,6 +30,8 @@ class StepContext:
     # CreateTarget: kept across the replays of one create (crash, retry), new for each new resource, so an
     # idempotency token never repeats for a server that was deleted and is created again at the same address
     incarnation: str = ""
+    # called from the worker thread with the step's progress (see Hooks.step_progress); None = nobody listens
+    progress: Callable[[dict[str, Any]], None] | None = None
 
     @property
     def gate(self) -> str:

@@ -77,14 +77,32 @@ def mermaid_label(text: str) -> str:
     return '"' + text.replace('"', "#quot;") + '"'
 
 
+_MD_PUNCT = re.compile(r"([\\`*_\[\]<>#|~&!])")
+_TICKS = re.compile(r"`+")
+
+
 def md_cell(text: object) -> str:
-    """Text safe inside a markdown table cell."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Markdown (already formatted) safe inside a table cell: GFM splits cells on every unescaped pipe, code
+    spans included, and turns `\\|` back into `|` before anything else."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def md_text(text: object) -> str:
+    """Plain text shown literally in markdown: every markdown punctuation character backslash-escaped."""
+    return _MD_PUNCT.sub(r"\\\1", str(text).replace("\n", " "))
 
 
 def md_code(text: object) -> str:
-    body = str(text).replace("`", "'")
-    return f"`{body}`"
+    """A code span showing `text` literally: a fence longer than any run of backticks inside (CommonMark 6.1)."""
+    body = str(text).replace("\n", " ")
+    fence = "`" * (max((len(m) for m in _TICKS.findall(body)), default=0) + 1)
+    pad = " " if body.startswith(("`", " ")) or body.endswith(("`", " ")) else ""
+    return f"{fence}{pad}{body}{pad}{fence}"
+
+
+def md_pieces(pieces: tuple[tuple[str, bool], ...]) -> str:
+    """A fact's pieces as markdown: literal pieces as code spans, the rest escaped."""
+    return "".join(md_code(text) if literal else md_text(text) for text, literal in pieces)
 
 
 def leaf(data: Any, dotted: str) -> Any:
@@ -103,6 +121,17 @@ def leaf_change(before: Any, after: Any, dotted: str) -> str:
     return f"{dotted}: {_show(leaf(before, dotted))} -> {_show(leaf(after, dotted))}"
 
 
+def leaf_value(data: Any, dotted: str) -> str:
+    """One side of a changed leaf, as JSON ("(absent)" when that side has none)."""
+    return _show(leaf(data, dotted))
+
+
+def target_label(change: ResourceChange) -> str:
+    """`: web-01-hw` for a target server change (the name a reviewer knows it by), else nothing."""
+    name = (change.after or change.before or {}).get("name") if change.kind == "target_server" else None
+    return f": {name}" if name else ""
+
+
 def _show(value: Any) -> str:
     if value is _ABSENT:
         return "(absent)"
@@ -112,7 +141,30 @@ def _show(value: Any) -> str:
 
 def md_details(change: ResourceChange) -> str:
     """A resource row's details cell: reasons, then changed leaves as code, one per line."""
+    from mgc_iac.render._facts import summary_pieces
+
+    summary = summary_pieces(change)
     parts = [md_cell(f"moved from {md_code(change.moved_from)} (keeps its records)")] if change.moved_from else []
-    parts += [md_cell(r) for r in change.reasons]
+    parts += [md_cell(md_pieces(summary))] if summary else []
+    parts += [md_cell(md_text(r)) for r in change.reasons]
     parts += [md_cell(md_code(leaf_change(change.before, change.after, p))) for p in change.changed]
     return "<br>".join(parts)
+
+
+def detailed(change: ResourceChange) -> bool:
+    """Whether a change gets a detail section: what a create or replace makes, or what an update changes."""
+    return change.action in (Action.CREATE, Action.REPLACE) and bool(change.after) or bool(change.changed)
+
+
+def cut_markdown(text: str, limit: int) -> str:
+    """`text` cut at a line so that it fits in `limit` characters with a closing note; a cut inside a code
+    fence or a <details> block closes it, so what is left stays well-formed."""
+    note = (f"\n\n**Truncated** to stay under GitHub's {limit:,}-character comment limit: "
+            "`mgc-iac show PLAN_FILE` shows the whole plan.\n")
+    budget = limit - len(note) - 40  # room for the closing fence and tags
+    kept = text[:budget].rsplit("\n", 1)[0]
+    closing = ""
+    if kept.count("\n```") % 2:
+        closing += "\n```"
+    closing += "\n\n</details>" * max(0, kept.count("<details") - kept.count("</details>"))
+    return kept + closing + note

@@ -96,3 +96,44 @@ def _bandwidth_limits(spec: dict[str, Any]) -> dict[str, int | None]:
         if isinstance(wf, dict) and "name" in wf:
             limits[wf["name"]] = (wf.get("advanced") or {}).get("bandwidth_limit_mbps")
     return limits
+
+
+@dataclass(frozen=True)
+class GateView:
+    gate: str      # workflow/server/step
+    reason: str    # what the reviewer checks before approving
+
+
+def gate_views(plan: Plan) -> list[GateView]:
+    """Every gate the plan stops at, in plan order."""
+    return [GateView(f"{s.address}/{st.step}", st.reason) for s in plan.server_changes for st in s.steps
+            if st.action is StepAction.WAIT]
+
+
+_KIND_ORDER = {"target_server": 0, "migration_task": 1}  # a reviewer reads the target before its task
+
+
+@dataclass(frozen=True)
+class DetailGroup:
+    """The detail a reviewer opens for one server (its target and task), or a workflow's own resources."""
+
+    key: str                               # workflow/server, or workflow
+    title: str                             # "web-01 → web-01-hw"
+    changes: tuple[ResourceChange, ...]
+
+
+def detail_groups(wf: WorkflowView) -> list[DetailGroup]:
+    from mgc_iac.render._filters import detailed
+
+    targets = {s.server: s.target_name for s in wf.servers}
+    groups: dict[str, list[ResourceChange]] = {}
+    for change in wf.changes:
+        if detailed(change):
+            groups.setdefault(change.server or "", []).append(change)
+    out = []
+    for server, changes in groups.items():
+        title = (f"{server} → {targets[server]}" if server in targets else server) if server else \
+            f"workflow {wf.name}"
+        changes.sort(key=lambda c: _KIND_ORDER.get(c.kind, len(_KIND_ORDER)))
+        out.append(DetailGroup(f"{wf.name}/{server}" if server else wf.name, title, tuple(changes)))
+    return out

@@ -67,7 +67,11 @@ def test_demo_migrates_real_files_through_both_gates(demo: Demo) -> None:
         assert set(rows) == {"/srv", "/data"}  # the demo's include paths, hashed
         assert all(r["different"] == r["missing"] == r["extra"] == 0 for r in rows.values())
         assert rows["/data"]["total"] > 0
-    assert demo.cli("lab", "messages").stdout.strip() == "no messages"  # the demo declares no notifications
+    # the demo's SMN notifications, as the lab received them: each checkpoint once, then the success
+    subjects = [line.split("  ", 2)[2] for line in demo.cli("lab", "messages").stdout.splitlines()
+                if not line.startswith(" ")]
+    assert subjects == ["[mgc-iac] shop-wave-1: waiting for manual confirmation"] * 2 + [
+        "[mgc-iac] shop-wave-1: migration succeeded"]
     # no daemon is left running: SourceClear stopped them (they ended on SMS's CLEAR command)
     assert list(demo.lab_dir.glob("agents/demo/*/daemon.pid")) == []
     assert {json.loads(p.read_text())["state"] for p in demo.lab_dir.glob("agents/demo/*/status.json")} == {"stopped"}

@@ -94,7 +94,8 @@ def test_the_export_of_an_applied_stack_is_a_valid_pulumi_deployment(applied: Pa
         assert task["propertyDependencies"] == {"target_server_id": [target["urn"]]}
         assert resources.index(target) < resources.index(task)  # dependency order
         assert target["inputs"]["__provider"] == target["outputs"]["__provider"]
-    assert len(by_urn) == 4
+    assert len(by_urn) == 5  # two targets, two tasks and the workflow's notification topic
+    assert "urn:pulumi:dev::mgc-iac::pulumi-python:dynamic/mgc:Notification::shop-wave-1/notification" in by_urn
     assert resources[0]["outputs"]["target_server_ids"] == {
         a: by_urn[f"urn:pulumi:dev::mgc-iac::{TARGET}::{a}"]["id"]
         for a in ("shop-wave-1/web-01/target_server", "shop-wave-1/db-01/target_server")}
@@ -136,7 +137,7 @@ def test_export_writes_to_stdout_without_out(applied: Path) -> None:
     assert body["version"] == 3
     assert {r["urn"].rsplit("::", 1)[1] for r in body["deployment"]["resources"][2:]} == {
         "shop-wave-1/web-01/target_server", "shop-wave-1/db-01/target_server",
-        "shop-wave-1/web-01/migration_task", "shop-wave-1/db-01/migration_task"}
+        "shop-wave-1/web-01/migration_task", "shop-wave-1/db-01/migration_task", "shop-wave-1/notification"}
     assert body["deployment"]["resources"][0]["urn"].startswith("urn:pulumi:demo::mgc-iac::")
 
 

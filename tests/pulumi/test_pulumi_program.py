@@ -71,6 +71,7 @@ def test_the_program_declares_one_resource_per_desired_resource(demo_run) -> Non
     run, _ = demo_run
     assert sorted((r["type"], r["name"]) for r in run["resources"]) == [
         (TASK, "shop-wave-1/db-01/migration_task"), (TASK, "shop-wave-1/web-01/migration_task"),
+        (NOTE, "shop-wave-1/notification"),
         (TARGET, "shop-wave-1/db-01/target_server"), (TARGET, "shop-wave-1/web-01/target_server")]
     assert all(r["custom"] and r["parent"].endswith("::pulumi:pulumi:Stack::mgc-iac-dev") for r in run["resources"])
     # the callback on the exports ran: every registration was answered, ids resolved

@@ -9,7 +9,8 @@ from mgc_iac.planning import plan_stack
 
 DEMO_PY = '''
 from mgc_iac import (AdvancedSpec, Disk, EncryptionSpec, Metadata, MigrationPlan, ServerOverride, Source, Stack,
-                     TargetSpec, VerificationPolicy, Workflow, WorkflowSource, CloudConfig, ApprovalPolicy)
+                     TargetSpec, VerificationPolicy, Workflow, WorkflowSource, CloudConfig, ApprovalPolicy,
+                     Notifications)
 
 def source(name, ip, mac, cpus, memory_mb, disks):
     return Source(name=name, ip=ip, mac=mac, os="linux", os_version="debian-12", cpus=cpus, memory_mb=memory_mb,
@@ -32,7 +33,10 @@ stack = Stack(
         target=TargetSpec(region="cn-north-4", project="cn-north-4", vpc="vpc-shop", subnet="subnet-shop",
                           security_group="sg-shop", flavor="s6.large.2"),
         encryption=EncryptionSpec(enabled=True, key_alias="shop-disk-key"),
-        advanced=AdvancedSpec(bandwidth_limit_mbps=200, tags={"owner": "platform", "app": "shop"}),
+        advanced=AdvancedSpec(bandwidth_limit_mbps=200, tags={"owner": "platform", "app": "shop"},
+                              notifications=Notifications(
+                                  topic_urn="urn:smn:cn-north-4:0764a0ad095e5714b4661b894da6c027:migration-events",
+                                  language="en-us", on=["succeeded", "failed", "manual_checkpoint"])),
         verification_policy=VerificationPolicy(hash=True, include_paths=["/srv", "/data"],
                                                exclude_paths=["/data/tmp"]),
         servers={"web-01": ServerOverride(target_name="web-01-hw"),
@@ -51,4 +55,4 @@ def test_python_and_yaml_forms_give_the_same_plan(demo_stack: Path, tmp_path: Pa
     assert from_python.checked.loaded.digest == from_yaml.checked.loaded.digest
     yaml_doc, py_doc = plan_to_dict(from_yaml.plan), plan_to_dict(from_python.plan)
     assert py_doc["digest"] == yaml_doc["digest"]
-    assert py_doc["summary"]["create"] == 4
+    assert py_doc["summary"]["create"] == 5  # two targets, two tasks, the notification topic
