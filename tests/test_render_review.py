@@ -26,7 +26,6 @@ TRICKY_TAGS = {"owner": "a|b*c", "note": "x_y`z <b>&amp;"}
 @pytest.fixture
 def stack(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("MGC_IAC_STATE", str(tmp_path / "state.db"))
-    monkeypatch.setenv("MGC_IAC_AUTHOR", "alice@example.com")
     return Path(shutil.copytree(DEMO, tmp_path / "demo"))
 
 
@@ -95,8 +94,11 @@ def _fact_rows(markdown: str, title: str) -> dict[str, str]:
 
 
 def test_creates_show_what_will_be_created_in_markdown_and_text(stack: Path) -> None:
-    _edit_workflow(stack, lambda wf: wf["advanced"].update(tags=TRICKY_TAGS))
+    # TMS refuses these characters in a stack (spec rules); the renderer must still show any value literally
     plan = plan_stack(stack).plan
+    plan = replace(plan, resource_changes=tuple(
+        replace(c, after={**c.after, "tags": TRICKY_TAGS}) if c.kind == "target_server" else c
+        for c in plan.resource_changes))
     md = render_plan(plan, "markdown")
     target = _fact_rows(md, "`shop-wave-1/db-01/target_server`: db-01-hw")
     assert target["Target name"] == "db-01-hw"
@@ -168,7 +170,7 @@ def test_updates_show_old_and_new_and_replaces_name_the_attribute(stack: Path) -
 def test_gates_are_listed_with_who_may_approve_them(stack: Path) -> None:
     plan = plan_stack(stack).plan
     md = render_plan(plan, "markdown")
-    assert "Each gate needs 1 distinct approver (the plan's author alice@example.com may be one)" in md
+    assert "Each gate needs 1 distinct approver (the plan's author may be one)" in md  # unsigned: no author
     gates = next(t for t in _tables(md) if t[0] == ["Gate", "Waits for"])
     assert gates[1:] == [["shop-wave-1/web-01/BusinessValidation", "check the services on the target"],
                          ["shop-wave-1/web-01/Cutover", "switch services to the target and start it"],
@@ -178,7 +180,7 @@ def test_gates_are_listed_with_who_may_approve_them(stack: Path) -> None:
     policy.write_text(policy.read_text().replace("required_approvers: 1", "required_approvers: 2")
                       .replace("allow_plan_author: true", "allow_plan_author: false"))
     strict = plan_stack(stack).plan
-    rule = "2 distinct approvers other than the plan's author alice@example.com"
+    rule = "2 distinct approvers other than the plan's author"
     assert f"Each gate needs {rule}" in render_plan(strict, "markdown")
     assert f"Gates: each needs {rule}." in render_plan(strict)
 

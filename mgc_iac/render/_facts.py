@@ -130,7 +130,10 @@ def approval_rule(spec: dict[str, Any], author: str | None) -> str:
         who += f" among the principals of {raw['allowed_signers']}"
     if policy.allow_plan_author:
         return who + (f" (the plan's author {author} may be one)" if author else " (the plan's author may be one)")
-    return who + (f" other than the plan's author {author}" if author else " other than the plan's author")
+    if author:
+        return who + f" other than the plan's author {author}"
+    # the author is the plan's signer (plan --sign-key), never a typed name: unsigned, nobody can be excluded
+    return who + " other than the plan's author (an unsigned plan has no known author: sign it with plan --sign-key)"
 
 
 def summary_pieces(change: ResourceChange) -> tuple[Piece, ...]:
