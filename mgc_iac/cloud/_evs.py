@@ -19,11 +19,10 @@ class EvsClient(ServiceClient):
     def show_volume(self, volume_id: str) -> Volume:
         from huaweicloudsdkevs.v2 import ShowVolumeRequest
 
-        raw = self.call("show_volume", ShowVolumeRequest(volume_id=volume_id))["volume"]
-        meta = raw.get("metadata") or {}
-        encrypted = bool(raw.get("encrypted")) or meta.get("__system__encrypted") == "1"
-        return Volume(id=raw["id"], name=raw.get("name", ""), size_gb=int(raw.get("size") or 0),
-                      status=raw.get("status", ""), encrypted=encrypted,
-                      kms_key_id=meta.get("__system__cmkid") if encrypted else None,
-                      server_ids=tuple(a.get("server_id", "") for a in raw.get("attachments") or []),
-                      bootable=str(raw.get("bootable", "")).lower() == "true")
+        v = self.call("show_volume", ShowVolumeRequest(volume_id=volume_id)).volume     # VolumeDetail
+        meta = v.metadata or {}                        # typed dict(str, object): EVS's documented metadata keys
+        encrypted = bool(v.encrypted) or meta.get("__system__encrypted") == "1"
+        return Volume(id=v.id, name=v.name or "", size_gb=int(v.size or 0), status=v.status or "",
+                      encrypted=encrypted, kms_key_id=meta.get("__system__cmkid") if encrypted else None,
+                      server_ids=tuple(a.server_id or "" for a in v.attachments or []),
+                      bootable=str(v.bootable or "").lower() == "true")

@@ -1,0 +1,99 @@
+"""The SDK's models as a contract: check a JSON value against an SDK model's openapi_types/attribute_map.
+
+Used both ways: the client builds request bodies only from declared fields (`as_model`), and the lab checks
+every answer before it is sent (mgc_iac.lab.contract). A key the model does not declare, or a value of another
+type than the declared one, is a problem; null is accepted for any field (the SDK reads it as None).
+The one documented gap of the SDK (mgc_iac.cloud._sdk_gaps) replaces the SDK's model where it applies.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from mgc_iac.cloud._sdk_gaps import DOCUMENTED_MODELS, LOCAL_MODELS
+
+_LIST = re.compile(r"^list\[(.*)\]$")
+_DICT = re.compile(r"^dict\(([^,]*), (.*)\)$")
+_PRIMITIVE: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+
+
+class ContractError(ValueError):
+    """A value that the SDK model does not declare, or declares with another type."""
+
+
+def model_class(package: ModuleType, name: str) -> Any:
+    """The model named `name` in an SDK package (e.g. huaweicloudsdksms.v3), or the documented replacement."""
+    return DOCUMENTED_MODELS.get(name) or LOCAL_MODELS.get(name) or getattr(package, name)
+
+
+@cache
+def _json_keys(model: Any) -> dict[str, str]:
+    """JSON key -> declared type, from the model's attribute_map (python name -> JSON key)."""
+    return {model.attribute_map[attr]: kind for attr, kind in model.openapi_types.items()}
+
+
+def problems(value: Any, kind: str, package: ModuleType, path: str = "$", limit: int = 20) -> list[str]:
+    """Every place where `value` leaves the declared type `kind` ("ShowTaskResponse", "list[SubTask]", "int")."""
+    found: list[str] = []
+    _walk(value, kind, package, path, found, limit)
+    return found
+
+
+def _walk(value: Any, kind: str, package: ModuleType, path: str, found: list[str], limit: int) -> None:
+    if value is None or len(found) >= limit:
+        return
+    if kind in _PRIMITIVE:
+        ok = isinstance(value, _PRIMITIVE[kind]) and (kind == "bool" or not isinstance(value, bool))
+        if not ok:
+            found.append(f"{path}: {type(value).__name__} where the SDK declares {kind}")
+        return
+    if kind == "object":
+        return
+    if kind in ("date", "datetime"):
+        if not isinstance(value, str):
+            found.append(f"{path}: {type(value).__name__} where the SDK declares {kind} (a string)")
+        return
+    match = _LIST.match(kind)
+    if match:
+        if not isinstance(value, list):
+            found.append(f"{path}: {type(value).__name__} where the SDK declares {kind}")
+            return
+        for n, item in enumerate(value):
+            _walk(item, match.group(1), package, f"{path}[{n}]", found, limit)
+        return
+    match = _DICT.match(kind)
+    if match:
+        if not isinstance(value, dict):
+            found.append(f"{path}: {type(value).__name__} where the SDK declares {kind}")
+            return
+        for key, item in value.items():
+            _walk(item, match.group(2), package, f"{path}.{key}", found, limit)
+        return
+    model = model_class(package, kind)
+    if not isinstance(value, dict):
+        found.append(f"{path}: {type(value).__name__} where the SDK declares the object {kind}")
+        return
+    declared = _json_keys(model)
+    for key, item in value.items():
+        if key not in declared:
+            found.append(f"{path}.{key}: not declared by {kind}")
+            continue
+        _walk(item, declared[key], package, f"{path}.{key}", found, limit)
+
+
+def declared(package: ModuleType, kind: str) -> dict[str, str]:
+    """The JSON keys a model declares, with their types."""
+    return dict(_json_keys(model_class(package, kind)))
+
+
+def as_model(client: Any, kind: str, value: dict[str, Any]) -> Any:
+    """An SDK request model built from `value`, refused if any key or type is not what the model declares
+    (the SDK itself would silently drop an unknown key)."""
+    package = client.model_package
+    wrong = problems(value, kind, package)
+    if wrong:
+        raise ContractError(f"{kind}: " + "; ".join(wrong))
+    return client._deserialize(value, kind)
