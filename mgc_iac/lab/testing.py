@@ -27,7 +27,8 @@ class RunningLab:
 
 @contextmanager
 def running_lab(state_dir: Path, seed: Path | None = DEMO_SEED, *, job_seconds: float = 0.0,
-                instant_transfers: bool = False, **settings: Any) -> Iterator[RunningLab]:
+                instant_transfers: bool = False, transition_seconds: float | None = None,
+                **settings: Any) -> Iterator[RunningLab]:
     """Serve a lab from a thread of this process on a free loopback port, stop it on exit."""
     from mgc_iac.cloud import CloudSettings, LabControl
 
@@ -35,7 +36,8 @@ def running_lab(state_dir: Path, seed: Path | None = DEMO_SEED, *, job_seconds: 
     endpoint = server.start()
     try:
         cloud_settings = CloudSettings.for_lab(endpoint, **settings)
-        LabControl(cloud_settings).update_settings(job_seconds=job_seconds, instant_transfers=instant_transfers)
+        LabControl(cloud_settings).update_settings(job_seconds=job_seconds, instant_transfers=instant_transfers,
+                                                   transition_seconds=transition_seconds)
         yield RunningLab(server, endpoint, cloud_settings)
     finally:
         server.stop()
