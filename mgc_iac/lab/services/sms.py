@@ -52,6 +52,7 @@ def _refused(code: str, message: str) -> LabError:
 
 def _later(lab: LabContext, task: dict[str, Any], to: str, **extra: Any) -> None:
     task["pending"] = {"at": lab.clock() + lab.transition_seconds(), "to": to, **extra}
+    lab.store.put("sms_task", task)
     _settle(lab, task)
 
 
@@ -263,7 +264,8 @@ async def register_server(request: web.Request) -> web.Response:
                 "volume_groups", "networks", "agent_version")
         source.update({k: body[k] for k in keep if k in body})
         source.update(macs=macs, last_seen=now, checks=source.get("checks") or [])
-        source["totalsize"] = sum(int(d.get("used_size") or d.get("size") or 0) for d in body.get("disks") or [])
+        source["totalsize"] = sum(int(d["used_size"] if d.get("used_size") is not None else d.get("size") or 0)
+                                  for d in body.get("disks") or [])
         lab.store.put("sms_source", source)
     return reply({"id": source["id"]})
 
@@ -511,7 +513,7 @@ async def report_progress(request: web.Request) -> web.Response:
     with lab.store.tx():
         task = _task(lab, request.match_info["task_id"])
         if task["state"] not in ("RUNNING", "SYNCING"):
-            raise _refused("SMS.2009", f"task {task['id']} is {task['state']}: no copy is running")
+            raise _refused("SMS.1038", f"task {task['id']} is {task['state']}: no copy is running")
         speed = float(body.get("migrate_speed") or 0.0)
         _subtask(task, name, progress, _ms(lab.clock()), speed)
         task["migrate_speed"] = speed
