@@ -20,7 +20,8 @@ NOT_DOCUMENTED_CODES: dict[str, str] = {
     "source server does not exist') is the nearest published meaning",
     "SMS.2009 for a refused body": "no published code for an invalid create/update body in that table; the lab "
     "uses SMS.2009 ('the command sent by the client is inconsistent with that on the SMS service')",
-    "SMS.1038 for cutover/clear/test/progress refused by state": "the table names refusals only for pause (1038), resume "
+    "SMS.1038 for cutover/clear/test/progress refused by state": "the table names refusals only for pause (1038), "
+    "resume "
     "(1039), restart (1040) and delete (2015)",
     "commands SYNC and CLEAR": "ShowCommand documents START, STOP, SKIP, PREMIGRATE, TASK_NOT_STARTED, "
     "TASK_HAS_STOPPED, TASK_HAS_FINISHED (the older v1 page also SYNC, DELETE); the lab agent protocol adds CLEAR "

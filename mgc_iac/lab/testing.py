@@ -43,11 +43,18 @@ def running_lab(state_dir: Path, seed: Path | None = DEMO_SEED, *, job_seconds: 
         server.stop()
 
 
-def lab_task(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:00:01", used_gb: int = 12,
-             auto_register: bool = True) -> tuple[str, str, str]:
+def lab_task(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:00:01",
+             used_gb: int = 12) -> tuple[str, str, str]:
     """A registered source, its ECS target (root + data disk, an EIP) and a complete SMS task onto it, as the
     provider builds it (target disks from the source's disks, migration_ip the target's EIP):
     (source_id, task_id, target_server_id)."""
+    source, request, target = lab_task_request(cloud, name, mac, used_gb)
+    return source, cloud.sms.create_task(request), target
+
+
+def lab_task_request(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:00:01",
+                     used_gb: int = 12) -> tuple[str, Any, str]:
+    """What lab_task creates, without creating the task: (source_id, TaskRequest, target_server_id)."""
     from mgc_iac.cloud import ServerRequest, SourceFacts, VolumeRequest
     from providers.migration_task import target_disks, task_request
 
@@ -65,4 +72,4 @@ def lab_task(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:00:01", u
     request = task_request(cloud, f"{name}-task", cloud.sms.show_source(source), server, f"{name}-hw", "linux",
                            "MIGRATE_FILE", public=True, disks=target_disks(cloud, cloud.sms.show_source(source),
                                                                            server))
-    return source, cloud.sms.create_task(request), target
+    return source, request, target
