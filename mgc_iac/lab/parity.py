@@ -280,10 +280,14 @@ def check(documented: dict[str, str] | None = None) -> list[Row]:
             for problem in found:
                 reason = ALLOWED.get((call.operation, problem.split(":")[0]))
                 (row.allowed if reason else row.problems).append(problem)
+        body_type = getattr(package, call.request).openapi_types.get("body")
+        for x in mine:
+            if body_type and isinstance(x.request_body, dict):
+                row.problems += [f"request {p}" for p in problems(x.request_body, body_type, package)]
         row.returned = len(keys)
         row.problems = sorted(set(row.problems))
         row.allowed = sorted(set(row.allowed))
-        row.documented = (documented or {}).get(call.operation, "")
+        row.documented = (documented or {}).get(f"{call.service}.{call.operation}", "")
         rows.append(row)
     return rows
 

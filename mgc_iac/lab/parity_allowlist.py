@@ -10,7 +10,15 @@ from __future__ import annotations
 
 ALLOWED: dict[tuple[str, str], str] = {}
 
-DOCUMENTED: dict[str, str] = {}
+DOCUMENTED: dict[str, str] = {
+    "sms.show_server": "API reference ShowServer (support.huaweicloud.com/intl/en-us/api-sms/ShowServer.html)",
+    "sms.list_servers": "API reference ListServers (support.huaweicloud.com/intl/en-us/api-sms/ListServers.html)",
+    "sms.show_task": "API reference ShowTask (support.huaweicloud.com/intl/en-us/api-sms/ShowTask.html)",
+    "sms.list_tasks": "API reference ListTasks (support.huaweicloud.com/intl/en-us/api-sms/ListTasks.html)",
+    "sms.show_command": "API reference ShowCommand (support.huaweicloud.com/eu/api-sms/ShowCommand.html)",
+    "sms.show_consistency_result": "Terraform data source huaweicloud_sms_task_consistency_results "
+    "(terraform-provider-huaweicloud docs/data-sources/sms_task_consistency_results.md)",
+}
 
 NOT_DOCUMENTED_CODES: dict[str, str] = {
     "SMS.2252 for an unknown task id": "the published table (support.huaweicloud.com/en-us/api-sms/sms_api_0047.html)"
