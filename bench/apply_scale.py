@@ -204,6 +204,13 @@ class SlotHooks(Hooks):
             self.in_flight -= 1
 
 
+def _contract_stats(endpoint: Any) -> dict[str, Any]:
+    """The lab's own count and cost of checking its answers against the SDK models (GET /_lab/stats)."""
+    from mgc_iac.cloud import CloudSettings, LabControl
+
+    return LabControl(CloudSettings.for_lab(endpoint)).stats()
+
+
 def _lab_figures(lab_dir: Path) -> tuple[float, float]:
     """(CPU seconds, peak RSS MiB) of the background lab process."""
     import json
@@ -248,6 +255,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
         if gates_mode == "upfront":
             _approve(store, plan.stack, gates, digest)
         lab_cpu0, _ = _lab_figures(lab_dir)
+        checks0 = _contract_stats(endpoint)
         runner = TimedRunner(CloudSteps(cloud), profile=profile is not None)
         hooks = SlotHooks()
         profiler = None
@@ -289,6 +297,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
                     merged.add(extra)
                 merged.dump_stats(str(profile.with_suffix(".runner" + profile.suffix)))
         lab_cpu1, lab_mib = _lab_figures(lab_dir)
+        checks1 = _contract_stats(endpoint)
     finally:
         store.close()
         stop_background(lab_dir)
@@ -297,6 +306,8 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
             "wall_s": wall, "steps": steps, "exit": result.exit_code, "failed": dict(list(result.failed.items())[:3]),
             "loop_cpu_s": loop_cpu, "proc_cpu_s": proc_cpu, "runner_sum_s": sum(e - s for s, e in runner.intervals),
             "runner_busy_s": runner.busy_seconds(), "lab_cpu_s": lab_cpu1 - lab_cpu0, "lab_mib": lab_mib,
+            "checks": checks1["checks"] - checks0["checks"],
+            "check_s": checks1["check_seconds"] - checks0["check_seconds"],
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "hooks": hooks,
             "order": [s.address for _, _, s in sorted((first_plan.workflow_order.index(s.workflow), i, s)
                                                       for i, s in enumerate(first_plan.server_changes))]}
@@ -349,6 +360,9 @@ def report(r: dict[str, Any]) -> None:
           f"step: engine + runner + SDK), {r['lab_cpu_s']:.1f} s the lab process; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"lab process        peak RSS {r['lab_mib']:.0f} MiB")
+    print(f"lab SDK-model check {r['check_s']:7.2f} s for {r['checks']} answers "
+          f"({r['check_s'] * 1e6 / max(r['checks'], 1):.0f} us each): "
+          f"{r['check_s'] / max(r['lab_cpu_s'], 1e-9):.1%} of the lab process's CPU")
     print(f"peak RSS (apply)   {r['rss_mib']:8.0f} MiB (this process: plan + engine + SDK clients)")
     if r["failed"]:
         print(f"FAILED (first)     {r['failed']}")

@@ -42,46 +42,61 @@ def problems(value: Any, kind: str, package: ModuleType, path: str = "$", limit:
     return found
 
 
+@cache
+def _shape(kind: str) -> tuple[str, str]:
+    """("primitive"|"object"|"text"|"list"|"dict"|"model", inner kind) of a declared type, parsed once."""
+    if kind in _PRIMITIVE:
+        return "primitive", kind
+    if kind == "object":
+        return "object", ""
+    if kind in ("date", "datetime"):
+        return "text", kind
+    match = _LIST.match(kind)
+    if match:
+        return "list", match.group(1)
+    match = _DICT.match(kind)
+    if match:
+        return "dict", match.group(2)
+    return "model", kind
+
+
+@cache
+def _model_keys(package: ModuleType, kind: str) -> dict[str, str]:
+    return _json_keys(model_class(package, kind))
+
+
 def _walk(value: Any, kind: str, package: ModuleType, path: str, found: list[str], limit: int) -> None:
     if value is None or len(found) >= limit:
         return
-    if kind in _PRIMITIVE:
-        ok = isinstance(value, _PRIMITIVE[kind]) and (kind == "bool" or not isinstance(value, bool))
-        if not ok:
+    tag, inner = _shape(kind)
+    if tag == "primitive":
+        if not isinstance(value, _PRIMITIVE[kind]) or (kind != "bool" and isinstance(value, bool)):
             found.append(f"{path}: {type(value).__name__} where the SDK declares {kind}")
-        return
-    if kind == "object":
-        return
-    if kind in ("date", "datetime"):
+    elif tag == "text":
         if not isinstance(value, str):
             found.append(f"{path}: {type(value).__name__} where the SDK declares {kind} (a string)")
-        return
-    match = _LIST.match(kind)
-    if match:
+    elif tag == "list":
         if not isinstance(value, list):
             found.append(f"{path}: {type(value).__name__} where the SDK declares {kind}")
             return
         for n, item in enumerate(value):
-            _walk(item, match.group(1), package, f"{path}[{n}]", found, limit)
-        return
-    match = _DICT.match(kind)
-    if match:
+            _walk(item, inner, package, f"{path}[{n}]", found, limit)
+    elif tag == "dict":
         if not isinstance(value, dict):
             found.append(f"{path}: {type(value).__name__} where the SDK declares {kind}")
             return
         for key, item in value.items():
-            _walk(item, match.group(2), package, f"{path}.{key}", found, limit)
-        return
-    model = model_class(package, kind)
-    if not isinstance(value, dict):
-        found.append(f"{path}: {type(value).__name__} where the SDK declares the object {kind}")
-        return
-    declared = _json_keys(model)
-    for key, item in value.items():
-        if key not in declared:
-            found.append(f"{path}.{key}: not declared by {kind}")
-            continue
-        _walk(item, declared[key], package, f"{path}.{key}", found, limit)
+            _walk(item, inner, package, f"{path}.{key}", found, limit)
+    elif tag == "model":
+        if not isinstance(value, dict):
+            found.append(f"{path}: {type(value).__name__} where the SDK declares the object {kind}")
+            return
+        declared = _model_keys(package, kind)
+        for key, item in value.items():
+            if key not in declared:
+                found.append(f"{path}.{key}: not declared by {kind}")
+            elif item is not None:
+                _walk(item, declared[key], package, f"{path}.{key}", found, limit)
 
 
 def declared(package: ModuleType, kind: str) -> dict[str, str]:
