@@ -8,7 +8,8 @@ front, and the account-wide concurrency cap with its FIFO queue.
 
 The lab runs as a background process (its CPU is not in this process) from a temporary state dir, seeded with
 a /16 subnet, `job_seconds: 0` (ECS jobs finish at once) and `instant_transfers: true` (LAB ONLY: SMS
-start/sync finish at once with a clean consistency result, no agent, no bytes moved), and no faults or added
+start/sync finish at once with a clean consistency result, no agent, no bytes moved), `transition_seconds: 0`
+(LAB ONLY: stop, delete, cutover and clear finish their intermediate state at once), and no faults or added
 latency. The stack is generated as YAML in a temporary directory.
 
 What a user does, and what is measured: plan the stack, review it, record an approval of every gate of that
@@ -79,7 +80,7 @@ def write_seed(path: Path) -> None:
         "  flavors: [{id: s6.large.2, vcpus: 2, ram_mb: 4096}, {id: s6.xlarge.2, vcpus: 4, ram_mb: 8192}]\n"
         "  images:\n    - {id: lab-image-linux, name: Debian 12 64bit, os_type: Linux}\n"
         "    - {id: lab-image-windows, name: Windows Server 2019 64bit, os_type: Windows}\n"
-        "  lab: {job_seconds: 0, instant_transfers: true, faults: []}\n", encoding="utf-8")
+        "  lab: {job_seconds: 0, instant_transfers: true, transition_seconds: 0, faults: []}\n", encoding="utf-8")
 
 
 def write_stack(directory: Path, servers: int, cap: int) -> None:
@@ -399,7 +400,8 @@ def main() -> None:
     else:
         runs = [(args.servers, args.cap or args.servers)]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; lab: background process, job_seconds 0, "
-          "instant_transfers on (lab only), no faults")
+          "instant_transfers on and transition_seconds 0 (lab only: SMS's asynchronous transitions finish at once),"
+          " no faults")
     bad = False
     for servers, cap in runs:
         with contextlib.ExitStack() as stack:
