@@ -110,7 +110,7 @@ def migration_ip(server: Any, public: bool) -> str:
     """Where the agent sends the data: the target's EIP on a public network, its private IP on a private one."""
     ips = server.public_ips if public else server.private_ips
     if not ips:
-        kind = "an EIP (public network)" if public else "a private IP"
+        kind = "EIP (public network)" if public else "private IP"
         raise CloudError(f"target {server.name} has no {kind}: the migration needs one to reach it", service="sms",
                          operation="create_task")
     return str(ips[0])

@@ -65,7 +65,7 @@ class CloudSettings:
         if service == "sms":
             from huaweicloudsdksms.v3.region.sms_region import SmsRegion
 
-            return SmsRegion.value_of(self.sms_region or sms_region_for(self.region)).endpoint
+            return SmsRegion.value_of(self.sms_region or sms_region_for(self.region)).endpoints[0]
         return f"https://{service}.{self.region}.myhuaweicloud.com"
 
     @classmethod

@@ -35,3 +35,15 @@ NOT_DOCUMENTED_CODES: dict[str, str] = {
     "TASK_HAS_STOPPED, TASK_HAS_FINISHED (the older v1 page also SYNC, DELETE); the lab agent protocol adds CLEAR "
     "so the agent on the source stops and uninstalls",
 }
+
+# behaviour the lab had to choose where Huawei's pages do not say (reviewed; see mgc_iac/lab/README.md)
+BEHAVIOUR: dict[str, str] = {
+    "transition timing": "ABORTING, SKIPPING, DELETING, cutovering and clearing last `transition_seconds` (lab "
+    "setting, default 0.5 s); the real durations are not published",
+    "check_result values": "the Terraform provider documents check_result as a string without its values; the lab "
+    "writes 'success' and the client never decides cleanliness from it, only from the counts",
+    "test / clone_test / network_check / migration_test": "the lab records their documented effect (target tested, "
+    "clone_server, network_check_info, need_migration_test) without starting or cloning a server",
+    "disk settings of update_server_name": "need_migration / adjust_size are kept, not shown: ServerDisk declares "
+    "neither, so show_server cannot answer them",
+}

@@ -303,10 +303,13 @@ async def update_source(request: web.Request) -> web.Response:
             if not body["name"]:
                 raise bad_request("SMS.2009", "name must not be empty")
             source["name"] = body["name"]
-        for disk in body.get("disks") or []:
-            for have in source.get("disks") or []:
-                if disk.get("id") and have.get("name") == disk["id"]:
-                    have.update({k: v for k, v in disk.items() if k in ("size", "used_size")})
+        names = {d.get("name") for d in source.get("disks") or []}
+        for disk in body.get("disks") or []:             # PutDisk: {id, need_migration, adjust_size, ...}
+            if disk.get("id") not in names:
+                raise bad_request("SMS.2009", f"disk {disk.get('id')!r} is not a disk of source {source['id']}")
+            # kept apart: ServerDisk (what show_server answers) declares neither need_migration nor adjust_size
+            source.setdefault("disk_settings", {})[disk["id"]] = {
+                k: disk[k] for k in ("need_migration", "adjust_size") if k in disk}
         if "volume_groups" in body:
             source["volume_groups"] = body["volume_groups"]
         lab.store.put("sms_source", source)
