@@ -99,6 +99,29 @@ def _walk(value: Any, kind: str, package: ModuleType, path: str, found: list[str
                 _walk(item, declared[key], package, f"{path}.{key}", found, limit)
 
 
+def coverage(value: Any, kind: str, package: ModuleType,
+             seen: dict[str, set[str]] | None = None) -> dict[str, set[str]]:
+    """Model name -> the declared JSON keys `value` carries, for every model met inside it (nested too)."""
+    seen = {} if seen is None else seen
+    if value is None:
+        return seen
+    tag, inner = _shape(kind)
+    if tag == "list" and isinstance(value, list):
+        for item in value:
+            coverage(item, inner, package, seen)
+    elif tag == "dict" and isinstance(value, dict):
+        for item in value.values():
+            coverage(item, inner, package, seen)
+    elif tag == "model" and isinstance(value, dict):
+        keys = _model_keys(package, kind)
+        mine = seen.setdefault(kind, set())
+        for key, item in value.items():
+            if key in keys:
+                mine.add(key)
+                coverage(item, keys[key], package, seen)
+    return seen
+
+
 def declared(package: ModuleType, kind: str) -> dict[str, str]:
     """The JSON keys a model declares, with their types."""
     return dict(_json_keys(model_class(package, kind)))
