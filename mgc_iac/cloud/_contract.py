@@ -37,9 +37,42 @@ def _json_keys(model: Any) -> dict[str, str]:
 
 def problems(value: Any, kind: str, package: ModuleType, path: str = "$", limit: int = 20) -> list[str]:
     """Every place where `value` leaves the declared type `kind` ("ShowTaskResponse", "list[SubTask]", "int")."""
+    if _fits(value, kind, package):
+        return []                    # the common case, without building a path for every field
     found: list[str] = []
     _walk(value, kind, package, path, found, limit)
     return found
+
+
+def _fits(value: Any, kind: str, package: ModuleType) -> bool:
+    """Whether `value` fits `kind` (what _walk checks, without the messages)."""
+    if value is None:
+        return True
+    tag, inner = _shape(kind)
+    if tag == "primitive":
+        return isinstance(value, _PRIMITIVE[kind]) and (kind == "bool" or not isinstance(value, bool))
+    if tag == "text":
+        return isinstance(value, str)
+    if tag == "list":
+        return isinstance(value, list) and all(_fits(item, inner, package) for item in value)
+    if tag == "dict":
+        return isinstance(value, dict) and all(_fits(item, inner, package) for item in value.values())
+    if tag == "model":
+        if not isinstance(value, dict):
+            return False
+        declared = _model_keys(package, kind)
+        for key, item in value.items():
+            field_kind = declared.get(key)
+            if field_kind is None:
+                return False
+            allowed = _PRIMITIVE.get(field_kind)
+            if allowed is not None:          # most fields: checked here, without a call
+                if item is not None and (not isinstance(item, allowed)
+                                         or (field_kind != "bool" and isinstance(item, bool))):
+                    return False
+            elif not _fits(item, field_kind, package):
+                return False
+    return True
 
 
 @cache
