@@ -84,8 +84,14 @@ def find_source(cloud: Any, mac: str, name: str | None = None) -> Any:
     none matches, every source is confirmed the same way. The MAC decides."""
     mac = mac.lower()
     named = cloud.sms.list_sources(name=name) if name else []
-    others = [s for s in cloud.sms.list_sources() if s.id not in {n.id for n in named}]
-    for listed in (*named, *others):
+    for listed in named:
+        source = cloud.sms.show_source(listed.id)
+        if mac in (m.lower() for m in source.macs):
+            return source
+    asked = {n.id for n in named}
+    for listed in cloud.sms.list_sources():          # named otherwise: every source, each confirmed by its MACs
+        if listed.id in asked:
+            continue
         source = cloud.sms.show_source(listed.id)
         if mac in (m.lower() for m in source.macs):
             return source

@@ -96,6 +96,15 @@ def _source(lab: LabContext, source_id: str) -> dict[str, Any]:
     return source
 
 
+def _settled_source(lab: LabContext, source: dict[str, Any]) -> dict[str, Any]:
+    """A listed source, after its task's pending transition (if any) has been given its chance to finish."""
+    task = lab.store.get("sms_task", source.get("current_task") or "") if source.get("current_task") else None
+    if task is not None and task.get("pending"):
+        _settle(lab, task)
+        return lab.store.get("sms_source", source["id"]) or source
+    return source
+
+
 def _task(lab: LabContext, task_id: str) -> dict[str, Any]:
     task = lab.store.get("sms_task", task_id)
     task = _settle(lab, task) if task is not None else None
@@ -276,7 +285,7 @@ async def list_sources(request: web.Request) -> web.Response:
     q = request.query
     with lab.store.tx():
         docs = lab.store.list("sms_source", name=q["name"]) if q.get("name") else lab.store.list("sms_source")
-        items = [views.source_item(lab, _source(lab, s["id"])) for s in docs]
+        items = [views.source_item(lab, _settled_source(lab, s)) for s in docs]
     for key in ("id", "ip", "state", "migration_cycle"):
         if q.get(key):
             items = [s for s in items if str(s.get(key, "")) == q[key]]
