@@ -197,3 +197,22 @@ def test_reregistering_the_same_machine_keeps_its_id_and_bad_bodies_are_400(clou
     with pytest.raises(CloudError) as info:
         cloud.sms.report_progress(task, Progress("MIGRATE_LINUX_FILE", 150))
     assert info.value.status == 400
+
+
+def test_an_answer_outside_the_sdk_model_never_leaves_the_lab(cloud: Cloud, lab: RunningLab,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab's own handlers cannot produce a wrong answer on demand, so this test breaks one on purpose (a
+    monkeypatched view adds the top-level migration_cycle the lab used to invent): the SDK-model check answers
+    500 naming the field instead of sending it."""
+    from mgc_iac.errors import CloudUnavailableError
+    from mgc_iac.lab.services import sms_views
+
+    _, task, _ = lab_task(cloud)
+    real = sms_views.task_detail
+    monkeypatch.setattr(sms_views, "task_detail", lambda lab_, t: {**real(lab_, t), "migration_cycle": "checking"})
+    with pytest.raises(CloudUnavailableError, match="migration_cycle: not declared by ShowTaskResponse") as info:
+        cloud.sms.show_task(task)
+    assert info.value.status == 500
+    monkeypatch.setattr(sms_views, "task_detail", lambda lab_, t: {**real(lab_, t), "remain_seconds": "600"})
+    with pytest.raises(CloudUnavailableError, match="remain_seconds: str where the SDK declares int"):
+        cloud.sms.show_task(task)
