@@ -8,7 +8,8 @@ front, and the account-wide concurrency cap with its FIFO queue.
 
 The lab runs as a background process (its CPU is not in this process) from a temporary state dir, seeded with
 a /16 subnet, `job_seconds: 0` (ECS jobs finish at once) and `instant_transfers: true` (LAB ONLY: SMS
-start/sync finish at once with a clean consistency result, no agent, no bytes moved), and no faults or added
+start/sync finish at once with a clean consistency result, no agent, no bytes moved), `transition_seconds: 0`
+(LAB ONLY: stop, delete, cutover and clear finish their intermediate state at once), and no faults or added
 latency. The stack is generated as YAML in a temporary directory.
 
 What a user does, and what is measured: plan the stack, review it, record an approval of every gate of that
@@ -80,7 +81,7 @@ def write_seed(path: Path) -> None:
         "  flavors: [{id: s6.large.2, vcpus: 2, ram_mb: 4096}, {id: s6.xlarge.2, vcpus: 4, ram_mb: 8192}]\n"
         "  images:\n    - {id: lab-image-linux, name: Debian 12 64bit, os_type: Linux}\n"
         "    - {id: lab-image-windows, name: Windows Server 2019 64bit, os_type: Windows}\n"
-        "  lab: {job_seconds: 0, instant_transfers: true, faults: []}\n", encoding="utf-8")
+        "  lab: {job_seconds: 0, instant_transfers: true, transition_seconds: 0, faults: []}\n", encoding="utf-8")
 
 
 def write_stack(directory: Path, servers: int, cap: int) -> None:
@@ -206,6 +207,13 @@ class SlotHooks(Hooks):
             self.in_flight -= 1
 
 
+def _contract_stats(endpoint: Any) -> dict[str, Any]:
+    """The lab's own count and cost of checking its answers against the SDK models (GET /_lab/stats)."""
+    from mgc_iac.cloud import CloudSettings, LabControl
+
+    return LabControl(CloudSettings.for_lab(endpoint)).stats()
+
+
 def _lab_figures(lab_dir: Path) -> tuple[float, float]:
     """(CPU seconds, peak RSS MiB) of the background lab process."""
     import json
@@ -250,6 +258,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
         if gates_mode == "upfront":
             _approve(store, plan.stack, gates, digest)
         lab_cpu0, _ = _lab_figures(lab_dir)
+        checks0 = _contract_stats(endpoint)
         runner = TimedRunner(CloudSteps(cloud), profile=profile is not None)
         hooks = SlotHooks()
         profiler = None
@@ -291,6 +300,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
                     merged.add(extra)
                 merged.dump_stats(str(profile.with_suffix(".runner" + profile.suffix)))
         lab_cpu1, lab_mib = _lab_figures(lab_dir)
+        checks1 = _contract_stats(endpoint)
     finally:
         store.close()
         stop_background(lab_dir)
@@ -299,6 +309,8 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
             "wall_s": wall, "steps": steps, "exit": result.exit_code, "failed": dict(list(result.failed.items())[:3]),
             "loop_cpu_s": loop_cpu, "proc_cpu_s": proc_cpu, "runner_sum_s": sum(e - s for s, e in runner.intervals),
             "runner_busy_s": runner.busy_seconds(), "lab_cpu_s": lab_cpu1 - lab_cpu0, "lab_mib": lab_mib,
+            "checks": checks1["checks"] - checks0["checks"],
+            "check_s": checks1["check_seconds"] - checks0["check_seconds"],
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "hooks": hooks,
             "order": [s.address for _, _, s in sorted((first_plan.workflow_order.index(s.workflow), i, s)
                                                       for i, s in enumerate(first_plan.server_changes))]}
@@ -351,6 +363,9 @@ def report(r: dict[str, Any]) -> None:
           f"step: engine + runner + SDK), {r['lab_cpu_s']:.1f} s the lab process; load average "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     print(f"lab process        peak RSS {r['lab_mib']:.0f} MiB")
+    print(f"lab SDK-model check {r['check_s']:7.2f} s for {r['checks']} answers "
+          f"({r['check_s'] * 1e6 / max(r['checks'], 1):.0f} us each): "
+          f"{r['check_s'] / max(r['lab_cpu_s'], 1e-9):.1%} of the lab process's CPU")
     print(f"peak RSS (apply)   {r['rss_mib']:8.0f} MiB (this process: plan + engine + SDK clients)")
     if r["failed"]:
         print(f"FAILED (first)     {r['failed']}")
@@ -387,7 +402,8 @@ def main() -> None:
     else:
         runs = [(args.servers, args.cap or args.servers)]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; lab: background process, job_seconds 0, "
-          "instant_transfers on (lab only), no faults")
+          "instant_transfers on and transition_seconds 0 (lab only: SMS's asynchronous transitions finish at once),"
+          " no faults")
     bad = False
     for servers, cap in runs:
         with contextlib.ExitStack() as stack:

@@ -7,7 +7,9 @@ task, then for 1 and 50 concurrent callers measures:
   raw  - aiohttp client, each request signed (SDK-HMAC-SHA256) by mgc_iac.lab.signature
   sdk  - mgc_iac.cloud SmsClient.show_task (official SDK + our retry/error layer), one thread per caller
 and prints requests/s, mean latency, and the SDK's own client-side cost per call (sdk - raw latency at 1
-caller). It prints figures; it is not a test. Target: the lab serves >= 1,000 signed requests/s.
+caller), and the share of the lab's time spent checking its answers against the SDK models
+(mgc_iac.lab.contract, read from GET /_lab/stats). It prints figures; it is not a test. Target: the lab serves
+>= 1,000 signed requests/s.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from pathlib import Path
 
 import aiohttp
 
-from mgc_iac.cloud import Cloud, CloudSettings, SourceFacts, TaskRequest
+from mgc_iac.cloud import Cloud, CloudSettings, LabControl
 from mgc_iac.lab.process import LabEndpoint, start_background, stop_background
 from mgc_iac.lab.signature import sign_headers
+from mgc_iac.lab.testing import lab_task
 
 SEED = Path(__file__).resolve().parent.parent / "stacks" / "demo" / "lab-seed.yaml"
 
@@ -79,17 +82,17 @@ def main() -> None:
         endpoint = start_background(state, seed=SEED)
         try:
             cloud = Cloud(CloudSettings.for_lab(endpoint))
-            source = cloud.sms.register_source(SourceFacts(name="bench", ip="192.168.1.10", os_type="LINUX"))
-            task = cloud.sms.create_task(TaskRequest(name="bench", source_id=source, target_server_id="vm",
-                                                     target_name="vm", os_type="LINUX", region=endpoint.region,
-                                                     project_id=endpoint.project_id))
+            LabControl(cloud.settings).update_settings(job_seconds=0)
+            _, task, _ = lab_task(cloud, name="bench")
             cloud.sms.show_task(task)                                   # warm: SDK import, connection
+            before = LabControl(cloud.settings).stats()
             rows = []
             for callers in (1, 50):
                 n, took = asyncio.run(raw_rate(endpoint, task, callers, args.seconds))
                 rows.append(("raw aiohttp", callers, n / took, took / n * callers * 1000))
                 n, took = sdk_rate(cloud, task, callers, args.seconds)
                 rows.append(("sdk client layer", callers, n / took, took / n * callers * 1000))
+            after = LabControl(cloud.settings).stats()
         finally:
             stop_background(state)
     print(f"lab throughput: signed GET /v3/tasks/{{id}} (ShowTask), {args.seconds:.0f} s per row")
@@ -101,6 +104,13 @@ def main() -> None:
           f"(sdk {sdk1:.2f} ms vs raw {raw1:.2f} ms)")
     best_raw = max(r[2] for r in rows if r[0] == "raw aiohttp")
     best_sdk = max(r[2] for r in rows if r[0] != "raw aiohttp")
+    checks = after["checks"] - before["checks"]
+    check_s = after["check_seconds"] - before["check_seconds"]
+    cpu_s = after["cpu_seconds"] - before["cpu_seconds"]
+    handler_s = after["handler_seconds"] - before["handler_seconds"]
+    print(f"SDK-model check of the lab's answers: {checks} answers, {check_s * 1e6 / max(checks, 1):.0f} us each, "
+          f"{check_s / max(cpu_s, 1e-9):.1%} of the lab process's CPU ({check_s:.2f} of {cpu_s:.2f} s), "
+          f"{check_s / max(handler_s, 1e-9):.1%} of its time in handlers")
     print(f"lab serves {best_raw:.0f} signed req/s (target 1,000: {'met' if best_raw >= 1000 else 'NOT met'}); "
           f"one SDK process drives {best_sdk:.0f} req/s")
 

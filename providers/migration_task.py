@@ -5,9 +5,11 @@ Inputs: the graph's task attributes (mgc_iac.graph.build._task_attrs) plus `stac
 exist_server=true (encrypted targets are created through ECS first); the migration port is set with the
 DYNAMIC_PORT configuration key (create_task has no port field) and a bandwidth limit with a speed-limit rule.
 
-Create looks up what exists first: the source is found by its MAC; a task the source already has (or one
-with the same name) is adopted instead of creating a second one. If create fails after the task exists, the
-replay adopts it.
+Create looks up what exists first: the source is found by name (list_servers has no networks) and confirmed by
+its MAC (show_server); a task the source already has (or one with the same name) is adopted instead of creating
+a second one. If create fails after the task exists, the replay adopts it. The body is complete, as the API
+reference requires for an existing target: target_server.disks mapped one to one from the source's disks onto
+the target's volumes, and migration_ip = the target's EIP on a public network, its private IP on a private one.
 
 Below the provider, the step operations the engine runs on an existing task (a step is an action on the
 task, not a change of its inputs, so advancing a migration never replaces anything):
@@ -15,15 +17,18 @@ task, not a change of its inputs, so advancing a migration never replaces anythi
     StartUpAgent         register_simulated_source (lab only) or the SSH agent; then the provider's create
     StartMigration       start_migration: action start, poll until MIGRATE_SUCCESS
     StartSynchronization synchronize: action restart (incremental), poll until SYNC_SUCCESS
-    VerifyConsistency    verify: the task's consistency results must be clean
-    Cutover              cutover: action cutover, then start or stop the target as the spec asks
-    SourceClear          clear_source: action clear (the agent stops, the source is cleared)
-    MigrationTaskClear   delete_task: delete the task; its record is kept with outputs {cleared: true}
+    VerifyConsistency    verify: the task's latest consistency run must be clean
+    Cutover              cutover: action cutover, wait through cutovering until cutovered, then start or stop
+                         the target as the spec asks
+    SourceClear          clear_source: action clear, wait through clearing until cleared (the agent stops)
+    MigrationTaskClear   delete_task: stop (ABORTING, ABORT) if it runs, delete, wait through DELETING until gone;
+                         its record is kept with outputs {cleared: true}
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -48,8 +53,16 @@ POLL_SECONDS = 0.2
 TIMEOUT_SECONDS = 24 * 3600.0
 
 
+NAME_LENGTH = (4, 20)   # SMS task names: 4-20 characters (huaweicloud-api.md, Huawei's SMS notes)
+
+
 def task_name(props: dict[str, Any]) -> str:
-    return f"mgc-iac-{props['address'].rsplit('/', 1)[0].replace('/', '-')}"
+    """mgc-<8 hex of the workflow/server address>-<server, cut>: unique per server, 20 characters at most."""
+    import hashlib
+
+    owner = props["address"].rsplit("/", 1)[0]
+    digest = hashlib.sha256(owner.encode()).hexdigest()[:8]
+    return f"mgc-{digest}-{owner.rsplit('/', 1)[-1]}"[:NAME_LENGTH[1]]
 
 
 def task_configuration(props: dict[str, Any]) -> dict[str, str]:
@@ -70,18 +83,59 @@ def task_configuration(props: dict[str, Any]) -> dict[str, str]:
 
 
 def find_source(cloud: Any, mac: str, name: str | None = None) -> Any:
-    """The SMS source server whose network cards include `mac` (what the agent registered). The sources named
-    `name` are asked first (the agent registers the host's name, usually the spec's): one short answer instead
-    of every page of the account's sources; the MAC decides either way."""
+    """The SMS source server whose network cards include `mac` (what the agent registered). list_servers has no
+    networks: the sources named `name` are asked first and each is confirmed by its MACs in show_server; when
+    none matches, every source is confirmed the same way. The MAC decides."""
     mac = mac.lower()
-    for source in (cloud.sms.list_sources(name=name) if name else []):
+    named = cloud.sms.list_sources(name=name) if name else []
+    for listed in named:
+        source = cloud.sms.show_source(listed.id)
         if mac in (m.lower() for m in source.macs):
             return source
-    for source in cloud.sms.list_sources():
+    asked = {n.id for n in named}
+    for listed in cloud.sms.list_sources():          # named otherwise: every source, each confirmed by its MACs
+        if listed.id in asked:
+            continue
+        source = cloud.sms.show_source(listed.id)
         if mac in (m.lower() for m in source.macs):
             return source
     raise CloudNotFoundError(f"no SMS source server has MAC {mac}: the agent has not registered it (StartUpAgent "
-                             "runs it)", service="sms", operation="list_servers")
+                             "runs it)", service="sms", operation="show_server")
+
+
+def target_disks(cloud: Any, source: Any, server: Any) -> tuple[dict[str, Any], ...]:
+    """target_server.disks of create_task: the source's disks in order (the boot disk first) onto the target's
+    volumes in order (its system disk first), one to one (PostTask.target_server.disks: TargetDisks)."""
+    volumes = list(server.volume_ids)
+    if len(volumes) < len(source.disks):
+        raise CloudError(f"target {server.name} has {len(volumes)} disks for the {len(source.disks)} disks of source "
+                         f"{source.name}: give the target a disk for each source disk", service="sms",
+                         operation="create_task")
+    return tuple({"name": disk.name, "size": int(disk.size_bytes), "used_size": int(disk.used_bytes),
+                  "device_use": disk.device_use or ("BOOT" if n == 0 else "NORMAL"), "disk_id": volumes[n]}
+                 for n, disk in enumerate(source.disks))
+
+
+def migration_ip(server: Any, public: bool) -> str:
+    """Where the agent sends the data: the target's EIP on a public network, its private IP on a private one."""
+    ips = server.public_ips if public else server.private_ips
+    if not ips:
+        kind = "EIP (public network)" if public else "private IP"
+        raise CloudError(f"target {server.name} has no {kind}: the migration needs one to reach it", service="sms",
+                         operation="create_task")
+    return str(ips[0])
+
+
+def task_request(cloud: Any, name: str, source: Any, server: Any, target_name: str, os_name: str, task_type: str,
+                 public: bool, disks: tuple[dict[str, Any], ...], **options: Any) -> Any:
+    """The complete create_task body for an existing target (exist_server=true)."""
+    from mgc_iac.cloud import TaskRequest
+
+    settings = cloud.settings
+    return TaskRequest(name=name, source_id=source.id, target_server_id=server.id, target_name=target_name,
+                       os_type=os_name.upper(), region=settings.region, project_id=settings.project_id,
+                       project_name=settings.region, type=task_type, use_public_ip=public,
+                       migration_ip=migration_ip(server, public), target_disks=disks, **options)
 
 
 class MigrationTaskProvider(ResourceProvider):
@@ -99,8 +153,6 @@ class MigrationTaskProvider(ResourceProvider):
         return diff_attrs(MIGRATION_TASK, olds, news, META)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        from mgc_iac.cloud import TaskRequest
-
         cloud = cloud_for(props["cloud"])
         source = find_source(cloud, props["source_mac"], props.get("source"))
         name = task_name(props)
@@ -111,12 +163,12 @@ class MigrationTaskProvider(ResourceProvider):
             same = cloud.sms.list_tasks(name=name)
             task_id = same[0].id if same else None
         if task_id is None:
-            settings = cloud.settings
-            task_id = cloud.sms.create_task(TaskRequest(
-                name=name, source_id=source.id, target_server_id=props["target_server_id"],
-                target_name=props["target_name"], os_type=props["os"].upper(), region=settings.region,
-                project_id=settings.project_id, type=props["type"], use_public_ip=props.get("network") == "public",
-                syncing=bool(props.get("syncing")), start_target_server=bool(props.get("start_target_server")),
+            server = cloud.ecs.show_server(props["target_server_id"])
+            public = props.get("network", "public") == "public"
+            task_id = cloud.sms.create_task(task_request(
+                cloud, name, source, server, props["target_name"], props["os"], props["type"], public,
+                target_disks(cloud, source, server), syncing=bool(props.get("syncing")),
+                start_target_server=bool(props.get("start_target_server")),
                 speed_limit_mbps=int(props.get("bandwidth_limit_mbps") or 0),
                 consistency_check=bool((props.get("verify") or {}).get("enabled"))))
         self._configure(cloud, task_id, props)
@@ -179,27 +231,34 @@ class AgentDisconnectedError(CloudError):
     """The task runs but its agent is gone: SMS lost its heartbeat, or the local agent process ended."""
 
 
-def task_progress(task: Any) -> dict[str, Any]:
-    """A task's progress figures as ShowTask answers them (the running subtask's percent, else bytes)."""
+def task_progress(task: Any, source: Any = None) -> dict[str, Any]:
+    """A task's progress figures: the running subtask's percent (ShowTask), the byte counts of its source
+    (ShowServer's replicatesize/totalsize: a task's answer has none)."""
     running = [s for s in task.sub_tasks if 0 < s.progress < 100]
-    total, done = int(task.total_bytes or 0), int(task.replicated_bytes or 0)
+    total = int(getattr(source, "total_bytes", 0) or 0)
+    done = int(getattr(source, "replicated_bytes", 0) or 0)
     percent = running[-1].progress if running else (min(100, done * 100 // total) if total else 0)
     return {"state": task.state, "percent": percent, "replicated_bytes": done, "total_bytes": total,
             "speed_mbps": float(task.migrate_speed_mbps or 0.0), "remain_seconds": int(task.remain_seconds or 0)}
+
+
+# states SMS passes through on its own (stop, skip, delete): wait, never act on them
+TRANSIENT = ("ABORTING", "SKIPPING", "DELETING")
 
 
 def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ...], cancel: threading.Event,
           timeout: float = TIMEOUT_SECONDS, agent_alive: Callable[[], bool] | None = None,
           on_progress: Callable[[dict[str, Any]], None] | None = None) -> Any:
     """Poll the task until a `done` state; a `failed` state, a disconnected agent (the task's `connected`
-    flag, or `agent_alive()` answering False) or the timeout raise. `on_progress` gets every poll's figures."""
+    flag, or `agent_alive()` answering False) or the timeout raise. Intermediate states (ABORTING, SKIPPING,
+    DELETING, cutovering, clearing) are waited through; `on_progress` gets every poll's figures."""
     from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
 
     sms = single_attempt(cloud.sms)  # transient poll failures are waited out by wait_until, until the deadline
 
     def reached(task: Any) -> bool:
         if on_progress is not None:
-            on_progress(task_progress(task))
+            on_progress(task_progress(task, _source_bytes(sms, task.source_id)))
         if task.state in done:
             return True
         if task.state in failed:
@@ -218,23 +277,56 @@ def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ..
     return cloud.sms.show_task(task_id) if task.state not in done else task
 
 
+def _source_bytes(sms: Any, source_id: str) -> Any:
+    """The source's byte counts for a progress figure, or None: a failed look-up never fails the wait."""
+    try:
+        return sms.show_source(source_id) if source_id else None
+    except CloudError:
+        return None
+
+
+def _pause(cancel: threading.Event, deadline: float, what: str, timeout: float) -> None:
+    if cancel.wait(POLL_SECONDS):
+        raise CloudError(f"stopped waiting: {what} (interrupted)", service="sms", operation="show_task")
+    if time.monotonic() > deadline:
+        raise CloudError(f"{what} after {timeout:.0f} s", service="sms", operation="show_task")
+
+
+def _settled(cloud: Any, task_id: str, cancel: threading.Event, timeout: float = TIMEOUT_SECONDS) -> Any:
+    """The task once SMS has finished an asynchronous transition (ABORTING, SKIPPING)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        task = cloud.sms.show_task(task_id)
+        if task.state not in TRANSIENT:
+            return task
+        _pause(cancel, deadline, f"task {task_id} still {task.state}", timeout)
+
+
+def _until(check: Callable[[], bool], what: str, cancel: threading.Event | None = None,
+           timeout: float = TIMEOUT_SECONDS) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        _pause(cancel or threading.Event(), deadline, what, timeout)
+
+
 def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
                     agent_alive: Callable[[], bool] | None = None,
                     on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     cloud = cloud_for(cloud_config)
-    task = cloud.sms.show_task(task_id)
+    task = _settled(cloud, task_id, cancel)
     if task.state in ("READY", "MIGRATE_FAIL", "ABORT"):
         cloud.sms.task_action(task_id, "start")
     task = _wait(cloud, task_id, ("MIGRATE_SUCCESS", "SYNCING", "SYNC_SUCCESS", "SYNC_FAIL"), ("MIGRATE_FAIL",),
                  cancel, agent_alive=agent_alive, on_progress=on_progress)
-    return {"task_state": task.state, "replicated_bytes": task.replicated_bytes, "total_bytes": task.total_bytes}
+    source = cloud.sms.show_source(task.source_id)   # the byte counts are the source's (replicatesize/totalsize)
+    return {"task_state": task.state, "replicated_bytes": source.replicated_bytes, "total_bytes": source.total_bytes}
 
 
 def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
                 agent_alive: Callable[[], bool] | None = None,
                 on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     cloud = cloud_for(cloud_config)
-    task = cloud.sms.show_task(task_id)
+    task = _settled(cloud, task_id, cancel)
     if task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL"):
         cloud.sms.task_action(task_id, "restart")
     task = _wait(cloud, task_id, ("SYNC_SUCCESS",), ("SYNC_FAIL", "MIGRATE_FAIL"), cancel, agent_alive=agent_alive,
@@ -274,10 +366,13 @@ def consistency_rows(results: Any) -> list[dict[str, Any]]:
 
 
 def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_target: bool) -> dict[str, Any]:
+    """Launch the target: action cutover (once: a replay finds it cutovering or cutovered), then wait until SMS
+    reports the cycle cutovered."""
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
-    if task.migration_cycle != "cutovered":
+    if task.migration_cycle not in ("cutovering", "cutovered"):
         cloud.sms.task_action(task_id, "cutover")
+    _until(lambda: cloud.sms.show_task(task_id).migration_cycle == "cutovered", f"task {task_id} still cutovering")
     server = cloud.ecs.show_server(target_id)
     if start_target and server.status == "SHUTOFF":
         cloud.ecs.start(target_id)
@@ -292,21 +387,35 @@ def clear_source(cloud_config: dict[str, Any], task_id: str) -> dict[str, Any]:
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
     source = cloud.sms.show_source(task.source_id)
-    if source.state != "cleared":
+    if source.state not in ("clearing", "cleared"):
         try:
             cloud.sms.task_action(task_id, "clear")
         except CloudConflictError:
-            if cloud.sms.show_source(task.source_id).state != "cleared":
+            if cloud.sms.show_source(task.source_id).state not in ("clearing", "cleared"):
                 raise
+    _until(lambda: cloud.sms.show_source(task.source_id).state == "cleared", f"source {task.source_id} still clearing")
     return {"source_state": "cleared"}
 
 
 def delete_task(cloud_config: dict[str, Any], task_id: str) -> None:
+    """Stop the task if it runs (ABORTING, then ABORT), delete it, and wait through DELETING until it is gone."""
     cloud = cloud_for(cloud_config)
+    never = threading.Event()
     try:
         task = cloud.sms.show_task(task_id)
         if task.state in ("RUNNING", "SYNCING"):
             cloud.sms.task_action(task_id, "stop")
-        cloud.sms.delete_task(task_id)
+        task = _settled(cloud, task_id, never) if task.state != "DELETING" else task
+        if task.state != "DELETING":
+            cloud.sms.delete_task(task_id)
+        _until(lambda: _gone(cloud, task_id), f"task {task_id} still DELETING")
     except CloudNotFoundError:
         return
+
+
+def _gone(cloud: Any, task_id: str) -> bool:
+    try:
+        cloud.sms.show_task(task_id)
+    except CloudNotFoundError:
+        return True
+    return False

@@ -28,6 +28,7 @@ from mgc_iac.cloud._types import (
     SecurityGroupRule,
     Server,
     ServerRequest,
+    SourceDisk,
     SourceFacts,
     SourceServer,
     SpeedLimit,
@@ -46,6 +47,6 @@ __all__ = [
     "Cloud", "CloudSettings", "RetryPolicy", "LabControl", "Fault",
     "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
     "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
-    "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "Command", "TaskRequest", "Task",
+    "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
     "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
 ]

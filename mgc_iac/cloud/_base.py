@@ -1,8 +1,8 @@
 """The one code path every service call takes: lazy SDK client, retries with jittered backoff, error mapping.
 
-A service module only says which SDK request to send and how to read the raw JSON answer; policy lives here.
-Answers are read as raw JSON (`to_json_object()`): the SDK's models drop unknown fields and mistype a few
-(ShowConsistencyResultResponse.result_list is list[str]).
+A service module only says which SDK request to send and how to read the SDK's typed response model; policy
+lives here. Request bodies are built from the SDK's request models (`body`), so an undeclared key is refused
+before it is sent; the one SDK gap (ShowConsistencyResultResponse.result_list) is read in mgc_iac.cloud._sdk_gaps.
 """
 
 from __future__ import annotations
@@ -126,11 +126,17 @@ class ServiceClient:
                 self._sleep(policy.delay(attempt, self._rng))
         raise AssertionError("unreachable")
 
-    def call(self, operation: str, request: Any, *, idempotent: bool = True) -> dict[str, Any]:
-        """Send an SDK request through `sdk.<operation>`; return the raw JSON answer ({} when empty)."""
+    def call(self, operation: str, request: Any, *, idempotent: bool = True) -> Any:
+        """Send an SDK request through `sdk.<operation>`; return the SDK's typed response model."""
         method = getattr(self.sdk, operation)
-        response = self._attempts(operation, lambda: method(request), idempotent)
-        return response.to_json_object() or {}
+        return self._attempts(operation, lambda: method(request), idempotent)
+
+    def body(self, kind: str, value: dict[str, Any]) -> Any:
+        """The SDK request model `kind` (e.g. "PostTask") from `value`; an undeclared key or a wrong type is a
+        ContractError (a bug of ours, never sent)."""
+        from mgc_iac.cloud._contract import as_model
+
+        return as_model(self.sdk, kind, value)
 
     def raw(self, operation: str, method: str, path: str, *, body: Any = None,
             query: dict[str, Any] | None = None, idempotent: bool = True) -> dict[str, Any]:

@@ -10,19 +10,20 @@ from mgc_iac.cloud._types import Job, Server, ServerRequest
 from mgc_iac.errors import CloudError
 
 
-def _server(raw: dict[str, Any]) -> Server:
-    addresses = [a for addrs in (raw.get("addresses") or {}).values() for a in addrs]
+def _server(s: Any) -> Server:
+    """A ServerDetail model: addresses dict(str, list[ServerAddress]), tags list["key=value"]."""
+    addresses = [a for addrs in (s.addresses or {}).values() for a in addrs]
     tags: dict[str, str] = {}
-    for tag in raw.get("tags") or []:
+    for tag in s.tags or []:
         key, _, value = tag.partition("=")
         tags[key] = value
     return Server(
-        id=raw["id"], name=raw.get("name", ""), status=raw.get("status", ""),
-        private_ips=tuple(a["addr"] for a in addresses if a.get("OS-EXT-IPS:type") != "floating"),
-        public_ips=tuple(a["addr"] for a in addresses if a.get("OS-EXT-IPS:type") == "floating"),
-        tags=tags, volume_ids=tuple(v["id"] for v in raw.get("os-extended-volumes:volumes_attached") or []),
-        security_group_ids=tuple(g.get("id", "") for g in raw.get("security_groups") or []),
-        flavor=(raw.get("flavor") or {}).get("id", ""), enterprise_project_id=raw.get("enterprise_project_id", ""),
+        id=s.id, name=s.name or "", status=s.status or "",
+        private_ips=tuple(a.addr for a in addresses if a.os_ext_ip_stype != "floating"),
+        public_ips=tuple(a.addr for a in addresses if a.os_ext_ip_stype == "floating"),
+        tags=tags, volume_ids=tuple(v.id for v in s.os_extended_volumesvolumes_attached or []),
+        security_group_ids=tuple(g.id or "" for g in s.security_groups or []),
+        flavor=s.flavor.id if s.flavor else "", enterprise_project_id=s.enterprise_project_id or "",
     )
 
 
@@ -38,20 +39,20 @@ class EcsClient(ServiceClient):
         """POST the create; the same client_token always answers the same job (safe to replay)."""
         from huaweicloudsdkecs.v2 import CreatePostPaidServersRequest
 
-        sdk_request = CreatePostPaidServersRequest(x_client_token=client_token, body=request.to_body())
-        raw = self.call("create_post_paid_servers", sdk_request)
-        ids = raw.get("serverIds") or []
-        return Job(id=raw["job_id"], status="RUNNING", server_id=ids[0] if ids else None)
+        body = self.body("CreatePostPaidServersRequestBody", request.to_body())
+        sdk_request = CreatePostPaidServersRequest(x_client_token=client_token, body=body)
+        answer = self.call("create_post_paid_servers", sdk_request)
+        ids = answer.server_ids or []
+        return Job(id=answer.job_id, status="RUNNING", server_id=ids[0] if ids else None)
 
     def show_job(self, job_id: str) -> Job:
         from huaweicloudsdkecs.v2 import ShowJobRequest
 
-        raw = self.call("show_job", ShowJobRequest(job_id=job_id))
-        entities = raw.get("entities") or {}
-        server_id = entities.get("server_id") or next(
-            (s.get("entities", {}).get("server_id") for s in entities.get("sub_jobs") or []), None)
-        return Job(id=job_id, status=raw.get("status", ""), server_id=server_id, fail_reason=raw.get("fail_reason")
-                   or "")
+        answer = self.call("show_job", ShowJobRequest(job_id=job_id))
+        entities = answer.entities                                  # JobEntities
+        server_id = (entities.server_id if entities else None) or next(
+            (s.entities.server_id for s in (entities.sub_jobs if entities else None) or [] if s.entities), None)
+        return Job(id=job_id, status=answer.status or "", server_id=server_id, fail_reason=answer.fail_reason or "")
 
     def wait_job(self, job_id: str) -> Job:
         """Poll the job until SUCCESS (returned) or FAIL (raised) within settings.job_timeout; a poll that fails
@@ -81,7 +82,7 @@ class EcsClient(ServiceClient):
     def show_server(self, server_id: str) -> Server:
         from huaweicloudsdkecs.v2 import ShowServerRequest
 
-        return _server(self.call("show_server", ShowServerRequest(server_id=server_id))["server"])
+        return _server(self.call("show_server", ShowServerRequest(server_id=server_id)).server)
 
     def find_servers(self, name: str | None = None, tags: Mapping[str, str] | None = None) -> list[Server]:
         """Servers whose name is exactly `name` (ECS itself matches loosely) and that carry all `tags`."""
@@ -91,9 +92,9 @@ class EcsClient(ServiceClient):
         found: list[Server] = []
         offset = 1
         while True:
-            raw = self.call("list_servers_details",
+            answer = self.call("list_servers_details",
                             ListServersDetailsRequest(name=name, tags=tag_query, limit=100, offset=offset))
-            page = [_server(s) for s in raw.get("servers") or []]
+            page = [_server(s) for s in answer.servers or []]
             found += page
             if len(page) < 100:
                 break
@@ -104,38 +105,42 @@ class EcsClient(ServiceClient):
     def start(self, server_id: str, wait: bool = True) -> None:
         from huaweicloudsdkecs.v2 import BatchStartServersRequest
 
-        raw = self.call("batch_start_servers", BatchStartServersRequest(body={"os-start": {"servers": [
-            {"id": server_id}]}}))
+        body = self.body("BatchStartServersRequestBody", {"os-start": {"servers": [{"id": server_id}]}})
+        answer = self.call("batch_start_servers", BatchStartServersRequest(body=body))
         if wait:
-            self.wait_job(raw["job_id"])
+            self.wait_job(answer.job_id)
 
     def stop(self, server_id: str, wait: bool = True, hard: bool = False) -> None:
         from huaweicloudsdkecs.v2 import BatchStopServersRequest
 
-        body = {"os-stop": {"type": "HARD" if hard else "SOFT", "servers": [{"id": server_id}]}}
-        raw = self.call("batch_stop_servers", BatchStopServersRequest(body=body))
+        body = self.body("BatchStopServersRequestBody",
+                         {"os-stop": {"type": "HARD" if hard else "SOFT", "servers": [{"id": server_id}]}})
+        answer = self.call("batch_stop_servers", BatchStopServersRequest(body=body))
         if wait:
-            self.wait_job(raw["job_id"])
+            self.wait_job(answer.job_id)
 
     def add_tags(self, server_id: str, tags: Mapping[str, str]) -> None:
         from huaweicloudsdkecs.v2 import BatchCreateServerTagsRequest
 
-        body = {"action": "create", "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]}
+        body = self.body("BatchCreateServerTagsRequestBody",
+                         {"action": "create", "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]})
         self.call("batch_create_server_tags", BatchCreateServerTagsRequest(server_id=server_id, body=body))
 
     def delete_server(self, server_id: str, delete_volumes: bool = True, wait: bool = True) -> None:
         from huaweicloudsdkecs.v2 import DeleteServersRequest
 
-        body = {"servers": [{"id": server_id}], "delete_publicip": True, "delete_volume": delete_volumes}
-        raw = self.call("delete_servers", DeleteServersRequest(body=body))
+        body = self.body("DeleteServersRequestBody",
+                         {"servers": [{"id": server_id}], "delete_publicip": True, "delete_volume": delete_volumes})
+        answer = self.call("delete_servers", DeleteServersRequest(body=body))
         if wait:
-            self.wait_job(raw["job_id"])
+            self.wait_job(answer.job_id)
 
     def delete_tags(self, server_id: str, tags: Mapping[str, str]) -> None:
         """Remove tags (POST .../cloudservers/{server_id}/tags/action, action delete: BatchDeleteServerTags)."""
         from huaweicloudsdkecs.v2 import BatchDeleteServerTagsRequest
 
-        body = {"action": "delete", "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]}
+        body = self.body("BatchDeleteServerTagsRequestBody",
+                         {"action": "delete", "tags": [{"key": k, "value": v} for k, v in sorted(tags.items())]})
         self.call("batch_delete_server_tags", BatchDeleteServerTagsRequest(server_id=server_id, body=body))
 
     def resize(self, server_id: str, flavor: str, wait: bool = True) -> None:
@@ -143,7 +148,7 @@ class EcsClient(ServiceClient):
         mode withStopServer lets ECS stop a running server, resize it and start it again."""
         from huaweicloudsdkecs.v2 import ResizeServerRequest
 
-        body = {"resize": {"flavorRef": flavor, "mode": "withStopServer"}}
-        raw = self.call("resize_server", ResizeServerRequest(server_id=server_id, body=body))
-        if wait and raw.get("job_id"):
-            self.wait_job(raw["job_id"])
+        body = self.body("ResizeServerRequestBody", {"resize": {"flavorRef": flavor, "mode": "withStopServer"}})
+        answer = self.call("resize_server", ResizeServerRequest(server_id=server_id, body=body))
+        if wait and answer.job_id:
+            self.wait_job(answer.job_id)

@@ -18,7 +18,9 @@ from mgc_iac.errors import (
 )
 
 Kind = Literal["throttled", "unavailable", "lost", "final"]
-_STATE_CODES = ("SMS.9002", "SMS.1802", "SMS.9003", "Ecs.0103", "Ecs.0213")
+# refusals because of a state: SMS.1038 pause, SMS.1039 resume, SMS.1040 restart, SMS.2015 delete (Huawei's
+# published SMS error codes, support.huaweicloud.com/en-us/api-sms/sms_api_0047.html); ECS Ecs.0103, Ecs.0213
+_STATE_CODES = ("SMS.1038", "SMS.1039", "SMS.1040", "SMS.2015", "Ecs.0103", "Ecs.0213")
 
 
 def classify(exc: BaseException) -> Kind:

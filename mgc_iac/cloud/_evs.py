@@ -19,7 +19,7 @@ class EvsClient(ServiceClient):
     def show_volume(self, volume_id: str) -> Volume:
         from huaweicloudsdkevs.v2 import ShowVolumeRequest
 
-        return _volume(self.call("show_volume", ShowVolumeRequest(volume_id=volume_id))["volume"])
+        return _volume(self.call("show_volume", ShowVolumeRequest(volume_id=volume_id)).volume)
 
     def list_volumes(self) -> list[Volume]:
         """Every volume of the project, attached or not (ListVolumes, GET /v2/{project_id}/cloudvolumes/detail,
@@ -28,18 +28,17 @@ class EvsClient(ServiceClient):
 
         found: list[Volume] = []
         while True:
-            raw = self.call("list_volumes", ListVolumesRequest(limit=100, offset=len(found)))
-            page = [_volume(v) for v in raw.get("volumes") or []]
+            answer = self.call("list_volumes", ListVolumesRequest(limit=100, offset=len(found)))
+            page = [_volume(v) for v in answer.volumes or []]
             found += page
-            if not page or len(found) >= int(raw.get("count") or 0):
+            if not page or len(found) >= int(answer.count or 0):
                 return found
 
 
-def _volume(raw: dict[str, Any]) -> Volume:
-    meta = raw.get("metadata") or {}
-    encrypted = bool(raw.get("encrypted")) or meta.get("__system__encrypted") == "1"
-    return Volume(id=raw["id"], name=raw.get("name", ""), size_gb=int(raw.get("size") or 0),
-                  status=raw.get("status", ""), encrypted=encrypted,
-                  kms_key_id=meta.get("__system__cmkid") if encrypted else None,
-                  server_ids=tuple(a.get("server_id", "") for a in raw.get("attachments") or []),
-                  bootable=str(raw.get("bootable", "")).lower() == "true")
+def _volume(v: Any) -> Volume:  # v: the SDK's VolumeDetail
+    meta = v.metadata or {}                        # typed dict(str, object): EVS's documented metadata keys
+    encrypted = bool(v.encrypted) or meta.get("__system__encrypted") == "1"
+    return Volume(id=v.id, name=v.name or "", size_gb=int(v.size or 0), status=v.status or "",
+                  encrypted=encrypted, kms_key_id=meta.get("__system__cmkid") if encrypted else None,
+                  server_ids=tuple(a.server_id or "" for a in v.attachments or []),
+                  bootable=str(v.bootable or "").lower() == "true")

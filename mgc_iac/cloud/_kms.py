@@ -12,10 +12,10 @@ from mgc_iac.errors import CloudNotFoundError
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
-def _key(raw: dict[str, Any]) -> KeyInfo:
-    state = str(raw.get("key_state", ""))
-    return KeyInfo(key_id=raw["key_id"], alias=raw.get("key_alias", ""), spec=raw.get("key_spec", ""), state=state,
-                   enabled=state == "2")
+def _key(k: Any) -> KeyInfo:
+    """A KeyDetails model (list-keys items and describe-key's key_info)."""
+    state = str(k.key_state or "")
+    return KeyInfo(key_id=k.key_id, alias=k.key_alias or "", spec=k.key_spec or "", state=state, enabled=state == "2")
 
 
 class KmsClient(ServiceClient):
@@ -35,10 +35,10 @@ class KmsClient(ServiceClient):
             body: dict[str, Any] = {"limit": "1000"}
             if marker:
                 body["marker"] = marker
-            raw = self.call("list_keys", ListKeysRequest(body=body))
-            keys += [_key(k) for k in raw.get("key_details") or []]
-            marker = raw.get("next_marker") or ""
-            if str(raw.get("truncated", "false")).lower() != "true" or not marker:
+            answer = self.call("list_keys", ListKeysRequest(body=self.body("ListKeysRequestBody", body)))
+            keys += [_key(k) for k in answer.key_details or []]
+            marker = answer.next_marker or ""
+            if str(answer.truncated or "false").lower() != "true" or not marker:
                 return keys
 
     def describe_key(self, key_id_or_alias: str) -> KeyInfo:
@@ -52,5 +52,6 @@ class KmsClient(ServiceClient):
                 raise CloudNotFoundError(f"no KMS key with alias {key_id_or_alias!r}", service="kms",
                                          operation="list_keys")
             key_id = match.key_id
-        raw = self.call("list_key_detail", ListKeyDetailRequest(body={"key_id": key_id}))
-        return _key(raw["key_info"])
+        answer = self.call("list_key_detail", ListKeyDetailRequest(body=self.body("OperateKeyRequestBody",
+                                                                                  {"key_id": key_id})))
+        return _key(answer.key_info)

@@ -39,16 +39,23 @@ class LabControl(ServiceClient):
     def health(self) -> dict[str, Any]:
         return self.raw("lab.health", "GET", "/_lab/health")
 
+    def stats(self) -> dict[str, Any]:
+        """{checks, check_seconds, handler_seconds, cpu_seconds}: the lab's SDK-model checks of its answers."""
+        return self.raw("lab.stats", "GET", "/_lab/stats")
+
     def settings(self) -> dict[str, Any]:
         return self.raw("lab.settings", "GET", "/_lab/settings")
 
     def update_settings(self, *, job_seconds: float | None = None, instant_transfers: bool | None = None,
-                        agent_timeout_seconds: float | None = None) -> dict[str, Any]:
+                        agent_timeout_seconds: float | None = None,
+                        transition_seconds: float | None = None) -> dict[str, Any]:
         """job_seconds: how long ECS jobs stay RUNNING (0 = instant). instant_transfers (lab only): SMS start and
         sync finish at once with progress 100 and a clean consistency result, no agent needed.
-        agent_timeout_seconds: how long after its last poll a source's agent still counts as connected."""
+        agent_timeout_seconds: how long after its last poll a source's agent still counts as connected.
+        transition_seconds: how long SMS's asynchronous transitions (ABORTING, DELETING, cutovering, clearing) take."""
         body = {k: v for k, v in (("job_seconds", job_seconds), ("instant_transfers", instant_transfers),
-                                  ("agent_timeout_seconds", agent_timeout_seconds)) if v is not None}
+                                  ("agent_timeout_seconds", agent_timeout_seconds),
+                                  ("transition_seconds", transition_seconds)) if v is not None}
         return self.raw("lab.set_settings", "PUT", "/_lab/settings", body=body)
 
     def set_faults(self, faults: Sequence[Fault], seed: int = 0) -> None:

@@ -14,6 +14,17 @@ if TYPE_CHECKING:
     from mgc_iac.lab.process import LabEndpoint
 
 SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms")
+# SMS is a global service reached at one of the SDK's SmsRegion endpoints (huaweicloudsdksms.v3.region):
+# cn-north-4 (Chinese mainland), ap-southeast-3 (international), my-kualalumpur-1, ru-moscow-1
+SMS_REGIONS = ("cn-north-4", "ap-southeast-3", "my-kualalumpur-1", "ru-moscow-1")
+
+
+def sms_region_for(region: str) -> str:
+    """The SmsRegion endpoint region serving a target region: itself when SMS has an endpoint there, else
+    cn-north-4 for a Chinese-mainland region and ap-southeast-3 for any other."""
+    if region in SMS_REGIONS:
+        return region
+    return "cn-north-4" if region.startswith("cn-") else "ap-southeast-3"
 
 
 @dataclass(frozen=True)
@@ -46,10 +57,15 @@ class CloudSettings:
     job_poll_interval: float = 1.0                                # seconds between ECS job polls
     job_timeout: float = 1800.0                                   # give up waiting for an ECS job
     pool_size: int = 64                                           # HTTP connections kept per service
+    sms_region: str = ""                                          # SmsRegion entry; "" = sms_region_for(region)
 
     def endpoint(self, service: str) -> str:
         if service in self.endpoints:
             return self.endpoints[service]
+        if service == "sms":
+            from huaweicloudsdksms.v3.region.sms_region import SmsRegion
+
+            return SmsRegion.value_of(self.sms_region or sms_region_for(self.region)).endpoints[0]
         return f"https://{service}.{self.region}.myhuaweicloud.com"
 
     @classmethod
@@ -71,9 +87,13 @@ class CloudSettings:
                    or env.get(f"HUAWEICLOUD_SDK_REGION_{service.upper()}_{region_key}") or env.get("MGC_IAC_ENDPOINT"))
             if url:
                 endpoints[service] = url
+        sms_region = env.get("MGC_IAC_SMS_REGION", "")
+        if sms_region and sms_region not in SMS_REGIONS:
+            raise ConfigError(f"MGC_IAC_SMS_REGION={sms_region}: SMS has endpoints only in {', '.join(SMS_REGIONS)} "
+                              "(the SDK's SmsRegion); unset it to pick the one serving the target region")
         return cls(region=region, project_id=env["HUAWEICLOUD_SDK_PROJECT_ID"], ak=env["HUAWEICLOUD_SDK_AK"],
                    sk=env["HUAWEICLOUD_SDK_SK"], security_token=env.get("HUAWEICLOUD_SDK_SECURITY_TOKEN") or None,
-                   endpoints=endpoints, **overrides)  # type: ignore[arg-type]
+                   endpoints=endpoints, sms_region=sms_region, **overrides)  # type: ignore[arg-type]
 
     @classmethod
     def for_lab(cls, lab: LabEndpoint, **overrides: object) -> CloudSettings:

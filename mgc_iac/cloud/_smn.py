@@ -8,8 +8,9 @@ from mgc_iac.cloud._base import ServiceClient
 from mgc_iac.cloud._types import Topic
 
 
-def _topic(raw: dict[str, Any]) -> Topic:
-    return Topic(urn=raw["topic_urn"], name=raw.get("name", ""), display_name=raw.get("display_name", ""))
+def _topic(t: Any) -> Topic:
+    """A ListTopicsItem or a ListTopicDetailsResponse (both declare topic_urn, name, display_name)."""
+    return Topic(urn=t.topic_urn, name=t.name or "", display_name=t.display_name or "")
 
 
 class SmnClient(ServiceClient):
@@ -24,13 +25,14 @@ class SmnClient(ServiceClient):
         """Publish; returns the message id. Not replayed on a lost answer (it could be delivered twice)."""
         from huaweicloudsdksmn.v2 import PublishMessageRequest
 
-        request = PublishMessageRequest(topic_urn=topic_urn, body={"subject": subject, "message": message})
-        return self.call("publish_message", request, idempotent=False)["message_id"]
+        body = self.body("PublishMessageRequestBody", {"subject": subject, "message": message})
+        request = PublishMessageRequest(topic_urn=topic_urn, body=body)
+        return self.call("publish_message", request, idempotent=False).message_id
 
     def list_topics(self) -> list[Topic]:
         from huaweicloudsdksmn.v2 import ListTopicsRequest
 
-        return [_topic(t) for t in self.call("list_topics", ListTopicsRequest(limit=100)).get("topics") or []]
+        return [_topic(t) for t in self.call("list_topics", ListTopicsRequest(limit=100)).topics or []]
 
     def show_topic(self, topic_urn: str) -> Topic:
         from huaweicloudsdksmn.v2 import ListTopicDetailsRequest

@@ -176,18 +176,31 @@ class SourceFacts:
     disks: tuple[Mapping[str, Any], ...] = ()   # [{name, size, used_size, device_use, ...}] as SMS has them
     os_version: str = ""
     agent_version: str = "lab"
-    migproject: str = ""
+    migproject: str = ""                   # kept for callers; PostSourceServerBody declares no such field
 
     def to_body(self) -> dict[str, Any]:
         return {"name": self.name, "ip": self.ip, "os_type": self.os_type, "os_version": self.os_version,
                 "agent_version": self.agent_version, "cpu_quantity": self.cpu_quantity, "memory": self.memory_bytes,
                 "networks": [{"name": f"eth{n}", "ip": self.ip if n == 0 else "", "netmask": "", "gateway": "",
                               "mac": mac} for n, mac in enumerate(self.macs)],
-                "disks": [dict(d) for d in self.disks], "migproject": self.migproject, "firmware": "BIOS"}
+                "disks": [dict(d) for d in self.disks], "hostname": self.name, "firmware": "BIOS"}
+
+
+@dataclass(frozen=True)
+class SourceDisk:
+    """A disk of a source server as SMS has it (ShowServerResponse.disks: ServerDisk)."""
+
+    name: str                              # /dev/vda, C:
+    size_bytes: int
+    used_bytes: int = 0
+    device_use: str = ""                   # BOOT | OS | NORMAL
 
 
 @dataclass(frozen=True)
 class SourceServer:
+    """A registered source. From list_servers (no networks, no disks: SourceServersResponseBody) `macs` and
+    `disks` are empty; show_server has them."""
+
     id: str
     name: str
     ip: str
@@ -198,7 +211,10 @@ class SourceServer:
     cpu_quantity: int = 0
     memory_bytes: int = 0
     migration_cycle: str = ""
-    current_task_id: str = ""
+    current_task_id: str = ""              # current_task.id (current_task is an object: TaskByServerSource)
+    disks: tuple[SourceDisk, ...] = ()
+    replicated_bytes: int = 0              # replicatesize
+    total_bytes: int = 0                   # totalsize
 
 
 @dataclass(frozen=True)
@@ -256,14 +272,20 @@ class Task:
     state: str                             # READY, RUNNING, SYNCING, MIGRATE_SUCCESS, ... (huaweicloud-api.md)
     source_id: str
     target_server_id: str
-    migration_cycle: str = ""
+    migration_cycle: str = ""              # source_server.migration_cycle (a task has no top-level cycle)
     sub_tasks: tuple[SubTask, ...] = ()
-    replicated_bytes: int = 0
+    replicated_bytes: int = 0              # not in a task's answer: filled from its source when asked
     total_bytes: int = 0
     migrate_speed_mbps: float = 0.0
     remain_seconds: int = 0
     connected: bool = False
     error: str = ""
+    total_time: int = 0                    # ms the task has run (ShowTaskResponse.total_time)
+
+    @property
+    def progress(self) -> int:
+        """Percent of the running phase: the last sub-task's progress (0 when none has started)."""
+        return self.sub_tasks[-1].progress if self.sub_tasks else 0
 
 
 @dataclass(frozen=True)
@@ -287,12 +309,17 @@ class SpeedLimit:
 
 @dataclass(frozen=True)
 class ConsistencyResult:
+    """One checked directory. A count the answer did not carry is None, and never reads as clean."""
+
     dir_check: str
-    total_files: int = 0
-    different_files: int = 0
-    target_missing_files: int = 0
-    target_extra_files: int = 0
+    total_files: int | None = 0
+    different_files: int | None = 0
+    target_missing_files: int | None = 0
+    target_extra_files: int | None = 0
+    check_result: str = ""                 # the run's check_result (result_list[].check_result)
+    finished_time: int = 0                 # the run's finished_time (ms)
 
     @property
     def clean(self) -> bool:
-        return not (self.different_files or self.target_missing_files or self.target_extra_files)
+        counts = (self.different_files, self.target_missing_files, self.target_extra_files)
+        return all(c == 0 for c in counts) and self.total_files is not None

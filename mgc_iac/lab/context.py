@@ -14,8 +14,10 @@ from mgc_iac.lab.faults import Faults
 from mgc_iac.lab.seed import Seed, seed_documents
 from mgc_iac.lab.store import Store
 
-# agent_timeout_seconds: a source counts as connected while its agent's last poll is younger than this
-DEFAULT_SETTINGS: dict[str, Any] = {"job_seconds": 2.0, "instant_transfers": False, "agent_timeout_seconds": 90.0}
+# agent_timeout_seconds: a source counts as connected while its agent's last poll is younger than this;
+# transition_seconds: how long SMS's asynchronous transitions (ABORTING, DELETING, cutovering, clearing) take
+DEFAULT_SETTINGS: dict[str, Any] = {"job_seconds": 2.0, "instant_transfers": False, "agent_timeout_seconds": 90.0,
+                                    "transition_seconds": 0.5}
 
 
 class LabError(Exception):
@@ -49,6 +51,15 @@ class LabContext:
     faults: Faults = field(default_factory=Faults)
     clock: Any = time.time                    # replaced in tests that need to move time
 
+    def all_keys(self) -> dict[str, str]:
+        """AK -> SK of every credential the lab accepts: its own and the seed's temporary ones."""
+        temporary = {c["access_key"]: c["secret_key"] for c in self.seed.temporary_credentials}
+        return {**temporary, **self.keys}
+
+    def security_tokens(self) -> dict[str, str]:
+        """AK -> the X-Security-Token a temporary credential must send."""
+        return {c["access_key"]: c["security_token"] for c in self.seed.temporary_credentials}
+
     @property
     def project_id(self) -> str:
         return self.seed.project_id
@@ -65,6 +76,9 @@ class LabContext:
 
     def instant_transfers(self) -> bool:
         return bool(self.store.setting("instant_transfers", False))
+
+    def transition_seconds(self) -> float:
+        return float(self.store.setting("transition_seconds", DEFAULT_SETTINGS["transition_seconds"]))
 
     def agent_timeout(self) -> float:
         return float(self.store.setting("agent_timeout_seconds", DEFAULT_SETTINGS["agent_timeout_seconds"]))
@@ -95,6 +109,7 @@ class LabContext:
 
 
 LAB: web.AppKey[LabContext] = web.AppKey("lab", LabContext)
+ANSWER: web.ResponseKey[Any] = web.ResponseKey("answer", object)
 
 
 def lab_of(request: web.Request) -> LabContext:
@@ -124,7 +139,11 @@ async def body_json(request: web.Request) -> dict[str, Any]:
 
 
 def reply(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status, dumps=lambda o: json.dumps(o, separators=(",", ":")))
+    """A JSON answer; the data rides along so the SDK-model check (mgc_iac.lab.contract) needs no re-parse."""
+    resp = web.json_response(data, status=status, dumps=lambda o: json.dumps(o, separators=(",", ":")))
+    resp[ANSWER] = data
+    return resp
+
 
 
 def check_project(request: web.Request) -> None:

@@ -1,6 +1,7 @@
 """The lab control API under /_lab/ (signed like every call, loopback only): settings, faults, messages, reset.
 
     GET    /_lab/health                 {"project_id", "region", "pid"}
+    GET    /_lab/stats                  {checks, check_seconds, handler_seconds, cpu_seconds}: the SDK-model check
     GET    /_lab/settings               {"job_seconds": 2.0, "instant_transfers": false}
     PUT    /_lab/settings               same keys, any subset; job_seconds 0 = jobs finish at once
     GET    /_lab/faults                 {"seed": 0, "rules": [FaultRule...]}
@@ -30,6 +31,14 @@ routes = web.RouteTableDef()
 async def health(request: web.Request) -> web.Response:
     lab = lab_of(request)
     return reply({"project_id": lab.project_id, "region": lab.region, "pid": os.getpid()})
+
+
+@routes.get("/_lab/stats", name="lab.stats")
+async def stats(request: web.Request) -> web.Response:
+    """What checking every answer against its SDK model cost this lab process (mgc_iac.lab.contract)."""
+    from mgc_iac.lab.contract import STATS
+
+    return reply(request.app[STATS].to_dict())
 
 
 @routes.get("/_lab/settings", name="lab.settings")

@@ -56,6 +56,8 @@ class Seed:
     flavors: list[dict[str, Any]] = field(default_factory=list)
     images: list[dict[str, Any]] = field(default_factory=list)
     lab: dict[str, Any] = field(default_factory=dict)
+    # temporary credentials (IAM STS) the lab also accepts: [{access_key, secret_key, security_token}]
+    temporary_credentials: list[dict[str, str]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.project_id = self.project_id or uuid.uuid5(_NAMESPACE, f"project/{self.region}").hex

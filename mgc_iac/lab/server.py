@@ -2,23 +2,31 @@
 
 Every request, the control API included, must carry a valid SDK-HMAC-SHA256 signature from the lab's
 credentials. Errors are {"error_code", "error_msg"} bodies with an X-Request-Id header, as Huawei answers.
+As Huawei's API gateway: bodies over 12 MB are answered 413; X-Project-Id must name the path's project
+(and is required on SMS, whose paths carry none); a temporary AK must send its X-Security-Token; a body
+signed as UNSIGNED-PAYLOAD is accepted. Every answer is checked against its SDK response model (contract.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from mgc_iac.lab import control
-from mgc_iac.lab.context import LAB, LabContext, LabError
+from mgc_iac.lab.context import ANSWER, LAB, LabContext, LabError
+from mgc_iac.lab.contract import STATS, ContractStats, check_answer
 from mgc_iac.lab.services import ecs, evs, kms, smn, sms, vpc
 from mgc_iac.lab.signature import SignatureError, verify
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+log = logging.getLogger("mgc_iac.lab")
+MAX_BODY = 12 * 1024 * 1024       # the API gateway's request body limit (12 MB), answered 413
 
 
 def _error(status: int, code: str, message: str, request_id: str) -> web.Response:
@@ -33,7 +41,10 @@ async def huawei_errors(request: web.Request, handler: Handler) -> web.StreamRes
     try:
         resp = await handler(request)
     except LabError as exc:
-        return _error(exc.status, exc.code, str(exc), request_id)
+        refused = _error(exc.status, exc.code, str(exc), request_id)
+        if exc.status == 413:
+            refused.force_close()          # the rest of an oversized body is never read
+        return refused
     except web.HTTPNotFound:
         return _error(404, "APIGW.0101", "The API does not exist or has not been published", request_id)
     except web.HTTPMethodNotAllowed:
@@ -57,14 +68,52 @@ async def loopback_and_signature(request: web.Request, handler: Handler) -> web.
     if not loopback:
         raise LabError(403, "APIGW.0302", "the lab answers loopback callers only")
     lab = request.app[LAB]
-    body = await request.read()
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise LabError(413, "APIGW.0201", "Request entity too large: the body is over 12 MB") from None
     raw_path, _, raw_query = request.raw_path.partition("?")
     try:
         verify(method=request.method, raw_path=raw_path, raw_query=raw_query, headers=request.headers, body=body,
-               keys=lab.keys)
+               keys=lab.all_keys(), tokens=lab.security_tokens())
     except SignatureError as exc:
         raise LabError(401, exc.code, str(exc)) from None
+    _check_project_header(request, lab)
     return await handler(request)
+
+
+def _check_project_header(request: web.Request, lab: LabContext) -> None:
+    """X-Project-Id (BasicCredentials sends it) names the project the call acts in: the path's project when the
+    path has one; on SMS, whose paths have none, it is required and must be a project of the account."""
+    header = request.headers.get("X-Project-Id")
+    path_project = request.match_info.get("project_id")
+    if path_project is not None and header is not None and header != path_project:
+        raise LabError(403, "APIGW.0302", f"X-Project-Id {header} is not the project of the path ({path_project})")
+    if (request.match_info.route.name or "").startswith("sms."):
+        if not header:
+            raise LabError(401, "APIGW.0301", "Incorrect IAM authentication information: SMS needs X-Project-Id")
+        if header != lab.project_id:
+            raise LabError(403, "APIGW.0302", f"X-Project-Id {header} is not a project of this account")
+
+
+@web.middleware
+async def sdk_contract(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Check a successful answer against its SDK response model; one that leaves it is a lab bug (500)."""
+    stats = request.app[STATS]
+    started = time.perf_counter()
+    resp = await handler(request)
+    route = request.match_info.route.name or ""
+    if isinstance(resp, web.Response) and resp.status < 300 and ANSWER in resp:
+        checked = time.perf_counter()
+        wrong = check_answer(route, request.match_info.route.resource.canonical if request.match_info.route.resource
+                             else request.path, resp[ANSWER])
+        stats.checks += 1
+        stats.seconds += time.perf_counter() - checked
+        if wrong:
+            log.error("answer of %s leaves the SDK model: %s", route, "; ".join(wrong))
+            raise LabError(500, "SYS.0500", f"lab answer of {route} leaves the SDK model: {'; '.join(wrong[:5])}")
+    stats.handler_seconds += time.perf_counter() - started
+    return resp
 
 
 @web.middleware
@@ -95,9 +144,10 @@ def _abort(request: web.Request) -> None:
 
 
 def build_app(lab: LabContext) -> web.Application:
-    app = web.Application(middlewares=[huawei_errors, loopback_and_signature, injected_faults],
-                          client_max_size=4 * 1024 * 1024)
+    app = web.Application(middlewares=[huawei_errors, loopback_and_signature, injected_faults, sdk_contract],
+                          client_max_size=MAX_BODY)
     app[LAB] = lab
+    app[STATS] = ContractStats()
     for module in (control, ecs, evs, kms, smn, vpc, sms):
         app.router.add_routes(module.routes)
     return app

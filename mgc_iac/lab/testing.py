@@ -27,7 +27,8 @@ class RunningLab:
 
 @contextmanager
 def running_lab(state_dir: Path, seed: Path | None = DEMO_SEED, *, job_seconds: float = 0.0,
-                instant_transfers: bool = False, **settings: Any) -> Iterator[RunningLab]:
+                instant_transfers: bool = False, transition_seconds: float | None = None,
+                **settings: Any) -> Iterator[RunningLab]:
     """Serve a lab from a thread of this process on a free loopback port, stop it on exit."""
     from mgc_iac.cloud import CloudSettings, LabControl
 
@@ -35,7 +36,40 @@ def running_lab(state_dir: Path, seed: Path | None = DEMO_SEED, *, job_seconds: 
     endpoint = server.start()
     try:
         cloud_settings = CloudSettings.for_lab(endpoint, **settings)
-        LabControl(cloud_settings).update_settings(job_seconds=job_seconds, instant_transfers=instant_transfers)
+        LabControl(cloud_settings).update_settings(job_seconds=job_seconds, instant_transfers=instant_transfers,
+                                                   transition_seconds=transition_seconds)
         yield RunningLab(server, endpoint, cloud_settings)
     finally:
         server.stop()
+
+
+def lab_task(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:00:01",
+             used_gb: int = 12) -> tuple[str, str, str]:
+    """A registered source, its ECS target (root + data disk, an EIP) and a complete SMS task onto it, as the
+    provider builds it (target disks from the source's disks, migration_ip the target's EIP):
+    (source_id, task_id, target_server_id)."""
+    source, request, target = lab_task_request(cloud, name, mac, used_gb)
+    return source, cloud.sms.create_task(request), target
+
+
+def lab_task_request(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:00:01",
+                     used_gb: int = 12) -> tuple[str, Any, str]:
+    """What lab_task creates, without creating the task: (source_id, TaskRequest, target_server_id)."""
+    from mgc_iac.cloud import ServerRequest, SourceFacts, VolumeRequest
+    from providers.migration_task import target_disks, task_request
+
+    gib = 1024 ** 3
+    vpc = cloud.vpc.find_vpc("vpc-shop")
+    target = cloud.ecs.create_server(ServerRequest(
+        name=f"{name}-hw", image_id="lab-image-linux", flavor="s6.large.2", vpc_id=vpc.id,
+        subnet_id=cloud.vpc.find_subnet("subnet-shop", vpc.id).id, root_volume=VolumeRequest(40),
+        data_volumes=(VolumeRequest(20),), eip_bandwidth_mbps=10), f"tok-{name}")
+    source = cloud.sms.register_source(SourceFacts(
+        name=name, ip="192.168.1.10", os_type="LINUX", macs=(mac,),
+        disks=({"name": "/dev/vda", "size": 40 * gib, "used_size": used_gb * gib, "device_use": "BOOT"},
+               {"name": "/dev/vdb", "size": 20 * gib, "used_size": 0, "device_use": "NORMAL"})))
+    server = cloud.ecs.show_server(target)
+    request = task_request(cloud, f"{name}-task", cloud.sms.show_source(source), server, f"{name}-hw", "linux",
+                           "MIGRATE_FILE", public=True, disks=target_disks(cloud, cloud.sms.show_source(source),
+                                                                           server))
+    return source, request, target

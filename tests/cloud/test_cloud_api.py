@@ -11,7 +11,7 @@ EXPORTED = {
     "Cloud", "CloudSettings", "RetryPolicy", "LabControl", "Fault",
     "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
     "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
-    "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "Command", "TaskRequest", "Task",
+    "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
     "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
 }
 

@@ -72,17 +72,13 @@ def test_ecs_server_lifecycle(cloud: Cloud, lab: RunningLab) -> None:
 
 
 def test_sms_speed_limits_configuration_and_listing(cloud: Cloud, lab: RunningLab) -> None:
-    from mgc_iac.cloud import SourceFacts, TaskRequest
+    from mgc_iac.lab.testing import lab_task
 
-    source = cloud.sms.register_source(SourceFacts(name="web-01", ip="192.168.1.10", os_type="LINUX",
-                                                   macs=("fa:16:3e:00:00:01",), cpu_quantity=2,
-                                                   memory_bytes=4 << 30))
+    source, task, _ = lab_task(cloud)
     shown = cloud.sms.show_source(source)
-    assert (shown.macs, shown.cpu_quantity, shown.connected, shown.state) == (("fa:16:3e:00:00:01",), 2, True,
-                                                                             "waiting")
-    task = cloud.sms.create_task(TaskRequest(name="web-01", source_id=source, target_server_id="vm-1",
-                                             target_name="web-01-hw", os_type="LINUX", region="cn-north-4",
-                                             project_id=lab.endpoint.project_id, speed_limit_mbps=200))
+    assert (shown.macs, shown.connected, shown.state, shown.current_task_id) == (("fa:16:3e:00:00:01",), True,
+                                                                                "waiting", task)
+    assert [d.name for d in shown.disks] == ["/dev/vda", "/dev/vdb"]
     assert [t.id for t in cloud.sms.list_tasks(source_id=source)] == [task]
     assert cloud.sms.list_tasks(state="RUNNING") == []
     limits = [SpeedLimit("08:00", "18:00", 100), SpeedLimit("18:00", "23:59", 500, 0.8)]
@@ -91,12 +87,11 @@ def test_sms_speed_limits_configuration_and_listing(cloud: Cloud, lab: RunningLa
     cloud.sms.set_configuration(task, {"DYNAMIC_PORT": "22", "CONSISTENCY_DIR": "/data"})
     cloud.sms.set_configuration(task, {"DYNAMIC_PORT": "10022"})
     assert cloud.sms.configuration(task) == {"DYNAMIC_PORT": "10022", "CONSISTENCY_DIR": "/data"}
-    assert cloud.sms.show_source(source).current_task_id == task
     cloud.sms.update_task(task, name="web-01-wave-1", speed_limit_mbps=300)
     assert [t.name for t in cloud.sms.list_tasks(name="web-01-wave-1")] == ["web-01-wave-1"]
     cloud.sms.task_action(task, "start")
     with pytest.raises(CloudConflictError):
-        cloud.sms.update_task(task, name="renamed-while-running")
+        cloud.sms.update_task(task, name="renamed-running")
 
 
 def test_clients_are_shared_safely_between_threads(cloud: Cloud) -> None:

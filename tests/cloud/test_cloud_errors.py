@@ -6,9 +6,9 @@ from dataclasses import replace
 
 import pytest
 
-from mgc_iac.cloud import Cloud, SourceFacts, TaskRequest
+from mgc_iac.cloud import Cloud
 from mgc_iac.errors import CloudAuthError, CloudConflictError, CloudError, CloudNotFoundError
-from mgc_iac.lab.testing import RunningLab
+from mgc_iac.lab.testing import RunningLab, lab_task
 
 
 def _secrets(lab: RunningLab) -> tuple[str, ...]:
@@ -25,14 +25,12 @@ def test_each_status_maps_to_its_error(lab: RunningLab, cloud: Cloud, case: str)
     elif case == "not-found":
         with pytest.raises(CloudError) as info:
             cloud.sms.show_task("no-such-task")
-        expected = (CloudNotFoundError, 404, "SMS.1804")
+        expected = (CloudNotFoundError, 404, "SMS.2252")
     elif case == "conflict":
-        source = cloud.sms.register_source(SourceFacts(name="s", ip="10.0.0.1", os_type="LINUX"))
-        task = cloud.sms.create_task(TaskRequest(name="t", source_id=source, target_server_id="v", target_name="v",
-                                                 os_type="LINUX", region="cn-north-4", project_id="p"))
+        _, task, _ = lab_task(cloud)
         with pytest.raises(CloudError) as info:
-            cloud.sms.task_action(task, "cutover")
-        expected = (CloudConflictError, 409, "SMS.9002")
+            cloud.sms.task_action(task, "stop")            # a READY task: SMS.1038 in Huawei's published table
+        expected = (CloudConflictError, 400, "SMS.1038")
     else:
         with pytest.raises(CloudError) as info:
             cloud.smn.publish(cloud.smn.list_topics()[0].urn, "x" * 600, "too long a subject")

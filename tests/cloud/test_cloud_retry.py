@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from mgc_iac.cloud import CloudSettings, Fault, LabControl, RetryPolicy, SmsClient, SourceFacts, TaskRequest
+from mgc_iac.cloud import CloudSettings, Fault, LabControl, RetryPolicy, SmsClient, SourceFacts
 from mgc_iac.errors import CloudThrottledError, CloudUnavailableError
 from mgc_iac.lab.faults import FaultRule, Faults
 from mgc_iac.lab.testing import RunningLab
@@ -50,9 +50,10 @@ def test_retries_are_bounded_then_mapped(lab: RunningLab, fault: Fault, error: t
 
 
 def test_a_create_is_not_replayed_after_a_5xx_but_is_after_a_429(lab: RunningLab) -> None:
-    source = _source(lab)
-    request = TaskRequest(name="t", source_id=source, target_server_id="vm", target_name="vm", os_type="LINUX",
-                          region="cn-north-4", project_id=lab.endpoint.project_id)
+    from mgc_iac.cloud import Cloud
+    from mgc_iac.lab.testing import lab_task_request
+
+    _, request, _ = lab_task_request(Cloud(lab.settings))
     LabControl(lab.settings).set_faults([Fault("sms", "create_task", error_rate=1.0)])
     sms, waits = _client(lab)
     with pytest.raises(CloudUnavailableError):

@@ -41,3 +41,27 @@ def test_backoff_is_bounded_exponential_with_jitter() -> None:
         values = [w[column] for w in waits]
         assert all(0 <= v <= cap for v in values)
         assert max(values) - min(values) > cap / 2           # jittered, not a fixed wait
+
+
+@pytest.mark.parametrize(("region", "sms"), [
+    ("cn-north-4", "https://sms.cn-north-4.myhuaweicloud.com"),
+    ("cn-east-3", "https://sms.cn-north-4.myhuaweicloud.com"),           # Chinese mainland: cn-north-4
+    ("ap-southeast-1", "https://sms.ap-southeast-3.myhuaweicloud.com"),  # international: ap-southeast-3
+    ("ap-southeast-3", "https://sms.ap-southeast-3.myhuaweicloud.com"),
+    ("ru-moscow-1", "https://sms-api.ru-moscow-1.myhuaweicloud.com"),    # the SDK's own host name there
+])
+def test_sms_is_global_and_reached_at_an_sdk_sms_region(region: str, sms: str) -> None:
+    env = {"HUAWEICLOUD_SDK_AK": "ak", "HUAWEICLOUD_SDK_SK": "sk", "HUAWEICLOUD_SDK_PROJECT_ID": "p",
+           "MGC_IAC_REGION": region}
+    settings = CloudSettings.from_env(env)
+    assert settings.endpoint("sms") == sms
+    assert settings.endpoint("ecs") == f"https://ecs.{region}.myhuaweicloud.com"   # regional services stay regional
+
+
+def test_an_sms_region_without_an_sms_endpoint_is_refused_with_the_list() -> None:
+    env = {"HUAWEICLOUD_SDK_AK": "ak", "HUAWEICLOUD_SDK_SK": "sk", "HUAWEICLOUD_SDK_PROJECT_ID": "p",
+           "MGC_IAC_SMS_REGION": "eu-west-101"}
+    with pytest.raises(ConfigError, match="cn-north-4, ap-southeast-3, my-kualalumpur-1, ru-moscow-1"):
+        CloudSettings.from_env(env)
+    env["MGC_IAC_SMS_REGION"] = "my-kualalumpur-1"
+    assert CloudSettings.from_env(env).endpoint("sms") == "https://sms.my-kualalumpur-1.myhuaweicloud.com"

@@ -57,8 +57,10 @@ def mid_copy(demo: Demo, low: float = 0.15, high: float = 0.7) -> None:
     def now() -> bool:
         tasks = sms.list_tasks()
         task = tasks[0] if tasks else None
-        return bool(task and task.state == "RUNNING" and task.total_bytes and
-                    low < task.replicated_bytes / task.total_bytes < high)
+        if not (task and task.state == "RUNNING"):
+            return False
+        source = sms.show_source(task.source_id)   # the byte counts are the source's (replicatesize/totalsize)
+        return bool(source.total_bytes and low < source.replicated_bytes / source.total_bytes < high)
 
     wait_for(now, timeout=60, every=0.02)
 
@@ -155,7 +157,8 @@ def test_d_a_full_target_disk_fails_clearly_and_nothing_is_reported_done(demo: D
     assert "ran out of disk space" in web["error"]
     [task] = demo.cloud().sms.list_tasks()
     assert task.state == "MIGRATE_FAIL"
-    assert all(s.progress < 100 for s in task.sub_tasks) and task.replicated_bytes < task.total_bytes
+    source = demo.cloud().sms.show_source(task.source_id)
+    assert all(s.progress < 100 for s in task.sub_tasks) and source.replicated_bytes < source.total_bytes
 
 
 def test_e_a_killed_agent_daemon_fails_the_wait_at_once_and_retry_starts_it_again(demo: Demo) -> None:

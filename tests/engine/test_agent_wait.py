@@ -9,16 +9,14 @@ from typing import Any
 
 import pytest
 
-from mgc_iac.cloud import LabControl, SourceFacts, TaskRequest
+from mgc_iac.cloud import LabControl
 from providers.migration_task import AgentDisconnectedError, start_migration, task_configuration
 
 
 def _task(cloud: Any) -> str:
-    source = cloud.sms.register_source(SourceFacts(name="web-01", ip="192.168.1.10", os_type="LINUX",
-                                                   macs=("fa:16:3e:00:00:01",)))
-    s = cloud.settings
-    return cloud.sms.create_task(TaskRequest(name="t", source_id=source, target_server_id="vm", target_name="web-01-hw",
-                                             os_type="LINUX", region=s.region, project_id=s.project_id))
+    from mgc_iac.lab.testing import lab_task
+
+    return lab_task(cloud)[1]
 
 
 def test_a_silent_agent_ends_the_wait_when_sms_sees_it_disconnected(cloud: Any, cloud_cfg: dict[str, Any]) -> None:

@@ -76,10 +76,13 @@ def test_state_errors_and_unknown_resources(cloud: Cloud, lab: RunningLab) -> No
         cloud.evs.show_volume("nope")
 
 
-def _signed(lab: RunningLab, method: str, path: str, body: bytes) -> requests.Response:
+def _signed(lab: RunningLab, method: str, path: str, body: bytes, project: str | None = "") -> requests.Response:
     host = lab.endpoint.url.removeprefix("http://")
+    sent = {"Host": host, "Content-Type": "application/json"}
+    if project is not None:
+        sent["X-Project-Id"] = project or lab.endpoint.project_id
     headers = sign_headers(access_key=lab.endpoint.ak, secret_key=lab.endpoint.sk, method=method, raw_path=path,
-                           raw_query="", body=body, headers={"Host": host, "Content-Type": "application/json"})
+                           raw_query="", body=body, headers=sent)
     return requests.request(method, lab.endpoint.url + path, data=body, headers=headers, timeout=5)
 
 
@@ -89,9 +92,26 @@ def test_error_bodies_are_huawei_shaped(lab: RunningLab) -> None:
              ("POST", f"/v1/{project}/cloudservers", b"{not json", 400, "Common.0400"),
              ("POST", f"/v1/{project}/cloudservers", b'{"server": {"name": "x"}}', 400, "Ecs.0005"),
              ("GET", "/v1/another-project/cloudservers/detail", b"", 403, "APIGW.0302"),
-             ("POST", "/v3/tasks/none/action", b'{"operation": "start"}', 404, "SMS.1804")]
+             ("POST", "/v3/tasks/none/action", b'{"operation": "start"}', 404, "SMS.2252")]
     for method, path, body, status, code in cases:
         response = _signed(lab, method, path, body)
         assert response.status_code == status, path
         assert response.json()["error_code"] == code and response.json()["error_msg"]
         assert len(response.headers["X-Request-Id"]) == 32
+
+
+def test_the_gateway_checks_the_project_header_and_the_body_size(lab: RunningLab) -> None:
+    """As Huawei's API gateway: X-Project-Id names the path's project and is required on SMS (whose paths carry
+    none); a body over 12 MB is refused with 413 before anything acts on it."""
+    project = lab.endpoint.project_id
+    other = "0" * 32
+    assert _signed(lab, "GET", f"/v1/{project}/cloudservers/detail", b"", project=other).status_code == 403
+    assert _signed(lab, "GET", f"/v1/{project}/cloudservers/detail", b"").status_code == 200
+    missing = _signed(lab, "GET", "/v3/sources", b"", project=None)
+    assert (missing.status_code, missing.json()["error_code"]) == (401, "APIGW.0301")
+    assert _signed(lab, "GET", "/v3/sources", b"", project=other).status_code == 403
+    assert _signed(lab, "GET", "/v3/sources", b"").status_code == 200
+    big = b'{"name": "' + b"x" * (12 * 1024 * 1024 + 1) + b'"}'
+    too_big = _signed(lab, "POST", "/v3/sources", big)
+    assert (too_big.status_code, too_big.json()["error_code"]) == (413, "APIGW.0201")
+    assert _signed(lab, "GET", "/v3/sources", b"").json()["count"] == 0

@@ -104,3 +104,41 @@ def test_settings_and_endpoint_never_show_the_secret(lab: RunningLab) -> None:
     assert lab.endpoint.sk not in repr(lab.endpoint)
     assert lab.endpoint.sk not in repr(lab.settings)
     assert isinstance(lab.settings, CloudSettings)
+
+
+def test_an_unsigned_payload_from_the_sdk_signer_is_accepted_and_a_false_hash_is_not() -> None:
+    """The SDK's Signer sends X-Sdk-Content-Sha256: UNSIGNED-PAYLOAD for a body that is not JSON; the gateway
+    accepts it (the body is then not covered by the signature)."""
+    request = SdkRequest(method="PUT", schema="http", host="127.0.0.1:8080", resource_path="/v3/files",
+                         query_params=[], header_params={"Content-Type": "application/octet-stream",
+                                                         "X-Project-Id": "p1"}, body=b"\x00\x01binary")
+    request = Signer(BasicCredentials(AK, SK, "p1")).sign(request)
+    assert request.header_params["X-Sdk-Content-Sha256"] == "UNSIGNED-PAYLOAD"
+    assert check(request) == AK
+    lying = sdk_signed("POST", "/v3/tasks/t1/action", [], b'{"operation": "start"}')
+    lying.header_params["X-Sdk-Content-Sha256"] = "0" * 64
+    with pytest.raises(SignatureError, match="does not match the body"):
+        check(lying)
+
+
+def test_a_temporary_key_needs_its_signed_security_token(tmp_path) -> None:
+    """Seeded temporary credentials (IAM STS): the SDK sends X-Security-Token and signs it; without it, or with
+    another token, the lab answers 401 as the gateway does."""
+    from dataclasses import replace
+
+    import yaml
+
+    from mgc_iac.lab.testing import DEMO_SEED, running_lab
+
+    seed = yaml.safe_load(DEMO_SEED.read_text())
+    seed["cloud"]["temporary_credentials"] = [{"access_key": "STSAK0000000000000", "secret_key": "sts-secret-sk",
+                                                "security_token": "sts-token-1"}]
+    path = tmp_path / "seed.yaml"
+    path.write_text(yaml.safe_dump(seed))
+    with running_lab(tmp_path / "lab", seed=path) as lab:
+        temporary = replace(lab.settings, ak="STSAK0000000000000", sk="sts-secret-sk", security_token="sts-token-1")
+        assert Cloud(temporary).sms.list_sources() == []
+        for token in (None, "another-token"):
+            with pytest.raises(CloudAuthError) as info:
+                Cloud(replace(temporary, security_token=token)).sms.list_sources()
+            assert info.value.status == 401 and "sts-token-1" not in str(info.value)

@@ -1,43 +1,32 @@
-"""The lab's SMS: the agent protocol (register, commands, progress, consistency) and the task state machine."""
+"""The lab's SMS: the agent protocol (register, commands, progress, consistency), the task and source state
+machines with their asynchronous transitions (SMS API reference: ListTasks/ListServers states, UpdateTaskStatus
+operations) and what create_task refuses."""
 
 from __future__ import annotations
 
 import pytest
 
-from mgc_iac.cloud import (
-    Cloud,
-    ConsistencyResult,
-    LabControl,
-    Progress,
-    ServerRequest,
-    SourceFacts,
-    TaskRequest,
-    VolumeRequest,
-)
+from mgc_iac.cloud import Cloud, ConsistencyResult, LabControl, Progress, SourceFacts, TaskRequest
 from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
-from mgc_iac.lab.testing import RunningLab
+from mgc_iac.lab.testing import RunningLab, lab_task
 
 
-def _target(cloud: Cloud, lab: RunningLab, name: str = "web-01-hw") -> str:
-    vpc = cloud.vpc.find_vpc("vpc-shop")
-    image = lab.store.list("image")[0]["id"]
-    return cloud.ecs.create_server(ServerRequest(
-        name=name, image_id=image, flavor="s6.large.2", vpc_id=vpc.id,
-        subnet_id=cloud.vpc.find_subnet("subnet-shop", vpc.id).id, root_volume=VolumeRequest(40)), f"tok-{name}")
+class Clock:
+    """The lab's clock, moved by the test (the asynchronous transitions finish when it says so)."""
 
+    def __init__(self, lab: RunningLab) -> None:
+        self.now = 1.8e9
+        assert lab.server.lab is not None
+        lab.server.lab.clock = lambda: self.now
+        LabControl(lab.settings).update_settings(transition_seconds=5)
 
-def _task(cloud: Cloud, lab: RunningLab, mac: str = "fa:16:3e:00:00:01") -> tuple[str, str]:
-    source = cloud.sms.register_source(SourceFacts(name="web-01", ip="192.168.1.10", os_type="LINUX", macs=(mac,),
-                                                   disks=({"name": "/dev/vda", "size": 40 << 30,
-                                                           "used_size": 12 << 30},)))
-    task = cloud.sms.create_task(TaskRequest(name="web-01", source_id=source, target_server_id=_target(cloud, lab),
-                                             target_name="web-01-hw", os_type="LINUX", region=lab.endpoint.region,
-                                             project_id=lab.endpoint.project_id))
-    return source, task
+    def tick(self, seconds: float = 6) -> None:
+        self.now += seconds
 
 
 def test_agent_protocol_full_replication_then_sync_then_cutover(cloud: Cloud, lab: RunningLab) -> None:
-    source, task = _task(cloud, lab)
+    clock = Clock(lab)
+    source, task, _ = lab_task(cloud)
     assert cloud.sms.show_command(source).name == ""                     # nothing to do yet
     cloud.sms.task_action(task, "start")
     assert cloud.sms.show_task(task).state == "RUNNING"
@@ -45,27 +34,77 @@ def test_agent_protocol_full_replication_then_sync_then_cutover(cloud: Cloud, la
     assert (command.name, command.task_id) == ("START", task)
     cloud.sms.report_progress(task, Progress("MIGRATE_LINUX_FILE", 40, 4 << 30, 12 << 30, 800.0))
     shown = cloud.sms.show_task(task)
-    assert shown.state == "RUNNING" and shown.sub_tasks[0].progress == 40 and shown.remain_seconds > 0
+    assert shown.state == "RUNNING" and shown.progress == 40 and shown.remain_seconds > 0
+    assert shown.migration_cycle == "replicating"                          # source_server.migration_cycle
+    assert cloud.sms.show_source(source).replicated_bytes == 4 << 30
     cloud.sms.report_progress(task, Progress("MIGRATE_LINUX_FILE", 100, 12 << 30, 12 << 30, 800.0))
     assert cloud.sms.show_task(task).state == "MIGRATE_SUCCESS"
     cloud.sms.task_action(task, "restart")                                 # incremental sync
     assert cloud.sms.show_task(task).state == "SYNCING"
     assert cloud.sms.show_command(source).name == "SYNC"
+    cloud.sms.report_consistency_result(task, [ConsistencyResult("/data", 120, 1, 0, 0)])
     cloud.sms.report_progress(task, Progress("SYNC_LINUX_FILE", 100, 12 << 30, 12 << 30))
     assert cloud.sms.show_task(task).state == "SYNC_SUCCESS"
-    cloud.sms.report_consistency_result(task, [ConsistencyResult("/data", 120, 1, 0, 0)])
     result = cloud.sms.consistency_result(task)
-    assert result == [ConsistencyResult("/data", 120, 1, 0, 0)] and not result[0].clean
+    assert [(r.dir_check, r.total_files, r.different_files) for r in result] == [("/data", 120, 1)]
+    assert not result[0].clean
     cloud.sms.task_action(task, "cutover")
+    assert cloud.sms.show_task(task).migration_cycle == "cutovering"      # asynchronous: not yet launched
+    assert cloud.sms.show_source(source).state == "cutovering"
+    with pytest.raises(CloudConflictError) as info:
+        cloud.sms.task_action(task, "cutover")                             # once
+    assert (info.value.status, info.value.code) == (400, "SMS.1038")
+    clock.tick()
     assert cloud.sms.show_task(task).migration_cycle == "cutovered"
     assert cloud.sms.show_source(source).state == "finished"
     with pytest.raises(CloudConflictError) as info:
-        cloud.sms.task_action(task, "cutover")
-    assert info.value.status == 409 and info.value.code == "SMS.9002"
+        cloud.sms.task_action(task, "restart")
+    assert info.value.code == "SMS.1040"
+
+
+def test_stop_goes_aborting_then_abort_and_delete_goes_deleting(cloud: Cloud, lab: RunningLab) -> None:
+    clock = Clock(lab)
+    source, task, _ = lab_task(cloud)
+    cloud.sms.task_action(task, "start")
+    with pytest.raises(CloudConflictError) as info:
+        cloud.sms.delete_task(task)
+    assert info.value.code == "SMS.2015"                                  # in-progress tasks cannot be deleted
+    cloud.sms.task_action(task, "stop")
+    assert cloud.sms.show_task(task).state == "ABORTING"
+    assert cloud.sms.show_source(source).state == "stopping"
+    with pytest.raises(CloudConflictError):
+        cloud.sms.delete_task(task)                                         # still stopping
+    clock.tick()
+    assert cloud.sms.show_task(task).state == "ABORT"
+    assert cloud.sms.show_source(source).state == "stopped"
+    with pytest.raises(CloudConflictError):
+        cloud.sms.report_progress(task, Progress("MIGRATE_LINUX_FILE", 50))
+    cloud.sms.delete_task(task)
+    assert cloud.sms.show_task(task).state == "DELETING"
+    assert cloud.sms.show_source(source).state == "deleting"
+    clock.tick()
+    with pytest.raises(CloudNotFoundError):
+        cloud.sms.show_task(task)
+    shown = cloud.sms.show_source(source)
+    assert (shown.state, shown.current_task_id) == ("stopped", "")
+    cloud.sms.delete_source(source)
+    assert cloud.sms.list_sources() == []
+
+
+def test_clear_goes_clearing_then_cleared(cloud: Cloud, lab: RunningLab) -> None:
+    clock = Clock(lab)
+    LabControl(lab.settings).update_settings(instant_transfers=True)
+    source, task, _ = lab_task(cloud)
+    cloud.sms.task_action(task, "start")
+    cloud.sms.task_action(task, "clear")
+    assert cloud.sms.show_source(source).state == "clearing"
+    assert cloud.sms.show_command(source).name == "CLEAR"
+    clock.tick()
+    assert cloud.sms.show_source(source).state == "cleared"
 
 
 def test_start_without_an_agent_waits_and_a_failed_command_fails_the_task(cloud: Cloud, lab: RunningLab) -> None:
-    source, task = _task(cloud, lab)
+    source, task, _ = lab_task(cloud)
     lab.server.lab.clock = lambda: 1e12                                     # long after the agent's last poll
     assert not cloud.sms.show_source(source).connected
     cloud.sms.task_action(task, "start")
@@ -81,43 +120,66 @@ def test_start_without_an_agent_waits_and_a_failed_command_fails_the_task(cloud:
 
 def test_instant_transfers_need_no_agent(cloud: Cloud, lab: RunningLab) -> None:
     LabControl(lab.settings).update_settings(instant_transfers=True)
-    _, task = _task(cloud, lab)
+    source, task, _ = lab_task(cloud)
     cloud.sms.task_action(task, "start")
     done = cloud.sms.show_task(task)
     assert done.state == "MIGRATE_SUCCESS" and done.sub_tasks[0].progress == 100
-    assert done.replicated_bytes == done.total_bytes == 12 << 30
+    shown = cloud.sms.show_source(source)
+    assert shown.replicated_bytes == shown.total_bytes == 12 << 30
     assert all(r.clean for r in cloud.sms.consistency_result(task))
     cloud.sms.task_action(task, "restart")
     assert cloud.sms.show_task(task).state == "SYNC_SUCCESS"
 
 
-@pytest.mark.parametrize("operation", ["stop", "skip", "cutover"])
-def test_wrong_transitions_from_ready_are_409(cloud: Cloud, lab: RunningLab, operation: str) -> None:
-    _, task = _task(cloud, lab)
-    with pytest.raises(CloudConflictError, match=f"operation {operation} is not allowed"):
+@pytest.mark.parametrize(("operation", "code"), [("stop", "SMS.1038"), ("skip", "SMS.1038"), ("cutover", "SMS.1038"),
+                                                 ("restart", "SMS.1040"), ("test", "SMS.1038"),
+                                                 ("clone_test", "SMS.1038")])
+def test_wrong_transitions_from_ready_are_refused(cloud: Cloud, lab: RunningLab, operation: str, code: str) -> None:
+    _, task, _ = lab_task(cloud)
+    with pytest.raises(CloudConflictError) as info:
         cloud.sms.task_action(task, operation)  # type: ignore[arg-type]
+    assert (info.value.status, info.value.code) == (400, code)
     assert cloud.sms.show_task(task).state == "READY"
 
 
-def test_running_task_cannot_be_deleted_and_stopped_one_can(cloud: Cloud, lab: RunningLab) -> None:
-    source, task = _task(cloud, lab)
+def test_test_network_check_and_migration_test_answer_as_documented(cloud: Cloud, lab: RunningLab) -> None:
+    _, task, _ = lab_task(cloud)
+    cloud.sms.task_action(task, "network_check")                          # the agent is connected
+    cloud.sms.task_action(task, "migration_test")                         # before the migration
+    raw = cloud.sms.call("show_task", __import__("huaweicloudsdksms.v3", fromlist=["x"]).ShowTaskRequest(task_id=task))
+    assert raw.need_migration_test and raw.network_check_info.evaluation_result == "success"
+    LabControl(lab.settings).update_settings(instant_transfers=True)
     cloud.sms.task_action(task, "start")
-    with pytest.raises(CloudConflictError):
-        cloud.sms.delete_task(task)
-    with pytest.raises(CloudConflictError):
-        cloud.sms.delete_source(source)
-    with pytest.raises(CloudConflictError, match="already has task"):
-        cloud.sms.create_task(TaskRequest(name="again", source_id=source, target_server_id="x", target_name="x",
-                                          os_type="LINUX", region="cn-north-4", project_id="p"))
-    cloud.sms.task_action(task, "stop")
-    assert cloud.sms.show_task(task).state == "ABORT"
-    with pytest.raises(CloudConflictError):
-        cloud.sms.report_progress(task, Progress("MIGRATE_LINUX_FILE", 50))
-    cloud.sms.delete_task(task)
-    with pytest.raises(CloudNotFoundError):
-        cloud.sms.show_task(task)
-    cloud.sms.delete_source(source)
-    assert cloud.sms.list_sources() == []
+    cloud.sms.task_action(task, "test")                                   # a replicated target can be tested
+    with pytest.raises(CloudConflictError, match="template"):
+        cloud.sms.task_action(task, "clone_test")                         # clone_test needs vm_template_id
+    assert cloud.sms.show_task(task).state == "MIGRATE_SUCCESS"
+
+
+def test_create_task_refuses_what_the_api_refuses(cloud: Cloud, lab: RunningLab) -> None:
+    source, task, target = lab_task(cloud)
+    other = cloud.sms.register_source(SourceFacts(name="db-01", ip="192.168.1.11", os_type="LINUX",
+                                                  macs=("fa:16:3e:00:00:02",)))
+    server = cloud.ecs.show_server(target)
+    good = {"name": "db-01-task", "source_id": other, "target_server_id": target, "target_name": "db-01-hw",
+            "os_type": "LINUX", "region": lab.endpoint.region, "project_id": lab.endpoint.project_id,
+            "migration_ip": server.public_ips[0],
+            "target_disks": ({"name": "/dev/vda", "size": 40 << 30, "device_use": "BOOT",
+                              "disk_id": server.volume_ids[0]},)}
+    cases = [({"target_disks": ()}, "disks is required"), ({"migration_ip": ""}, "migration_ip is required"),
+             ({"target_server_id": "00000000-0000-0000-0000-000000000000"}, "not an existing server"),
+             ({"name": "abc"}, "4-20 characters"), ({"name": "a" * 21}, "4-20 characters"),
+             ({"target_disks": ({"name": "/dev/vda", "size": 1, "disk_id": "nope"},)}, "not disks of server")]
+    for change, message in cases:
+        with pytest.raises(CloudError, match=message) as info:
+            cloud.sms.create_task(TaskRequest(**{**good, **change}))
+        assert (info.value.status, info.value.code) == (400, "SMS.2009")
+    with pytest.raises(CloudError) as info:
+        cloud.sms.create_task(TaskRequest(**{**good, "source_id": "no-such-source"}))
+    assert info.value.code == "SMS.2216"
+    with pytest.raises(CloudError, match="already has task"):
+        cloud.sms.create_task(TaskRequest(**{**good, "source_id": source}))
+    assert cloud.sms.create_task(TaskRequest(**good))
 
 
 def test_reregistering_the_same_machine_keeps_its_id_and_bad_bodies_are_400(cloud: Cloud, lab: RunningLab) -> None:
@@ -125,11 +187,32 @@ def test_reregistering_the_same_machine_keeps_its_id_and_bad_bodies_are_400(clou
     first = cloud.sms.register_source(facts)
     assert cloud.sms.register_source(facts) == first
     cloud.sms.update_source(first, name="db-01-renamed")
-    assert [s.name for s in cloud.sms.list_sources(name="db-01-renamed")] == ["db-01-renamed"]
+    listed = cloud.sms.list_sources(name="db-01-renamed")
+    assert [s.name for s in listed] == ["db-01-renamed"] and listed[0].macs == ()   # list_servers has no networks
+    assert cloud.sms.show_source(first).macs == ("fa:16:3e:00:00:02",)
     with pytest.raises(CloudError) as info:
         cloud.sms.register_source(SourceFacts(name="", ip="1.2.3.4", os_type="LINUX"))
-    assert info.value.status == 400 and info.value.code == "SMS.6101"
-    _, task = _task(cloud, lab, mac="fa:16:3e:00:00:09")
+    assert info.value.status == 400 and info.value.code == "SMS.2009"
+    _, task, _ = lab_task(cloud, mac="fa:16:3e:00:00:09")
     with pytest.raises(CloudError) as info:
         cloud.sms.report_progress(task, Progress("MIGRATE_LINUX_FILE", 150))
     assert info.value.status == 400
+
+
+def test_an_answer_outside_the_sdk_model_never_leaves_the_lab(cloud: Cloud, lab: RunningLab,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lab's own handlers cannot produce a wrong answer on demand, so this test breaks one on purpose (a
+    monkeypatched view adds the top-level migration_cycle the lab used to invent): the SDK-model check answers
+    500 naming the field instead of sending it."""
+    from mgc_iac.errors import CloudUnavailableError
+    from mgc_iac.lab.services import sms_views
+
+    _, task, _ = lab_task(cloud)
+    real = sms_views.task_detail
+    monkeypatch.setattr(sms_views, "task_detail", lambda lab_, t: {**real(lab_, t), "migration_cycle": "checking"})
+    with pytest.raises(CloudUnavailableError, match="migration_cycle: not declared by ShowTaskResponse") as info:
+        cloud.sms.show_task(task)
+    assert info.value.status == 500
+    monkeypatch.setattr(sms_views, "task_detail", lambda lab_, t: {**real(lab_, t), "remain_seconds": "600"})
+    with pytest.raises(CloudUnavailableError, match="remain_seconds: str where the SDK declares int"):
+        cloud.sms.show_task(task)

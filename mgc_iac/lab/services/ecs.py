@@ -117,11 +117,11 @@ def _create(lab: LabContext, body: dict[str, Any]) -> dict[str, Any]:
         if subnet is None or subnet["vpc_id"] != spec["vpcid"]:
             raise bad_request("Ecs.0005", f"subnet {nic.get('subnet_id')} is not in vpc {spec['vpcid']}")
         addresses[spec["vpcid"]].append({
-            "addr": _pick_ip(lab, subnet, nic.get("ip_address"), server_id), "version": 4, "OS-EXT-IPS:type": "fixed",
+            "addr": _pick_ip(lab, subnet, nic.get("ip_address"), server_id), "version": "4", "OS-EXT-IPS:type": "fixed",
             "OS-EXT-IPS-MAC:mac_addr": f"fa:16:3e:{server_id[0:2]}:{server_id[2:4]}:{n:02x}"})
     if spec.get("publicip"):
         octets = bytes.fromhex(server_id[4:8])
-        addresses[spec["vpcid"]].append({"addr": f"100.85.{octets[0]}.{octets[1]}", "version": 4,
+        addresses[spec["vpcid"]].append({"addr": f"100.85.{octets[0]}.{octets[1]}", "version": "4",
                                          "OS-EXT-IPS:type": "floating"})
     volumes = [("root", spec["root_volume"])] + [("data", v) for v in spec.get("data_volumes") or []]
     metas = [_volume_meta(lab, v.get("metadata")) for _, v in volumes]

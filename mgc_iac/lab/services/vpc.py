@@ -52,7 +52,7 @@ async def show_subnet(request: web.Request) -> web.Response:
 
 @routes.get("/v3/{project_id}/vpc/vpcs", name="vpc.list_vpcs")
 async def list_vpcs_v3(request: web.Request) -> web.Response:
-    vpcs = [{**v, "cidrs": [v["cidr"]]} for v in _filtered(request, "vpc", ("id", "name", "cidr"))]
+    vpcs = [{**v, "extend_cidrs": []} for v in _filtered(request, "vpc", ("id", "name", "cidr"))]  # v3 Vpc
     return reply({"request_id": "", "vpcs": vpcs, "page_info": {"current_count": len(vpcs)}})
 
 
