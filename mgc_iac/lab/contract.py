@@ -26,6 +26,8 @@ V2 = {"vpc": "huaweicloudsdkvpc.v2.model"}
 # lab routes that serve SDK methods of other names (ECS start and stop share POST /cloudservers/action; the VPC
 # v2 paths are the v2 package's list_vpcs / show_vpc); the answer model is the first one's
 SHARED_ROUTES = {"ecs.server_action": ("batch_start_servers", "batch_stop_servers"), "vpc.list_vpcs_v2": ("list_vpcs",),
+                 # one path, the body's action says create or delete (BatchCreateServerTags / BatchDeleteServerTags)
+                 "ecs.batch_create_server_tags": ("batch_create_server_tags", "batch_delete_server_tags"),
                  "vpc.show_vpc_v2": ("show_vpc",)}
 ALIASES = {route: ops[0] for route, ops in SHARED_ROUTES.items()}
 

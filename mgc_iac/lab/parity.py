@@ -161,9 +161,12 @@ def scenario(cloud: Any, lab: Any) -> None:
     server = cloud.ecs.show_server(server_id)
     cloud.ecs.find_servers(name="parity-01")
     cloud.ecs.add_tags(server_id, {"wave": "1"})
+    cloud.ecs.delete_tags(server_id, {"wave": "1"})
     cloud.ecs.stop(server_id)
     cloud.ecs.start(server_id)
+    cloud.ecs.resize(server_id, "s6.xlarge.2")
     volumes = [cloud.evs.show_volume(v) for v in server.volume_ids]
+    cloud.evs.list_volumes()
     gib = 1024 ** 3
     facts = SourceFacts(name="parity-src", ip="192.168.1.50", os_type="LINUX", macs=("fa:16:3e:00:00:50",),
                         cpu_quantity=2, memory_bytes=4 * gib,
