@@ -31,7 +31,9 @@ def test_rename_moves_remove_then_add_back_creates_again(stack_dir, store, cloud
 
     edit(stack_dir / "workflows.yaml", "name: shop-wave-1", "name: shop-wave-a")
     plan, _ = current(stack_dir, store)
-    assert len(plan.moves()) == 4 and plan.count(Action.CREATE) == 0
+    assert len(plan.moves()) == 4
+    # only the workflow's notification record is re-keyed by create + delete (its topic is the user's)
+    assert [c.kind for c in plan.resource_changes if c.action is Action.CREATE] == ["notification"]
     result, hooks = apply(stack_dir, store, CloudSteps(cloud_cfg))
     assert result.exit_code == 3, result.failed
     snap = store.snapshot("demo")
