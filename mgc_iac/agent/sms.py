@@ -82,12 +82,16 @@ class SmsAgentCommands:
         config = await self._call(self.sms.configuration, task_id)
         limits = await self._call(self.sms.speed_limits, task_id)
         key = "MIGRATE_EXCLUDE_DIR" if name == "START" else "SYNC_EXCLUDE_DIR"
-        excludes = split_paths(config.get(key))
-        params: dict[str, Any] = {"exclude": excludes, "bandwidth_limit_mbps": limit_now(limits)}
+        # what the copy leaves out and what the verification leaves out are separate inputs: a path left out of
+        # the verification is still copied (CONSISTENCY_EXCLUDE_DIR; the copy's own excludes are never verified)
+        copy_excludes = split_paths(config.get(key))
+        params: dict[str, Any] = {"task_id": task_id, "exclude": copy_excludes,
+                                  "bandwidth_limit_mbps": limit_now(limits)}
         mode = config.get("CONSISTENCY_MODE", "")
         if mode in ("hash", "size_mtime"):
             include = split_paths(config.get("CONSISTENCY_DIR"))
-            params["verify"] = {"mode": mode, "include_paths": include, "exclude_paths": excludes,
+            params["verify"] = {"mode": mode, "include_paths": include,
+                                "exclude_paths": split_paths(config.get("CONSISTENCY_EXCLUDE_DIR")),
                                 "default_excludes": not include}
         return params
 
@@ -122,7 +126,8 @@ class SmsAgentCommands:
             if name is not None and raw.task_id:
                 self._count += 1
                 cid = f"{raw.name}-{self._count}"
-                params = await self._params(raw.name, raw.task_id) if name in ("start", "sync") else {}
+                params = await self._params(raw.name, raw.task_id) if name in ("start", "sync") else \
+                    {"task_id": raw.task_id}
                 phase = "MIGRATE" if raw.name == "START" else "SYNC"
                 self._running[cid] = _Running(raw.name, raw.task_id, f"{phase}_LINUX_FILE")
                 log.info("command %s for task %s: %s", raw.name, raw.task_id, params)

@@ -84,7 +84,7 @@ def status_cmd(state_dir: Path | None) -> None:
 @lab_group.command("down")
 @_DIR
 def down_cmd(state_dir: Path | None) -> None:
-    """Stop the background lab, its SSH hosts and the agent daemons of its stacks (their state stays on disk
+    """Stop the background lab and its SSH hosts, with the SMS-Agents running in them (their state stays on disk
     for the next `lab up` or apply)."""
     from mgc_iac.connect_hosts import stop_lab_all
 

@@ -124,7 +124,7 @@ class CloudSteps:
             raise CloudError("the target server is not recorded: CreateTarget must run first", operation="StartUpAgent")
         change = ctx.changes[MIGRATION_TASK]
         attrs = change.after or {}
-        # over SSH: rsync, the agent on the source, the agent daemon (it registers the source with SMS)
+        # over SSH: rsync, the SMS-Agent on the source (it registers the source with SMS)
         agent = self._agent_side(ctx).start(ctx, attrs)
         source_id = agent["source_id"] if agent else register_simulated_source(self.cloud_config, source)
         provider = MigrationTaskProvider()
@@ -170,7 +170,7 @@ class CloudSteps:
 
         task_id = self._task_id(ctx)
         agents = self._agent_side(ctx)
-        alive = agents.ensure_daemon(ctx)
+        alive = agents.ensure_agent(ctx)
         try:
             return operation(self.cloud_config, task_id, ctx.cancel, agent_alive=alive)
         except AgentDisconnectedError as exc:
@@ -195,8 +195,8 @@ class CloudSteps:
     def _step_SourceClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from providers.migration_task import clear_source
 
-        detail = clear_source(self.cloud_config, self._task_id(ctx))  # the agent daemon gets CLEAR and ends
-        agent = self._agent_side(ctx).clear(ctx)  # the daemon, the agent and its key on the target are gone
+        detail = clear_source(self.cloud_config, self._task_id(ctx))  # SMS tells the agent CLEAR
+        agent = self._agent_side(ctx).clear(ctx)  # the SMS-Agent is stopped and removed from the source
         return StepOutcome({**detail, **(agent or {})})
 
     def _step_MigrationTaskClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mgc_iac.lab import control
+from mgc_iac.lab import control, sms_agent
 from mgc_iac.lab.context import LAB, LabContext, LabError
 from mgc_iac.lab.services import ecs, evs, kms, smn, sms, vpc
 from mgc_iac.lab.signature import SignatureError, verify
@@ -56,6 +56,8 @@ async def loopback_and_signature(request: web.Request, handler: Handler) -> web.
         loopback = False
     if not loopback:
         raise LabError(403, "APIGW.0302", "the lab answers loopback callers only")
+    if request.path.startswith(sms_agent.DOWNLOAD_PREFIX):
+        return await handler(request)  # the agent package's download location is public, as Huawei's is
     lab = request.app[LAB]
     body = await request.read()
     raw_path, _, raw_query = request.raw_path.partition("?")
@@ -98,6 +100,6 @@ def build_app(lab: LabContext) -> web.Application:
     app = web.Application(middlewares=[huawei_errors, loopback_and_signature, injected_faults],
                           client_max_size=4 * 1024 * 1024)
     app[LAB] = lab
-    for module in (control, ecs, evs, kms, smn, vpc, sms):
+    for module in (control, ecs, evs, kms, smn, vpc, sms, sms_agent):
         app.router.add_routes(module.routes)
     return app
