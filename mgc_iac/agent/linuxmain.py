@@ -61,7 +61,27 @@ def _read(path: str) -> str:
         return ""
 
 
-def source_facts(version: str) -> SourceFacts:
+def _lab_network() -> dict[str, Any]:
+    try:
+        return dict(json.loads(_read(LAB_NETWORK) or "{}"))
+    except ValueError:
+        return {}
+
+
+def source_ip(sms_url: str) -> str:
+    """The address this source reaches SMS from (a UDP socket's local address: nothing is sent); in the lab,
+    the host's declared address (its loopback-only network has none of its own)."""
+    declared = str((_lab_network().get("self") or {}).get("ip") or "")
+    if declared:
+        return declared
+    parsed = urlparse(sms_url)
+    with contextlib.suppress(OSError), socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.connect((parsed.hostname or "127.0.0.1", parsed.port or 443))
+        return str(s.getsockname()[0])
+    return "127.0.0.1"
+
+
+def source_facts(version: str, ip: str) -> SourceFacts:
     """What SMS collects about a source ("What Information Does SMS Collect About Source Servers?")."""
     macs = []
     net = Path("/sys/class/net")
@@ -77,7 +97,7 @@ def source_facts(version: str) -> SourceFacts:
     disk = {"name": "/dev/vda", "size": st.f_blocks * st.f_frsize,
             "used_size": (st.f_blocks - st.f_bfree) * st.f_frsize, "device_use": "BOOT"}
     os_version = f"{release.get('ID', '').strip(chr(34))} {release.get('VERSION_ID', '').strip(chr(34))}".strip()
-    return SourceFacts(name=socket.gethostname(), ip="", os_type="LINUX", macs=tuple(macs), cpu_quantity=cpus,
+    return SourceFacts(name=socket.gethostname(), ip=ip, os_type="LINUX", macs=tuple(macs), cpu_quantity=cpus,
                        memory_bytes=mem, disks=(disk,), os_version=os_version, agent_version=version)
 
 
@@ -108,7 +128,7 @@ class TaskTargets:
         name = str((task.get("target_server") or {}).get("name") or "")
         port = int(self.sms.configuration(task_id).get("DYNAMIC_PORT") or 22)
         host = str(task.get("migration_ip") or "")
-        lab = json.loads(_read(LAB_NETWORK) or "{}").get("targets", {})
+        lab = _lab_network().get("targets", {})
         if name in lab:  # the lab's hosts all answer on 127.0.0.1, each on its own port
             host, port = str(lab[name]["host"]), int(lab[name]["port"])
         if not host:
@@ -154,7 +174,8 @@ def settings_from_answers(answers: list[str]) -> CloudSettings:
 async def run(home: Path, settings: CloudSettings) -> None:
     version = _read(str(home / "version")).strip() or "unknown"
     cloud = Cloud(settings)
-    commands = SmsAgentCommands(cloud.sms, source_facts(version), poll_seconds=0.5)
+    facts = source_facts(version, source_ip(settings.endpoint("sms")))
+    commands = SmsAgentCommands(cloud.sms, facts, poll_seconds=0.5)
     commands.on_registered = lambda sid: log.info("registered with SMS as source %s", sid)
     targets = TaskTargets(cloud.sms, home)
     job = ReplicationJob(paths=("/",), exclude=_excludes(home))

@@ -142,7 +142,8 @@ class LabHosts:
             if host.spec.role == "source":
                 path = host.root / NETWORK_FILE.lstrip("/")
                 tmp = path.with_name(path.name + ".tmp")
-                tmp.write_text(json.dumps({"targets": targets}, indent=2))
+                own = {"ip": host.spec.ip or ""}  # the declared address (the lab's interfaces carry none)
+                tmp.write_text(json.dumps({"self": own, "targets": targets}, indent=2))
                 tmp.replace(path)
 
     def settings(self, name: str, **overrides: object) -> SSHSettings:
