@@ -33,9 +33,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mgc_iac.agent import ReplicationJob, TargetEndpoint, replicate, start_agent, verify  # noqa: E402
+from mgc_iac.agent import ReplicationJob, TargetEndpoint, replicate, verify  # noqa: E402
 from mgc_iac.agent._verify import hash_command  # noqa: E402
 from mgc_iac.lab.hosts import LabHostSpec, LabHostsProcess  # noqa: E402
+from mgc_iac.lab.hosts.testing import transfer_key
 from mgc_iac.ssh import SSHConnector, SSHSettings  # noqa: E402
 
 MiB = 1024 * 1024
@@ -183,7 +184,7 @@ async def main(small: bool, keep: bool) -> int:
               f"load average {os.getloadavg()[0]:.2f} (other work on this machine skews every figure)\n")
         print(f"{'measure':<38} {'mgc-iac':>16} {'baseline':>16} {'ratio':>8}  {'goal':<14}")
         async with SSHConnector(src_host.settings()) as src, SSHConnector(tgt_host.settings()) as tgt:
-            agent = await start_agent(src, tgt, TargetEndpoint("127.0.0.1", tgt_host.port, tgt.server_host_key()))
+            agent = await transfer_key(src, tgt, TargetEndpoint("127.0.0.1", tgt_host.port, tgt.server_host_key()))
             subprocess.run(["sync"], check=True)
 
             # 1. full replication: judged against (b), the same kind of target as ours (a lab host: asyncssh +
