@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Literal
 
 from mgc_iac.agent._errors import ReplicationError
@@ -42,9 +43,16 @@ async def replicate(source: Connector, target: Connector, job: ReplicationJob, *
     if method == "rsync":
         if agent is None:
             raise ReplicationError("rsync replication needs the agent started on the source (start_agent)")
-        meter.bytes_total = await _source_bytes(source, job)
-        result = await rsync_replicate(source, job, agent.target, key_file=agent.key_file,
-                                       known_hosts=agent.known_hosts, meter=meter, target_host=target)
+        async def total() -> None:  # counted while rsync already copies: the copy does not wait for a find
+            meter.bytes_total = await _source_bytes(source, job)
+
+        counting = asyncio.create_task(total())
+        try:
+            result = await rsync_replicate(source, job, agent.target, key_file=agent.key_file,
+                                           known_hosts=agent.known_hosts, meter=meter, target_host=target)
+            await counting
+        finally:
+            counting.cancel()
     else:
         from mgc_iac.agent._sftp import sftp_replicate
         from mgc_iac.ssh import SSHConnector

@@ -45,6 +45,7 @@ PROCESS_NAME = b"linuxmain"
 PSEUDO_EXCLUDES = ("/proc", "/sys", "/dev", "/run", "/tmp")
 # the target user's authorized_keys holds the transfer key SMS placed there: the source's must not replace it
 TARGET_KEYS = "/root/.ssh/authorized_keys"
+POLL_SECONDS = 0.2  # show_command, the heartbeat: a started task's command is taken within this
 LAB_NETWORK = "/.mgc-lab-network.json"  # lab only: where each target answers on loopback (the lab README)
 
 
@@ -175,7 +176,7 @@ async def run(home: Path, settings: CloudSettings) -> None:
     version = _read(str(home / "version")).strip() or "unknown"
     cloud = Cloud(settings)
     facts = source_facts(version, source_ip(settings.endpoint("sms")))
-    commands = SmsAgentCommands(cloud.sms, facts, poll_seconds=0.5)
+    commands = SmsAgentCommands(cloud.sms, facts, poll_seconds=POLL_SECONDS)
     commands.on_registered = lambda sid: log.info("registered with SMS as source %s", sid)
     targets = TaskTargets(cloud.sms, home)
     job = ReplicationJob(paths=("/",), exclude=_excludes(home))

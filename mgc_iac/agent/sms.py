@@ -158,8 +158,9 @@ class SmsAgentCommands:
         if progress.done:
             run.done = progress  # sent after the consistency result (report_result)
             return
-        total = max(progress.bytes_total, 1)
-        await self._progress(run, progress, min(99, int(progress.bytes_done * 100 / total)))
+        if progress.bytes_total <= 0:
+            return  # the total is still being counted: a percentage of nothing says nothing
+        await self._progress(run, progress, min(99, int(progress.bytes_done * 100 / progress.bytes_total)))
 
     async def report_result(self, command_id: str, ok: bool, result: dict[str, Any]) -> None:
         from mgc_iac.cloud import ConsistencyResult
