@@ -163,7 +163,7 @@ class CloudSteps:
         return StepOutcome(self._copy_step(ctx, synchronize))
 
     def _copy_step(self, ctx: StepContext, operation: Any) -> dict[str, Any]:
-        """Start/sync the task and wait, watching the agent daemon: an agent that is gone fails the step with
+        """Start/sync the task and wait, watching the agent on the source: an agent that is gone fails the step with
         the Retry / Full Retry advice instead of waiting for it."""
         from mgc_iac.engine.agent_steps import AgentGoneError, retry_advice
         from providers.migration_task import AgentDisconnectedError
