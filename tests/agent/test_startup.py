@@ -172,3 +172,38 @@ def test_a_huaweicloud_source_runs_the_official_download_through_the_proxy_with_
         lab.loop.run_until_complete(scenario())
     finally:
         stalled.close()
+
+
+def test_a_huaweicloud_stack_s_start_up_agent_reaches_the_install_commands(lab: LabHosts,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Through the engine's StartUpAgent side, as an apply of a `cloud.provider: huaweicloud` stack runs it on a
+    source with `ssh:` (here a lab host): the official package through the proxy, which refuses (no Internet
+    here), so the step fails at the download, saying where from, and with no key in its message."""
+    from types import SimpleNamespace
+
+    from mgc_iac.connect_hosts import MigrationHosts
+    from mgc_iac.engine.agent_steps import AgentSide
+    from mgc_iac.engine.steps import StepContext
+
+    for k, v in {"HUAWEICLOUD_SDK_AK": AK, "HUAWEICLOUD_SDK_SK": SK, "HUAWEICLOUD_SDK_PROJECT_ID": "p" * 32}.items():
+        monkeypatch.setenv(k, v)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    ssh = {"host": "127.0.0.1", "port": lab["src"].port, "user": "root", "key_file": str(lab.client_key_path),
+           "known_hosts": str(lab.known_hosts_path)}
+    spec = {"sources": [{"name": "src", "os": "linux", "mac": "fa:16:3e:00:00:01", "ssh": ssh}],
+            "workflows": [{"name": "wf", "network": {"type": "private",
+                                                     "proxy": {"host": "127.0.0.1", "port": closed}}}]}
+    cloud = {"provider": "huaweicloud", "region": "cn-north-4"}
+    side = AgentSide(MigrationHosts(spec, None, cloud), cloud)
+    ctx = StepContext(stack="s", step="StartUpAgent", spec=spec, changes={}, records={}, attempt=1,
+                      server=SimpleNamespace(workflow="wf", server="src", target_name="src-hw"))  # type: ignore[arg-type]
+    # no lab target needed: the SMS side of a real target is Huawei's (the lab hosts answer on lab.loop)
+    assert lab.loop.run_until_complete(asyncio.to_thread(side.precheck, ctx, {})) is not None
+    with pytest.raises(AgentInstallError, match="download failed") as failed:
+        lab.loop.run_until_complete(asyncio.to_thread(side.start, ctx, {}))
+    message = str(failed.value)
+    assert "https://sms-agent-2.obs.cn-north-4.myhuaweicloud.com/SMS-Agent_Linux.tgz" in message
+    assert f"through the proxy http://127.0.0.1:{closed}" in message
+    assert AK not in message and SK not in message
