@@ -10,16 +10,18 @@ VENV="${MGC_IAC_VENV:-.venv}"
 
 setup() {
   local need=()
-  for cmd in bwrap rsync ssh sshd ssh-keygen; do command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd"); done
+  # curl: a lab source downloads the SMS-Agent package with it; python3: the lab agent runs on the system Python
+  for cmd in bwrap rsync ssh sshd ssh-keygen curl; do command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd"); done
   [ -x /usr/sbin/sshd ] || need+=("sshd")
+  [ -x /usr/bin/python3 ] || need+=("python3")
   if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "== installing system packages (missing: ${need[*]})"
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq
-      apt-get install -y -qq bubblewrap rsync openssh-client openssh-server >/dev/null
+      apt-get install -y -qq bubblewrap rsync openssh-client openssh-server curl python3 >/dev/null
     else
-      echo "warning: missing ${need[*]}; install bubblewrap rsync openssh-client openssh-server" >&2
+      echo "warning: missing ${need[*]}; install bubblewrap rsync openssh-client openssh-server curl python3" >&2
     fi
   fi
   if [ ! -x "$VENV/bin/python" ]; then

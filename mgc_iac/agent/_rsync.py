@@ -46,7 +46,7 @@ def ssh_command(target: TargetEndpoint, key_file: str, known_hosts: str) -> str:
 def rsync_command(job: ReplicationJob, target: TargetEndpoint, key_file: str, known_hosts: str) -> str:
     ssh = ssh_command(target, key_file, known_hosts)
     args = ["rsync", "-a", "--relative", "--numeric-ids", "--delete", "--partial",
-            f"--partial-dir={PARTIAL_SUFFIX}", "--info=progress2", "--stats", "--no-inc-recursive",
+            f"--partial-dir={PARTIAL_SUFFIX}", "--info=progress2", "--stats",
             "--timeout=60", "-e", ssh]
     if job.bandwidth_limit_mbps:
         args.append(f"--bwlimit={max(1, int(job.bandwidth_limit_mbps * 1_000_000 / 8 / 1024))}")
