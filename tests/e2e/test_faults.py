@@ -15,7 +15,7 @@ import pytest
 
 from mgc_iac.lab.hosts import inject_fault
 
-from .helpers import Demo, host_processes, same_tree, wait_for
+from .helpers import Demo, host_processes, lab_secrets, ps_on, same_tree, wait_for
 
 WEB = "shop-wave-1/web-01"
 DIRS = ("srv/app", "data")
@@ -78,6 +78,8 @@ def test_a_network_drop_mid_copy_fails_the_step_and_retry_resumes_without_recopy
     only_web(demo)
     apply = demo.popen("apply", str(demo.stack), "--auto-approve")
     mid_copy(demo)
+    seen = ps_on(demo, "web-01")  # during the copy: the agent and its rsync run on the source, no key in argv
+    assert "linuxmain" in seen and "rsync" in seen and not any(s in seen for s in lab_secrets(demo))
     assert inject_fault(demo.hosts_dir, "web-01-hw", "drop") + inject_fault(demo.hosts_dir, "web-01", "drop") > 0
     out, _ = apply.communicate(timeout=120)
     assert apply.returncode == 1, out
