@@ -47,7 +47,7 @@ def test_the_lab_serves_a_self_contained_package_with_its_published_sha256(tmp_p
     assert out.stdout.strip() == "ok", out.stderr[-2000:]
 
 
-def test_show_cert_key_authorizes_a_transfer_key_on_the_task_s_target_only(tmp_path: Path) -> None:
+def test_show_cert_key_authorizes_a_transfer_key_on_the_task_s_target_until_the_task_is_deleted(tmp_path: Path) -> None:
     state = tmp_path / "lab"
     root = state / "hosts" / "hosts" / "web-01-hw" / "root"
     root.mkdir(parents=True)
@@ -65,10 +65,12 @@ def test_show_cert_key_authorizes_a_transfer_key_on_the_task_s_target_only(tmp_p
 
         first = cloud.sms.call("show_cert_key", ShowCertKeyRequest(task_id=task))
         again = cloud.sms.call("show_cert_key", ShowCertKeyRequest(task_id=task))
+        authorized = (root / "root/.ssh/authorized_keys").read_text().splitlines()
+        cloud.sms.delete_task(task)  # the key leaves the target with its task
+        revoked = (root / "root/.ssh/authorized_keys").read_text()
     raw = first if isinstance(first, dict) else first.to_json_object()
     assert raw["private_key"].startswith("-----BEGIN OPENSSH PRIVATE KEY-----")
     assert raw["target_data_cert"] == "ssh-ed25519 AAAAHOSTKEY"  # the target's host key, for the agent to pin
     assert (again if isinstance(again, dict) else again.to_json_object())["cert"] == raw["cert"]  # one per task
-    authorized = (root / "root/.ssh/authorized_keys").read_text().splitlines()
-    assert authorized == [raw["cert"]]
+    assert authorized == [raw["cert"]] and revoked == ""
     assert (root / "root/.ssh/authorized_keys").stat().st_mode & 0o777 == 0o600

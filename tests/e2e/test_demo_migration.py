@@ -56,6 +56,8 @@ def test_demo_migrates_real_files_through_both_gates(demo: Demo) -> None:
         assert not (demo.root(source) / "opt" / "SMS-Agent").exists()
         assert [c for _, c, _ in host_processes(demo, source) if c == "linuxmain"] == []
         assert not (demo.root(target) / "opt" / "SMS-Agent").exists()  # the agent's own directory never travels
+        # MigrationTaskClear: SMS deleted the task, and the transfer key it had authorized on the target with it
+        assert (demo.root(target) / "root/.ssh/authorized_keys").read_text().strip() == ""
     web = demo.root("web-01") / "srv/app/d000"
     modes = {p.name: p.stat().st_mode & 0o777 for p in web.iterdir()}
     assert modes == {p.name: p.stat().st_mode & 0o777 for p in (demo.root("web-01-hw") / "srv/app/d000").iterdir()}

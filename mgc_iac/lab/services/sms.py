@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from mgc_iac.lab import sms_agent
 from mgc_iac.lab.context import (
     LabContext,
     LabError,
@@ -374,6 +375,7 @@ async def delete_task(request: web.Request) -> web.Response:
         if source is not None and source.get("current_task") == task["id"]:
             source["current_task"] = ""
             lab.store.put("sms_source", source)
+    sms_agent.revoke_transfer_key(request, task)  # the task's transfer key leaves its target (lab/sms_agent)
     return reply({})
 
 

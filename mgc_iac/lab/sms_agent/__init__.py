@@ -98,3 +98,18 @@ async def show_cert_key(request: web.Request) -> web.Response:
     return reply({"cert": doc["public_key"], "private_key": doc["private_key"], "ca": "",
                   "target_mgmt_cert": "", "target_mgmt_private_key": "", "target_data_cert": host_key,
                   "target_data_private_key": ""})
+
+
+def revoke_transfer_key(request: web.Request, task: dict[str, Any]) -> None:
+    """When SMS deletes a task, the transfer key it authorized on the task's target goes too (on Huawei Cloud it
+    goes with the agent image the target booted for the migration)."""
+    lab = lab_of(request)
+    doc = lab.store.get("sms_certkey", task["id"])
+    if doc is None:
+        return
+    name = (task.get("target_server") or {}).get("name", "")
+    auth = _state_dir(request) / "hosts" / "hosts" / name / "root" / "root" / ".ssh" / "authorized_keys"
+    if name and auth.exists():
+        kept = [line for line in auth.read_text().splitlines() if line.strip() != doc["public_key"]]
+        auth.write_text("".join(f"{line}\n" for line in kept))
+    lab.store.delete("sms_certkey", task["id"])
