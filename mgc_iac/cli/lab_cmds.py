@@ -89,11 +89,9 @@ def down_cmd(state_dir: Path | None) -> None:
     from mgc_iac.connect_hosts import stop_lab_all
 
     state_dir = _state_dir(state_dir)
-    daemons, hosts, lab = stop_lab_all(state_dir)
-    if daemons:
-        click.echo(f"{daemons} agent daemon(s) stopped")
+    _, hosts, lab = stop_lab_all(state_dir)
     if hosts:
-        click.echo("lab hosts stopped")
+        click.echo("lab hosts stopped (with the SMS-Agents running in them)")
     click.echo("lab stopped" if lab else f"no lab runs from {state_dir}")
 
 
