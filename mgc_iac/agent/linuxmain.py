@@ -136,12 +136,15 @@ class TaskTargets:
             raise ReplicationError(f"task {task_id} has no migration IP for its target {name or '?'}")
         return host, port, name
 
-    def _resolve(self, cmd: AgentCommand) -> tuple[OpenSSHTarget, AgentInstall]:
+    def _keys(self, task_id: str) -> dict[str, Any]:
         from huaweicloudsdksms.v3 import ShowCertKeyRequest
 
+        return self._call("show_cert_key", ShowCertKeyRequest(task_id=task_id))
+
+    def _resolve(self, cmd: AgentCommand, keys: dict[str, Any], where: tuple[str, int, str]
+                 ) -> tuple[OpenSSHTarget, AgentInstall]:
         task_id = str(cmd.params["task_id"])
-        host, port, name = self._endpoint(task_id)
-        keys = self._call("show_cert_key", ShowCertKeyRequest(task_id=task_id))
+        host, port, name = where
         folder = self.home / "keys" / task_id
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         key_file, known_hosts = folder / "id_transfer", folder / "known_hosts"
@@ -154,7 +157,10 @@ class TaskTargets:
         return OpenSSHTarget(install, name=name or host), install
 
     async def resolve(self, cmd: AgentCommand) -> tuple[OpenSSHTarget, AgentInstall]:
-        return await asyncio.to_thread(self._resolve, cmd)
+        task_id = str(cmd.params["task_id"])
+        keys, where = await asyncio.gather(asyncio.to_thread(self._keys, task_id),
+                                           asyncio.to_thread(self._endpoint, task_id))
+        return self._resolve(cmd, keys, where)
 
 
 def _excludes(home: Path) -> tuple[str, ...]:

@@ -79,8 +79,8 @@ class SmsAgentCommands:
         return self.source_id
 
     async def _params(self, name: str, task_id: str) -> dict[str, Any]:
-        config = await self._call(self.sms.configuration, task_id)
-        limits = await self._call(self.sms.speed_limits, task_id)
+        config, limits = await asyncio.gather(self._call(self.sms.configuration, task_id),
+                                              self._call(self.sms.speed_limits, task_id))
         key = "MIGRATE_EXCLUDE_DIR" if name == "START" else "SYNC_EXCLUDE_DIR"
         # what the copy leaves out and what the verification leaves out are separate inputs: a path left out of
         # the verification is still copied (CONSISTENCY_EXCLUDE_DIR; the copy's own excludes are never verified)
