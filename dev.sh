@@ -11,17 +11,19 @@ DEV_COMMAND="${1:-}"
 
 setup() {
   local need=()
-  for cmd in bwrap rsync ssh sshd ssh-keygen; do command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd"); done
+  # curl: a lab source downloads the SMS-Agent package with it; python3: the lab agent runs on the system Python
+  for cmd in bwrap rsync ssh sshd ssh-keygen curl; do command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd"); done
   [ -x /usr/sbin/sshd ] || need+=("sshd")
   for cmd in tmux chromium; do command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd"); done  # live-view, report tests
+  [ -x /usr/bin/python3 ] || need+=("python3")
   if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       echo "== installing system packages (missing: ${need[*]})"
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq
-      apt-get install -y -qq bubblewrap rsync openssh-client openssh-server tmux chromium >/dev/null
+      apt-get install -y -qq bubblewrap rsync openssh-client openssh-server curl python3 tmux chromium >/dev/null
     else
-      echo "warning: missing ${need[*]}; install bubblewrap rsync openssh-client openssh-server tmux chromium" >&2
+      echo "warning: missing ${need[*]}; install bubblewrap rsync openssh-client openssh-server curl python3 tmux chromium" >&2
     fi
   fi
   if [ ! -x "$VENV/bin/python" ]; then

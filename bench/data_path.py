@@ -2,6 +2,9 @@
 
     .venv/bin/python bench/data_path.py [--small] [--keep]
 
+0. full replication by the SMS-Agent ON a lab source (the lab's package, installed by StartUpAgent's
+   template, a real SMS task: start -> MIGRATE_SUCCESS as SMS reports it) vs `rsync -a` over OpenSSH run on
+   the same lab source to the same lab target (goal: >= 0.9x; the agent is rsync)
 1. full replication (rsync run ON a lab source, pushing to a lab target, both asyncssh + bubblewrap, each lab
    host in its own process as each server is its own machine in a deployment) vs two baselines, same files:
    (a) `rsync -a` over OpenSSH from this machine to OpenSSH's sshd (reference: what a real target costs), and
@@ -33,9 +36,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mgc_iac.agent import ReplicationJob, TargetEndpoint, replicate, start_agent, verify  # noqa: E402
+from mgc_iac.agent import ReplicationJob, TargetEndpoint, replicate, verify  # noqa: E402
 from mgc_iac.agent._verify import hash_command  # noqa: E402
 from mgc_iac.lab.hosts import LabHostSpec, LabHostsProcess  # noqa: E402
+from mgc_iac.lab.hosts.testing import transfer_key  # noqa: E402
 from mgc_iac.ssh import SSHConnector, SSHSettings  # noqa: E402
 
 MiB = 1024 * 1024
@@ -162,6 +166,88 @@ def line(name: str, ours: str, base: str, ratio: float, goal: str, ok: bool) -> 
     print(f"{name:<38} {ours:>16} {base:>16} {ratio:>7.2f}x  {goal:<14} {'PASS' if ok else 'MISS'}")
 
 
+async def agent_vs_rsync(work: Path, scale: int) -> bool:
+    """0.: one lab (cloud + both hosts in one hosts process, as `mgc-iac apply` runs them), the SMS-Agent on
+    the source, three full replications by SMS tasks against three `rsync -a` runs, alternating, best of each."""
+    from huaweicloudsdksms.v3 import ShowTaskRequest
+
+    from mgc_iac.agent import AgentPackage, install_agent
+    from mgc_iac.agent._rsync import ssh_command
+    from mgc_iac.agent._startup import LAB_PATH, startup_answers
+    from mgc_iac.agent.linuxmain import _raw
+    from mgc_iac.cloud import Cloud, TaskRequest
+    from mgc_iac.lab.testing import running_lab
+
+    state = work / "agent-lab"
+    state.mkdir()
+    seed = state / "seed.yaml"
+    seed.write_text(yaml.safe_dump({"hosts": [
+        LabHostSpec(name="asrc", role="source", mac="fa:16:3e:00:0a:01").model_dump(),
+        LabHostSpec(name="atgt", role="target", mac="fa:16:3e:00:0a:02").model_dump()]}))
+    process = LabHostsProcess(seed, state / "hosts")
+    inv = process.start()
+    root = process.workdir / "hosts" / "asrc" / "root"
+    size = write_mixed(root / "bench/full", scale)
+
+    def settings(name: str) -> SSHSettings:
+        e = inv[name]
+        return SSHSettings(host="127.0.0.1", port=int(e["port"]), user="root", key_file=str(e["key_file"]),
+                           known_hosts=str(e["known_hosts"]), connect_timeout=10.0)
+
+    try:
+        with running_lab(state) as lab:
+            cloud = Cloud(lab.settings)
+            async with SSHConnector(settings("asrc")) as src, SSHConnector(settings("atgt")) as tgt:
+                package = AgentPackage(lab.endpoint.url + LAB_PATH, lab.endpoint.url + LAB_PATH + ".sha256")
+                await install_agent(src, package, startup_answers(lab.settings))
+                endpoint = TargetEndpoint("127.0.0.1", int(inv["atgt"]["port"]), tgt.server_host_key())
+                key = await transfer_key(src, tgt, endpoint)
+                rsync = (f"rsync -a --delete -e {ssh_command(endpoint, key.key_file, key.known_hosts)!r} "
+                         f"/bench/full/ root@127.0.0.1:/base-full/")
+                source_id = ""
+                for _ in range(300):
+                    found = [s for s in cloud.sms.list_sources(name="asrc") if s.connected]
+                    if found:
+                        source_id = found[0].id
+                        break
+                    await asyncio.sleep(0.1)
+                assert source_id, "the SMS-Agent did not register"
+                agent_t = base_t = float("inf")
+                for n in range(3):
+                    (await tgt.run("rm -rf /bench /base-full")).check()
+                    subprocess.run(["sync"], check=True)
+                    began = time.monotonic()
+                    (await src.run(rsync, timeout=None)).check()
+                    base_t = min(base_t, time.monotonic() - began)
+                    (await tgt.run("rm -rf /bench /base-full")).check()
+                    subprocess.run(["sync"], check=True)
+                    s = cloud.settings
+                    task = cloud.sms.create_task(TaskRequest(
+                        name=f"bench-{n}", source_id=source_id, target_server_id="bench-vm", target_name="atgt",
+                        os_type="LINUX", region=s.region, project_id=s.project_id))
+                    cloud.sms.set_configuration(task, {"DYNAMIC_PORT": "22", "MIGRATE_EXCLUDE_DIR": "",
+                                                       "SYNC_EXCLUDE_DIR": "", "CONSISTENCY_MODE": ""})
+                    cloud.sms.task_action(task, "start")
+                    # polled slowly (a poll costs the lab CPU the copy needs on 2 cores); the time is SMS's own
+                    # record of the task: start_date (the start action) to finish_date (the agent's last report)
+                    while (state_now := cloud.sms.show_task(task).state) not in ("MIGRATE_SUCCESS", "MIGRATE_FAIL"):
+                        await asyncio.sleep(1.0)
+                    assert state_now == "MIGRATE_SUCCESS", cloud.sms.show_task(task)
+                    shown = _raw(cloud.sms.call("show_task", ShowTaskRequest(task_id=task)))
+                    agent_t = min(agent_t, (int(shown["finish_date"]) - int(shown["start_date"])) / 1000)
+                    cloud.sms.delete_task(task)
+                copied = (await tgt.run("du -sb /bench/full | cut -f1")).check().stdout.strip()
+    finally:
+        process.stop()
+    ours, base = size / agent_t / MiB, size / base_t / MiB
+    ok = ours >= 0.9 * base
+    line("SMS-Agent full replication MiB/s", f"{ours:.0f}", f"{base:.0f}", ours / base, ">=0.9x", ok)
+    print("  (the task's start_date -> finish_date as SMS records them; baseline: rsync -a over OpenSSH run on "
+          "the same source)")
+    print(f"{'  bytes on the target':<38} {copied:>16} {size:>16}")
+    return ok
+
+
 async def main(small: bool, keep: bool) -> int:
     work = Path(tempfile.mkdtemp(prefix="mgc-bench-"))
     scale = 16 if small else 1
@@ -182,8 +268,9 @@ async def main(small: bool, keep: bool) -> int:
               f"{many} small files ({many_bytes / MiB:.0f} MiB); loopback, {os.cpu_count()} CPUs, "
               f"load average {os.getloadavg()[0]:.2f} (other work on this machine skews every figure)\n")
         print(f"{'measure':<38} {'mgc-iac':>16} {'baseline':>16} {'ratio':>8}  {'goal':<14}")
+        results.append(await agent_vs_rsync(work, scale))
         async with SSHConnector(src_host.settings()) as src, SSHConnector(tgt_host.settings()) as tgt:
-            agent = await start_agent(src, tgt, TargetEndpoint("127.0.0.1", tgt_host.port, tgt.server_host_key()))
+            agent = await transfer_key(src, tgt, TargetEndpoint("127.0.0.1", tgt_host.port, tgt.server_host_key()))
             subprocess.run(["sync"], check=True)
 
             # 1. full replication: judged against (b), the same kind of target as ours (a lab host: asyncssh +

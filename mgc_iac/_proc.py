@@ -1,4 +1,4 @@
-"""Background processes this tool starts (the lab, lab hosts, agent daemons): liveness and start locks."""
+"""Background processes this tool starts (the lab, lab hosts): liveness and start locks."""
 
 from __future__ import annotations
 

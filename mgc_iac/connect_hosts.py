@@ -5,10 +5,10 @@ Resolution (no secret is ever read here: key FILE paths and password variable NA
   lab-seed.yaml declares `hosts:`, the lab host of the same name (role source) unless the lab's
   `instant_transfers` setting is on (then SMS finishes copies by itself and no agent is needed); else none
   (the lab's simulated agent, with `instant_transfers`).
-- target: in the lab, the lab host named like the target server (role target). Its "migration IP" is
-  127.0.0.1 and its port is the lab host's own port: every lab host answers on loopback, so the workflow's
-  migration_port (22 on a real target) maps to that port. Real Huawei Cloud targets are not reachable over
-  SSH from here (the SMS target side is Huawei's), so the SSH data path needs the lab for the target.
+- target: in the lab, the lab host named like the target server (role target). Every lab host answers on
+  127.0.0.1 at its own port: the lab agent on a source finds it there through the lab's network file (see
+  mgc_iac.lab.hosts), in place of the task's migration IP and port. The controller never copies to a target
+  and never logs in to one: the agent on the source does (Huawei Cloud targets are prepared by SMS).
 
 Lab hosts run as one background process per lab directory (`<lab dir>/hosts`, started on demand with the
 stack's lab-seed.yaml, found again through hosts.json and hosts.pid, stopped by `mgc-iac lab down`).
@@ -106,13 +106,11 @@ def stop_lab_hosts(lab_dir: Path, timeout: float = 15.0) -> bool:
 
 
 def stop_lab_all(lab_dir: Path) -> tuple[int, bool, bool]:
-    """`mgc-iac lab down`: the agent daemons under `<lab dir>/agents`, the lab hosts, then the lab.
-    Returns (daemons stopped, hosts stopped, lab stopped)."""
-    from mgc_iac.agent.daemon_ctl import stop_all_daemons
+    """`mgc-iac lab down`: the lab hosts (the SMS-Agents running inside them end with them), then the lab.
+    Returns (0: no agent runs on this machine any more, hosts stopped, lab stopped)."""
     from mgc_iac.lab.process import stop_background
 
-    daemons = stop_all_daemons(Path(lab_dir) / "agents")
-    return daemons, stop_lab_hosts(lab_dir), stop_background(Path(lab_dir))
+    return 0, stop_lab_hosts(lab_dir), stop_background(Path(lab_dir))
 
 
 # ---- resolving a server's hosts -------------------------------------------------------------------------
@@ -208,6 +206,13 @@ class MigrationHosts:
             if entry is not None and entry.get("role") == "source":
                 return HostAccess(name, _lab_settings(entry), lab=True)
         return None
+
+    def target_endpoint(self, target_name: str) -> TargetEndpoint | None:
+        """Where a lab target answers (loopback, its own port), for the prechecks; None off the lab (the SMS
+        side of a real target is Huawei's: this machine does not reach it)."""
+        if target_name not in self._lab_names:
+            return None
+        return self.target(target_name).endpoint
 
     def target(self, target_name: str) -> TargetAccess:
         """The target host named `target_name` (a lab host of role target)."""

@@ -9,10 +9,13 @@ which cloud. A command's params may narrow the job (what the task's configuratio
                           start/sync, verify each include path and add {"verify": [{dir, ...VerifyResult}]}
                           to the command's result (consistency is reported, not a failure of the copy)
 
+    task_id               the task the command is for (its target: migration IP, port, transfer key)
+
 Progress is forwarded while the copy runs. A failed command (a ReplicationError, or the connection to a host
 lost) is reported, not raised; the loop connects to both hosts afresh before each command. `alive` (optional)
 says whether the agent still runs on the source: when it does not, the command fails with `agent_gone` and
-the loop ends (an agent that is gone takes no more commands).
+the loop ends (an agent that is gone takes no more commands). Copy excludes (`exclude`) and verification
+excludes (`verify.exclude_paths`) are separate inputs: what is left out of verification is still copied.
 """
 
 from __future__ import annotations
@@ -21,15 +24,16 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from mgc_iac.agent._install import AgentInstall
-from mgc_iac.agent._job import ReplicationJob
+from mgc_iac.agent._job import AgentInstall, ReplicationJob
 from mgc_iac.agent._progress import Progress
 from mgc_iac.agent._replicate import replicate
 from mgc_iac.agent._verify import verify
 from mgc_iac.errors import MgcIacError
-from mgc_iac.ssh import Connector, SSHConnector
+
+if TYPE_CHECKING:
+    from mgc_iac.ssh import Connector
 
 CommandName = Literal["start", "sync", "verify", "stop"]
 AGENT_GONE = "agent_gone"
@@ -80,7 +84,10 @@ async def _reconnect(*hosts: Connector) -> None:
         await host.connect()
 
 
-async def _copy(commands: AgentCommands, cmd: AgentCommand, source: Connector, target: SSHConnector,
+Resolver = Callable[["AgentCommand"], Awaitable[tuple["Connector", AgentInstall]]]
+
+
+async def _copy(commands: AgentCommands, cmd: AgentCommand, source: Connector, target: Connector,
                 job: ReplicationJob, agent: AgentInstall | None) -> dict[str, Any]:
     events: asyncio.Queue[Progress | None] = asyncio.Queue()
 
@@ -102,16 +109,18 @@ async def _copy(commands: AgentCommands, cmd: AgentCommand, source: Connector, t
     return result
 
 
-async def run_agent_loop(commands: AgentCommands, source: Connector, target: SSHConnector, job: ReplicationJob,
-                         *, agent: AgentInstall | None, info: dict[str, Any],
+async def run_agent_loop(commands: AgentCommands, source: Connector, job: ReplicationJob, *, resolve: Resolver,
                          alive: Callable[[], Awaitable[bool]] | None = None) -> None:
-    """Register, then run commands until `stop` (or no more commands, or the agent is gone)."""
-    await commands.register(info)
+    """Register, then run commands until there are no more (the agent is stopped, or gone). `resolve` gives
+    the target of a command (its connector and the transfer key): each task names its own target."""
+    await commands.register({})
     while (cmd := await commands.next_command()) is not None:
         if cmd.name == "stop":
             await commands.report_result(cmd.id, True, {})
-            return
+            continue  # the task stopped; the agent keeps taking commands until it is shut down
+        target: Connector | None = None
         try:
+            target, agent = await resolve(cmd)
             await _reconnect(source, target)  # a connection dropped since the last command is made again
             if alive is not None and not await alive():
                 await commands.report_result(cmd.id, False, {"error": "the agent is not running on the source "
@@ -135,6 +144,10 @@ async def run_agent_loop(commands: AgentCommands, source: Connector, target: SSH
             await commands.report_result(cmd.id, False, detail)
             if gone:
                 return
+        finally:
+            if target is not None:
+                with contextlib.suppress(MgcIacError, OSError):
+                    await target.close()
 
 
 async def _safe(alive: Callable[[], Awaitable[bool]]) -> bool:

@@ -18,6 +18,16 @@ class TargetEndpoint:
 
 
 @dataclass(frozen=True)
+class AgentInstall:
+    """How the agent on a source reaches one task's target: the transfer key SMS gave it and the pinned host key."""
+
+    agent_dir: str
+    key_file: str
+    known_hosts: str
+    target: TargetEndpoint
+
+
+@dataclass(frozen=True)
 class ReplicationJob:
     """paths: the trees copied (same paths on the target); exclude: subtrees left out (max 30 on SMS)."""
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from mgc_iac.agent._paths import existing_roots_sh, find_selector
-from mgc_iac.ssh import Connector
+
+if TYPE_CHECKING:
+    from mgc_iac.ssh import Connector
 
 _FIELDS = 8
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 DEFAULT_EXCLUDED_LINUX: tuple[str, ...] = ("/bin", "/boot", "/dev", "/home", "/etc", "/lib", "/media", "/proc",
                                            "/sbin", "/selinux", "/sys", "/usr", "/var", "/run", "/tmp")
-AGENT_DIR = "/opt/mgc-agent"
+AGENT_DIR = "/opt/SMS-Agent"  # where StartUpAgent extracts the SMS-Agent package; never copied
 PARTIAL_SUFFIX = ".mgc-part"
 
 

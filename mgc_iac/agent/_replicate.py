@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import asyncio
+from typing import TYPE_CHECKING, Literal
 
 from mgc_iac.agent._errors import ReplicationError
-from mgc_iac.agent._install import AgentInstall
-from mgc_iac.agent._job import ReplicationJob, ReplicationResult
+from mgc_iac.agent._job import AgentInstall, ReplicationJob, ReplicationResult
 from mgc_iac.agent._paths import existing_roots_sh, find_selector
 from mgc_iac.agent._progress import ProgressCallback, ProgressMeter
 from mgc_iac.agent._rsync import rsync_replicate
-from mgc_iac.agent._sftp import sftp_replicate
-from mgc_iac.ssh import Connector, SSHConnector
+
+if TYPE_CHECKING:
+    from mgc_iac.ssh import Connector
 
 Method = Literal["auto", "rsync", "sftp"]
 
@@ -24,13 +25,14 @@ async def _source_bytes(source: Connector, job: ReplicationJob) -> int:
     return int(res.stdout.strip() or 0)
 
 
-async def replicate(source: Connector, target: SSHConnector, job: ReplicationJob, *,
+async def replicate(source: Connector, target: Connector, job: ReplicationJob, *,
                     agent: AgentInstall | None = None, phase: str = "full", method: Method = "auto",
                     on_progress: ProgressCallback | None = None) -> ReplicationResult:
     """Copy the job's paths so the target matches the source (new, changed and deleted files, modes, owners,
     symlinks, mtimes). The same call does the full replication and every later sync: only changes move.
 
-    rsync (run on the source, needs `agent` for its key) when the source has rsync; SFTP streaming otherwise.
+    rsync (run on the source, needs `agent` for its key) when the source has rsync; SFTP streaming otherwise
+    (both hosts over asyncssh: a test bench of the data path, not what the SMS-Agent does).
     Raises ReplicationInterrupted (re-run to resume), TargetFullError, ReplicationError; the final Progress
     event with done=True is sent only on success.
     """
@@ -41,11 +43,21 @@ async def replicate(source: Connector, target: SSHConnector, job: ReplicationJob
     if method == "rsync":
         if agent is None:
             raise ReplicationError("rsync replication needs the agent started on the source (start_agent)")
-        meter.bytes_total = await _source_bytes(source, job)
-        result = await rsync_replicate(source, job, agent.target, key_file=agent.key_file,
-                                       known_hosts=agent.known_hosts, meter=meter, target_host=target)
+        async def total() -> None:  # counted while rsync already copies: the copy does not wait for a find
+            meter.bytes_total = await _source_bytes(source, job)
+
+        counting = asyncio.create_task(total())
+        try:
+            result = await rsync_replicate(source, job, agent.target, key_file=agent.key_file,
+                                           known_hosts=agent.known_hosts, meter=meter, target_host=target)
+            await counting
+        finally:
+            counting.cancel()
     else:
-        if not isinstance(source, SSHConnector):
+        from mgc_iac.agent._sftp import sftp_replicate
+        from mgc_iac.ssh import SSHConnector
+
+        if not isinstance(source, SSHConnector) or not isinstance(target, SSHConnector):
             raise ReplicationError("the SFTP path reads the source over SSH: give an SSHConnector")
         result = await sftp_replicate(source, target, job, meter)
     meter.finish()

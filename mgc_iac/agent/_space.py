@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from mgc_iac.errors import SSHError
-from mgc_iac.ssh import Connector
+
+if TYPE_CHECKING:
+    from mgc_iac.ssh import Connector
 
 FULL_BELOW_KB = 1024
 

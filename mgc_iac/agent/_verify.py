@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from mgc_iac.agent._paths import AGENT_DIR, DEFAULT_EXCLUDED_LINUX, existing_roots_sh, find_selector, normalize
-from mgc_iac.ssh import Connector
+
+if TYPE_CHECKING:
+    from mgc_iac.ssh import Connector
 
 Mode = Literal["size_mtime", "hash"]
 

@@ -85,11 +85,15 @@ class SmsAgentCommands:
         return self.source_id
 
     async def _params(self, name: str, task_id: str) -> dict[str, Any]:
-        config = await self._call(self.sms.configuration, task_id)
-        limits = await self._call(self.sms.speed_limits, task_id)
+        config, limits = await asyncio.gather(self._call(self.sms.configuration, task_id),
+                                              self._call(self.sms.speed_limits, task_id))
         key = "MIGRATE_EXCLUDE_DIR" if name == "START" else "SYNC_EXCLUDE_DIR"
-        excludes = split_paths(config.get(key))
-        params: dict[str, Any] = {"exclude": excludes, "bandwidth_limit_mbps": limit_now(limits)}
+        # what the copy leaves out and what the verification leaves out are separate inputs: a path left out of
+        # the verification is still copied (the `!` entries of CONSISTENCY_DIR: SMS's ConfigBody declares no
+        # key of its own for them; the copy's own excludes are never verified)
+        copy_excludes = split_paths(config.get(key))
+        params: dict[str, Any] = {"task_id": task_id, "exclude": copy_excludes,
+                                  "bandwidth_limit_mbps": limit_now(limits)}
         mode = config.get("CONSISTENCY_MODE", "")
         if mode in ("hash", "size_mtime"):
             include, verify_excludes = consistency_paths(config.get("CONSISTENCY_DIR"))
@@ -129,7 +133,8 @@ class SmsAgentCommands:
             if name is not None and raw.task_id:
                 self._count += 1
                 cid = f"{raw.name}-{self._count}"
-                params = await self._params(raw.name, raw.task_id) if name in ("start", "sync") else {}
+                params = await self._params(raw.name, raw.task_id) if name in ("start", "sync") else \
+                    {"task_id": raw.task_id}
                 phase = "MIGRATE" if raw.name == "START" else "SYNC"
                 self._running[cid] = _Running(raw.name, raw.task_id, f"{phase}_LINUX_FILE")
                 log.info("command %s for task %s: %s", raw.name, raw.task_id, params)
@@ -160,8 +165,9 @@ class SmsAgentCommands:
         if progress.done:
             run.done = progress  # sent after the consistency result (report_result)
             return
-        total = max(progress.bytes_total, 1)
-        await self._progress(run, progress, min(99, int(progress.bytes_done * 100 / total)))
+        if progress.bytes_total <= 0:
+            return  # the total is still being counted: a percentage of nothing says nothing
+        await self._progress(run, progress, min(99, int(progress.bytes_done * 100 / progress.bytes_total)))
 
     async def report_result(self, command_id: str, ok: bool, result: dict[str, Any]) -> None:
         from mgc_iac.cloud import ConsistencyResult

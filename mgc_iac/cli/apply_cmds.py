@@ -346,9 +346,9 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
 
     Retry (after a network fault, the agent still runs on the source): the failed step runs again and the copy
     resumes where it stopped (finished files are not copied again).
-    Full Retry (after a source reboot, the agent is gone): the agent daemon is stopped, the migration task is
-    deleted, and the server starts again from StartUpAgent (agent, new task, full replication; the migrated
-    data is overwritten).
+    Full Retry (after a source reboot, the agent is gone): the migration task is deleted, and the server starts
+    again from StartUpAgent (the SMS-Agent started again on the source, a new task, full replication; the
+    migrated data is overwritten).
     """
     from mgc_iac.engine.rewind import full_retry, full_retry_target, retry
 
@@ -358,14 +358,11 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
             if not full:
                 moved = retry(store, name, server)
             else:
-                from mgc_iac.agent.daemon_ctl import agent_run_dir, stop_daemon
                 from mgc_iac.connect import cloud_config
                 from providers.migration_task import delete_task
 
                 task = full_retry_target(store, name, server)
                 cloud = cloud_config(spec, _stack_dir_of(stack))
-                workflow, _, host = server.partition("/")
-                stop_daemon(agent_run_dir(cloud, name, workflow, host))
                 if task is not None and task.outputs.get("id") and not task.outputs.get("cleared"):
                     delete_task(cloud, str(task.outputs["id"]))
                 moved = full_retry(store, name, server, task)

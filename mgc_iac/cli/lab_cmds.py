@@ -92,16 +92,14 @@ def status_cmd(state_dir: Path | None) -> None:
 @lab_group.command("down")
 @_DIR
 def down_cmd(state_dir: Path | None) -> None:
-    """Stop the background lab, its SSH hosts and the agent daemons of its stacks (their state stays on disk
+    """Stop the background lab and its SSH hosts, with the SMS-Agents running in them (their state stays on disk
     for the next `lab up` or apply)."""
     from mgc_iac.connect_hosts import stop_lab_all
 
     state_dir = _state_dir(state_dir)
-    daemons, hosts, lab = stop_lab_all(state_dir)
-    if daemons:
-        click.echo(f"{daemons} agent daemon(s) stopped")
+    _, hosts, lab = stop_lab_all(state_dir)
     if hosts:
-        click.echo("lab hosts stopped")
+        click.echo("lab hosts stopped (with the SMS-Agents running in them)")
     click.echo("lab stopped" if lab else f"no lab runs from {state_dir}")
 
 

@@ -1,17 +1,13 @@
-"""The SSH side of a server's steps: prechecks (CreateTarget), the agent and its daemon (StartUpAgent), the
-daemon's liveness (StartMigration / StartSynchronization) and the source clear (SourceClear).
+"""The SSH side of a server's steps: prechecks (CreateTarget), the SMS-Agent (StartUpAgent), its liveness
+(StartMigration / StartSynchronization) and its removal (SourceClear). The controller only orchestrates: the
+agent runs ON the source (Huawei's SMS-Agent on Huawei Cloud, the lab's package in the lab; one install path,
+mgc_iac.agent's template), registers the source with SMS and copies to the target as SMS commands it.
 
 Runner methods are synchronous (worker threads): each SSH exchange runs in its own short asyncio loop.
-
-What the agent copies: the source's "/" minus
-- the pseudo and volatile filesystems: /proc /sys /dev /run /tmp;
-- the target user's ~/.ssh/authorized_keys (copying the source's would revoke the agent's own key on the
-  target in the middle of the migration);
-- the task's MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR (the workflow's advanced.copy_exclude_paths; the
-  verification excludes never leave anything out of the copy);
-- LAB ONLY: /usr, /etc/alternatives and the /bin /sbin /lib /lib64 links, which every lab host binds
-  read-only from this machine (writing them on the target would fail or touch the machine), and the lab's
-  own marker file /.mgc-lab-files.
+What the agent copies is the agent's business: the source's "/" minus the pseudo filesystems, its own
+directory and the task's MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR (the workflow's advanced.copy_exclude_paths;
+and, in the lab, the paths every lab host shares read-only with this machine: the lab package's
+config/excludes). Verification excludes never leave anything out of the copy.
 """
 
 from __future__ import annotations
@@ -19,29 +15,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
-from mgc_iac.agent import AgentInstall, agent_running, start_agent, stop_agent
-from mgc_iac.agent.daemon_ctl import (
-    DaemonConfig,
-    agent_run_dir,
-    daemon_pid,
-    daemon_status,
-    read_config,
-    settings_to_dict,
-    start_daemon,
-    stop_daemon,
-)
-from mgc_iac.connect_hosts import HostAccess, MigrationHosts, TargetAccess
+from mgc_iac.agent import AGENT_DIR, AgentPackage, agent_status, install_agent, uninstall_agent
+from mgc_iac.agent._startup import startup_answers
+from mgc_iac.connect_hosts import HostAccess, MigrationHosts
 from mgc_iac.engine.steps import StepContext
-from mgc_iac.errors import SSHError
+from mgc_iac.errors import CloudNotFoundError, MgcIacError, SSHError
 from mgc_iac.ssh import HostFacts, Requirements, SSHConnector, gather_facts, port_reachable, run_prechecks
 
-CLEAR_WAIT_SECONDS = 5.0
-PSEUDO_EXCLUDES = ("/proc", "/sys", "/dev", "/run", "/tmp")
-LAB_EXCLUDES = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc/alternatives", "/.mgc-lab-files")
+REGISTER_TIMEOUT_SECONDS = 90.0
+PROBE_SECONDS = 2.0
 _INSTALL = {"apt-get": "apt-get install -y rsync", "apt": "apt-get install -y rsync", "yum": "yum install -y rsync",
             "dnf": "dnf install -y rsync", "zypper": "zypper install -y rsync"}
 
@@ -64,11 +48,6 @@ def retry_advice(ctx: StepContext, source: str) -> str:
             f"rebooted) or `mgc-iac retry <stack dir of {ctx.stack}> {ws}` after the network is back")
 
 
-def copy_excludes(lab: bool, target_user: str) -> list[str]:
-    home = "/root" if target_user == "root" else f"/home/{target_user}"
-    return [*PSEUDO_EXCLUDES, f"{home}/.ssh/authorized_keys", *(LAB_EXCLUDES if lab else ())]
-
-
 def facts_summary(facts: HostFacts) -> dict[str, Any]:
     """What the step detail records about a source (no secret: no keys, no users' data)."""
     free = facts.free_kb.get("/")
@@ -87,6 +66,14 @@ def _gather(access: HostAccess) -> HostFacts:
     return asyncio.run(go())
 
 
+
+def _sms_region(settings: Any) -> str:
+    """The region of the SMS endpoint the agent talks to (SMS is global: its endpoint's region, not the target's)."""
+    host = settings.endpoint("sms").split("://", 1)[-1].split("/", 1)[0]
+    parts = host.split(".")
+    return parts[1] if len(parts) > 3 and parts[0] == "sms" else settings.region
+
+
 class AgentSide:
     """The SSH half of CloudSteps for one apply (None from each method: the source is not over SSH)."""
 
@@ -97,14 +84,12 @@ class AgentSide:
     def _source(self, ctx: StepContext) -> HostAccess | None:
         return self.hosts.source(ctx.server.server)
 
-    def _target(self, ctx: StepContext) -> TargetAccess:
-        return self.hosts.target(ctx.server.target_name)
-
-    def run_dir(self, ctx: StepContext) -> Path:
-        return agent_run_dir(self.cloud_config, ctx.stack, ctx.server.workflow, ctx.server.server)
-
     def _spec_source(self, ctx: StepContext) -> dict[str, Any]:
         return next(s for s in ctx.spec.get("sources", []) if s["name"] == ctx.server.server)
+
+    def _network(self, ctx: StepContext) -> dict[str, Any]:
+        wf = next((w for w in ctx.spec.get("workflows", []) if w.get("name") == ctx.server.workflow), {})
+        return dict(wf.get("network") or {})
 
     # ---- CreateTarget --------------------------------------------------------------------------------------
 
@@ -113,13 +98,15 @@ class AgentSide:
         source = self._source(ctx)
         if source is None:
             return None
-        target = self._target(ctx)
+        target = self.hosts.target_endpoint(ctx.server.target_name)
         facts = _gather(source)
-        assert target.endpoint is not None
-        reachable = asyncio.run(port_reachable(target.endpoint.host, target.endpoint.port))
+        # the migration port is checked where this machine can reach the target (the lab); else on the cloud
+        reachable = asyncio.run(port_reachable(target.host, target.port)) if target is not None else None
         spec = self._spec_source(ctx)
         req = Requirements(os=spec.get("os", "linux"), install_rsync=bool(task_attrs.get("install_rsync")),
-                           migration_port=target.endpoint.port, migration_port_reachable=reachable)
+                           migration_port=target.port if target is not None else int(
+                               task_attrs.get("migration_port") or 22),
+                           migration_port_reachable=reachable)
         checks = run_prechecks(facts, req)
         mac = str(spec.get("mac", "")).lower()
         if mac and mac not in (m.lower() for m in facts.macs):
@@ -143,41 +130,69 @@ class AgentSide:
 
     # ---- StartUpAgent --------------------------------------------------------------------------------------
 
+    def package(self, ctx: StepContext, settings: Any) -> AgentPackage:
+        return AgentPackage.for_stack(self.cloud_config, self._network(ctx), _sms_region(settings))
+
     def start(self, ctx: StepContext, task_attrs: dict[str, Any]) -> dict[str, Any] | None:
-        """rsync (install when asked), the agent on the source, the daemon; the source registered with SMS."""
+        """rsync (install when asked), then the SMS-Agent installed and started ON the source with the keys on
+        stdin; returns once SMS has the source registered (found by the MAC the agent reports)."""
+        from mgc_iac.connect import settings_for
+
         source = self._source(ctx)
         if source is None:
             return None
-        target = self._target(ctx)
-        assert target.endpoint is not None
-        endpoint = target.endpoint
-        facts, install, installed = asyncio.run(self._start_agent(source, target, task_attrs))
+        settings = settings_for(self.cloud_config)
+        package = self.package(ctx, settings)
+        facts, started, installed = asyncio.run(self._start_agent(source, package, startup_answers(settings),
+                                                                  bool(task_attrs.get("install_rsync"))))
         spec = self._spec_source(ctx)
-        config = DaemonConfig(
-            cloud=self.cloud_config, source_name=source.name, source=settings_to_dict(source.settings),
-            target_name=target.name, target=settings_to_dict(target.settings),
-            agent={**asdict(install), "target": asdict(endpoint)}, facts=self._register_facts(spec, facts),
-            exclude=copy_excludes(source.lab or target.lab, endpoint.user))
-        run_dir = self.run_dir(ctx)
-        pid, source_id = start_daemon(run_dir, config)
-        detail = {"agent": "ssh", "agent_dir": install.agent_dir, "agent_pid": install.pid,
-                  "daemon_pid": pid, "run_dir": str(run_dir), "source_id": source_id,
-                  "target_endpoint": f"{endpoint.host}:{endpoint.port}", "facts": facts_summary(facts)}
+        macs = [m.lower() for m in facts.macs] or [str(spec.get("mac", "")).lower()]
+        source_id = self._wait_registered(ctx, source, settings, macs, facts.hostname)
+        detail = {"agent": "sms-agent", "agent_dir": AGENT_DIR, "agent_state": started["state"],
+                  "agent_pid": started["pid"], "package_url": package.url, "package_sha256": started["sha256"],
+                  "source_id": source_id, "facts": facts_summary(facts)}
+        if package.proxy:
+            detail["proxy"] = package.proxy
         if installed:
             detail["rsync_installed"] = installed
         return detail
 
-    async def _start_agent(self, source: HostAccess, target: TargetAccess,
-                           attrs: dict[str, Any]) -> tuple[HostFacts, AgentInstall, str]:
-        assert target.endpoint is not None
-        async with SSHConnector(source.settings, name=source.name) as src, \
-                SSHConnector(target.settings, name=target.name) as tgt:
+    async def _start_agent(self, source: HostAccess, package: AgentPackage, answers: str,
+                           install_rsync: bool) -> tuple[HostFacts, dict[str, Any], str]:
+        async with SSHConnector(source.settings, name=source.name) as src:
             facts = await gather_facts(src)
             installed = ""
             if not facts.rsync_present:
-                installed = await self._install_rsync(src, source, facts, bool(attrs.get("install_rsync")))
-            install = await start_agent(src, tgt, target.endpoint)
-            return facts, install, installed
+                installed = await self._install_rsync(src, source, facts, install_rsync)
+            return facts, await install_agent(src, package, answers), installed
+
+    def _wait_registered(self, ctx: StepContext, source: HostAccess, settings: Any, macs: list[str],
+                         hostname: str) -> str:
+        """The SMS source whose MAC the agent reported, connected; the agent's death ends the wait."""
+        from mgc_iac.cloud import Cloud
+        from providers.migration_task import find_source
+
+        cloud = Cloud(settings)
+        deadline = time.monotonic() + REGISTER_TIMEOUT_SECONDS
+        last_probe = time.monotonic()
+        while True:
+            for mac in macs:
+                try:
+                    found = find_source(cloud, mac, hostname or ctx.server.server)
+                except CloudNotFoundError:
+                    continue
+                if found.connected:
+                    return str(found.id)
+            if time.monotonic() - last_probe >= PROBE_SECONDS:
+                last_probe = time.monotonic()
+                if asyncio.run(self._status(source))["state"] != "running":
+                    raise SSHError(f"the SMS-Agent on {source.name} stopped before it registered with SMS: see "
+                                   f"{AGENT_DIR}/log on the source")
+            if time.monotonic() > deadline:
+                raise SSHError(f"the SMS-Agent on {source.name} runs but did not register with SMS within "
+                               f"{REGISTER_TIMEOUT_SECONDS:.0f} s: check that the source reaches the SMS endpoint "
+                               f"(through the proxy, if any) and the keys' permissions; its log is in {AGENT_DIR}/log")
+            time.sleep(0.2)
 
     @staticmethod
     async def _install_rsync(src: SSHConnector, source: HostAccess, facts: HostFacts, allowed: bool) -> str:
@@ -200,80 +215,50 @@ class AgentSide:
         return command
 
     @staticmethod
-    def _register_facts(spec: dict[str, Any], facts: HostFacts) -> dict[str, Any]:
-        gib = 1024 ** 3
-        disks = [{"name": d.filesystem, "size": d.size_kb * 1024, "used_size": d.used_kb * 1024,
-                  "device_use": "BOOT" if d.mount == "/" else "NORMAL"} for d in facts.disks if d.mount == "/"]
-        if not disks:
-            disks = [{"name": d["device"], "size": int(d["size_gb"] * gib), "used_size": int(d.get("used_gb", 0) * gib),
-                      "device_use": "BOOT" if n == 0 else "NORMAL"} for n, d in enumerate(spec.get("disks", []))]
-        macs = list(facts.macs) or [spec["mac"]]
-        return {"name": spec["name"], "ip": str(spec["ip"]), "os_type": str(spec.get("os", "linux")).upper(),
-                "macs": macs, "cpu_quantity": facts.cpu_count or int(spec.get("cpus", 1)),
-                "memory_bytes": facts.memory_total_kb * 1024 or int(spec.get("memory_mb", 0)) * 1024 * 1024,
-                "disks": disks, "os_version": f"{facts.os.id} {facts.os.version_id}".strip(),
-                "agent_version": "mgc-iac-agent"}
+    async def _status(source: HostAccess) -> dict[str, Any]:
+        async with SSHConnector(source.settings, name=source.name) as src:
+            return await agent_status(src)
 
     # ---- StartMigration / StartSynchronization -------------------------------------------------------------
 
-    def ensure_daemon(self, ctx: StepContext) -> Callable[[], bool] | None:
-        """The daemon's liveness probe for a wait; a daemon that died (this machine restarted) is started again
-        from its run dir when the agent still runs on the source; a gone agent raises AgentGoneError."""
+    def ensure_agent(self, ctx: StepContext) -> Callable[[], bool] | None:
+        """A liveness probe of the SMS-Agent on the source for a wait (at most one SSH check every 2 s; a source
+        it cannot reach counts as alive: a network cut is not a reboot). An agent that is not running raises
+        AgentGoneError now: only a Full Retry (StartUpAgent again) starts it."""
         source = self._source(ctx)
         if source is None:
             return None
-        run_dir = self.run_dir(ctx)
-        if daemon_pid(run_dir) is None:
-            if daemon_status(run_dir).get("state") == "agent_gone":
-                raise AgentGoneError(retry_advice(ctx, source.name))
-            try:
-                config = read_config(run_dir)
-            except (OSError, ValueError) as exc:
-                raise AgentGoneError(f"{retry_advice(ctx, source.name)} (no agent daemon recorded in {run_dir})") \
-                    from exc
-            if not asyncio.run(self._agent_runs(source, config.install())):
-                raise AgentGoneError(retry_advice(ctx, source.name))
-            start_daemon(run_dir, config)
-        return lambda: daemon_pid(run_dir) is not None
+        if not self._running(source, default=True):
+            raise AgentGoneError(retry_advice(ctx, source.name))
+        last = [time.monotonic(), True]
 
-    @staticmethod
-    async def _agent_runs(source: HostAccess, install: AgentInstall) -> bool:
-        async with SSHConnector(source.settings, name=source.name) as src:
-            return await agent_running(src, install)
+        def alive() -> bool:
+            if time.monotonic() - last[0] >= PROBE_SECONDS:
+                last[:] = [time.monotonic(), self._running(source, default=True)]
+            return bool(last[1])
+
+        return alive
+
+    def _running(self, source: HostAccess, *, default: bool) -> bool:
+        try:
+            return asyncio.run(self._status(source))["state"] == "running"
+        except (MgcIacError, OSError):
+            return default
 
     def gone(self, ctx: StepContext) -> bool:
-        return daemon_status(self.run_dir(ctx)).get("state") == "agent_gone"
+        source = self._source(ctx)
+        return source is not None and not self._running(source, default=True)
 
     # ---- SourceClear ---------------------------------------------------------------------------------------
 
     def clear(self, ctx: StepContext) -> dict[str, Any] | None:
-        """Stop the daemon, stop the agent on the source and remove its key from the target."""
+        """Stop the SMS-Agent on the source and uninstall it (its keys go with its directory)."""
         source = self._source(ctx)
         if source is None:
             return None
-        run_dir = self.run_dir(ctx)
-        deadline = time.monotonic() + CLEAR_WAIT_SECONDS
-        while daemon_pid(run_dir) is not None and time.monotonic() < deadline:
-            time.sleep(0.1)  # the daemon ends by itself on CLEAR
-        stopped = stop_daemon(run_dir) or daemon_status(run_dir).get("state") == "stopped"
-        target = self._target(ctx)
-        removed = asyncio.run(self._stop_agent(source, target))
-        return {"daemon_stopped": stopped, "agent_removed": removed}
 
-    @staticmethod
-    async def _stop_agent(source: HostAccess, target: TargetAccess) -> bool:
-        from mgc_iac.agent import AGENT_DIR
+        async def go() -> bool:
+            async with SSHConnector(source.settings, name=source.name) as src:
+                return await uninstall_agent(src)
 
-        async with SSHConnector(source.settings, name=source.name) as src, \
-                SSHConnector(target.settings, name=target.name) as tgt:
-            res = await src.run(f"echo $(cat {AGENT_DIR}/pid 2>/dev/null); cat {AGENT_DIR}/id_ed25519.pub 2>/dev/null")
-            lines = res.stdout.split("\n")
-            public_key = lines[1].strip() if len(lines) > 1 else ""
-            if not public_key:
-                return False  # nothing installed any more (cleared before)
-            assert target.endpoint is not None
-            pid = int(lines[0]) if lines[0].strip().isdigit() else 0
-            install = AgentInstall(AGENT_DIR, f"{AGENT_DIR}/id_ed25519", f"{AGENT_DIR}/known_hosts", public_key, pid,
-                                   target.endpoint)
-            await stop_agent(src, tgt, install)
-            return True
+        return {"agent_removed": asyncio.run(go())}

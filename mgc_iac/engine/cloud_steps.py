@@ -132,7 +132,7 @@ class CloudSteps:
             raise CloudError("the target server is not recorded: CreateTarget must run first", operation="StartUpAgent")
         change = ctx.changes[MIGRATION_TASK]
         attrs = change.after or {}
-        # over SSH: rsync, the agent on the source, the agent daemon (it registers the source with SMS)
+        # over SSH: rsync, the SMS-Agent on the source (it registers the source with SMS)
         agent = self._agent_side(ctx).start(ctx, attrs)
         source_id = agent["source_id"] if agent else register_simulated_source(self.cloud_config, source)
         provider = MigrationTaskProvider()
@@ -171,14 +171,14 @@ class CloudSteps:
         return StepOutcome(self._copy_step(ctx, synchronize))
 
     def _copy_step(self, ctx: StepContext, operation: Any) -> dict[str, Any]:
-        """Start/sync the task and wait, watching the agent daemon: an agent that is gone fails the step with
+        """Start/sync the task and wait, watching the agent on the source: an agent that is gone fails the step with
         the Retry / Full Retry advice instead of waiting for it."""
         from mgc_iac.engine.agent_steps import AgentGoneError, retry_advice
         from providers.migration_task import AgentDisconnectedError
 
         task_id = self._task_id(ctx)
         agents = self._agent_side(ctx)
-        alive = agents.ensure_daemon(ctx)
+        alive = agents.ensure_agent(ctx)
         try:
             return operation(self.cloud_config, task_id, ctx.cancel, agent_alive=alive, on_progress=ctx.progress)
         except AgentDisconnectedError as exc:
@@ -203,8 +203,8 @@ class CloudSteps:
     def _step_SourceClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from providers.migration_task import clear_source
 
-        detail = clear_source(self.cloud_config, self._task_id(ctx))  # the agent daemon gets CLEAR and ends
-        agent = self._agent_side(ctx).clear(ctx)  # the daemon, the agent and its key on the target are gone
+        detail = clear_source(self.cloud_config, self._task_id(ctx))  # SMS tells the agent CLEAR
+        agent = self._agent_side(ctx).clear(ctx)  # the SMS-Agent is stopped and removed from the source
         return StepOutcome({**detail, **(agent or {})})
 
     def _step_MigrationTaskClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802

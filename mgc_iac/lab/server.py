@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mgc_iac.lab import control
+from mgc_iac.lab import control, sms_agent
 from mgc_iac.lab.context import ANSWER, LAB, LabContext, LabError
 from mgc_iac.lab.contract import STATS, ContractStats, check_answer
 from mgc_iac.lab.services import ecs, evs, kms, smn, sms, vpc
@@ -67,6 +67,8 @@ async def loopback_and_signature(request: web.Request, handler: Handler) -> web.
         loopback = False
     if not loopback:
         raise LabError(403, "APIGW.0302", "the lab answers loopback callers only")
+    if request.path.startswith(sms_agent.DOWNLOAD_PREFIX):
+        return await handler(request)  # the agent package's download location is public, as Huawei's is
     lab = request.app[LAB]
     try:
         body = await request.read()
@@ -148,6 +150,6 @@ def build_app(lab: LabContext) -> web.Application:
                           client_max_size=MAX_BODY)
     app[LAB] = lab
     app[STATS] = ContractStats()
-    for module in (control, ecs, evs, kms, smn, vpc, sms):
+    for module in (control, ecs, evs, kms, smn, vpc, sms, sms_agent):
         app.router.add_routes(module.routes)
     return app

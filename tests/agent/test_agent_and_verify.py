@@ -1,4 +1,4 @@
-"""StartUpAgent / SourceClear on a lab source, verification results, and the agent loop's SMS seam."""
+"""Verification results, and the agent loop's SMS seam (what the SMS-Agent on a source runs)."""
 
 from __future__ import annotations
 
@@ -6,49 +6,18 @@ import asyncio
 from contextlib import AsyncExitStack
 from typing import Any
 
-import pytest
-
 from mgc_iac.agent import (
     AgentCommand,
     Progress,
-    ReplicationError,
     ReplicationJob,
     TargetEndpoint,
-    agent_running,
     replicate,
     run_agent_loop,
-    start_agent,
-    stop_agent,
     verify,
 )
 from mgc_iac.lab.hosts import LabHosts
+from mgc_iac.lab.hosts.testing import transfer_key
 from mgc_iac.ssh import SSHConnector
-
-
-def test_agent_starts_once_and_source_clear_removes_everything(lab: LabHosts) -> None:
-    async def scenario() -> None:
-        async with AsyncExitStack() as stack:
-            src = await stack.enter_async_context(SSHConnector(lab.settings("src")))
-            tgt = await stack.enter_async_context(SSHConnector(lab.settings("tgt")))
-            endpoint = TargetEndpoint("127.0.0.1", lab["tgt"].port, tgt.server_host_key())
-            first = await start_agent(src, tgt, endpoint)
-            again = await start_agent(src, tgt, endpoint)
-            assert (again.pid, again.public_key) == (first.pid, first.public_key)  # idempotent
-            assert await agent_running(src, first)
-            assert (await src.run("cat /opt/mgc-agent/heartbeat")).ok
-            keys = (await tgt.run("cat ~/.ssh/authorized_keys")).stdout
-            assert keys.count(first.public_key.split()[1]) == 1
-            # the private key was made on the source and is readable by root only
-            assert (await src.run("stat -c %a /opt/mgc-agent/id_ed25519")).stdout.strip() == "600"
-
-            await stop_agent(src, tgt, first)
-            assert not await agent_running(src, first)
-            assert (await src.run("test -e /opt/mgc-agent")).exit_status == 1
-            assert first.public_key.split()[1] not in (await tgt.run("cat ~/.ssh/authorized_keys")).stdout
-            with pytest.raises(ReplicationError):  # the source can no longer push to the target
-                await replicate(src, tgt, ReplicationJob(paths=("/data",)), agent=first, method="rsync")
-
-    lab.loop.run_until_complete(scenario())
 
 
 def test_verify_reports_each_kind_of_difference_and_hash_sees_what_size_mtime_cannot(lab: LabHosts) -> None:
@@ -74,7 +43,7 @@ def test_verify_reports_each_kind_of_difference_and_hash_sees_what_size_mtime_ca
             capped = await verify(src, tgt, ["/srv/app", "/data"], mode="hash", cap=2)
             assert capped.capped and len(capped.paths) == 2 and capped.different == 2
             # "/" with the seed page's default exclusions: /etc differs (hostname) but is not looked at
-            whole = await verify(src, tgt, ["/"], exclude_paths=["/root", "/.mgc-lab-files"])
+            whole = await verify(src, tgt, ["/"], exclude_paths=["/root", "/.mgc-lab-files", "/.mgc-lab-network.json"])
             assert whole.total == quick.total and "/etc/hostname" not in {d.path for d in whole.paths}
 
     lab.loop.run_until_complete(scenario())
@@ -85,12 +54,12 @@ class ScriptedCommands:
 
     def __init__(self, commands: list[AgentCommand]) -> None:
         self.queue = list(commands)
-        self.registered: dict[str, Any] = {}
+        self.registered = False
         self.progress: list[tuple[str, Progress]] = []
         self.results: list[tuple[str, bool, dict[str, Any]]] = []
 
     async def register(self, info: dict[str, Any]) -> str:
-        self.registered = info
+        self.registered = True
         return "agent-1"
 
     async def next_command(self) -> AgentCommand | None:
@@ -109,16 +78,23 @@ def test_agent_loop_runs_sms_commands_and_reports_results(lab: LabHosts) -> None
         async with AsyncExitStack() as stack:
             src = await stack.enter_async_context(SSHConnector(lab.settings("src")))
             tgt = await stack.enter_async_context(SSHConnector(lab.settings("tgt")))
-            agent = await start_agent(src, tgt, TargetEndpoint("127.0.0.1", lab["tgt"].port, tgt.server_host_key()))
+            agent = await transfer_key(src, tgt, TargetEndpoint("127.0.0.1", lab["tgt"].port, tgt.server_host_key()))
             sms = ScriptedCommands([AgentCommand("c1", "start"), AgentCommand("c2", "verify", {"hash": True}),
                                     AgentCommand("c3", "stop"), AgentCommand("c4", "sync")])
-            await run_agent_loop(sms, src, tgt, ReplicationJob(paths=("/data",)), agent=agent,
-                                 info={"name": "src", "mac": "fa:16:3e:00:00:01"})
-            assert sms.registered["mac"] == "fa:16:3e:00:00:01"
-            assert [(cid, ok) for cid, ok, _ in sms.results] == [("c1", True), ("c2", True), ("c3", True)]
+            asked: list[str] = []
+
+            async def resolve(cmd: AgentCommand) -> Any:  # each command's task names its target
+                asked.append(cmd.id)
+                return tgt, agent
+
+            await run_agent_loop(sms, src, ReplicationJob(paths=("/data",)), resolve=resolve)
+            assert sms.registered
+            assert [(cid, ok) for cid, ok, _ in sms.results] == [("c1", True), ("c2", True), ("c3", True),
+                                                                  ("c4", True)]
+            assert asked == ["c1", "c2", "c4"]  # a stop needs no target
             assert sms.results[0][2]["files_transferred"] > 0
             assert sms.results[1][2]["total"] == sms.results[0][2]["files_total"]
+            assert sms.results[3][2]["files_transferred"] == 0  # the sync after a stop finds nothing new
             assert sms.progress and sms.progress[-1][1].done
-            assert sms.queue == [AgentCommand("c4", "sync")]  # nothing runs after stop
 
     lab.loop.run_until_complete(scenario())

@@ -17,10 +17,10 @@ from mgc_iac.agent import (
     TargetEndpoint,
     TargetFullError,
     replicate,
-    start_agent,
     verify,
 )
 from mgc_iac.lab.hosts import LabHosts
+from mgc_iac.lab.hosts.testing import transfer_key
 from mgc_iac.ssh import SSHConnector
 
 MAKE_BIG = "mkdir -p /big && for i in 0 1 2 3 4 5 6 7; do head -c 400000 /dev/urandom > /big/f$i; done"
@@ -41,7 +41,7 @@ def test_dropped_connection_resumes_without_recopying_finished_files(lab: LabHos
             await src.run(MAKE_BIG)
             agent = None
             if method == "rsync":
-                agent = await start_agent(src, tgt, TargetEndpoint("127.0.0.1", lab["tgt"].port,
+                agent = await transfer_key(src, tgt, TargetEndpoint("127.0.0.1", lab["tgt"].port,
                                                                    tgt.server_host_key()))
             job = ReplicationJob(paths=("/big",), bandwidth_limit_mbps=16, parallel_files=1)  # 2 MB/s
 
@@ -69,7 +69,7 @@ def test_file_changed_during_full_replication_is_caught_by_the_next_sync(lab: La
             src = await stack.enter_async_context(SSHConnector(lab.settings("src")))
             tgt = await stack.enter_async_context(SSHConnector(lab.settings("tgt")))
             await src.run("mkdir -p /chg && for i in 0 1 2 3 4 5; do head -c 300000 /dev/urandom > /chg/f$i; done")
-            agent = await start_agent(src, tgt, TargetEndpoint("127.0.0.1", lab["tgt"].port, tgt.server_host_key()))
+            agent = await transfer_key(src, tgt, TargetEndpoint("127.0.0.1", lab["tgt"].port, tgt.server_host_key()))
             edits: list[asyncio.Task[object]] = []
 
             def edit_once(p: Progress) -> None:
@@ -99,7 +99,7 @@ def test_full_target_disk_fails_clearly_and_reports_nothing_done(lab: LabHosts, 
             await src.run(MAKE_BIG)  # 3.2 MB for a 3 MB disk
             agent = None
             if method == "rsync":
-                agent = await start_agent(src, tiny, TargetEndpoint("127.0.0.1", lab["tiny"].port,
+                agent = await transfer_key(src, tiny, TargetEndpoint("127.0.0.1", lab["tiny"].port,
                                                                     tiny.server_host_key()))
             events: list[Progress] = []
             with pytest.raises(TargetFullError, match="ran out of disk space"):

@@ -14,10 +14,10 @@ from mgc_iac.agent import (
     ReplicationJob,
     TargetEndpoint,
     replicate,
-    start_agent,
     verify,
 )
 from mgc_iac.lab.hosts import LabHosts
+from mgc_iac.lab.hosts.testing import transfer_key
 from mgc_iac.ssh import SSHConnector
 
 JOB = ReplicationJob(paths=("/srv/app", "/data"), exclude=("/data/d001",))
@@ -32,7 +32,7 @@ async def pair(stack: AsyncExitStack, lab: LabHosts, method: str, target: str = 
     tgt = await connect(stack, lab, target)
     agent = None
     if method == "rsync":
-        agent = await start_agent(src, tgt, TargetEndpoint("127.0.0.1", lab[target].port, tgt.server_host_key()))
+        agent = await transfer_key(src, tgt, TargetEndpoint("127.0.0.1", lab[target].port, tgt.server_host_key()))
     return src, tgt, agent
 
 
@@ -94,7 +94,7 @@ def test_rsync_missing_on_the_target_is_named_not_called_an_interruption(lab: La
         async with AsyncExitStack() as stack:
             src = await connect(stack, lab, "src")
             bare = await connect(stack, lab, "nrs")  # a host without rsync, used as the target
-            agent = await start_agent(src, bare, TargetEndpoint("127.0.0.1", lab["nrs"].port, bare.server_host_key()))
+            agent = await transfer_key(src, bare, TargetEndpoint("127.0.0.1", lab["nrs"].port, bare.server_host_key()))
             with pytest.raises(ReplicationError, match="rsync is missing on the target") as info:
                 await replicate(src, bare, ReplicationJob(paths=("/data",)), agent=agent)
             assert not isinstance(info.value, ReplicationInterrupted)

@@ -1,5 +1,6 @@
 """End-to-end fixtures: the real CLI (`python -m mgc_iac` subprocesses) on a copy of stacks/demo, with its own
-state, lab dir, lab cloud process, lab SSH hosts process and agent daemons; everything is stopped after."""
+state, lab dir, lab cloud process and lab SSH hosts process (the agents run inside the hosts); everything is
+stopped after."""
 
 from __future__ import annotations
 
@@ -21,20 +22,8 @@ if shutil.which("bwrap") is None or shutil.which("rsync") is None:  # pragma: no
     pytest.skip("bubblewrap and rsync are needed for the lab hosts", allow_module_level=True)
 
 
-def _daemon_pids(lab_dir: Path) -> list[int]:
-    pids = []
-    for pid_file in lab_dir.glob("agents/*/*/daemon.pid"):
-        try:
-            pid = int(pid_file.read_text())
-            os.kill(pid, 0)
-            pids.append(pid)
-        except (OSError, ValueError):
-            continue
-    return pids
-
-
 def _processes_under(path: Path) -> list[str]:
-    """Command lines of processes that mention `path` (this test's lab, hosts, daemons)."""
+    """Command lines of processes that mention `path` (this test's lab and hosts)."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit() or int(entry) == os.getpid():

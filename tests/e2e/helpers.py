@@ -74,3 +74,46 @@ def same_tree(a: Path, b: Path) -> list[str]:
     diffs += [f"missing {p}" for p in fa - fb] + [f"extra {p}" for p in fb - fa]
     diffs += [f"different {p}" for p in fa & fb if (a / p).read_bytes() != (b / p).read_bytes()]
     return sorted(diffs)
+
+
+def host_processes(demo: Demo, host: str) -> list[tuple[int, str, str]]:
+    """(pid, comm, command line) of the processes running inside a lab host (those whose / is its root)."""
+    import os
+
+    mine = os.stat(demo.root(host))
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            seen = os.stat(f"/proc/{entry}/root")
+            if (seen.st_dev, seen.st_ino) != (mine.st_dev, mine.st_ino):
+                continue
+            comm = Path(f"/proc/{entry}/comm").read_text().strip()
+            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        found.append((int(entry), comm, cmd))
+    return found
+
+
+def ps_on(demo: Demo, host: str) -> str:
+    """`ps -eo pid,comm,args` as a user logged in to the lab host over SSH sees it."""
+    import asyncio
+
+    from mgc_iac.connect_hosts import _lab_settings
+    from mgc_iac.ssh import SSHConnector
+
+    entry = json.loads((demo.hosts_dir / "hosts.json").read_text())[host]
+
+    async def go() -> str:
+        async with SSHConnector(_lab_settings(entry), name=host) as c:
+            return (await c.run("ps -eo pid,comm,args")).check().stdout
+
+    return asyncio.run(go())
+
+
+def lab_secrets(demo: Demo) -> list[str]:
+    """The lab's access key and secret key (what the agents were started with)."""
+    creds = json.loads((demo.lab_dir / "credentials.json").read_text())
+    return [str(v) for v in creds.values() if isinstance(v, str) and len(v) >= 16]

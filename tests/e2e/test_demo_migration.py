@@ -1,15 +1,16 @@
 """The demo, end to end, as a user runs it: `mgc-iac apply stacks/demo` on the lab with instant_transfers OFF.
 
 Real parts only: the lab cloud process (signed SDK calls), the lab SSH hosts process (asyncssh + bubblewrap),
-the agent daemons (SMS agent protocol), rsync run on each source pushing to its target with the agent's key,
-sha256 verification on both hosts. Nothing is mocked.
+the SMS-Agent installed by StartUpAgent from the lab's package and running ON each source as `linuxmain`
+(SMS agent protocol), its rsync pushing to the target with the transfer key SMS gave it, sha256 verification
+on both hosts. Nothing is mocked.
 """
 
 from __future__ import annotations
 
-import json
+from pathlib import Path
 
-from .helpers import Demo, same_tree
+from .helpers import Demo, host_processes, lab_secrets, ps_on, same_tree
 
 SERVERS = {"web-01": ("web-01-hw", ["srv/app", "data"], 1), "db-01": ("db-01-hw", ["data"], 2)}
 
@@ -23,8 +24,18 @@ def test_demo_migrates_real_files_through_both_gates(demo: Demo) -> None:
     for source, (target, dirs, _) in SERVERS.items():
         for d in dirs:
             assert same_tree(demo.root(source) / d, demo.root(target) / d) == [], (source, d)
-    # the daemons outlive the apply that stopped at the gate
-    assert len(list(demo.lab_dir.glob("agents/demo/*/daemon.pid"))) == 2
+    # the agents run on the sources, not here, and outlive the apply that stopped at the gate; what a user
+    # logged in to a source sees (`ps -ef | grep linuxmain`, MgC's check) names linuxmain and no key
+    secrets = lab_secrets(demo)
+    assert len(secrets) == 2
+    for source in SERVERS:
+        agents = [(pid, cmd) for pid, comm, cmd in host_processes(demo, source) if comm == "linuxmain"]
+        assert len(agents) == 1 and agents[0][1].startswith("linuxmain"), agents
+        seen = ps_on(demo, source)
+        assert "linuxmain" in seen and not any(s in seen for s in secrets)
+        environ = Path(f"/proc/{agents[0][0]}/environ").read_bytes().decode(errors="replace")
+        assert not any(s in environ for s in secrets)
+        assert not any(s in (demo.root(source) / "opt/SMS-Agent/log/linuxmain.log").read_text() for s in secrets)
 
     assert demo.cli("approve", stack, "--all-waiting", "--by", "alice").returncode == 0
     run = demo.cli("apply", stack, "--auto-approve")
@@ -41,8 +52,11 @@ def test_demo_migrates_real_files_through_both_gates(demo: Demo) -> None:
         # modes and the relative symlink travel too; the lab-only exclusions stay untouched on the target
         assert (demo.root(target) / dirs[0] / "current").is_symlink() or source == "db-01"
         assert (demo.root(target) / "usr").is_dir() and not any((demo.root(target) / "usr").iterdir())
-        # SourceClear: the agent is gone from the source and its key from the target
-        assert not (demo.root(source) / "opt" / "mgc-agent").exists()
+        # SourceClear: the agent is stopped and gone from the source, with its transfer key
+        assert not (demo.root(source) / "opt" / "SMS-Agent").exists()
+        assert [c for _, c, _ in host_processes(demo, source) if c == "linuxmain"] == []
+        assert not (demo.root(target) / "opt" / "SMS-Agent").exists()  # the agent's own directory never travels
+        # MigrationTaskClear: SMS deleted the task, and the transfer key it had authorized on the target with it
         assert (demo.root(target) / "root/.ssh/authorized_keys").read_text().strip() == ""
     web = demo.root("web-01") / "srv/app/d000"
     modes = {p.name: p.stat().st_mode & 0o777 for p in web.iterdir()}
@@ -72,6 +86,5 @@ def test_demo_migrates_real_files_through_both_gates(demo: Demo) -> None:
                 if not line.startswith(" ")]
     assert subjects == ["[mgc-iac] shop-wave-1: waiting for manual confirmation"] * 2 + [
         "[mgc-iac] shop-wave-1: migration succeeded"]
-    # no daemon is left running: SourceClear stopped them (they ended on SMS's CLEAR command)
-    assert list(demo.lab_dir.glob("agents/demo/*/daemon.pid")) == []
-    assert {json.loads(p.read_text())["state"] for p in demo.lab_dir.glob("agents/demo/*/status.json")} == {"stopped"}
+    # the controller ran no agent of its own
+    assert not (demo.lab_dir / "agents").exists()

@@ -1,5 +1,5 @@
 """The engine's wait on a running SMS task never hangs on an agent that is gone: SMS's `connected` flag (its
-heartbeat window, a lab setting here) or the local daemon's liveness end it with AgentDisconnectedError."""
+heartbeat window, a lab setting here) or the agent's liveness on the source end it with AgentDisconnectedError."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_a_silent_agent_ends_the_wait_when_sms_sees_it_disconnected(cloud: Any, 
     assert cloud.sms.show_task(task_id).state == "RUNNING"  # the task waits for a Retry or a Full Retry
 
 
-def test_a_dead_local_daemon_ends_the_wait_at_once(cloud: Any, cloud_cfg: dict[str, Any]) -> None:
+def test_an_agent_gone_from_the_source_ends_the_wait_at_once(cloud: Any, cloud_cfg: dict[str, Any]) -> None:
     LabControl(cloud.settings).update_settings(instant_transfers=False)  # SMS still sees it connected (90 s)
     task_id = _task(cloud)
     with pytest.raises(AgentDisconnectedError):

@@ -14,8 +14,9 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from mgc_iac.agent import ReplicationJob, TargetEndpoint, replicate, start_agent, stop_agent, verify
+from mgc_iac.agent import ReplicationJob, TargetEndpoint, replicate, verify
 from mgc_iac.lab.hosts import LabHosts
+from mgc_iac.lab.hosts.testing import transfer_key
 from mgc_iac.ssh import SSHConnector, SSHSettings, gather_facts
 
 SSHD = Path("/usr/sbin/sshd")
@@ -76,9 +77,9 @@ def test_facts_and_replication_against_openssh(sshd: SSHSettings, lab: LabHosts,
             assert "OpenSSH" in src.connection.get_extra_info("server_version")
             facts = await gather_facts(src)
             assert facts.hostname == socket.gethostname() and facts.rsync_present and facts.is_root
-            agent = await start_agent(src, tgt, TargetEndpoint("127.0.0.1", lab["web-01"].port,
+            agent = await transfer_key(src, tgt, TargetEndpoint("127.0.0.1", lab["web-01"].port,
                                                                tgt.server_host_key()),
-                                      agent_dir=str(tmp_path / "agent"))
+                                      folder=str(tmp_path / "agent"))
             full = await replicate(src, tgt, job, agent=agent)
             assert full.method == "rsync" and full.files_transferred == 12
             assert (await verify(src, tgt, job.paths, mode="hash")).consistent
@@ -86,8 +87,6 @@ def test_facts_and_replication_against_openssh(sshd: SSHSettings, lab: LabHosts,
             sync = await replicate(src, tgt, job, agent=agent, phase="sync")
             assert sync.files_transferred == 1
             assert (await verify(src, tgt, job.paths, mode="hash")).consistent
-            await stop_agent(src, tgt, agent)
-            assert not (tmp_path / "agent").exists()
             # the SFTP path reads through OpenSSH's own sftp-server
             async with SSHConnector(lab.settings("db-01")) as tgt2:
                 copied = await replicate(src, tgt2, job, method="sftp")

@@ -17,11 +17,23 @@ def test_exported_names_are_pinned() -> None:
         "AGENT_DIR", "DEFAULT_EXCLUDED_LINUX", "AgentCommand", "AgentCommands", "AgentInstall", "Entry",
         "PathDifference", "Progress", "ProgressCallback", "ReplicationError", "ReplicationInterrupted",
         "ReplicationJob", "ReplicationResult", "TargetEndpoint", "TargetFullError", "VerifyResult",
-        "agent_running", "list_tree", "replicate", "run_agent_loop", "start_agent", "stop_agent", "verify"])
+        "AgentPackage", "agent_status", "install_agent", "list_tree", "replicate", "run_agent_loop",
+        "uninstall_agent", "verify"])
     assert sorted(lab_hosts.__all__) == sorted(["FilesSpec", "LabHost", "LabHostSpec", "LabHosts", "LabHostsProcess",
                                                 "inject_fault", "load_hosts_spec"])
     for module in (ssh, agent, lab_hosts):
         assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_the_lab_agent_imports_neither_asyncssh_nor_pydantic() -> None:
+    """The lab SMS-Agent runs on a source's own Python with only what its package vendors."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import mgc_iac.agent.linuxmain as m; m.warm_imports(); "
+            "print(sorted({k.split('.')[0] for k in sys.modules} & {'asyncssh', 'pydantic', 'jinja2', 'aiohttp'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_connectors_honour_the_contract() -> None:

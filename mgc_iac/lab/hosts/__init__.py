@@ -17,9 +17,11 @@ Each command and the sftp subsystem run under bwrap with the host's root as /, /
 its own hostname, and OMP_NUM_THREADS for nproc. `rsync: false` hides rsync (a /usr/bin without it).
 `disk_size_mb` mounts a size-limited tmpfs as the root (needs root; `quota_enforced` says whether it
 happened, otherwise the size is only declared). `ip` is declared inventory only: every host answers on
-127.0.0.1 and its facts report no addresses for its interface. Fault injection: ``LabHost.drop_connections()``
-(a network cut) and ``LabHost.power_off()`` (kill everything running inside the host); into a background
-process: ``inject_fault(workdir, name, "drop" | "power_off")`` (SIGUSR1 and a request file).
+127.0.0.1 and its facts report no addresses for its interface; each source root gets /.mgc-lab-network.json
+(its declared ip, and each target's loopback port) for the lab SMS-Agent. Fault injection:
+``LabHost.drop_connections()`` (a network cut) and ``LabHost.power_off()`` (kill everything running inside the
+host); into a background process: ``inject_fault(workdir, name, "drop" | "power_off")`` (SIGUSR1 and a request
+file).
 """
 
 from mgc_iac.lab.hosts._hosts import LabHost, LabHosts

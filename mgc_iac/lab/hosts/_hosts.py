@@ -19,6 +19,8 @@ from mgc_iac.lab.hosts._spec import LabHostSpec
 from mgc_iac.ssh import SSHSettings
 from mgc_iac.ssh._errors import known_hosts_name
 
+NETWORK_FILE = "/.mgc-lab-network.json"  # read by the lab agent (mgc_iac.agent.linuxmain.LAB_NETWORK)
+
 
 @dataclass
 class LabHost:
@@ -127,7 +129,22 @@ class LabHosts:
             await self.stop()
             raise
         self.known_hosts_path.write_text("".join(lines))
+        self.write_network()
         self._started = True
+
+    def write_network(self) -> None:
+        """The lab's network as a source sees it, in each source root's /.mgc-lab-network.json: every target
+        answers on 127.0.0.1 at its own port (the lab agent reaches a task's target there instead of at its
+        migration IP and port; a lab deviation)."""
+        targets = {h.name: {"host": "127.0.0.1", "port": h.port} for h in self.hosts.values()
+                   if h.spec.role == "target"}
+        for host in self.hosts.values():
+            if host.spec.role == "source":
+                path = host.root / NETWORK_FILE.lstrip("/")
+                tmp = path.with_name(path.name + ".tmp")
+                own = {"ip": host.spec.ip or ""}  # the declared address (the lab's interfaces carry none)
+                tmp.write_text(json.dumps({"self": own, "targets": targets}, indent=2))
+                tmp.replace(path)
 
     def settings(self, name: str, **overrides: object) -> SSHSettings:
         """Client settings for a host: 127.0.0.1, its port, root, the lab client key, strict host keys."""

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import shlex
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from mgc_iac.agent import AgentInstall, TargetEndpoint
 from mgc_iac.lab.hosts._hosts import LabHosts
 from mgc_iac.lab.hosts._spec import LabHostSpec
+
+if TYPE_CHECKING:
+    from mgc_iac.ssh import Connector
 
 
 @contextmanager
@@ -24,3 +30,20 @@ def serving(specs: list[LabHostSpec], workdir: Path) -> Iterator[LabHosts]:
         loop.run_until_complete(hosts.stop())
         loop.close()
         hosts.destroy()
+
+
+async def transfer_key(source: Connector, target: Connector, endpoint: TargetEndpoint,
+                       folder: str = "/root/.mgc-test-transfer") -> AgentInstall:
+    """For data-path tests that drive replicate() directly: what SMS does for a task in the lab
+    (mgc_iac.lab.sms_agent), done here over SSH: a key pair made on the source (readable by root only), its
+    public half authorized on the target, the target's host key pinned for the agent's ssh."""
+    from mgc_iac.agent._rsync import TARGET_ALIAS
+
+    key, known = f"{folder}/id_transfer", f"{folder}/known_hosts"
+    script = (f"set -e; umask 077; mkdir -p {folder}; [ -f {key} ] || ssh-keygen -q -t ed25519 -N '' -f {key}; "
+              f"printf '%s\\n' {shlex.quote(f'{TARGET_ALIAS} {endpoint.host_key}')} > {known}; cat {key}.pub")
+    public = (await source.run(script)).check().stdout.strip()
+    auth = (f"set -e; umask 077; mkdir -p ~/.ssh; touch ~/.ssh/authorized_keys; grep -qxF {shlex.quote(public)} "
+            f"~/.ssh/authorized_keys || printf '%s\\n' {shlex.quote(public)} >> ~/.ssh/authorized_keys")
+    (await target.run(auth)).check()
+    return AgentInstall(folder, key, known, endpoint)

@@ -30,7 +30,17 @@ from typing import Any
 
 from aiohttp import web
 
-from mgc_iac.lab.context import LabContext, LabError, bad_request, body_json, lab_of, new_id, not_found, reply
+from mgc_iac.lab import sms_agent
+from mgc_iac.lab.context import (
+    LabContext,
+    LabError,
+    bad_request,
+    body_json,
+    lab_of,
+    new_id,
+    not_found,
+    reply,
+)
 from mgc_iac.lab.services import sms_views as views
 
 routes = web.RouteTableDef()
@@ -497,6 +507,7 @@ async def delete_task(request: web.Request) -> web.Response:
             _set_source(lab, task, state="deleting")
             lab.store.put("sms_task", task)
             _later(lab, task, "DELETED", source_state=before)
+    sms_agent.revoke_transfer_key(request, task)  # the task's transfer key leaves its target (lab/sms_agent)
     return reply({})
 
 
