@@ -175,13 +175,16 @@ async def agent_vs_rsync(work: Path, scale: int) -> bool:
     from mgc_iac.agent._rsync import ssh_command
     from mgc_iac.agent._startup import LAB_PATH, startup_answers
     from mgc_iac.agent.linuxmain import _raw
-    from mgc_iac.cloud import Cloud, TaskRequest
+    from mgc_iac.cloud import Cloud, ServerRequest, VolumeRequest
     from mgc_iac.lab.testing import running_lab
+    from providers.migration_task import target_disks, task_request
 
     state = work / "agent-lab"
     state.mkdir()
     seed = state / "seed.yaml"
-    seed.write_text(yaml.safe_dump({"hosts": [
+    demo_cloud = yaml.safe_load((Path(__file__).resolve().parent.parent / "stacks" / "demo" /
+                                 "lab-seed.yaml").read_text())["cloud"]  # the task's target needs a VPC
+    seed.write_text(yaml.safe_dump({"cloud": demo_cloud, "hosts": [
         LabHostSpec(name="asrc", role="source", mac="fa:16:3e:00:0a:01").model_dump(),
         LabHostSpec(name="atgt", role="target", mac="fa:16:3e:00:0a:02").model_dump()]}))
     process = LabHostsProcess(seed, state / "hosts")
@@ -212,6 +215,12 @@ async def agent_vs_rsync(work: Path, scale: int) -> bool:
                         break
                     await asyncio.sleep(0.1)
                 assert source_id, "the SMS-Agent did not register"
+                # the task's target exists in ECS (SMS refuses a vm_id that does not), named like the target host
+                vpc = cloud.vpc.find_vpc("vpc-shop")
+                server = cloud.ecs.show_server(cloud.ecs.create_server(ServerRequest(
+                    name="atgt", image_id="lab-image-linux", flavor="s6.large.2", vpc_id=vpc.id,
+                    subnet_id=cloud.vpc.find_subnet("subnet-shop", vpc.id).id, root_volume=VolumeRequest(40),
+                    eip_bandwidth_mbps=10), "bench-atgt"))
                 agent_t = base_t = float("inf")
                 for n in range(3):
                     (await tgt.run("rm -rf /bench /base-full")).check()
@@ -221,10 +230,10 @@ async def agent_vs_rsync(work: Path, scale: int) -> bool:
                     base_t = min(base_t, time.monotonic() - began)
                     (await tgt.run("rm -rf /bench /base-full")).check()
                     subprocess.run(["sync"], check=True)
-                    s = cloud.settings
-                    task = cloud.sms.create_task(TaskRequest(
-                        name=f"bench-{n}", source_id=source_id, target_server_id="bench-vm", target_name="atgt",
-                        os_type="LINUX", region=s.region, project_id=s.project_id))
+                    source = cloud.sms.show_source(source_id)
+                    task = cloud.sms.create_task(task_request(cloud, f"bench-{n}", source, server, "atgt", "linux",
+                                                              "MIGRATE_FILE", public=True,
+                                                              disks=target_disks(cloud, source, server)))
                     cloud.sms.set_configuration(task, {"DYNAMIC_PORT": "22", "MIGRATE_EXCLUDE_DIR": "",
                                                        "SYNC_EXCLUDE_DIR": "", "CONSISTENCY_MODE": ""})
                     cloud.sms.task_action(task, "start")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mgc_iac.cloud import Cloud, SourceFacts, TaskRequest
-from mgc_iac.lab.testing import running_lab
+from mgc_iac.cloud import Cloud
+from mgc_iac.lab.testing import lab_task, running_lab
 
 
 def _get(url: str) -> bytes:
@@ -55,12 +55,7 @@ def test_show_cert_key_authorizes_a_transfer_key_on_the_task_s_target_until_the_
                                                                           "ssh-ed25519 AAAAHOSTKEY"}}))
     with running_lab(state) as lab:
         cloud = Cloud(lab.settings)
-        source = cloud.sms.register_source(SourceFacts(name="web-01", ip="192.168.1.10", os_type="LINUX",
-                                                       macs=("fa:16:3e:00:00:01",)))
-        s = cloud.settings
-        task = cloud.sms.create_task(TaskRequest(name="mgc-task", source_id=source, target_server_id="vm",
-                                                 target_name="web-01-hw", os_type="LINUX", region=s.region,
-                                                 project_id=s.project_id))
+        _source, task, _target = lab_task(cloud)  # a complete task onto an existing web-01-hw
         from huaweicloudsdksms.v3 import ShowCertKeyRequest
 
         first = cloud.sms.call("show_cert_key", ShowCertKeyRequest(task_id=task))
