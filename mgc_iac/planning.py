@@ -16,7 +16,7 @@ from mgc_iac.plan.planner import make_plan
 from mgc_iac.spec.facts import LiveFacts
 from mgc_iac.spec.loader import LoadedStack, load_stack
 from mgc_iac.spec.rules import check_stack
-from mgc_iac.state import Snapshot, StateStore, default_state_path, open_store
+from mgc_iac.state import Snapshot, StateStore, default_state_path, open_store, state_exists
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Checked:
 
     loaded: LoadedStack
     diagnostics: Diagnostics
-    state_path: Path
+    state_path: Path | str  # a SQLite file or a postgresql:// URL
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class Planned:
     plan: Plan
 
 
-def state_path_for(loaded: LoadedStack) -> Path:
-    return default_state_path(loaded.directory, loaded.stack.state.path)
+def state_path_for(loaded: LoadedStack) -> Path | str:
+    return default_state_path(loaded.directory, loaded.stack.state.path, loaded.stack.state.url)
 
 
 def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: StateStore | None = None) -> Checked:
@@ -48,7 +48,7 @@ def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: Stat
     name = loaded.stack.metadata.name
     if store is not None:
         other_macs = store.macs_elsewhere(name)
-    elif path.exists():
+    elif state_exists(path):
         owned = open_store(path)
         try:
             other_macs = owned.macs_elsewhere(name)
@@ -71,7 +71,7 @@ def plan_stack(
     name = loaded.stack.metadata.name
     if store is not None:
         snapshot = store.snapshot(name)
-    elif checked.state_path.exists():
+    elif state_exists(checked.state_path):
         owned = open_store(checked.state_path)
         try:
             snapshot = owned.snapshot(name)

@@ -52,8 +52,8 @@ def _store_for(stack_dir: Path | None, spec: dict[str, Any]):  # -> StateStore
 
     if stack_dir is None and not os.environ.get(STATE_ENV):
         raise click.UsageError(f"cannot tell where the state is: pass --stack-dir or set {STATE_ENV}")
-    configured = (spec.get("state") or {}).get("path")
-    return open_store(default_state_path(stack_dir or Path.cwd(), configured))
+    state = spec.get("state") or {}
+    return open_store(default_state_path(stack_dir or Path.cwd(), state.get("path"), state.get("url")))
 
 
 def _approvals_file(stack_dir: Path | None):  # -> ApprovalsFile | None
