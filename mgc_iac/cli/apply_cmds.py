@@ -1,19 +1,22 @@
 """`apply`, `approve`, `status` and `state`: run a plan, approve its gates, see where servers stand.
 
 Exit codes of apply: 0 everything done, 3 stopped only at manual gates (or queued behind the account-wide
-cap), 1 a step failed or a refusal (stale or edited plan file, lock held).
+cap), 4 returned at the --max-wait deadline with cloud work in progress, 1 a step failed or a refusal (stale
+or edited plan file, lock held).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mgc_iac.cli._output import print_diagnostics, use_color
+from mgc_iac.cli._pipeline import Duration, deadline, lock_stack, stack_name
 from mgc_iac.engine.hooks import Hooks
 
 
@@ -76,14 +79,27 @@ def _stack_dir_of(stack: Path) -> Path:
 @click.option("--stack-dir", type=click.Path(path_type=Path, file_okay=False),
               help="With a plan file: the stack directory (its approvals.yaml, lab-seed.yaml and state); "
                    "default: the directory recorded in the plan, relative to where it was made.")
-def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None) -> None:
+@click.option("--max-wait", type=Duration(), default=None, metavar="DURATION",
+              help="Return after DURATION (90s, 10m, 1h30m) while cloud work goes on, with exit code 4; the next "
+                   "apply picks every running step up where the cloud has it. For pipelines with time limits.")
+def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None,
+              max_wait: float | None) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is refused when it was edited or when the state changed since it was made. Apply runs every
     automated step and stops at each manual checkpoint until it is approved (exit code 3): it prints what
     waits for whom and the plan digest to approve. Run it again after `mgc-iac approve`; a killed apply
-    resumes where it stopped.
+    resumes where it stopped. The stack's lock is taken first, before planning.
+
+    Exit codes: 0 done, 1 error or a failed step, 3 waiting at gates (or queued behind the account-wide cap),
+    4 in progress (--max-wait ran out while the cloud works: apply again later).
     """
+    with ExitStack() as resources:
+        _apply(resources, target, auto_approve, parallelism, stack_dir, deadline(max_wait))
+
+
+def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None,
+           until: float | None) -> None:
     from mgc_iac.connect import cloud_config
     from mgc_iac.engine import CloudSteps, Engine, EngineOptions
     from mgc_iac.plan.planfile import plan_digest, read_plan
@@ -99,6 +115,8 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
         if directory is None and recorded and Path(recorded).is_dir():
             directory = Path(recorded)
         store = _store_for(directory, plan.spec)
+        resources.callback(store.close)
+        lock_stack(resources, store, plan.stack)
         expected_serial = plan.state_serial
         current = store.serial(plan.stack)
         if current != expected_serial:
@@ -108,11 +126,14 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
                                  f"of `{plan.stack}` is now at {current}; make a new plan and review it")
     else:
         directory = _stack_dir_of(target)
-        planned = plan_stack(target)
+        name, spec = stack_name(target)
+        store = _store_for(directory, spec)
+        resources.callback(store.close)
+        lock_stack(resources, store, name)
+        planned = plan_stack(target, store=store)
         plan = planned.plan
         digest = plan_digest(plan)
         print_diagnostics(_warnings(planned))
-        store = _store_for(directory, plan.spec)
         expected_serial = plan.state_serial  # someone else applying between plan and apply makes it stale
         click.echo(render_plan(plan, "text", color=color, digest=digest), nl=False)
         if not plan.has_changes:
@@ -123,18 +144,16 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
                 raise click.UsageError("not a terminal: pass --auto-approve to apply without a confirmation "
                                        "(manual gates still need `mgc-iac approve`)")
             click.confirm("Apply this plan?", abort=True)
-    try:
-        from mgc_iac.connect_hosts import MigrationHosts
+    from mgc_iac.connect_hosts import MigrationHosts
 
-        cloud = cloud_config(plan.spec, directory)
-        runner = CloudSteps(cloud, hosts=MigrationHosts(plan.spec, directory, cloud))
-        engine = Engine(plan, digest, store, runner, hooks=_PrintHooks(),
-                        approvals_file=_approvals_file(directory),
-                        options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
-                                              replan_digest=_replanner(directory, store)))
-        result = engine.run()
-    finally:
-        store.close()
+    cloud = cloud_config(plan.spec, directory)
+    runner = CloudSteps(cloud, hosts=MigrationHosts(plan.spec, directory, cloud))
+    engine = Engine(plan, digest, store, runner, hooks=_PrintHooks(),
+                    approvals_file=_approvals_file(directory),
+                    options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
+                                          replan_digest=_replanner(directory, store), deadline=until))
+    result = engine.run()
+    resources.close()
     _summary(result, directory)
     raise SystemExit(result.exit_code)
 
@@ -176,6 +195,9 @@ def _summary(result, directory: Path | None) -> None:  # result: ApplyResult
             click.echo(f"(or list them in {where}/approvals.yaml with plan_digest: {digest}); then apply again.")
         else:
             click.echo("(or in approvals.yaml with the digest `mgc-iac plan` shows now); then apply again.")
+    if result.in_progress:
+        click.echo(f"In progress: --max-wait is up while the cloud works on; run `mgc-iac apply {where}` again "
+                   "to pick it up (exit code 4).")
     if result.interrupted:
         click.echo("Interrupted: the journal is consistent; apply again to resume.")
     elif result.exit_code == 0:
@@ -240,13 +262,22 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, approver
 @click.command("status")
 @click.argument("stack", type=click.Path(path_type=Path, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def status_cmd(stack: Path, fmt: str) -> None:
+@click.option("--watch", is_flag=True, help="Follow the stack while an apply runs it elsewhere (never takes its lock).")
+@click.option("--interval", type=click.FloatRange(0.1), default=2.0, show_default=True, help="Seconds between reads.")
+def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
     """Where each server of STACK stands: current step, state, progress, gates waiting, queue position."""
     from mgc_iac.engine.status import stack_status
     from mgc_iac.planning import plan_stack
 
     plan = plan_stack(stack).plan
     store = _store_for(_stack_dir_of(stack), plan.spec)
+    if watch:
+        from mgc_iac.cli.status_watch import watch_status
+
+        try:
+            return watch_status(plan, store, interval, fmt)
+        finally:
+            store.close()
     try:
         status = stack_status(plan, store.snapshot(plan.stack))
         lock = store.lock_info(plan.stack)
@@ -289,7 +320,10 @@ def state_group() -> None:
 
 @state_group.command("unlock")
 @click.argument("stack", type=click.Path(path_type=Path, exists=True))
-def unlock_cmd(stack: Path) -> None:
+@click.option("--force", "lock_id", metavar="LOCK_ID",
+              help="Break only the lock with this id (the refusal names it); with PostgreSQL state this also ends the "
+                   "holder's database session.")
+def unlock_cmd(stack: Path, lock_id: str | None) -> None:
     """Remove the state lock of STACK left by a process that is gone."""
     from mgc_iac.planning import check
 
@@ -297,7 +331,7 @@ def unlock_cmd(stack: Path) -> None:
     spec = checked.loaded.canonical
     store = _store_for(_stack_dir_of(stack), spec)
     try:
-        held = store.force_unlock(checked.loaded.stack.metadata.name)
+        held = store.force_unlock(checked.loaded.stack.metadata.name, lock_id)
     finally:
         store.close()
     click.echo(f"removed the lock of pid {held.pid} on {held.host} ({held.operation})" if held else "no lock was held")
@@ -389,3 +423,4 @@ def sync_cmd(stack: Path, server: str) -> None:
 
 
 state_group.add_command(__import__("mgc_iac.cli.state_export", fromlist=["export_cmd"]).export_cmd)
+state_group.add_command(__import__("mgc_iac.cli.state_migrate", fromlist=["migrate_cmd"]).migrate_cmd)
