@@ -224,8 +224,9 @@ class Engine:
         try:
             while tasks or slots.pending:
                 if not tasks:
-                    if not others_running:
+                    if not others_running and self.options.deadline is None:
                         break  # no apply anywhere can free a slot now: the rest stay QUEUED (exit 3)
+                    # with --max-wait, wait for a slot until the deadline (a dead apply's stack may be re-run)
                     await asyncio.sleep(poll)
                     others_running = claim()
                     continue
