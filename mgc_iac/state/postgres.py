@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -86,6 +87,12 @@ class PostgresStore(StateStore):
         try:
             self._migrate()
             self._conn.execute(f"SET search_path TO {SCHEMA}")
+            if "synchronous_commit" not in url:
+                # the durability of SQLite's WAL + synchronous=NORMAL: a commit survives this process being killed,
+                # and only a crash of the server itself can lose the last fraction of a second of commits, never
+                # corrupt them (the journal replays such a step idempotently). Ask for more with
+                # `?options=-c%20synchronous_commit%3Don` in the URL.
+                self._conn.execute("SET synchronous_commit TO off")
         except psycopg.Error as exc:
             self._conn.close()
             raise StateError(f"cannot prepare the state schema in {self.path}: {exc}") from None
@@ -173,15 +180,19 @@ class PostgresStore(StateStore):
 
     @contextmanager
     def transaction(self, stack: str) -> Iterator[Transaction]:
-        with self._mutex, _errors(self.path), self._conn.transaction():
+        with self._mutex, _errors(self.path):
             txn = _PGTransaction(self._conn, stack)
-            yield txn
-            txn.flush()
-            if txn.dirty:
-                self._conn.execute(
-                    "INSERT INTO stacks (name, serial, updated_at) VALUES (%s, 1, %s) "
-                    "ON CONFLICT (name) DO UPDATE SET serial = stacks.serial + 1, updated_at = excluded.updated_at",
-                    (stack, now()))
+            try:
+                yield txn
+                if txn.dirty:
+                    txn.queue("INSERT INTO stacks (name, serial, updated_at) VALUES (%s, 1, %s) ON CONFLICT (name) "
+                              "DO UPDATE SET serial = stacks.serial + 1, updated_at = excluded.updated_at",
+                              (stack, now()))
+                txn.commit()
+            except BaseException:
+                if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    self._conn.execute("ROLLBACK")
+                raise
 
     # --- locks ------------------------------------------------------------------------------------------
 
@@ -200,7 +211,10 @@ class PostgresStore(StateStore):
             got = self._conn.execute(f"SELECT pg_try_advisory_lock({_STACK_KEY.format('%s')})", (stack,)).fetchone()
             if not got[0]:
                 held = self._lock_row(stack)
-                raise StateLockedError(locked_message(held or LockInfo(stack, 0, "?", "?", "?")))
+                if held is None:  # taken a moment ago: its row is being written
+                    raise StateLockedError(f"the state of stack `{stack}` is locked by another apply that is "
+                                           "starting; wait for it to finish")
+                raise StateLockedError(locked_message(held))
             # the advisory lock was free: a row left here is a dead holder's, replaced
             self._conn.execute(
                 "INSERT INTO locks VALUES (%s, %s, %s, %s, %s, %s, %s, pg_backend_pid()) ON CONFLICT (stack) DO "
@@ -239,10 +253,16 @@ class PostgresStore(StateStore):
             held = LockInfo(*row[:7])
             if lock_id is not None and lock_id != held.lock_id:
                 raise UserError(f"stack `{stack}` is locked by {held.describe()}, not by lock id {lock_id}")
-            self._conn.execute(
-                f"SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
-                f"AND l.objsubid = 1 AND ((l.classid::bigint << 32) | l.objid::bigint) = "
-                f"{_STACK_KEY.format('%s')} AND l.pid <> pg_backend_pid()", (stack,))
+            holder = (f"FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND "
+                      f"((l.classid::bigint << 32) | l.objid::bigint) = {_STACK_KEY.format('%s')} "
+                      f"AND l.pid <> pg_backend_pid()")
+            self._conn.execute(f"SELECT pg_terminate_backend(l.pid) {holder}", (stack,))
+            deadline = time.monotonic() + 10  # the session ends (and its lock with it) shortly after the signal
+            while self._conn.execute(f"SELECT EXISTS (SELECT 1 {holder})", (stack,)).fetchone()[0]:
+                if time.monotonic() > deadline:
+                    raise StateError(f"the session holding the lock of `{stack}` did not end; ask the database "
+                                     "administrator to end it")
+                time.sleep(0.05)
             self._conn.execute("DELETE FROM locks WHERE stack = %s", (stack,))
         return held
 
@@ -316,7 +336,7 @@ class PostgresStore(StateStore):
             for _, stack, name in sorted((seq, e.stack, n) for e in exports for seq, n in e.workflows):
                 cur.execute("INSERT INTO workflows (stack, name) VALUES (%s, %s)", (stack, name))
             for e in exports:
-                txn = _PGTransaction(self._conn, e.stack)
+                txn = _PGTransaction(self._conn, e.stack, begun=True)
                 for r in e.resources:
                     txn.put_resource(r)
                 for s in e.steps:
@@ -351,54 +371,70 @@ def _errors(where: str) -> Iterator[None]:
 
 
 class _PGTransaction(Transaction):
-    """Writes are sent together at commit (one pipelined round trip instead of one per statement)."""
+    """Writes are queued and sent at commit as ONE simple query "BEGIN; ...; COMMIT" (values bound and quoted by
+    psycopg's ClientCursor): one round trip per transaction, where a statement each costs one. A read inside
+    (set_sources, register_workflows) opens the transaction and sends what is queued first."""
 
-    def __init__(self, conn: psycopg.Connection, stack: str) -> None:
+    def __init__(self, conn: psycopg.Connection, stack: str, begun: bool = False) -> None:
         self._conn = conn
         self._stack = stack
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        self._begun = begun  # inside a transaction the caller opened
         self.dirty = False
 
+    def queue(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._pending.append((sql, params))
+
+    def _send(self, *, begin: bool, commit: bool) -> None:
+        cur = psycopg.ClientCursor(self._conn)
+        parts = (["BEGIN"] if begin else []) + [cur.mogrify(sql, params) for sql, params in self._pending]
+        self._pending = []
+        if commit:
+            parts.append("COMMIT")
+        if parts:
+            cur.execute(";\n".join(parts))
+
     def flush(self) -> None:
-        if not self._pending:
-            return
-        pending, self._pending = self._pending, []
-        with self._conn.pipeline(), self._conn.cursor() as cur:
-            for sql, params in pending:
-                cur.execute(sql, params)
+        """Open the transaction (if not yet) and send what is queued, before a read that must see it."""
+        self._send(begin=not self._begun, commit=False)
+        self._begun = True
+
+    def commit(self) -> None:
+        if self._begun or self._pending:
+            self._send(begin=not self._begun, commit=True)
 
     def put_resource(self, record: ResourceRecord) -> None:
         self.dirty = True
-        self._pending.append((
+        self.queue(
             "INSERT INTO resources VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (stack, address) DO UPDATE SET "
             "kind = excluded.kind, workflow = excluded.workflow, server = excluded.server, attrs = excluded.attrs, "
             "outputs = excluded.outputs",
             (self._stack, record.address, record.kind, record.workflow, record.server,
-             canonical_json(record.attrs), canonical_json(record.outputs))))
+             canonical_json(record.attrs), canonical_json(record.outputs)))
 
     def delete_resource(self, address: str) -> None:
         self.dirty = True
-        self._pending.append(("DELETE FROM resources WHERE stack = %s AND address = %s", (self._stack, address)))
+        self.queue("DELETE FROM resources WHERE stack = %s AND address = %s", (self._stack, address))
 
     def put_step(self, record: StepRecord) -> None:
         self.dirty = True
         status = record.status.value
-        self._pending.append((
+        self.queue(
             "INSERT INTO steps VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (stack, gate) DO UPDATE SET "
             "status = excluded.status, attempt = excluded.attempt, detail = excluded.detail, "
             "updated_at = excluded.updated_at",
             (self._stack, record.gate, record.workflow, record.server, record.step, status, record.attempt,
-             canonical_json(record.detail), record.updated_at or now())))
+             canonical_json(record.detail), record.updated_at or now()))
         key = (self._stack, record.workflow, record.server)
         if record.step == _FINAL and record.status in (StepStatus.DONE, StepStatus.SKIPPED):
-            self._pending.append(("DELETE FROM slots WHERE stack = %s AND workflow = %s AND server = %s", key))
+            self.queue("DELETE FROM slots WHERE stack = %s AND workflow = %s AND server = %s", key)
         elif status not in _IDLE:  # a server that started holds its slot (claimed before, or taken here)
-            self._pending.append(("INSERT INTO slots VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", (*key, now())))
+            self.queue("INSERT INTO slots VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", (*key, now()))
 
     def journal(self, address: str, phase: str, detail: Mapping[str, Any] | None = None) -> None:
         self.dirty = True
-        self._pending.append(("INSERT INTO journal (stack, address, phase, at, detail) VALUES (%s, %s, %s, %s, %s)",
-                              (self._stack, address, phase, now(), canonical_json(dict(detail or {})))))
+        self.queue("INSERT INTO journal (stack, address, phase, at, detail) VALUES (%s, %s, %s, %s, %s)",
+                              (self._stack, address, phase, now(), canonical_json(dict(detail or {}))))
 
     def set_sources(self, sources: list[SourceRecord]) -> None:
         self.flush()
@@ -425,8 +461,8 @@ class _PGTransaction(Transaction):
 
     def add_approval(self, record: ApprovalRecord) -> None:
         # approvals do not move the serial (see SQLiteStore): approving leaves the approved plan current
-        self._pending.append((
+        self.queue(
             "INSERT INTO approvals VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (stack, gate, approver, plan_digest) "
             "DO UPDATE SET at = excluded.at, via = excluded.via",
-            (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via)))
+            (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via))
 
