@@ -164,7 +164,8 @@ def run_fleet(root: Path, url: str, env: dict[str, str], stacks: int = 4, server
                     "(SELECT 1 FROM mgc_iac.slot_queue WHERE stack = %s)", f"team-{i}", f"team-{i}")
         if kill is not None:
             name = f"team-{kill}"
-            wait_db("SELECT EXISTS (SELECT 1 FROM mgc_iac.steps WHERE stack = %s AND status = 'running')", name)
+            wait_db("SELECT EXISTS (SELECT 1 FROM mgc_iac.steps WHERE stack = %s AND status IN "
+                    "('running', 'queued'))", name)
             procs[name].send_signal(signal.SIGKILL)
             procs[name].wait()
             result.killed = name
