@@ -214,7 +214,10 @@ class Engine:
             for server in claimed.granted:
                 launch(server)
             for server, position in claimed.queued:
-                self._mark_queued(server, position)
+                if server.state == "queued":  # recorded once per apply: moving up the queue is not a state change
+                    self.result.queued[server.change.address] = position
+                else:
+                    self._mark_queued(server, position)
             return claimed.others_running
 
         for s in slots.holding:
