@@ -88,10 +88,10 @@ def main() -> None:
             env = {**os.environ, "MGC_IAC_STATE": url, "PYTHONPATH": str(ROOT), "NO_COLOR": "1",
                    "MGC_IAC_LAB_DIR": str(fleet_root / "lab"), "MGC_IAC_AUTHOR": "ops@example.com"}
             start = time.perf_counter()
-            run = run_fleet(fleet_root, url, env, stacks=4, servers=args.fleet_servers, cap=args.fleet_cap, kill=0,
+            run = run_fleet(fleet_root, url, env, stacks=4, servers=args.fleet_servers, cap=args.fleet_cap, kill=True,
                             job_seconds=3)
-            print(f"fleet: 4 applies x {args.fleet_servers} servers at once, cap {args.fleet_cap}, team-0 killed "
-                  f"-9 mid-run and applied again: wall {run.wall_s:.1f} s (with approvals "
+            print(f"fleet: 4 applies x {args.fleet_servers} servers at once, cap {args.fleet_cap}, {run.killed} "
+                  f"killed -9 mid-run and applied again: wall {run.wall_s:.1f} s (with approvals "
                   f"{time.perf_counter() - start:.1f} s); peak slots held {run.peak_slots}, peak servers in flight "
                   f"{run.peak_in_flight} (cap {args.fleet_cap}); exits {run.exits}; slots left {run.leftover_slots}, "
                   f"locks left {run.leftover_locks}")

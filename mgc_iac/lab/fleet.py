@@ -114,11 +114,12 @@ class _Sampler(threading.Thread):
 
 
 def run_fleet(root: Path, url: str, env: dict[str, str], stacks: int = 4, servers: int = 2, cap: int = 2,
-              kill: int | None = 0, job_seconds: float = 3, timeout: float = 300) -> FleetRun:
+              kill: bool = True, job_seconds: float = 3, timeout: float = 300) -> FleetRun:
     """`stacks` applies at once (one process each, `mgc-iac apply --max-wait`), started one after the other so
     their workflows are created in stack order; each waits until the previous one holds or queues for slots.
-    Stack `kill` is killed with SIGKILL mid-run once every other apply waits, then approved and applied again
-    (the next pipeline run). Returns what the sampler and the journal saw."""
+    With `kill`, once every apply has started, the first one whose servers are running (holding slots) is killed
+    with SIGKILL mid-step, then approved and applied again (the next pipeline run). Returns what the sampler and
+    the journal saw."""
     import psycopg
 
     from mgc_iac.lab.process import start_background, stop_background
@@ -162,18 +163,22 @@ def run_fleet(root: Path, url: str, env: dict[str, str], stacks: int = 4, server
             start(i, f"team-{i}")
             wait_db("SELECT EXISTS (SELECT 1 FROM mgc_iac.slots WHERE stack = %s) OR EXISTS "
                     "(SELECT 1 FROM mgc_iac.slot_queue WHERE stack = %s)", f"team-{i}", f"team-{i}")
-        if kill is not None:
-            name = f"team-{kill}"
-            wait_db("SELECT EXISTS (SELECT 1 FROM mgc_iac.steps WHERE stack = %s AND status IN "
-                    "('running', 'queued'))", name)
+        if kill:
+            # the apply to kill: the first (in start order) whose servers are running now, holding slots
+            wait_db("SELECT EXISTS (SELECT 1 FROM mgc_iac.steps WHERE status = 'running')")
+            with psycopg.connect(url, autocommit=True) as conn:
+                running = {r[0] for r in conn.execute("SELECT DISTINCT stack FROM mgc_iac.steps WHERE status = "
+                                                      "'running'").fetchall()}
+            index = next(i for i in range(stacks) if f"team-{i}" in running)
+            name = f"team-{index}"
             procs[name].send_signal(signal.SIGKILL)
             procs[name].wait()
             result.killed = name
             result.exits[f"{name} (killed)"] = procs.pop(name).returncode
             # the next pipeline run of that stack: approve its current plan's gates, apply again
-            cli("approve", str(dirs[kill]), *[a for g in gates_of(kill, servers) for a in ("--gate", g)],
+            cli("approve", str(dirs[index]), *[a for g in gates_of(index, servers) for a in ("--gate", g)],
                 "--by", "ops@example.com")
-            start(kill, name)
+            start(index, name)
         for name, proc in procs.items():
             result.exits[name] = proc.wait(timeout=timeout)
         result.wall_s = time.monotonic() - started

@@ -17,13 +17,15 @@ REPO = Path(__file__).resolve().parent.parent.parent
 def test_four_applies_hold_at_most_the_cap_in_fifo_order_and_survive_a_kill(tmp_path, pg_server, pg_url):
     env = {**os.environ, "MGC_IAC_STATE": pg_url, "PGPASSWORD": pg_server.password, "PYTHONPATH": str(REPO),
            "MGC_IAC_LAB_DIR": str(tmp_path / "lab"), "MGC_IAC_AUTHOR": "ops@example.com", "NO_COLOR": "1"}
-    run = run_fleet(tmp_path, pg_url, env, stacks=4, servers=2, cap=2, kill=0)
+    run = run_fleet(tmp_path, pg_url, env, stacks=4, servers=2, cap=2, kill=True)
     logs = {p.name: p.read_text()[-1500:] for p in tmp_path.glob("team-*.log")}
-    assert run.exits == {"team-0 (killed)": -9, "team-0": 0, "team-1": 0, "team-2": 0, "team-3": 0}, logs
+    assert run.killed and run.exits == {f"{run.killed} (killed)": -9, "team-0": 0, "team-1": 0, "team-2": 0,
+                                        "team-3": 0}, logs
     assert run.peak_in_flight == 2 and run.peak_slots == 2  # the cap was reached and never passed
     starts = sorted(run.first_start, key=run.first_start.__getitem__)
     assert len(starts) == 8
-    # FIFO: team-0 first, then the queued stacks in the order their workflows were created
+    # FIFO: team-0 first, then the queued stacks in the order their workflows were created (the killed one's
+    # servers had started: its next apply finished them in their slots)
     assert [s.split("-srv")[0] for s in starts] == ["t0", "t0", "t1", "t1", "t2", "t2", "t3", "t3"]
     assert run.leftover_slots == 0 and run.leftover_locks == 0  # every slot and lock came back
 
