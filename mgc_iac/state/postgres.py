@@ -84,6 +84,9 @@ class PostgresStore(StateStore):
                              ) from None
         self._mutex = threading.RLock()
         self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
+        # servers this process recorded as holding a slot: their next steps need not claim it again (only the
+        # holder of a stack's lock writes its steps, so nobody else releases them meanwhile)
+        self._holding: set[tuple[str, str, str]] = set()
         try:
             self._migrate()
             self._conn.execute(f"SET search_path TO {SCHEMA}")
@@ -181,7 +184,7 @@ class PostgresStore(StateStore):
     @contextmanager
     def transaction(self, stack: str) -> Iterator[Transaction]:
         with self._mutex, _errors(self.path):
-            txn = _PGTransaction(self._conn, stack)
+            txn = _PGTransaction(self._conn, stack, holding=self._holding)
             try:
                 yield txn
                 if txn.dirty:
@@ -189,6 +192,8 @@ class PostgresStore(StateStore):
                               "DO UPDATE SET serial = stacks.serial + 1, updated_at = excluded.updated_at",
                               (stack, now()))
                 txn.commit()
+                self._holding |= txn.claimed
+                self._holding -= txn.released
             except BaseException:
                 if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
                     self._conn.execute("ROLLBACK")
@@ -375,9 +380,13 @@ class _PGTransaction(Transaction):
     psycopg's ClientCursor): one round trip per transaction, where a statement each costs one. A read inside
     (set_sources, register_workflows) opens the transaction and sends what is queued first."""
 
-    def __init__(self, conn: psycopg.Connection, stack: str, begun: bool = False) -> None:
+    def __init__(self, conn: psycopg.Connection, stack: str, begun: bool = False,
+                 holding: set[tuple[str, str, str]] | None = None) -> None:
         self._conn = conn
         self._stack = stack
+        self._holding = holding if holding is not None else set()
+        self.claimed: set[tuple[str, str, str]] = set()
+        self.released: set[tuple[str, str, str]] = set()
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._begun = begun  # inside a transaction the caller opened
         self.dirty = False
@@ -428,8 +437,13 @@ class _PGTransaction(Transaction):
         key = (self._stack, record.workflow, record.server)
         if record.step == _FINAL and record.status in (StepStatus.DONE, StepStatus.SKIPPED):
             self.queue("DELETE FROM slots WHERE stack = %s AND workflow = %s AND server = %s", key)
-        elif status not in _IDLE:  # a server that started holds its slot (claimed before, or taken here)
+            self.released.add(key)
+            self.claimed.discard(key)
+        elif status not in _IDLE and key not in self._holding and key not in self.claimed:
+            # a server that started holds its slot (claimed before, or taken here)
             self.queue("INSERT INTO slots VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", (*key, now()))
+            self.claimed.add(key)
+            self.released.discard(key)
 
     def journal(self, address: str, phase: str, detail: Mapping[str, Any] | None = None) -> None:
         self.dirty = True
