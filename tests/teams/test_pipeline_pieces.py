@@ -54,3 +54,19 @@ def test_a_large_plan_fits_one_comment_with_its_summary_and_digest(base, make_st
     small = pr_comment(render_plan(plan_stack(make_stack(_big_stack(base, 2, 2))).plan, "markdown", color=False,
                                    digest=digest), plan.stack)
     assert "not shown" not in small and small.count("<details>") == 2
+
+
+def test_validate_goes_on_without_the_state_database_and_plan_refuses_clearly(demo_stack, monkeypatch):
+    """A fork's pull request has no database secret: validate still checks the stack (and says what it could
+    not check); plan, which needs the recorded state, stops with a clear error instead of planning from nothing."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "MGC_IAC_STATE": "postgresql://mgc@127.0.0.1:1/migrations", "NO_COLOR": "1"}
+    run = [sys.executable, "-m", "mgc_iac"]
+    done = subprocess.run([*run, "validate", str(demo_stack)], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "the MACs of the other stacks were not checked" in done.stderr
+    done = subprocess.run([*run, "plan", str(demo_stack)], env=env, capture_output=True, text=True)
+    assert done.returncode == 1 and "cannot reach the PostgreSQL state" in done.stderr
+    assert "Traceback" not in done.stderr and "Plan:" not in done.stdout
