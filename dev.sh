@@ -9,7 +9,27 @@ cd "$(dirname "$0")"
 VENV="${MGC_IAC_VENV:-.venv}"
 DEV_COMMAND="${1:-}"
 
+# PostgreSQL server binaries (initdb, pg_ctl) for the team-state tests: the tests start their own server
+setup_postgresql() {
+  ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "== installing postgresql (server binaries for the state tests; no service is started)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # policy-rc.d 101: the package must not start a cluster service on this machine
+    local rcd=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      rcd=/usr/sbin/policy-rc.d; printf '#!/bin/sh\nexit 101\n' > "$rcd"; chmod +x "$rcd"
+    fi
+    apt-get install -y -qq postgresql >/dev/null
+    [ -z "$rcd" ] || rm -f "$rcd"
+  else
+    echo "warning: PostgreSQL is missing; install the postgresql package for the team-state tests" >&2
+  fi
+}
+
 setup() {
+  setup_postgresql
   local need=()
   # curl: a lab source downloads the SMS-Agent package with it; python3: the lab agent runs on the system Python
   for cmd in bwrap rsync ssh sshd ssh-keygen curl; do command -v "$cmd" >/dev/null 2>&1 || need+=("$cmd"); done

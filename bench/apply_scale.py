@@ -237,7 +237,7 @@ def _approve(store: Any, stack: str, gates: list[str], digest: str) -> None:
 
 
 def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str = "upfront",
-        profile: Path | None = None) -> dict[str, Any]:
+        profile: Path | None = None, state: str | None = None) -> dict[str, Any]:
     from mgc_iac.lab.process import start_background, stop_background
 
     lab_dir, stack_dir = workdir / "lab", workdir / "stack"
@@ -245,7 +245,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
     write_seed(stack_dir / "lab-seed.yaml")
     os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir)
     endpoint = start_background(lab_dir, seed=stack_dir / "lab-seed.yaml")
-    store = open_store(stack_dir / "state.db")
+    store = open_store(state or stack_dir / "state.db")  # a postgresql:// URL for bench/team_state.py
     wall = loop_cpu = proc_cpu = between = 0.0
     steps, applies = 0, 0
     try:

@@ -75,3 +75,25 @@ def make_stack(tmp_path: Path):
         return write_stack(tmp_path / f"stack{next(counter)}", data, filename)
 
     return make
+
+
+# --- PostgreSQL state (issue 11): one real server per test session, a fresh database per test -----------------
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server on loopback (Debian's binaries, run as the postgres user), for the session."""
+    from mgc_iac.state.pg_local import LocalPostgres
+
+    server = LocalPostgres(settings={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh database's URL (no password in it); the password is in PGPASSWORD, as on a CI runner."""
+    monkeypatch.setenv("PGPASSWORD", pg_server.password)
+    return pg_server.create_database()

@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("mgc_iac.cli.stack_cmds:validate_cmd", "Check a stack against every MgC rule (offline)."),
     "plan": ("mgc_iac.cli.plan_cmds:plan_cmd", "Diff a stack against recorded state and print the plan."),
     "show": ("mgc_iac.cli.plan_cmds:show_cmd", "Render a saved plan file."),
+    "pr-comment": ("mgc_iac.cli.comment_cmd:pr_comment_cmd", "A saved plan as one PR comment (updated in place)."),
     "schema": ("mgc_iac.cli.stack_cmds:schema_cmd", "Print the JSON Schema of the stack, plan or approvals file."),
     "discover": ("mgc_iac.cli.discover_cmd:discover_cmd", "Compare what the source servers report with the inventory."),
     "lab": ("mgc_iac.cli.lab_cmds:lab_group", "Run the embedded Huawei-compatible lab cloud."),
@@ -25,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("mgc_iac.cli.apply_cmds:status_cmd", "Show each server's step, state, progress, gates and queue."),
     "retry": ("mgc_iac.cli.apply_cmds:retry_cmd", "Full Retry of a server: delete its task, restart at StartUpAgent."),
     "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),
-    "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect, export or repair state (journal, export, unlock)."),
+    "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect, export, migrate or repair state."),
     "report": ("mgc_iac.cli.report_cmd:report_cmd", "Write an HTML report of a stack's migration (from state)."),
 }
 
@@ -68,7 +69,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     YAML or Python, keep it in Git, review `mgc-iac plan`, then `mgc-iac apply` it. Apply stops at each
     manual checkpoint (ResizeDiskPartition, BusinessValidation, Cutover) until it is approved.
 
-    Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode), 3 waiting for approval.
+    Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode), 3 waiting for approval,
+    4 in progress (apply --max-wait returned while the cloud works on).
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug

@@ -1,19 +1,22 @@
 """`apply`, `approve`, `status` and `state`: run a plan, approve its gates, see where servers stand.
 
 Exit codes of apply: 0 everything done, 3 stopped only at manual gates (or queued behind the account-wide
-cap), 1 a step failed or a refusal (stale or edited plan file, lock held).
+cap), 4 returned at the --max-wait deadline with cloud work in progress, 1 a step failed or a refusal (stale
+or edited plan file, lock held).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mgc_iac.cli._output import print_diagnostics, use_color
+from mgc_iac.cli._pipeline import Duration, deadline, lock_stack, stack_name
 from mgc_iac.engine.hooks import Hooks
 
 
@@ -52,8 +55,8 @@ def _store_for(stack_dir: Path | None, spec: dict[str, Any]):  # -> StateStore
 
     if stack_dir is None and not os.environ.get(STATE_ENV):
         raise click.UsageError(f"cannot tell where the state is: pass --stack-dir or set {STATE_ENV}")
-    configured = (spec.get("state") or {}).get("path")
-    return open_store(default_state_path(stack_dir or Path.cwd(), configured))
+    state = spec.get("state") or {}
+    return open_store(default_state_path(stack_dir or Path.cwd(), state.get("path"), state.get("url")))
 
 
 def _approvals_file(stack_dir: Path | None):  # -> ApprovalsFile | None
@@ -82,8 +85,11 @@ def _stack_dir_of(stack: Path) -> Path:
                    "--refresh=false trusts the records.")
 @click.option("--no-progress", is_flag=True,
               help="Plain progress lines even on a terminal (the default without a terminal or when CI is set).")
+@click.option("--max-wait", type=Duration(), default=None, metavar="DURATION",
+              help="Return after DURATION (90s, 10m, 1h30m) while cloud work goes on, with exit code 4; the next "
+                   "apply picks every running step up where the cloud has it. For pipelines with time limits.")
 def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, refresh: bool,
-              no_progress: bool) -> None:
+              no_progress: bool, max_wait: float | None) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is a proposal, never an authority: apply re-plans the stack against current state and refuses
@@ -91,14 +97,24 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     fresh plan, so steps and gates always come from the spec, the state and the approval policy. Apply runs
     every automated step and stops at each manual checkpoint until it is approved (exit code 3): it prints
     what waits for whom and the plan digest to approve. Run it again after `mgc-iac approve`; a killed apply
-    resumes where it stopped.
+    resumes where it stopped. The stack's lock is taken first, before planning.
+
+    Exit codes: 0 done, 1 error or a failed step, 3 waiting at gates (or queued behind the account-wide cap),
+    4 in progress (--max-wait ran out while the cloud works: apply again later), 130 interrupted (Ctrl-C).
     """
+    with ExitStack() as resources:
+        _apply(resources, target, auto_approve, parallelism, stack_dir, deadline(max_wait), refresh, no_progress)
+
+
+def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None,
+           until: float | None, refresh: bool, no_progress: bool) -> None:
     from mgc_iac.approvals.environment import trust_for
+    from mgc_iac.cli._live import progress_hooks
     from mgc_iac.cli._replan import replan_for_file, stack_dir_for
     from mgc_iac.connect import cloud_config
     from mgc_iac.engine import CloudSteps, Engine, EngineOptions
     from mgc_iac.plan.planfile import plan_digest, read_plan
-    from mgc_iac.planning import check, plan_stack
+    from mgc_iac.planning import plan_stack
     from mgc_iac.render import render_plan
 
     color = use_color()
@@ -106,52 +122,48 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     if _is_plan_file(target):
         proposed, _ = read_plan(target)
         directory = stack_dir_for(target, stack_dir, proposed.provenance.stack_dir)
-        store = _store_for(directory, check(directory).loaded.canonical)
-        try:
-            planned, digest = replan_for_file(target, directory, store, refresh=refresh)
-            plan = planned.plan
-            if proposed.provenance.signature:
-                _record_plan_signature(trust_for(plan.stack, plan.spec, directory, store), store, plan,
-                                       proposed.provenance.signature)
-        except BaseException:
-            store.close()
-            raise
+        name, spec = stack_name(directory)
+        store = _store_for(directory, spec)
+        resources.callback(store.close)
+        lock_stack(resources, store, name)  # before planning: a refusal comes before any work
+        planned, digest = replan_for_file(target, directory, store, refresh=refresh)
+        plan = planned.plan
+        if proposed.provenance.signature:
+            _record_plan_signature(trust_for(plan.stack, plan.spec, directory, store), store, plan,
+                                   proposed.provenance.signature)
         expected_serial = plan.state_serial
     else:
         directory = _stack_dir_of(target)
-        planned = plan_stack(target, refresh_resources=refresh)
+        name, spec = stack_name(target)
+        store = _store_for(directory, spec)
+        resources.callback(store.close)
+        lock_stack(resources, store, name)
+        planned = plan_stack(target, store=store, refresh_resources=refresh)
         plan = planned.plan
         digest = plan_digest(plan)
         print_diagnostics(_warnings(planned))
-        store = _store_for(directory, plan.spec)
         expected_serial = plan.state_serial  # someone else applying between plan and apply makes it stale
         click.echo(render_plan(plan, "text", color=color, digest=digest), nl=False)
         if not plan.has_changes:
-            store.close()
             click.echo("Nothing to apply.")
             return
         if not auto_approve:
             if not sys.stdin.isatty():
-                store.close()
                 raise click.UsageError("not a terminal: pass --auto-approve to apply without a confirmation "
                                        "(manual gates still need `mgc-iac approve`)")
             click.confirm("Apply this plan?", abort=True)
-    try:
-        from mgc_iac.connect_hosts import MigrationHosts
+    from mgc_iac.connect_hosts import MigrationHosts
 
-        trust = trust_for(plan.stack, plan.spec, directory, store)
-        cloud = cloud_config(plan.spec, directory)
-        runner = CloudSteps(cloud, hosts=MigrationHosts(plan.spec, directory, cloud))
-        from mgc_iac.cli._live import progress_hooks
-
-        with progress_hooks(plan, _PrintHooks(), no_progress) as hooks:  # the live view on a terminal
-            engine = Engine(plan, digest, store, runner, hooks=hooks,
-                            approvals_file=_approvals_file(directory), trust=trust,
-                            options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
-                                                  replan_digest=_replanner(directory, store)))
-            result = engine.run()
-    finally:
-        store.close()
+    trust = trust_for(plan.stack, plan.spec, directory, store)
+    cloud = cloud_config(plan.spec, directory)
+    runner = CloudSteps(cloud, hosts=MigrationHosts(plan.spec, directory, cloud))
+    with progress_hooks(plan, _PrintHooks(), no_progress) as hooks:  # the live view on a terminal
+        engine = Engine(plan, digest, store, runner, hooks=hooks,
+                        approvals_file=_approvals_file(directory), trust=trust,
+                        options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
+                                              replan_digest=_replanner(directory, store), deadline=until))
+        result = engine.run()
+    resources.close()
     _summary(result, directory, trust.require_signatures, trust.environment)
     raise SystemExit(result.exit_code)
 
@@ -214,6 +226,9 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
             click.echo(f"(or list them in {where}/approvals.yaml with plan_digest: {digest}); then apply again.")
         else:
             click.echo("(or in approvals.yaml with the digest `mgc-iac plan` shows now); then apply again.")
+    if result.in_progress:
+        click.echo(f"In progress: --max-wait is up while the cloud works on; run `mgc-iac apply {where}` again "
+                   "to pick it up (exit code 4).")
     if result.interrupted:
         click.echo("Interrupted: the journal is consistent; apply again to resume.")
     elif result.exit_code == 0:
@@ -223,13 +238,22 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
 @click.command("status")
 @click.argument("stack", type=click.Path(path_type=Path, exists=True))
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def status_cmd(stack: Path, fmt: str) -> None:
+@click.option("--watch", is_flag=True, help="Follow the stack while an apply runs it elsewhere (never takes its lock).")
+@click.option("--interval", type=click.FloatRange(0.1), default=2.0, show_default=True, help="Seconds between reads.")
+def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
     """Where each server of STACK stands: current step, state, progress, gates waiting, queue position."""
     from mgc_iac.engine.status import stack_status
     from mgc_iac.planning import plan_stack
 
     plan = plan_stack(stack).plan
     store = _store_for(_stack_dir_of(stack), plan.spec)
+    if watch:
+        from mgc_iac.cli.status_watch import watch_status
+
+        try:
+            return watch_status(plan, store, interval, fmt)
+        finally:
+            store.close()
     try:
         status = stack_status(plan, store.snapshot(plan.stack))
         status["environment_id"] = store.environment_id()  # what approvals are bound to (with the cloud account)
@@ -238,7 +262,7 @@ def status_cmd(stack: Path, fmt: str) -> None:
         store.close()
     if lock is not None:
         status["lock"] = {"pid": lock.pid, "host": lock.host, "since": lock.since, "operation": lock.operation,
-                          "id": lock.id}
+                          "id": lock.lock_id}
     if fmt == "json":
         click.echo(json.dumps(status, indent=2, sort_keys=True))
         return
@@ -257,7 +281,7 @@ def status_cmd(stack: Path, fmt: str) -> None:
             if s.get("verification"):
                 click.echo(_verification_line(s["verification"]))
     if lock is not None:
-        click.echo(f"locked by pid {lock.pid} on {lock.host} since {lock.since} ({lock.operation}), lock id {lock.id}")
+        click.echo(f"locked by {lock.describe()}")
 
 
 def _verification_line(verification: dict[str, Any]) -> str:
@@ -276,7 +300,8 @@ def state_group() -> None:
 @click.argument("stack", type=click.Path(path_type=Path, exists=True))
 @click.option("--force", "lock_id", metavar="LOCK_ID",
               help="Remove the lock with this id even though its holder looks alive (the id `status` and a "
-                   "refused unlock print). Only when you know that apply is gone.")
+                   "refused unlock print). Only when you know that apply is gone. With PostgreSQL state this "
+                   "also ends the holder's database session.")
 def unlock_cmd(stack: Path, lock_id: str | None) -> None:
     """Remove the state lock of STACK left by a process that is gone.
 
@@ -296,19 +321,19 @@ def unlock_cmd(stack: Path, lock_id: str | None) -> None:
         if lock is None:
             click.echo("no lock was held")
             return
-        if lock_id is not None and lock_id != lock.id:
-            raise StateLockedError(f"the lock of `{name}` has id {lock.id}, not {lock_id}: it may be another apply's "
-                                   "lock; run `mgc-iac status` and check again")
+        if lock_id is not None and lock_id != lock.lock_id:
+            raise StateLockedError(f"the lock of `{name}` has id {lock.lock_id}, not {lock_id}: it may be another "
+                                   "apply's lock; run `mgc-iac status` and check again")
         reason = why_held(lock) if lock_id is None else None
         if reason is not None:
             raise StateLockedError(f"not unlocked: {reason}. If that apply is really gone, run `mgc-iac state unlock "
-                                   f"{stack} --force {lock.id}`")
-        held = store.force_unlock(name, lock.id)
+                                   f"{stack} --force {lock.lock_id}`")
+        held = store.force_unlock(name, lock.lock_id)
     finally:
         store.close()
     if held is None:
         raise StateLockedError(f"the lock of `{name}` changed while unlocking; run `mgc-iac status` and check again")
-    click.echo(f"removed the lock {held.id} of pid {held.pid} on {held.host} ({held.operation})")
+    click.echo(f"removed the lock {held.lock_id} of pid {held.pid} on {held.host} ({held.operation})")
 
 
 @state_group.command("journal")
@@ -394,3 +419,4 @@ def sync_cmd(stack: Path, server: str) -> None:
 
 
 state_group.add_command(__import__("mgc_iac.cli.state_export", fromlist=["export_cmd"]).export_cmd)
+state_group.add_command(__import__("mgc_iac.cli.state_migrate", fromlist=["migrate_cmd"]).migrate_cmd)

@@ -22,14 +22,14 @@ def discover_cmd(stack: Path, write_to: Path | None) -> None:
     from mgc_iac.discovery import discover_sources, duplicate_macs, sources_document
     from mgc_iac.planning import state_path_for
     from mgc_iac.spec.loader import load_stack
-    from mgc_iac.state import open_store
+    from mgc_iac.state import open_store, state_exists
 
     loaded = load_stack(stack)
     spec = loaded.canonical
     found = discover_sources(spec, loaded.directory)
     elsewhere: dict[str, tuple[str, str]] = {}
     path = state_path_for(loaded)
-    if path.exists():
+    if state_exists(path):
         store = open_store(path)
         try:
             elsewhere = store.macs_elsewhere(loaded.stack.metadata.name)

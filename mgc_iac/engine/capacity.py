@@ -3,46 +3,54 @@
 A server holds a migration slot from its first started step until its last step is done: servers waiting at
 a gate or failed still hold theirs. Servers beyond the cap wait at their first step (QUEUED) and start in
 the order their workflows were created (the backend's account-wide workflow sequence).
+
+The count and the queue live in the state backend (StateStore.claim_slots, serialized across processes), so
+several applies on several stacks — on one machine with SQLite, on any runner with PostgreSQL — never hold
+more than the cap between them, and the servers waiting in live applies start first-in first-out.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from mgc_iac.state.model import Snapshot, StepRecord, StepStatus
+from mgc_iac.plan.model import ServerChange, StepAction
+from mgc_iac.state.store import SlotRequest, StateStore
 
-IDLE = (StepStatus.PENDING, StepStatus.QUEUED)
-FINAL_STEP = "MigrationTaskClear"
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+def needs_slot(change: ServerChange) -> bool:
+    """A server with nothing left to run (all done or skipped) does not need a migration slot."""
+    return any(s.action in (StepAction.RUN, StepAction.WAIT) for s in change.steps)
 
 
 @dataclass(frozen=True)
-class Occupancy:
-    in_flight: frozenset[tuple[str, str, str]]   # (stack, workflow, server) holding a slot
-    queued: tuple[tuple[int, str, str, str], ...]  # (workflow seq, stack, workflow, server), queue order
+class Claimed:
+    granted: list[Any]                 # this apply's servers that got a slot now
+    queued: list[tuple[Any, int]]      # (server, queue position) of those still waiting
+    others_running: bool               # another live apply holds slots: one may free while we wait
 
 
-def _servers(snapshot: Snapshot) -> dict[tuple[str, str], list[StepRecord]]:
-    grouped: dict[tuple[str, str], list[StepRecord]] = defaultdict(list)
-    for record in snapshot.steps.values():
-        grouped[(record.workflow, record.server)].append(record)
-    return grouped
+class SlotQueue:
+    """This apply's servers that need a slot, in FIFO order (workflow creation seq, then plan order)."""
 
+    def __init__(self, store: StateStore, stack: str, cap: int, servers: Iterable[Any], order: dict[str, int],
+                 held: set[tuple[str, str]]) -> None:
+        self.store, self.stack, self.cap = store, stack, cap
+        self.holding: list[Any] = []
+        self.pending: dict[tuple[str, str], tuple[Any, SlotRequest]] = {}
+        for index, server in enumerate(servers):
+            key = (server.change.workflow, server.change.server)
+            if key in held or not needs_slot(server.change):
+                self.holding.append(server)
+            else:
+                self.pending[key] = (server, SlotRequest(*key, (order.get(key[0], 1 << 62), index)))
 
-def holds_slot(records: list[StepRecord]) -> bool:
-    started = any(r.status not in IDLE for r in records)
-    finished = any(r.step == FINAL_STEP and r.status in (StepStatus.DONE, StepStatus.SKIPPED) for r in records)
-    return started and not finished
-
-
-def occupancy(snapshots: list[Snapshot]) -> Occupancy:
-    """Who holds a slot and who queues, across the snapshots of every stack sharing the backend."""
-    in_flight: set[tuple[str, str, str]] = set()
-    queued: list[tuple[int, str, str, str]] = []
-    for snap in snapshots:
-        for (workflow, server), records in _servers(snap).items():
-            if holds_slot(records):
-                in_flight.add((snap.stack, workflow, server))
-            elif any(r.status is StepStatus.QUEUED for r in records):
-                queued.append((snap.workflow_order.get(workflow, 1 << 62), snap.stack, workflow, server))
-    return Occupancy(frozenset(in_flight), tuple(sorted(queued)))
+    def claim(self) -> Claimed:
+        if not self.pending:
+            return Claimed([], [], False)
+        claim = self.store.claim_slots(self.stack, [r for _, r in self.pending.values()], self.cap)
+        granted = [self.pending.pop(key)[0] for key in claim.granted]
+        queued = sorted(((self.pending[key][0], pos) for key, pos in claim.positions.items()), key=lambda q: q[1])
+        return Claimed(granted, queued, claim.others_running)

@@ -37,7 +37,7 @@ from mgc_iac.approvals import (
     gate_approvers,
 )
 from mgc_iac.approvals.requirements import author_unknown_note
-from mgc_iac.engine.capacity import occupancy
+from mgc_iac.engine.capacity import SlotQueue, needs_slot
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.engine.notify import render
 from mgc_iac.engine.result import ApplyResult, Waiting
@@ -59,6 +59,9 @@ class EngineOptions:
     # the digest of a fresh plan of the same spec once this apply stopped: the plan in which the gates wait,
     # which is what approvals bind to (the CLI passes a re-plan of the stack)
     replan_digest: Callable[[], str] | None = None
+    # time.monotonic() by which the apply returns while cloud work goes on (`apply --max-wait`): exit code 4
+    deadline: float | None = None
+    slot_poll_seconds: float = 0.5                # how often servers queued behind the cap look for a slot
 
 
 @dataclass
@@ -122,9 +125,15 @@ class Engine:
             self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.parallelism),
                                             thread_name_prefix="mgc-iac-step")
             try:
-                await self._apply_stepless()
-                forget_removed_steps(self.store, self.plan, self._snapshot)
-                await self._run_servers()
+                try:
+                    async with asyncio.timeout_at(self.options.deadline):  # loop time is time.monotonic()
+                        await self._apply_stepless()
+                        forget_removed_steps(self.store, self.plan, self._snapshot)
+                        await self._run_servers()
+                except TimeoutError:
+                    # the running steps were told to stop waiting and stay RUNNING; the cloud goes on, and the
+                    # next apply picks each one up where the cloud has it
+                    self.result.in_progress = True
                 if self.result.waiting and self.options.replan_digest is not None:
                     self.result.approve_digest = self.options.replan_digest()
                 self._notify()
@@ -225,51 +234,54 @@ class Engine:
         for s in servers:
             s.records = dict(records.get((s.change.workflow, s.change.server), {}))
         cap = self.options.max_concurrent_migrations or self.limits.max_concurrent_migrations
-        snapshots = [self._snapshot] + [self.store.snapshot(o) for o in self.store.stacks() if o != stack]
-        occ = occupancy(snapshots)
-        mine = {(stack, s.change.workflow, s.change.server) for s in servers}
-        free = cap - len(occ.in_flight)
-        holding = [s for s in servers if (stack, s.change.workflow, s.change.server) in occ.in_flight
-                   or not _needs_slot(s.change)]
-        held = {id(s) for s in holding}
-        waiting_for_slot = [s for _, _, s in sorted(
-            (order.get(s.change.workflow, 1 << 62), index, s) for index, s in enumerate(servers)
-            if id(s) not in held)]
-        others_ahead = [q for q in occ.queued if (q[1], q[2], q[3]) not in mine]
-        queue: list[_Server] = []
-        start_now = list(holding)
-        for s in waiting_for_slot:
-            if free > 0:
-                start_now.append(s)
-                free -= 1
-            else:
-                queue.append(s)
-        for position, s in enumerate(queue, start=1):
-            ahead = sum(1 for q in others_ahead if q[0] < order.get(s.change.workflow, 1 << 62))
-            self._mark_queued(s, position + ahead)
+        # the slots are counted in the backend, across every stack and every process using it (capacity.py)
+        slots = SlotQueue(self.store, stack, cap, servers, order, self.store.slots(stack))
         tasks: dict[asyncio.Task[str], _Server] = {}
 
         def launch(server: _Server) -> None:
             tasks[asyncio.create_task(self._run_server(server))] = server
 
-        for s in start_now:
+        def claim() -> bool:
+            claimed = slots.claim()
+            for server in claimed.granted:
+                launch(server)
+            for server, position in claimed.queued:
+                if server.state == "queued":  # recorded once per apply: moving up the queue is not a state change
+                    self.result.queued[server.change.address] = position
+                else:
+                    self._mark_queued(server, position)
+            return claimed.others_running
+
+        for s in slots.holding:
             launch(s)
+        others_running = claim()
+        poll = self.options.slot_poll_seconds
         try:
-            while tasks:
-                finished, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            while tasks or slots.pending:
+                if not tasks:
+                    if not others_running and self.options.deadline is None:
+                        break  # no apply anywhere can free a slot now: the rest stay QUEUED (exit 3)
+                    # with --max-wait, wait for a slot until the deadline (a dead apply's stack may be re-run)
+                    await asyncio.sleep(poll)
+                    others_running = claim()
+                    continue
+                finished, _ = await asyncio.wait(tasks, timeout=poll if slots.pending else None,
+                                                 return_when=asyncio.FIRST_COMPLETED)
+                freed = False
                 for task in finished:
                     server = tasks.pop(task)
                     server.state = task.result()
-                    if server.state == "complete" and _needs_slot(server.change) and queue:
-                        launch(queue.pop(0))
-                        for position, s in enumerate(queue, start=1):
-                            self.result.queued[s.change.address] = position
+                    freed = freed or (server.state == "complete" and needs_slot(server.change))
+                if slots.pending and (freed or not finished):
+                    others_running = claim()
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.gather(*tasks, return_exceptions=True)
             raise
+        finally:
+            self.store.leave_queue(stack)
         self._servers = servers
 
     def _mark_queued(self, server: _Server, position: int) -> None:
@@ -518,11 +530,6 @@ def forget_removed_steps(store: StateStore, plan: Plan, before: Snapshot) -> Non
             for workflow, server in gone:
                 txn.delete_steps(workflow, server)
                 txn.journal(f"{workflow}/{server}", "forgotten", {"reason": "left the spec"})
-
-
-def _needs_slot(change: ServerChange) -> bool:
-    """A server with nothing left to run (all done or skipped) does not need a migration slot."""
-    return any(s.action in (StepAction.RUN, StepAction.WAIT) for s in change.steps)
 
 
 def _newly_waiting(waiting: Iterable[Waiting], before: dict[str, StepRecord]) -> bool:

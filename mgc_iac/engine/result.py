@@ -1,5 +1,5 @@
-"""What an apply ends with, and its exit code (0 all done, 3 stopped only at gates or queued, 1 a failure,
-130 interrupted by Ctrl-C, as shells report SIGINT)."""
+"""What an apply ends with, and its exit code (0 all done, 3 stopped only at gates or queued, 4 in progress at
+the --max-wait deadline, 1 a failure, 130 interrupted by Ctrl-C, as shells report SIGINT)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_WAITING = 3
 EXIT_INTERRUPTED = 130  # 128 + SIGINT: what a shell reports for a command ended by Ctrl-C
+EXIT_IN_PROGRESS = 4  # `apply --max-wait` ran out while cloud work goes on: apply again to pick it up
 
 
 @dataclass
@@ -26,6 +27,7 @@ class ApplyResult:
     failed: dict[str, str] = field(default_factory=dict)  # gate -> error message
     queued: dict[str, int] = field(default_factory=dict)  # workflow/server -> queue position
     interrupted: bool = False
+    in_progress: bool = False  # returned at the --max-wait deadline with steps still running in the cloud
     approve_digest: str | None = None  # digest of the plan in which the gates wait (what to approve)
 
     @property
@@ -34,6 +36,8 @@ class ApplyResult:
             return EXIT_INTERRUPTED
         if self.failed:
             return EXIT_FAILED
+        if self.in_progress:
+            return EXIT_IN_PROGRESS
         if self.waiting or self.queued:
             return EXIT_WAITING
         return EXIT_OK

@@ -26,11 +26,14 @@ def state_name(state: str) -> str:
     return KEY_STATE_NAMES.get(str(state), f"state {state}")
 
 
-def cache_path(state_path: Path) -> Path:
-    return state_path.parent / CACHE_NAME
+def cache_path(state_path: Path | str) -> Path:
+    """Beside a state file; for a state database (a URL), in this machine's ~/.mgc-iac (hints only)."""
+    if isinstance(state_path, str) and "://" in state_path:
+        return Path.home() / ".mgc-iac" / CACHE_NAME
+    return Path(state_path).parent / CACHE_NAME
 
 
-def known_keys(stack_dir: Path, provider: str, state_path: Path, stack: str) -> dict[str, KeyFacts]:
+def known_keys(stack_dir: Path, provider: str, state_path: Path | str, stack: str) -> dict[str, KeyFacts]:
     """Key reference (alias or id) -> what is known of it; a damaged file is ignored (offline hints only)."""
     known: dict[str, KeyFacts] = {}
     seed = stack_dir / "lab-seed.yaml"
@@ -52,7 +55,7 @@ def known_keys(stack_dir: Path, provider: str, state_path: Path, stack: str) -> 
     return known
 
 
-def remember_keys(state_path: Path, stack: str, keys: Mapping[str, KeyFacts | None]) -> None:
+def remember_keys(state_path: Path | str, stack: str, keys: Mapping[str, KeyFacts | None]) -> None:
     """Keep what `plan --refresh` learned about the stack's keys for later offline checks."""
     found = {ref: {"key_id": k.key_id, "alias": k.alias, "spec": k.spec, "state": k.state}
              for ref, k in keys.items() if k is not None}

@@ -299,6 +299,25 @@ class StateConfig(SpecModel):
     path: str | None = Field(
         None, description="SQLite file (relative to the stack dir). Default: ../.mgc-iac/state.db."
     )
+    url: str | None = Field(
+        None, description="PostgreSQL state shared by a team's runners: postgresql://USER@HOST:PORT/DB (no "
+        "password: libpq reads PGPASSWORD, ~/.pgpass or a service file). Overrides `path`.")
+
+    @field_validator("url")
+    @classmethod
+    def _postgres_without_password(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL (for a SQLite file use `state.path`)")
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(value)
+        if parts.password or "password" in parse_qs(parts.query):
+            # said without repeating the URL: it holds the secret
+            raise ValueError("carries a password: remove it and set PGPASSWORD, or use ~/.pgpass or a libpq "
+                             "service file (a password in the spec ends up in Git, plans and logs)")
+        return value
 
 
 class Stack(SpecModel):

@@ -20,27 +20,40 @@ from mgc_iac.state.store import LockInfo, StateStore, Transaction
 STATE_ENV = "MGC_IAC_STATE"
 
 
-def default_state_path(stack_dir: Path, configured: str | None = None) -> Path:
-    """Where a stack's state lives: $MGC_IAC_STATE, else the spec's `state.path`, else
-    `<stack dir>/../.mgc-iac/state.db` — so the stacks of one repository share a backend (and MAC checks)."""
+def is_url(location: Path | str) -> bool:
+    return isinstance(location, str) and location.startswith(("postgres://", "postgresql://"))
+
+
+def default_state_path(stack_dir: Path, configured: str | None = None, url: str | None = None) -> Path | str:
+    """Where a stack's state lives: $MGC_IAC_STATE (a path or a postgresql:// URL), else the spec's `state.url`,
+    else its `state.path`, else `<stack dir>/../.mgc-iac/state.db` — so the stacks of one repository share a
+    backend (and MAC checks)."""
     env = os.environ.get(STATE_ENV)
     if env:
-        return Path(env).expanduser()
+        return env if is_url(env) else Path(env).expanduser()
+    if url:
+        return url
     if configured:
         path = Path(configured).expanduser()
         return path if path.is_absolute() else (stack_dir / path)
     return stack_dir.resolve().parent / ".mgc-iac" / "state.db"
 
 
-def open_store(path: Path) -> StateStore:
-    """Open the state backend at `path` (SQLite; a postgresql:// URL is for a future store)."""
-    if str(path).startswith(("postgres://", "postgresql://")):
-        from mgc_iac.errors import ConfigError
+def open_store(path: Path | str) -> StateStore:
+    """Open the state backend at `path`: a SQLite file, or PostgreSQL for a postgresql:// URL (no password in
+    it: libpq reads PGPASSWORD, ~/.pgpass or a service file)."""
+    if is_url(path):
+        from mgc_iac.state.postgres import PostgresStore
 
-        raise ConfigError("the PostgreSQL state store is not implemented yet; use a SQLite path")
+        return PostgresStore(str(path))
     return SQLiteStore(path)
+
+
+def state_exists(path: Path | str) -> bool:
+    """Whether there is recorded state to read (a server always is; a SQLite file only once written)."""
+    return is_url(path) or Path(path).exists()
 
 
 __all__ = ["STATE_ENV", "ApprovalRecord", "JournalEntry", "LockInfo", "ResourceRecord", "SQLiteStore", "Snapshot",
            "SourceRecord", "StateStore", "StepRecord", "StepStatus", "Transaction", "default_state_path",
-           "open_store"]
+           "is_url", "open_store", "state_exists"]

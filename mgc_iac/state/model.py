@@ -129,3 +129,17 @@ class Snapshot:
     @classmethod
     def empty(cls, stack: str) -> Snapshot:
         return cls(stack, 0, RecordedResources(), {})
+
+
+@dataclass(frozen=True)
+class StackExport:
+    """One stack's whole recorded state, as `state migrate` copies it from one backend to another."""
+
+    stack: str
+    serial: int
+    resources: list[ResourceRecord]
+    steps: list[StepRecord]
+    workflows: list[tuple[int, str]]  # (account-wide creation seq, workflow name)
+    sources: list[SourceRecord]
+    approvals: list[ApprovalRecord]
+    journal: list[JournalEntry]

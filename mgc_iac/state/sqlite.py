@@ -10,12 +10,12 @@ import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mgc_iac._gc import gc_paused
-from mgc_iac.errors import StateError, StateLockedError
+from mgc_iac.errors import StateError, StateLockedError, UserError
+from mgc_iac.state.holder import allot, locked_message, mac_conflict, new_holder, now
 from mgc_iac.state.model import (
     ApprovalRecord,
     JournalEntry,
@@ -23,13 +23,14 @@ from mgc_iac.state.model import (
     ResourceRecord,
     Snapshot,
     SourceRecord,
+    StackExport,
     StepRecord,
     StepStatus,
     canonical_json,
 )
-from mgc_iac.state.store import LockInfo, StateStore, Transaction
+from mgc_iac.state.store import LockInfo, SlotClaim, SlotRequest, StateStore, Transaction
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stacks (name TEXT PRIMARY KEY, serial INTEGER NOT NULL, updated_at TEXT NOT NULL);
@@ -54,23 +55,34 @@ CREATE TABLE IF NOT EXISTS workflows (seq INTEGER PRIMARY KEY AUTOINCREMENT, sta
   name TEXT NOT NULL, UNIQUE (stack, name));
 CREATE TABLE IF NOT EXISTS locks (stack TEXT PRIMARY KEY, pid INTEGER NOT NULL, host TEXT NOT NULL,
   since TEXT NOT NULL, operation TEXT NOT NULL, token TEXT NOT NULL);
+"""
+# upgrades from the version before (the token of a lock row is its lock id)
+_MIGRATIONS = {
+    2: """
+ALTER TABLE locks ADD COLUMN runner TEXT NOT NULL DEFAULT '';
+CREATE TABLE slots (stack TEXT NOT NULL, workflow TEXT NOT NULL, server TEXT NOT NULL, since TEXT NOT NULL,
+  PRIMARY KEY (stack, workflow, server));
+CREATE TABLE slot_queue (stack TEXT NOT NULL, workflow TEXT NOT NULL, server TEXT NOT NULL, wf_seq INTEGER NOT NULL,
+  ord INTEGER NOT NULL, position INTEGER NOT NULL, PRIMARY KEY (stack, workflow, server));
+INSERT INTO slots SELECT stack, workflow, server, max(updated_at) FROM steps GROUP BY stack, workflow, server
+  HAVING sum(status NOT IN ('pending', 'queued')) > 0
+     AND sum(step = 'MigrationTaskClear' AND status IN ('done', 'skipped')) = 0;
+""",
+    # approvals carry their signature and the gates it covers; plan signatures; notifications sent (claimed once)
+    3: """
+ALTER TABLE approvals ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+ALTER TABLE approvals ADD COLUMN signed_gates TEXT NOT NULL DEFAULT '[]';
 CREATE TABLE IF NOT EXISTS plan_signatures (stack TEXT NOT NULL, spec_digest TEXT NOT NULL, principal TEXT NOT NULL,
   signature TEXT NOT NULL, PRIMARY KEY (stack, spec_digest, principal, signature));
 CREATE TABLE IF NOT EXISTS notifications (stack TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL,
   detail TEXT NOT NULL, PRIMARY KEY (stack, key));
-"""
-# schema 1 -> 2: approvals carry their signature and the gates it covers
-_MIGRATIONS = (
-    ("approvals", "signature", "ALTER TABLE approvals ADD COLUMN signature TEXT NOT NULL DEFAULT ''"),
-    ("approvals", "signed_gates", "ALTER TABLE approvals ADD COLUMN signed_gates TEXT NOT NULL DEFAULT '[]'"),
-)
+""",
+}
 
 
 _STATUS = {s.value: s for s in StepStatus}  # enum lookup by value, without the Enum call's overhead
-
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+_IDLE = (StepStatus.PENDING, StepStatus.QUEUED)
+_FINAL = "MigrationTaskClear"
 
 
 _dump = canonical_json  # what RecordedResources.attrs_text compares against
@@ -89,29 +101,26 @@ class SQLiteStore(StateStore):
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
-            version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if version is not None and int(version[0]) > SCHEMA_VERSION:
-                raise StateError(f"{self.path} was written by a newer mgc-iac (schema {version[0]}); upgrade mgc-iac")
-            self._migrate()
-            if self._db.execute("SELECT 1 FROM meta WHERE key='environment_id'").fetchone() is None:
-                # the backend's identity, made once when it is created: approvals are bound to it
-                self._db.execute("INSERT OR IGNORE INTO meta VALUES ('environment_id', ?)", (uuid.uuid4().hex,))
+            self._upgrade()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
         self._mutex = threading.RLock()
+        self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
 
-    def _migrate(self) -> None:
-        """Bring an older schema up to SCHEMA_VERSION (takes the write lock only when there is work)."""
-        version = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if version is not None and int(version[0]) == SCHEMA_VERSION:
-            return
+    def _upgrade(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         try:
-            for table, column, statement in _MIGRATIONS:
-                columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-                if column not in columns:
-                    self._db.execute(statement)
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '1')")
+            version = int(self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
+            if version > SCHEMA_VERSION:
+                raise StateError(f"{self.path} was written by a newer mgc-iac (schema {version}); upgrade mgc-iac")
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute("UPDATE meta SET value=? WHERE key='schema_version'", (str(target),))
+            # the backend's identity, made once when it is created: approvals are bound to it
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('environment_id', ?)", (uuid.uuid4().hex,))
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")
@@ -211,33 +220,40 @@ class SQLiteStore(StateStore):
 
     @contextmanager
     def lock(self, stack: str, operation: str) -> Iterator[LockInfo]:
-        token = uuid.uuid4().hex
-        info = LockInfo(stack, os.getpid(), socket.gethostname(), now(), operation, token)
+        if stack in self._held:  # this process holds it already (apply locks before planning, then runs)
+            info, depth = self._held[stack]
+            self._held[stack] = (info, depth + 1)
+            try:
+                yield info
+            finally:
+                self._held[stack] = (info, self._held[stack][1] - 1)
+            return
+        info = new_holder(stack, operation)
         with self._mutex:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
             try:
                 held = self._lock_row(cur, stack)
                 if held is not None and not _is_stale(held):
-                    raise StateLockedError(
-                        f"the state of stack `{stack}` is locked by pid {held.pid} on host {held.host} since "
-                        f"{held.since} ({held.operation}, lock id {held.id}); wait for it to finish, or run "
-                        f"`mgc-iac state unlock STACK` if that process is gone")
-                cur.execute("INSERT OR REPLACE INTO locks VALUES (?, ?, ?, ?, ?, ?)",
-                            (stack, info.pid, info.host, info.since, operation, token))
+                    raise StateLockedError(locked_message(held))
+                cur.execute("INSERT OR REPLACE INTO locks (stack, pid, host, since, operation, token, runner) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (stack, info.pid, info.host, info.since, operation, info.lock_id, info.runner))
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+        self._held[stack] = (info, 1)
         try:
             yield info
         finally:
+            del self._held[stack]
             with self._mutex:
-                self._db.execute("DELETE FROM locks WHERE stack=? AND token=?", (stack, token))
+                self._db.execute("DELETE FROM locks WHERE stack=? AND token=?", (stack, info.lock_id))
 
     @staticmethod
     def _lock_row(cur: sqlite3.Cursor, stack: str) -> LockInfo | None:
-        row = cur.execute("SELECT stack, pid, host, since, operation, token FROM locks WHERE stack=?",
+        row = cur.execute("SELECT stack, pid, host, since, operation, runner, token FROM locks WHERE stack=?",
                           (stack,)).fetchone()
         return LockInfo(*row) if row else None
 
@@ -249,10 +265,10 @@ class SQLiteStore(StateStore):
         with self._mutex:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
-            try:
+            try:  # compare-and-delete: a lock taken since by another apply (another id) stays
                 held = self._lock_row(cur, stack)
-                if held is not None and (lock_id is None or held.id == lock_id):
-                    cur.execute("DELETE FROM locks WHERE stack=? AND token=?", (stack, held.id))
+                if held is not None and (lock_id is None or held.lock_id == lock_id):
+                    cur.execute("DELETE FROM locks WHERE stack=? AND token=?", (stack, held.lock_id))
                 else:
                     held = None
                 cur.execute("COMMIT")
@@ -260,6 +276,103 @@ class SQLiteStore(StateStore):
                 cur.execute("ROLLBACK")
                 raise
         return held
+
+    # --- the account-wide cap ----------------------------------------------------------------------------
+
+    def slots(self, stack: str) -> set[tuple[str, str]]:
+        with self._mutex:
+            return set(self._db.execute("SELECT workflow, server FROM slots WHERE stack=?", (stack,)).fetchall())
+
+    def _live(self, cur: sqlite3.Cursor) -> set[str]:
+        """Stacks whose lock is held by a live process (what may keep a place in the FIFO)."""
+        return {r[0] for r in cur.execute("SELECT stack, pid, host, since, operation FROM locks").fetchall()
+                if not _is_stale(LockInfo(*r))}
+
+    def claim_slots(self, stack: str, requests: list[SlotRequest], cap: int) -> SlotClaim:
+        with self._mutex:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")  # one writer at a time: the count and the queue are consistent
+            try:
+                cur.execute("DELETE FROM slot_queue WHERE stack=?", (stack,))
+                mine = set(cur.execute("SELECT workflow, server FROM slots WHERE stack=?", (stack,)).fetchall())
+                wanted = [r for r in requests if (r.workflow, r.server) not in mine]
+                held = cur.execute("SELECT count(*) FROM slots").fetchone()[0]
+                live = self._live(cur) - {stack}
+                others = [((seq, o), st, wf, sv) for seq, o, st, wf, sv in cur.execute(
+                    "SELECT wf_seq, ord, stack, workflow, server FROM slot_queue").fetchall() if st in live]
+                granted, positions = allot(cap - held, stack, wanted, others)
+                when = now()
+                cur.executemany("INSERT OR IGNORE INTO slots VALUES (?, ?, ?, ?)",
+                                [(stack, w, s, when) for w, s in granted])
+                by_key = {(r.workflow, r.server): r for r in wanted}
+                cur.executemany("INSERT INTO slot_queue VALUES (?, ?, ?, ?, ?, ?)",
+                                [(stack, w, s, *by_key[(w, s)].order, p) for (w, s), p in positions.items()])
+                running = any(st in live for (st,) in cur.execute("SELECT DISTINCT stack FROM slots WHERE stack<>?",
+                                                                   (stack,)).fetchall())
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+        return SlotClaim(tuple(granted), positions, held + len(granted), running)
+
+    def leave_queue(self, stack: str) -> None:
+        with self._mutex:
+            self._db.execute("DELETE FROM slot_queue WHERE stack=?", (stack,))
+
+    # --- copying ----------------------------------------------------------------------------------------
+
+    def export_stack(self, stack: str) -> StackExport:
+        with self._mutex:
+            db = self._db
+            db.execute("BEGIN")
+            try:
+                return StackExport(
+                    stack, self._serial(db.cursor(), stack),
+                    [ResourceRecord(a, k, w, s, json.loads(at), json.loads(o)) for a, k, w, s, at, o in db.execute(
+                        "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack=? "
+                        "ORDER BY address", (stack,))],
+                    [StepRecord(w, s, st, _STATUS[status], att, json.loads(d), u) for w, s, st, status, att, d, u in
+                     db.execute("SELECT workflow, server, step, status, attempt, detail, updated_at FROM steps "
+                                "WHERE stack=? ORDER BY gate", (stack,))],
+                    db.execute("SELECT seq, name FROM workflows WHERE stack=? ORDER BY seq", (stack,)).fetchall(),
+                    [SourceRecord(stack, n, m) for n, m in db.execute(
+                        "SELECT name, mac FROM sources WHERE stack=? ORDER BY name", (stack,))],
+                    [ApprovalRecord(*r) for r in db.execute(
+                        "SELECT gate, approver, plan_digest, at, via FROM approvals WHERE stack=? ORDER BY at, gate",
+                        (stack,))],
+                    [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in db.execute(
+                        "SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack=? ORDER BY seq",
+                        (stack,))])
+            finally:
+                db.execute("COMMIT")
+
+    def import_stacks(self, exports: list[StackExport]) -> None:
+        with self._mutex:
+            cur = self._db.cursor()
+            cur.execute("BEGIN IMMEDIATE")
+            try:
+                for e in exports:
+                    if self._serial(cur, e.stack) or cur.execute(
+                            "SELECT 1 FROM steps WHERE stack=? LIMIT 1", (e.stack,)).fetchone():
+                        raise UserError(f"stack `{e.stack}` already has state in {self.path}; nothing was copied")
+                for _, stack, name in sorted((seq, e.stack, n) for e in exports for seq, n in e.workflows):
+                    cur.execute("INSERT INTO workflows (stack, name) VALUES (?, ?)", (stack, name))
+                for e in exports:
+                    txn = _SQLiteTransaction(cur, e.stack)
+                    for r in e.resources:
+                        txn.put_resource(r)
+                    for st in e.steps:
+                        txn.put_step(st)
+                    for a in e.approvals:
+                        txn.add_approval(a)
+                    txn.set_sources(e.sources)
+                    cur.executemany("INSERT INTO journal (stack, address, phase, at, detail) VALUES (?, ?, ?, ?, ?)",
+                                    [(e.stack, j.address, j.phase, j.at, _dump(j.detail)) for j in e.journal])
+                    cur.execute("INSERT INTO stacks VALUES (?, ?, ?)", (e.stack, e.serial, now()))
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
 
     def close(self) -> None:
         with self._mutex:
@@ -302,11 +415,17 @@ class _SQLiteTransaction(Transaction):
             "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (self._stack, record.gate, record.workflow, record.server, record.step, record.status.value,
              record.attempt, _dump(record.detail), record.updated_at or now()))
+        key = (self._stack, record.workflow, record.server)
+        if record.step == _FINAL and record.status in (StepStatus.DONE, StepStatus.SKIPPED):
+            self._cur.execute("DELETE FROM slots WHERE stack=? AND workflow=? AND server=?", key)
+        elif record.status not in _IDLE:  # a server that started holds its slot (claimed before, or taken here)
+            self._cur.execute("INSERT OR IGNORE INTO slots VALUES (?, ?, ?, ?)", (*key, now()))
 
     def delete_steps(self, workflow: str, server: str) -> None:
         self.dirty = True
-        self._cur.execute("DELETE FROM steps WHERE stack=? AND workflow=? AND server=?",
-                          (self._stack, workflow, server))
+        for table in ("steps", "slots", "slot_queue"):  # a server that left the spec holds no slot either
+            self._cur.execute(f"DELETE FROM {table} WHERE stack=? AND workflow=? AND server=?",
+                              (self._stack, workflow, server))
 
     def journal(self, address: str, phase: str, detail: Mapping[str, Any] | None = None) -> None:
         self.dirty = True
@@ -318,17 +437,14 @@ class _SQLiteTransaction(Transaction):
         wanted = {(s.name, s.mac) for s in sources}
         if current == wanted:
             return
-        # checked inside this BEGIN IMMEDIATE transaction: no other writer runs between the check and the write
-        taken = {mac: (st, name) for mac, st, name in self._cur.execute(
-            "SELECT mac, stack, name FROM sources WHERE stack<>?", (self._stack,))}
-        clashes = sorted((mac, name, taken[mac]) for name, mac in wanted if mac in taken)
-        if clashes:
+        macs = [m for _, m in wanted]
+        taken = [row for i in range(0, len(macs), 500) for row in self._cur.execute(
+            f"SELECT mac, stack, name FROM sources WHERE stack<>? AND mac IN ({','.join('?' * len(macs[i:i + 500]))})",
+            (self._stack, *macs[i:i + 500])).fetchall()]
+        if taken:
             from mgc_iac.errors import MacConflictError
 
-            raise MacConflictError("; ".join(
-                f"source {name} has MAC {mac}, already migrated by stack `{other}` (source {other_name}) in this "
-                "state backend: a MAC must be unique across every stack of the account; fix the inventory or "
-                "remove the server from one stack" for mac, name, (other, other_name) in clashes))
+            raise MacConflictError(mac_conflict(self._stack, wanted, taken))
         self.dirty = True
         self._cur.execute("DELETE FROM sources WHERE stack=?", (self._stack,))
         self._cur.executemany("INSERT INTO sources VALUES (?, ?, ?)", [(self._stack, n, m) for n, m in wanted])

@@ -19,6 +19,7 @@ from mgc_iac.state.model import (
     ResourceRecord,
     Snapshot,
     SourceRecord,
+    StackExport,
     StepRecord,
 )
 
@@ -30,7 +31,35 @@ class LockInfo:
     host: str
     since: str
     operation: str
-    id: str = ""  # the lock id: `status` and a refused `state unlock` print it; `state unlock --force ID` takes it
+    runner: str = ""   # the CI job holding it ($GITHUB_RUN_ID, $CI_JOB_ID, ...), empty on a workstation
+    lock_id: str = ""  # names this holding, for `state unlock --force LOCK_ID`
+
+    def describe(self) -> str:
+        """"pid N on host H (runner R) since T (operation), lock id L": who holds it, for a refusal."""
+        runner = f" (runner {self.runner})" if self.runner else ""
+        ident = f", lock id {self.lock_id}" if self.lock_id else ""
+        return f"pid {self.pid} on host {self.host}{runner} since {self.since} ({self.operation}{ident})"
+
+
+@dataclass(frozen=True)
+class SlotRequest:
+    """A server asking for one of the account-wide migration slots; `order` is its place in the FIFO
+    (workflow creation seq, then its index in the plan)."""
+
+    workflow: str
+    server: str
+    order: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class SlotClaim:
+    """What a claim got: the servers now holding a slot, the queue position of the others, how many slots
+    the whole backend holds, and whether another live apply holds slots (so waiting can pay off)."""
+
+    granted: tuple[tuple[str, str], ...]
+    positions: dict[tuple[str, str], int]
+    held: int
+    others_running: bool
 
 
 class Transaction(ABC):
@@ -137,6 +166,31 @@ class StateStore(ABC):
 
     @abstractmethod
     def stacks(self) -> list[str]: ...
+
+    # --- the account-wide cap of concurrent migrations (engine/capacity.py), across processes -------------
+
+    @abstractmethod
+    def slots(self, stack: str) -> set[tuple[str, str]]:
+        """(workflow, server) of the stack's servers holding a migration slot."""
+
+    @abstractmethod
+    def claim_slots(self, stack: str, requests: list[SlotRequest], cap: int) -> SlotClaim:
+        """In one transaction serialized across processes: give slots to the first of `requests` in the
+        account-wide FIFO (queued servers of other stacks whose apply is alive come first when older), queue
+        the rest. A slot is released when the server's last step is recorded done (Transaction.put_step)."""
+
+    @abstractmethod
+    def leave_queue(self, stack: str) -> None:
+        """This apply stops waiting: its queued servers no longer hold a place in the FIFO."""
+
+    # --- copying state between backends (`state migrate`) -------------------------------------------------
+
+    @abstractmethod
+    def export_stack(self, stack: str) -> StackExport: ...
+
+    @abstractmethod
+    def import_stacks(self, exports: list[StackExport]) -> None:
+        """Write whole stacks (refused when one exists here already), serials and workflow order kept."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -278,7 +278,7 @@ def test_state_unlock_refuses_a_live_apply_without_its_lock_id(stack_dir: Path, 
         "from mgc_iac.state import open_store\n"
         "store = open_store(pathlib.Path(sys.argv[1]))\n"
         "with store.lock('demo', 'apply') as info:\n"
-        "    pathlib.Path(sys.argv[2]).write_text(info.id)\n"
+        "    pathlib.Path(sys.argv[2]).write_text(info.lock_id)\n"
         "    time.sleep(600)\n"), str(default_state_path(stack_dir)), str(ready)],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
     try:
@@ -295,7 +295,7 @@ def test_state_unlock_refuses_a_live_apply_without_its_lock_id(stack_dir: Path, 
         assert code == 1 and f"has id {lock_id}" in out, out
         store = open_store(default_state_path(stack_dir))
         try:
-            assert store.lock_info("demo").id == lock_id  # still held
+            assert store.lock_info("demo").lock_id == lock_id  # still held
         finally:
             store.close()
         code, out = run("state", "unlock", str(stack_dir), "--force", lock_id)
@@ -312,7 +312,7 @@ def test_a_recent_lock_of_another_host_needs_force() -> None:
     from mgc_iac.state.store import LockInfo
 
     now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-    recent = LockInfo("demo", 1, "ci-runner-7", "2026-12-01T11:00:00Z", "apply", "abc")
+    recent = LockInfo("demo", 1, "ci-runner-7", "2026-12-01T11:00:00Z", "apply", lock_id="abc")
     assert "on host ci-runner-7" in why_held(recent, now=now)
     assert why_held(recent, now=now + timedelta(days=2)) is None
 

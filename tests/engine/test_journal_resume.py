@@ -15,7 +15,7 @@ import pytest
 
 from mgc_iac.engine import CloudSteps, Engine, EngineOptions
 from mgc_iac.errors import CloudUnavailableError, StalePlanError, StateLockedError
-from mgc_iac.state import StepStatus
+from mgc_iac.state import StepStatus, open_store
 
 from .helpers import apply, approve, current
 
@@ -111,15 +111,19 @@ def test_gates_pass_with_approvals_and_record_who_approved(stack_dir, store, clo
     assert detail["approved_by"] == ["alice"] and detail["plan_digest"] == digest
 
 
-def test_a_stale_plan_and_a_held_lock_are_refused(stack_dir, store, cloud_cfg):
+def test_a_stale_plan_and_a_held_lock_are_refused(stack_dir, store, cloud_cfg, isolated_state):
     plan, digest = current(stack_dir, store)
     apply(stack_dir, store, CloudSteps(cloud_cfg))
     with pytest.raises(StalePlanError, match="state serial"):
         Engine(plan, digest, store, CloudSteps(cloud_cfg),
                options=EngineOptions(expected_serial=plan.state_serial)).run()
     plan, digest = current(stack_dir, store)
-    with store.lock("demo", "apply"), pytest.raises(StateLockedError, match="locked by pid"):
-        Engine(plan, digest, store, CloudSteps(cloud_cfg)).run()
+    other = open_store(isolated_state)  # another writer (the lock is re-entrant within one store)
+    try:
+        with other.lock("demo", "apply"), pytest.raises(StateLockedError, match="locked by pid"):
+            Engine(plan, digest, store, CloudSteps(cloud_cfg)).run()
+    finally:
+        other.close()
 
 
 def test_the_account_wide_cap_queues_servers_in_workflow_order(stack_dir, store, cloud_cfg):

@@ -1,0 +1,51 @@
+"""What apply needs to run in pipelines: a --max-wait DURATION, and the stack lock taken before planning."""
+
+from __future__ import annotations
+
+import re
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import click
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+class Duration(click.ParamType):
+    """90s, 10m, 1h30m, 2d or plain seconds."""
+
+    name = "DURATION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        text = str(value).strip().lower()
+        if text.isdigit():
+            return float(text)
+        match = _DURATION.match(text)
+        if not text or not match or not any(match.groups()):
+            self.fail(f"{value!r} is not a duration: write it like 90s, 10m, 1h30m or 2d", param, ctx)
+        days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+        return float(days * 86400 + hours * 3600 + minutes * 60 + seconds)
+
+
+def deadline(max_wait: float | None) -> float | None:
+    """The time.monotonic() by which apply returns (None: no limit)."""
+    return None if max_wait is None else time.monotonic() + max_wait
+
+
+def lock_stack(resources: ExitStack, store: Any, stack: str) -> None:
+    """Hold the stack's writer lock until `resources` closes: taken before planning, so a second apply is told who
+    holds it at once instead of after its whole plan and prompt."""
+    resources.enter_context(store.lock(stack, "apply"))
+
+
+def stack_name(stack_dir: Path) -> tuple[str, dict[str, Any]]:
+    """The stack's name and canonical spec (what locates its state), from loading it."""
+    from mgc_iac.spec.loader import load_stack
+
+    loaded = load_stack(stack_dir)
+    return loaded.stack.metadata.name, loaded.canonical
