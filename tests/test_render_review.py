@@ -213,7 +213,9 @@ def test_a_big_plan_folds_per_server_detail_and_fits_in_one_comment(stack: Path)
     assert "The 120 gates are listed per server (⏸) in the server tables above." in md
     huge = render_plan(_big(plan, 1500), "markdown")
     assert len(huge) <= COMMENT_LIMIT
-    assert huge.rstrip().endswith("`mgc-iac show PLAN_FILE` shows the whole plan.")
+    # cut with a note, and the footer kept: the digest approvals bind to and what needs approval
+    assert "`mgc-iac show PLAN_FILE` shows the whole plan." in huge and "Plan digest `sha256:" in huge
+    assert huge.rstrip().endswith("(in `approvals.yaml` or with `mgc-iac approve`).")
     assert "**Truncated** to stay under GitHub's 65,536-character comment limit" in huge
     _tables(huge)  # what is left still parses into well-formed tables
     assert huge.count("<details") == huge.count("</details>") and huge.count("```") % 2 == 0

@@ -43,7 +43,8 @@ def write_fleet_stack(directory: Path, index: int, servers: int, cap: int, seed:
     directory.mkdir(parents=True, exist_ok=True)
     lines = ["apiVersion: mgc-iac/v1", "kind: MigrationStack", f"metadata: {{name: team-{index}, project: fleet}}",
              "cloud: {provider: lab, region: cn-north-4}",
-             "approvals: {required_approvers: 1, allow_plan_author: true}",
+             # the fleet approves every gate up front (one approval per release)
+             "approvals: {required_approvers: 1, allow_plan_author: true, allow_advance: true}",
              f"limits: {{max_concurrent_migrations: {cap}}}", "sources:"]
     for s in range(servers):
         n = index * 1000 + s

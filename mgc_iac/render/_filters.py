@@ -161,10 +161,13 @@ def cut_markdown(text: str, limit: int) -> str:
     fence or a <details> block closes it, so what is left stays well-formed."""
     note = (f"\n\n**Truncated** to stay under GitHub's {limit:,}-character comment limit: "
             "`mgc-iac show PLAN_FILE` shows the whole plan.\n")
-    budget = limit - len(note) - 40  # room for the closing fence and tags
-    kept = text[:budget].rsplit("\n", 1)[0]
+    at = text.rfind("\n---\n")  # the footer (plan digest, what needs approval) always stays: approvals bind to it
+    footer = text[at:] if at > 0 and len(text) - at < limit // 4 else ""
+    body = text[:at] if footer else text
+    budget = limit - len(note) - len(footer) - 40  # room for the closing fence and tags
+    kept = body[:budget].rsplit("\n", 1)[0]
     closing = ""
     if kept.count("\n```") % 2:
         closing += "\n```"
     closing += "\n\n</details>" * max(0, kept.count("<details") - kept.count("</details>"))
-    return kept + closing + note
+    return kept + closing + note + footer

@@ -37,7 +37,7 @@ def test_two_concurrent_applies_cannot_both_take_a_mac(stack_dir: Path, tmp_path
     codes = sorted(code for code, _, _ in results)
     assert codes == [1, 3], results  # one stops at its gates, the other is refused before anything runs
     loser = next(err for code, _, err in results if code == 1)
-    assert "already migrated by stack" in loser and "fa:16:3e" in loser
+    assert "is already migrated by source" in loser and "fa:16:3e" in loser
     store = open_store(isolated_state)
     try:
         claimed = {stack for stack, _source in store.macs_elsewhere("(none)").values()}
@@ -53,7 +53,8 @@ def test_the_claim_is_checked_inside_the_transaction(isolated_state: Path) -> No
     try:
         with store.transaction("a") as txn:
             txn.set_sources([SourceRecord("a", "web-01", "fa:16:3e:00:00:01")])
-        with pytest.raises(MacConflictError, match="already migrated by stack `a`"), store.transaction("b") as txn:
+        taken = "already migrated by source web-01 of stack `a`"
+        with pytest.raises(MacConflictError, match=taken), store.transaction("b") as txn:
             txn.set_sources([SourceRecord("b", "web", "fa:16:3e:00:00:01"), SourceRecord("b", "x", "fa:16:3e:0:0:9")])
         assert store.macs_elsewhere("a") == {}  # b's transaction rolled back: none of its sources is recorded
         assert store.serial("b") == 0
