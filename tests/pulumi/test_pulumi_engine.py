@@ -31,6 +31,7 @@ PULUMI = shutil.which("pulumi", path=PATH)
 STACK = "dev"
 WEB_TARGET, DB_TARGET = "shop-wave-1/web-01/target_server", "shop-wave-1/db-01/target_server"
 TASKS = ("shop-wave-1/web-01/migration_task", "shop-wave-1/db-01/migration_task")
+NOTIFICATION = "shop-wave-1/notification"  # the demo notifies on its SMN topic
 
 if PULUMI is None:  # pragma: no cover - ./dev.sh setup provides it wherever Go or the Pulumi CLI is installed
     why = "no `pulumi` in .tools/bin or on PATH: ./dev.sh setup builds it when Go is installed (README, Pulumi)"
@@ -149,7 +150,7 @@ def test_up_refresh_and_destroy_of_the_demo_under_the_pulumi_engine(project: Pro
 
     project.pulumi("up", "--yes", "--skip-preview")
     created = project.resources()
-    assert set(created) == {WEB_TARGET, DB_TARGET, *TASKS}
+    assert set(created) == {WEB_TARGET, DB_TARGET, *TASKS, NOTIFICATION}
     key = cloud.kms.describe_key("shop-disk-key")
     for name in (WEB_TARGET, DB_TARGET):
         server = cloud.ecs.show_server(created[name]["id"])
@@ -213,7 +214,7 @@ def test_a_stack_applied_by_mgc_iac_is_imported_with_no_changes(project: Project
     deployment = json.loads(exported.read_text())["deployment"]
     exported_types = {r["urn"].split("::")[-1]: r["type"] for r in deployment["resources"]
                       if r["type"].startswith("pulumi-python:dynamic/mgc:")}
-    assert set(exported_types) == {WEB_TARGET, DB_TARGET, *TASKS}
+    assert set(exported_types) == {WEB_TARGET, DB_TARGET, *TASKS, NOTIFICATION}
 
     project.init_stack()
     project.pulumi("stack", "import", "--file", str(exported))
