@@ -20,12 +20,15 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "markdown", 
 @click.option("--refresh", is_flag=True,
               help="Read the cloud first: the live facts the rules need (cloud and sources), and every recorded "
                    "resource, so the plan shows what changed outside mgc-iac and repairs it.")
+@click.option("--drift-exitcode", is_flag=True,
+              help="Read the cloud (implies --refresh) and exit 2 when it changed outside mgc-iac, else 0: a "
+                   "scheduled drift check.")
 @click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
 @click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False),
               help="Sign the plan as its author (SSH key, or the .pub of an ssh-agent key; the principal comes from "
                    "approvals.allowed_signers). approvals.allow_plan_author: false then excludes you.")
 def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, refresh: bool,
-             color: bool | None, sign_key: Path | None) -> None:
+             drift_exitcode: bool, color: bool | None, sign_key: Path | None) -> None:
     """Diff STACK against its recorded state and print the plan a reviewer approves.
 
     Offline unless --refresh: no credentials needed, so a pull request from a fork can be planned. With
@@ -41,6 +44,7 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
 
     if out is not None:
         check_plan_out(out, stack)
+    refresh = refresh or drift_exitcode
     facts = None
     if refresh:
         from mgc_iac.cli.stack_cmds import _refresh_facts
@@ -56,7 +60,7 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     click.echo(render_plan(plan, fmt, color=use_color() if color is None else color, digest=digest), nl=False)
     if out and fmt != "json":
         click.echo(f"Saved the plan to {out}. Apply exactly this plan with `mgc-iac apply {out}`.")
-    if detailed_exitcode and plan.has_changes:
+    if (detailed_exitcode and plan.has_changes) or (drift_exitcode and plan.drift):
         raise SystemExit(2)
 
 

@@ -128,6 +128,7 @@ def test_deleted_target_and_changed_tags_are_shown_then_repaired(demo: Demo) -> 
     status = demo.status()
     assert status["db-01"]["current_step"] == "BusinessValidation" and status["db-01"]["state"] == "waiting"
     assert drift_of(demo) == []
+    assert demo.cli("plan", str(demo.stack), "--drift-exitcode").returncode == 0  # repaired: nothing drifted
 
 
 def test_a_task_deleted_in_the_console_is_created_again(demo: Demo) -> None:
@@ -164,6 +165,7 @@ def test_a_stopped_target_is_reported_and_left_alone_before_cutover(demo: Demo) 
     assert changes[f"{WEB}/target_server"] == "no-op"
     exit_code = demo.cli("plan", str(demo.stack), "--refresh", "--detailed-exitcode").returncode
     assert exit_code == 2  # drift alone is a change for a scheduled drift check
+    assert demo.cli("plan", str(demo.stack), "--drift-exitcode").returncode == 2  # the scheduled check's one line
     applied = demo.cli("apply", str(demo.stack), "--auto-approve", timeout=300)
     assert applied.returncode == 3, applied.stdout + applied.stderr
     assert console.server("web-01-hw").status == "SHUTOFF"

@@ -176,3 +176,5 @@ def test_the_examples_run_in_order_in_a_git_repository(kind, demo: Demo, pg_serv
         else:
             assert "apply complete" in out, out
     assert "approve-cutover" in _git(repo, "log", "--oneline", "-3")
+    # the scheduled drift check: the cloud holds what was recorded, so it passes (it exits 2 on drift)
+    ci.run(*(("mgc-iac-scheduled", "drift") if kind == "github" else ("", "drift-check")))
