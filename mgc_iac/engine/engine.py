@@ -379,7 +379,7 @@ class Engine:
                               changes=dict(self._changes.get((change.workflow, change.server), {})),
                               records=dict(server.records), attempt=attempt,
                               incarnation=str(extra.get("incarnation", "")),
-                              progress=self._progress_to_hooks(gate))
+                              progress=self._progress_to_hooks(gate) if self._wants_progress else None)
             self._cancels.append(ctx.cancel)
             try:
                 outcome: StepOutcome = await self._in_thread(self.runner.run_step, ctx)
@@ -412,6 +412,11 @@ class Engine:
             self.result.done.append(gate)
             self.hooks.step_finished(gate, StepStatus.DONE.value, detail)
             return True
+
+    @property
+    def _wants_progress(self) -> bool:
+        """Only hooks that show progress get it: each figure costs the step a ShowServer call per poll."""
+        return type(self.hooks).step_progress is not Hooks.step_progress
 
     def _progress_to_hooks(self, gate: str) -> Callable[[dict[str, Any]], None]:
         """A callback for the worker thread that hands a step's progress to the hooks on the event loop."""
