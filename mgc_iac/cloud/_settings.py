@@ -58,6 +58,7 @@ class CloudSettings:
     job_timeout: float = 1800.0                                   # give up waiting for an ECS job
     pool_size: int = 64                                           # HTTP connections kept per service
     sms_region: str = ""                                          # SmsRegion entry; "" = sms_region_for(region)
+    proxy: str | None = field(default=None, repr=False)           # http://[user@]host:port for every call, or none
 
     def endpoint(self, service: str) -> str:
         if service in self.endpoints:

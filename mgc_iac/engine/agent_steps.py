@@ -1,7 +1,12 @@
 """The SSH side of a server's steps: prechecks (CreateTarget), the SMS-Agent (StartUpAgent), its liveness
-(StartMigration / StartSynchronization) and its removal (SourceClear). The controller only orchestrates: the
-agent runs ON the source (Huawei's SMS-Agent on Huawei Cloud, the lab's package in the lab; one install path,
-mgc_iac.agent's template), registers the source with SMS and copies to the target as SMS commands it.
+(StartMigration / StartSynchronization), mgc-iac's own verification (VerifyConsistency) and the agent's removal
+(SourceClear). The controller only orchestrates: the agent runs ON the source (Huawei's SMS-Agent on Huawei
+Cloud, the lab's package in the lab; one install path, mgc_iac.agent's template and prompt dialog), registers the
+source with SMS and copies to the target as SMS commands it.
+
+Who starts the agent is the source's `agent:` (mgc_iac.spec.models.Source.agent_installer): `mgc-iac` installs
+and starts it over SSH; `preinstalled` (Windows: SMS-Agent-Py3.exe, or a Linux source this machine cannot log in
+to) means the user did, and StartUpAgent waits for the source to register with SMS, matched by its MAC and IP.
 
 Runner methods are synchronous (worker threads): each SSH exchange runs in its own short asyncio loop.
 What the agent copies is the agent's business: the source's "/" minus the pseudo filesystems, its own
@@ -18,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mgc_iac.agent import AGENT_DIR, AgentPackage, agent_status, install_agent, uninstall_agent
+from mgc_iac.agent._dialog import StartupAnswers
 from mgc_iac.agent._startup import startup_answers
 from mgc_iac.connect_hosts import HostAccess, MigrationHosts
 from mgc_iac.engine.steps import StepContext
@@ -26,6 +32,7 @@ from mgc_iac.ssh import HostFacts, Requirements, SSHConnector, gather_facts, por
 
 REGISTER_TIMEOUT_SECONDS = 90.0
 PROBE_SECONDS = 2.0
+PREINSTALLED_POLL_SECONDS = 5.0
 _INSTALL = {"apt-get": "apt-get install -y rsync", "apt": "apt-get install -y rsync", "yum": "yum install -y rsync",
             "dnf": "dnf install -y rsync", "zypper": "zypper install -y rsync"}
 
@@ -74,14 +81,23 @@ def _sms_region(settings: Any) -> str:
     return parts[1] if len(parts) > 3 and parts[0] == "sms" else settings.region
 
 
+def installer(source: dict[str, Any]) -> str:
+    """mgc-iac | preinstalled for a source of the spec (see Source.agent_installer)."""
+    return str(source.get("agent") or ("preinstalled" if source.get("os") == "windows" else "mgc-iac"))
+
+
 class AgentSide:
     """The SSH half of CloudSteps for one apply (None from each method: the source is not over SSH)."""
 
     def __init__(self, hosts: MigrationHosts, cloud_config: dict[str, Any]) -> None:
         self.hosts = hosts
         self.cloud_config = cloud_config
+        self.poll_seconds = 0.5 if cloud_config.get("provider") == "lab" else PREINSTALLED_POLL_SECONDS
 
     def _source(self, ctx: StepContext) -> HostAccess | None:
+        """The source over SSH when mgc-iac runs its agent (a preinstalled agent is the user's: not touched)."""
+        if installer(self._spec_source(ctx)) == "preinstalled":
+            return None
         return self.hosts.source(ctx.server.server)
 
     def _spec_source(self, ctx: StepContext) -> dict[str, Any]:
@@ -134,30 +150,74 @@ class AgentSide:
         return AgentPackage.for_stack(self.cloud_config, self._network(ctx), _sms_region(settings))
 
     def start(self, ctx: StepContext, task_attrs: dict[str, Any]) -> dict[str, Any] | None:
-        """rsync (install when asked), then the SMS-Agent installed and started ON the source with the keys on
-        stdin; returns once SMS has the source registered (found by the MAC the agent reports)."""
+        """rsync (install when asked), then the SMS-Agent installed and started ON the source, its startup.sh
+        answered prompt by prompt; returns once SMS has the source registered (found by the MAC the agent
+        reports). A preinstalled agent: wait for it to register (wait_preinstalled)."""
         from mgc_iac.connect import settings_for
 
+        spec = self._spec_source(ctx)
+        if installer(spec) == "preinstalled":
+            return self.wait_preinstalled(ctx, spec)
         source = self._source(ctx)
         if source is None:
             return None
         settings = settings_for(self.cloud_config)
+        answers = startup_answers(settings, self.cloud_config, self._enterprise_project(ctx))
         package = self.package(ctx, settings)
-        facts, started, installed = asyncio.run(self._start_agent(source, package, startup_answers(settings),
+        facts, started, installed = asyncio.run(self._start_agent(source, package, answers,
                                                                   bool(task_attrs.get("install_rsync"))))
-        spec = self._spec_source(ctx)
         macs = [m.lower() for m in facts.macs] or [str(spec.get("mac", "")).lower()]
         source_id = self._wait_registered(ctx, source, settings, macs, facts.hostname)
-        detail = {"agent": "sms-agent", "agent_dir": AGENT_DIR, "agent_state": started["state"],
-                  "agent_pid": started["pid"], "package_url": package.url, "package_sha256": started["sha256"],
+        detail = {"agent": "sms-agent", "agent_installed_by": "mgc-iac", "agent_dir": AGENT_DIR,
+                  "agent_state": started["state"], "agent_pid": started["pid"], "package_url": package.url,
+                  "package_sha256": started["sha256"], "startup_prompts": started.get("prompts", []),
+                  "sms_domain": answers.domain, "enterprise_project": answers.enterprise_project,
                   "source_id": source_id, "facts": facts_summary(facts)}
         if package.proxy:
-            detail["proxy"] = package.proxy
+            detail["proxy"] = package.proxy.url
+            detail["agent_proxy"] = f"auth.cfg [proxy-config] {package.proxy.host}:{package.proxy.port}"
         if installed:
             detail["rsync_installed"] = installed
         return detail
 
-    async def _start_agent(self, source: HostAccess, package: AgentPackage, answers: str,
+    def _enterprise_project(self, ctx: StepContext) -> str:
+        wf = next((w for w in ctx.spec.get("workflows", []) if w.get("name") == ctx.server.workflow), {})
+        return str((wf.get("advanced") or {}).get("enterprise_project") or "default")
+
+    def wait_preinstalled(self, ctx: StepContext, spec: dict[str, Any]) -> dict[str, Any]:
+        """A source whose agent the user installed: wait until SMS has it registered and connected, matched by
+        its MAC AND its IP (a registration with only one of them is reported, not taken); a clear timeout."""
+        from mgc_iac.cloud import Cloud
+        from mgc_iac.connect import settings_for
+
+        mac, ip = str(spec.get("mac", "")).lower(), str(spec.get("ip", ""))
+        minutes = float(spec.get("agent_wait_minutes") or 60)
+        cloud = Cloud(settings_for(self.cloud_config))
+        deadline = time.monotonic() + minutes * 60
+        started = time.monotonic()
+        partial: list[str] = []
+        while True:
+            found, partial = match_registered(cloud, mac, ip)
+            if found is not None and found.connected:
+                return {"agent": "sms-agent", "agent_installed_by": "user (preinstalled)", "source_id": found.id,
+                        "registered_as": found.name, "matched_by": {"mac": mac, "ip": ip},
+                        "waited_seconds": round(time.monotonic() - started, 1)}
+            if ctx.cancel is not None and ctx.cancel.is_set():
+                raise SSHError(f"stopped while waiting for the SMS-Agent of {ctx.server.server} to register")
+            if time.monotonic() > deadline:
+                found, partial = match_registered(cloud, mac, ip, scan_all=True)
+                seen = f"; registered but not matching both: {'; '.join(partial)}" if partial else ""
+                disconnected = " (registered, but its agent is not connected)" if found is not None else ""
+                raise SSHError(f"the SMS-Agent of {ctx.server.server} did not register with SMS within {minutes:g} "
+                               f"min{disconnected}: {how_to_install(spec)}; SMS must see MAC {mac} and IP {ip} "
+                               f"(the stack's `mac:` and `ip:`){seen}. Then run `mgc-iac apply` again (raise "
+                               "`agent_wait_minutes` to wait longer)")
+            if ctx.progress is not None:
+                ctx.progress({"phase": "waiting for the preinstalled SMS-Agent to register",
+                              "waited_seconds": round(time.monotonic() - started), "timeout_minutes": minutes})
+            time.sleep(self.poll_seconds)
+
+    async def _start_agent(self, source: HostAccess, package: AgentPackage, answers: StartupAnswers,
                            install_rsync: bool) -> tuple[HostFacts, dict[str, Any], str]:
         async with SSHConnector(source.settings, name=source.name) as src:
             facts = await gather_facts(src)
@@ -252,7 +312,14 @@ class AgentSide:
     # ---- SourceClear ---------------------------------------------------------------------------------------
 
     def clear(self, ctx: StepContext) -> dict[str, Any] | None:
-        """Stop the SMS-Agent on the source and uninstall it (its keys go with its directory)."""
+        """Stop the SMS-Agent on the source and uninstall it: shutdown.sh, then SMS-Agent/ removed (its keys go
+        with it). A preinstalled agent is the user's: left as it is, and the detail says so."""
+        spec = self._spec_source(ctx)
+        if installer(spec) == "preinstalled":
+            return {"agent_removed": False, "agent_left": "installed by you: uninstall it on the source when you "
+                    "no longer need it (" + ("Windows: uninstall SMS-Agent in Programs and Features" if
+                                             spec.get("os") == "windows" else "Linux: ./shutdown.sh in SMS-Agent/, "
+                                             "then remove SMS-Agent/") + "); SMS.0609 otherwise on the next migration"}
         source = self._source(ctx)
         if source is None:
             return None
@@ -262,3 +329,30 @@ class AgentSide:
                 return await uninstall_agent(src)
 
         return {"agent_removed": asyncio.run(go())}
+
+
+def how_to_install(spec: dict[str, Any]) -> str:
+    """Who installs a preinstalled agent, and how (what the plan and a timeout say)."""
+    if spec.get("os") == "windows":
+        return ("install SMS-Agent-Py3.exe (Huawei's Windows installer, from the SMS console) on the source, give it "
+                "the AK/SK and SMS domain, and its proxy in the installer (or config\\auth.cfg) when the source "
+                "reaches SMS through one")
+    return ("run the SMS console's install command on the source (it downloads SMS-Agent.tar.gz, checks its "
+            ".sha256 and runs ./startup.sh); put the proxy in SMS-Agent/agent/config/auth.cfg [proxy-config] when "
+            "the source reaches SMS through one")
+
+
+def match_registered(cloud: Any, mac: str, ip: str, *, scan_all: bool = False) -> tuple[Any, list[str]]:
+    """(the SMS source with this MAC and this IP, or None; the sources matching only one of them). The sources
+    listed with this IP are confirmed by their MACs (show_server); `scan_all` also looks for the MAC elsewhere."""
+    partial: list[str] = []
+    for listed in cloud.sms.list_sources():
+        if listed.ip != ip and not scan_all:
+            continue
+        source = cloud.sms.show_source(listed.id)
+        has_mac = mac in (m.lower() for m in source.macs)
+        if has_mac and source.ip == ip:
+            return source, partial
+        if has_mac or source.ip == ip:
+            partial.append(f"{source.name} (MACs {', '.join(source.macs) or 'none'}, IP {source.ip})")
+    return None, partial

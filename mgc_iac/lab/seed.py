@@ -58,6 +58,11 @@ class Seed:
     lab: dict[str, Any] = field(default_factory=dict)
     # temporary credentials (IAM STS) the lab also accepts: [{access_key, secret_key, security_token}]
     temporary_credentials: list[dict[str, str]] = field(default_factory=list)
+    # the account's enterprise projects besides `default` (id "0"): [{name, id}]; the SMS-Agent's startup.sh lists
+    # them (a lab source reads them from its network file: mgc_iac.lab.hosts)
+    enterprise_projects: list[dict[str, str]] = field(default_factory=list)
+    # sources whose SMS-Agent a user installed (Windows): the lab registers and answers for them (lab/preinstalled.py)
+    preinstalled_agents: list[dict[str, Any]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.project_id = self.project_id or uuid.uuid5(_NAMESPACE, f"project/{self.region}").hex

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mgc_iac.lab import control, sms_agent
+from mgc_iac.lab import control, preinstalled, sms_agent
 from mgc_iac.lab.context import ANSWER, LAB, LabContext, LabError
 from mgc_iac.lab.contract import STATS, ContractStats, check_answer
 from mgc_iac.lab.services import ecs, evs, kms, smn, sms, vpc
@@ -152,4 +152,6 @@ def build_app(lab: LabContext) -> web.Application:
     app[STATS] = ContractStats()
     for module in (control, ecs, evs, kms, smn, vpc, sms, sms_agent):
         app.router.add_routes(module.routes)
+    app.on_startup.append(preinstalled.start)   # sources whose agent a user installed (a lab model)
+    app.on_cleanup.append(preinstalled.stop)
     return app
