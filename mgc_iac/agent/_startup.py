@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import codecs
+import contextlib
 import shlex
 from dataclasses import dataclass
 from functools import cache
@@ -44,6 +45,7 @@ OFFICIAL_BUCKET = "https://sms-agent-2-0.obs.{region}.myhuaweicloud.com"
 REGION_BUCKETS = {"cn-north-1": "https://sms-agent-2-0-cn-north-1.obs.cn-north-1.myhuaweicloud.com"}
 LAB_PATH = "/sms-agent/" + PACKAGE  # the lab's download location (mgc_iac.lab.sms_agent)
 STARTUP_DEADLINE_SECONDS = 180.0
+STARTUP_PID = ".startup.pid"              # inside SMS-Agent/: the runner of the startup.sh being answered
 _EXIT = {71: "download failed", 72: "checksum mismatch", 73: "older agent left (SMS.0609)", 74: "extract failed",
          76: "cannot write the proxy into auth.cfg"}
 
@@ -148,9 +150,19 @@ def startup_command(home: str = AGENT_HOME, deadline: float = STARTUP_DEADLINE_S
     agent = shlex.quote(f"{home}/SMS-Agent")
     inner = shlex.quote("stty -echo 2>/dev/null; exec ./startup.sh")
     limit = f"timeout -k 5 {int(deadline) + 10}" + " "
-    return (f"cd {agent} || exit 74; t=; command -v timeout >/dev/null 2>&1 && t='{limit}'; "
-            f"if command -v script >/dev/null 2>&1; then exec $t script -qec {inner} /dev/null; "
+    # the pid kept is timeout's (exec keeps it): a TERM to it reaches the whole dialog (stop_startup)
+    return (f"cd {agent} || exit 74; echo $$ > {STARTUP_PID}; t=; command -v timeout >/dev/null 2>&1 && "
+            f"t='{limit}'; if command -v script >/dev/null 2>&1; then exec $t script -qec {inner} /dev/null; "
             "else exec $t ./startup.sh; fi")
+
+
+async def stop_startup(source: Connector, home: str = AGENT_HOME) -> None:
+    """End a startup.sh mgc-iac stopped answering (it would ask again forever): TERM to its runner."""
+    pid_file = shlex.quote(f"{home}/SMS-Agent/{STARTUP_PID}")
+    script = (f"p=$(cat {pid_file} 2>/dev/null) && [ -n \"$p\" ] && kill -TERM \"$p\" 2>/dev/null; sleep 0.5; "
+              f"[ -n \"$p\" ] && kill -KILL -- -\"$p\" \"$p\" 2>/dev/null; rm -f {pid_file}; true")
+    with contextlib.suppress(Exception):  # best effort: the connection may be what failed (timeout ends it then)
+        await source.run(script, timeout=30)
 
 
 def _scrub(text: str, secrets: tuple[str, ...]) -> str:
@@ -182,11 +194,16 @@ async def run_startup(source: Connector, answers: StartupAnswers, *, home: str =
         await drive(read, write, dialog, deadline_seconds=deadline)
         done = await asyncio.wait_for(proc.wait(), timeout=30)
     except StartupDialogError as exc:
+        await stop_startup(source, home)
         raise AgentInstallError(f"StartUpAgent on {source.name}: {_scrub(str(exc), answers.secrets)}",
                                 stderr=_scrub(dialog.tail(20), answers.secrets)) from exc
     except (TimeoutError, asyncssh.Error, OSError) as exc:
+        await stop_startup(source, home)
         raise AgentInstallError(f"StartUpAgent on {source.name}: startup.sh did not end ({exc or 'timeout'}); it "
                                 f"printed last: {_scrub(dialog.tail(4), answers.secrets)!r}") from exc
+    except BaseException:
+        await asyncio.shield(stop_startup(source, home))  # cancelled (Ctrl-C): nothing left asking on the source
+        raise
     finally:
         proc.close()
     status = done.exit_status if done.exit_status is not None else 255

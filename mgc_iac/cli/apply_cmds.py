@@ -288,7 +288,8 @@ def _verification_line(verification: dict[str, Any]) -> str:
     rows = verification.get("results") or []
     dirs = "; ".join(f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
                      f"{r['extra']} extra" for r in rows)
-    return f"    verification {'clean' if verification.get('clean') else 'NOT clean'}: {dirs or 'no result'}"
+    label = verification.get("label") or "verification"
+    return f"    {label}: {'clean' if verification.get('clean') else 'NOT clean'}: {dirs or 'no result'}"
 
 
 @click.group("state")

@@ -140,11 +140,20 @@ class LabServer:
         self._thread.start()
         if not ready.wait(10):
             raise ConfigError("the lab did not start within 10 s")
+        # lab.json as the background lab writes it: lab hosts of this state dir find the lab's URL there
+        info = self.state_dir / "lab.json"
+        tmp = info.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": os.getpid(), "port": self.port, "url": f"http://{HOST}:{self.port}"}))
+        tmp.replace(info)
         return endpoint_for(self.state_dir, f"http://{HOST}:{self.port}", self.lab)
 
     def stop(self) -> None:
         if self._loop is None or self._thread is None:
             return
+        with contextlib.suppress(OSError, ValueError):
+            info = self.state_dir / "lab.json"
+            if json.loads(info.read_text()).get("port") == self.port:
+                info.unlink()
         loop = self._loop
         future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)  # type: ignore[attr-defined]
         future.result(10)

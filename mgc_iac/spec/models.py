@@ -91,8 +91,8 @@ class Source(SpecModel):
         "`ssh:` (Linux; the default for Linux). `preinstalled`: you install it (Windows: SMS-Agent-Py3.exe, its "
         "proxy in the installer; Linux without SSH from here: the console's command); apply waits for the source "
         "to register with SMS, matched by its MAC and IP (the default for Windows).")
-    agent_wait_minutes: int = Field(60, ge=1, le=7 * 24 * 60, description="How long apply waits for a "
-                                    "`preinstalled` agent to register with SMS before the step fails.")
+    agent_wait_minutes: float = Field(60, gt=0, le=7 * 24 * 60, description="How long apply waits for a "
+                                      "`preinstalled` agent to register with SMS before the step fails.")
     facts: SourceFacts = SourceFacts()
 
     @property

@@ -33,6 +33,9 @@ from mgc_iac.ssh import HostFacts, Requirements, SSHConnector, gather_facts, por
 REGISTER_TIMEOUT_SECONDS = 90.0
 PROBE_SECONDS = 2.0
 PREINSTALLED_POLL_SECONDS = 5.0
+# what the SMS-Agent's copy leaves out besides the task's excludes (mgc_iac.agent.linuxmain: the pseudo file systems,
+# and the target's authorized_keys, where SMS's transfer key lives): never compared by mgc-iac's verification
+AGENT_COPY_EXCLUDES = ("/proc", "/sys", "/dev", "/run", "/tmp", "/root/.ssh/authorized_keys")
 _INSTALL = {"apt-get": "apt-get install -y rsync", "apt": "apt-get install -y rsync", "yum": "yum install -y rsync",
             "dnf": "dnf install -y rsync", "zypper": "zypper install -y rsync"}
 
@@ -308,6 +311,53 @@ class AgentSide:
     def gone(self, ctx: StepContext) -> bool:
         source = self._source(ctx)
         return source is not None and not self._running(source, default=True)
+
+    # ---- VerifyConsistency ---------------------------------------------------------------------------------
+
+    def verify(self, ctx: StepContext, task_attrs: dict[str, Any]) -> dict[str, Any] | None:
+        """mgc-iac's OWN verification, with the stack's policy (hash or size+mtime, include and exclude paths),
+        computed ON the source and ON the target over SSH (mgc_iac.agent._verify); None when this machine does not
+        reach both (then SMS's own check is what there is: runners/cloud.py). Raises VerificationFailedError."""
+        from mgc_iac.agent import verify
+        from mgc_iac.engine.runners.sms_task import VerificationFailedError
+
+        source = self._source(ctx)
+        if source is None or self.hosts.target_endpoint(ctx.server.target_name) is None:
+            return None
+        target = self.hosts.target(ctx.server.target_name)
+        policy = task_attrs.get("verify") or {}
+        mode = "hash" if policy.get("hash") else "size_mtime"
+        include = list(policy.get("include_paths") or ())
+        # what the copy left out is not on the target: never counted (the agent's own excludes, the copy's,
+        # and in the lab the paths every lab host shares with this machine)
+        excludes = [*AGENT_COPY_EXCLUDES, *(task_attrs.get("copy_exclude_paths") or ()),
+                    *(policy.get("exclude_paths") or ())]
+        if source.lab:
+            from mgc_iac.lab.sms_agent._build import LAB_EXCLUDES
+
+            excludes += LAB_EXCLUDES
+
+        async def go() -> list[tuple[str, Any]]:
+            async with SSHConnector(source.settings, name=source.name) as src, \
+                    SSHConnector(target.settings, name=target.name) as dst:
+                return [(path, await verify(src, dst, [path], exclude_paths=excludes, mode=mode,
+                                            default_excludes=not include)) for path in include or ["/"]]
+
+        checked = asyncio.run(go())
+        rows = [{"dir": path, "total": r.total, "different": r.different, "missing": r.missing_on_target,
+                 "extra": r.extra_on_target} for path, r in checked]
+        verification = {"engine": "mgc-iac", "by": f"mgc-iac over SSH on {source.name} and {target.name}",
+                        "mode": mode, "exclude_paths": list(policy.get("exclude_paths") or ()),
+                        "clean": all(r.consistent for _, r in checked), "results": rows}
+        if not verification["clean"]:
+            first = [f"{d.kind} {d.path}" for _, r in checked for d in r.paths][:10]
+            lines = ", ".join(f"{r['dir']}: {r['different']} different, {r['missing']} missing, {r['extra']} extra"
+                              for r in rows if r["different"] or r["missing"] or r["extra"])
+            raise VerificationFailedError(f"mgc-iac's verification ({mode}) found the target differs from the source "
+                                          f"({lines}; first: {'; '.join(first)}); synchronize again, then retry",
+                                          {"verification": {**verification, "first_differences": first}})
+        return {"checked_dirs": [p for p, _ in checked], "files": sum(r.total for _, r in checked),
+                "verification": verification}
 
     # ---- SourceClear ---------------------------------------------------------------------------------------
 

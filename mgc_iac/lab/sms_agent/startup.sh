@@ -44,11 +44,13 @@ start() {  # start MODE [answers...]: linuxmain in its own session; the answers 
   local pid
   rm -f "$PIDFILE"
   printf '%s\n' "$@" | setsid "$AGENT/linuxmain" >>"$AGENT/Logs/linuxmain.log" 2>&1 &
+  pid=$!
   for _ in $(seq 1 150); do
     if [ -s "$PIDFILE" ]; then
       echo "The SMS-Agent is started (linuxmain, pid $(cat "$PIDFILE"))."
       exit 0
     fi
+    kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   echo "linuxmain did not start; its log:" >&2
