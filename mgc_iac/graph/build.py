@@ -164,7 +164,8 @@ def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_siz
         StepKind.BUSINESS_VALIDATION: "check the services on the target",
         StepKind.CUTOVER: "switch services to the target"
         + (" and start it" if wf.advanced.start_target_after_migration else ""),
-        StepKind.SOURCE_CLEAR: "stop and remove the agent on the source",
+        StepKind.SOURCE_CLEAR: "stop and remove the agent on the source (shutdown.sh, then SMS-Agent/)"
+        if src.agent_installer == "mgc-iac" else "SMS clears the source; the agent YOU installed stays: uninstall it",
         StepKind.MIGRATION_TASK_CLEAR: "delete the SMS task",
     }
     enabled = {
