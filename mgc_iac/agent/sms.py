@@ -6,8 +6,9 @@ params come from the task: its configuration (MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE
 CONSISTENCY_DIR: the directories of the agent's own check) and its speed limits. After each copy the agent
 runs the check the workflow page documents for SMS: "a quick verification, and only the file size and last
 modification time will be verified" (size+mtime), over the CONSISTENCY_DIR directories ("/": the whole copy
-minus the page's default exclusions; none: no check). CONSISTENCY_MODE and any exclude syntax are not read: their values are not
-documented (huawei-behaviour.md); hash and verification excludes are mgc-iac's own check (VerifyConsistency).
+minus the page's default exclusions; none: no check). CONSISTENCY_MODE and any exclude syntax are not read:
+their values are not documented (huawei-behaviour.md); hash and verification excludes are mgc-iac's own check
+(VerifyConsistency).
 Progress goes to PUT progress (sub-task MIGRATE_LINUX_FILE or SYNC_LINUX_FILE); an agent that
 (re)starts while its task is RUNNING or SYNCING resumes that copy (the earlier process took the command and
 died with it). A finished copy reports its consistency result FIRST, then progress 100 (which ends the

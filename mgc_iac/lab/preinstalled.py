@@ -10,93 +10,105 @@ source by its MACs and IPs (huawei-behaviour.md). The lab plays that server from
         - {name: win-01, os: windows, ip: 192.168.1.20, mac: "fa:16:3e:00:00:03", cpus: 2, memory_mb: 4096,
            disks: [{name: "C:", size_gb: 40, used_gb: 18}], register_after_seconds: 3}
 
-`register_after_seconds` after the lab starts (or is reset) the lab registers it through the same code as the
-register_server API (its MAC and IP in `networks`), then keeps its heartbeat (connected) and answers its
-commands as its agent would: START and SYNC complete the block-level copy at once (sub-task
-MIGRATE_WINDOWS_BLOCK / SYNC_WINDOWS_BLOCK at 100, the consistency result clean); no byte moves, and nothing of
-this is mgc-iac's code under test: the client side (waiting, matching by MAC and IP, the block-level task) is.
+`register_after_seconds` after the lab starts, a thread of the lab process acts as that server's agent through
+the SMS agent API itself (mgc_iac.cloud's SmsClient, signed with the lab's keys, like any agent): it registers
+the server (its MAC and IP in `networks`), polls its commands (the heartbeat: connected), and answers START and
+SYNC as a block-level copy that is done at once: the consistency result (clean), progress 100 on
+MIGRATE_WINDOWS_BLOCK / SYNC_WINDOWS_BLOCK, the command result. No byte moves, and none of this is mgc-iac's
+code under test: the client side (the wait, the MAC-and-IP match, the block-level task) is.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
+import threading
+import time
 from typing import Any
 
-from aiohttp import web
-
-from mgc_iac.lab.context import LAB, LabContext
+from mgc_iac.lab.context import LabContext
 
 log = logging.getLogger("mgc_iac.lab.preinstalled")
-TICK_SECONDS = 0.25
-EPOCH = "preinstalled_epoch"   # lab setting: when the lab started (again): the registrations count from it
-_TASK: web.AppKey[asyncio.Task[None]] = web.AppKey("preinstalled_task", asyncio.Task)
+POLL_SECONDS = 0.5
 
 
-def _body(agent: dict[str, Any]) -> dict[str, Any]:
-    """The register_server body the installed agent would send (PostSourceServerBody's fields)."""
+def facts(agent: dict[str, Any]) -> Any:
+    """What the installed agent registers (PostSourceServerBody through SourceFacts)."""
+    from mgc_iac.cloud import SourceFacts
+
     gib = 1024 ** 3
-    disks = [{"name": str(d.get("name") or f"disk{n}"), "size": int(float(d.get("size_gb", 40)) * gib),
-              "used_size": int(float(d.get("used_gb", 0)) * gib), "device_use": "BOOT" if n == 0 else "NORMAL",
-              "partition_style": "MBR", "relation_name": str(d.get("name") or "")}
-             for n, d in enumerate(agent.get("disks") or [{"name": "C:", "size_gb": 40, "used_gb": 10}])]
-    return {"name": agent["name"], "hostname": agent["name"], "ip": str(agent["ip"]),
-            "os_type": str(agent.get("os", "windows")).upper(), "os_version": str(agent.get("os_version", "")),
-            "firmware": "BIOS", "cpu_quantity": int(agent.get("cpus", 2)),
-            "memory": int(agent.get("memory_mb", 4096)) * 1024 * 1024, "disks": disks,
-            "networks": [{"name": "Ethernet0", "ip": str(agent["ip"]), "netmask": "255.255.255.0",
-                          "gateway": "", "mac": str(agent["mac"]).lower()}],
-            "agent_version": "lab-preinstalled"}
+    disks = tuple({"name": str(d.get("name") or f"disk{n}"), "size": int(float(d.get("size_gb", 40)) * gib),
+                   "used_size": int(float(d.get("used_gb", 0)) * gib), "device_use": "BOOT" if n == 0 else "NORMAL"}
+                  for n, d in enumerate(agent.get("disks") or [{"name": "C:", "size_gb": 40, "used_gb": 10}]))
+    return SourceFacts(name=str(agent["name"]), ip=str(agent["ip"]), os_type=str(agent.get("os", "windows")).upper(),
+                       macs=(str(agent["mac"]).lower(),), cpu_quantity=int(agent.get("cpus", 2)),
+                       memory_bytes=int(agent.get("memory_mb", 4096)) * 1024 * 1024, disks=disks,
+                       os_version=str(agent.get("os_version", "")), agent_version="lab-preinstalled")
 
 
-def tick(lab: LabContext) -> None:
-    """Register the agents whose time has come, keep their heartbeat, answer their commands."""
-    from mgc_iac.lab.services import sms
+class PreinstalledAgents:
+    """One thread playing every seeded preinstalled agent against the lab at `url`."""
 
-    agents = lab.seed.preinstalled_agents
-    if not agents:
-        return
-    now = lab.clock()
-    with lab.store.tx():
-        epoch = lab.store.setting(EPOCH)
-        if epoch is None:
-            lab.store.set_setting(EPOCH, now)
-            epoch = now
-        for agent in agents:
-            if now < float(epoch) + float(agent.get("register_after_seconds", 0)):
-                continue
-            source = sms.register(lab, _body(agent))  # the same MACs keep the id: this is also the heartbeat
-            while source["commands"]:
-                command = source["commands"].pop(0)
-                lab.store.put("sms_source", source)
-                name = command.get("command_name")
-                task = lab.store.get("sms_task", (command.get("command_param") or {}).get("task_id", ""))
-                if task is not None and name in ("START", "SYNC") and task["state"] in ("RUNNING", "SYNCING"):
-                    sms._instant(lab, task, "MIGRATE" if name == "START" else "SYNC")
-                    lab.store.put("sms_task", task)
-                    log.info("preinstalled agent %s: %s of task %s done (simulated)", agent["name"], name, task["id"])
-                source = lab.store.get("sms_source", source["id"]) or source
+    def __init__(self, lab: LabContext, url: str) -> None:
+        self.lab = lab
+        self.url = url
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mgc-iac-lab-preinstalled", daemon=True)
+
+    def start(self) -> PreinstalledAgents:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    def _client(self) -> Any:
+        from mgc_iac.cloud import Cloud, CloudSettings, RetryPolicy
+
+        ak, sk = next(iter(self.lab.keys.items()))
+        return Cloud(CloudSettings(region=self.lab.region, project_id=self.lab.project_id, ak=ak, sk=sk,
+                                   endpoints={"sms": self.url}, retry=RetryPolicy(max_attempts=2, base_delay=0.1)))\
+            .sms
+
+    def _run(self) -> None:
+        from mgc_iac.errors import CloudError, CloudNotFoundError
+
+        sms = self._client()
+        started = time.monotonic()
+        ids: dict[str, str] = {}
+        while not self._stop.wait(POLL_SECONDS):
+            for agent in self.lab.seed.preinstalled_agents:
+                if time.monotonic() - started < float(agent.get("register_after_seconds", 0)):
+                    continue
+                name = str(agent["name"])
+                try:
+                    if name not in ids:
+                        ids[name] = sms.register_source(facts(agent))
+                        log.info("preinstalled agent %s registered as %s", name, ids[name])
+                    self._answer(sms, agent, ids[name])
+                except CloudNotFoundError:
+                    ids.pop(name, None)  # the lab was reset: the agent registers again
+                except CloudError as exc:
+                    log.warning("preinstalled agent %s: %s", name, exc)
+
+    @staticmethod
+    def _answer(sms: Any, agent: dict[str, Any], source_id: str) -> None:
+        from mgc_iac.cloud import ConsistencyResult, Progress
+
+        command = sms.show_command(source_id)  # also the heartbeat
+        if not command.name:
+            return
+        if command.name in ("START", "SYNC") and command.task_id:
+            phase = "MIGRATE" if command.name == "START" else "SYNC"
+            total = sum(int(float(d.get("used_gb", 0)) * 1024 ** 3) for d in agent.get("disks") or [])
+            drive = str((agent.get("disks") or [{"name": "C:"}])[0].get("name") or "C:")
+            sms.report_consistency_result(command.task_id, [ConsistencyResult(drive, 0, 0, 0, 0)])
+            sms.report_progress(command.task_id, Progress(f"{phase}_WINDOWS_BLOCK", 100, total, total, 0.0))
+            log.info("preinstalled agent %s: %s of task %s done (simulated)", agent["name"], command.name,
+                     command.task_id)
+        sms.report_command_result(source_id, command.name, True, {"method": "lab-preinstalled"})
 
 
-async def _run(app: web.Application) -> None:
-    lab = app[LAB]
-    while True:
-        try:
-            tick(lab)
-        except Exception:  # noqa: BLE001 - a lab model must not stop the lab: logged, tried again
-            log.exception("the preinstalled agents' tick failed")
-        await asyncio.sleep(TICK_SECONDS)
-
-
-async def start(app: web.Application) -> None:
-    if app[LAB].seed.preinstalled_agents:
-        app[_TASK] = asyncio.get_running_loop().create_task(_run(app))
-
-
-async def stop(app: web.Application) -> None:
-    task = app.get(_TASK)
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+def start(lab: LabContext, url: str) -> PreinstalledAgents | None:
+    """The lab's preinstalled agents, started once the lab answers at `url` (None when the seed has none)."""
+    return PreinstalledAgents(lab, url).start() if lab.seed.preinstalled_agents else None

@@ -102,14 +102,19 @@ def endpoint_for(state_dir: Path, url: str, lab: LabContext | None = None) -> La
 async def _start_site(lab: LabContext, port: int) -> tuple[object, int]:
     from aiohttp import web
 
-    from mgc_iac.lab.server import build_app
+    from mgc_iac.lab import preinstalled
+    from mgc_iac.lab.server import PREINSTALLED, build_app
 
     runner = web.AppRunner(build_app(lab), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, HOST, port, backlog=1024)
     await site.start()
     sockets = site._server.sockets  # type: ignore[union-attr]  # aiohttp keeps the bound socket here
-    return runner, sockets[0].getsockname()[1]
+    bound = sockets[0].getsockname()[1]
+    agents = preinstalled.start(lab, f"http://{HOST}:{bound}")
+    if agents is not None:
+        runner.app[PREINSTALLED].append(agents)  # type: ignore[union-attr]  # stopped at the app's cleanup
+    return runner, bound
 
 
 class LabServer:

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from mgc_iac.lab import control, preinstalled, sms_agent
+from mgc_iac.lab import control, sms_agent
 from mgc_iac.lab.context import ANSWER, LAB, LabContext, LabError
 from mgc_iac.lab.contract import STATS, ContractStats, check_answer
 from mgc_iac.lab.services import ecs, evs, kms, smn, sms, vpc
@@ -145,6 +145,9 @@ def _abort(request: web.Request) -> None:
     raise asyncio.CancelledError
 
 
+PREINSTALLED: web.AppKey[list[object]] = web.AppKey("preinstalled", list)
+
+
 def build_app(lab: LabContext) -> web.Application:
     app = web.Application(middlewares=[huawei_errors, loopback_and_signature, injected_faults, sdk_contract],
                           client_max_size=MAX_BODY)
@@ -152,6 +155,11 @@ def build_app(lab: LabContext) -> web.Application:
     app[STATS] = ContractStats()
     for module in (control, ecs, evs, kms, smn, vpc, sms, sms_agent):
         app.router.add_routes(module.routes)
-    app.on_startup.append(preinstalled.start)   # sources whose agent a user installed (a lab model)
-    app.on_cleanup.append(preinstalled.stop)
+    app[PREINSTALLED] = []  # sources whose agent a user installed (a lab model): started once the lab answers
+
+    async def stop_preinstalled(app: web.Application) -> None:
+        for agents in app[PREINSTALLED]:
+            await asyncio.to_thread(agents.stop)  # type: ignore[attr-defined]
+
+    app.on_cleanup.append(stop_preinstalled)
     return app

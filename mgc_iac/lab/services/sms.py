@@ -271,28 +271,22 @@ async def register_server(request: web.Request) -> web.Response:
     for field_ in ("name", "ip", "os_type"):
         if not body.get(field_):
             raise bad_request("SMS.2009", f"{field_} is required to register a source server")
-    with lab.store.tx():
-        source = register(lab, body)
-    return reply({"id": source["id"]})
-
-
-def register(lab: LabContext, body: dict[str, Any]) -> dict[str, Any]:
-    """What an agent's register_server does to the lab's sources (inside the caller's transaction)."""
     macs = sorted(n.get("mac", "") for n in body.get("networks") or [] if n.get("mac"))
-    # the same machine registering again (same MACs, or same name without MACs) keeps its id
-    same = next((s for s in lab.store.list("sms_source")
-                 if (macs and s.get("macs") == macs) or (not macs and s["name"] == body["name"])), None)
-    now = lab.clock()
-    source = same or {"id": new_id(), "state": "waiting", "migration_cycle": "", "commands": [],
-                      "add_date": _ms(now), "current_task": "", "replicatesize": 0, "totalsize": 0}
-    keep = ("name", "ip", "hostname", "os_type", "os_version", "firmware", "cpu_quantity", "memory", "disks",
-            "volume_groups", "networks", "agent_version")
-    source.update({k: body[k] for k in keep if k in body})
-    source.update(macs=macs, last_seen=now, checks=source.get("checks") or [])
-    source["totalsize"] = sum(int(d["used_size"] if d.get("used_size") is not None else d.get("size") or 0)
-                              for d in body.get("disks") or [])
-    lab.store.put("sms_source", source)
-    return source
+    with lab.store.tx():
+        # the same machine registering again (same MACs, or same name without MACs) keeps its id
+        same = next((s for s in lab.store.list("sms_source")
+                     if (macs and s.get("macs") == macs) or (not macs and s["name"] == body["name"])), None)
+        now = lab.clock()
+        source = same or {"id": new_id(), "state": "waiting", "migration_cycle": "", "commands": [],
+                          "add_date": _ms(now), "current_task": "", "replicatesize": 0, "totalsize": 0}
+        keep = ("name", "ip", "hostname", "os_type", "os_version", "firmware", "cpu_quantity", "memory", "disks",
+                "volume_groups", "networks", "agent_version")
+        source.update({k: body[k] for k in keep if k in body})
+        source.update(macs=macs, last_seen=now, checks=source.get("checks") or [])
+        source["totalsize"] = sum(int(d["used_size"] if d.get("used_size") is not None else d.get("size") or 0)
+                                  for d in body.get("disks") or [])
+        lab.store.put("sms_source", source)
+    return reply({"id": source["id"]})
 
 
 @routes.get("/v3/sources", name="sms.list_servers")
