@@ -61,10 +61,10 @@ def task_configuration(props: dict[str, Any]) -> dict[str, str]:
     DYNAMIC_PORT (migration port); MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR (comma-separated subtrees left out of
     the full copy / the sync: advanced.copy_exclude_paths ONLY); CONSISTENCY_DIR (the directories the agent's
     own quick check covers, comma-separated as the workflow page writes paths: the include paths, "/" for the
-    whole copy, "" when verification is off). CONSISTENCY_MODE is not sent, nor any exclude syntax inside CONSISTENCY_DIR: their
-    values are not documented (ConfigBody names the keys only; huawei-behaviour.md), so mgc-iac does not invent
-    conventions the agent would have to understand. Hash and verification excludes are mgc-iac's OWN
-    verification (VerifyConsistency over SSH), never the agent's."""
+    whole copy, "" when verification is off). CONSISTENCY_MODE is not sent, nor any exclude syntax inside
+    CONSISTENCY_DIR: their values are not documented (ConfigBody names the keys only; huawei-behaviour.md),
+    so mgc-iac does not invent conventions the agent would have to understand. Hash and verification
+    excludes are mgc-iac's OWN verification (VerifyConsistency over SSH), never the agent's."""
     verify = props.get("verify") or {}
     copy_excludes = ",".join(props.get("copy_exclude_paths") or ())
     checked = ",".join(verify.get("include_paths") or ["/"]) if verify.get("enabled") else ""

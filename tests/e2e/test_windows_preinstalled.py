@@ -27,8 +27,8 @@ REPO = Path(__file__).resolve().parent.parent.parent
 def windows(tmp_path: Path) -> Iterator[Demo]:
     stack = tmp_path / "windows"
     shutil.copytree(REPO / "stacks" / "windows", stack)
-    env = {**os.environ, "MGC_IAC_STATE": str(tmp_path / "state" / "state.db"), "MGC_IAC_LAB_DIR": str(tmp_path / "lab"),
-           "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "MGC_IAC_STATE": str(tmp_path / "state" / "state.db"),
+           "MGC_IAC_LAB_DIR": str(tmp_path / "lab"), "NO_COLOR": "1", "PYTHONPATH": str(REPO)}
     env.pop("HUAWEICLOUD_SDK_SECURITY_TOKEN", None)
     d = Demo(stack, tmp_path / "lab", env)
     try:

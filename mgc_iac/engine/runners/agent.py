@@ -250,11 +250,12 @@ class AgentSide:
                 last_probe = time.monotonic()
                 if asyncio.run(self._status(source))["state"] != "running":
                     raise SSHError(f"the SMS-Agent on {source.name} stopped before it registered with SMS: see "
-                                   f"{AGENT_DIR}/log on the source")
+                                   f"{AGENT_DIR}/agent/Logs on the source")
             if time.monotonic() > deadline:
                 raise SSHError(f"the SMS-Agent on {source.name} runs but did not register with SMS within "
                                f"{REGISTER_TIMEOUT_SECONDS:.0f} s: check that the source reaches the SMS endpoint "
-                               f"(through the proxy, if any) and the keys' permissions; its log is in {AGENT_DIR}/log")
+                               "(through the proxy, if any) and the keys' permissions; its log is in "
+                               f"{AGENT_DIR}/agent/Logs")
             time.sleep(0.2)
 
     @staticmethod
