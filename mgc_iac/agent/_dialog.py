@@ -165,7 +165,7 @@ class StartupDialog:
 
 
 async def drive(read: Callable[[], Awaitable[str]], write: Callable[[str], Awaitable[None]],
-                dialog: StartupDialog, *, deadline_seconds: float, quiet_seconds: float = 0.3) -> None:
+                dialog: StartupDialog, *, deadline_seconds: float, quiet_seconds: float = 0.1) -> None:
     """Answer each prompt as it appears until `read` returns "" (startup.sh ended). A prompt is answered once the
     output has been quiet for `quiet_seconds` (the whole prompt is there); past the deadline it stops with what
     startup.sh printed last."""

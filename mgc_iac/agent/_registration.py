@@ -16,11 +16,14 @@ import base64
 import configparser
 import hashlib
 import hmac
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+LAB_NETWORK = "/.mgc-lab-network.json"  # lab only: what a lab source knows of the lab (mgc_iac.lab.hosts)
 SAVED = "config/registration.cfg"
 KEY = "config/.registration.key"
 AUTH_CFG = "config/auth.cfg"
@@ -100,3 +103,19 @@ def proxy_url(home: Path) -> str | None:
                          f"({host or '-'}:{port or '-'})")
     user = sec.get("proxy_user", "").strip()
     return f"http://{user + '@' if user else ''}{host}:{port}"
+
+
+def lab_network() -> dict[str, Any]:
+    """The lab host's network file ({} off the lab): its declared IP, the targets, `cloud`, `internet`."""
+    try:
+        return dict(json.loads(Path(LAB_NETWORK).read_text() or "{}"))
+    except (OSError, ValueError):
+        return {}
+
+
+def enterprise_projects() -> list[tuple[str, str]]:
+    """(id, name) of the account's enterprise projects, `0 default` first (in the lab: from the network file).
+    Light on purpose (stdlib only): startup.sh runs it between two prompts."""
+    listed = [(str(p.get("id") or p["name"]), str(p["name"]))
+              for p in (lab_network().get("cloud") or {}).get("enterprise_projects") or [] if p.get("name")]
+    return [("0", "default"), *[(i, n) for i, n in listed if n != "default"]]

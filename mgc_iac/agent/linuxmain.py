@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import json
 import logging
 import os
 import signal
@@ -41,7 +40,15 @@ from mgc_iac.agent._commands import AgentCommand, run_agent_loop
 from mgc_iac.agent._errors import ReplicationError
 from mgc_iac.agent._job import AgentInstall, ReplicationJob, TargetEndpoint
 from mgc_iac.agent._openssh import OpenSSHTarget
-from mgc_iac.agent._registration import Registration, load, proxy_url, save
+from mgc_iac.agent._registration import (  # noqa: F401 - LAB_NETWORK: the lab hosts name it
+    LAB_NETWORK,
+    Registration,
+    enterprise_projects,
+    lab_network,
+    load,
+    proxy_url,
+    save,
+)
 from mgc_iac.agent._rsync import TARGET_ALIAS
 from mgc_iac.agent.sms import SmsAgentCommands
 from mgc_iac.cloud import Cloud, CloudSettings, SourceFacts
@@ -54,7 +61,6 @@ PSEUDO_EXCLUDES = ("/proc", "/sys", "/dev", "/run", "/tmp")
 # the target user's authorized_keys holds the transfer key SMS placed there: the source's must not replace it
 TARGET_KEYS = "/root/.ssh/authorized_keys"
 POLL_SECONDS = 0.2  # show_command, the heartbeat: a started task's command is taken within this
-LAB_NETWORK = "/.mgc-lab-network.json"  # lab only: where each target answers on loopback (the lab README)
 
 
 def _name_process() -> None:
@@ -71,10 +77,7 @@ def _read(path: str) -> str:
 
 
 def _lab_network() -> dict[str, Any]:
-    try:
-        return dict(json.loads(_read(LAB_NETWORK) or "{}"))
-    except ValueError:
-        return {}
+    return lab_network()
 
 
 def source_ip(sms_url: str) -> str:
@@ -178,13 +181,6 @@ def _excludes(home: Path) -> tuple[str, ...]:
 
 class NoRouteError(Exception):
     """The lab host has no route to the cloud but through a proxy, and auth.cfg enables none."""
-
-
-def enterprise_projects() -> list[tuple[str, str]]:
-    """(id, name) of the account's enterprise projects, `0 default` first (in the lab: from the network file)."""
-    listed = [(str(p.get("id") or p["name"]), str(p["name"]))
-              for p in (_lab_network().get("cloud") or {}).get("enterprise_projects") or [] if p.get("name")]
-    return [("0", "default"), *[(i, n) for i, n in listed if n != "default"]]
 
 
 def settings_for(home: Path, reg: Registration) -> CloudSettings:

@@ -42,6 +42,10 @@ LAB_EXCLUDES = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc/alternatives", 
 _LAUNCHER = """import os, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
+if sys.argv[1:2] == ["--list-enterprise-projects"]:  # between two prompts of startup.sh: no SDK import
+    from mgc_iac.agent._registration import enterprise_projects
+    print("".join(f"{i} {n}\\n" for i, n in enterprise_projects()), end="")
+    raise SystemExit(0)
 from mgc_iac.agent.linuxmain import main
 raise SystemExit(main(HERE, sys.argv[1:]))
 """
