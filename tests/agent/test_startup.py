@@ -24,15 +24,15 @@ from typing import Any
 
 import pytest
 
-from mgc_iac.agent import AgentPackage, agent_status, install_agent, uninstall_agent
-from mgc_iac.agent._dialog import StartupAnswers
-from mgc_iac.agent._startup import LAB_PATH, AgentInstallError, AgentProxy, render, startup_answers
 from mgc_iac.cloud import Cloud
 from mgc_iac.lab.hosts import LabHosts, LabHostSpec
 from mgc_iac.lab.hosts.testing import serving
 from mgc_iac.lab.proxy import forward_proxy
 from mgc_iac.lab.testing import RunningLab, running_lab
 from mgc_iac.ssh import SSHConnector
+from mgc_iac.ssh.agent import AgentPackage, agent_status, install_agent, uninstall_agent
+from mgc_iac.ssh.agent._dialog import StartupAnswers
+from mgc_iac.ssh.agent._startup import LAB_PATH, AgentInstallError, AgentProxy, render, startup_answers
 
 AK, SK = "AKTESTSTARTUP0000001", "sk-test-startup-secret-0123456789abcdef"
 AGENT = "/opt/SMS-Agent"
@@ -281,10 +281,10 @@ def test_a_huaweicloud_stack_s_start_up_agent_reaches_the_install_commands_and_r
     token in the environment it stops before anything runs on the source."""
     from types import SimpleNamespace
 
-    from mgc_iac.connect_hosts import MigrationHosts
     from mgc_iac.engine.runners.agent import AgentSide
     from mgc_iac.engine.steps import StepContext
     from mgc_iac.errors import ConfigError
+    from mgc_iac.ssh.hosts import MigrationHosts
 
     for k, v in {"HUAWEICLOUD_SDK_AK": AK, "HUAWEICLOUD_SDK_SK": SK, "HUAWEICLOUD_SDK_PROJECT_ID": "p" * 32}.items():
         monkeypatch.setenv(k, v)

@@ -1,4 +1,4 @@
-"""The answers to startup.sh, chosen from each prompt's text (mgc_iac.agent._dialog): Huawei's sequence on a first
+"""The answers to startup.sh, chosen from each prompt's text (mgc_iac.ssh.agent._dialog): Huawei's sequence on a first
 start and a restart, a refused answer, an unknown prompt, a token prompt, the enterprise project by name, the
 deadline; and what is refused before startup.sh runs (temporary credentials, an SMS endpoint that is not a bare
 host). Huawei does not publish the wording: the transcripts below use other words than the lab's startup.sh, so
@@ -10,10 +10,10 @@ import asyncio
 
 import pytest
 
-from mgc_iac.agent._dialog import StartupAnswers, StartupDialog, StartupDialogError, classify, drive
-from mgc_iac.agent._startup import official_package_url, sms_domain, startup_answers
 from mgc_iac.cloud import CloudSettings
 from mgc_iac.errors import ConfigError
+from mgc_iac.ssh.agent._dialog import StartupAnswers, StartupDialog, StartupDialogError, classify, drive
+from mgc_iac.ssh.agent._startup import official_package_url, sms_domain, startup_answers
 
 AK, SK = "AKDIALOG000000000001", "sk-dialog-secret-0123456789"
 ANSWERS = StartupAnswers(ak=AK, sk=SK, domain="sms.ap-southeast-3.myhuaweicloud.com", enterprise_project="shop")

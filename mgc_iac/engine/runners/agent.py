@@ -1,10 +1,10 @@
 """The SSH side of a server's steps: prechecks (CreateTarget), the SMS-Agent (StartUpAgent), its liveness
 (StartMigration / StartSynchronization), mgc-iac's own verification (VerifyConsistency) and the agent's removal
 (SourceClear). The controller only orchestrates: the agent runs ON the source (Huawei's SMS-Agent on Huawei
-Cloud, the lab's package in the lab; one install path, mgc_iac.agent's template and prompt dialog), registers the
+Cloud, the lab's package in the lab; one install path, mgc_iac.lab.agent's template and prompt dialog), registers the
 source with SMS and copies to the target as SMS commands it.
 
-Who starts the agent is the source's `agent:` (mgc_iac.spec.models.Source.agent_installer): `mgc-iac` installs
+Who starts the agent is the source's `agent:` (mgc_iac.stack.models.Source.agent_installer): `mgc-iac` installs
 and starts it over SSH; `preinstalled` (Windows: SMS-Agent-Py3.exe, or a Linux source this machine cannot log in
 to) means the user did, and StartUpAgent waits for the source to register with SMS, matched by its MAC and IP.
 
@@ -22,19 +22,19 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mgc_iac.agent import AGENT_DIR, AgentPackage, agent_status, install_agent, uninstall_agent
-from mgc_iac.agent._dialog import StartupAnswers
-from mgc_iac.agent._startup import startup_answers
-from mgc_iac.connect_hosts import HostAccess, MigrationHosts
 from mgc_iac.engine.steps import StepContext
 from mgc_iac.errors import CloudNotFoundError, MgcIacError, SSHError
 from mgc_iac.ssh import HostFacts, Requirements, SSHConnector, gather_facts, port_reachable, run_prechecks
+from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, agent_status, install_agent, uninstall_agent
+from mgc_iac.ssh.agent._dialog import StartupAnswers
+from mgc_iac.ssh.agent._startup import startup_answers
+from mgc_iac.ssh.hosts import HostAccess, MigrationHosts
 
 REGISTER_TIMEOUT_SECONDS = 90.0
 PROBE_SECONDS = 2.0
 PREINSTALLED_POLL_SECONDS = 5.0
-# what the SMS-Agent's copy leaves out besides the task's excludes (mgc_iac.agent.linuxmain: the pseudo file systems,
-# and the target's authorized_keys, where SMS's transfer key lives): never compared by mgc-iac's verification
+# what the SMS-Agent's copy leaves out besides the task's excludes (mgc_iac.lab.agent.linuxmain: the pseudo file
+# systems, and the target's authorized_keys, where SMS's transfer key lives): never compared by mgc-iac's verification
 AGENT_COPY_EXCLUDES = ("/proc", "/sys", "/dev", "/run", "/tmp", "/root/.ssh/authorized_keys")
 _INSTALL = {"apt-get": "apt-get install -y rsync", "apt": "apt-get install -y rsync", "yum": "yum install -y rsync",
             "dnf": "dnf install -y rsync", "zypper": "zypper install -y rsync"}
@@ -156,7 +156,7 @@ class AgentSide:
         """rsync (install when asked), then the SMS-Agent installed and started ON the source, its startup.sh
         answered prompt by prompt; returns once SMS has the source registered (found by the MAC the agent
         reports). A preinstalled agent: wait for it to register (wait_preinstalled)."""
-        from mgc_iac.connect import settings_for
+        from mgc_iac.cloud.endpoint import settings_for
 
         spec = self._spec_source(ctx)
         if installer(spec) == "preinstalled":
@@ -191,7 +191,7 @@ class AgentSide:
         """A source whose agent the user installed: wait until SMS has it registered and connected, matched by
         its MAC AND its IP (a registration with only one of them is reported, not taken); a clear timeout."""
         from mgc_iac.cloud import Cloud
-        from mgc_iac.connect import settings_for
+        from mgc_iac.cloud.endpoint import settings_for
 
         mac, ip = str(spec.get("mac", "")).lower(), str(spec.get("ip", ""))
         minutes = float(spec.get("agent_wait_minutes") or 60)
@@ -317,10 +317,10 @@ class AgentSide:
 
     def verify(self, ctx: StepContext, task_attrs: dict[str, Any]) -> dict[str, Any] | None:
         """mgc-iac's OWN verification, with the stack's policy (hash or size+mtime, include and exclude paths),
-        computed ON the source and ON the target over SSH (mgc_iac.agent._verify); None when this machine does not
+        computed ON the source and ON the target over SSH (mgc_iac.lab.agent._verify); None when this machine does not
         reach both (then SMS's own check is what there is: runners/cloud.py). Raises VerificationFailedError."""
-        from mgc_iac.agent import verify
         from mgc_iac.engine.runners.sms_task import VerificationFailedError
+        from mgc_iac.lab.agent import verify
 
         source = self._source(ctx)
         if source is None or self.hosts.target_endpoint(ctx.server.target_name) is None:

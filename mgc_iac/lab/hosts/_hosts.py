@@ -19,7 +19,7 @@ from mgc_iac.lab.hosts._spec import LabHostSpec
 from mgc_iac.ssh import SSHSettings
 from mgc_iac.ssh._errors import known_hosts_name
 
-NETWORK_FILE = "/.mgc-lab-network.json"  # read by the lab agent (mgc_iac.agent.linuxmain.LAB_NETWORK)
+NETWORK_FILE = "/.mgc-lab-network.json"  # read by the lab agent (mgc_iac.lab.agent.linuxmain.LAB_NETWORK)
 
 
 @dataclass
@@ -75,7 +75,7 @@ class LabHosts:
 
     def __init__(self, specs: list[LabHostSpec], workdir: str | Path, cloud: dict[str, object] | None = None) -> None:
         self.workdir = Path(workdir).resolve()
-        # what a source learns of the lab cloud (mgc_iac.agent.linuxmain): its URL for Huawei's domain names, the
+        # what a source learns of the lab cloud (mgc_iac.lab.agent.linuxmain): its URL for Huawei's domain names, the
         # project of its region and the enterprise projects (what DNS, IAM and EPS tell Huawei's agent)
         self.cloud = cloud
         self.hosts: dict[str, LabHost] = {

@@ -10,7 +10,7 @@ the SDK's own SDK-HMAC-SHA256 signer, the one the lab's gateway verifies, rather
     SMS-Agent/startup.sh             Huawei's prompt sequence (see startup.sh), then starts agent/linuxmain detached
     SMS-Agent/shutdown.sh            stops linuxmain
     SMS-Agent/agent/linuxmain        the process (bash exec -a linuxmain /usr/bin/python3 -I linuxmain.py)
-    SMS-Agent/agent/linuxmain.py     puts lib/ first on sys.path and runs mgc_iac.agent.linuxmain
+    SMS-Agent/agent/linuxmain.py     puts lib/ first on sys.path and runs mgc_iac.lab.agent.linuxmain
     SMS-Agent/agent/config/auth.cfg  the agent's settings: [proxy-config] enable, proxy_addr, proxy_port,
                                      proxy_user, use_password (Huawei's names; StartUpAgent writes them)
     SMS-Agent/agent/config/excludes  the lab's own paths the copy leaves out (one a line)
@@ -34,7 +34,7 @@ from pathlib import Path
 PACKAGE = "SMS-Agent.tar.gz"
 # auth.cfg as shipped: the proxy off (Huawei's key names, huawei-behaviour.md); StartUpAgent rewrites the section
 AUTH_CFG = "[proxy-config]\nenable = false\nproxy_addr =\nproxy_port =\nproxy_user =\nuse_password = false\n"
-ENTRY = "mgc_iac.agent.linuxmain"
+ENTRY = "mgc_iac.lab.agent.linuxmain"
 HERE = Path(__file__).resolve().parent
 # what every lab host binds read-only from this machine, and the lab's own files: never copied to a target
 LAB_EXCLUDES = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc/alternatives", "/.mgc-lab-files",
@@ -43,10 +43,10 @@ _LAUNCHER = """import os, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
 if sys.argv[1:2] == ["--list-enterprise-projects"]:  # between two prompts of startup.sh: no SDK import
-    from mgc_iac.agent._registration import enterprise_projects
+    from mgc_iac.lab.agent._registration import enterprise_projects
     print("".join(f"{i} {n}\\n" for i, n in enterprise_projects()), end="")
     raise SystemExit(0)
-from mgc_iac.agent.linuxmain import main
+from mgc_iac.lab.agent.linuxmain import main
 raise SystemExit(main(HERE, sys.argv[1:]))
 """
 _FIND = """
