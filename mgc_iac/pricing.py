@@ -55,8 +55,8 @@ def _cost(spec: dict[str, Any], stack_dir: Path | None, servers: list, keys: lis
         try:
             cloud = _huaweicloud(spec)
         except ConfigError as exc:
-            return unknown(servers, "Huawei BSS", f"no price inquiry: {exc}")
-    source = f"Huawei BSS price inquiry at {cloud.settings.endpoint('bss')}"
+            return unknown(servers, "BSS price inquiry", f"no price inquiry: {exc}")
+    source = f"BSS price inquiry at {cloud.settings.endpoint('bss')}"
     outcome: dict[str, Any] = {}
 
     def ask() -> None:

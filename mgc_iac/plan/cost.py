@@ -152,7 +152,7 @@ def _shared(alike: dict[tuple[Any, ...], tuple[CostPart, ...]], attrs: Mapping[s
     if not attrs:
         return ()
     shape = (attrs.get("region"), attrs.get("flavor"), os, attrs.get("volume_type"), bool(attrs.get("eip")),
-             tuple(int(d["size_gb"]) for d in attrs.get("disks") or ()))
+             tuple(int(d.get("size_gb") or 0) for d in attrs.get("disks") or ()))
     parts = alike.get(shape)
     if parts is None:
         parts = alike[shape] = parts_of(attrs, os)
@@ -169,7 +169,7 @@ def parts_of(attrs: Mapping[str, Any] | None, os: str) -> tuple[CostPart, ...]:
     volume_type = str(attrs.get("volume_type") or "SSD")
     for n, disk in enumerate(attrs.get("disks") or []):
         parts.append(CostPart("system_disk" if n == 0 else "data_disk",
-                              PriceKey("volume", region, volume_type, int(disk["size_gb"]))))
+                              PriceKey("volume", region, volume_type, int(disk.get("size_gb") or 0))))
     if attrs.get("eip"):
         parts.append(CostPart("eip_bandwidth", PriceKey("bandwidth", region, EIP_BANDWIDTH_SPEC, EIP_BANDWIDTH_MBPS)))
     return tuple(parts)

@@ -24,7 +24,7 @@ def test_the_plan_prices_the_migration_through_bss_on_the_lab(demo: Demo) -> Non
     plan = demo.cli("plan", stack, "--out", "plan.json")
     assert plan.returncode == 0, plan.stdout + plan.stderr
     lab_url = demo.cloud().settings.endpoint("bss")
-    assert f"CNY; prices: Huawei BSS price inquiry at {lab_url}):" in plan.stdout
+    assert f"CNY; prices: BSS price inquiry at {lab_url}):" in plan.stdout
     assert f"+ web-01: +{WEB:,.2f} (s6.large.2.linux 335.80, system disk 40 GB SSD 40.59, EIP 100 Mbit/s 19_bgp " \
            "17,567.45)" in plan.stdout
     assert f"Total: +{WEB + DB:,.2f} CNY a month" in plan.stdout
