@@ -101,7 +101,7 @@ def change_one_server(directory: Path) -> None:
 def child_seed(stack: Path) -> dict[str, Any]:
     """Record what a previous apply would have: every desired resource, and DONE for each automated step."""
     from mgc_iac.graph import build_graph
-    from mgc_iac.planning import check
+    from mgc_iac.operations.planning import check
     from mgc_iac.state import ResourceRecord, StepRecord, StepStatus, open_store
 
     checked = check(stack)
@@ -122,7 +122,7 @@ def child_seed(stack: Path) -> dict[str, Any]:
 
 def child_plan(stack: Path) -> dict[str, Any]:
     """Time plan_stack end to end, with timers on the names it calls to split it into phases."""
-    import mgc_iac.planning as planning
+    import mgc_iac.operations.planning as planning
 
     spent = dict.fromkeys(PHASES, 0.0)
 
@@ -142,8 +142,8 @@ def child_plan(stack: Path) -> dict[str, Any]:
     total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     spent["plan"] = total - spent["load+validate"] - spent["graph"]  # state read + keyed diff + provenance
     plan = planned.plan
+    from mgc_iac.operations.pricing import price_plan
     from mgc_iac.plan.cost import price_keys, server_costs
-    from mgc_iac.pricing import price_plan
 
     start = time.perf_counter()
     cost = price_plan(plan, stack).cost

@@ -42,8 +42,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     skip, done). With --out the plan is saved with its digest; `apply FILE` applies exactly that plan and
     refuses it if the state changed since.
     """
+    from mgc_iac.operations.planning import plan_stack
     from mgc_iac.plan.planfile import plan_to_dict, write_plan
-    from mgc_iac.planning import plan_stack
     from mgc_iac.render import render_plan
 
     if out is not None:
@@ -57,7 +57,7 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     planned = plan_stack(stack, facts=facts, refresh_resources=refresh)
     plan = planned.plan
     if cost:
-        from mgc_iac.pricing import price_plan
+        from mgc_iac.operations.pricing import price_plan
 
         plan = price_plan(plan, planned.checked.loaded.directory)
     if sign_key is not None:

@@ -114,7 +114,7 @@ class Plan:
     spec: dict[str, Any] = field(default_factory=dict)  # the canonical spec, so apply needs only the file
     refreshed: bool = False
     drift: tuple[Drift, ...] = ()  # what the cloud reports differently from the records (plan --refresh)
-    cost: Cost | None = None  # the monthly price of what it creates and deletes (mgc_iac.pricing; not digested)
+    cost: Cost | None = None  # the monthly price of what it creates and deletes (operations.pricing; not digested)
     provenance: Provenance = Provenance()
     format_version: str = FORMAT_VERSION
 
