@@ -567,10 +567,17 @@ class Engine:
             elif all(s.state == "complete" for s in mine) and touched:
                 event = "succeeded"
             elif all(s.state == "waiting" for s in mine) and _newly_waiting(waiting, self._snapshot.steps):
-                event, lines = "manual_checkpoint", [f"- {w.gate}" for w in waiting]
+                event, lines = "manual_checkpoint", [f"- {w.gate}" + self._checks_line(w.gate) for w in waiting]
             if event is None:
                 continue
             self._send(workflow, event, len(mine), lines, self._event_key(workflow, event, mine))
+
+    def _checks_line(self, gate: str) -> str:
+        """The gate's automated checks for a notification, so the approver sees the evidence."""
+        from mgc_iac.engine.schedule import checks_summary
+
+        results = self._check_results.get(gate)
+        return f" (automated checks: {checks_summary(results)})" if results else ""
 
     def _event_key(self, workflow: str, event: str, servers: list[_Server]) -> str:
         """The notification's idempotency key: the event and the step records it reports on, so the same
