@@ -194,14 +194,14 @@ class CloudSteps:
 
         return StepOutcome(verify(self.cloud_config, self._task_id(ctx)))
 
-    # ---- test launch and automated checks (issue 23: mgc_iac/engine/test_launch.py, checks.py) -------------
+    # ---- test launch and automated checks (issue 23: runners/test_launch.py, checks.py) -------------
 
     @staticmethod
     def _workflow(ctx: StepContext) -> dict[str, Any]:
         return next((w for w in ctx.spec.get("workflows", []) if w.get("name") == ctx.server.workflow), {})
 
     def _step_TestLaunch(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from mgc_iac.engine.test_launch import launch_clone, launch_target
+        from mgc_iac.engine.runners.test_launch import launch_clone, launch_target
 
         task_id = self._task_id(ctx)
         if self._workflow(ctx).get("test_launch") == "clone":
@@ -210,8 +210,8 @@ class CloudSteps:
         return StepOutcome(launch_target(self.cloud_config, task_id, str(target.outputs["id"]), ctx.cancel))
 
     def _step_TestCleanup(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from mgc_iac.engine.test_launch import delete_clone
-        from providers.migration_task import synchronize
+        from mgc_iac.engine.runners.sms_task import synchronize
+        from mgc_iac.engine.runners.test_launch import delete_clone
 
         if self._workflow(ctx).get("test_launch") == "clone":
             return StepOutcome(delete_clone(self.cloud_config, self._task_id(ctx), ctx.cancel))
@@ -221,7 +221,7 @@ class CloudSteps:
     def run_checks(self, ctx: StepContext, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The workflow's checks against the instance the gate is about: the clone (TestValidation of a clone
         test) or the target (TestValidation of a target test, BusinessValidation)."""
-        from mgc_iac.engine.checks import run_checks
+        from mgc_iac.engine.runners.checks import run_checks
         from providers._cloud import cloud_for
 
         instance = None

@@ -156,7 +156,7 @@ def _create(lab: LabContext, body: dict[str, Any]) -> dict[str, Any]:
 def clone_server(lab: LabContext, target: dict[str, Any], name: str) -> dict[str, Any]:
     """What SMS's clone_test leaves in ECS: a server of its own built from snapshots of the target's disks
     (same flavor, image, VPC, subnet and security groups; a new private IP; no EIP), BUILD until the ECS job
-    time passed. Called by the lab's SMS service (mgc_iac/engine/test_launch.py cites the sources)."""
+    time passed. Called by the lab's SMS service (mgc_iac/engine/runners/test_launch.py cites the sources)."""
     now = lab.clock()
     server_id = new_id()
     addresses: dict[str, list[dict[str, Any]]] = {target["vpc_id"]: []}

@@ -203,7 +203,7 @@ def _run(lab: LabContext, task: dict[str, Any], phase: str) -> None:
 
 
 def _clone_test(lab: LabContext, task: dict[str, Any], state: str, cycle: str, body: dict[str, Any]) -> None:
-    """clone_test (mgc_iac/engine/test_launch.py cites the sources): a server of its own from the target's
+    """clone_test (mgc_iac/engine/runners/test_launch.py cites the sources): a server of its own from the target's
     disks, made while the source waits in `cloning`; FINISHED after the ECS job time, the source back in sync.
     `template_id` (UpdateTaskStatusReq) is optional in the API: without it the clone takes the target's own
     flavor and network (the lab has no server templates: a template id given is recorded, not applied)."""
