@@ -102,7 +102,7 @@ def test_the_demo_shows_a_live_view_that_updates_and_leaves_summary_lines(demo: 
     assert re.search(r"⏸ gate waiting: needs 1 approval", rows)
     history = terminal.history()
     # finished servers left one line each; the live table itself is gone from the terminal
-    assert "⏸ shop-wave-1/web-01 waits at TestValidation: needs 1 approval(s)" in history
+    assert "⏸ shop-wave-1/web-01 waits at TestValidation: needs 1 approval(s); checks: 1 of 1 passed" in history
     assert "⏸ shop-wave-1/web-01 waits at BusinessValidation: needs 1 approval(s)" in history
     assert "⏸ shop-wave-1/db-01 waits at Cutover: needs 1 approval(s)" in history
     assert re.search(r"✓ shop-wave-1/web-01: 3 step\(s\) done in \d+ s", history)
