@@ -109,8 +109,8 @@ class ScheduleView:
 
 def schedule_view(plan: Plan, now: Any = None) -> ScheduleView:
     from mgc_iac.graph.waves import dependencies, wave_levels
-    from mgc_iac.spec.models import CutoverWindow
-    from mgc_iac.spec.windows import describe, next_opening, open_window, summary, utc_now
+    from mgc_iac.stack.models import CutoverWindow
+    from mgc_iac.stack.windows import describe, next_opening, open_window, summary, utc_now
 
     deps = dependencies(plan.spec or {})
     order = [w for w in plan.workflow_order if w in deps]

@@ -7,7 +7,7 @@ import copy
 from typing import Any
 
 from mgc_iac.graph.waves import find_cycle, wave_levels
-from mgc_iac.planning import check
+from mgc_iac.operations.planning import check
 
 
 def three_workflows(base: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,8 @@ import pytest
 from pydantic import ValidationError
 
 from mgc_iac.engine.schedule import window_allows, window_message
-from mgc_iac.spec.models import CutoverWindow
-from mgc_iac.spec.windows import describe, next_opening, open_window
+from mgc_iac.stack.models import CutoverWindow
+from mgc_iac.stack.windows import describe, next_opening, open_window
 
 
 def utc(*args: int) -> datetime:
