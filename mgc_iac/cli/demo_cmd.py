@@ -1,11 +1,11 @@
 """`mgc-iac demo`: the README's main job — the demo migration on the embedded lab, start to finish.
 
-It walks the path a platform team walks, with the real commands: validate, plan (saved), apply (stops at
-TestValidation: a clone of each target was launched and checked), approve, apply (stops at BusinessValidation),
-approve, apply (stops at Cutover), approve, apply (done), status with the verification and check results, the
-HTML report (report.html), and the SMN messages the lab received. State, lab and the stack's copy (with the
-cutover rehearsal of STACK/rehearsal/workflow.yaml added to its workflows) live in a work directory that is
-reset first, so the demo can be run again and again.
+It walks the path a platform team walks, with the real commands: validate, plan (saved, with its monthly
+cost from the lab's price list), apply (stops at TestValidation: a clone of each target was launched and
+checked), approve, apply (stops at BusinessValidation), approve, apply (stops at Cutover), approve, apply
+(done), status with the verification and check results, the HTML report (report.html), and the SMN messages
+the lab received. State, lab and the stack's copy (with the cutover rehearsal of STACK/rehearsal/workflow.yaml
+added to its workflows) live in a work directory that is reset first, so the demo can be run again and again.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     plan_file = workdir / "plan.json"
     try:
         _expect(_run(["validate", str(stack)]), 0, "the stack is valid")
-        _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0, "the plan is saved for review")
+        _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0,
+                "the plan, with its monthly cost, is saved for review")
         first = "TestValidation (a clone of each target runs, checked)" if rehearsed else "BusinessValidation"
         _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3, f"every server waits at {first}")
         click.secho("\nNote: the demo approves with `--by NAME`, UNSIGNED: its lab stack sets no "

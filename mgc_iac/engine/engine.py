@@ -49,7 +49,7 @@ from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepA
 from mgc_iac.stack.models import ApprovalPolicy, Limits
 from mgc_iac.stack.windows import utc_now
 from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus
-from mgc_iac.state.sqlite import now
+from mgc_iac.state.holder import now
 
 _T = TypeVar("_T")
 
