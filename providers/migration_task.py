@@ -8,27 +8,34 @@ DYNAMIC_PORT configuration key (create_task has no port field) and a bandwidth l
 Create looks up what exists first: the source is found by name (list_servers has no networks) and confirmed by
 its MAC (show_server); a task the source already has (or one with the same name) is adopted instead of creating
 a second one. If create fails after the task exists, the replay adopts it. The body is complete, as the API
-reference requires for an existing target: target_server.disks mapped one to one from the source's disks onto
-the target's volumes, and migration_ip = the target's EIP on a public network, its private IP on a private one.
+reference requires for an existing target: target_server.disks are SMS's recommended disks (init_target_server,
+with their physical volumes, sizes in bytes) paired with the target's volumes by bootIndex, and migration_ip =
+the target's EIP on a public network, its private IP on a private one. The task name is valid for SMS whatever
+the server is called (task_name).
 
 Below the provider, the step operations the engine runs on an existing task (a step is an action on the
 task, not a change of its inputs, so advancing a migration never replaces anything):
 
     StartUpAgent         register_simulated_source (lab only) or the SSH agent; then the provider's create
-    StartMigration       start_migration: action start, poll until MIGRATE_SUCCESS
-    StartSynchronization synchronize: action restart (incremental), poll until SYNC_SUCCESS
+    StartMigration       start_migration: action start, poll until the full copy has finished
+    StartSynchronization synchronize: until synchronisation has converged (a round begun after the step
+                         started has finished; action restart only for a task not syncing continuously)
     VerifyConsistency    verify: the task's latest consistency run must be clean
-    Cutover              cutover: action cutover, wait through cutovering until cutovered, then start or stop
-                         the target as the spec asks
-    SourceClear          clear_source: action clear, wait through clearing until cleared (the agent stops)
-    MigrationTaskClear   delete_task: stop (ABORTING, ABORT) if it runs, delete, wait through DELETING until gone;
-                         its record is kept with outputs {cleared: true}
+    Cutover              cutover: action cutover, wait through cutovering until the source is finished (error
+                         fails at once), then start or stop the target as the spec asks
+    SourceClear          clear_source: action clear, wait through clearing until cleared (clearfailed or error
+                         fail at once; the agent stops)
+    MigrationTaskClear   delete_task: DELETE (a stop first only for a copying task whose agent is connected),
+                         wait through DELETING until gone; its record is kept with outputs {cleared: true}
+
+What each state means for each step is in mgc_iac.cloud.sms_states (one table, shared with any fleet reader);
+a state it does not know fails the step naming it.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -53,16 +60,22 @@ POLL_SECONDS = 0.2
 TIMEOUT_SECONDS = 24 * 3600.0
 
 
-NAME_LENGTH = (4, 20)   # SMS task names: 4-20 characters (huaweicloud-api.md, Huawei's SMS notes)
+TASK_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")   # SDK PostTask.name: letters, digits, '_', '-'; 1-64 (API)
 
 
 def task_name(props: dict[str, Any]) -> str:
-    """mgc-<8 hex of the workflow/server address>-<server, cut>: unique per server, 20 characters at most."""
+    """A valid, stable, unique SMS task name: mgc-<server>-<10 hex of stack/workflow/server>, at most 64
+    characters of letters, digits, '_' and '-' (SDK PostTask.name; API CreateTask). A server name's other
+    characters ('.', the only one the stack allows besides those) become '_', a long name is cut; the digest
+    of the full address keeps every name unique, across stacks sharing one SMS account too."""
     import hashlib
 
     owner = props["address"].rsplit("/", 1)[0]
-    digest = hashlib.sha256(owner.encode()).hexdigest()[:8]
-    return f"mgc-{digest}-{owner.rsplit('/', 1)[-1]}"[:NAME_LENGTH[1]]
+    digest = hashlib.sha256(f"{props.get('stack', '')}/{owner}".encode()).hexdigest()[:10]
+    server = re.sub(r"[^A-Za-z0-9_-]", "_", owner.rsplit("/", 1)[-1])
+    name = f"mgc-{server[:64 - len('mgc--') - len(digest)]}-{digest}"
+    assert TASK_NAME.match(name), name
+    return name
 
 
 def task_configuration(props: dict[str, Any]) -> dict[str, str]:
@@ -103,17 +116,40 @@ def find_source(cloud: Any, mac: str, name: str | None = None) -> Any:
                              "runs it)", service="sms", operation="show_server")
 
 
-def target_disks(cloud: Any, source: Any, server: Any) -> tuple[dict[str, Any], ...]:
-    """target_server.disks of create_task: the source's disks in order (the boot disk first) onto the target's
-    volumes in order (its system disk first), one to one (PostTask.target_server.disks: TargetDisks)."""
-    volumes = list(server.volume_ids)
-    if len(volumes) < len(source.disks):
-        raise CloudError(f"target {server.name} has {len(volumes)} disks for the {len(source.disks)} disks of source "
+_PLAN_VOLUME = ("name", "size", "used_size", "device_use", "file_system", "mount_point", "index", "uuid",
+                "inode_size")                               # PhysicalVolumes, what TargetDisks carries
+
+
+def target_disks(source: Any, server: Any) -> tuple[dict[str, Any], ...]:
+    """target_server.disks of create_task: SMS's recommended target disks (ShowServer's init_target_server.disks,
+    their physical_volumes included, sizes in bytes: Terraform's buildCreateTaskTargetServerDisksDefaultBodyParams)
+    paired with the target's volumes by bootIndex (SDK ServerExtendVolumeAttachment: "0" boots, "-1" the others;
+    the list's order is not documented): the disk that boots (BOOT, else OS) onto the "0" volume, the others in
+    SMS's order onto the "-1" volumes in device order (/dev/vdb, /dev/vdc...)."""
+    from mgc_iac.cloud import TargetDiskPlan
+
+    plan = list(source.target_plan) or [TargetDiskPlan(d.name, d.size_bytes, d.used_bytes, d.device_use)
+                                        for d in source.disks]
+    boot_volumes = [v for v in server.volumes if v.boot]
+    data_volumes = sorted((v for v in server.volumes if not v.boot), key=lambda v: (len(v.device), v.device))
+    if len(boot_volumes) != 1:
+        raise CloudError(f"target {server.name} has {len(boot_volumes)} volumes with bootIndex 0, not one: cannot "
+                         "tell which volume boots", service="ecs", operation="show_server")
+    if len(plan) > len(server.volumes):
+        raise CloudError(f"target {server.name} has {len(server.volumes)} disks for the {len(plan)} disks of source "
                          f"{source.name}: give the target a disk for each source disk", service="sms",
                          operation="create_task")
-    return tuple({"name": disk.name, "size": int(disk.size_bytes), "used_size": int(disk.used_bytes),
-                  "device_use": disk.device_use or ("BOOT" if n == 0 else "NORMAL"), "disk_id": volumes[n]}
-                 for n, disk in enumerate(source.disks))
+    boot = next((d for d in plan if d.device_use == "BOOT"), None) or next(
+        (d for d in plan if d.device_use == "OS"), None) or (plan[0] if plan else None)
+    volumes = iter(data_volumes)
+    disks = []
+    for disk in plan:
+        volume = boot_volumes[0] if disk is boot else next(volumes)
+        disks.append({"name": disk.name, "size": int(disk.size_bytes), "used_size": int(disk.used_bytes),
+                      "device_use": disk.device_use or ("BOOT" if disk is boot else "NORMAL"), "disk_id": volume.id,
+                      "physical_volumes": [{k: v[k] for k in _PLAN_VOLUME if v.get(k) is not None}
+                                           for v in disk.physical_volumes]})
+    return tuple(disks)
 
 
 def migration_ip(server: Any, public: bool) -> str:
@@ -132,10 +168,14 @@ def task_request(cloud: Any, name: str, source: Any, server: Any, target_name: s
     from mgc_iac.cloud import TaskRequest
 
     settings = cloud.settings
+    linux = os_name.lower() == "linux"
     return TaskRequest(name=name, source_id=source.id, target_server_id=server.id, target_name=target_name,
                        os_type=os_name.upper(), region=settings.region, project_id=settings.project_id,
                        project_name=settings.region, type=task_type, use_public_ip=public,
-                       migration_ip=migration_ip(server, public), target_disks=disks, **options)
+                       migration_ip=migration_ip(server, public), target_disks=disks,
+                       # InitTargetServer.volume_groups: "Linux: required, [] when there are none"
+                       volume_groups=tuple(source.volume_groups) if linux else None,
+                       btrfs_list=tuple(source.btrfs_list), **options)
 
 
 class MigrationTaskProvider(ResourceProvider):
@@ -167,7 +207,7 @@ class MigrationTaskProvider(ResourceProvider):
             public = props.get("network", "public") == "public"
             task_id = cloud.sms.create_task(task_request(
                 cloud, name, source, server, props["target_name"], props["os"], props["type"], public,
-                target_disks(cloud, source, server), syncing=bool(props.get("syncing")),
+                target_disks(source, server), syncing=bool(props.get("syncing")),
                 start_target_server=bool(props.get("start_target_server")),
                 speed_limit_mbps=int(props.get("bandwidth_limit_mbps") or 0),
                 consistency_check=bool((props.get("verify") or {}).get("enabled"))))
@@ -209,7 +249,7 @@ def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, An
     """The lab's simulated agent: register the source through the SMS register API (what the SMS-Agent does
     when it starts) so the task can be created. Only with the lab's `instant_transfers` setting, where a task
     completes without an agent copying data; real migrations start the agent over SSH."""
-    from mgc_iac.cloud import LabControl, SourceFacts
+    from mgc_iac.cloud import LabControl, SourceFacts, partitioned_disk
 
     cloud = cloud_for(cloud_config)
     if cloud_config.get("provider") != "lab" or not lookup(
@@ -218,8 +258,9 @@ def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, An
                          "setting instant_transfers (seed `lab: {instant_transfers: true}`); or give the source "
                          "`ssh:` access", service="sms", operation="register_server")
     gib = 1024 ** 3
-    disks = tuple({"name": d["device"], "size": int(d["size_gb"] * gib), "used_size": int(d.get("used_gb", 0) * gib),
-                   "device_use": "BOOT" if n == 0 else "NORMAL"} for n, d in enumerate(source["disks"]))
+    # what an SMS-Agent registers: each disk with its partition (the boot disk's mounted at /)
+    disks = tuple(partitioned_disk(d["device"], int(d["size_gb"] * gib), int(d.get("used_gb", 0) * gib), boot=n == 0)
+                  for n, d in enumerate(source["disks"]))
     facts = SourceFacts(name=source["name"], ip=str(source["ip"]), os_type=source["os"].upper(),
                         macs=(source["mac"],), cpu_quantity=int(source["cpus"]),
                         memory_bytes=int(source["memory_mb"]) * 1024 * 1024, disks=disks,
@@ -242,16 +283,17 @@ def task_progress(task: Any, source: Any = None) -> dict[str, Any]:
             "speed_mbps": float(task.migrate_speed_mbps or 0.0), "remain_seconds": int(task.remain_seconds or 0)}
 
 
-# states SMS passes through on its own (stop, skip, delete): wait, never act on them
-TRANSIENT = ("ABORTING", "SKIPPING", "DELETING")
+Reader = Callable[[Any], Any]     # Task -> sms_states.Reading
 
 
-def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ...], cancel: threading.Event,
+def _wait(cloud: Any, task_id: str, read: Reader, cancel: threading.Event | None, what: str,
           timeout: float = TIMEOUT_SECONDS, agent_alive: Callable[[], bool] | None = None,
           on_progress: Callable[[dict[str, Any]], None] | None = None) -> Any:
-    """Poll the task until a `done` state; a `failed` state, a disconnected agent (the task's `connected`
-    flag, or `agent_alive()` answering False) or the timeout raise. Intermediate states (ABORTING, SKIPPING,
-    DELETING, cutovering, clearing) are waited through; `on_progress` gets every poll's figures."""
+    """Poll ShowTask until `read(task)` (an mgc_iac.cloud.sms_states reader) says done; failed raises at once
+    with the reason; a state SMS does not document raises UnknownStateError at once (never waited on); a copy
+    whose agent is gone (the task's `connected` false, or `agent_alive()` false) raises AgentDisconnectedError.
+    `on_progress` gets every poll's figures."""
+    from mgc_iac.cloud import sms_states
     from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
 
     sms = single_attempt(cloud.sms)  # transient poll failures are waited out by wait_until, until the deadline
@@ -259,22 +301,21 @@ def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ..
     def reached(task: Any) -> bool:
         if on_progress is not None:
             on_progress(task_progress(task, _source_bytes(sms, task.source_id)))
-        if task.state in done:
+        reading = read(task)
+        if reading.done:
             return True
-        if task.state in failed:
-            raise CloudError(f"task {task_id} is {task.state}: {task.error or 'no detail'} (retry the step after "
-                             "fixing the cause; after a source reboot, a full retry)", service="sms",
-                             operation="show_task")
-        if task.state in ("RUNNING", "SYNCING") and (not task.connected or (agent_alive and not agent_alive())):
-            if cloud.sms.show_task(task_id).state in done:  # it may have finished just before the agent ended
+        if reading.failed:
+            raise CloudError(f"{what}: {reading.reason} (retry the step after fixing the cause; after a source "
+                             "reboot, a full retry)", service="sms", operation="show_task")
+        if sms_states.copying(task) and (task.connected is False or (agent_alive and not agent_alive())):
+            if read(cloud.sms.show_task(task_id)).done:  # it may have finished just before the agent ended
                 return True
             raise AgentDisconnectedError(f"task {task_id} is {task.state} but the agent of its source is "
                                          "disconnected", service="sms", operation="show_task")
         return False
 
-    task = wait_until(lambda: sms.show_task(task_id), reached, WaitPolicy(timeout, POLL_SECONDS),
-                      what=f"SMS task {task_id}", cancel=cancel, service="sms")
-    return cloud.sms.show_task(task_id) if task.state not in done else task
+    return wait_until(lambda: sms.show_task(task_id), reached, WaitPolicy(timeout, POLL_SECONDS),
+                      what=f"{what} (SMS task {task_id})", cancel=cancel, service="sms")
 
 
 def _source_bytes(sms: Any, source_id: str) -> Any:
@@ -285,39 +326,31 @@ def _source_bytes(sms: Any, source_id: str) -> Any:
         return None
 
 
-def _pause(cancel: threading.Event, deadline: float, what: str, timeout: float) -> None:
-    if cancel.wait(POLL_SECONDS):
-        raise CloudError(f"stopped waiting: {what} (interrupted)", service="sms", operation="show_task")
-    if time.monotonic() > deadline:
-        raise CloudError(f"{what} after {timeout:.0f} s", service="sms", operation="show_task")
+def _settled(cloud: Any, task_id: str, cancel: threading.Event | None, timeout: float = TIMEOUT_SECONDS) -> Any:
+    """The task once SMS has finished a transition it makes on its own (ABORTING, SKIPPING, RESETING...)."""
+    from mgc_iac.cloud import sms_states
 
+    def steady(task: Any) -> Any:
+        if task.state not in sms_states.TASK_STATES:
+            sms_states.migration(task)       # raises UnknownStateError naming the state
+        return sms_states.Reading("wait" if task.state in sms_states.TRANSIENT else "done", task.state)
 
-def _settled(cloud: Any, task_id: str, cancel: threading.Event, timeout: float = TIMEOUT_SECONDS) -> Any:
-    """The task once SMS has finished an asynchronous transition (ABORTING, SKIPPING)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        task = cloud.sms.show_task(task_id)
-        if task.state not in TRANSIENT:
-            return task
-        _pause(cancel, deadline, f"task {task_id} still {task.state}", timeout)
-
-
-def _until(check: Callable[[], bool], what: str, cancel: threading.Event | None = None,
-           timeout: float = TIMEOUT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        _pause(cancel or threading.Event(), deadline, what, timeout)
+    return _wait(cloud, task_id, steady, cancel, f"task {task_id} settling", timeout)
 
 
 def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
                     agent_alive: Callable[[], bool] | None = None,
                     on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """StartMigration: action start (from READY, MIGRATE_FAIL or ABORT), then wait until the full copy has
+    finished (MIGRATE_SUCCESS; with continuous synchronisation the task goes on SYNCING)."""
+    from mgc_iac.cloud import sms_states
+
     cloud = cloud_for(cloud_config)
     task = _settled(cloud, task_id, cancel)
     if task.state in ("READY", "MIGRATE_FAIL", "ABORT"):
         cloud.sms.task_action(task_id, "start")
-    task = _wait(cloud, task_id, ("MIGRATE_SUCCESS", "SYNCING", "SYNC_SUCCESS", "SYNC_FAIL"), ("MIGRATE_FAIL",),
-                 cancel, agent_alive=agent_alive, on_progress=on_progress)
+    task = _wait(cloud, task_id, sms_states.migration, cancel, "StartMigration", agent_alive=agent_alive,
+                 on_progress=on_progress)
     source = cloud.sms.show_source(task.source_id)   # the byte counts are the source's (replicatesize/totalsize)
     return {"task_state": task.state, "replicated_bytes": source.replicated_bytes, "total_bytes": source.total_bytes}
 
@@ -325,13 +358,20 @@ def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threadin
 def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
                 agent_alive: Callable[[], bool] | None = None,
                 on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """StartSynchronization: done when synchronisation has CONVERGED (mgc_iac.cloud.sms_states): a sync round
+    that began after this step started has finished. A continuous task (SYNCING) runs its rounds by itself;
+    a finished one (MIGRATE_SUCCESS, SYNC_SUCCESS, SYNC_FAIL) is asked for one round with action restart."""
+    from mgc_iac.cloud import sms_states
+
     cloud = cloud_for(cloud_config)
     task = _settled(cloud, task_id, cancel)
-    if task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL"):
+    since = sms_states.sync_baseline(task)
+    if task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL", "SYNC_F_ROLLBACK_SUCCESS"):
         cloud.sms.task_action(task_id, "restart")
-    task = _wait(cloud, task_id, ("SYNC_SUCCESS",), ("SYNC_FAIL", "MIGRATE_FAIL"), cancel, agent_alive=agent_alive,
-                 on_progress=on_progress)
-    return {"task_state": task.state}
+    task = _wait(cloud, task_id, lambda t: sms_states.synchronization(t, since), cancel, "StartSynchronization",
+                 agent_alive=agent_alive, on_progress=on_progress)
+    rounds = [s for s in task.sub_tasks if s.name.startswith("SYNC_")]
+    return {"task_state": task.state, "converged_round_end_ms": max((s.end_ms for s in rounds), default=0)}
 
 
 class VerificationFailedError(CloudError):
@@ -365,14 +405,18 @@ def consistency_rows(results: Any) -> list[dict[str, Any]]:
              "missing": r.target_missing_files, "extra": r.target_extra_files} for r in results]
 
 
-def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_target: bool) -> dict[str, Any]:
-    """Launch the target: action cutover (once: a replay finds it cutovering or cutovered), then wait until SMS
-    reports the cycle cutovered."""
+def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_target: bool,
+            cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Launch the target: action cutover (once: a replay finds it cutovering or cutovered), then wait until the
+    source is finished (cycle cutovered); a source in error fails at once. Then start or stop the target."""
+    from mgc_iac.cloud import sms_states
+
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
-    if task.migration_cycle not in ("cutovering", "cutovered"):
+    if task.migration_cycle not in ("cutovering", "cutovered") and task.source_state not in (
+            "finished", "error", "clearfailed"):     # a source in error: the wait below reports it at once
         cloud.sms.task_action(task_id, "cutover")
-    _until(lambda: cloud.sms.show_task(task_id).migration_cycle == "cutovered", f"task {task_id} still cutovering")
+    _wait(cloud, task_id, sms_states.cutover, cancel, "Cutover")
     server = cloud.ecs.show_server(target_id)
     if start_target and server.status == "SHUTOFF":
         cloud.ecs.start(target_id)
@@ -383,39 +427,56 @@ def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_ta
     return {"target_status": cloud.ecs.show_server(target_id).status}
 
 
-def clear_source(cloud_config: dict[str, Any], task_id: str) -> dict[str, Any]:
+def clear_source(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event | None = None) -> dict[str, Any]:
+    """SourceClear: action clear, then wait until the source is cleared; clearfailed or error fail at once."""
+    from mgc_iac.cloud import sms_states
+
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
-    source = cloud.sms.show_source(task.source_id)
-    if source.state not in ("clearing", "cleared"):
+    if task.source_state not in ("clearing", "cleared", "clearfailed", "error"):
         try:
             cloud.sms.task_action(task_id, "clear")
         except CloudConflictError:
-            if cloud.sms.show_source(task.source_id).state not in ("clearing", "cleared"):
+            if cloud.sms.show_task(task_id).source_state not in ("clearing", "cleared"):
                 raise
-    _until(lambda: cloud.sms.show_source(task.source_id).state == "cleared", f"source {task.source_id} still clearing")
+    _wait(cloud, task_id, sms_states.clear, cancel, "SourceClear")
     return {"source_state": "cleared"}
 
 
-def delete_task(cloud_config: dict[str, Any], task_id: str) -> None:
-    """Stop the task if it runs (ABORTING, then ABORT), delete it, and wait through DELETING until it is gone."""
+def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event | None = None) -> None:
+    """DeleteTask as Huawei allows it: a plain DELETE when the agent is disconnected or the task is ready,
+    finished, failed or paused (sms_states.deletable: no stop first, as the Terraform provider); a task copying
+    with its agent connected is paused first (action stop, ABORTING, then ABORT), since SMS refuses to delete
+    it. Then wait through DELETING until it is gone."""
+    from mgc_iac.cloud import sms_states
+
     cloud = cloud_for(cloud_config)
-    never = threading.Event()
     try:
-        task = cloud.sms.show_task(task_id)
-        if task.state in ("RUNNING", "SYNCING"):
+        task = _settled(cloud, task_id, cancel)
+        if not sms_states.deletable(task):
             cloud.sms.task_action(task_id, "stop")
-        task = _settled(cloud, task_id, never) if task.state != "DELETING" else task
+            task = _settled(cloud, task_id, cancel)
         if task.state != "DELETING":
             cloud.sms.delete_task(task_id)
-        _until(lambda: _gone(cloud, task_id), f"task {task_id} still DELETING")
     except CloudNotFoundError:
         return
+    _until_gone(cloud, task_id, cancel)
 
 
-def _gone(cloud: Any, task_id: str) -> bool:
-    try:
-        cloud.sms.show_task(task_id)
-    except CloudNotFoundError:
-        return True
-    return False
+def _until_gone(cloud: Any, task_id: str, cancel: threading.Event | None) -> None:
+    from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
+
+    sms = single_attempt(cloud.sms)
+
+    def gone() -> bool:
+        try:
+            task = sms.show_task(task_id)
+        except CloudNotFoundError:
+            return True
+        if task.state != "DELETING":
+            raise CloudError(f"task {task_id} is {task.state} after DeleteTask, not DELETING", service="sms",
+                             operation="delete_task")
+        return False
+
+    wait_until(gone, bool, WaitPolicy(TIMEOUT_SECONDS, POLL_SECONDS), what=f"SMS task {task_id} deleting",
+               cancel=cancel, service="sms")

@@ -13,7 +13,7 @@ from mgc_iac.errors import ConfigError
 if TYPE_CHECKING:
     from mgc_iac.lab.process import LabEndpoint
 
-SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms")
+SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms", "iam")
 # SMS is a global service reached at one of the SDK's SmsRegion endpoints (huaweicloudsdksms.v3.region):
 # cn-north-4 (Chinese mainland), ap-southeast-3 (international), my-kualalumpur-1, ru-moscow-1
 SMS_REGIONS = ("cn-north-4", "ap-southeast-3", "my-kualalumpur-1", "ru-moscow-1")
@@ -58,6 +58,7 @@ class CloudSettings:
     job_timeout: float = 1800.0                                   # give up waiting for an ECS job
     pool_size: int = 64                                           # HTTP connections kept per service
     sms_region: str = ""                                          # SmsRegion entry; "" = sms_region_for(region)
+    domain_id: str = ""                                           # the account id (IAM); "" = asked from IAM
 
     def endpoint(self, service: str) -> str:
         if service in self.endpoints:
@@ -70,7 +71,8 @@ class CloudSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> CloudSettings:
-        """HUAWEICLOUD_SDK_AK/_SK/_SECURITY_TOKEN/_PROJECT_ID, MGC_IAC_REGION (or HUAWEICLOUD_SDK_REGION), and
+        """HUAWEICLOUD_SDK_AK/_SK/_SECURITY_TOKEN/_PROJECT_ID (and _DOMAIN_ID, the account id IAM calls need:
+        asked from IAM when unset), MGC_IAC_REGION (or HUAWEICLOUD_SDK_REGION), and
         per-service endpoints: HUAWEICLOUD_SDK_REGION_{SERVICE}_{REGION} (the SDK's own form) or
         MGC_IAC_ENDPOINT_{SERVICE}, or MGC_IAC_ENDPOINT for every service."""
         env = os.environ if env is None else env
@@ -88,12 +90,14 @@ class CloudSettings:
             if url:
                 endpoints[service] = url
         sms_region = env.get("MGC_IAC_SMS_REGION", "")
+        domain_id = env.get("HUAWEICLOUD_SDK_DOMAIN_ID", "")
         if sms_region and sms_region not in SMS_REGIONS:
             raise ConfigError(f"MGC_IAC_SMS_REGION={sms_region}: SMS has endpoints only in {', '.join(SMS_REGIONS)} "
                               "(the SDK's SmsRegion); unset it to pick the one serving the target region")
         return cls(region=region, project_id=env["HUAWEICLOUD_SDK_PROJECT_ID"], ak=env["HUAWEICLOUD_SDK_AK"],
                    sk=env["HUAWEICLOUD_SDK_SK"], security_token=env.get("HUAWEICLOUD_SDK_SECURITY_TOKEN") or None,
-                   endpoints=endpoints, sms_region=sms_region, **overrides)  # type: ignore[arg-type]
+                   endpoints=endpoints, sms_region=sms_region, domain_id=domain_id,
+                   **overrides)  # type: ignore[arg-type]
 
     @classmethod
     def for_lab(cls, lab: LabEndpoint, **overrides: object) -> CloudSettings:

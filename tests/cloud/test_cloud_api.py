@@ -12,7 +12,7 @@ EXPORTED = {
     "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
     "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
     "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
-    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
+    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan", "partitioned_disk",
 }
 
 
