@@ -287,7 +287,7 @@ Reader = Callable[[Any], Any]     # Task -> sms_states.Reading
 
 
 def _wait(cloud: Any, task_id: str, read: Reader, cancel: threading.Event | None, what: str,
-          timeout: float = TIMEOUT_SECONDS, agent_alive: Callable[[], bool] | None = None,
+          timeout: float | None = None, agent_alive: Callable[[], bool] | None = None,
           on_progress: Callable[[dict[str, Any]], None] | None = None) -> Any:
     """Poll ShowTask until `read(task)` (an mgc_iac.cloud.sms_states reader) says done; failed raises at once
     with the reason; a state SMS does not document raises UnknownStateError at once (never waited on); a copy
@@ -314,7 +314,7 @@ def _wait(cloud: Any, task_id: str, read: Reader, cancel: threading.Event | None
                                          "disconnected", service="sms", operation="show_task")
         return False
 
-    return wait_until(lambda: sms.show_task(task_id), reached, WaitPolicy(timeout, POLL_SECONDS),
+    return wait_until(lambda: sms.show_task(task_id), reached, WaitPolicy(timeout or TIMEOUT_SECONDS, POLL_SECONDS),
                       what=f"{what} (SMS task {task_id})", cancel=cancel, service="sms")
 
 
@@ -326,7 +326,7 @@ def _source_bytes(sms: Any, source_id: str) -> Any:
         return None
 
 
-def _settled(cloud: Any, task_id: str, cancel: threading.Event | None, timeout: float = TIMEOUT_SECONDS) -> Any:
+def _settled(cloud: Any, task_id: str, cancel: threading.Event | None, timeout: float | None = None) -> Any:
     """The task once SMS has finished a transition it makes on its own (ABORTING, SKIPPING, RESETING...)."""
     from mgc_iac.cloud import sms_states
 

@@ -109,7 +109,7 @@ def _why(task: Task) -> str:
 
 def _source_error(task: Task) -> Reading | None:
     if task.source_state == "error":
-        return Reading("failed", f"source {task.source_id} is in state error ({task.error or 'no detail'})")
+        return Reading("failed", f"{_why(task)}; its source {task.source_id} is in state error")
     return None
 
 
@@ -152,11 +152,13 @@ def synchronization(task: Task, since_ms: int) -> Reading:
 
 
 def cutover(task: Task) -> Reading:
-    """Cutover, after the action cutover: the source's state (and cycle) say whether the target is launched."""
+    """Cutover, after the action cutover: the source's state (and cycle) say whether the target is launched; a
+    source in error (or clearfailed) fails at once, whatever the cycle still says."""
     _known(task, "Cutover")
-    if task.source_state == "finished" or task.migration_cycle == "cutovered":
+    if task.source_state == "finished" or (not task.source_state and task.migration_cycle == "cutovered"):
         return Reading("done", f"source {task.source_id} is finished (target launched)")
-    if task.source_state in ("cutovering", "syncing", "replicate") or task.migration_cycle == "cutovering":
+    if task.source_state in ("cutovering", "syncing", "replicate") or (
+            not task.source_state and task.migration_cycle == "cutovering"):
         return Reading("wait", f"source {task.source_id} is {task.source_state or task.migration_cycle}")
     return Reading("failed", f"source {task.source_id} is {task.source_state} "
                              f"({SOURCE_STATES.get(task.source_state, 'unknown')}), not launching the target"
