@@ -62,6 +62,8 @@ def test_continuous_sync_goes_on_after_the_full_copy_in_rounds_until_the_cutover
     cloud.sms.task_action(task, "cutover")                                      # launched while it syncs
     with pytest.raises(CloudConflictError):
         cloud.sms.task_action(task, "cutover")
+    cloud.sms.report_progress(task, Progress("SYNC_LINUX_FILE", 100, 12 << 30, 12 << 30))   # round 2 ends
+    assert cloud.sms.show_task(task).source_state == "cutovering"             # the launch goes on
     clock.tick(6)
     finished = cloud.sms.show_task(task)
     assert (finished.state, finished.source_state, finished.migration_cycle) == ("MIGRATE_SUCCESS", "finished",

@@ -186,8 +186,10 @@ def finish(lab: LabContext, task: dict[str, Any], phase: str) -> None:
     task["finish_date"] = ms(lab.clock())
     task["remain_seconds"] = 0
     task["migrate_speed"] = 0.0
+    if cycle_of(lab, task) in ("cutovering", "cutovered"):
+        return                        # a round that ends during the launch: the cutover decides what comes next
     set_source(lab, task, state="syncing", cycle="syncing")   # replicated: ready to sync or to cut over
-    if task["syncing"] and cycle_of(lab, task) not in ("cutovering", "cutovered"):
+    if task["syncing"]:
         task["state"] = "SYNCING"
         later(lab, task, "ROUND", lab.sync_interval())
         return
