@@ -3,7 +3,7 @@
 The deployment holds, in dependency order: the Stack, the default `pulumi-python` provider, then one
 resource per recorded resource, typed and named as the Pulumi program declares it (mgc_iac.pulumi_program):
 type `pulumi-python:dynamic/mgc:<Kind>`, name = the mgc-iac address. Inputs are what the engine sends the
-provider (mgc_iac.engine.cloud_steps) plus `__provider` (the provider serialized as Pulumi serializes it);
+provider (mgc_iac.engine.runners.cloud) plus `__provider` (the provider serialized as Pulumi serializes it);
 outputs are the inputs plus the recorded outputs, as the providers return them. A migration task depends on
 its target (through `target_server_id`). Steps, gates and the journal have no Pulumi equivalent and are not
 exported. Resources carry no `created`/`modified`: Pulumi's deployment schema rejects them.
@@ -59,7 +59,7 @@ def _serialized_providers() -> dict[str, str]:
 
 def to_deployment(snapshot: Snapshot, options: ExportOptions | None = None) -> dict[str, Any]:
     """The Pulumi deployment of `snapshot`: {"version": 3, "deployment": {"manifest", "resources"}}."""
-    from mgc_iac.engine.cloud_steps import CloudSteps
+    from mgc_iac.engine.runners.cloud import CloudSteps
     from mgc_iac.pulumi_program import type_token
 
     opts = options or ExportOptions()

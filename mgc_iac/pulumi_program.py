@@ -3,7 +3,7 @@
 Pulumi.yaml runs pulumi_program/__main__.py, which calls `run(project_root)`, then `declare(stack_dir)`.
 For every desired resource of the stack's graph (mgc_iac.graph.build_graph) one `pulumi.dynamic.Resource`
 is declared with the provider from providers/ and the inputs the engine builds
-(mgc_iac.engine.cloud_steps.CloudSteps), so `pulumi up` and `mgc-iac apply` send the providers the same
+(mgc_iac.engine.runners.cloud.CloudSteps), so `pulumi up` and `mgc-iac apply` send the providers the same
 properties.
 
 Only resources are declared: the steps (StartMigration, synchronization, verification, the manual gates,
@@ -23,7 +23,7 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from mgc_iac.engine.cloud_steps import CloudSteps
+from mgc_iac.engine.runners.cloud import CloudSteps
 from mgc_iac.graph import DesiredResource, Graph
 from mgc_iac.resources import MIGRATION_TASK, NOTIFICATION, REPLACE_ON, TARGET_SERVER
 

@@ -182,7 +182,7 @@ def test_a_huaweicloud_stack_s_start_up_agent_reaches_the_install_commands(lab: 
     from types import SimpleNamespace
 
     from mgc_iac.connect_hosts import MigrationHosts
-    from mgc_iac.engine.agent_steps import AgentSide
+    from mgc_iac.engine.runners.agent import AgentSide
     from mgc_iac.engine.steps import StepContext
 
     for k, v in {"HUAWEICLOUD_SDK_AK": AK, "HUAWEICLOUD_SDK_SK": SK, "HUAWEICLOUD_SDK_PROJECT_ID": "p" * 32}.items():

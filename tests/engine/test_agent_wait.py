@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from mgc_iac.cloud import LabControl
-from providers.migration_task import AgentDisconnectedError, start_migration, task_configuration
+from mgc_iac.engine.runners.sms_task import AgentDisconnectedError, start_migration
+from providers.migration_task import task_configuration
 
 
 def _task(cloud: Any) -> str:

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-import providers.migration_task as steps
+import mgc_iac.engine.runners.sms_task as steps
+import providers.migration_task as task_provider
 from mgc_iac.cloud import LabControl, Progress, sms_states
 from mgc_iac.errors import CloudError
 from mgc_iac.lab.testing import lab_task_request
@@ -25,8 +26,8 @@ def _task(cloud: Any, syncing: bool = True, mac: str = "fa:16:3e:00:00:01") -> t
 @pytest.fixture(autouse=True)
 def _short_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
     # a step that waited for its deadline instead of reading the state would fail with "not finished after 60 s"
-    monkeypatch.setattr(steps, "TIMEOUT_SECONDS", 60.0)
-    monkeypatch.setattr(steps, "POLL_SECONDS", 0.05)
+    monkeypatch.setattr(task_provider, "TIMEOUT_SECONDS", 60.0)
+    monkeypatch.setattr(task_provider, "POLL_SECONDS", 0.05)
 
 
 def test_start_synchronization_waits_for_a_round_begun_after_it_started(cloud: Any, cloud_cfg: dict[str, Any]) -> None:
@@ -88,7 +89,7 @@ def test_delete_is_a_plain_delete_when_the_agent_is_gone_and_a_stop_first_only_w
     cloud.sms.task_action(task, "start")
     assert cloud.sms.show_command(source).name == "START"
     time.sleep(0.7)                                                   # the agent stops polling: disconnected
-    steps.delete_task(cloud_cfg, task, threading.Event())
+    task_provider.delete_task(cloud_cfg, task, threading.Event())
     assert cloud.sms.list_tasks(source_id=source) == []
     control.update_settings(agent_timeout_seconds=60)
     assert cloud.sms.show_command(source).name == ""                  # no STOP was ever queued for it
@@ -96,7 +97,7 @@ def test_delete_is_a_plain_delete_when_the_agent_is_gone_and_a_stop_first_only_w
     other, running = _task(cloud, syncing=True, mac="fa:16:3e:00:00:08")
     cloud.sms.task_action(running, "start")
     assert cloud.sms.show_command(other).name == "START"              # copying, its agent connected
-    steps.delete_task(cloud_cfg, running, threading.Event())
+    task_provider.delete_task(cloud_cfg, running, threading.Event())
     assert cloud.sms.show_command(other).name == "STOP"               # SMS refuses that delete: paused first
     assert cloud.sms.list_tasks(source_id=other) == []
 

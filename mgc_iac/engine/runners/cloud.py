@@ -19,7 +19,7 @@ from mgc_iac.state.model import ResourceRecord
 
 if TYPE_CHECKING:
     from mgc_iac.connect_hosts import MigrationHosts
-    from mgc_iac.engine.agent_steps import AgentSide
+    from mgc_iac.engine.runners.agent import AgentSide
 
 # The image a target is created from when the workflow names none (the migration overwrites its disks).
 # In the lab these ids exist when the seed declares them; on Huawei Cloud set MGC_IAC_DEFAULT_IMAGE_LINUX/_WINDOWS.
@@ -57,7 +57,7 @@ class CloudSteps:
         with self._agents_guard:  # steps of several servers ask at once, from the engine's worker threads
             if self._agents is None:
                 from mgc_iac.connect_hosts import MigrationHosts
-                from mgc_iac.engine.agent_steps import AgentSide
+                from mgc_iac.engine.runners.agent import AgentSide
 
                 hosts = self._hosts or MigrationHosts(ctx.spec, None, self.cloud_config)
                 self._agents = AgentSide(hosts, self.cloud_config)
@@ -124,7 +124,8 @@ class CloudSteps:
         return StepOutcome(detail, [self._record(change, attrs, outs)])
 
     def _step_StartUpAgent(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from providers.migration_task import MigrationTaskProvider, delete_task, register_simulated_source
+        from mgc_iac.engine.runners.sms_task import register_simulated_source
+        from providers.migration_task import MigrationTaskProvider, delete_task
 
         source = next(s for s in ctx.spec.get("sources", []) if s["name"] == ctx.server.server)
         target = ctx.records.get(TARGET_SERVER)
@@ -161,20 +162,20 @@ class CloudSteps:
         return str(record.outputs["id"])
 
     def _step_StartMigration(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from providers.migration_task import start_migration
+        from mgc_iac.engine.runners.sms_task import start_migration
 
         return StepOutcome(self._copy_step(ctx, start_migration))
 
     def _step_StartSynchronization(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from providers.migration_task import synchronize
+        from mgc_iac.engine.runners.sms_task import synchronize
 
         return StepOutcome(self._copy_step(ctx, synchronize))
 
     def _copy_step(self, ctx: StepContext, operation: Any) -> dict[str, Any]:
         """Start/sync the task and wait, watching the agent on the source: an agent that is gone fails the step with
         the Retry / Full Retry advice instead of waiting for it."""
-        from mgc_iac.engine.agent_steps import AgentGoneError, retry_advice
-        from providers.migration_task import AgentDisconnectedError
+        from mgc_iac.engine.runners.agent import AgentGoneError, retry_advice
+        from mgc_iac.engine.runners.sms_task import AgentDisconnectedError
 
         task_id = self._task_id(ctx)
         agents = self._agent_side(ctx)
@@ -189,19 +190,19 @@ class CloudSteps:
             raise
 
     def _step_VerifyConsistency(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from providers.migration_task import verify
+        from mgc_iac.engine.runners.sms_task import verify
 
         return StepOutcome(verify(self.cloud_config, self._task_id(ctx)))
 
     def _step_Cutover(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from providers.migration_task import cutover
+        from mgc_iac.engine.runners.sms_task import cutover
 
         target = ctx.records[TARGET_SERVER]
         start = bool(target.attrs.get("start_after_migration", True))
         return StepOutcome(cutover(self.cloud_config, self._task_id(ctx), target.outputs["id"], start, ctx.cancel))
 
     def _step_SourceClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from providers.migration_task import clear_source
+        from mgc_iac.engine.runners.sms_task import clear_source
 
         detail = clear_source(self.cloud_config, self._task_id(ctx), ctx.cancel)  # SMS tells the agent CLEAR
         agent = self._agent_side(ctx).clear(ctx)  # the SMS-Agent is stopped and removed from the source
