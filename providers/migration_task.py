@@ -37,7 +37,7 @@ from pulumi.dynamic import (
 )
 
 from mgc_iac.errors import CloudError, CloudNotFoundError
-from mgc_iac.resources import MIGRATION_TASK
+from mgc_iac.graph.kinds import MIGRATION_TASK
 from providers._cloud import cloud_for
 from providers._diff import diff_attrs
 

@@ -29,7 +29,7 @@ from pulumi.dynamic import (
 )
 
 from mgc_iac.errors import CloudError, CloudNotFoundError
-from mgc_iac.resources import TARGET_SERVER
+from mgc_iac.graph.kinds import TARGET_SERVER
 from providers._cloud import client_token, cloud_for, lookup
 from providers._diff import diff_attrs
 
@@ -78,7 +78,7 @@ class TargetServerProvider(ResourceProvider):
         if enc.get("enabled"):
             ref = enc.get("key_id") or enc["key_alias"]
             key = lookup(config, "kms_key", ref, lambda: cloud.kms.describe_key(ref))
-            from mgc_iac.spec.rules_page import evs_key_specs
+            from mgc_iac.stack.rules_page import evs_key_specs
 
             specs = evs_key_specs(cloud.settings.region)      # SM4 only in Chinese-mainland regions
             if not key.enabled or key.spec not in specs:

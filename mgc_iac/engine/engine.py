@@ -44,7 +44,7 @@ from mgc_iac.engine.result import ApplyResult, Waiting
 from mgc_iac.engine.steps import StepContext, StepOutcome, StepRunner
 from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
-from mgc_iac.spec.models import ApprovalPolicy, Limits
+from mgc_iac.stack.models import ApprovalPolicy, Limits
 from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus
 from mgc_iac.state.sqlite import now
 

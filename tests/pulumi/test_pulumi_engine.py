@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mgc_iac.pulumi_program import type_token
+from mgc_iac.pulumi.program import type_token
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "stacks" / "demo"
@@ -108,7 +108,7 @@ class Project:
         from mgc_iac.cloud import LabControl
         from mgc_iac.engine.runners.sms_task import register_simulated_source
         from mgc_iac.lab import ensure_lab
-        from mgc_iac.spec.loader import load_stack
+        from mgc_iac.stack.loader import load_stack
 
         endpoint = ensure_lab(self.lab_dir, self.stack / "lab-seed.yaml")
         LabControl(self.cloud().settings).update_settings(instant_transfers=True)

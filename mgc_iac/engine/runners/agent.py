@@ -1,7 +1,7 @@
 """The SSH side of a server's steps: prechecks (CreateTarget), the SMS-Agent (StartUpAgent), its liveness
 (StartMigration / StartSynchronization) and its removal (SourceClear). The controller only orchestrates: the
 agent runs ON the source (Huawei's SMS-Agent on Huawei Cloud, the lab's package in the lab; one install path,
-mgc_iac.agent's template), registers the source with SMS and copies to the target as SMS commands it.
+mgc_iac.lab.agent's template), registers the source with SMS and copies to the target as SMS commands it.
 
 Runner methods are synchronous (worker threads): each SSH exchange runs in its own short asyncio loop.
 What the agent copies is the agent's business: the source's "/" minus the pseudo filesystems, its own
@@ -17,12 +17,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mgc_iac.agent import AGENT_DIR, AgentPackage, agent_status, install_agent, uninstall_agent
-from mgc_iac.agent._startup import startup_answers
-from mgc_iac.connect_hosts import HostAccess, MigrationHosts
 from mgc_iac.engine.steps import StepContext
 from mgc_iac.errors import CloudNotFoundError, MgcIacError, SSHError
 from mgc_iac.ssh import HostFacts, Requirements, SSHConnector, gather_facts, port_reachable, run_prechecks
+from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, agent_status, install_agent, startup_answers, uninstall_agent
+from mgc_iac.ssh.hosts import HostAccess, MigrationHosts
 
 REGISTER_TIMEOUT_SECONDS = 90.0
 PROBE_SECONDS = 2.0
@@ -136,7 +135,7 @@ class AgentSide:
     def start(self, ctx: StepContext, task_attrs: dict[str, Any]) -> dict[str, Any] | None:
         """rsync (install when asked), then the SMS-Agent installed and started ON the source with the keys on
         stdin; returns once SMS has the source registered (found by the MAC the agent reports)."""
-        from mgc_iac.connect import settings_for
+        from mgc_iac.cloud.endpoint import settings_for
 
         source = self._source(ctx)
         if source is None:

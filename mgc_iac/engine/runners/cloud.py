@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from mgc_iac.engine.steps import StepContext, StepOutcome
 from mgc_iac.errors import CloudError
+from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
 from mgc_iac.plan.model import Action, ResourceChange
-from mgc_iac.resources import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
 from mgc_iac.state.model import ResourceRecord
 
 if TYPE_CHECKING:
-    from mgc_iac.connect_hosts import MigrationHosts
     from mgc_iac.engine.runners.agent import AgentSide
+    from mgc_iac.ssh.hosts import MigrationHosts
 
 # The image a target is created from when the workflow names none (the migration overwrites its disks).
 # In the lab these ids exist when the seed declares them; on Huawei Cloud set MGC_IAC_DEFAULT_IMAGE_LINUX/_WINDOWS.
@@ -44,7 +44,7 @@ class CloudSteps:
     """Runs steps against the cloud described by `cloud_config` (providers/_cloud.py: no secret inside)."""
 
     def __init__(self, cloud_config: dict[str, Any], hosts: MigrationHosts | None = None) -> None:
-        """`hosts` resolves sources and targets over SSH (mgc_iac.connect_hosts); without it only sources with
+        """`hosts` resolves sources and targets over SSH (mgc_iac.ssh.hosts); without it only sources with
         an `ssh:` block are reached, and the others use the lab's simulated agent."""
         self.cloud_config = dict(cloud_config)
         # lookups of named things (VPC, subnet, security group, KMS key), kept for this runner's apply
@@ -56,8 +56,8 @@ class CloudSteps:
     def _agent_side(self, ctx: StepContext) -> AgentSide:
         with self._agents_guard:  # steps of several servers ask at once, from the engine's worker threads
             if self._agents is None:
-                from mgc_iac.connect_hosts import MigrationHosts
                 from mgc_iac.engine.runners.agent import AgentSide
+                from mgc_iac.ssh.hosts import MigrationHosts
 
                 hosts = self._hosts or MigrationHosts(ctx.spec, None, self.cloud_config)
                 self._agents = AgentSide(hosts, self.cloud_config)
