@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import re
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from pulumi.dynamic import (
@@ -232,21 +234,35 @@ class MigrationTaskProvider(ResourceProvider):
 # ---- waiting on SMS's own transitions (delete, and the engine's steps) ------------------------------
 
 
+def _poll(check: Callable[[], bool], what: str, cancel: threading.Event | None, timeout: float | None) -> None:
+    """Call `check()` every POLL_SECONDS until it answers True; the deadline or `cancel` raise. A poll that fails
+    transiently is the client's to retry (its own bounded retries)."""
+    limit = timeout or TIMEOUT_SECONDS
+    deadline = time.monotonic() + limit
+    stop = cancel or threading.Event()
+    while not check():
+        if stop.wait(POLL_SECONDS):
+            raise CloudError(f"stopped waiting: {what} (interrupted)", service="sms", operation="show_task")
+        if time.monotonic() > deadline:
+            raise CloudError(f"{what} after {limit:.0f} s", service="sms", operation="show_task")
+
+
 def settled(cloud: Any, task_id: str, cancel: threading.Event | None, timeout: float | None = None) -> Any:
     """The task once SMS has finished a transition it makes on its own (ABORTING, SKIPPING, RESETING...); a
     state SMS does not document raises UnknownStateError naming it."""
     from mgc_iac.cloud import sms_states
-    from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
 
-    sms = single_attempt(cloud.sms)
+    seen: list[Any] = []
 
-    def steady(task: Any) -> bool:
+    def steady() -> bool:
+        task = cloud.sms.show_task(task_id)
+        seen[:] = [task]
         if task.state not in sms_states.TASK_STATES:
             sms_states.migration(task)       # raises UnknownStateError naming the state
         return task.state not in sms_states.TRANSIENT or task.state == "DELETING"
 
-    return wait_until(lambda: sms.show_task(task_id), steady, WaitPolicy(timeout or TIMEOUT_SECONDS, POLL_SECONDS),
-                      what=f"SMS task {task_id} settling", cancel=cancel, service="sms")
+    _poll(steady, f"SMS task {task_id} still settling", cancel, timeout)
+    return seen[0]
 
 
 def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event | None = None) -> None:
@@ -270,13 +286,9 @@ def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: threading.Ev
 
 
 def _until_gone(cloud: Any, task_id: str, cancel: threading.Event | None) -> None:
-    from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
-
-    sms = single_attempt(cloud.sms)
-
     def gone() -> bool:
         try:
-            task = sms.show_task(task_id)
+            task = cloud.sms.show_task(task_id)
         except CloudNotFoundError:
             return True
         if task.state != "DELETING":
@@ -284,5 +296,4 @@ def _until_gone(cloud: Any, task_id: str, cancel: threading.Event | None) -> Non
                              operation="delete_task")
         return False
 
-    wait_until(gone, bool, WaitPolicy(TIMEOUT_SECONDS, POLL_SECONDS), what=f"SMS task {task_id} deleting",
-               cancel=cancel, service="sms")
+    _poll(gone, f"SMS task {task_id} still DELETING", cancel, None)
