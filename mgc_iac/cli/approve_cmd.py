@@ -60,7 +60,7 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
     from mgc_iac.operations.planning import check, plan_stack
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.state import ApprovalRecord, StepStatus
-    from mgc_iac.state.sqlite import now
+    from mgc_iac.state.holder import now
 
     directory = _stack_dir_of(stack)
     if offline_digest is not None or environment is not None:

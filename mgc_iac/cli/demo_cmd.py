@@ -1,9 +1,10 @@
 """`mgc-iac demo`: the README's main job — the demo migration on the embedded lab, start to finish.
 
-It walks the path a platform team walks, with the real commands: validate, plan (saved), apply (stops at
-BusinessValidation), approve, apply (stops at Cutover), approve, apply (done), status with the verification
-result, the HTML report (report.html), and the SMN messages the lab received. State and lab live in a work
-directory that is reset first, so the demo can be run again and again.
+It walks the path a platform team walks, with the real commands: validate, plan (saved, with its monthly
+cost from the lab's price list), apply (stops at BusinessValidation), approve, apply (stops at Cutover),
+approve, apply (done), status with the verification result, the HTML report (report.html), and the SMN
+messages the lab received. State and lab live in a work directory that is reset first, so the demo can be run
+again and again.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     plan_file = workdir / "plan.json"
     try:
         _expect(_run(["validate", str(stack)]), 0, "the stack is valid")
-        _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0, "the plan is saved for review")
+        _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0,
+                "the plan, with its monthly cost, is saved for review")
         _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3,
                 "every server waits at BusinessValidation")
         click.secho("\nNote: the demo approves with `--by NAME`, UNSIGNED: its lab stack sets no "

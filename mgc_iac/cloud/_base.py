@@ -87,12 +87,11 @@ class ServiceClient:
         raise NotImplementedError
 
     def _credentials(self) -> Any:
-        """Project-scoped AK/SK (BasicCredentials: X-Project-Id), with the security token of temporary keys."""
+        """Project-scoped credentials (X-Project-Id); a global service (BSS) overrides this."""
         from huaweicloudsdkcore.auth.credentials import BasicCredentials
 
         s = self._settings
-        creds = BasicCredentials(s.ak, s.sk, s.project_id)
-        return creds.with_security_token(s.security_token) if s.security_token else creds
+        return BasicCredentials(s.ak, s.sk, s.project_id)
 
     def _http_config(self) -> Any:
         from huaweicloudsdkcore.http.http_config import HttpConfig
@@ -110,6 +109,9 @@ class ServiceClient:
             with self._lock:
                 if self._client is None:
                     s = self._settings
+                    creds = self._credentials()
+                    if s.security_token:
+                        creds = creds.with_security_token(s.security_token)
                     client = (self._client_class().new_builder().with_http_config(self._http_config())
                               .with_credentials(self._credentials()).with_endpoints([s.endpoint(self.service)])
                               .build())

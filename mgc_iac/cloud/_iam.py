@@ -42,8 +42,8 @@ class IamClient(ServiceClient):
         from huaweicloudsdkcore.auth.credentials import GlobalCredentials
 
         s = self._settings
-        self._global = GlobalCredentials(s.ak, s.sk, s.domain_id or None)
-        return self._global.with_security_token(s.security_token) if s.security_token else self._global
+        self._global = GlobalCredentials(s.ak, s.sk, s.domain_id or None)   # the security token: ServiceClient.sdk
+        return self._global
 
     def domain_id(self) -> str:
         """The account id of these credentials (asked from IAM once when the settings do not carry it)."""

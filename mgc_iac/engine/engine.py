@@ -46,7 +46,7 @@ from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
 from mgc_iac.stack.models import ApprovalPolicy, Limits
 from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus
-from mgc_iac.state.sqlite import now
+from mgc_iac.state.holder import now
 
 _T = TypeVar("_T")
 

@@ -3,7 +3,7 @@
 ALLOWED: (SDK operation, path of the answer problem as mgc_iac.cloud._contract reports it) -> reason.
 DOCUMENTED: SDK operation -> the Huawei page (or Terraform provider document) whose documented answer the
 client's parser is proven on (tests/parity/test_documented_answers.py).
-NOT_DOCUMENTED_CODES: error cases whose code Huawei's published SMS error-code table does not name.
+NOT_DOCUMENTED_CODES: error cases whose code Huawei's published SMS (or BSS) error-code table does not name.
 """
 
 from __future__ import annotations
@@ -38,6 +38,11 @@ NOT_DOCUMENTED_CODES: dict[str, str] = {
     "parameter and for a KMS problem; the code of the asynchronous job failure without EVSAccessKMS is not published",
     "IAM.0004 / IAM.0007": "IAM's codes for an unknown agency and a missing domain_id are not in the pages the "
     "client reads; the lab answers 404 / 400 with these",
+    "CBC.6006 for a product BSS does not sell": "the price-inquiry page (support.huaweicloud.com/intl/en-us/api-oce/"
+    "bcloud_01001.html) only says an inquiry with a wrong service type, region, resource type or spec fails; the "
+    "lab answers 400 CBC.6006 'Can not find product <spec>', as a third-party report of live BSS answers quotes "
+    "it (not Huawei's page; missing id: 400 CBC.0100 'id: must not be null', same report); the client relies only "
+    "on the 400",
     "commands SYNC and CLEAR": "ShowCommand documents START, STOP, SKIP, PREMIGRATE, TASK_NOT_STARTED, "
     "TASK_HAS_STOPPED, TASK_HAS_FINISHED (the older v1 page also SYNC, DELETE); the lab agent protocol adds CLEAR "
     "so the agent on the source stops and uninstalls",
@@ -58,6 +63,10 @@ BEHAVIOUR: dict[str, str] = {
     "the data volumes first so that a client pairing disks by list order fails (bootIndex tells the boot volume)",
     "fault injection": "source states error and clearfailed are reached on request (POST /_lab/sms/fail), where "
     "Huawei reaches them on its own (a target that does not launch, snapshots that cannot be cleared)",
+    "BSS usage units": "the lab rates usage_measure_id 4 (hours) only, the unit mgc-iac asks in; other units are "
+    "refused with CBC.0100 rather than converted",
+    "BSS prices": "the lab's price list is its seed's `cloud.prices` (stacks/demo/lab-seed.yaml; sources in "
+    "mgc_iac/lab/README.md, 'Prices'); it has no discounts: amount = official_website_amount",
     "disk settings of update_server_name": "need_migration / adjust_size are kept, not shown: ServerDisk declares "
     "neither, so show_server cannot answer them",
 }

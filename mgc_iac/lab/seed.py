@@ -20,6 +20,8 @@ readers. Ids are uuid5 of the region, kind and name, so a spec can name the same
       smn_topics: [{name: migration-events, display_name: Migration events}]
       flavors: [{id: s6.large.2, vcpus: 2, ram_mb: 8192}]
       images: [{name: CentOS 7.9 64bit}]
+      domain_id: <optional, 32 hex: the account id BSS and IAM calls are signed with; default derived from the region>
+      prices: {currency: CNY, vm: {...}, volume: {...}, bandwidth: {...}}   # BSS price list (mgc_iac.lab.prices)
       lab: {job_seconds: 2, instant_transfers: false, fault_seed: 0, faults: [{service: sms, ...}]}
 """
 
@@ -59,15 +61,16 @@ class Seed:
     lab: dict[str, Any] = field(default_factory=dict)
     # temporary credentials (IAM STS) the lab also accepts: [{access_key, secret_key, security_token}]
     temporary_credentials: list[dict[str, str]] = field(default_factory=list)
+    domain_id: str = ""               # the account id (IAM KeystoneListAuthDomains, BSS and IAM sign with it)
+    prices: dict[str, Any] = field(default_factory=dict)   # what BSS's price inquiry answers (mgc_iac.lab.prices)
     # IAM agencies of the account: [{name, projects: [project ids] (default this one), inherited: bool}]; None
     # (the key left out) = the EVSAccessKMS agency EVS encryption needs, granted in this project
     agencies: list[dict[str, Any]] | None = None
-    domain_id: str = ""               # the account id (IAM KeystoneListAuthDomains); default derived
 
     def __post_init__(self) -> None:
         self.project_id = self.project_id or uuid.uuid5(_NAMESPACE, f"project/{self.region}").hex
-        self.availability_zone = self.availability_zone or f"{self.region}a"
         self.domain_id = self.domain_id or uuid.uuid5(_NAMESPACE, f"domain/{self.region}").hex
+        self.availability_zone = self.availability_zone or f"{self.region}a"
         if self.agencies is None:
             self.agencies = [{"name": "EVSAccessKMS"}]
 

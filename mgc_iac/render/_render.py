@@ -12,6 +12,7 @@ import jinja2
 from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.plan.model import Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
+from mgc_iac.render import _cost as cost
 from mgc_iac.render import _filters as f
 from mgc_iac.render._drift import drift_effect, drift_value
 from mgc_iac.render._facts import approval_rule, resource_facts
@@ -117,7 +118,9 @@ def _env() -> jinja2.Environment:
         duration=f.human_duration, number=f.number, plural=f.plural, flowchart=flowchart,
         md=f.md_cell, code=f.md_code, details=f.md_details, mdtext=f.md_text, pieces=f.md_pieces,
         facts=resource_facts, target_label=f.target_label, groups=detail_groups,
-        drift_value=drift_value, drift_effect=drift_effect)
+        drift_value=drift_value, drift_effect=drift_effect, money=cost.money, billed_for=cost.billed_for,
+        server_change=cost.server_change, cost_symbol=cost.SYMBOLS.__getitem__)
     env.globals.update(summary_line=f.summary_line, leaf_change=f.leaf_change, has_work=has_work,
-                       step_counts=step_counts, leaf_value=f.leaf_value)
+                       step_counts=step_counts, leaf_value=f.leaf_value, sums_line=cost.sums_line,
+                       markdown_servers=cost.MARKDOWN_SERVERS)
     return env
