@@ -54,8 +54,6 @@ BEHAVIOUR: dict[str, str] = {
     "setting, default 0.5 s); the real durations are not published",
     "check_result values": "the Terraform provider documents check_result as a string without its values; the lab "
     "writes 'success' and the client never decides cleanliness from it, only from the counts",
-    "test / clone_test / network_check / migration_test": "the lab records their documented effect (target tested, "
-    "clone_server, network_check_info, need_migration_test) without starting or cloning a server",
     "continuous synchronisation": "with syncing: true the task stays SYNCING after the full copy and the lab starts "
     "a round (command SYNC, sub-task SYNC_* restarted) `sync_interval_seconds` after the last one ended (default "
     "3 s); Huawei does not publish its interval. A cutover ends the rounds and the task reads MIGRATE_SUCCESS after",
@@ -63,6 +61,12 @@ BEHAVIOUR: dict[str, str] = {
     "the data volumes first so that a client pairing disks by list order fails (bootIndex tells the boot volume)",
     "fault injection": "source states error and clearfailed are reached on request (POST /_lab/sms/fail), where "
     "Huawei reaches them on its own (a target that does not launch, snapshots that cannot be cleared)",
+    "network_check / migration_test": "the lab records their documented effect (network_check_info, "
+    "need_migration_test) without measuring a network or running a drill",
+    "test / clone_test": "test launches the target and pauses the sync (source stopped) until restart; clone_test "
+    "makes a server of its own from the target (ECS, a copy of the target's lab host) while the source is cloning; "
+    "the clone's server template (template_id, optional in the API) is recorded, not applied: the lab has no "
+    "templates, so the clone takes the target's flavor and network",
     "BSS usage units": "the lab rates usage_measure_id 4 (hours) only, the unit mgc-iac asks in; other units are "
     "refused with CBC.0100 rather than converted",
     "BSS prices": "the lab's price list is its seed's `cloud.prices` (stacks/demo/lab-seed.yaml; sources in "

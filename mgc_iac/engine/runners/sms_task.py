@@ -133,13 +133,15 @@ def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Ev
                 on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """StartSynchronization: done when synchronisation has CONVERGED (mgc_iac.cloud.sms_states): a sync round
     that began after this step started has finished. A continuous task (SYNCING) runs its rounds by itself;
-    a finished one (MIGRATE_SUCCESS, SYNC_SUCCESS, SYNC_FAIL) is asked for one round with action restart."""
+    a finished one (MIGRATE_SUCCESS, SYNC_SUCCESS, SYNC_FAIL), or one a target test paused (source stopped), is
+    asked for a round with action restart."""
     from mgc_iac.cloud import sms_states
 
     cloud = cloud_for(cloud_config)
     task = settled(cloud, task_id, cancel)
     since = sms_states.sync_baseline(task)
-    if task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL", "SYNC_F_ROLLBACK_SUCCESS"):
+    paused = task.state == "SYNCING" and task.source_state == "stopped"     # a test of the target paused it
+    if paused or task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL", "SYNC_F_ROLLBACK_SUCCESS"):
         cloud.sms.task_action(task_id, "restart")
     task = _wait(cloud, task_id, lambda t: sms_states.synchronization(t, since), cancel, "StartSynchronization",
                  agent_alive=agent_alive, on_progress=on_progress)

@@ -11,6 +11,8 @@ mgc_iac/lab/parity_allowlist.py with their reasons.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +21,7 @@ from aiohttp import web
 
 from mgc_iac.lab import sms_agent
 from mgc_iac.lab.context import LabContext, bad_request, body_json, lab_of, new_id, not_found, reply
+from mgc_iac.lab.host_requests import host_request
 from mgc_iac.lab.services import sms_create, sms_machine
 from mgc_iac.lab.services import sms_views as views
 from mgc_iac.lab.services.sms_machine import ACTIVE, ms, refused, settle
@@ -61,7 +64,7 @@ def settled_source(lab: LabContext, source: Doc) -> Doc:
 class Route:
     """One route of a table: `check(body)` before anything, `change(lab, doc, body)` in the transaction (the
     document is saved after it; what it returns, if not None, is the reply), `answer(lab, doc)` the reply
-    otherwise ({} when None), `after(request, doc)` once the transaction committed."""
+    otherwise ({} when None), `after(request, doc, body)` once the transaction committed (may be a coroutine)."""
 
     method: str
     path: str
@@ -69,7 +72,7 @@ class Route:
     answer: Callable[[LabContext, Doc], Any] | None = None
     change: Callable[[LabContext, Doc, Body], Any] | None = None
     check: Callable[[Body], None] | None = None
-    after: Callable[[web.Request, Doc], None] | None = None
+    after: Callable[[web.Request, Doc, Body], Any] | None = None
 
 
 def _register(table: tuple[Route, ...], key: str, find: Callable[[LabContext, str], Doc], kind: str) -> None:
@@ -88,7 +91,9 @@ def _register(table: tuple[Route, ...], key: str, find: Callable[[LabContext, st
                     if answer is None:
                         answer = row.answer(lab, doc) if row.answer is not None else {}
                 if row.after is not None:
-                    row.after(request, doc)
+                    done = row.after(request, doc, body)
+                    if inspect.isawaitable(done):
+                        await done
                 return reply(answer)
             return handle
         routes.route(row.method, row.path, name=row.name)(handler())
@@ -173,15 +178,22 @@ def _configure(lab: LabContext, task: Doc, body: Body) -> None:
     task["configurations"] = list(merged.values())
 
 
+async def _after_action(request: web.Request, task: Doc, body: Body) -> None:
+    """A clone's lab host: a copy of the target's (mgc_iac.lab.host_requests), asked once the clone is recorded."""
+    if body["operation"] == "clone_test":
+        await asyncio.to_thread(host_request, lab_of(request), "clone", task["target_server"]["name"],
+                                task["clone_server"]["name"])
+
+
 T = "/v3/tasks/{task_id}"
 TASK_ROUTES: tuple[Route, ...] = (
     Route("GET", T, "sms.show_task", answer=lambda lab, t: views.task_detail(lab, t)),   # looked up per call
     Route("PUT", T, "sms.update_task", check=_check_update, change=_update),
     Route("DELETE", T, "sms.delete_task", change=lambda lab, t, _b: sms_machine.delete(lab, t),
           # the task's transfer key leaves its target (lab/sms_agent)
-          after=sms_agent.revoke_transfer_key),
+          after=lambda request, t, _b: sms_agent.revoke_transfer_key(request, t)),
     Route("POST", T + "/action", "sms.update_task_status", check=_check_action,
-          change=lambda lab, t, b: sms_machine.act(lab, t, b["operation"])),
+          change=lambda lab, t, b: sms_machine.act(lab, t, b["operation"], b), after=_after_action),
     Route("PUT", T + "/progress", "sms.update_task_speed", check=_check_progress, change=_progress),
     Route("POST", T + "/speed-limit", "sms.update_speed", check=_check_speed_limits,
           change=lambda lab, t, b: t.update(speed_limits=b["speed_limit"])),

@@ -13,6 +13,10 @@ Sources (each rule below names its own):
 - DeleteTask: allowed when the agent is disconnected, or the task is verification-failed, ready, finished,
   error or paused (SMS API reference, DeleteTask; the Terraform provider deletes with a plain DELETE).
 
+`test` launches the target and pauses the synchronisation (source stopped, no continuous round) until
+`restart`; `clone_test` makes a server of its own from the target while the source waits in `cloning`
+(mgc_iac/engine/runners/test_launch.py cites the sources of both).
+
 Task documents carry `pending` ({at, to, ...}): one asynchronous transition finishing `transition_seconds`
 later (or, for the next continuous round, `sync_interval_seconds` later), settled when anyone reads the task.
 """
@@ -23,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mgc_iac.lab.context import LabContext, LabError, bad_request, new_id
+from mgc_iac.lab.context import LabContext, LabError, bad_request
 
 ACTIVE = ("RUNNING", "SYNCING", "ABORTING", "SKIPPING")
 REPLICATED = ("MIGRATE_SUCCESS", "SYNC_SUCCESS")
@@ -149,14 +153,22 @@ def _deleted(lab: LabContext, task: dict[str, Any], pending: dict[str, Any]) -> 
 
 
 def _next_round(lab: LabContext, task: dict[str, Any], _pending: dict[str, Any]) -> dict[str, Any]:
-    if task["state"] == "SYNCING" and cycle_of(lab, task) not in ("cutovering", "cutovered"):
+    # no round while the target is under test (the sync is paused until `restart`) or being launched
+    if task["state"] == "SYNCING" and not task.get("tested") and cycle_of(lab, task) not in ("cutovering",
+                                                                                              "cutovered"):
         run(lab, task, "SYNC")
+    return task
+
+
+def _cloned(lab: LabContext, task: dict[str, Any], pending: dict[str, Any]) -> dict[str, Any]:
+    task["clone_server"] = {**task["clone_server"], "clone_state": "FINISHED"}
+    set_source(lab, task, state=pending.get("source_state") or "syncing")   # back to its synchronisation
     return task
 
 
 _SETTLE: dict[str, Callable[[LabContext, dict[str, Any], dict[str, Any]], dict[str, Any] | None]] = {
     "ABORT": _aborted, "SKIPPED": _skipped, "cutovered": _cutovered, "cleared": _cleared, "DELETED": _deleted,
-    "ROUND": _next_round,
+    "ROUND": _next_round, "cloned": _cloned,
 }
 
 
@@ -272,86 +284,119 @@ def _cut_over(lab: LabContext, task: dict[str, Any]) -> bool:
     return cycle_of(lab, task) in ("cutovering", "cutovered")
 
 
-def _start(lab: LabContext, task: dict[str, Any]) -> None:
+Body = dict[str, Any]
+
+
+def _start(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
     run(lab, task, "MIGRATE")
 
 
-def _restart(lab: LabContext, task: dict[str, Any]) -> None:
+def _restart(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
+    task.pop("tested", None)          # a test of the target ends when its synchronisation resumes
     run(lab, task, "MIGRATE" if task["state"] in ("MIGRATE_FAIL", "ABORT") else "SYNC")
 
 
-def _stop(lab: LabContext, task: dict[str, Any]) -> None:
+def _stop(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
     task["state"] = "ABORTING"
     set_source(lab, task, state="stopping")
     queue(lab, task, "STOP")
     later(lab, task, "ABORT")
 
 
-def _skip(lab: LabContext, task: dict[str, Any]) -> None:
+def _skip(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
     task["state"] = "SKIPPING"
     set_source(lab, task, state="skipping")
     queue(lab, task, "SKIP")
     later(lab, task, "SKIPPED")
 
 
-def _cutover(lab: LabContext, task: dict[str, Any]) -> None:
+def _cutover(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
     set_source(lab, task, state="cutovering", cycle="cutovering")
     later(lab, task, "cutovered")     # replaces a pending continuous round: the rounds end here
 
 
-def _clear(lab: LabContext, task: dict[str, Any]) -> None:
+def _clear(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
     set_source(lab, task, state="clearing")
     queue(lab, task, "CLEAR")
     later(lab, task, "cleared")
 
 
-def _test(lab: LabContext, task: dict[str, Any]) -> None:
-    task["tested"] = True             # the target is started for a test; the task keeps its state
+def _test(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
+    """The target is launched for a test and the synchronisation pauses (source stopped) until `restart`
+    (mgc_iac/engine/runners/test_launch.py cites the sources)."""
+    task["tested"] = True
+    set_source(lab, task, state="stopped")
+    target = lab.store.get("ecs_server", task["target_server"]["vm_id"])
+    if target is not None and target["status"] == "SHUTOFF":
+        target["status"] = "ACTIVE"
+        lab.store.put("ecs_server", target)
 
 
-def _clone_test(lab: LabContext, task: dict[str, Any]) -> None:
-    task["clone_server"] = {"vm_id": new_id(), "name": f"{task['target_server']['name']}-clone"}
+def _clone_test(lab: LabContext, task: dict[str, Any], body: Body) -> None:
+    """clone_test (mgc_iac/engine/runners/test_launch.py cites the sources): a server of its own from the target's
+    disks, made while the source waits in `cloning`; FINISHED after the transition time, the source back in sync.
+    `template_id` (UpdateTaskStatusReq) is optional in the API: without it the clone takes the target's own
+    flavor and network (the lab has no server templates: a template id given is recorded, not applied). Its lab
+    host is asked for once the transaction committed (sms.py, mgc_iac.lab.host_requests)."""
+    from mgc_iac.lab.services.ecs import clone_server
+
+    old = task.get("clone_server")
+    if old and old.get("clone_state") != "ERROR" and lab.store.get("ecs_server", old["vm_id"]) is not None:
+        raise refused("SMS.1038", f"task {task['id']} has a clone already ({old['name']}): delete it first")
+    target = lab.store.get("ecs_server", task["target_server"]["vm_id"])
+    if target is None:
+        raise refused("SMS.1038", f"task {task['id']}: its target server no longer exists")
+    clone = clone_server(lab, target, f"{target['name']}-clone")
+    task["clone_server"] = {"vm_id": clone["id"], "name": clone["name"], "clone_state": "CREATING",
+                            "clone_error": "", "error_msg": ""}
+    task["clone_template_id"] = body.get("template_id") or ""
+    before = (source_of(lab, task) or {}).get("state") or "syncing"
+    set_source(lab, task, state="cloning")
+    later(lab, task, "cloned", source_state=before)
 
 
-def _network_check(lab: LabContext, task: dict[str, Any]) -> None:
+def _network_check(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
     task["network_check_info"] = {"domain_connectivity": True, "destination_connectivity": True,
                                   "evaluation_result": "success", "migration_speed": 100.0}
 
 
-def _migration_test(lab: LabContext, task: dict[str, Any]) -> None:
+def _migration_test(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
     task["need_migration_test"] = True
 
 
-def _overspeed(lab: LabContext, task: dict[str, Any]) -> None:
+def _overspeed(lab: LabContext, task: dict[str, Any], _body: Body) -> None:
     task["error_json"] = "the migration speed exceeded the threshold (over_speed_threshold)"
 
 
 @dataclass(frozen=True)
 class Operation:
-    """An UpdateTaskStatus operation: accepted when `allowed(lab, task)`, else refused with `code`."""
+    """An UpdateTaskStatus operation: accepted when `allowed(lab, task)`, else refused with `code`; the effect
+    may refuse finer cases itself."""
 
     name: str
     allowed: Callable[[LabContext, dict[str, Any]], bool]
     code: str
     refusal: str                      # why it is refused, after "task <id> is <state> (<cycle>): "
-    effect: Callable[[LabContext, dict[str, Any]], None]
+    effect: Callable[[LabContext, dict[str, Any], Body], None]
 
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in (
     Operation("start", lambda lab, t: t["state"] in ("READY", "MIGRATE_FAIL", "ABORT") and not _cut_over(lab, t),
               "SMS.1039", "only a ready, failed or paused task starts, and not after a cutover", _start),
-    Operation("restart", lambda lab, t: t["state"] in ("MIGRATE_FAIL", "ABORT", *REPLICATED, "SYNC_FAIL",
-                                                        "SYNC_F_ROLLBACK_SUCCESS") and not _cut_over(lab, t),
-              "SMS.1040", "it cannot be restarted now", _restart),
+    Operation("restart", lambda lab, t: (t["state"] in ("MIGRATE_FAIL", "ABORT", *REPLICATED, "SYNC_FAIL",
+                                                         "SYNC_F_ROLLBACK_SUCCESS")
+                                         or (t["state"] == "SYNCING" and bool(t.get("tested"))))
+              and not _cut_over(lab, t), "SMS.1040", "it cannot be restarted now", _restart),
     Operation("stop", lambda lab, t: t["state"] in ("RUNNING", "SYNCING"), "SMS.1038",
               "only a running task can be paused", _stop),
     Operation("skip", lambda lab, t: t["state"] == "SYNCING", "SMS.1038", "only a syncing task can skip", _skip),
     Operation("cutover", lambda lab, t: _replicated(lab, t) and not _cut_over(lab, t), "SMS.1038",
               "only a replicated task can be cut over, once", _cutover),
     Operation("clear", lambda lab, t: t["state"] not in ACTIVE, "SMS.2015", "pause it before clearing", _clear),
-    Operation("test", _replicated, "SMS.1038", "only a replicated target can be tested", _test),
-    Operation("clone_test", lambda lab, t: _replicated(lab, t) and bool(t.get("vm_template_id")), "SMS.1038",
-              "clone_test needs a replicated task and a template (vm_template_id)", _clone_test),
+    Operation("test", lambda lab, t: _replicated(lab, t) and not _cut_over(lab, t), "SMS.1038",
+              "only a replicated target that is not cut over can be tested", _test),
+    Operation("clone_test", lambda lab, t: t["state"] in (*REPLICATED, "SYNCING") and not _cut_over(lab, t),
+              "SMS.1038", "only a replicated task that is not cut over can be cloned", _clone_test),
     Operation("network_check", lambda lab, t: connected(lab, source_of(lab, t) or {}), "SMS.1038",
               "network_check needs the source's agent connected", _network_check),
     Operation("migration_test", lambda lab, t: t["state"] == "READY", "SMS.1039",
@@ -360,7 +405,7 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in (
 )}
 
 
-def act(lab: LabContext, task: dict[str, Any], operation: str) -> None:
+def act(lab: LabContext, task: dict[str, Any], operation: str, body: Body | None = None) -> None:
     op = OPERATIONS.get(operation)
     if op is None:
         raise bad_request("SMS.2009", f"unknown operation {operation!r}: one of {', '.join(OPERATIONS)}")
@@ -370,7 +415,7 @@ def act(lab: LabContext, task: dict[str, Any], operation: str) -> None:
         cycle = cycle_of(lab, task)
         raise refused(op.code, f"task {task['id']} is {task['state']}{f' ({cycle})' if cycle else ''}: "
                                f"{op.refusal}")
-    op.effect(lab, task)
+    op.effect(lab, task, body or {})
 
 
 # ---- DeleteTask ------------------------------------------------------------------------------------------------
