@@ -28,7 +28,6 @@ task, not a change of its inputs, so advancing a migration never replaces anythi
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -49,8 +48,7 @@ from providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud", "target_server_id")
 ALL_DAY = ("00:00", "23:59")
-POLL_SECONDS = 0.2
-TIMEOUT_SECONDS = 24 * 3600.0
+POLL_SECONDS = 10.0     # Huawei's Terraform provider reads a task every 10 s (after 5 s): advanced.poll_interval
 
 
 NAME_LENGTH = (4, 20)   # SMS task names: 4-20 characters (huaweicloud-api.md, Huawei's SMS notes)
@@ -153,36 +151,12 @@ class MigrationTaskProvider(ResourceProvider):
         return diff_attrs(MIGRATION_TASK, olds, news, META)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        cloud = cloud_for(props["cloud"])
-        source = find_source(cloud, props["source_mac"], props.get("source"))
-        name = task_name(props)
-        task_id = None
-        if source.current_task_id:
-            task_id = source.current_task_id
-        else:
-            same = cloud.sms.list_tasks(name=name)
-            task_id = same[0].id if same else None
-        if task_id is None:
-            server = cloud.ecs.show_server(props["target_server_id"])
-            public = props.get("network", "public") == "public"
-            task_id = cloud.sms.create_task(task_request(
-                cloud, name, source, server, props["target_name"], props["os"], props["type"], public,
-                target_disks(cloud, source, server), syncing=bool(props.get("syncing")),
-                start_target_server=bool(props.get("start_target_server")),
-                speed_limit_mbps=int(props.get("bandwidth_limit_mbps") or 0),
-                consistency_check=bool((props.get("verify") or {}).get("enabled"))))
-        self._configure(cloud, task_id, props)
-        task = cloud.sms.show_task(task_id)
-        return CreateResult(task_id, {**props, "id": task_id, "source_id": source.id, "name": name,
-                                      "state": task.state})
+        outs = create_task_for(props)
+        return CreateResult(outs["id"], outs)
 
     @staticmethod
-    def _configure(cloud: Any, task_id: str, props: dict[str, Any]) -> None:
-        from mgc_iac.cloud import SpeedLimit
-
-        cloud.sms.set_configuration(task_id, task_configuration(props))
-        limit = props.get("bandwidth_limit_mbps")
-        cloud.sms.set_speed_limit(task_id, [SpeedLimit(*ALL_DAY, int(limit))] if limit else [])
+    def _configure(cloud: Any, task_id: str, props: dict[str, Any], fresh: bool = False) -> None:
+        _configure(cloud, task_id, props, fresh)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         task = cloud_for(props["cloud"]).sms.show_task(id_)
@@ -202,7 +176,54 @@ class MigrationTaskProvider(ResourceProvider):
         delete_task(props["cloud"], id_)
 
 
+def _configure(cloud: Any, task_id: str, props: dict[str, Any], fresh: bool = False) -> None:
+    """The task's configuration keys and speed limit; a task just created has no limit to clear."""
+    from mgc_iac.cloud import SpeedLimit
+
+    cloud.sms.set_configuration(task_id, task_configuration(props))
+    limit = props.get("bandwidth_limit_mbps")
+    if limit or not fresh:
+        cloud.sms.set_speed_limit(task_id, [SpeedLimit(*ALL_DAY, int(limit))] if limit else [])
+
+
+def create_task_for(props: dict[str, Any], *, source_id: str = "", replay: bool = True) -> dict[str, Any]:
+    """The provider's create, as the engine also runs it. `source_id`: the source StartUpAgent saw register (its
+    MAC is still confirmed with show_server); `replay=False` (the step's first attempt) skips looking the task
+    up by name, since only this step creates it and a task of the source shows in its current_task anyway."""
+    cloud = cloud_for(props["cloud"])
+    source = None
+    if source_id:
+        candidate = cloud.sms.show_source(source_id)
+        if props["source_mac"].lower() in (m.lower() for m in candidate.macs):
+            source = candidate
+    source = source or find_source(cloud, props["source_mac"], props.get("source"))
+    name = task_name(props)
+    task_id = source.current_task_id or None
+    if task_id is None and replay:
+        same = cloud.sms.list_tasks(name=name)
+        task_id = same[0].id if same else None
+    fresh = task_id is None
+    if fresh:
+        server = cloud.ecs.show_server(props["target_server_id"])
+        public = props.get("network", "public") == "public"
+        task_id = cloud.sms.create_task(task_request(
+            cloud, name, source, server, props["target_name"], props["os"], props["type"], public,
+            target_disks(cloud, source, server), syncing=bool(props.get("syncing")),
+            start_target_server=bool(props.get("start_target_server")),
+            speed_limit_mbps=int(props.get("bandwidth_limit_mbps") or 0),
+            consistency_check=bool((props.get("verify") or {}).get("enabled"))))
+    _configure(cloud, str(task_id), props, fresh)
+    state = "READY" if fresh else cloud.sms.show_task(str(task_id)).state   # a new task is READY (CreateTask)
+    return {**props, "id": task_id, "source_id": source.id, "name": name, "state": state}
+
+
 # ---- step operations ------------------------------------------------------------------------------------
+#
+# Every wait on a task goes through the apply's FleetReader (mgc_iac/cloud/_fleet.py): one paged ListTasks /
+# ListServers read at the workflow's `advanced.poll_interval` for all waiting steps, first after half of it.
+# Actions are sent on what the apply last saw of the task (the reader's last read, or what it noted itself) and
+# read the task only when that is unknown or when SMS refuses; a lost answer to an action is checked against the
+# task and sent once more if SMS did not act (mgc_iac.errors.CloudAnswerLostError).
 
 
 def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, Any]) -> str:
@@ -231,12 +252,18 @@ class AgentDisconnectedError(CloudError):
     """The task runs but its agent is gone: SMS lost its heartbeat, or the local agent process ended."""
 
 
+def poll_interval(spec: dict[str, Any] | None, workflow: str) -> float:
+    """The workflow's advanced.poll_interval (seconds), Terraform's 10 s when the spec says nothing."""
+    wf = next((w for w in (spec or {}).get("workflows", []) if w.get("name") == workflow), {})
+    return float((wf.get("advanced") or {}).get("poll_interval") or POLL_SECONDS)
+
+
 def task_progress(task: Any, source: Any = None) -> dict[str, Any]:
-    """A task's progress figures: the running subtask's percent (ShowTask), the byte counts of its source
-    (ShowServer's replicatesize/totalsize: a task's answer has none)."""
+    """A task's progress figures: the running subtask's percent, the byte counts of its source (a task's answer
+    has none: ShowServer's / ListServers' replicatesize and totalsize, merged into the task by the fleet reader)."""
     running = [s for s in task.sub_tasks if 0 < s.progress < 100]
-    total = int(getattr(source, "total_bytes", 0) or 0)
-    done = int(getattr(source, "replicated_bytes", 0) or 0)
+    total = int(getattr(source, "total_bytes", 0) or task.total_bytes or 0)
+    done = int(getattr(source, "replicated_bytes", 0) or task.replicated_bytes or 0)
     percent = running[-1].progress if running else (min(100, done * 100 // total) if total else 0)
     return {"state": task.state, "percent": percent, "replicated_bytes": done, "total_bytes": total,
             "speed_mbps": float(task.migrate_speed_mbps or 0.0), "remain_seconds": int(task.remain_seconds or 0)}
@@ -244,96 +271,135 @@ def task_progress(task: Any, source: Any = None) -> dict[str, Any]:
 
 # states SMS passes through on its own (stop, skip, delete): wait, never act on them
 TRANSIENT = ("ABORTING", "SKIPPING", "DELETING")
+COPYING = ("RUNNING", "SYNCING")
+STARTABLE = ("READY", "MIGRATE_FAIL", "ABORT")
 
 
-def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ...], cancel: threading.Event,
-          timeout: float = TIMEOUT_SECONDS, agent_alive: Callable[[], bool] | None = None,
+def _reader(cloud: Any, fleet: Any) -> Any:
+    from mgc_iac.cloud._fleet import FleetReader
+
+    return fleet if fleet is not None else FleetReader(cloud.sms)
+
+
+def _known(cloud: Any, fleet: Any, task_id: str, interval: float, need_cycle: bool = False) -> Any:
+    """The task as this apply last saw it (a read at most `interval` old, or its own note), else ShowTask."""
+    seen = fleet.latest(task_id, max_age=interval)
+    if seen is not None and seen.task is not None and (seen.source is not None or not need_cycle):
+        return seen.task
+    noted = fleet.noted(task_id)
+    if noted is not None and not need_cycle:
+        return noted
+    return cloud.sms.show_task(task_id)
+
+
+def _act(cloud: Any, fleet: Any, task_id: str, operation: str, took: Callable[[Any], bool]) -> None:
+    """Send a task action. SMS refusing it because it is done already (`took(task)`) is success; a lost answer
+    is checked against the task and the action sent once more when SMS did not carry it out."""
+    from mgc_iac.errors import CloudAnswerLostError
+
+    for attempt in (1, 2):
+        fleet.forget(task_id)
+        try:
+            cloud.sms.task_action(task_id, operation)
+            return
+        except CloudAnswerLostError:
+            if took(cloud.sms.show_task(task_id)):
+                return
+            if attempt == 2:
+                raise
+        except CloudConflictError:
+            if took(cloud.sms.show_task(task_id)):
+                return
+            raise
+
+
+def _settled(cloud: Any, fleet: Any, task_id: str, task: Any, interval: float) -> Any:
+    """The task once SMS has finished an asynchronous transition (ABORTING, SKIPPING)."""
+    if task.state not in TRANSIENT:
+        return task
+    view = fleet.wait(task_id, lambda v: v.gone or v.task.state not in TRANSIENT, interval=interval,
+                      what=f"SMS task {task_id} ({task.state})")
+    if view.gone:
+        raise CloudNotFoundError(f"task {task_id} is gone", service="sms", operation="list_tasks")
+    return view.task
+
+
+def _stop(cloud: Any, fleet: Any, task_id: str, interval: float) -> Any:
+    """A copy SMS thinks runs, stopped (ABORTING, then ABORT): the safe point a stalled copy starts from again."""
+    _act(cloud, fleet, task_id, "stop", lambda t: t.state in ("ABORTING", "ABORT"))
+    return _settled(cloud, fleet, task_id, cloud.sms.show_task(task_id), interval)
+
+
+def _wait(cloud: Any, fleet: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ...], interval: float,
+          agent_alive: Callable[[], bool] | None = None,
           on_progress: Callable[[dict[str, Any]], None] | None = None) -> Any:
-    """Poll the task until a `done` state; a `failed` state, a disconnected agent (the task's `connected`
-    flag, or `agent_alive()` answering False) or the timeout raise. Intermediate states (ABORTING, SKIPPING,
-    DELETING, cutovering, clearing) are waited through; `on_progress` gets every poll's figures."""
-    from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
+    """The task (from the fleet reader's reads) once in a `done` state; a `failed` state, a disconnected agent
+    (its source's `connected` flag, then the task's own in one ShowTask, or `agent_alive()` answering False) or a
+    vanished task raise. Intermediate states are waited through; `on_progress` gets every read's figures."""
 
-    sms = single_attempt(cloud.sms)  # transient poll failures are waited out by wait_until, until the deadline
-
-    def reached(task: Any) -> bool:
+    def reached(view: Any) -> bool:
+        if view.gone:
+            raise CloudNotFoundError(f"task {task_id} is gone from SMS (deleted outside mgc-iac?): apply again to "
+                                     "create it", service="sms", operation="list_tasks")
+        task = view.task
         if on_progress is not None:
-            on_progress(task_progress(task, _source_bytes(sms, task.source_id)))
+            on_progress(task_progress(task))
         if task.state in done:
             return True
         if task.state in failed:
             raise CloudError(f"task {task_id} is {task.state}: {task.error or 'no detail'} (retry the step after "
                              "fixing the cause; after a source reboot, a full retry)", service="sms",
-                             operation="show_task")
-        if task.state in ("RUNNING", "SYNCING") and (not task.connected or (agent_alive and not agent_alive())):
-            if cloud.sms.show_task(task_id).state in done:  # it may have finished just before the agent ended
+                             operation="list_tasks")
+        if task.state in COPYING and (not task.connected or (agent_alive and not agent_alive())):
+            fresh = cloud.sms.show_task(task_id)    # the list has no task-level flag: ask once
+            if fresh.state in done:                 # it may have finished just before the agent ended
                 return True
-            raise AgentDisconnectedError(f"task {task_id} is {task.state} but the agent of its source is "
-                                         "disconnected", service="sms", operation="show_task")
+            if not fresh.connected or (agent_alive and not agent_alive()):
+                raise AgentDisconnectedError(f"task {task_id} is {fresh.state} but the agent of its source is "
+                                             "disconnected", service="sms", operation="show_task")
         return False
 
-    task = wait_until(lambda: sms.show_task(task_id), reached, WaitPolicy(timeout, POLL_SECONDS),
-                      what=f"SMS task {task_id}", cancel=cancel, service="sms")
-    return cloud.sms.show_task(task_id) if task.state not in done else task
-
-
-def _source_bytes(sms: Any, source_id: str) -> Any:
-    """The source's byte counts for a progress figure, or None: a failed look-up never fails the wait."""
-    try:
-        return sms.show_source(source_id) if source_id else None
-    except CloudError:
-        return None
-
-
-def _pause(cancel: threading.Event, deadline: float, what: str, timeout: float) -> None:
-    if cancel.wait(POLL_SECONDS):
-        raise CloudError(f"stopped waiting: {what} (interrupted)", service="sms", operation="show_task")
-    if time.monotonic() > deadline:
-        raise CloudError(f"{what} after {timeout:.0f} s", service="sms", operation="show_task")
-
-
-def _settled(cloud: Any, task_id: str, cancel: threading.Event, timeout: float = TIMEOUT_SECONDS) -> Any:
-    """The task once SMS has finished an asynchronous transition (ABORTING, SKIPPING)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        task = cloud.sms.show_task(task_id)
-        if task.state not in TRANSIENT:
-            return task
-        _pause(cancel, deadline, f"task {task_id} still {task.state}", timeout)
-
-
-def _until(check: Callable[[], bool], what: str, cancel: threading.Event | None = None,
-           timeout: float = TIMEOUT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        _pause(cancel or threading.Event(), deadline, what, timeout)
+    return fleet.wait(task_id, reached, interval=interval, what=f"SMS task {task_id}").task
 
 
 def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
                     agent_alive: Callable[[], bool] | None = None,
-                    on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                    on_progress: Callable[[dict[str, Any]], None] | None = None, *, fleet: Any = None,
+                    interval: float = POLL_SECONDS, restart: bool = False) -> dict[str, Any]:
+    """Action start (unless the task copies or is done), then wait until MIGRATE_SUCCESS. `restart`: a copy SMS
+    thinks runs is stopped first (the safe point after a stall: the agent may never have got its START)."""
     cloud = cloud_for(cloud_config)
-    task = _settled(cloud, task_id, cancel)
-    if task.state in ("READY", "MIGRATE_FAIL", "ABORT"):
-        cloud.sms.task_action(task_id, "start")
-    task = _wait(cloud, task_id, ("MIGRATE_SUCCESS", "SYNCING", "SYNC_SUCCESS", "SYNC_FAIL"), ("MIGRATE_FAIL",),
-                 cancel, agent_alive=agent_alive, on_progress=on_progress)
-    source = cloud.sms.show_source(task.source_id)   # the byte counts are the source's (replicatesize/totalsize)
-    return {"task_state": task.state, "replicated_bytes": source.replicated_bytes, "total_bytes": source.total_bytes}
+    fleet = _reader(cloud, fleet)
+    task = _settled(cloud, fleet, task_id, _known(cloud, fleet, task_id, interval), interval)
+    if restart and task.state in COPYING:
+        task = _stop(cloud, fleet, task_id, interval)
+    if task.state in STARTABLE:
+        _act(cloud, fleet, task_id, "start", lambda t: t.state not in STARTABLE)
+    task = _wait(cloud, fleet, task_id, ("MIGRATE_SUCCESS", "SYNCING", "SYNC_SUCCESS", "SYNC_FAIL"),
+                 ("MIGRATE_FAIL",), interval, agent_alive, on_progress)
+    # the byte counts are the source's (replicatesize/totalsize), merged into the listed task by the reader
+    return {"task_state": task.state, "replicated_bytes": task.replicated_bytes, "total_bytes": task.total_bytes}
 
 
 def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
                 agent_alive: Callable[[], bool] | None = None,
-                on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+                on_progress: Callable[[dict[str, Any]], None] | None = None, *, fleet: Any = None,
+                interval: float = POLL_SECONDS, restart: bool = False) -> dict[str, Any]:
+    """Action restart (incremental sync) from a replicated task, then wait until SYNC_SUCCESS. After a stall
+    (`restart`) the copy is stopped first and restarted from ABORT, which copies again whatever changed."""
     cloud = cloud_for(cloud_config)
-    task = _settled(cloud, task_id, cancel)
-    if task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL"):
-        cloud.sms.task_action(task_id, "restart")
-    task = _wait(cloud, task_id, ("SYNC_SUCCESS",), ("SYNC_FAIL", "MIGRATE_FAIL"), cancel, agent_alive=agent_alive,
-                 on_progress=on_progress)
+    fleet = _reader(cloud, fleet)
+    task = _settled(cloud, fleet, task_id, _known(cloud, fleet, task_id, interval), interval)
+    done: tuple[str, ...] = ("SYNC_SUCCESS",)
+    if restart and task.state in COPYING:
+        task = _stop(cloud, fleet, task_id, interval)
+    if task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL", "ABORT", "MIGRATE_FAIL"):
+        if task.state in ("ABORT", "MIGRATE_FAIL"):
+            done = ("SYNC_SUCCESS", "MIGRATE_SUCCESS")   # restarted from a stop: a copy of what changed
+        before = task.state
+        _act(cloud, fleet, task_id, "restart", lambda t: t.state != before or t.state in COPYING)
+    task = _wait(cloud, fleet, task_id, done, ("SYNC_FAIL", "MIGRATE_FAIL"), interval, agent_alive, on_progress)
     return {"task_state": task.state}
-
-
 class VerificationFailedError(CloudError):
     """The target differs from the source; `step_detail` carries the per-dir counts for the failed step."""
 
@@ -365,14 +431,17 @@ def consistency_rows(results: Any) -> list[dict[str, Any]]:
              "missing": r.target_missing_files, "extra": r.target_extra_files} for r in results]
 
 
-def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_target: bool) -> dict[str, Any]:
+def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_target: bool, *, fleet: Any = None,
+            interval: float = POLL_SECONDS) -> dict[str, Any]:
     """Launch the target: action cutover (once: a replay finds it cutovering or cutovered), then wait until SMS
     reports the cycle cutovered."""
     cloud = cloud_for(cloud_config)
-    task = cloud.sms.show_task(task_id)
+    fleet = _reader(cloud, fleet)
+    task = _known(cloud, fleet, task_id, interval, need_cycle=True)
     if task.migration_cycle not in ("cutovering", "cutovered"):
-        cloud.sms.task_action(task_id, "cutover")
-    _until(lambda: cloud.sms.show_task(task_id).migration_cycle == "cutovered", f"task {task_id} still cutovering")
+        _act(cloud, fleet, task_id, "cutover", lambda t: t.migration_cycle in ("cutovering", "cutovered"))
+    fleet.wait(task_id, lambda v: _present(v, task_id).migration_cycle == "cutovered", interval=interval,
+               what=f"SMS task {task_id} cutovering")
     server = cloud.ecs.show_server(target_id)
     if start_target and server.status == "SHUTOFF":
         cloud.ecs.start(target_id)
@@ -383,39 +452,48 @@ def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_ta
     return {"target_status": cloud.ecs.show_server(target_id).status}
 
 
-def clear_source(cloud_config: dict[str, Any], task_id: str) -> dict[str, Any]:
+def _present(view: Any, task_id: str) -> Any:
+    if view.gone:
+        raise CloudNotFoundError(f"task {task_id} is gone from SMS", service="sms", operation="list_tasks")
+    return view.task
+
+
+def clear_source(cloud_config: dict[str, Any], task_id: str, *, fleet: Any = None,
+                 interval: float = POLL_SECONDS) -> dict[str, Any]:
+    """Action clear (SMS tells the agent CLEAR), then wait until the source is cleared."""
     cloud = cloud_for(cloud_config)
-    task = cloud.sms.show_task(task_id)
-    source = cloud.sms.show_source(task.source_id)
-    if source.state not in ("clearing", "cleared"):
-        try:
-            cloud.sms.task_action(task_id, "clear")
-        except CloudConflictError:
-            if cloud.sms.show_source(task.source_id).state not in ("clearing", "cleared"):
-                raise
-    _until(lambda: cloud.sms.show_source(task.source_id).state == "cleared", f"source {task.source_id} still clearing")
+    fleet = _reader(cloud, fleet)
+    seen = fleet.latest(task_id, max_age=interval)
+    if seen is not None and seen.source is not None:
+        state = seen.source.state
+    else:
+        state = cloud.sms.show_source(cloud.sms.show_task(task_id).source_id).state
+    if state not in ("clearing", "cleared"):
+        _act(cloud, fleet, task_id, "clear",
+             lambda t: cloud.sms.show_source(t.source_id).state in ("clearing", "cleared"))
+    fleet.wait(task_id, lambda v: _present(v, task_id) is not None and v.source is not None
+               and v.source.state == "cleared", interval=interval, what=f"source of SMS task {task_id} clearing")
     return {"source_state": "cleared"}
 
 
-def delete_task(cloud_config: dict[str, Any], task_id: str) -> None:
-    """Stop the task if it runs (ABORTING, then ABORT), delete it, and wait through DELETING until it is gone."""
+def delete_task(cloud_config: dict[str, Any], task_id: str, *, fleet: Any = None,
+                interval: float = POLL_SECONDS) -> None:
+    """Delete the task (a running one is stopped first: ABORTING, then ABORT) and wait through DELETING until it
+    is gone. DELETE is sent first: SMS refuses it (SMS.2015) only for a task that runs or stops."""
     cloud = cloud_for(cloud_config)
-    never = threading.Event()
+    fleet = _reader(cloud, fleet)
     try:
-        task = cloud.sms.show_task(task_id)
-        if task.state in ("RUNNING", "SYNCING"):
-            cloud.sms.task_action(task_id, "stop")
-        task = _settled(cloud, task_id, never) if task.state != "DELETING" else task
-        if task.state != "DELETING":
+        try:
             cloud.sms.delete_task(task_id)
-        _until(lambda: _gone(cloud, task_id), f"task {task_id} still DELETING")
+        except CloudConflictError:
+            task = cloud.sms.show_task(task_id)
+            if task.state in COPYING:
+                _stop(cloud, fleet, task_id, interval)
+            else:
+                _settled(cloud, fleet, task_id, task, interval)
+            if cloud.sms.show_task(task_id).state != "DELETING":
+                cloud.sms.delete_task(task_id)
+        fleet.forget(task_id)
+        fleet.wait(task_id, lambda v: v.gone, interval=interval, what=f"SMS task {task_id} deleting")
     except CloudNotFoundError:
         return
-
-
-def _gone(cloud: Any, task_id: str) -> bool:
-    try:
-        cloud.sms.show_task(task_id)
-    except CloudNotFoundError:
-        return True
-    return False

@@ -19,6 +19,8 @@ import contextlib
 import contextvars
 import functools
 import json
+import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -41,7 +43,9 @@ from mgc_iac.engine.capacity import SlotQueue, needs_slot
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.engine.notify import render
 from mgc_iac.engine.result import ApplyResult, Waiting
+from mgc_iac.engine.slots import StepSlot
 from mgc_iac.engine.steps import StepContext, StepOutcome, StepRunner
+from mgc_iac.engine.watchdog import DEFAULT_STALL_SECONDS, StepWatch
 from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
 from mgc_iac.spec.models import ApprovalPolicy, Limits
@@ -120,10 +124,12 @@ class Engine:
                     f"the plan was made against state serial {expected} but the state of `{stack}` is now at "
                     f"{serial}: something was applied since; make a new plan (`mgc-iac plan`) and review it")
             self._prepare()
-            # the runner's calls run in a pool of `parallelism` threads (asyncio.to_thread's default pool has
-            # min(32, CPUs + 4): 6 on a 2-core machine, whatever parallelism says)
-            self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.parallelism),
-                                            thread_name_prefix="mgc-iac-step")
+            # the runner's calls run in the engine's own pool (asyncio.to_thread's default pool has min(32, CPUs + 4)
+            # threads: 6 on a 2-core machine): `parallelism` steps at work, plus every server's step that only waits
+            # on the cloud (it lends its slot back meanwhile, engine/slots.py)
+            workers = max(1, self.options.parallelism) + len(self.plan.server_changes)
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mgc-iac-step")
+            stop_relay = self._relay_pressure()
             try:
                 try:
                     async with asyncio.timeout_at(self.options.deadline):  # loop time is time.monotonic()
@@ -142,8 +148,42 @@ class Engine:
                 for event in self._cancels:
                     event.set()
             finally:
+                stop_relay()
                 self._pool.shutdown(wait=True)  # interrupted steps see their cancel event and end
         return self.result
+
+    def _relay_pressure(self) -> Callable[[], None]:
+        """Endpoints pushing back (429, 5xx, no answer: mgc_iac/cloud/_throttle.py) go to the hooks, on the loop,
+        at most once a second per endpoint and at once when it answers again."""
+        from mgc_iac.cloud._throttle import observe
+
+        loop = asyncio.get_running_loop()
+        last: dict[str, float] = {}
+
+        def relay(pressure: Any, key: str) -> None:
+            now = time.monotonic()
+            if pressure is not None and now - last.get(key, float("-inf")) < 1.0:
+                return
+            last[key] = now if pressure is not None else float("-inf")
+            text = pressure.text(now) if pressure is not None else None
+            with contextlib.suppress(RuntimeError):  # the loop is closing: nobody looks any more
+                loop.call_soon_threadsafe(self.hooks.api_pressure, key, text)
+
+        return observe(relay)
+
+    def _stall_timeout(self, workflow: str) -> float:
+        wf = next((w for w in (self.plan.spec or {}).get("workflows", []) if w.get("name") == workflow), {})
+        return float((wf.get("advanced") or {}).get("stall_timeout") or DEFAULT_STALL_SECONDS)
+
+    def _run_step(self, ctx: StepContext) -> StepOutcome:
+        """In a worker thread: the runner's step inside its CallScope (cancel, watchdog, lent slot)."""
+        from mgc_iac.cloud._scope import CallScope, call_scope
+
+        watch: StepWatch = ctx.watch
+        scope = CallScope(who=ctx.gate, cancel=ctx.cancel, deadline=watch.deadline, expired=watch.expired,
+                          idle=ctx.idle, progress=watch.saw)
+        with call_scope(scope):
+            return self.runner.run_step(ctx)
 
     async def _in_thread(self, fn: Callable[..., _T], /, *args: Any) -> _T:
         """`fn(*args)` in one of the engine's worker threads, with this context (as asyncio.to_thread)."""
@@ -360,58 +400,69 @@ class Engine:
         return text + (f"; has {', '.join(have)}" if have else "")
 
     async def _execute(self, server: _Server, step: str, extra: dict[str, Any]) -> bool:
+        cancel = threading.Event()
+        slot = StepSlot(self._sem, asyncio.get_running_loop(), cancel)
+        await slot.take()
+        try:
+            return await self._execute_held(server, step, extra, slot, cancel)
+        finally:
+            slot.close()
+
+    async def _execute_held(self, server: _Server, step: str, extra: dict[str, Any], slot: StepSlot,
+                            cancel: threading.Event) -> bool:
         change = server.change
         gate = f"{change.address}/{step}"
         stack = self.plan.stack
-        async with self._sem:
-            prev = self._steps.get(gate)
-            attempt = (prev.attempt if prev else 0) + 1
-            resumed = prev is not None and prev.status is StepStatus.RUNNING
-            if step == "CreateTarget":
-                kept = prev.detail.get("incarnation") if prev is not None and prev.status is not StepStatus.DONE \
-                    else None
-                extra = {**extra, "incarnation": kept or uuid.uuid4().hex[:16]}
-            self._put_step(gate, change, step, StepStatus.RUNNING,
-                           {"started_at": now(), **({"resumed": True} if resumed else {}), **extra},
-                           phase="before", attempt=attempt)
-            self.hooks.step_started(gate, attempt)
-            ctx = StepContext(stack=stack, step=step, server=change, spec=self.plan.spec,
-                              changes=dict(self._changes.get((change.workflow, change.server), {})),
-                              records=dict(server.records), attempt=attempt,
-                              incarnation=str(extra.get("incarnation", "")),
-                              progress=self._progress_to_hooks(gate) if self._wants_progress else None)
-            self._cancels.append(ctx.cancel)
-            try:
-                outcome: StepOutcome = await self._in_thread(self.runner.run_step, ctx)
-            except asyncio.CancelledError:
-                ctx.cancel.set()
-                with self.store.transaction(stack) as txn:
-                    txn.journal(gate, "interrupted", {"attempt": attempt})
-                raise
-            except Exception as exc:  # noqa: BLE001 - any failure of one server's step fails that step only
-                message = str(exc) if isinstance(exc, MgcIacError) else f"internal error: {type(exc).__name__}: {exc}"
-                # an error may carry what the step found (prechecks, verification counts) for the record
-                detail = {"error": message, **(getattr(exc, "step_detail", None) or {}), **extra}
-                self._put_step(gate, change, step, StepStatus.FAILED, detail, phase="failed", attempt=attempt)
-                self.result.failed[gate] = message
-                self.hooks.step_finished(gate, StepStatus.FAILED.value, detail)
-                return False
-            finally:
-                self._cancels.remove(ctx.cancel)
-            detail = {**outcome.detail, **extra, **({"resumed": True} if resumed else {}), "finished_at": now()}
-            record = StepRecord(change.workflow, change.server, step, StepStatus.DONE, attempt, detail)
+        prev = self._steps.get(gate)
+        attempt = (prev.attempt if prev else 0) + 1
+        resumed = prev is not None and prev.status is StepStatus.RUNNING
+        if step == "CreateTarget":
+            kept = prev.detail.get("incarnation") if prev is not None and prev.status is not StepStatus.DONE \
+                else None
+            extra = {**extra, "incarnation": kept or uuid.uuid4().hex[:16]}
+        self._put_step(gate, change, step, StepStatus.RUNNING,
+                       {"started_at": now(), **({"resumed": True} if resumed else {}), **extra},
+                       phase="before", attempt=attempt)
+        self.hooks.step_started(gate, attempt)
+        ctx = StepContext(stack=stack, step=step, server=change, spec=self.plan.spec,
+                          changes=dict(self._changes.get((change.workflow, change.server), {})),
+                          records=dict(server.records), attempt=attempt, cancel=cancel,
+                          incarnation=str(extra.get("incarnation", "")),
+                          progress=self._progress_to_hooks(gate) if self._wants_progress else None,
+                          previous=dict(prev.detail) if prev is not None else {}, idle=slot.lent,
+                          watch=StepWatch(self._stall_timeout(change.workflow), f"{step} started"))
+        self._cancels.append(ctx.cancel)
+        try:
+            outcome: StepOutcome = await self._in_thread(self._run_step, ctx)
+        except asyncio.CancelledError:
+            ctx.cancel.set()
             with self.store.transaction(stack) as txn:
-                for res in outcome.records:
-                    txn.put_resource(res)
-                    server.records[res.kind] = res
-                for address in outcome.deleted:
-                    txn.delete_resource(address)
-                txn.put_step(record)
-                txn.journal(gate, "after", {"attempt": attempt, "status": "done"})
-            self._steps[gate] = record
-            self.result.done.append(gate)
-            self.hooks.step_finished(gate, StepStatus.DONE.value, detail)
-            return True
+                txn.journal(gate, "interrupted", {"attempt": attempt})
+            raise
+        except Exception as exc:  # noqa: BLE001 - any failure of one server's step fails that step only
+            message = str(exc) if isinstance(exc, MgcIacError) else f"internal error: {type(exc).__name__}: {exc}"
+            # an error may carry what the step found (prechecks, verification counts) for the record
+            detail = {"error": message, **(getattr(exc, "step_detail", None) or {}), **extra}
+            self._put_step(gate, change, step, StepStatus.FAILED, detail, phase="failed", attempt=attempt)
+            self.result.failed[gate] = message
+            self.hooks.step_finished(gate, StepStatus.FAILED.value, detail)
+            return False
+        finally:
+            self._cancels.remove(ctx.cancel)
+        detail = {**outcome.detail, **extra, **({"resumed": True} if resumed else {}), "finished_at": now()}
+        record = StepRecord(change.workflow, change.server, step, StepStatus.DONE, attempt, detail)
+        with self.store.transaction(stack) as txn:
+            for res in outcome.records:
+                txn.put_resource(res)
+                server.records[res.kind] = res
+            for address in outcome.deleted:
+                txn.delete_resource(address)
+            txn.put_step(record)
+            txn.journal(gate, "after", {"attempt": attempt, "status": "done"})
+        self._steps[gate] = record
+        self.result.done.append(gate)
+        self.hooks.step_finished(gate, StepStatus.DONE.value, detail)
+        return True
 
     @property
     def _wants_progress(self) -> bool:

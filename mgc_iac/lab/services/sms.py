@@ -82,6 +82,8 @@ def _settle(lab: LabContext, task: dict[str, Any]) -> dict[str, Any] | None:
         _set_source(lab, task, state="finished", cycle="cutovered")
     elif to == "cleared":
         _set_source(lab, task, state="cleared")
+    elif to == "TRANSFERRED":
+        _instant(lab, task, pending["phase"])
     elif to == "DELETED":
         lab.store.delete("sms_task", task["id"])
         source = lab.store.get("sms_source", task["source_server"]["id"])
@@ -94,6 +96,20 @@ def _settle(lab: LabContext, task: dict[str, Any]) -> dict[str, Any] | None:
 
 
 # ---- lookups ------------------------------------------------------------------------------------------------
+
+PAGE_LIMIT = 200   # ListServers: limit 0-200, 0 = the default 200 (SDK ListServersRequest); ListTasks: up to 200
+
+
+def _page(query: Any, default: int) -> tuple[int, int]:
+    """offset and limit of a list call; a page larger than Huawei's is refused, as the API's bounds are."""
+    try:
+        offset, limit = int(query.get("offset", 0) or 0), int(query.get("limit", 0) or 0)
+    except ValueError:
+        raise bad_request("SMS.2009", "offset and limit are integers") from None
+    if offset < 0 or not 0 <= limit <= PAGE_LIMIT:
+        raise bad_request("SMS.2009", f"limit is 0-{PAGE_LIMIT} and offset >= 0 (got limit {limit}, offset {offset})")
+    return offset, limit or default
+
 
 def _source(lab: LabContext, source_id: str) -> dict[str, Any]:
     source = lab.store.get("sms_source", source_id)
@@ -189,7 +205,10 @@ def _run(lab: LabContext, task: dict[str, Any], phase: str) -> None:
     task["error_json"] = ""
     _set_source(lab, task, state="replicate" if phase == "MIGRATE" else "syncing",
                 cycle="replicating" if phase == "MIGRATE" else "syncing")
-    if lab.instant_transfers():
+    if lab.instant_transfers() and lab.transfer_seconds() > 0:
+        # lab only: the simulated copy runs `transfer_seconds` (RUNNING / SYNCING), then finishes as instantly
+        task["pending"] = {"at": lab.clock() + lab.transfer_seconds(), "to": "TRANSFERRED", "phase": phase}
+    elif lab.instant_transfers():
         _instant(lab, task, phase)
     else:
         _queue(lab, task, "START" if phase == "MIGRATE" else "SYNC")
@@ -301,7 +320,7 @@ async def list_sources(request: web.Request) -> web.Response:
             items = [s for s in items if str(s.get(key, "")) == q[key]]
     if q.get("connected"):
         items = [s for s in items if str(s["connected"]).lower() == q["connected"].lower()]
-    offset, limit = int(q.get("offset", 0) or 0), int(q.get("limit", 200) or 200)
+    offset, limit = _page(q, default=200)
     return reply({"count": len(items), "source_servers": items[offset: offset + limit]})
 
 
@@ -462,7 +481,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     for key in ("id", "state"):
         if q.get(key):
             items = [t for t in items if t.get(key) == q[key]]
-    offset, limit = int(q.get("offset", 0) or 0), int(q.get("limit", 100) or 100)
+    offset, limit = _page(q, default=100)
     return reply({"count": len(items), "tasks": items[offset: offset + limit]})
 
 
