@@ -147,6 +147,10 @@ class Engine:
                 self.result.interrupted = True
                 for event in self._cancels:
                     event.set()
+            except BaseException:
+                for event in self._cancels:  # e.g. the state store is gone: running steps stop waiting too
+                    event.set()
+                raise
             finally:
                 stop_relay()
                 self._pool.shutdown(wait=True)  # interrupted steps see their cancel event and end

@@ -8,12 +8,14 @@ one count and one FIFO.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import conninfo as pg_conninfo
@@ -37,6 +39,19 @@ from mgc_iac.state.pg_schema import LATEST, MIGRATIONS, SCHEMA
 from mgc_iac.state.store import LockInfo, SlotClaim, SlotRequest, StateStore, Transaction
 
 URL_PREFIXES = ("postgresql://", "postgres://")
+RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 3.0, 3.0)   # waits between tries to connect again (~10 s in all)
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _reconnecting(method: F) -> F:
+    """A store method that runs once more on a new connection when the connection is lost under it (a read, or
+    a write that is one transaction of its own and idempotent)."""
+    @functools.wraps(method)
+    def wrapper(self: PostgresStore, *args: Any, **kwargs: Any) -> Any:
+        return self._retrying(lambda: method(self, *args, **kwargs))
+
+    return wrapper  # type: ignore[return-value]
 _STATUS = {s.value: s for s in StepStatus}
 _IDLE = (StepStatus.PENDING.value, StepStatus.QUEUED.value)
 _FINAL = "MigrationTaskClear"
@@ -78,7 +93,7 @@ class PostgresStore(StateStore):
         self.url = url
         self.path = display(url)  # what messages name, like SQLiteStore.path
         try:
-            self._conn = psycopg.connect(url, autocommit=True, application_name="mgc-iac", connect_timeout=15)
+            self._conn = self._connect()
         except psycopg.Error as exc:
             raise StateError(f"cannot reach the PostgreSQL state at {self.path}: {_scrub(str(exc), url).strip()}"
                              ) from None
@@ -89,16 +104,71 @@ class PostgresStore(StateStore):
         self._holding: set[tuple[str, str, str]] = set()
         try:
             self._migrate()
-            self._conn.execute(f"SET search_path TO {SCHEMA}")
-            if "synchronous_commit" not in url:
-                # the durability of SQLite's WAL + synchronous=NORMAL: a commit survives this process being killed,
-                # and only a crash of the server itself can lose the last fraction of a second of commits, never
-                # corrupt them (the journal replays such a step idempotently). Ask for more with
-                # `?options=-c%20synchronous_commit%3Don` in the URL.
-                self._conn.execute("SET synchronous_commit TO off")
+            self._session_settings()
         except psycopg.Error as exc:
             self._conn.close()
             raise StateError(f"cannot prepare the state schema in {self.path}: {exc}") from None
+
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=True, application_name="mgc-iac", connect_timeout=15)
+
+    def _session_settings(self) -> None:
+        self._conn.execute(f"SET search_path TO {SCHEMA}")
+        if "synchronous_commit" not in self.url:
+            # the durability of SQLite's WAL + synchronous=NORMAL: a commit survives this process being killed,
+            # and only a crash of the server itself can lose the last fraction of a second of commits, never
+            # corrupt them (the journal replays such a step idempotently). Ask for more with
+            # `?options=-c%20synchronous_commit%3Don` in the URL.
+            self._conn.execute("SET synchronous_commit TO off")
+
+    # --- a lost connection (a restarted server, a terminated session, a network blip) ---------------------------
+
+    def _lost(self) -> bool:
+        return bool(self._conn.closed or self._conn.broken)
+
+    def _reconnect(self, cause: BaseException) -> None:
+        """Connect again with short backoff (RECONNECT_DELAYS, ~10 s in all) and take back the stack locks this
+        process held (their advisory locks died with the old session). StateError when the server stays away;
+        StateLockedError when another process took a lock meanwhile or it was broken with `state unlock --force`.
+        Nothing is lost either way: every step is journaled, and the next apply resumes."""
+        with contextlib.suppress(psycopg.Error):
+            self._conn.close()
+        last: BaseException = cause
+        for delay in (*RECONNECT_DELAYS, None):
+            try:
+                self._conn = self._connect()
+                self._session_settings()
+                break
+            except psycopg.Error as exc:
+                last = exc
+                if delay is None:
+                    reason = _scrub(str(last), self.url).strip().splitlines()[0] if str(last).strip() else \
+                        type(last).__name__
+                    raise StateError(f"lost the connection to the PostgreSQL state at {self.path} and could not "
+                                     f"connect again within {sum(RECONNECT_DELAYS):.0f} s ({reason}); nothing is lost: "
+                                     "run the same command again once the database is back") from None
+                time.sleep(delay)
+        for stack, (info, _depth) in list(self._held.items()):
+            row = self._conn.execute("SELECT lock_id FROM locks WHERE stack = %s", (stack,)).fetchone()
+            got = self._conn.execute(f"SELECT pg_try_advisory_lock({_STACK_KEY.format('%s')})", (stack,)).fetchone()
+            if row is None or row[0] != info.lock_id or not got[0]:
+                holder = self._lock_row(stack)
+                raise StateLockedError(f"the lock of stack `{stack}` was lost while the connection to {self.path} "
+                                       "was down" + (f" and is now held: {locked_message(holder)}" if holder else
+                                                     " (broken with `mgc-iac state unlock --force`)"))
+            self._conn.execute("UPDATE locks SET backend_pid = pg_backend_pid() WHERE stack = %s AND lock_id = %s",
+                               (stack, info.lock_id))
+
+    def _retrying(self, operation: Callable[[], T]) -> T:
+        """`operation()`, run once more on a new connection when the connection was lost under it."""
+        with self._mutex:
+            try:
+                return operation()
+            except StateError as exc:
+                if not self._lost():
+                    raise
+                self._reconnect(exc)
+            return operation()
 
     def _migrate(self) -> None:
         with self._conn.transaction():
@@ -116,23 +186,26 @@ class PostgresStore(StateStore):
                 self._conn.execute(MIGRATIONS[version])
                 self._conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
 
+    @_reconnecting
     def schema_version(self) -> int:
-        with self._mutex:
+        with self._mutex, _errors(self.path):
             row = self._conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
         return int(row[0])
 
     def environment_id(self) -> str:
         return self.backend_id()
 
+    @_reconnecting
     def plan_signatures(self, stack: str, spec_digest: str) -> list[tuple[str, str]]:
         with self._mutex, _errors(self.path):
             rows = self._conn.execute("SELECT principal, signature FROM plan_signatures WHERE stack = %s AND "
                                       "spec_digest = %s", (stack, spec_digest)).fetchall()
         return [(p, sig) for p, sig in rows]
 
+    @_reconnecting
     def backend_id(self) -> str:
         """The id this backend got when its schema was created (what approvals can be bound to)."""
-        with self._mutex:
+        with self._mutex, _errors(self.path):
             row = self._conn.execute("SELECT value FROM meta WHERE key = 'backend_id'").fetchone()
         return str(row[0])
 
@@ -144,6 +217,7 @@ class PostgresStore(StateStore):
 
     # --- reads ------------------------------------------------------------------------------------------
 
+    @_reconnecting
     def snapshot(self, stack: str) -> Snapshot:
         with self._read() as conn, gc_paused():
             serial = _serial(conn, stack)
@@ -163,10 +237,12 @@ class PostgresStore(StateStore):
             order = dict(conn.execute("SELECT name, seq FROM workflows WHERE stack = %s", (stack,)).fetchall())
         return Snapshot(stack, serial, resources, steps, order)
 
+    @_reconnecting
     def serial(self, stack: str) -> int:
         with self._mutex, _errors(self.path):
             return _serial(self._conn, stack)
 
+    @_reconnecting
     def approvals(self, stack: str) -> list[ApprovalRecord]:
         with self._mutex, _errors(self.path):
             rows = self._conn.execute("SELECT gate, approver, plan_digest, at, via, signature, signed_gates FROM "
@@ -174,17 +250,20 @@ class PostgresStore(StateStore):
         return [ApprovalRecord(g, a, d, at, via, sig, tuple(json.loads(signed)))
                 for g, a, d, at, via, sig, signed in rows]
 
+    @_reconnecting
     def journal(self, stack: str, limit: int | None = None) -> list[JournalEntry]:
         with self._mutex, _errors(self.path):
             rows = self._conn.execute("SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack = %s "
                                       "ORDER BY seq DESC LIMIT %s", (stack, limit)).fetchall()
         return [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in reversed(rows)]
 
+    @_reconnecting
     def macs_elsewhere(self, stack: str) -> dict[str, tuple[str, str]]:
         with self._mutex, _errors(self.path):
             rows = self._conn.execute("SELECT mac, stack, name FROM sources WHERE stack <> %s", (stack,)).fetchall()
         return {mac: (st, name) for mac, st, name in rows}
 
+    @_reconnecting
     def stacks(self) -> list[str]:
         with self._mutex, _errors(self.path):
             return [r[0] for r in self._conn.execute("SELECT name FROM stacks ORDER BY name").fetchall()]
@@ -193,21 +272,39 @@ class PostgresStore(StateStore):
 
     @contextmanager
     def transaction(self, stack: str) -> Iterator[Transaction]:
-        with self._mutex, _errors(self.path):
+        with self._mutex:
             txn = _PGTransaction(self._conn, stack, holding=self._holding)
+            committing = False
             try:
-                yield txn
-                if txn.dirty:
-                    txn.queue("INSERT INTO stacks (name, serial, updated_at) VALUES (%s, 1, %s) ON CONFLICT (name) "
-                              "DO UPDATE SET serial = stacks.serial + 1, updated_at = excluded.updated_at",
-                              (stack, now()))
-                txn.commit()
-                self._holding |= txn.claimed
-                self._holding -= txn.released
+                with _errors(self.path):
+                    yield txn
+                    if txn.dirty:
+                        txn.queue("INSERT INTO stacks (name, serial, updated_at) VALUES (%s, 1, %s) ON CONFLICT "
+                                  "(name) DO UPDATE SET serial = stacks.serial + 1, updated_at = excluded.updated_at",
+                                  (stack, now()))
+                    committing = True
+                    txn.commit()
+            except StateError as exc:
+                # a connection lost while the one-query transaction was sent: connect again and send it again,
+                # unless it was committed (its journal line is there); a transaction that had to read midway
+                # cannot be replayed from here (the apply stops with one error line; nothing is lost)
+                if not (committing and txn.replayable and self._lost()):
+                    self._rollback_quietly()
+                    raise
+                self._reconnect(exc)
+                with _errors(self.path):
+                    if not txn.landed(self._conn):
+                        txn.replay(self._conn)
             except BaseException:
-                if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    self._conn.execute("ROLLBACK")
+                self._rollback_quietly()
                 raise
+            self._holding |= txn.claimed
+            self._holding -= txn.released
+
+    def _rollback_quietly(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            if not self._lost() and self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self._conn.execute("ROLLBACK")
 
     # --- locks ------------------------------------------------------------------------------------------
 
@@ -222,6 +319,18 @@ class PostgresStore(StateStore):
                 self._held[stack] = (info, self._held[stack][1] - 1)
             return
         info = new_holder(stack, operation)
+        self._retrying(lambda: self._take_lock(stack, info, operation))
+        self._held[stack] = (info, 1)
+        try:
+            yield info
+        finally:
+            del self._held[stack]
+            with self._mutex, contextlib.suppress(psycopg.Error):  # a lost session took its advisory lock along
+                if not self._lost():
+                    self._conn.execute("DELETE FROM locks WHERE stack = %s AND lock_id = %s", (stack, info.lock_id))
+                    self._conn.execute(f"SELECT pg_advisory_unlock({_STACK_KEY.format('%s')})", (stack,))
+
+    def _take_lock(self, stack: str, info: LockInfo, operation: str) -> None:
         with self._mutex, _errors(self.path):
             got = self._conn.execute(f"SELECT pg_try_advisory_lock({_STACK_KEY.format('%s')})", (stack,)).fetchone()
             if not got[0]:
@@ -237,15 +346,6 @@ class PostgresStore(StateStore):
                 "excluded.runner, since = excluded.since, operation = excluded.operation, "
                 "backend_pid = excluded.backend_pid",
                 (stack, info.lock_id, info.pid, info.host, info.runner, info.since, operation))
-        self._held[stack] = (info, 1)
-        try:
-            yield info
-        finally:
-            del self._held[stack]
-            with self._mutex:
-                if not self._conn.closed:
-                    self._conn.execute("DELETE FROM locks WHERE stack = %s AND lock_id = %s", (stack, info.lock_id))
-                    self._conn.execute(f"SELECT pg_advisory_unlock({_STACK_KEY.format('%s')})", (stack,))
 
     def _lock_row(self, stack: str) -> LockInfo | None:
         row = self._conn.execute(
@@ -253,6 +353,7 @@ class PostgresStore(StateStore):
             f"{_LIVE.format(stack='stack')}", (stack,)).fetchone()
         return LockInfo(*row) if row else None
 
+    @_reconnecting
     def lock_info(self, stack: str) -> LockInfo | None:
         with self._mutex, _errors(self.path):
             return self._lock_row(stack)
@@ -283,11 +384,13 @@ class PostgresStore(StateStore):
 
     # --- the account-wide cap ----------------------------------------------------------------------------
 
+    @_reconnecting
     def slots(self, stack: str) -> set[tuple[str, str]]:
         with self._mutex, _errors(self.path):
             return {(w, s) for w, s in self._conn.execute(
                 "SELECT workflow, server FROM slots WHERE stack = %s", (stack,)).fetchall()}
 
+    @_reconnecting
     def claim_slots(self, stack: str, requests: list[SlotRequest], cap: int) -> SlotClaim:
         with self._mutex, _errors(self.path), self._conn.transaction():
             conn = self._conn
@@ -315,12 +418,14 @@ class PostgresStore(StateStore):
                                    f"{_LIVE.format(stack='s.stack')})", (stack,)).fetchone()[0]
             return SlotClaim(tuple(granted), positions, held + len(granted), bool(running))
 
+    @_reconnecting
     def leave_queue(self, stack: str) -> None:
         with self._mutex, _errors(self.path):
             self._conn.execute("DELETE FROM slot_queue WHERE stack = %s", (stack,))
 
     # --- copying ----------------------------------------------------------------------------------------
 
+    @_reconnecting
     def export_stack(self, stack: str) -> StackExport:
         with self._read() as conn:
             return StackExport(
@@ -365,7 +470,7 @@ class PostgresStore(StateStore):
                 cur.execute("INSERT INTO stacks VALUES (%s, %s, %s)", (e.stack, e.serial, now()))
 
     def close(self) -> None:
-        with self._mutex:
+        with self._mutex, contextlib.suppress(psycopg.Error):
             self._conn.close()
 
 
@@ -399,6 +504,9 @@ class _PGTransaction(Transaction):
         self.released: set[tuple[str, str, str]] = set()
         self._pending: list[tuple[str, tuple[Any, ...]]] = []
         self._begun = begun  # inside a transaction the caller opened
+        self._flushed = False  # statements went before the commit (a read midway): the body cannot be replayed
+        self._committed: list[tuple[str, tuple[Any, ...]]] = []   # what the commit query carried
+        self._journal: list[tuple[Any, ...]] = []
         self.dirty = False
 
     def queue(self, sql: str, params: tuple[Any, ...]) -> None:
@@ -407,6 +515,8 @@ class _PGTransaction(Transaction):
     def _send(self, *, begin: bool, commit: bool) -> None:
         cur = psycopg.ClientCursor(self._conn)
         parts = (["BEGIN"] if begin else []) + [cur.mogrify(sql, params) for sql, params in self._pending]
+        if commit:
+            self._committed = list(self._pending)
         self._pending = []
         if commit:
             parts.append("COMMIT")
@@ -416,7 +526,24 @@ class _PGTransaction(Transaction):
     def flush(self) -> None:
         """Open the transaction (if not yet) and send what is queued, before a read that must see it."""
         self._send(begin=not self._begun, commit=False)
-        self._begun = True
+        self._begun = self._flushed = True
+
+    @property
+    def replayable(self) -> bool:
+        """Everything went in the commit query: it can be sent again on a new connection."""
+        return not self._flushed
+
+    def landed(self, conn: psycopg.Connection) -> bool:
+        """Whether the commit whose answer was lost was carried out (its last journal line is there); a
+        transaction without a journal line is replayed (its writes are upserts)."""
+        if not self._journal:
+            return False
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM journal WHERE stack = %s AND address = %s AND phase = %s "
+                            "AND at = %s AND detail = %s)", self._journal[-1]).fetchone()[0]
+
+    def replay(self, conn: psycopg.Connection) -> None:
+        self._conn, self._pending = conn, list(self._committed)
+        self._send(begin=True, commit=True)
 
     def commit(self) -> None:
         if self._begun or self._pending:
@@ -457,8 +584,9 @@ class _PGTransaction(Transaction):
 
     def journal(self, address: str, phase: str, detail: Mapping[str, Any] | None = None) -> None:
         self.dirty = True
-        self.queue("INSERT INTO journal (stack, address, phase, at, detail) VALUES (%s, %s, %s, %s, %s)",
-                              (self._stack, address, phase, now(), canonical_json(dict(detail or {}))))
+        row = (self._stack, address, phase, now(), canonical_json(dict(detail or {})))
+        self._journal.append(row)
+        self.queue("INSERT INTO journal (stack, address, phase, at, detail) VALUES (%s, %s, %s, %s, %s)", row)
 
     def set_sources(self, sources: list[SourceRecord]) -> None:
         self.flush()
