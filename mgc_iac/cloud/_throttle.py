@@ -240,6 +240,12 @@ def limiters() -> list[EndpointLimiter]:
         return list(_registry.values())
 
 
+def reset_limiters() -> None:
+    """Forget every endpoint's limiter (a bench or test starting a new lab in the same process)."""
+    with _registry_lock:
+        _registry.clear()
+
+
 def observe(observer: Observer) -> Callable[[], None]:
     """Call `observer(pressure, key)` whenever an endpoint pushes back, and `observer(None, key)` when it
     answers again; returns the function that stops it."""
