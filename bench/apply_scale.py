@@ -54,8 +54,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from mgc_iac.engine import CloudSteps, Engine, EngineOptions, Hooks, StepContext, StepOutcome  # noqa: E402
+from mgc_iac.operations.planning import plan_stack  # noqa: E402
 from mgc_iac.plan.planfile import plan_digest  # noqa: E402
-from mgc_iac.planning import plan_stack  # noqa: E402
 from mgc_iac.state import ApprovalRecord, open_store  # noqa: E402
 
 SERVERS_PER_WORKFLOW = 100
@@ -254,7 +254,7 @@ def _calls(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str,
 def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str = "upfront",
         profile: Path | None = None, state: str | None = None, rate_limit: float | None = None,
         poll_interval: float | None = None) -> dict[str, Any]:
-    from mgc_iac.cloud._throttle import limiters, reset_limiters
+    from mgc_iac.cloud import limiters, reset_limiters
     from mgc_iac.lab.process import start_background, stop_background
 
     reset_limiters()  # each run starts with fresh client-side limiters (a new lab, a new process's worth)
@@ -435,7 +435,7 @@ def steady(servers: int, workdir: Path, window: float, rate_limit: float | None,
     """Every server's full replication runs (lab only: `transfer_seconds`, simulated copies that stay RUNNING);
     the SMS calls the lab answers during `window` seconds, once every copy has started and one poll interval
     passed, per task and per minute."""
-    from mgc_iac.cloud._throttle import reset_limiters
+    from mgc_iac.cloud import reset_limiters
     from mgc_iac.lab.process import start_background, stop_background
 
     reset_limiters()

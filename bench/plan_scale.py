@@ -92,7 +92,7 @@ def change_one_server(directory: Path) -> None:
 def child_seed(stack: Path) -> dict[str, Any]:
     """Record what a previous apply would have: every desired resource, and DONE for each automated step."""
     from mgc_iac.graph import build_graph
-    from mgc_iac.planning import check
+    from mgc_iac.operations.planning import check
     from mgc_iac.state import ResourceRecord, StepRecord, StepStatus, open_store
 
     checked = check(stack)
@@ -113,7 +113,7 @@ def child_seed(stack: Path) -> dict[str, Any]:
 
 def child_plan(stack: Path) -> dict[str, Any]:
     """Time plan_stack end to end, with timers on the names it calls to split it into phases."""
-    import mgc_iac.planning as planning
+    import mgc_iac.operations.planning as planning
 
     spent = dict.fromkeys(PHASES, 0.0)
 

@@ -29,7 +29,7 @@ from pulumi.dynamic import (
 )
 
 from mgc_iac.errors import CloudError, CloudNotFoundError
-from mgc_iac.resources import TARGET_SERVER
+from mgc_iac.graph.kinds import TARGET_SERVER
 from providers._cloud import client_token, cloud_for, lookup
 from providers._diff import diff_attrs
 

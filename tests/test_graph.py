@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mgc_iac.graph import STEP_ORDER, StepKind, build_graph, default_flavor
-from mgc_iac.spec.loader import load_stack
+from mgc_iac.stack.loader import load_stack
 
 
 def graph_of(make_stack, data):

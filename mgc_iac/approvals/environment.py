@@ -8,7 +8,7 @@ from typing import Any
 
 from mgc_iac.approvals.trust import Environment, Trust
 from mgc_iac.errors import ConfigError
-from mgc_iac.spec.models import ApprovalPolicy
+from mgc_iac.stack.models import ApprovalPolicy
 from mgc_iac.state.store import StateStore
 
 
@@ -23,7 +23,7 @@ def cloud_account(spec: dict[str, Any], stack_dir: Path | None) -> str:
             raise ConfigError("set HUAWEICLOUD_SDK_PROJECT_ID to the project the stack migrates into: approvals "
                               "are signed for one cloud account/project")
         return f"huaweicloud/{region}/{project}"
-    from mgc_iac.connect import cloud_config, settings_for
+    from mgc_iac.cloud.endpoint import cloud_config, settings_for
 
     settings = settings_for(cloud_config(spec, stack_dir))  # the lab's own project id (it starts when needed)
     return f"{provider}/{settings.region}/{settings.project_id}"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from mgc_iac.approvals.model import ApprovalsFile
 from mgc_iac.plan.model import Plan, StepAction
-from mgc_iac.spec.models import ApprovalPolicy
+from mgc_iac.stack.models import ApprovalPolicy
 from mgc_iac.state.model import ApprovalRecord
 
 Authors = Iterable[str] | str | None

@@ -57,8 +57,8 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
     from mgc_iac.approvals import check_approval, check_requirements, combine
     from mgc_iac.approvals.environment import policy_of, trust_for
     from mgc_iac.errors import ApprovalError
+    from mgc_iac.operations.planning import check, plan_stack
     from mgc_iac.plan.planfile import plan_digest
-    from mgc_iac.planning import check, plan_stack
     from mgc_iac.state import ApprovalRecord, StepStatus
     from mgc_iac.state.sqlite import now
 
@@ -155,7 +155,7 @@ def _approve_offline(stack: Path, gates: list[str], key_file: Path | None, to_fi
 
     from mgc_iac.approvals import Environment, Trust
     from mgc_iac.approvals.environment import allowed_signers_path, cloud_account, policy_of
-    from mgc_iac.planning import check
+    from mgc_iac.operations.planning import check
 
     if not (digest and environment and key_file is not None and to_file and gates):
         raise click.UsageError("offline approval needs --gate ..., --digest, --environment, --key and --to-file "

@@ -46,7 +46,7 @@ def _expect(code: int, wanted: int, what: str) -> None:
 @click.option("--approver", default="demo-reviewer@example.com", show_default=True)
 def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     """Run the demo migration on the embedded lab: plan, apply, stop at each gate, approve, finish, verify."""
-    from mgc_iac.connect_hosts import stop_lab_all
+    from mgc_iac.ssh.hosts import stop_lab_all
 
     if not (stack / "stack.yaml").exists() and not (stack / "stack.py").exists():
         raise click.ClickException(f"no stack at {stack}: run the demo from the repository, or pass --stack")

@@ -38,8 +38,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     skip, done). With --out the plan is saved with its digest; `apply FILE` applies exactly that plan and
     refuses it if the state changed since.
     """
+    from mgc_iac.operations.planning import plan_stack
     from mgc_iac.plan.planfile import plan_to_dict, write_plan
-    from mgc_iac.planning import plan_stack
     from mgc_iac.render import render_plan
 
     if out is not None:

@@ -48,7 +48,7 @@ from mgc_iac.engine.steps import StepContext, StepOutcome, StepRunner
 from mgc_iac.engine.watchdog import DEFAULT_STALL_SECONDS, StepWatch
 from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
-from mgc_iac.spec.models import ApprovalPolicy, Limits
+from mgc_iac.stack.models import ApprovalPolicy, Limits
 from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus
 from mgc_iac.state.sqlite import now
 
@@ -159,7 +159,7 @@ class Engine:
     def _relay_pressure(self) -> Callable[[], None]:
         """Endpoints pushing back (429, 5xx, no answer: mgc_iac/cloud/_throttle.py) go to the hooks, on the loop,
         at most once a second per endpoint and at once when it answers again."""
-        from mgc_iac.cloud._throttle import observe
+        from mgc_iac.cloud import observe
 
         loop = asyncio.get_running_loop()
         last: dict[str, float] = {}
@@ -181,7 +181,7 @@ class Engine:
 
     def _run_step(self, ctx: StepContext) -> StepOutcome:
         """In a worker thread: the runner's step inside its CallScope (cancel, watchdog, lent slot)."""
-        from mgc_iac.cloud._scope import CallScope, call_scope
+        from mgc_iac.cloud import CallScope, call_scope
 
         watch: StepWatch = ctx.watch
         scope = CallScope(who=ctx.gate, cancel=ctx.cancel, deadline=watch.deadline, expired=watch.expired,

@@ -84,7 +84,7 @@ class StepWatch:
 def _failing(last: CloudError | None) -> str:
     """The endpoint and error of the calls that failed, e.g. `sms at http://...: throttled (429, APIGW.0308) for
     12 min; last: sms.list_tasks: ... (HTTP 429, APIGW.0308, request ...)`; "" when the calls were answered."""
-    from mgc_iac.cloud._throttle import limiters
+    from mgc_iac.cloud import limiters
 
     if last is None:
         return ""

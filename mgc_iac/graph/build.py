@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from mgc_iac._gc import gc_paused
+from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
 from mgc_iac.graph.model import STEP_ORDER, DesiredResource, Graph, ServerNode, Step, StepKind, WorkflowNode
-from mgc_iac.resources import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
-from mgc_iac.spec.models import Source, Stack, Workflow
-from mgc_iac.spec.selection import workflow_servers
+from mgc_iac.stack.models import Source, Stack, Workflow
+from mgc_iac.stack.selection import workflow_servers
 
 # Estimates assume this per-server bandwidth when the workflow sets no limit (shown as "assumed").
 ASSUMED_UNLIMITED_MBPS = 100.0

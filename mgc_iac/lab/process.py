@@ -21,11 +21,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mgc_iac._proc import file_lock, pid_alive
 from mgc_iac.errors import ConfigError
 from mgc_iac.lab.context import LabContext
 from mgc_iac.lab.seed import Seed, load_seed
 from mgc_iac.lab.store import Store
+from mgc_iac.lab.supervisor import file_lock, pid_alive
 
 HOST = "127.0.0.1"
 SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms")

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from mgc_iac.errors import PlanFileError
+from mgc_iac.operations.planning import plan_stack
 from mgc_iac.plan.planfile import plan_to_dict, read_plan, write_plan
-from mgc_iac.planning import plan_stack
 
 
 def test_same_inputs_give_the_same_digest(demo_stack, tmp_path):

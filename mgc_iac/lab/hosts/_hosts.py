@@ -19,7 +19,7 @@ from mgc_iac.lab.hosts._spec import LabHostSpec
 from mgc_iac.ssh import SSHSettings
 from mgc_iac.ssh._errors import known_hosts_name
 
-NETWORK_FILE = "/.mgc-lab-network.json"  # read by the lab agent (mgc_iac.agent.linuxmain.LAB_NETWORK)
+NETWORK_FILE = "/.mgc-lab-network.json"  # read by the lab agent (mgc_iac.lab.agent.linuxmain.LAB_NETWORK)
 
 
 @dataclass
