@@ -254,6 +254,8 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
             click.echo(f"(or list them in {where}/approvals.yaml with plan_digest: {digest}); then apply again.")
         else:
             click.echo("(or in approvals.yaml with the digest `mgc-iac plan` shows now); then apply again.")
+    for line in result.pushback:
+        click.echo(f"Pushing back: {line}")
     if result.in_progress:
         click.echo(f"In progress: --max-wait is up while the cloud works on; run `mgc-iac apply {where}` again "
                    "to pick it up (exit code 4).")
@@ -412,12 +414,12 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
                 moved = retry(store, name, server)
             else:
                 from mgc_iac.cloud.endpoint import cloud_config
-                from providers.migration_task import delete_task
+                from providers.migration_task import delete_task, poll_interval
 
                 task = full_retry_target(store, name, server)
                 cloud = cloud_config(spec, _stack_dir_of(stack))
                 if task is not None and task.outputs.get("id") and not task.outputs.get("cleared"):
-                    delete_task(cloud, str(task.outputs["id"]))
+                    delete_task(cloud, str(task.outputs["id"]), interval=poll_interval(spec, server.split("/")[0]))
                 moved = full_retry(store, name, server, task)
     finally:
         store.close()

@@ -140,6 +140,7 @@ class Engine:
                     # the running steps were told to stop waiting and stay RUNNING; the cloud goes on, and the
                     # next apply picks each one up where the cloud has it
                     self.result.in_progress = True
+                self.result.pushback = _pushback()
                 if self.result.waiting and self.options.replan_digest is not None:
                     self.result.approve_digest = self.options.replan_digest()
                 self._notify()
@@ -546,6 +547,21 @@ class Engine:
             return
         if sent:  # the claim above does not move the serial (the digest to approve stays)
             self.hooks.notified(workflow, event)
+
+
+def _pushback() -> list[str]:
+    """Endpoints pushing back now, in words naming them (for the summary when an apply ends)."""
+    from mgc_iac.cloud import limiters
+    from mgc_iac.engine.watchdog import span
+
+    out = []
+    for limiter in limiters():
+        pressure = limiter.pressure()
+        if pressure is not None:
+            what = pressure.text().split(";", 1)[0].split(" ", 1)[1]
+            out.append(f"{limiter.service.upper()} at {limiter.endpoint}: {what} for "
+                       f"{span(time.monotonic() - pressure.since)}")
+    return out
 
 
 def apply_moves(store: StateStore, plan: Plan) -> None:
