@@ -319,10 +319,10 @@ class Engine:
                     freed = freed or (server.state == "complete" and needs_slot(server.change))
                 if slots.pending and (freed or not finished):
                     others_running = claim()
-        except asyncio.CancelledError:
+        except BaseException:  # Ctrl-C, or a server's task failed outside its step (the state store is gone)
             for task in tasks:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError):  # each one's end is retrieved: nothing is left behind
                 await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:

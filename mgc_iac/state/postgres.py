@@ -98,6 +98,7 @@ class PostgresStore(StateStore):
             raise StateError(f"cannot reach the PostgreSQL state at {self.path}: {_scrub(str(exc), url).strip()}"
                              ) from None
         self._mutex = threading.RLock()
+        self._gone: StateError | None = None   # set once the server stayed away past RECONNECT_DELAYS
         self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
         # servers this process recorded as holding a slot: their next steps need not claim it again (only the
         # holder of a stack's lock writes its steps, so nobody else releases them meanwhile)
@@ -131,6 +132,8 @@ class PostgresStore(StateStore):
         process held (their advisory locks died with the old session). StateError when the server stays away;
         StateLockedError when another process took a lock meanwhile or it was broken with `state unlock --force`.
         Nothing is lost either way: every step is journaled, and the next apply resumes."""
+        if self._gone is not None:   # it already stayed away: say so at once instead of waiting again
+            raise self._gone
         with contextlib.suppress(psycopg.Error):
             self._conn.close()
         last: BaseException = cause
@@ -144,9 +147,11 @@ class PostgresStore(StateStore):
                 if delay is None:
                     reason = _scrub(str(last), self.url).strip().splitlines()[0] if str(last).strip() else \
                         type(last).__name__
-                    raise StateError(f"lost the connection to the PostgreSQL state at {self.path} and could not "
-                                     f"connect again within {sum(RECONNECT_DELAYS):.0f} s ({reason}); nothing is lost: "
-                                     "run the same command again once the database is back") from None
+                    self._gone = StateError(
+                        f"lost the connection to the PostgreSQL state at {self.path} and could not connect again "
+                        f"within {sum(RECONNECT_DELAYS):.0f} s ({reason}); nothing is lost: run the same command "
+                        "again once the database is back")
+                    raise self._gone from None
                 time.sleep(delay)
         for stack, (info, _depth) in list(self._held.items()):
             row = self._conn.execute("SELECT lock_id FROM locks WHERE stack = %s", (stack,)).fetchone()
