@@ -20,7 +20,7 @@ class StepSlot:
     """One step's permit of the engine's semaphore."""
 
     def __init__(self, sem: asyncio.Semaphore, loop: asyncio.AbstractEventLoop, cancel: threading.Event) -> None:
-        self._sem, self._loop, self._cancel = sem, loop, cancel
+        self._sem, self._loop, self.cancel = sem, loop, cancel
         self.held = False
         self._closed = False
 
@@ -35,9 +35,10 @@ class StepSlot:
     def close(self) -> None:
         """On the loop, when the step ends: its permit (if it holds one) goes back."""
         self._closed = True
-        self._give_back()
+        self.give_back()
 
-    def _give_back(self) -> None:
+    def give_back(self) -> None:
+        """On the loop: the permit goes back (the step holds none until take())."""
         if self.held:
             self.held = False
             self._sem.release()
@@ -47,7 +48,7 @@ class StepSlot:
         """From the worker thread: the permit goes back for the duration of the block and is taken again after
         it (unless the step is being cancelled: it only ends then)."""
         try:
-            self._loop.call_soon_threadsafe(self._give_back)
+            self._loop.call_soon_threadsafe(self.give_back)
         except RuntimeError:  # the loop is closed: the apply is ending
             yield
             return
@@ -57,7 +58,7 @@ class StepSlot:
             self._retake()
 
     def _retake(self) -> None:
-        if self._cancel.is_set():
+        if self.cancel.is_set():
             return
         try:
             future = asyncio.run_coroutine_threadsafe(self.take(), self._loop)
@@ -68,7 +69,7 @@ class StepSlot:
                 future.result(timeout=0.25)
                 return
             except concurrent.futures.TimeoutError:
-                if self._cancel.is_set():
+                if self.cancel.is_set():
                     future.cancel()
                     return
             except (concurrent.futures.CancelledError, RuntimeError):

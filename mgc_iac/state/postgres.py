@@ -10,51 +10,24 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import psycopg
 from psycopg import conninfo as pg_conninfo
 
-from mgc_iac._gc import gc_paused
-from mgc_iac.errors import ConfigError, MacConflictError, StateError, StateLockedError, UserError
-from mgc_iac.state.holder import allot, locked_message, mac_conflict, new_holder, now
-from mgc_iac.state.model import (
-    ApprovalRecord,
-    JournalEntry,
-    RecordedResources,
-    ResourceRecord,
-    Snapshot,
-    SourceRecord,
-    StackExport,
-    StepRecord,
-    StepStatus,
-    canonical_json,
-)
+from mgc_iac.errors import ConfigError, StateError, StateLockedError
+from mgc_iac.state._sql import Rows, SQLStore, Statements
+from mgc_iac.state.holder import locked_message, new_holder
 from mgc_iac.state.pg_schema import LATEST, MIGRATIONS, SCHEMA
-from mgc_iac.state.store import LockInfo, SlotClaim, SlotRequest, StateStore, Transaction
+from mgc_iac.state.store import LockInfo
 
 URL_PREFIXES = ("postgresql://", "postgres://")
 RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 3.0, 3.0)   # waits between tries to connect again (~10 s in all)
 T = TypeVar("T")
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _reconnecting(method: F) -> F:
-    """A store method that runs once more on a new connection when the connection is lost under it (a read, or
-    a write that is one transaction of its own and idempotent)."""
-    @functools.wraps(method)
-    def wrapper(self: PostgresStore, *args: Any, **kwargs: Any) -> Any:
-        return self._retrying(lambda: method(self, *args, **kwargs))
-
-    return wrapper  # type: ignore[return-value]
-_STATUS = {s.value: s for s in StepStatus}
-_IDLE = (StepStatus.PENDING.value, StepStatus.QUEUED.value)
-_FINAL = "MigrationTaskClear"
 # advisory lock keys: hashtextextended is PostgreSQL's own 64-bit text hash (no Python-side hashing to agree on)
 _STACK_KEY = "hashtextextended('mgc-iac/lock/' || {}, 0)"
 _MIGRATE_KEY = "hashtextextended('mgc-iac/migrate', 0)"
@@ -85,10 +58,89 @@ def display(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-class PostgresStore(StateStore):
+class _Batched(Statements):
+    """Writes are queued and sent as ONE simple query "BEGIN; ...; COMMIT" (values bound and quoted by psycopg's
+    ClientCursor): one round trip per transaction, where a statement each costs one. A read (or a write whose
+    answer counts) opens the transaction and sends what is queued first."""
+
+    duplicate = psycopg.errors.UniqueViolation
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        self._conn = conn
+        self._pending: list[tuple[str, Sequence[Any]]] = []
+        self._begun = False
+        self._carried: list[tuple[str, Sequence[Any]]] = []   # what the commit query carried (for a replay)
+        self._journal: list[Sequence[Any]] = []               # its journal lines (to tell whether it landed)
+
+    def write(self, sql: str, params: Sequence[Any]) -> None:
+        if sql.startswith("INSERT INTO journal"):
+            self._journal.append(params)
+        self._pending.append((_pg(sql), params))
+
+    def _send(self, *, commit: bool) -> None:
+        cur = psycopg.ClientCursor(self._conn)
+        parts = (["BEGIN"] if not self._begun else []) + [cur.mogrify(sql, params) for sql, params in self._pending]
+        if commit and not self._begun:
+            self._carried = list(self._pending)
+        self._pending, self._begun = [], True
+        cur.execute(";\n".join([*parts, "COMMIT"] if commit else parts))
+
+    @property
+    def replayable(self) -> bool:
+        """Everything went in the one commit query (no read midway): it can be sent again on a new connection."""
+        return bool(self._carried)
+
+    def landed(self, conn: psycopg.Connection) -> bool:
+        """Whether the commit whose answer was lost was carried out: its last journal line is there. One without
+        a journal line is sent again (its writes are upserts and deletes)."""
+        if not self._journal:
+            return False
+        return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM journal WHERE stack = %s AND address = %s AND "
+                                 "phase = %s AND at = %s AND detail = %s)", tuple(self._journal[-1])).fetchone()[0])
+
+    def replay(self, conn: psycopg.Connection) -> None:
+        self._conn, self._pending, self._begun = conn, list(self._carried), False
+        self._send(commit=True)
+
+    def write_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        self._send(commit=False)
+        with self._conn.cursor() as cur:
+            cur.executemany(_pg(sql), rows)
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        self._send(commit=False)
+        return self._conn.execute(_pg(sql), params).fetchall()
+
+    def count(self, sql: str, params: Sequence[Any]) -> int:
+        self._send(commit=False)
+        return self._conn.execute(_pg(sql), params).rowcount
+
+    def commit(self) -> None:
+        if self._begun or self._pending:
+            self._send(commit=True)
+
+
+def _reconnecting(method: Callable[..., T]) -> Callable[..., T]:
+    """A store method that runs once more on a new connection when the connection is lost under it (a read, or
+    a write that is one idempotent transaction of its own)."""
+    @functools.wraps(method)
+    def wrapper(self: PostgresStore, *args: Any, **kwargs: Any) -> T:
+        return self._retrying(lambda: method(self, *args, **kwargs))
+
+    return wrapper
+
+
+@functools.lru_cache(maxsize=256)
+def _pg(sql: str) -> str:
+    """The shared SQL's `?` placeholders as psycopg's `%s`."""
+    return sql.replace("?", "%s")
+
+
+class PostgresStore(SQLStore):
     """One connection (autocommit outside explicit transactions); a mutex makes it safe across threads."""
 
     def __init__(self, url: str) -> None:
+        super().__init__()
         check_url(url)
         self.url = url
         self.path = display(url)  # what messages name, like SQLiteStore.path
@@ -100,9 +152,6 @@ class PostgresStore(StateStore):
         self._mutex = threading.RLock()
         self._gone: StateError | None = None   # set once the server stayed away past RECONNECT_DELAYS
         self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
-        # servers this process recorded as holding a slot: their next steps need not claim it again (only the
-        # holder of a stack's lock writes its steps, so nobody else releases them meanwhile)
-        self._holding: set[tuple[str, str, str]] = set()
         try:
             self._migrate()
             self._session_settings()
@@ -129,10 +178,10 @@ class PostgresStore(StateStore):
 
     def _reconnect(self, cause: BaseException) -> None:
         """Connect again with short backoff (RECONNECT_DELAYS, ~10 s in all) and take back the stack locks this
-        process held (their advisory locks died with the old session). StateError when the server stays away;
-        StateLockedError when another process took a lock meanwhile or it was broken with `state unlock --force`.
-        Nothing is lost either way: every step is journaled, and the next apply resumes."""
-        if self._gone is not None:   # it already stayed away: say so at once instead of waiting again
+        process held (their advisory locks died with the old session). StateError when the server stays away
+        (and at once after that); StateLockedError when another process took a lock meanwhile or it was broken with
+        `state unlock --force`. Nothing is lost either way: every step is journaled, and the next apply resumes."""
+        if self._gone is not None:
             raise self._gone
         with contextlib.suppress(psycopg.Error):
             self._conn.close()
@@ -145,8 +194,8 @@ class PostgresStore(StateStore):
             except psycopg.Error as exc:
                 last = exc
                 if delay is None:
-                    reason = _scrub(str(last), self.url).strip().splitlines()[0] if str(last).strip() else \
-                        type(last).__name__
+                    text = _scrub(str(last), self.url).strip()
+                    reason = text.splitlines()[0] if text else type(last).__name__
                     self._gone = StateError(
                         f"lost the connection to the PostgreSQL state at {self.path} and could not connect again "
                         f"within {sum(RECONNECT_DELAYS):.0f} s ({reason}); nothing is lost: run the same command "
@@ -175,6 +224,10 @@ class PostgresStore(StateStore):
                 self._reconnect(exc)
             return operation()
 
+    def _rollback_quietly(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            if not self._lost() and self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self._conn.execute("ROLLBACK")
     def _migrate(self) -> None:
         with self._conn.transaction():
             self._conn.execute(f"SELECT pg_advisory_xact_lock({_MIGRATE_KEY})")
@@ -190,22 +243,13 @@ class PostgresStore(StateStore):
             for version in sorted(v for v in MIGRATIONS if v > current):
                 self._conn.execute(MIGRATIONS[version])
                 self._conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
-
     @_reconnecting
     def schema_version(self) -> int:
         with self._mutex, _errors(self.path):
             row = self._conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
         return int(row[0])
-
     def environment_id(self) -> str:
         return self.backend_id()
-
-    @_reconnecting
-    def plan_signatures(self, stack: str, spec_digest: str) -> list[tuple[str, str]]:
-        with self._mutex, _errors(self.path):
-            rows = self._conn.execute("SELECT principal, signature FROM plan_signatures WHERE stack = %s AND "
-                                      "spec_digest = %s", (stack, spec_digest)).fetchall()
-        return [(p, sig) for p, sig in rows]
 
     @_reconnecting
     def backend_id(self) -> str:
@@ -213,105 +257,54 @@ class PostgresStore(StateStore):
         with self._mutex, _errors(self.path):
             row = self._conn.execute("SELECT value FROM meta WHERE key = 'backend_id'").fetchone()
         return str(row[0])
+    # --- the engine's part of the SQL layer ---------------------------------------------------------------
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        with self._mutex, _errors(self.path):
+            cur = self._conn.execute(_pg(sql), params)
+            return cur.fetchall() if cur.description else []
 
     @contextmanager
-    def _read(self) -> Iterator[psycopg.Connection]:
+    def _reading(self) -> Iterator[Callable[[str, Sequence[Any]], Rows]]:
         with self._mutex, _errors(self.path), self._conn.transaction():
             self._conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield self._conn
-
-    # --- reads ------------------------------------------------------------------------------------------
-
-    @_reconnecting
-    def snapshot(self, stack: str) -> Snapshot:
-        with self._read() as conn, gc_paused():
-            serial = _serial(conn, stack)
-            resources = RecordedResources({
-                addr: (kind, server, wf, attrs, outputs)
-                for addr, kind, wf, server, attrs, outputs in conn.execute(
-                    "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack = %s",
-                    (stack,)).fetchall()
-            })
-            steps = {
-                gate: StepRecord(wf, server, step, _STATUS[status], attempt,
-                                 {} if detail == "{}" else json.loads(detail), at)
-                for gate, wf, server, step, status, attempt, detail, at in conn.execute(
-                    "SELECT gate, workflow, server, step, status, attempt, detail, updated_at FROM steps "
-                    "WHERE stack = %s", (stack,)).fetchall()
-            }
-            order = dict(conn.execute("SELECT name, seq FROM workflows WHERE stack = %s", (stack,)).fetchall())
-        return Snapshot(stack, serial, resources, steps, order)
-
-    @_reconnecting
-    def serial(self, stack: str) -> int:
-        with self._mutex, _errors(self.path):
-            return _serial(self._conn, stack)
-
-    @_reconnecting
-    def approvals(self, stack: str) -> list[ApprovalRecord]:
-        with self._mutex, _errors(self.path):
-            rows = self._conn.execute("SELECT gate, approver, plan_digest, at, via, signature, signed_gates FROM "
-                                      "approvals WHERE stack = %s ORDER BY at, gate", (stack,)).fetchall()
-        return [ApprovalRecord(g, a, d, at, via, sig, tuple(json.loads(signed)))
-                for g, a, d, at, via, sig, signed in rows]
-
-    @_reconnecting
-    def journal(self, stack: str, limit: int | None = None) -> list[JournalEntry]:
-        with self._mutex, _errors(self.path):
-            rows = self._conn.execute("SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack = %s "
-                                      "ORDER BY seq DESC LIMIT %s", (stack, limit)).fetchall()
-        return [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in reversed(rows)]
-
-    @_reconnecting
-    def macs_elsewhere(self, stack: str) -> dict[str, tuple[str, str]]:
-        with self._mutex, _errors(self.path):
-            rows = self._conn.execute("SELECT mac, stack, name FROM sources WHERE stack <> %s", (stack,)).fetchall()
-        return {mac: (st, name) for mac, st, name in rows}
-
-    @_reconnecting
-    def stacks(self) -> list[str]:
-        with self._mutex, _errors(self.path):
-            return [r[0] for r in self._conn.execute("SELECT name FROM stacks ORDER BY name").fetchall()]
-
-    # --- writes -----------------------------------------------------------------------------------------
+            yield lambda sql, params=(): self._conn.execute(_pg(sql), params).fetchall()
 
     @contextmanager
-    def transaction(self, stack: str) -> Iterator[Transaction]:
+    def _writing(self, *, serialized: bool = False) -> Iterator[Statements]:
         with self._mutex:
-            txn = _PGTransaction(self._conn, stack, holding=self._holding)
-            committing = False
+            if self._lost():   # a session lost between transactions: connect again before writing
+                self._reconnect(StateError("the connection was lost"))
+            run = _Batched(self._conn)
             try:
                 with _errors(self.path):
-                    yield txn
-                    if txn.dirty:
-                        txn.queue("INSERT INTO stacks (name, serial, updated_at) VALUES (%s, 1, %s) ON CONFLICT "
-                                  "(name) DO UPDATE SET serial = stacks.serial + 1, updated_at = excluded.updated_at",
-                                  (stack, now()))
-                    committing = True
-                    txn.commit()
+                    if serialized:  # every runner's claim of the account-wide slots, one at a time
+                        run.read(f"SELECT pg_advisory_xact_lock({_SLOTS_KEY})")
+                    yield run
+            except BaseException:
+                self._rollback_quietly()
+                raise
+            try:
+                with _errors(self.path):
+                    run.commit()
             except StateError as exc:
-                # a connection lost while the one-query transaction was sent: connect again and send it again,
-                # unless it was committed (its journal line is there); a transaction that had to read midway
-                # cannot be replayed from here (the apply stops with one error line; nothing is lost)
-                if not (committing and txn.replayable and self._lost()):
+                # the connection was lost while the one-query transaction was sent: connect again and send it
+                # again unless it landed; a transaction that read midway cannot be replayed from here (the apply
+                # stops with one error line, and nothing is lost)
+                if not (run.replayable and self._lost()):
                     self._rollback_quietly()
                     raise
                 self._reconnect(exc)
                 with _errors(self.path):
-                    if not txn.landed(self._conn):
-                        txn.replay(self._conn)
-            except BaseException:
-                self._rollback_quietly()
-                raise
-            self._holding |= txn.claimed
-            self._holding -= txn.released
+                    if not run.landed(self._conn):
+                        run.replay(self._conn)
 
-    def _rollback_quietly(self) -> None:
-        with contextlib.suppress(psycopg.Error):
-            if not self._lost() and self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                self._conn.execute("ROLLBACK")
+    def _live_stacks(self, run: Statements) -> set[str]:
+        return {r[0] for r in run.read(
+            f"SELECT DISTINCT stack FROM slot_queue q WHERE {_LIVE.format(stack='q.stack')} "
+            f"UNION SELECT DISTINCT stack FROM slots s WHERE {_LIVE.format(stack='s.stack')}")}
 
-    # --- locks ------------------------------------------------------------------------------------------
+    # --- the stack lock: a session advisory lock, and a row naming its holder --------------------------------
 
     @contextmanager
     def lock(self, stack: str, operation: str) -> Iterator[LockInfo]:
@@ -337,6 +330,8 @@ class PostgresStore(StateStore):
 
     def _take_lock(self, stack: str, info: LockInfo, operation: str) -> None:
         with self._mutex, _errors(self.path):
+            if self._lost():
+                raise StateError("the connection was lost")
             got = self._conn.execute(f"SELECT pg_try_advisory_lock({_STACK_KEY.format('%s')})", (stack,)).fetchone()
             if not got[0]:
                 held = self._lock_row(stack)
@@ -351,18 +346,15 @@ class PostgresStore(StateStore):
                 "excluded.runner, since = excluded.since, operation = excluded.operation, "
                 "backend_pid = excluded.backend_pid",
                 (stack, info.lock_id, info.pid, info.host, info.runner, info.since, operation))
-
     def _lock_row(self, stack: str) -> LockInfo | None:
         row = self._conn.execute(
             f"SELECT stack, pid, host, since, operation, runner, lock_id FROM locks WHERE stack = %s AND "
             f"{_LIVE.format(stack='stack')}", (stack,)).fetchone()
         return LockInfo(*row) if row else None
-
     @_reconnecting
     def lock_info(self, stack: str) -> LockInfo | None:
         with self._mutex, _errors(self.path):
             return self._lock_row(stack)
-
     def force_unlock(self, stack: str, lock_id: str | None = None) -> LockInfo | None:
         """Remove the lock row and end the holder's database session (its advisory lock dies with it): an apply
         still running there fails at its next write instead of writing beside the next one."""
@@ -387,101 +379,23 @@ class PostgresStore(StateStore):
             self._conn.execute("DELETE FROM locks WHERE stack = %s AND lock_id = %s", (stack, held.lock_id))
         return held
 
-    # --- the account-wide cap ----------------------------------------------------------------------------
-
-    @_reconnecting
-    def slots(self, stack: str) -> set[tuple[str, str]]:
-        with self._mutex, _errors(self.path):
-            return {(w, s) for w, s in self._conn.execute(
-                "SELECT workflow, server FROM slots WHERE stack = %s", (stack,)).fetchall()}
-
-    @_reconnecting
-    def claim_slots(self, stack: str, requests: list[SlotRequest], cap: int) -> SlotClaim:
-        with self._mutex, _errors(self.path), self._conn.transaction():
-            conn = self._conn
-            conn.execute(f"SELECT pg_advisory_xact_lock({_SLOTS_KEY})")
-            conn.execute("DELETE FROM slot_queue WHERE stack = %s", (stack,))
-            mine = self.slots(stack)
-            wanted = [r for r in requests if (r.workflow, r.server) not in mine]
-            held = int(conn.execute("SELECT count(*) FROM slots").fetchone()[0])
-            others = [((int(seq), int(ord_)), st, wf, sv) for seq, ord_, st, wf, sv in conn.execute(
-                f"SELECT wf_seq, ord, stack, workflow, server FROM slot_queue q WHERE {_LIVE.format(stack='q.stack')}"
-            ).fetchall()]
-            granted, positions = allot(cap - held, stack, wanted, others)
-            when = now()
-            if granted:
-                with conn.cursor() as cur:
-                    cur.executemany("INSERT INTO slots VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                                    [(stack, w, s, when) for w, s in granted])
-            by_key = {(r.workflow, r.server): r for r in wanted}
-            if positions:
-                with conn.cursor() as cur:
-                    cur.executemany("INSERT INTO slot_queue VALUES (%s, %s, %s, %s, %s, %s)",
-                                    [(stack, w, s, by_key[(w, s)].order[0], by_key[(w, s)].order[1], p)
-                                     for (w, s), p in positions.items()])
-            running = conn.execute(f"SELECT EXISTS (SELECT 1 FROM slots s WHERE s.stack <> %s AND "
-                                   f"{_LIVE.format(stack='s.stack')})", (stack,)).fetchone()[0]
-            return SlotClaim(tuple(granted), positions, held + len(granted), bool(running))
-
-    @_reconnecting
-    def leave_queue(self, stack: str) -> None:
-        with self._mutex, _errors(self.path):
-            self._conn.execute("DELETE FROM slot_queue WHERE stack = %s", (stack,))
-
-    # --- copying ----------------------------------------------------------------------------------------
-
-    @_reconnecting
-    def export_stack(self, stack: str) -> StackExport:
-        with self._read() as conn:
-            return StackExport(
-                stack, _serial(conn, stack),
-                [ResourceRecord(a, k, w, s, json.loads(at), json.loads(o)) for a, k, w, s, at, o in conn.execute(
-                    "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack = %s "
-                    "ORDER BY address", (stack,)).fetchall()],
-                [StepRecord(w, s, st, _STATUS[status], att, json.loads(d), u) for w, s, st, status, att, d, u in
-                 conn.execute("SELECT workflow, server, step, status, attempt, detail, updated_at FROM steps "
-                              "WHERE stack = %s ORDER BY gate", (stack,)).fetchall()],
-                [(int(seq), n) for seq, n in conn.execute(
-                    "SELECT seq, name FROM workflows WHERE stack = %s ORDER BY seq", (stack,)).fetchall()],
-                [SourceRecord(stack, n, m) for n, m in conn.execute(
-                    "SELECT name, mac FROM sources WHERE stack = %s ORDER BY name", (stack,)).fetchall()],
-                [ApprovalRecord(*r) for r in conn.execute(
-                    "SELECT gate, approver, plan_digest, at, via FROM approvals WHERE stack = %s ORDER BY at, gate",
-                    (stack,)).fetchall()],
-                [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in conn.execute(
-                    "SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack = %s ORDER BY seq",
-                    (stack,)).fetchall()])
-
-    def import_stacks(self, exports: list[StackExport]) -> None:
-        with self._mutex, _errors(self.path), self._conn.transaction(), self._conn.cursor() as cur:
-            for e in exports:
-                if _serial(self._conn, e.stack) or cur.execute(
-                        "SELECT 1 FROM steps WHERE stack = %s LIMIT 1", (e.stack,)).fetchone():
-                    raise UserError(f"stack `{e.stack}` already has state in {self.path}; nothing was copied")
-            for _, stack, name in sorted((seq, e.stack, n) for e in exports for seq, n in e.workflows):
-                cur.execute("INSERT INTO workflows (stack, name) VALUES (%s, %s)", (stack, name))
-            for e in exports:
-                txn = _PGTransaction(self._conn, e.stack, begun=True)
-                for r in e.resources:
-                    txn.put_resource(r)
-                for s in e.steps:
-                    txn.put_step(s)
-                for a in e.approvals:
-                    txn.add_approval(a)
-                txn.flush()
-                txn.set_sources(e.sources)
-                cur.executemany("INSERT INTO journal (stack, address, phase, at, detail) VALUES (%s, %s, %s, %s, %s)",
-                                [(e.stack, j.address, j.phase, j.at, canonical_json(j.detail)) for j in e.journal])
-                cur.execute("INSERT INTO stacks VALUES (%s, %s, %s)", (e.stack, e.serial, now()))
-
     def close(self) -> None:
         with self._mutex, contextlib.suppress(psycopg.Error):
             self._conn.close()
 
-
-def _serial(conn: psycopg.Connection, stack: str) -> int:
-    row = conn.execute("SELECT serial FROM stacks WHERE name = %s", (stack,)).fetchone()
-    return int(row[0]) if row else 0
+    # reads, and writes that are one transaction of their own and idempotent: run once more on a new connection
+    # after a lost one (SQLStore's methods, wrapped)
+    plan_signatures = _reconnecting(SQLStore.plan_signatures)
+    snapshot = _reconnecting(SQLStore.snapshot)
+    serial = _reconnecting(SQLStore.serial)
+    approvals = _reconnecting(SQLStore.approvals)
+    journal = _reconnecting(SQLStore.journal)
+    macs_elsewhere = _reconnecting(SQLStore.macs_elsewhere)
+    stacks = _reconnecting(SQLStore.stacks)
+    slots = _reconnecting(SQLStore.slots)
+    claim_slots = _reconnecting(SQLStore.claim_slots)
+    leave_queue = _reconnecting(SQLStore.leave_queue)
+    export_stack = _reconnecting(SQLStore.export_stack)
 
 
 @contextmanager
@@ -493,162 +407,3 @@ def _errors(where: str) -> Iterator[None]:
         raise StateError(f"the state in {where} refused a duplicate: {exc.diag.message_detail or exc}") from None
     except psycopg.Error as exc:
         raise StateError(f"the PostgreSQL state at {where} failed: {str(exc).strip()}") from None
-
-
-class _PGTransaction(Transaction):
-    """Writes are queued and sent at commit as ONE simple query "BEGIN; ...; COMMIT" (values bound and quoted by
-    psycopg's ClientCursor): one round trip per transaction, where a statement each costs one. A read inside
-    (set_sources, register_workflows) opens the transaction and sends what is queued first."""
-
-    def __init__(self, conn: psycopg.Connection, stack: str, begun: bool = False,
-                 holding: set[tuple[str, str, str]] | None = None) -> None:
-        self._conn = conn
-        self._stack = stack
-        self._holding = holding if holding is not None else set()
-        self.claimed: set[tuple[str, str, str]] = set()
-        self.released: set[tuple[str, str, str]] = set()
-        self._pending: list[tuple[str, tuple[Any, ...]]] = []
-        self._begun = begun  # inside a transaction the caller opened
-        self._flushed = False  # statements went before the commit (a read midway): the body cannot be replayed
-        self._committed: list[tuple[str, tuple[Any, ...]]] = []   # what the commit query carried
-        self._journal: list[tuple[Any, ...]] = []
-        self.dirty = False
-
-    def queue(self, sql: str, params: tuple[Any, ...]) -> None:
-        self._pending.append((sql, params))
-
-    def _send(self, *, begin: bool, commit: bool) -> None:
-        cur = psycopg.ClientCursor(self._conn)
-        parts = (["BEGIN"] if begin else []) + [cur.mogrify(sql, params) for sql, params in self._pending]
-        if commit:
-            self._committed = list(self._pending)
-        self._pending = []
-        if commit:
-            parts.append("COMMIT")
-        if parts:
-            cur.execute(";\n".join(parts))
-
-    def flush(self) -> None:
-        """Open the transaction (if not yet) and send what is queued, before a read that must see it."""
-        self._send(begin=not self._begun, commit=False)
-        self._begun = self._flushed = True
-
-    @property
-    def replayable(self) -> bool:
-        """Everything went in the commit query: it can be sent again on a new connection."""
-        return not self._flushed
-
-    def landed(self, conn: psycopg.Connection) -> bool:
-        """Whether the commit whose answer was lost was carried out (its last journal line is there); a
-        transaction without a journal line is replayed (its writes are upserts)."""
-        if not self._journal:
-            return False
-        return conn.execute("SELECT EXISTS (SELECT 1 FROM journal WHERE stack = %s AND address = %s AND phase = %s "
-                            "AND at = %s AND detail = %s)", self._journal[-1]).fetchone()[0]
-
-    def replay(self, conn: psycopg.Connection) -> None:
-        self._conn, self._pending = conn, list(self._committed)
-        self._send(begin=True, commit=True)
-
-    def commit(self) -> None:
-        if self._begun or self._pending:
-            self._send(begin=not self._begun, commit=True)
-
-    def put_resource(self, record: ResourceRecord) -> None:
-        self.dirty = True
-        self.queue(
-            "INSERT INTO resources VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (stack, address) DO UPDATE SET "
-            "kind = excluded.kind, workflow = excluded.workflow, server = excluded.server, attrs = excluded.attrs, "
-            "outputs = excluded.outputs",
-            (self._stack, record.address, record.kind, record.workflow, record.server,
-             canonical_json(record.attrs), canonical_json(record.outputs)))
-
-    def delete_resource(self, address: str) -> None:
-        self.dirty = True
-        self.queue("DELETE FROM resources WHERE stack = %s AND address = %s", (self._stack, address))
-
-    def put_step(self, record: StepRecord) -> None:
-        self.dirty = True
-        status = record.status.value
-        self.queue(
-            "INSERT INTO steps VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (stack, gate) DO UPDATE SET "
-            "status = excluded.status, attempt = excluded.attempt, detail = excluded.detail, "
-            "updated_at = excluded.updated_at",
-            (self._stack, record.gate, record.workflow, record.server, record.step, status, record.attempt,
-             canonical_json(record.detail), record.updated_at or now()))
-        key = (self._stack, record.workflow, record.server)
-        if record.step == _FINAL and record.status in (StepStatus.DONE, StepStatus.SKIPPED):
-            self.queue("DELETE FROM slots WHERE stack = %s AND workflow = %s AND server = %s", key)
-            self.released.add(key)
-            self.claimed.discard(key)
-        elif status not in _IDLE and key not in self._holding and key not in self.claimed:
-            # a server that started holds its slot (claimed before, or taken here)
-            self.queue("INSERT INTO slots VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING", (*key, now()))
-            self.claimed.add(key)
-            self.released.discard(key)
-
-    def journal(self, address: str, phase: str, detail: Mapping[str, Any] | None = None) -> None:
-        self.dirty = True
-        row = (self._stack, address, phase, now(), canonical_json(dict(detail or {})))
-        self._journal.append(row)
-        self.queue("INSERT INTO journal (stack, address, phase, at, detail) VALUES (%s, %s, %s, %s, %s)", row)
-
-    def set_sources(self, sources: list[SourceRecord]) -> None:
-        self.flush()
-        current = set(self._conn.execute("SELECT name, mac FROM sources WHERE stack = %s", (self._stack,)).fetchall())
-        wanted = {(s.name, s.mac) for s in sources}
-        if current == wanted:
-            return
-        taken = self._conn.execute("SELECT mac, stack, name FROM sources WHERE stack <> %s AND mac = ANY(%s)",
-                                   (self._stack, [m for _, m in wanted])).fetchall()
-        if taken:
-            raise MacConflictError(mac_conflict(self._stack, wanted, taken))
-        self.dirty = True
-        self._conn.execute("DELETE FROM sources WHERE stack = %s", (self._stack,))
-        try:
-            with self._conn.cursor() as cur:  # the unique constraint settles a race with another runner
-                cur.executemany("INSERT INTO sources VALUES (%s, %s, %s)",
-                                [(self._stack, n, m) for n, m in sorted(wanted)])
-        except psycopg.errors.UniqueViolation as exc:
-            raise MacConflictError(f"a MAC of stack `{self._stack}` was taken by another stack of this backend at "
-                                   f"the same moment ({exc.diag.message_detail or exc}); a MAC must be unique across "
-                                   "every stack of the account: fix the inventory") from None
-
-    def register_workflows(self, names: list[str]) -> None:
-        self.flush()
-        for name in names:
-            cur = self._conn.execute("INSERT INTO workflows (stack, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
-                                     (self._stack, name))
-            if cur.rowcount:
-                self.dirty = True
-
-    def delete_steps(self, workflow: str, server: str) -> None:
-        self.dirty = True
-        key = (self._stack, workflow, server)
-        for table in ("steps", "slots", "slot_queue"):  # a server that left the spec holds no slot either
-            self.queue(f"DELETE FROM {table} WHERE stack = %s AND workflow = %s AND server = %s", key)
-        self.released.add(key)
-        self.claimed.discard(key)
-
-    def add_approval(self, record: ApprovalRecord) -> None:
-        # approvals do not move the serial (see SQLiteStore): approving leaves the approved plan current
-        self.queue(
-            "INSERT INTO approvals VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (stack, gate, approver, "
-            "plan_digest) DO UPDATE SET at = excluded.at, via = excluded.via, signature = excluded.signature, "
-            "signed_gates = excluded.signed_gates",
-            (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via, record.signature,
-             json.dumps(list(record.signed_gates))))
-
-    def add_plan_signature(self, spec_digest: str, principal: str, signature: str) -> None:
-        self.queue("INSERT INTO plan_signatures VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                   (self._stack, spec_digest, principal, signature))
-
-    def claim_notification(self, key: str, detail: Mapping[str, Any] | None = None) -> bool:
-        self.flush()  # the answer is read here: whether this key was claimed before
-        cur = self._conn.execute("INSERT INTO notifications VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
-                                 (self._stack, key, now(), canonical_json(dict(detail or {}))))
-        return bool(cur.rowcount)
-
-    def release_notification(self, key: str) -> None:
-        self.queue("DELETE FROM notifications WHERE stack = %s AND key = %s", (self._stack, key))
-
