@@ -1,38 +1,43 @@
 """Apply at scale: N servers (workflows of 100) through the whole lifecycle against the lab, gates approved up
-front, and the account-wide concurrency cap with its FIFO queue.
+front, the account-wide concurrency cap with its FIFO queue, and (issue 20) the SMS calls it costs under Huawei's
+limits.
 
-    .venv/bin/python bench/apply_scale.py                      # quick: 200 servers, cap 150
-    .venv/bin/python bench/apply_scale.py --servers 1000       # the target run (cap = servers)
-    .venv/bin/python bench/apply_scale.py --servers 1200 --cap 1000
-    .venv/bin/python bench/apply_scale.py --full               # both of the above, one after the other
+    .venv/bin/python bench/apply_scale.py                            # quick: 200 servers, cap 150
+    .venv/bin/python bench/apply_scale.py --servers 1000 --rate-limit 50   # the target run: without, then with
+                                                                     # the lab's gateway limit; the ratio
+    .venv/bin/python bench/apply_scale.py --steady 200               # SMS calls per task per minute, copies running
+    .venv/bin/python bench/apply_scale.py --full                     # 1,000 (cap 1,000), then 1,200 with cap 1,000
 
 The lab runs as a background process (its CPU is not in this process) from a temporary state dir, seeded with
 a /16 subnet, `job_seconds: 0` (ECS jobs finish at once) and `instant_transfers: true` (LAB ONLY: SMS
 start/sync finish at once with a clean consistency result, no agent, no bytes moved), `transition_seconds: 0`
-(LAB ONLY: stop, delete, cutover and clear finish their intermediate state at once), and no faults or added
-latency. The stack is generated as YAML in a temporary directory.
+(LAB ONLY: stop, delete, cutover and clear finish their intermediate state at once), no faults or added latency,
+and no gateway limit unless `--rate-limit N` (then N requests/s per service, the lab's 429 APIGW.0308). The stack
+is generated as YAML in a temporary directory, with the product's defaults: `advanced.poll_interval` 10 s (first
+read after 5 s, as Huawei's Terraform provider) unless `--poll-interval`.
 
 What a user does, and what is measured: plan the stack, review it, record an approval of every gate of that
 plan (BusinessValidation and Cutover of every server: `mgc-iac approve --gate ...`, or approvals.yaml with the
 plan's digest) before applying it (the stack sets approvals.allow_advance: true, one approval per release; by
 default an approval counts only for a gate that waits), then apply that plan once. Approvals do not move the
 state serial, so the plan stays current, and the engine checks every gate against the digest of the plan it
-applies: one apply runs every server from CreateTarget to MigrationTaskClear (exit 0). (Approving after each
-stop instead means three applies and two re-plans; the engine work per step is the same.)
+applies: one apply runs every server from CreateTarget to MigrationTaskClear (exit 0).
 
 Figures (printed, never asserted in tests):
   wall            Engine.run() from start to exit (plan and approvals are timed apart)
-  steps           steps run (each: a 'before' and an 'after' state transaction around one runner call)
+  cloud calls     what reached the lab per service (its own count, /_lab/stats), per server, and the 429s its
+                  gateway limit answered; with --rate-limit, the same apply's wall time with and without the
+                  limit and their ratio (target <= 1.5x, 0 failed steps)
+  steady state    (--steady N) N copies running at once (lab: transfer_seconds keeps them RUNNING): the SMS calls
+                  the lab answered during --window seconds, per task per minute (target <= 12 with defaults)
   engine/step     CPU time of the engine's event-loop thread during the apply, divided by steps: the engine's
                   own cost (scheduling, gates, state transactions, hooks), without the runner's cloud calls
                   (they run in worker threads) and without the lab (another process)
-  idle-runner     wall time during which no runner call was in flight, divided by steps (engine time on the
-                  critical path)
-  runner          summed time inside StepRunner.run_step (overlapping: up to `parallelism` at once)
+  idle-runner     wall time during which no runner call was in flight, divided by steps
+  runner          summed time inside StepRunner.run_step (overlapping: every waiting server at once)
   peak RSS        this process (ru_maxrss) and the lab process (VmHWM)
   cap/FIFO        the first `cap` servers (workflow creation order) start at once, the rest wait QUEUED with
                   positions 1..k and start in that order as slots free; never more than `cap` hold a slot
-Targets (issue 4): 1,000 servers end to end in <= 120 s on a 2-core machine, engine overhead <= 5 ms per step.
 """
 
 from __future__ import annotations

@@ -227,6 +227,10 @@ class FleetReader:
                     error: BaseException | None = None
                 except CloudError as exc:   # transient failures are retried inside (CallScope without deadline)
                     tasks, sources, error = None, None, exc
+                except Exception as exc:  # noqa: BLE001 - a bug of ours fails the waits, never hangs them
+                    tasks, sources = None, None
+                    error = CloudError(f"reading SMS's task list failed: {type(exc).__name__}: {exc}",
+                                       service="sms", operation="list_tasks")
                 if self._stop.is_set():
                     return
                 self._deliver(tasks, sources, error, started)
