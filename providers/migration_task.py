@@ -8,18 +8,24 @@ DYNAMIC_PORT configuration key (create_task has no port field) and a bandwidth l
 Create looks up what exists first: the source is found by name (list_servers has no networks) and confirmed by
 its MAC (show_server); a task the source already has (or one with the same name) is adopted instead of creating
 a second one. If create fails after the task exists, the replay adopts it. The body is complete, as the API
-reference requires for an existing target: target_server.disks mapped one to one from the source's disks onto
-the target's volumes, and migration_ip = the target's EIP on a public network, its private IP on a private one.
+reference requires for an existing target: target_server.disks are SMS's recommended disks (init_target_server,
+with their physical volumes, sizes in bytes) paired with the target's volumes by bootIndex, and migration_ip =
+the target's EIP on a public network, its private IP on a private one. The task name is valid for SMS whatever
+the server is called (task_name).
 
 The steps the engine runs on an existing task (start, sync, verify, cutover, clear) live in
 mgc_iac.engine.runners.sms_task; they share this module's actions and waits on SMS's own transitions, all of
-them through one FleetReader (mgc_iac/cloud/_fleet.py). The provider's delete (MigrationTaskClear) sends DELETE,
-stops the task first only when SMS refuses because it runs, and waits through DELETING until it is gone.
+them through the apply's one FleetReader (mgc_iac/cloud/_fleet.py: paged ListTasks/ListServers at the
+workflow's poll_interval). The provider's delete (MigrationTaskClear) is DeleteTask as Huawei allows it
+(`delete_task`). What each state means for each step is mgc_iac.cloud.sms_states (one table, shared with the
+fleet reader); a state it does not know fails the step naming it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pulumi.dynamic import (
@@ -42,16 +48,22 @@ ALL_DAY = ("00:00", "23:59")
 POLL_SECONDS = 10.0     # Huawei's Terraform provider reads a task every 10 s (after 5 s): advanced.poll_interval
 
 
-NAME_LENGTH = (4, 20)   # SMS task names: 4-20 characters (huaweicloud-api.md, Huawei's SMS notes)
+TASK_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")   # SDK PostTask.name: letters, digits, '_', '-'; 1-64 (API)
 
 
 def task_name(props: dict[str, Any]) -> str:
-    """mgc-<8 hex of the workflow/server address>-<server, cut>: unique per server, 20 characters at most."""
+    """A valid, stable, unique SMS task name: mgc-<server>-<10 hex of stack/workflow/server>, at most 64
+    characters of letters, digits, '_' and '-' (SDK PostTask.name; API CreateTask). A server name's other
+    characters ('.', the only one the stack allows besides those) become '_', a long name is cut; the digest
+    of the full address keeps every name unique, across stacks sharing one SMS account too."""
     import hashlib
 
     owner = props["address"].rsplit("/", 1)[0]
-    digest = hashlib.sha256(owner.encode()).hexdigest()[:8]
-    return f"mgc-{digest}-{owner.rsplit('/', 1)[-1]}"[:NAME_LENGTH[1]]
+    digest = hashlib.sha256(f"{props.get('stack', '')}/{owner}".encode()).hexdigest()[:10]
+    server = re.sub(r"[^A-Za-z0-9_-]", "_", owner.rsplit("/", 1)[-1])
+    name = f"mgc-{server[:64 - len('mgc--') - len(digest)]}-{digest}"
+    assert TASK_NAME.match(name), name
+    return name
 
 
 def task_configuration(props: dict[str, Any]) -> dict[str, str]:
@@ -92,17 +104,40 @@ def find_source(cloud: Any, mac: str, name: str | None = None) -> Any:
                              "runs it)", service="sms", operation="show_server")
 
 
-def target_disks(cloud: Any, source: Any, server: Any) -> tuple[dict[str, Any], ...]:
-    """target_server.disks of create_task: the source's disks in order (the boot disk first) onto the target's
-    volumes in order (its system disk first), one to one (PostTask.target_server.disks: TargetDisks)."""
-    volumes = list(server.volume_ids)
-    if len(volumes) < len(source.disks):
-        raise CloudError(f"target {server.name} has {len(volumes)} disks for the {len(source.disks)} disks of source "
+_PLAN_VOLUME = ("name", "size", "used_size", "device_use", "file_system", "mount_point", "index", "uuid",
+                "inode_size")                               # PhysicalVolumes, what TargetDisks carries
+
+
+def target_disks(source: Any, server: Any) -> tuple[dict[str, Any], ...]:
+    """target_server.disks of create_task: SMS's recommended target disks (ShowServer's init_target_server.disks,
+    their physical_volumes included, sizes in bytes: Terraform's buildCreateTaskTargetServerDisksDefaultBodyParams)
+    paired with the target's volumes by bootIndex (SDK ServerExtendVolumeAttachment: "0" boots, "-1" the others;
+    the list's order is not documented): the disk that boots (BOOT, else OS) onto the "0" volume, the others in
+    SMS's order onto the "-1" volumes in device order (/dev/vdb, /dev/vdc...)."""
+    from mgc_iac.cloud import TargetDiskPlan
+
+    plan = list(source.target_plan) or [TargetDiskPlan(d.name, d.size_bytes, d.used_bytes, d.device_use)
+                                        for d in source.disks]
+    boot_volumes = [v for v in server.volumes if v.boot]
+    data_volumes = sorted((v for v in server.volumes if not v.boot), key=lambda v: (len(v.device), v.device))
+    if len(boot_volumes) != 1:
+        raise CloudError(f"target {server.name} has {len(boot_volumes)} volumes with bootIndex 0, not one: cannot "
+                         "tell which volume boots", service="ecs", operation="show_server")
+    if len(plan) > len(server.volumes):
+        raise CloudError(f"target {server.name} has {len(server.volumes)} disks for the {len(plan)} disks of source "
                          f"{source.name}: give the target a disk for each source disk", service="sms",
                          operation="create_task")
-    return tuple({"name": disk.name, "size": int(disk.size_bytes), "used_size": int(disk.used_bytes),
-                  "device_use": disk.device_use or ("BOOT" if n == 0 else "NORMAL"), "disk_id": volumes[n]}
-                 for n, disk in enumerate(source.disks))
+    boot = next((d for d in plan if d.device_use == "BOOT"), None) or next(
+        (d for d in plan if d.device_use == "OS"), None) or (plan[0] if plan else None)
+    volumes = iter(data_volumes)
+    disks = []
+    for disk in plan:
+        volume = boot_volumes[0] if disk is boot else next(volumes)
+        disks.append({"name": disk.name, "size": int(disk.size_bytes), "used_size": int(disk.used_bytes),
+                      "device_use": disk.device_use or ("BOOT" if disk is boot else "NORMAL"), "disk_id": volume.id,
+                      "physical_volumes": [{k: v[k] for k in _PLAN_VOLUME if v.get(k) is not None}
+                                           for v in disk.physical_volumes]})
+    return tuple(disks)
 
 
 def migration_ip(server: Any, public: bool) -> str:
@@ -121,10 +156,14 @@ def task_request(cloud: Any, name: str, source: Any, server: Any, target_name: s
     from mgc_iac.cloud import TaskRequest
 
     settings = cloud.settings
+    linux = os_name.lower() == "linux"
     return TaskRequest(name=name, source_id=source.id, target_server_id=server.id, target_name=target_name,
                        os_type=os_name.upper(), region=settings.region, project_id=settings.project_id,
                        project_name=settings.region, type=task_type, use_public_ip=public,
-                       migration_ip=migration_ip(server, public), target_disks=disks, **options)
+                       migration_ip=migration_ip(server, public), target_disks=disks,
+                       # InitTargetServer.volume_groups: "Linux: required, [] when there are none"
+                       volume_groups=tuple(source.volume_groups) if linux else None,
+                       btrfs_list=tuple(source.btrfs_list), **options)
 
 
 class MigrationTaskProvider(ResourceProvider):
@@ -199,7 +238,7 @@ def create_task_for(props: dict[str, Any], *, source_id: str = "", replay: bool 
         public = props.get("network", "public") == "public"
         task_id = cloud.sms.create_task(task_request(
             cloud, name, source, server, props["target_name"], props["os"], props["type"], public,
-            target_disks(cloud, source, server), syncing=bool(props.get("syncing")),
+            target_disks(source, server), syncing=bool(props.get("syncing")),
             start_target_server=bool(props.get("start_target_server")),
             speed_limit_mbps=int(props.get("bandwidth_limit_mbps") or 0),
             consistency_check=bool((props.get("verify") or {}).get("enabled"))))
@@ -223,10 +262,21 @@ def poll_interval(spec: dict[str, Any] | None, workflow: str) -> float:
     return float((wf.get("advanced") or {}).get("poll_interval") or POLL_SECONDS)
 
 
-# states SMS passes through on its own (stop, skip, delete): wait, never act on them
-TRANSIENT = ("ABORTING", "SKIPPING", "DELETING")
-COPYING = ("RUNNING", "SYNCING")
-STARTABLE = ("READY", "MIGRATE_FAIL", "ABORT")
+def every(interval: float | None) -> float:
+    """The interval asked for, else POLL_SECONDS (read at call time)."""
+    return POLL_SECONDS if interval is None else float(interval)
+
+
+@contextmanager
+def cancel_scope(cancel: Any) -> Iterator[None]:
+    """Outside the engine (no CallScope yet): waits end when `cancel` is set."""
+    from mgc_iac.cloud import CallScope, call_scope, current_scope
+
+    if cancel is None or current_scope() is not None:
+        yield
+        return
+    with call_scope(CallScope(who="sms task", cancel=cancel)):
+        yield
 
 
 def fleet_of(cloud: Any, fleet: Any) -> Any:
@@ -236,13 +286,13 @@ def fleet_of(cloud: Any, fleet: Any) -> Any:
     return fleet if fleet is not None else FleetReader(cloud.sms)
 
 
-def known(cloud: Any, fleet: Any, task_id: str, interval: float, need_cycle: bool = False) -> Any:
+def known(cloud: Any, fleet: Any, task_id: str, interval: float, need_source: bool = False) -> Any:
     """The task as this apply last saw it (a read at most `interval` old, or its own note), else ShowTask."""
     seen = fleet.latest(task_id, max_age=interval)
-    if seen is not None and seen.task is not None and (seen.source is not None or not need_cycle):
+    if seen is not None and seen.task is not None and (seen.source is not None or not need_source):
         return seen.task
     noted = fleet.noted(task_id)
-    if noted is not None and not need_cycle:
+    if noted is not None and not need_source:
         return noted
     return cloud.sms.show_task(task_id)
 
@@ -268,14 +318,27 @@ def act(cloud: Any, fleet: Any, task_id: str, operation: str, took: Callable[[An
             raise
 
 
-def settled(cloud: Any, fleet: Any, task_id: str, task: Any, interval: float) -> Any:
-    """The task once SMS has finished an asynchronous transition (ABORTING, SKIPPING)."""
-    if task.state not in TRANSIENT:
-        return task
-    view = fleet.wait(task_id, lambda v: v.gone or v.task.state not in TRANSIENT, interval=interval,
-                      what=f"SMS task {task_id} ({task.state})")
+def _present(view: Any, task_id: str) -> Any:
     if view.gone:
-        raise CloudNotFoundError(f"task {task_id} is gone", service="sms", operation="list_tasks")
+        raise CloudNotFoundError(f"task {task_id} is gone from SMS (deleted outside mgc-iac?)", service="sms",
+                                 operation="list_tasks")
+    return view.task
+
+
+def settled(cloud: Any, fleet: Any, task_id: str, task: Any, interval: float) -> Any:
+    """The task once SMS has finished a transition it makes on its own (ABORTING, SKIPPING, RESETING...); a
+    state SMS does not document raises UnknownStateError naming it."""
+    from mgc_iac.cloud import sms_states
+
+    def steady(t: Any) -> bool:
+        if t.state not in sms_states.TASK_STATES:
+            sms_states.migration(t)       # raises UnknownStateError naming the state
+        return t.state not in sms_states.TRANSIENT or t.state == "DELETING"
+
+    if steady(task):
+        return task
+    view = fleet.wait(task_id, lambda v: steady(_present(v, task_id)), interval=interval,
+                      what=f"SMS task {task_id} ({task.state})")
     return view.task
 
 
@@ -285,24 +348,41 @@ def stop_copy(cloud: Any, fleet: Any, task_id: str, interval: float) -> Any:
     return settled(cloud, fleet, task_id, cloud.sms.show_task(task_id), interval)
 
 
-def delete_task(cloud_config: dict[str, Any], task_id: str, *, fleet: Any = None,
-                interval: float = POLL_SECONDS) -> None:
-    """Delete the task (a running one is stopped first: ABORTING, then ABORT) and wait through DELETING until it
-    is gone. DELETE is sent first: SMS refuses it (SMS.2015) only for a task that runs or stops."""
-    cloud = cloud_for(cloud_config)
-    fleet = fleet_of(cloud, fleet)
+def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: Any = None, *, fleet: Any = None,
+                interval: float | None = None) -> None:
+    """DeleteTask as Huawei allows it: a plain DELETE when the agent is disconnected or the task is ready,
+    finished, failed or paused (sms_states.deletable: no stop first, as the Terraform provider); a task copying
+    with its agent connected is paused first (action stop, ABORTING, then ABORT), since SMS refuses to delete
+    it. Then wait (the fleet reader's lists) through DELETING until it is gone. `cancel` is the CallScope's."""
+
+    with cancel_scope(cancel):
+        _delete(cloud_for(cloud_config), task_id, fleet_of(cloud_for(cloud_config), fleet), every(interval))
+
+
+def _delete(cloud: Any, task_id: str, fleet: Any, interval: float) -> None:
+    from mgc_iac.cloud import sms_states
+
     try:
-        try:
-            cloud.sms.delete_task(task_id)
-        except CloudConflictError:
-            task = cloud.sms.show_task(task_id)
-            if task.state in COPYING:
-                stop_copy(cloud, fleet, task_id, interval)
-            else:
-                settled(cloud, fleet, task_id, task, interval)
-            if cloud.sms.show_task(task_id).state != "DELETING":
+        task = settled(cloud, fleet, task_id, known(cloud, fleet, task_id, interval), interval)
+        if not sms_states.deletable(task):
+            task = stop_copy(cloud, fleet, task_id, interval)
+        if task.state != "DELETING":
+            try:
                 cloud.sms.delete_task(task_id)
-        fleet.forget(task_id)
-        fleet.wait(task_id, lambda v: v.gone, interval=interval, what=f"SMS task {task_id} deleting")
+            except CloudConflictError:   # what we knew was out of date: SMS says it copies
+                if cloud.sms.show_task(task_id).state != "DELETING":
+                    stop_copy(cloud, fleet, task_id, interval)
+                    cloud.sms.delete_task(task_id)
     except CloudNotFoundError:
         return
+    fleet.forget(task_id)
+
+    def gone(view: Any) -> bool:
+        if view.gone:
+            return True
+        if view.task.state != "DELETING":
+            raise CloudError(f"task {task_id} is {view.task.state} after DeleteTask, not DELETING", service="sms",
+                             operation="delete_task")
+        return False
+
+    fleet.wait(task_id, gone, interval=interval, what=f"SMS task {task_id} deleting")

@@ -25,6 +25,7 @@ from mgc_iac.cloud._smn import SmnClient
 from mgc_iac.cloud._sms import SmsClient
 from mgc_iac.cloud._throttle import Pressure, limiters, observe, reset_limiters
 from mgc_iac.cloud._types import (
+    AttachedVolume,
     Command,
     ConsistencyResult,
     Job,
@@ -40,12 +41,14 @@ from mgc_iac.cloud._types import (
     SpeedLimit,
     Subnet,
     SubTask,
+    TargetDiskPlan,
     Task,
     TaskRequest,
     Topic,
     Volume,
     VolumeRequest,
     Vpc,
+    partitioned_disk,
 )
 from mgc_iac.cloud._vpc import VpcClient
 
@@ -55,7 +58,8 @@ __all__ = [
     "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
     "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
     "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
-    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
+    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan",
+    "partitioned_disk",
     "FleetReader", "FleetTask", "CallScope", "call_scope", "current_scope", "Pressure", "limiters", "observe",
     "reset_limiters",
 ]

@@ -51,16 +51,19 @@ class LabControl(ServiceClient):
 
     def update_settings(self, *, job_seconds: float | None = None, instant_transfers: bool | None = None,
                         agent_timeout_seconds: float | None = None, transition_seconds: float | None = None,
-                        transfer_seconds: float | None = None, **rate: Any) -> dict[str, Any]:
+                        sync_interval_seconds: float | None = None, transfer_seconds: float | None = None,
+                        **rate: Any) -> dict[str, Any]:
         """job_seconds: how long ECS jobs stay RUNNING (0 = instant). instant_transfers (lab only): SMS start and
         sync finish at once with progress 100 and a clean consistency result, no agent needed; transfer_seconds:
         how long such a simulated copy runs first. agent_timeout_seconds: how long after its last poll a source's
         agent still counts as connected. transition_seconds: how long SMS's asynchronous transitions (ABORTING,
-        DELETING, cutovering, clearing) take. rate_limit={requests_per_second, per} or rate_limit=None: the API
-        gateway's flow control (None: off)."""
+        DELETING, cutovering, clearing) take. sync_interval_seconds: the pause between two rounds of continuous
+        synchronisation. rate_limit={requests_per_second, per} or rate_limit=None: the API gateway's flow control
+        (None: off)."""
         body = {k: v for k, v in (("job_seconds", job_seconds), ("instant_transfers", instant_transfers),
                                   ("agent_timeout_seconds", agent_timeout_seconds),
                                   ("transition_seconds", transition_seconds),
+                                  ("sync_interval_seconds", sync_interval_seconds),
                                   ("transfer_seconds", transfer_seconds)) if v is not None}
         if "rate_limit" in rate:
             body["rate_limit"] = rate.pop("rate_limit")
@@ -81,6 +84,12 @@ class LabControl(ServiceClient):
     def messages(self) -> list[dict[str, Any]]:
         """SMN messages the lab received: {message_id, topic_urn, topic, subject, message, time}."""
         return self.raw("lab.messages", "GET", "/_lab/messages").get("messages", [])
+
+    def fail_source(self, source_id: str, at: str = "now") -> None:
+        """Fault injection: `now` puts the source in state error (its copying task fails); `cutover` / `clear`
+        make its next cutover end in source state error, its next clear in clearfailed."""
+        self.raw("lab.sms_fail", "POST", "/_lab/sms/fail", body={"source_id": source_id, "at": at},
+                 idempotent=False)
 
     def reset(self) -> None:
         """Forget every server, task, source and message; load the seed again."""
