@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mgc_iac.cloud import Fault, LabControl, reset_limiters
+from mgc_iac.cloud import Fault, LabControl, reset_limiters, sms_states
 from mgc_iac.engine import CloudSteps, EngineOptions, RecordingHooks
 from mgc_iac.engine.rewind import retry
 from mgc_iac.state import StepStatus
@@ -114,7 +114,7 @@ def test_a_stalled_copy_fails_and_retry_runs_it_again_from_a_safe_point(stack_di
     # stop (the safe point), then start: the copy SMS thought ran was begun again
     assert control.stats()["calls"]["sms.update_task_status"] - actions >= 2
     task_id = store.snapshot("demo").resources[f"{WEB}/migration_task"].outputs["id"]
-    assert cloud.sms.show_task(task_id).state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS")
+    assert sms_states.migration(cloud.sms.show_task(task_id)).done        # the full copy has finished
 
 
 def test_sustained_throttling_ends_at_the_stall_timeout_naming_the_endpoint(stack_dir, store, cloud_cfg, cloud,
