@@ -28,7 +28,7 @@ from mgc_iac.errors import CloudError, CloudUnavailableError
 
 PAGE_LIMIT = 200          # ListTasks / ListServers page size: the most Huawei documents
 IDLE_EXIT_SECONDS = 30.0  # the reader's thread ends after this long with nobody waiting
-CHECK_SECONDS = 0.5       # how often a waiting step looks at its cancel flag and deadline
+CHECK_SECONDS = 1.0       # how often a waiting step looks at its cancel flag and deadline (cheap at 1,000)
 
 
 @dataclass(frozen=True)
