@@ -61,8 +61,11 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mgc-iac")
 @click.option("--debug", is_flag=True, envvar="MGC_IAC_DEBUG", help="Show tracebacks for internal errors.")
+@click.option("--trust-stack-code", is_flag=True, envvar="MGC_IAC_TRUST_STACK_CODE",
+              help="Run a stack.py without bubblewrap in CI (only where every change to the stack is trusted: "
+                   "without bwrap it can read this job's files and reach the network).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, trust_stack_code: bool) -> None:
     """Server migrations to Huawei Cloud, declared as code.
 
     Write the migration (sources, workflows, target network, encryption, verification, tags) as a stack in
@@ -74,6 +77,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if trust_stack_code:
+        import os
+
+        os.environ["MGC_IAC_TRUST_STACK_CODE"] = "1"  # read where stack.py is run (spec/sandbox.py)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ import click
 from mgc_iac.cli._output import print_diagnostics, use_color
 from mgc_iac.cli._pipeline import Duration, deadline, lock_stack, stack_name
 from mgc_iac.engine.hooks import Hooks
+from mgc_iac.visible import visible_line
 
 
 class _PrintHooks(Hooks):
@@ -29,7 +30,7 @@ class _PrintHooks(Hooks):
     def step_finished(self, gate: str, status: str, detail: dict[str, Any]) -> None:
         extra = ""
         if status == "failed":
-            extra = f": {detail.get('error')}"
+            extra = f": {visible_line(detail.get('error'))}"
         elif status == "queued":
             extra = f": position {detail.get('queue_position')} in the account-wide queue"
         click.echo(f"  {'x' if status == 'failed' else '-'} {gate}: {status}{extra}", err=True)
@@ -41,7 +42,7 @@ class _PrintHooks(Hooks):
         click.echo(f"  - notified {workflow}: {event}", err=True)
 
     def message(self, text: str) -> None:
-        click.echo(f"  ! {text}", err=True)
+        click.echo(f"  ! {visible_line(text)}", err=True)
 
 
 def _is_plan_file(path: Path) -> bool:
@@ -207,14 +208,14 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
     where = str(directory) if directory is not None else result.stack
     click.echo(f"\n{len(result.done)} step(s) done.")
     for gate, error in result.failed.items():
-        click.echo(f"FAILED {gate}: {error}")
+        click.echo(f"FAILED {gate}: {visible_line(error)}")
     for address, position in result.queued.items():
         click.echo(f"QUEUED {address}: position {position} (the account-wide cap of concurrent migrations)")
     if result.waiting:
         digest = result.approve_digest
         click.echo("Waiting for approval" + (f" of plan {digest}:" if digest else ":"))
         for waiting in result.waiting:
-            click.echo(f"  {waiting.gate}: needs {waiting.reason}")
+            click.echo(f"  {waiting.gate}: needs {visible_line(waiting.reason)}")
         gates = " ".join(f"--gate {w.gate}" for w in result.waiting)
         how = "--key ~/.ssh/id_ed25519" if signed else "--by NAME"
         click.echo(f"Approve with: mgc-iac approve {where} {gates} {how}")
@@ -272,11 +273,11 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         for s in wf["servers"]:
             line = f"  {s['server']:<20} {s['progress']:>5}  {s['current_step'] or '-':<22} {s['state']}"
             if s.get("gate"):
-                line += f"  waits: {s.get('needs')}"
+                line += f"  waits: {visible_line(s.get('needs'))}"
             if s.get("queue_position"):
                 line += f"  queue position {s['queue_position']}"
             if s.get("error"):
-                line += f"  error: {s['error']}"
+                line += f"  error: {visible_line(s['error'])}"
             click.echo(line)
             if s.get("verification"):
                 click.echo(_verification_line(s["verification"]))

@@ -111,9 +111,11 @@ def messages_cmd(state_dir: Path | None) -> None:
     messages = control.messages()
     if not messages:
         click.echo("no messages")
+    from mgc_iac.visible import visible, visible_line
+
     for m in messages:
-        body = "\n".join("    " + line for line in str(m["message"]).splitlines())
-        click.echo(f"{m['time']}  {m['topic']}  {m['subject']}\n{body}")
+        body = "\n".join("    " + line for line in visible(m["message"]).splitlines())
+        click.echo(f"{m['time']}  {visible_line(m['topic'])}  {visible_line(m['subject'])}\n{body}")
 
 
 @lab_group.command("reset")

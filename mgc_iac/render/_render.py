@@ -25,6 +25,7 @@ from mgc_iac.render._view import (
     step_counts,
     workflow_views,
 )
+from mgc_iac.visible import Painted, json_visible, visible
 
 FORMATS = ("text", "markdown", "json")
 TEMPLATES = {"text": "plan.txt.j2", "markdown": "plan.md.j2"}
@@ -39,7 +40,7 @@ def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: s
     `digest` (the plan file's) is printed when given; markdown computes it when not, for its footer.
     `show_noop` also lists unchanged resources and servers with nothing to run."""
     if fmt == "json":
-        return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return json_visible(json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
     if fmt not in TEMPLATES:
         raise ValueError(f"unknown plan format {fmt!r}; use one of: {', '.join(FORMATS)}")
     if fmt == "markdown" and digest is None:
@@ -105,12 +106,20 @@ def _paint(ctx: jinja2.runtime.Context, text: object, role: str) -> str:
     return f.paint(text, role, bool(ctx.get("color")))
 
 
+def _visible(value: object) -> object:
+    """What every `{{ ... }}` prints: control characters escaped, except in text paint() escaped and coloured."""
+    if value is None or isinstance(value, Painted | bool | int | float):
+        return value
+    return visible(value)
+
+
 @cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("mgc_iac.render", "templates"),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         autoescape=False,  # plain text and markdown; markdown cells are escaped by md_cell
+        finalize=_visible,  # every value shows its control characters escaped (mgc_iac/visible.py)
     )
     env.filters.update(
         paint=_paint, symbol=f.SYMBOLS.__getitem__, emoji=f.EMOJI.__getitem__, step_label=f.STEP_LABELS.__getitem__,
