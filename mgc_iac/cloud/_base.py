@@ -122,7 +122,8 @@ class ServiceClient:
                 # a non-idempotent call is only replayed when the cloud surely did not act (429)
                 retry = kind == "throttled" or (idempotent and kind in ("unavailable", "lost"))
                 if not retry or attempt == policy.max_attempts - 1:
-                    raise to_cloud_error(exc, self.service, operation) from exc
+                    # not chained: the SDK exception quotes the raw body, which may echo the signed headers
+                    raise to_cloud_error(exc, self.service, operation) from None
                 self._sleep(policy.delay(attempt, self._rng))
         raise AssertionError("unreachable")
 
