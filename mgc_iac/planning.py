@@ -14,7 +14,15 @@ from mgc_iac.plan.planner import make_plan
 from mgc_iac.spec.facts import LiveFacts
 from mgc_iac.spec.loader import LoadedStack, load_stack
 from mgc_iac.spec.rules import check_stack
-from mgc_iac.state import Snapshot, StateStore, default_state_path, is_url, open_store, state_exists
+from mgc_iac.state import (
+    Snapshot,
+    StateStore,
+    default_state_path,
+    is_url,
+    open_store,
+    require_state,
+    state_exists,
+)
 
 
 @dataclass(frozen=True)
@@ -39,7 +47,7 @@ def state_path_for(loaded: LoadedStack) -> Path | str:
 
 def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: StateStore | None = None) -> Checked:
     """Load and run every rule. Raises SpecError for load errors; rule errors are in `diagnostics`.
-    Reads other stacks' MACs from the state backend when it exists; never creates it."""
+    Reads other stacks' MACs from the state backend when it exists; never creates or writes it."""
     loaded = load_stack(stack_path)
     path = state_path_for(loaded)
     other_macs: dict[str, tuple[str, str]] = {}
@@ -49,7 +57,7 @@ def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: Stat
         other_macs = store.macs_elsewhere(name)
     elif state_exists(path):
         try:
-            owned = open_store(path)
+            owned = open_store(path, read_only=True)
         except StateError as exc:
             if not is_url(path):
                 raise
@@ -76,25 +84,26 @@ def plan_stack(
     store: StateStore | None = None,
     refresh_resources: bool = False,
     cloud=None,  # mgc_iac.cloud.Cloud: where drift is read (default: the stack's cloud)
+    new_state: bool = False,
 ) -> Planned:
     """Check the stack and diff it against recorded state. Raises SpecError when any rule fails.
     `refresh_resources`: read every recorded resource from the cloud first, so the plan shows and repairs
-    what changed outside mgc-iac (raises DriftRefusedError for a production target changed outside)."""
+    what changed outside mgc-iac (raises DriftRefusedError for a production target changed outside).
+    Never writes the state (it is opened read-only unless the caller passes its own `store`); in CI, a state
+    location that is empty or holds nothing is refused unless `new_state` (state/location.py)."""
     checked = check(stack_path, facts=facts, store=store)
     if checked.diagnostics.has_errors:
         raise SpecError(checked.diagnostics)
     loaded = checked.loaded
     name = loaded.stack.metadata.name
-    if store is not None:
-        snapshot = store.snapshot(name)
-    elif state_exists(checked.state_path):
-        owned = open_store(checked.state_path)
-        try:
-            snapshot = owned.snapshot(name)
-        finally:
-            owned.close()
-    else:
-        snapshot = Snapshot.empty(name)
+    owned = store is None
+    reader = open_store(checked.state_path, read_only=True) if store is None else store
+    try:
+        require_state(checked.state_path, reader, new_state=new_state)
+        snapshot = reader.snapshot(name)
+    finally:
+        if owned:
+            reader.close()
     graph = build_graph(loaded.stack)
     drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
     plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,

@@ -49,15 +49,19 @@ def _is_plan_file(path: Path) -> bool:
     return path.is_file() and path.suffix == ".json"
 
 
-def _store_for(stack_dir: Path | None, spec: dict[str, Any]):  # -> StateStore
+def _store_for(stack_dir: Path | None, spec: dict[str, Any], *, read_only: bool = False,
+               new_state: bool = False):  # -> StateStore
+    """The stack's state: read-only for commands that only read it; a writer refuses, in CI, a location
+    holding no state unless `new_state`."""
     import os
 
-    from mgc_iac.state import STATE_ENV, default_state_path, open_store
+    from mgc_iac.state import STATE_ENV, default_state_path, open_for_writing, open_store
 
     if stack_dir is None and not os.environ.get(STATE_ENV):
         raise click.UsageError(f"cannot tell where the state is: pass --stack-dir or set {STATE_ENV}")
     state = spec.get("state") or {}
-    return open_store(default_state_path(stack_dir or Path.cwd(), state.get("path"), state.get("url")))
+    location = default_state_path(stack_dir or Path.cwd(), state.get("path"), state.get("url"))
+    return open_store(location, read_only=True) if read_only else open_for_writing(location, new_state=new_state)
 
 
 def _approvals_file(stack_dir: Path | None):  # -> ApprovalsFile | None
@@ -247,7 +251,7 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
     from mgc_iac.planning import plan_stack
 
     plan = plan_stack(stack).plan
-    store = _store_for(_stack_dir_of(stack), plan.spec)
+    store = _store_for(_stack_dir_of(stack), plan.spec, read_only=True)
     if watch:
         from mgc_iac.cli.status_watch import watch_status
 
@@ -257,7 +261,8 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
             store.close()
     try:
         status = stack_status(plan, store.snapshot(plan.stack))
-        status["environment_id"] = store.environment_id()  # what approvals are bound to (with the cloud account)
+        # what approvals are bound to (with the cloud account); none before the first apply
+        status["environment_id"] = None if getattr(store, "empty", False) else store.environment_id()
         lock = store.lock_info(plan.stack)
     finally:
         store.close()
@@ -345,7 +350,7 @@ def journal_cmd(stack: Path, limit: int) -> None:
     from mgc_iac.planning import check
 
     checked = check(stack)
-    store = _store_for(_stack_dir_of(stack), checked.loaded.canonical)
+    store = _store_for(_stack_dir_of(stack), checked.loaded.canonical, read_only=True)
     try:
         entries = store.journal(checked.loaded.stack.metadata.name, limit)
     finally:

@@ -98,7 +98,14 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         else:
             raise click.UsageError("pass --key PRIVATE_KEY_FILE to sign the approval (or --by NAME on a stack that "
                                    "does not require signatures)")
-        authors = trust.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+        signatures = store.plan_signatures(plan.stack, plan.spec_digest)
+        if plan_file is not None:  # a signed plan file names its author (plan never writes the state)
+            from mgc_iac.plan.planfile import read_plan
+
+            proposed = read_plan(plan_file)[0].provenance
+            if proposed.signature:
+                signatures.append((proposed.author or "", proposed.signature))
+        authors = trust.authors(signatures, plan.spec_digest)
         refusals = check_approval(plan, digest, chosen, approver, policy, authors, waiting=waiting)
         if refusals:
             raise ApprovalError("not approved:\n  " + "\n  ".join(str(r) for r in refusals))

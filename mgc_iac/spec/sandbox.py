@@ -25,6 +25,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from mgc_iac.ci import in_ci
+
+__all__ = ["in_ci", "Limits", "TRUST_ENV", "apply_limits", "bwrap_works", "child_env", "limits_spec", "sandbox_argv",
+           "trusted"]
+
 TRUST_ENV = "MGC_IAC_TRUST_STACK_CODE"
 # variables a stack program may be given on purpose (`MGC_IAC_STACK_VAR_REGION=...` -> the same name inside)
 PASS_PREFIX = "MGC_IAC_STACK_VAR_"
@@ -56,11 +61,6 @@ class Limits:
         base = cls()
         return cls(number("TIMEOUT", base.wall_seconds), int(number("CPU_SECONDS", base.cpu_seconds)),
                    int(number("MEMORY_MB", base.memory_mb)), int(number("SCRATCH_MB", base.scratch_mb)))
-
-
-def in_ci() -> bool:
-    """Whether this runs in a CI job (every major CI sets CI; `false`/`0` say it is not one)."""
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def trusted() -> bool:

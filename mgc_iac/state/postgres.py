@@ -22,6 +22,7 @@ from mgc_iac._gc import gc_paused
 from mgc_iac.errors import ConfigError, MacConflictError, StateError, StateLockedError, UserError
 from mgc_iac.state.holder import allot, locked_message, mac_conflict, new_holder, now
 from mgc_iac.state.model import (
+    AppliedRecord,
     ApprovalRecord,
     JournalEntry,
     RecordedResources,
@@ -73,10 +74,13 @@ def display(url: str) -> str:
 class PostgresStore(StateStore):
     """One connection (autocommit outside explicit transactions); a mutex makes it safe across threads."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        """`read_only`: no schema creation or upgrade, a read-only session (plan, status: a pull request's job
+        runs with a role granted SELECT only, see README "Teams and pipelines")."""
         check_url(url)
         self.url = url
         self.path = display(url)  # what messages name, like SQLiteStore.path
+        self.read_only = read_only
         try:
             self._conn = psycopg.connect(url, autocommit=True, application_name="mgc-iac", connect_timeout=15)
         except psycopg.Error as exc:
@@ -88,6 +92,12 @@ class PostgresStore(StateStore):
         # holder of a stack's lock writes its steps, so nobody else releases them meanwhile)
         self._holding: set[tuple[str, str, str]] = set()
         try:
+            if read_only:
+                self._conn.execute("SET default_transaction_read_only TO on")
+                self._conn.execute(f"SET search_path TO {SCHEMA}")
+                self.empty = not self._check_schema()
+                return
+            self.empty = False
             self._migrate()
             self._conn.execute(f"SET search_path TO {SCHEMA}")
             if "synchronous_commit" not in url:
@@ -116,6 +126,21 @@ class PostgresStore(StateStore):
                 self._conn.execute(MIGRATIONS[version])
                 self._conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
 
+    def _check_schema(self) -> bool:
+        """Read-only: whether the schema exists (False: nothing was ever applied here) at this version."""
+        row = self._conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.schema_migrations",)).fetchone()
+        if row is None or row[0] is None:
+            return False
+        version = int(self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
+        if version != LATEST:
+            raise StateError(f"the state in {self.path} is at schema version {version}, this mgc-iac reads {LATEST}; "
+                             "a read-only command never upgrades it: run `mgc-iac apply` once with this version")
+        return True
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StateError(f"the state {self.path} is open read-only: this command never writes it")
+
     def schema_version(self) -> int:
         with self._mutex:
             row = self._conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
@@ -123,6 +148,12 @@ class PostgresStore(StateStore):
 
     def environment_id(self) -> str:
         return self.backend_id()
+
+    def last_applied(self, stack: str) -> AppliedRecord | None:
+        with self._mutex, _errors(self.path):
+            row = self._conn.execute("SELECT spec_digest, policy, at, git_commit FROM applied WHERE stack = %s",
+                                     (stack,)).fetchone()
+        return AppliedRecord(row[0], json.loads(row[1]), row[2], row[3]) if row else None
 
     def plan_signatures(self, stack: str, spec_digest: str) -> list[tuple[str, str]]:
         with self._mutex, _errors(self.path):
@@ -193,6 +224,7 @@ class PostgresStore(StateStore):
 
     @contextmanager
     def transaction(self, stack: str) -> Iterator[Transaction]:
+        self._writable()
         with self._mutex, _errors(self.path):
             txn = _PGTransaction(self._conn, stack, holding=self._holding)
             try:
@@ -213,6 +245,7 @@ class PostgresStore(StateStore):
 
     @contextmanager
     def lock(self, stack: str, operation: str) -> Iterator[LockInfo]:
+        self._writable()
         if stack in self._held:  # this process holds it already (apply locks before planning, then runs)
             info, depth = self._held[stack]
             self._held[stack] = (info, depth + 1)
@@ -258,6 +291,7 @@ class PostgresStore(StateStore):
             return self._lock_row(stack)
 
     def force_unlock(self, stack: str, lock_id: str | None = None) -> LockInfo | None:
+        self._writable()
         """Remove the lock row and end the holder's database session (its advisory lock dies with it): an apply
         still running there fails at its next write instead of writing beside the next one."""
         with self._mutex, _errors(self.path):
@@ -289,6 +323,7 @@ class PostgresStore(StateStore):
                 "SELECT workflow, server FROM slots WHERE stack = %s", (stack,)).fetchall()}
 
     def claim_slots(self, stack: str, requests: list[SlotRequest], cap: int) -> SlotClaim:
+        self._writable()
         with self._mutex, _errors(self.path), self._conn.transaction():
             conn = self._conn
             conn.execute(f"SELECT pg_advisory_xact_lock({_SLOTS_KEY})")
@@ -316,6 +351,7 @@ class PostgresStore(StateStore):
             return SlotClaim(tuple(granted), positions, held + len(granted), bool(running))
 
     def leave_queue(self, stack: str) -> None:
+        self._writable()
         with self._mutex, _errors(self.path):
             self._conn.execute("DELETE FROM slot_queue WHERE stack = %s", (stack,))
 
@@ -340,9 +376,11 @@ class PostgresStore(StateStore):
                     (stack,)).fetchall()],
                 [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in conn.execute(
                     "SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack = %s ORDER BY seq",
-                    (stack,)).fetchall()])
+                    (stack,)).fetchall()],
+                self.last_applied(stack))
 
     def import_stacks(self, exports: list[StackExport]) -> None:
+        self._writable()
         with self._mutex, _errors(self.path), self._conn.transaction(), self._conn.cursor() as cur:
             for e in exports:
                 if _serial(self._conn, e.stack) or cur.execute(
@@ -358,6 +396,8 @@ class PostgresStore(StateStore):
                     txn.put_step(s)
                 for a in e.approvals:
                     txn.add_approval(a)
+                if e.applied is not None:
+                    txn.record_applied(e.applied)
                 txn.flush()
                 txn.set_sources(e.sources)
                 cur.executemany("INSERT INTO journal (stack, address, phase, at, detail) VALUES (%s, %s, %s, %s, %s)",
@@ -505,6 +545,14 @@ class _PGTransaction(Transaction):
             "signed_gates = excluded.signed_gates",
             (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via, record.signature,
              json.dumps(list(record.signed_gates))))
+
+    def record_applied(self, record: AppliedRecord) -> None:
+        # not infrastructure: the serial (hence the digest approvals bind to) does not move
+        self.queue("INSERT INTO applied VALUES (%s, %s, %s, %s, %s) ON CONFLICT (stack) DO UPDATE SET "
+                   "spec_digest = excluded.spec_digest, policy = excluded.policy, at = excluded.at, "
+                   "git_commit = excluded.git_commit",
+                   (self._stack, record.spec_digest, canonical_json(record.policy), record.at or now(),
+                    record.git_commit))
 
     def add_plan_signature(self, spec_digest: str, principal: str, signature: str) -> None:
         self.queue("INSERT INTO plan_signatures VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",

@@ -17,6 +17,7 @@ from mgc_iac._gc import gc_paused
 from mgc_iac.errors import StateError, StateLockedError, UserError
 from mgc_iac.state.holder import allot, locked_message, mac_conflict, new_holder, now
 from mgc_iac.state.model import (
+    AppliedRecord,
     ApprovalRecord,
     JournalEntry,
     RecordedResources,
@@ -30,7 +31,7 @@ from mgc_iac.state.model import (
 )
 from mgc_iac.state.store import LockInfo, SlotClaim, SlotRequest, StateStore, Transaction
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stacks (name TEXT PRIMARY KEY, serial INTEGER NOT NULL, updated_at TEXT NOT NULL);
@@ -77,6 +78,11 @@ CREATE TABLE IF NOT EXISTS plan_signatures (stack TEXT NOT NULL, spec_digest TEX
 CREATE TABLE IF NOT EXISTS notifications (stack TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL,
   detail TEXT NOT NULL, PRIMARY KEY (stack, key));
 """,
+    # what the last apply ran with: the trusted approval policy (issue 19)
+    4: """
+CREATE TABLE IF NOT EXISTS applied (stack TEXT PRIMARY KEY, spec_digest TEXT NOT NULL, policy TEXT NOT NULL,
+  at TEXT NOT NULL, git_commit TEXT NOT NULL DEFAULT '');
+""",
 }
 
 
@@ -91,8 +97,15 @@ _dump = canonical_json  # what RecordedResources.attrs_text compares against
 class SQLiteStore(StateStore):
     """Transactions are `BEGIN IMMEDIATE` (one writer at a time); WAL keeps readers unblocked."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """`read_only`: open an existing store without creating, upgrading or writing anything (plan, status)."""
         self.path = Path(path)
+        self.read_only = read_only
+        self._mutex = threading.RLock()
+        self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -104,8 +117,25 @@ class SQLiteStore(StateStore):
             self._upgrade()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
-        self._mutex = threading.RLock()
-        self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
+
+    def _open_read_only(self) -> None:
+        try:
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                       check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA query_only=ON")
+            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"cannot read the state store {self.path}: {exc}") from exc
+        version = int(row[0]) if row else 0
+        if version != SCHEMA_VERSION:
+            self._db.close()
+            raise StateError(f"{self.path} is at state schema {version}, this mgc-iac reads {SCHEMA_VERSION}; a "
+                             "read-only command never upgrades it: run `mgc-iac apply` once with this version (or "
+                             "use the version that wrote it)")
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StateError(f"the state {self.path} is open read-only: this command never writes it")
 
     def _upgrade(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
@@ -131,6 +161,12 @@ class SQLiteStore(StateStore):
     def environment_id(self) -> str:
         with self._mutex:
             return str(self._db.execute("SELECT value FROM meta WHERE key='environment_id'").fetchone()[0])
+
+    def last_applied(self, stack: str) -> AppliedRecord | None:
+        with self._mutex:
+            row = self._db.execute("SELECT spec_digest, policy, at, git_commit FROM applied WHERE stack=?",
+                                   (stack,)).fetchone()
+        return AppliedRecord(row[0], json.loads(row[1]), row[2], row[3]) if row else None
 
     def plan_signatures(self, stack: str, spec_digest: str) -> list[tuple[str, str]]:
         with self._mutex:
@@ -199,6 +235,7 @@ class SQLiteStore(StateStore):
 
     @contextmanager
     def transaction(self, stack: str) -> Iterator[Transaction]:
+        self._writable()
         with self._mutex:
             cur = self._db.cursor()
             try:
@@ -220,6 +257,7 @@ class SQLiteStore(StateStore):
 
     @contextmanager
     def lock(self, stack: str, operation: str) -> Iterator[LockInfo]:
+        self._writable()
         if stack in self._held:  # this process holds it already (apply locks before planning, then runs)
             info, depth = self._held[stack]
             self._held[stack] = (info, depth + 1)
@@ -262,6 +300,7 @@ class SQLiteStore(StateStore):
             return self._lock_row(self._db.cursor(), stack)
 
     def force_unlock(self, stack: str, lock_id: str | None = None) -> LockInfo | None:
+        self._writable()
         with self._mutex:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -289,6 +328,7 @@ class SQLiteStore(StateStore):
                 if not _is_stale(LockInfo(*r))}
 
     def claim_slots(self, stack: str, requests: list[SlotRequest], cap: int) -> SlotClaim:
+        self._writable()
         with self._mutex:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")  # one writer at a time: the count and the queue are consistent
@@ -316,6 +356,7 @@ class SQLiteStore(StateStore):
         return SlotClaim(tuple(granted), positions, held + len(granted), running)
 
     def leave_queue(self, stack: str) -> None:
+        self._writable()
         with self._mutex:
             self._db.execute("DELETE FROM slot_queue WHERE stack=?", (stack,))
 
@@ -342,11 +383,13 @@ class SQLiteStore(StateStore):
                         (stack,))],
                     [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in db.execute(
                         "SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack=? ORDER BY seq",
-                        (stack,))])
+                        (stack,))],
+                    self.last_applied(stack))
             finally:
                 db.execute("COMMIT")
 
     def import_stacks(self, exports: list[StackExport]) -> None:
+        self._writable()
         with self._mutex:
             cur = self._db.cursor()
             cur.execute("BEGIN IMMEDIATE")
@@ -365,6 +408,8 @@ class SQLiteStore(StateStore):
                         txn.put_step(st)
                     for a in e.approvals:
                         txn.add_approval(a)
+                    if e.applied is not None:
+                        txn.record_applied(e.applied)
                     txn.set_sources(e.sources)
                     cur.executemany("INSERT INTO journal (stack, address, phase, at, detail) VALUES (?, ?, ?, ?, ?)",
                                     [(e.stack, j.address, j.phase, j.at, _dump(j.detail)) for j in e.journal])
@@ -462,6 +507,12 @@ class _SQLiteTransaction(Transaction):
                           "signed_gates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                           (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via,
                            record.signature, json.dumps(list(record.signed_gates))))
+
+    def record_applied(self, record: AppliedRecord) -> None:
+        # not infrastructure: the serial (hence the digest approvals bind to) does not move
+        self._cur.execute("INSERT OR REPLACE INTO applied VALUES (?, ?, ?, ?, ?)",
+                          (self._stack, record.spec_digest, _dump(record.policy), record.at or now(),
+                           record.git_commit))
 
     def add_plan_signature(self, spec_digest: str, principal: str, signature: str) -> None:
         self._cur.execute("INSERT OR IGNORE INTO plan_signatures VALUES (?, ?, ?, ?)",
