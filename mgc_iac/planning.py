@@ -85,12 +85,15 @@ def plan_stack(
     refresh_resources: bool = False,
     cloud=None,  # mgc_iac.cloud.Cloud: where drift is read (default: the stack's cloud)
     new_state: bool = False,
+    trusted_ref: str | None = None,
 ) -> Planned:
     """Check the stack and diff it against recorded state. Raises SpecError when any rule fails.
     `refresh_resources`: read every recorded resource from the cloud first, so the plan shows and repairs
     what changed outside mgc-iac (raises DriftRefusedError for a production target changed outside).
     Never writes the state (it is opened read-only unless the caller passes its own `store`); in CI, a state
-    location that is empty or holds nothing is refused unless `new_state` (state/location.py)."""
+    location that is empty or holds nothing is refused unless `new_state` (state/location.py). The approval
+    policy in force comes from the last apply's record, or the stack at `trusted_ref` ($MGC_IAC_TRUSTED_REF);
+    the plan shows it and what the spec would change in it (approvals/policy.py)."""
     checked = check(stack_path, facts=facts, store=store)
     if checked.diagnostics.has_errors:
         raise SpecError(checked.diagnostics)
@@ -101,6 +104,7 @@ def plan_stack(
     try:
         require_state(checked.state_path, reader, new_state=new_state)
         snapshot = reader.snapshot(name)
+        applied = reader.last_applied(name)
     finally:
         if owned:
             reader.close()
@@ -109,7 +113,26 @@ def plan_stack(
     plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
                      warnings=checked.diagnostics.warnings, refreshed=facts is not None,
                      provenance=provenance(loaded.directory), drift=drift)
-    return Planned(checked, graph, plan)
+    return Planned(checked, graph, with_policy(plan, applied.policy if applied else None, loaded.directory,
+                                               trusted_ref))
+
+
+def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref: str | None = None) -> Plan:
+    """The plan with the approval policy in force and what the spec changes in the trusted one."""
+    import os
+    from dataclasses import replace
+
+    from mgc_iac.approvals.policy import compare, spec_policy, strictest, trusted_base
+
+    proposed = spec_policy(plan.spec, directory)
+    base = trusted_base(recorded, directory, trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None)
+    if base is None:
+        current = replace(proposed, source="the spec (no apply recorded a policy yet: the first apply records it)")
+        change = None
+    else:
+        current, change = strictest(base, proposed), compare(base, proposed)
+    return replace(plan, policy={**current.record(), "source": current.source},
+                   policy_change=change.to_dict() if change else None)
 
 
 def read_drift(spec: dict, directory: Path | None, snapshot: Snapshot, cloud=None) -> tuple:  # -> tuple[Drift, ...]

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mgc_iac.approvals.policy import Policy, in_force, signers_file
 from mgc_iac.approvals.trust import Environment, Trust
 from mgc_iac.errors import ConfigError
 from mgc_iac.spec.models import ApprovalPolicy
@@ -47,9 +48,19 @@ def allowed_signers_path(spec: dict[str, Any], stack_dir: Path | None) -> Path |
     return path
 
 
-def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, store: StateStore) -> Trust:
-    """How `stack`'s approvals are checked against this state backend and this cloud account."""
-    policy = policy_of(spec)
-    provider = (spec.get("cloud") or {}).get("provider", "lab")
-    return Trust(stack, Environment(store.environment_id(), cloud_account(spec, stack_dir)),
-                 allowed_signers_path(spec, stack_dir), policy.signatures_required(provider))
+def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, store: StateStore, *,
+              trusted_ref: str | None = None) -> Trust:
+    """How `stack`'s approvals are checked against this state backend and this cloud account, under the approval
+    policy in force: recorded at the last apply (or the stack at a trusted ref), never the change under review."""
+    recorded = store.last_applied(stack)
+    return trust_in(stack, Environment(store.environment_id(), cloud_account(spec, stack_dir)),
+                    in_force(recorded.policy if recorded else None, spec, stack_dir,
+                             trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None), spec, stack_dir)
+
+
+def trust_in(stack: str, env: Environment, policy: Policy, spec: dict[str, Any], stack_dir: Path | None) -> Trust:
+    """The Trust of `policy` (its signers written where ssh-keygen reads them)."""
+    from_spec = policy.source.startswith("the spec")
+    label = str(allowed_signers_path(spec, stack_dir)) if from_spec and policy.signers else \
+        f"the allowed signers {policy.source}"
+    return Trust(stack, env, signers_file(policy.signers), policy.require_signatures, policy.rules(), label)

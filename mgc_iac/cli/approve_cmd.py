@@ -57,6 +57,7 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
     from mgc_iac.approvals import check_approval, check_requirements, combine
     from mgc_iac.approvals.environment import policy_of, trust_for
     from mgc_iac.errors import ApprovalError
+    from mgc_iac.plan.model import POLICY_GATE
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.planning import check, plan_stack
     from mgc_iac.state import ApprovalRecord, StepStatus
@@ -77,10 +78,12 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
             planned = plan_stack(stack, store=store)
             digest = plan_digest(planned.plan)
         plan = planned.plan
-        policy = policy_of(plan.spec)
         trust = trust_for(plan.stack, plan.spec, directory, store)
+        policy = trust.policy or policy_of(plan.spec)  # the policy in force, never the change under review's
         snapshot = store.snapshot(plan.stack)
         waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
+        if plan.policy_widens:  # a widening policy change waits in the plan itself
+            waiting.add(POLICY_GATE)
         chosen = list(dict.fromkeys(gates))
         if all_waiting:
             chosen += [g for g in sorted(waiting) if g not in chosen]

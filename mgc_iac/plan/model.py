@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-FORMAT_VERSION = "1.1"  # 1.1: drift
+FORMAT_VERSION = "1.2"  # 1.1: drift; 1.2: the approval policy in force and a policy change
+# the stack-level gate a widening change of the approval policy waits at (a workflow name never starts with `_`)
+POLICY_GATE = "_stack/approvals/PolicyChange"
 
 
 class Action(StrEnum):
@@ -112,6 +114,10 @@ class Plan:
     refreshed: bool = False
     drift: tuple[Drift, ...] = ()  # what the cloud reports differently from the records (plan --refresh)
     provenance: Provenance = Provenance()
+    # the approval policy in force (recorded at the last apply, or a trusted ref; mgc_iac/approvals/policy.py),
+    # shown, not digested; and what the spec changes in it (digested: it is reviewed like any change)
+    policy: dict[str, Any] | None = None
+    policy_change: dict[str, Any] | None = None
     format_version: str = FORMAT_VERSION
 
     def count(self, action: Action) -> int:
@@ -121,7 +127,12 @@ class Plan:
         return [c for c in self.resource_changes if c.moved_from]
 
     def gates(self) -> list[str]:
-        return [g for s in self.server_changes for g in s.gates()]
+        """Every gate waiting in this plan: the servers' manual steps, then a widening policy change."""
+        return [g for s in self.server_changes for g in s.gates()] + ([POLICY_GATE] if self.policy_widens else [])
+
+    @property
+    def policy_widens(self) -> bool:
+        return bool(self.policy_change and self.policy_change.get("widens"))
 
     def drifted(self) -> int:
         """Recorded resources the cloud reports differently (outside the digest, like the drift itself)."""
@@ -133,7 +144,8 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         """Actions to take, moves, steps to run, gates to pass, or drift found (`--detailed-exitcode` exits 2)."""
-        if self.drift or any(c.action is not Action.NOOP or c.moved_from for c in self.resource_changes):
+        if self.drift or self.policy_change or any(c.action is not Action.NOOP or c.moved_from
+                                                    for c in self.resource_changes):
             return True
         return any(
             st.action in (StepAction.RUN, StepAction.WAIT) for s in self.server_changes for st in s.steps)

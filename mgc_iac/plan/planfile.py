@@ -1,6 +1,7 @@
 """Plan files: canonical JSON with a format_version and the plan's own digest.
 
-The digest is sha256 over the canonical JSON of everything but `digest`, `provenance` and `drift`: no timestamps,
+The digest is sha256 over the canonical JSON of everything but `digest`, `provenance`, `drift` and the policy in
+force (`policy`; a change to it, `policy_change`, is digested): no timestamps,
 so the same spec and state give the same digest, and an edited file is detected.
 """
 
@@ -26,7 +27,7 @@ from mgc_iac.plan.model import (
 
 # drift is shown, not digested: its repairs are resource changes (digested), and what is only reported must not
 # make a refreshed plan differ from an offline plan of the same spec and state (approvals bind to the digest)
-UNDIGESTED = ("digest", "provenance", "drift")
+UNDIGESTED = ("digest", "provenance", "drift", "policy")  # policy: the one in force, shown (its change is digested)
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -58,6 +59,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for d in plan.drift
         ],
         "gates": plan.gates(),
+        "policy": plan.policy,
+        "policy_change": plan.policy_change,
         "diagnostics": list(plan.diagnostics),
         "spec": plan.spec,
     }
@@ -148,5 +151,7 @@ def _plan_from_dict(body: dict[str, Any]) -> Plan:
                           d["live"], d["effect"]) for d in body.get("drift", ())),  # absent before 1.1
         provenance=Provenance(prov.get("git_commit"), prov.get("author"), prov.get("tool_version", ""),
                               prov.get("stack_dir"), prov.get("signature")),
+        policy=body.get("policy"),  # absent before 1.2
+        policy_change=body.get("policy_change"),
         format_version=body["format_version"],
     )

@@ -10,7 +10,7 @@ from typing import Any
 import jinja2
 
 from mgc_iac.diagnostics import Diagnostic, Severity
-from mgc_iac.plan.model import Plan
+from mgc_iac.plan.model import POLICY_GATE, Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
 from mgc_iac.render import _filters as f
 from mgc_iac.render._drift import drift_effect, drift_value
@@ -48,7 +48,8 @@ def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: s
     workflows = workflow_views(plan, show_noop)
     context = {"plan": plan, "summary": plan.summary(), "workflows": workflows, "warnings": diagnostics_of(plan),
                "digest": digest, "color": color and fmt == "text", "show_noop": show_noop, "gates": gate_views(plan),
-               "approval_rule": approval_rule(plan.spec, plan.provenance.author)}
+               "approval_rule": approval_rule(plan.spec, plan.provenance.author, plan.policy),
+               "policy_change": plan.policy_change, "policy_gate": POLICY_GATE}
     if fmt == "text":
         return _template("plan.txt.j2").render(**context).rstrip("\n") + "\n"
     return _fit_comment(context, [g.key for wf in workflows for g in detail_groups(wf)])
