@@ -93,8 +93,18 @@ def _stack_dir_of(stack: Path) -> Path:
 @click.option("--max-wait", type=Duration(), default=None, metavar="DURATION",
               help="Return after DURATION (90s, 10m, 1h30m) while cloud work goes on, with exit code 4; the next "
                    "apply picks every running step up where the cloud has it. For pipelines with time limits.")
+@click.option("--reviewed-plan", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The plan a pull request's job made and its comment showed: refused unless the fresh plan is that "
+                   "plan, or (the state moved on since) has the same spec. For the apply job after merge.")
+@click.option("--continue-only", is_flag=True,
+              help="Refuse a spec other than the one the last apply ran: a scheduled job only moves on a migration a "
+                   "reviewed apply started.")
+@click.option("--new-state", is_flag=True,
+              help="In CI (CI set): start a new state on purpose. Without it, an empty state location or a missing "
+                   "state file is refused in CI.")
 def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, refresh: bool,
-              no_progress: bool, max_wait: float | None) -> None:
+              no_progress: bool, max_wait: float | None, reviewed_plan: Path | None, continue_only: bool,
+              new_state: bool) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is a proposal, never an authority: apply re-plans the stack against current state and refuses
@@ -107,12 +117,23 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     Exit codes: 0 done, 1 error or a failed step, 3 waiting at gates (or queued behind the account-wide cap),
     4 in progress (--max-wait ran out while the cloud works: apply again later), 130 interrupted (Ctrl-C).
     """
+    if (reviewed_plan or continue_only) and _is_plan_file(target):
+        raise click.UsageError("--reviewed-plan and --continue-only apply a STACK directory (a plan file is already "
+                               "exactly what is applied)")
     with ExitStack() as resources:
-        _apply(resources, target, auto_approve, parallelism, stack_dir, deadline(max_wait), refresh, no_progress)
+        _apply(resources, target, auto_approve, parallelism, stack_dir, deadline(max_wait), refresh, no_progress,
+               _Pipeline(reviewed_plan, continue_only, new_state))
+
+
+class _Pipeline:
+    """What a pipeline job asks apply to hold to (see mgc_iac/plan/reviewed.py)."""
+
+    def __init__(self, reviewed: Path | None = None, continue_only: bool = False, new_state: bool = False) -> None:
+        self.reviewed, self.continue_only, self.new_state = reviewed, continue_only, new_state
 
 
 def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None,
-           until: float | None, refresh: bool, no_progress: bool) -> None:
+           until: float | None, refresh: bool, no_progress: bool, pipeline: _Pipeline | None = None) -> None:
     from mgc_iac.approvals.environment import trust_for
     from mgc_iac.cli._live import progress_hooks
     from mgc_iac.cli._replan import replan_for_file, stack_dir_for
@@ -124,28 +145,35 @@ def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: 
 
     color = use_color()
     expected_serial = None
+    pipeline = pipeline or _Pipeline()
     if _is_plan_file(target):
         proposed, _ = read_plan(target)
         directory = stack_dir_for(target, stack_dir, proposed.provenance.stack_dir)
         name, spec = stack_name(directory)
-        store = _store_for(directory, spec)
+        store = _store_for(directory, spec, new_state=pipeline.new_state)
         resources.callback(store.close)
         lock_stack(resources, store, name)  # before planning: a refusal comes before any work
-        planned, digest = replan_for_file(target, directory, store, refresh=refresh)
+        planned, digest = replan_for_file(target, directory, store, refresh=refresh, new_state=pipeline.new_state)
         plan = planned.plan
         if proposed.provenance.signature:
             _record_plan_signature(trust_for(plan.stack, plan.spec, directory, store), store, plan,
                                    proposed.provenance.signature)
         expected_serial = plan.state_serial
     else:
+        from mgc_iac.plan.reviewed import check_continues, check_reviewed
+
         directory = _stack_dir_of(target)
         name, spec = stack_name(target)
-        store = _store_for(directory, spec)
+        store = _store_for(directory, spec, new_state=pipeline.new_state)
         resources.callback(store.close)
         lock_stack(resources, store, name)
-        planned = plan_stack(target, store=store, refresh_resources=refresh)
+        planned = plan_stack(target, store=store, refresh_resources=refresh, new_state=pipeline.new_state)
         plan = planned.plan
         digest = plan_digest(plan)
+        if pipeline.continue_only:
+            check_continues(plan, store.last_applied(plan.stack))
+        if pipeline.reviewed is not None:
+            click.echo(check_reviewed(plan, digest, pipeline.reviewed))
         print_diagnostics(_warnings(planned))
         expected_serial = plan.state_serial  # someone else applying between plan and apply makes it stale
         click.echo(render_plan(plan, "text", color=color, digest=digest), nl=False)
