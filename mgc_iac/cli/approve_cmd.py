@@ -45,9 +45,13 @@ then checks that the gates wait and the rest of the policy).
 @click.option("--environment", metavar="ENV_ID", help="Offline: the environment id apply and status print.")
 @click.option("--cloud", "cloud_account", metavar="PROVIDER/REGION/PROJECT",
               help="Offline: the cloud account apply printed (default: from the stack).")
+@click.option("--check", "check_only", is_flag=True,
+              help="Sign nothing: verify every entry of STACK/approvals.yaml as apply will (signer in the policy in "
+                   "force, this environment, the current plan) and say what passes; exit 1 when an entry does not "
+                   "verify or none counts. For an approvals pull request's job (read-only state access is enough).")
 def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file: Path | None, name: str | None,
                 to_file: bool, plan_file: Path | None, offline_digest: str | None, environment: str | None,
-                cloud_account: str | None) -> None:
+                cloud_account: str | None, check_only: bool) -> None:
     """Approve gates of STACK that wait, for the current plan's digest, in this state backend and cloud account.
 
     An approval counts only for a gate the migration has reached (`not waiting yet` otherwise, unless the
@@ -68,7 +72,7 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         _approve_offline(stack, list(dict.fromkeys(gates)), key_file, to_file, offline_digest, environment,
                          cloud_account)
         return
-    store = _store_for(directory, check(stack).loaded.canonical)
+    store = _store_for(directory, check(stack).loaded.canonical, read_only=to_file or check_only)
     try:
         if plan_file is not None:
             from mgc_iac.cli._replan import replan_for_file
@@ -84,6 +88,8 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
         if plan.policy_widens:  # a widening policy change waits in the plan itself
             waiting.add(POLICY_GATE)
+        if check_only:
+            return _check_file(plan, digest, trust, policy, waiting, store, directory)
         chosen = list(dict.fromkeys(gates))
         if all_waiting:
             chosen += [g for g in sorted(waiting) if g not in chosen]
@@ -137,6 +143,28 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         click.echo(f"Appended to {written}: commit it (the PR shows the signature), then apply after merge.")
     else:
         click.echo(f"Run `mgc-iac apply {stack}` to go on.")
+
+
+def _check_file(plan: Any, digest: str, trust: Any, policy: Any, waiting: set[str], store: Any,
+                directory: Path) -> None:
+    """`approve --check`: the approvals file verified as apply will verify it (mgc_iac/approvals/review.py)."""
+    from mgc_iac.approvals import combine
+    from mgc_iac.approvals.review import review_file
+    from mgc_iac.visible import visible_line
+
+    file = _approvals_file(directory)
+    if file is None:
+        click.echo(f"{directory}: no approvals.yaml: nothing to check")
+        return
+    recorded, _ = trust.check(combine(None, store.approvals(plan.stack)))
+    authors = trust.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+    review = review_file(plan, digest, file, trust, policy, authors, waiting, recorded)
+    for line in review.lines:
+        click.echo(visible_line(line))
+    click.echo(f"{review.counted} approval(s) of the current plan {digest} verify, {review.rejected} do not, "
+               f"{review.stale} approve another plan.")
+    if not review.ok:
+        raise SystemExit(1)
 
 
 def _sign(trust: Any, digest: str, gates: list[str], key_file: Path, name: str | None) -> tuple[str, str]:
