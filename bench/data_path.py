@@ -36,8 +36,8 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mgc_iac.agent import ReplicationJob, TargetEndpoint, replicate, verify  # noqa: E402
-from mgc_iac.agent._verify import hash_command  # noqa: E402
+from mgc_iac.lab.agent import ReplicationJob, TargetEndpoint, replicate, verify  # noqa: E402
+from mgc_iac.lab.agent._verify import hash_command  # noqa: E402
 from mgc_iac.lab.hosts import LabHostSpec, LabHostsProcess  # noqa: E402
 from mgc_iac.lab.hosts.testing import transfer_key  # noqa: E402
 from mgc_iac.ssh import SSHConnector, SSHSettings  # noqa: E402
@@ -171,12 +171,12 @@ async def agent_vs_rsync(work: Path, scale: int) -> bool:
     the source, three full replications by SMS tasks against three `rsync -a` runs, alternating, best of each."""
     from huaweicloudsdksms.v3 import ShowTaskRequest
 
-    from mgc_iac.agent import AgentPackage, install_agent
-    from mgc_iac.agent._rsync import ssh_command
-    from mgc_iac.agent._startup import LAB_PATH, startup_answers
-    from mgc_iac.agent.linuxmain import _raw
     from mgc_iac.cloud import Cloud, ServerRequest, VolumeRequest
+    from mgc_iac.lab.agent._rsync import ssh_command
+    from mgc_iac.lab.agent.linuxmain import _raw
     from mgc_iac.lab.testing import running_lab
+    from mgc_iac.ssh.agent import AgentPackage, install_agent
+    from mgc_iac.ssh.agent._startup import LAB_PATH, startup_answers
     from providers.migration_task import target_disks, task_request
 
     state = work / "agent-lab"

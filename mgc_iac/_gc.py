@@ -1,4 +1,4 @@
-"""Pausing the cyclic garbage collector while large acyclic structures are built.
+"""Kernel: pausing the cyclic garbage collector while large acyclic structures are built (imports nothing of ours).
 
 Loading, graphing and planning a big stack allocate millions of containers and no reference cycles; each
 full collection walks every live object, so collections made 10k-server plans 2-3x slower and 100k ones

@@ -1,4 +1,4 @@
-"""Build cloud clients at call time from the non-secret `cloud` input of a resource (mgc_iac.connect).
+"""Build cloud clients at call time from the non-secret `cloud` input of a resource (mgc_iac.cloud.endpoint).
 
 Providers hold no client; this module keeps one Cloud per configuration in the process (HTTP connection
 reuse), never pickled. Credentials never travel in inputs or outputs.
@@ -14,7 +14,7 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from mgc_iac.cloud import Cloud
-from mgc_iac.connect import settings_for
+from mgc_iac.cloud.endpoint import settings_for
 
 _cache: dict[tuple[str, ...], Cloud] = {}
 _lock = threading.Lock()

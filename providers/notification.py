@@ -18,7 +18,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mgc_iac.resources import NOTIFICATION
+from mgc_iac.graph.kinds import NOTIFICATION
 from providers._cloud import cloud_for
 from providers._diff import diff_attrs
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mgc_iac.spec.fastyaml import SafeLoader, load_yaml
+from mgc_iac.stack.fastyaml import SafeLoader, load_yaml
 
 DEMO = Path(__file__).resolve().parents[1] / "stacks" / "demo"
 DOCS = {
@@ -32,7 +32,7 @@ def test_same_result_as_pyyaml(name: str) -> None:
 def test_a_duplicate_key_is_refused_where_pyyaml_keeps_the_last() -> None:
     import pytest
 
-    from mgc_iac.spec.fastyaml import DuplicateKeyError
+    from mgc_iac.stack.fastyaml import DuplicateKeyError
 
     with pytest.raises(DuplicateKeyError) as err:
         load_yaml("a: 1\nb:\n  c: 1\n  c: 2\n")

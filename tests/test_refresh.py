@@ -9,9 +9,9 @@ import pytest
 
 from mgc_iac.cloud import Cloud
 from mgc_iac.lab.testing import RunningLab, running_lab
-from mgc_iac.planning import check
-from mgc_iac.refresh import gather_facts
-from mgc_iac.spec.loader import load_stack
+from mgc_iac.operations.planning import check
+from mgc_iac.operations.refresh import gather_facts
+from mgc_iac.stack.loader import load_stack
 
 
 @pytest.fixture

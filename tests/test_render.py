@@ -13,9 +13,9 @@ import pytest
 from markdown_it import MarkdownIt
 
 from mgc_iac.diagnostics import Diagnostic, Diagnostics, Severity
+from mgc_iac.operations.planning import plan_stack
 from mgc_iac.plan.model import Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
-from mgc_iac.planning import plan_stack
 from mgc_iac.render import render_diagnostics, render_plan
 from mgc_iac.render._filters import human_duration, md_cell, mermaid_id
 from mgc_iac.state import ResourceRecord, SQLiteStore, StepRecord, StepStatus

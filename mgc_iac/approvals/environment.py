@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mgc_iac.approvals.policy import Policy, in_force, signers_file
+from mgc_iac.approvals.policy import Policy, allowed_signers_path, in_force, policy_of, signers_file
 from mgc_iac.approvals.trust import Environment, Trust
 from mgc_iac.errors import ConfigError
-from mgc_iac.spec.models import ApprovalPolicy
 from mgc_iac.state.store import StateStore
+
+__all__ = ["allowed_signers_path", "cloud_account", "policy_of", "trust_for", "trust_in"]
 
 
 def cloud_account(spec: dict[str, Any], stack_dir: Path | None) -> str:
@@ -24,28 +25,10 @@ def cloud_account(spec: dict[str, Any], stack_dir: Path | None) -> str:
             raise ConfigError("set HUAWEICLOUD_SDK_PROJECT_ID to the project the stack migrates into: approvals "
                               "are signed for one cloud account/project")
         return f"huaweicloud/{region}/{project}"
-    from mgc_iac.connect import cloud_config, settings_for
+    from mgc_iac.cloud.endpoint import cloud_config, settings_for
 
     settings = settings_for(cloud_config(spec, stack_dir))  # the lab's own project id (it starts when needed)
     return f"{provider}/{settings.region}/{settings.project_id}"
-
-
-def policy_of(spec: dict[str, Any]) -> ApprovalPolicy:
-    return ApprovalPolicy.model_validate((spec or {}).get("approvals") or {})
-
-
-def allowed_signers_path(spec: dict[str, Any], stack_dir: Path | None) -> Path | None:
-    """The stack's allowed_signers file (approvals.allowed_signers, relative to the stack dir), checked to exist."""
-    configured = policy_of(spec).allowed_signers
-    if configured is None:
-        return None
-    path = Path(configured).expanduser()
-    if not path.is_absolute():
-        path = (stack_dir or Path.cwd()) / path
-    if not path.is_file():
-        raise ConfigError(f"approvals.allowed_signers: {path} does not exist; create it with one line per approver "
-                          "(`PRINCIPAL ssh-ed25519 AAAA...`, see README: Signed approvals) and commit it")
-    return path
 
 
 def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, store: StateStore, *,

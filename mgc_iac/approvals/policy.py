@@ -25,7 +25,7 @@ from typing import Any
 
 from mgc_iac.errors import ConfigError
 from mgc_iac.plan.model import POLICY_GATE
-from mgc_iac.spec.models import ApprovalPolicy
+from mgc_iac.stack.models import ApprovalPolicy
 
 FIELDS = ("required_approvers", "require_signatures", "allow_plan_author", "allow_advance")
 _KEY_TYPE = re.compile(r"^(ssh-|ecdsa-|sk-)")
@@ -101,10 +101,26 @@ def describe_signer(line: str) -> str:
     return f"{parts[0] if parts else line} (no key)"
 
 
+def policy_of(spec: dict[str, Any]) -> ApprovalPolicy:
+    return ApprovalPolicy.model_validate((spec or {}).get("approvals") or {})
+
+
+def allowed_signers_path(spec: dict[str, Any], stack_dir: Path | None) -> Path | None:
+    """The stack's allowed_signers file (approvals.allowed_signers, relative to the stack dir), checked to exist."""
+    configured = policy_of(spec).allowed_signers
+    if configured is None:
+        return None
+    path = Path(configured).expanduser()
+    if not path.is_absolute():
+        path = (stack_dir or Path.cwd()) / path
+    if not path.is_file():
+        raise ConfigError(f"approvals.allowed_signers: {path} does not exist; create it with one line per approver "
+                          "(`PRINCIPAL ssh-ed25519 AAAA...`, see README: Signed approvals) and commit it")
+    return path
+
+
 def spec_policy(spec: dict[str, Any], stack_dir: Path | None, source: str = "the spec") -> Policy:
     """The policy a spec asks for, with its allowed_signers file's lines (read relative to the stack dir)."""
-    from mgc_iac.approvals.environment import allowed_signers_path
-
     policy = ApprovalPolicy.model_validate((spec or {}).get("approvals") or {})
     provider = (spec.get("cloud") or {}).get("provider", "lab")
     path = allowed_signers_path(spec, stack_dir)
@@ -172,7 +188,7 @@ def in_force(recorded: dict[str, Any] | None, spec: dict[str, Any], stack_dir: P
 def policy_at_ref(ref: str, stack_dir: Path | None) -> Policy:
     """The policy of the stack as committed at `ref` (e.g. origin/main): its files are read from git, not from
     the working tree a change under review controls."""
-    from mgc_iac.spec.loader import load_stack
+    from mgc_iac.stack.loader import load_stack
 
     directory = (stack_dir or Path.cwd()).resolve()
     with tempfile.TemporaryDirectory(prefix="mgc-iac-ref-") as tmp:

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from mgc_iac.approvals.requirements import Approval, gate_approvers
 from mgc_iac.plan.model import Plan, StepAction
-from mgc_iac.spec.models import ApprovalPolicy
+from mgc_iac.stack.models import ApprovalPolicy
 from mgc_iac.state.model import Snapshot, StepStatus
 
 

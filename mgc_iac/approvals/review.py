@@ -10,7 +10,7 @@ from mgc_iac.approvals.model import ApprovalsFile
 from mgc_iac.approvals.requirements import Approval, check_requirements, combine
 from mgc_iac.approvals.trust import Trust
 from mgc_iac.plan.model import Plan
-from mgc_iac.spec.models import ApprovalPolicy
+from mgc_iac.stack.models import ApprovalPolicy
 
 
 @dataclass(frozen=True)

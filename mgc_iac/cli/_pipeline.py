@@ -45,7 +45,7 @@ def lock_stack(resources: ExitStack, store: Any, stack: str) -> None:
 
 def stack_name(stack_dir: Path) -> tuple[str, dict[str, Any]]:
     """The stack's name and canonical spec (what locates its state), from loading it."""
-    from mgc_iac.spec.loader import load_stack
+    from mgc_iac.stack.loader import load_stack
 
     loaded = load_stack(stack_dir)
     return loaded.stack.metadata.name, loaded.canonical

@@ -27,9 +27,9 @@ def replan_for_file(plan_file: Path, directory: Path, store: Any, *, refresh: bo
     naming what differs (StalePlanError when only the state moved since the file was made). `refresh`: the
     fresh plan reads the recorded resources from the cloud too, so drift since the file was made refuses it
     (its repairs are resource changes, which are digested)."""
+    from mgc_iac.operations.planning import plan_stack
     from mgc_iac.plan.compare import differences
     from mgc_iac.plan.planfile import plan_to_dict, read_plan, read_plan_body
-    from mgc_iac.planning import plan_stack
 
     proposed, proposed_digest = read_plan(plan_file)
     body = read_plan_body(plan_file)

@@ -137,10 +137,10 @@ def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: 
     from mgc_iac.approvals.environment import trust_for
     from mgc_iac.cli._live import progress_hooks
     from mgc_iac.cli._replan import replan_for_file, stack_dir_for
-    from mgc_iac.connect import cloud_config
+    from mgc_iac.cloud.endpoint import cloud_config
     from mgc_iac.engine import CloudSteps, Engine, EngineOptions
+    from mgc_iac.operations.planning import plan_stack
     from mgc_iac.plan.planfile import plan_digest, read_plan
-    from mgc_iac.planning import plan_stack
     from mgc_iac.render import render_plan
 
     color = use_color()
@@ -185,7 +185,7 @@ def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: 
                 raise click.UsageError("not a terminal: pass --auto-approve to apply without a confirmation "
                                        "(manual gates still need `mgc-iac approve`)")
             click.confirm("Apply this plan?", abort=True)
-    from mgc_iac.connect_hosts import MigrationHosts
+    from mgc_iac.ssh.hosts import MigrationHosts
 
     trust = trust_for(plan.stack, plan.spec, directory, store)
     cloud = cloud_config(plan.spec, directory)
@@ -222,8 +222,8 @@ def _replanner(directory: Path | None, store):  # -> Callable[[], str] | None
         return None
 
     def digest() -> str:
+        from mgc_iac.operations.planning import plan_stack
         from mgc_iac.plan.planfile import plan_digest
-        from mgc_iac.planning import plan_stack
 
         return plan_digest(plan_stack(directory, store=store).plan)
 
@@ -243,6 +243,10 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
         click.echo(f"FAILED {gate}: {visible_line(error)}")
     for address, position in result.queued.items():
         click.echo(f"QUEUED {address}: position {position} (the account-wide cap of concurrent migrations)")
+    for address, reason in result.blocked.items():
+        click.echo(f"BLOCKED {address}: {reason}")
+    for message in result.scheduled.values():
+        click.echo(f"SCHEDULED {message}")
     if result.waiting:
         digest = result.approve_digest
         click.echo("Waiting for approval" + (f" of plan {digest}:" if digest else ":"))
@@ -276,7 +280,7 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
 def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
     """Where each server of STACK stands: current step, state, progress, gates waiting, queue position."""
     from mgc_iac.engine.status import stack_status
-    from mgc_iac.planning import plan_stack
+    from mgc_iac.operations.planning import plan_stack
 
     plan = plan_stack(stack).plan
     store = _store_for(_stack_dir_of(stack), plan.spec, read_only=True)
@@ -309,11 +313,18 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
                 line += f"  waits: {visible_line(s.get('needs'))}"
             if s.get("queue_position"):
                 line += f"  queue position {s['queue_position']}"
+            if s.get("blocked_by"):
+                line += f"  {s['blocked_by']}"
+            if s.get("window"):
+                line += f"  window {s['window']}"
             if s.get("error"):
                 line += f"  error: {visible_line(s['error'])}"
             click.echo(line)
             if s.get("verification"):
                 click.echo(_verification_line(s["verification"]))
+            for gate, results in (s.get("checks") or {}).items():
+                click.echo(f"    checks before {gate}: " + "; ".join(
+                    f"{r['name']} {'passed' if r['passed'] else 'FAILED'} ({r['detail']})" for r in results))
     if lock is not None:
         click.echo(f"locked by {lock.describe()}")
 
@@ -343,7 +354,7 @@ def unlock_cmd(stack: Path, lock_id: str | None) -> None:
     check that apply is really gone and pass `--force LOCK_ID`, as `terraform force-unlock LOCK_ID`.
     """
     from mgc_iac.errors import StateLockedError
-    from mgc_iac.planning import check
+    from mgc_iac.operations.planning import check
     from mgc_iac.state.locks import why_held
 
     checked = check(stack)
@@ -375,7 +386,7 @@ def unlock_cmd(stack: Path, lock_id: str | None) -> None:
 @click.option("--limit", type=int, default=50, show_default=True)
 def journal_cmd(stack: Path, limit: int) -> None:
     """The last entries of STACK's write-ahead journal (before/after records of each step)."""
-    from mgc_iac.planning import check
+    from mgc_iac.operations.planning import check
 
     checked = check(stack)
     store = _store_for(_stack_dir_of(stack), checked.loaded.canonical, read_only=True)
@@ -388,7 +399,7 @@ def journal_cmd(stack: Path, limit: int) -> None:
 
 
 def _stack_and_store(stack: Path):  # -> (stack name, spec, store)
-    from mgc_iac.planning import check
+    from mgc_iac.operations.planning import check
 
     checked = check(stack)
     spec = checked.loaded.canonical
@@ -417,7 +428,7 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
             if not full:
                 moved = retry(store, name, server)
             else:
-                from mgc_iac.connect import cloud_config
+                from mgc_iac.cloud.endpoint import cloud_config
                 from providers.migration_task import delete_task
 
                 task = full_retry_target(store, name, server)

@@ -21,9 +21,9 @@ def discover_cmd(stack: Path, write_to: Path | None) -> None:
     """
     import yaml
 
-    from mgc_iac.discovery import discover_sources, duplicate_macs, sources_document
-    from mgc_iac.planning import state_path_for
-    from mgc_iac.spec.loader import load_stack
+    from mgc_iac.operations.discover import discover_sources, duplicate_macs, sources_document
+    from mgc_iac.operations.planning import state_path_for
+    from mgc_iac.stack.loader import load_stack
     from mgc_iac.state import open_store, state_exists
 
     loaded = load_stack(stack)

@@ -94,7 +94,7 @@ def status_cmd(state_dir: Path | None) -> None:
 def down_cmd(state_dir: Path | None) -> None:
     """Stop the background lab and its SSH hosts, with the SMS-Agents running in them (their state stays on disk
     for the next `lab up` or apply)."""
-    from mgc_iac.connect_hosts import stop_lab_all
+    from mgc_iac.ssh.hosts import stop_lab_all
 
     state_dir = _state_dir(state_dir)
     _, hosts, lab = stop_lab_all(state_dir)

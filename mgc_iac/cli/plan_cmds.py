@@ -28,11 +28,15 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "markdown", 
               help="Sign the plan as its author (SSH key, or the .pub of an ssh-agent key; the principal comes from "
                    "approvals.allowed_signers), in the plan file. approvals.allow_plan_author: false then excludes "
                    "you once `apply FILE` records it.")
+@click.option("--cost/--no-cost", default=True, show_default=True,
+              help="Show the monthly on-demand price of what the plan creates and deletes, from Huawei's BSS price "
+                   "inquiry (a lab stack: the lab's prices). Never fails the plan: without credentials or an answer "
+                   "within 10 s it says \"price unknown\". Not part of the digest.")
 @click.option("--new-state", is_flag=True,
               help="In CI (CI set): plan against an empty state on purpose (a new backend). Without it, an empty "
                    "or missing state location is refused in CI.")
 def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, refresh: bool,
-             drift_exitcode: bool, color: bool | None, sign_key: Path | None, new_state: bool) -> None:
+             drift_exitcode: bool, color: bool | None, sign_key: Path | None, cost: bool, new_state: bool) -> None:
     """Diff STACK against its recorded state and print the plan a reviewer approves.
 
     Offline unless --refresh: no credentials needed, so a pull request from a fork can be planned. With
@@ -43,8 +47,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     refuses it if the state changed since. Plan never writes the state: it opens it read-only (a role with
     SELECT only is enough) and runs a stack.py fenced (README: "What a stack program may do").
     """
+    from mgc_iac.operations.planning import plan_stack
     from mgc_iac.plan.planfile import plan_to_dict, write_plan
-    from mgc_iac.planning import plan_stack
     from mgc_iac.render import render_plan
 
     if out is not None:
@@ -57,6 +61,10 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
         facts = _refresh_facts(stack, remember=False)  # plan writes nothing beside the state either
     planned = plan_stack(stack, facts=facts, refresh_resources=refresh, new_state=new_state)
     plan = planned.plan
+    if cost:
+        from mgc_iac.operations.pricing import price_plan
+
+        plan = price_plan(plan, planned.checked.loaded.directory)
     if sign_key is not None:
         plan = _signed(plan, stack, sign_key)
     if fmt != "json":

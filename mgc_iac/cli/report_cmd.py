@@ -20,8 +20,8 @@ def report_cmd(stack: Path, out: Path | None) -> None:
     """
     from mgc_iac.cli.apply_cmds import _stack_dir_of, _store_for
     from mgc_iac.errors import ConfigError
-    from mgc_iac.planning import plan_stack, state_path_for
-    from mgc_iac.report import build_report, render_report
+    from mgc_iac.operations.planning import plan_stack, state_path_for
+    from mgc_iac.render.report import build_report, render_report
 
     planned = plan_stack(stack)
     plan = planned.plan

@@ -21,7 +21,7 @@ def validate_cmd(stack: Path, refresh: bool) -> None:
     Offline by default: no credentials are needed, nothing is changed. Errors name the file, the line, the
     field and the fix; warnings never block. Exit code 0 when valid, 1 on any error.
     """
-    from mgc_iac.planning import check
+    from mgc_iac.operations.planning import check
 
     facts = _refresh_facts(stack) if refresh else None
     checked = check(stack, facts=facts)
@@ -36,10 +36,10 @@ def validate_cmd(stack: Path, refresh: bool) -> None:
 def _refresh_facts(stack: Path, *, remember: bool = True):  # -> LiveFacts
     """Live facts; `remember` keeps the KMS keys seen in the refresh cache beside the state (validate and apply:
     never plan, which writes nothing)."""
-    from mgc_iac.planning import state_path_for
-    from mgc_iac.refresh import gather_facts
-    from mgc_iac.spec.known_keys import remember_keys
-    from mgc_iac.spec.loader import load_stack
+    from mgc_iac.operations.planning import state_path_for
+    from mgc_iac.operations.refresh import gather_facts
+    from mgc_iac.stack.known_keys import remember_keys
+    from mgc_iac.stack.loader import load_stack
 
     loaded = load_stack(stack)
     facts = gather_facts(loaded)
@@ -52,7 +52,7 @@ def _refresh_facts(stack: Path, *, remember: bool = True):  # -> LiveFacts
 @click.argument("name", type=click.Choice(["stack", "stack-part", "plan", "approvals"]))
 def schema_cmd(name: str) -> None:
     """Print the JSON Schema of a stack spec (stack-part: one file of a stack), a plan file or an approvals file."""
-    from mgc_iac.schemas import schema_json
+    from mgc_iac.operations.schema import schema_json
 
     click.echo(schema_json(name), nl=False)
 
@@ -64,7 +64,7 @@ def schema_cmd(name: str) -> None:
 def init_cmd(directory: Path, name: str | None, project: str) -> None:
     """Scaffold a stack in DIRECTORY that validates: edit the sources and the target, then `plan` it."""
     from mgc_iac.errors import UserError
-    from mgc_iac.scaffold import scaffold_stack
+    from mgc_iac.stack.scaffold import scaffold_stack
 
     if directory.exists() and any(directory.iterdir()):
         raise UserError(f"{directory} is not empty; choose a new directory")

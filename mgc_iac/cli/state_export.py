@@ -1,6 +1,6 @@
 """`mgc-iac state export STACK --format pulumi`: write the recorded state as a Pulumi deployment.
 
-The deployment is what `pulumi stack import` reads (mgc_iac.pulumi_export): hand a stack applied by
+The deployment is what `pulumi stack import` reads (mgc_iac.pulumi.export): hand a stack applied by
 mgc-iac over to the Pulumi program of Pulumi.yaml, or inspect it with Pulumi's tools.
 """
 
@@ -43,7 +43,7 @@ def export_cmd(stack: Path, fmt: str, out: Path | None, pulumi_stack: str | None
     Steps, gates and the journal stay in mgc-iac's state: Pulumi has no equivalent.
     """
     from mgc_iac.cli.apply_cmds import _stack_and_store
-    from mgc_iac.pulumi_export import ExportOptions, to_deployment
+    from mgc_iac.pulumi.export import ExportOptions, to_deployment
 
     name, spec, store = _stack_and_store(stack)
     try:

@@ -22,8 +22,8 @@ def migrate_cmd(stack: Path, destination: str, all_stacks: bool) -> None:
     """
     from mgc_iac.cli.apply_cmds import _stack_and_store
     from mgc_iac.errors import StateError
+    from mgc_iac.operations.planning import plan_stack
     from mgc_iac.plan.planfile import plan_digest
-    from mgc_iac.planning import plan_stack
     from mgc_iac.state import is_url, open_store
     from mgc_iac.state.migrate import copy_stacks, differences
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mgc_iac.resources import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
+from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
 from mgc_iac.state.model import Snapshot
 
 

@@ -17,7 +17,7 @@ from mgc_iac.approvals.resume import unverified_passes
 from mgc_iac.engine.result import Waiting
 from mgc_iac.errors import StateTamperedError
 from mgc_iac.plan.model import POLICY_GATE, Plan
-from mgc_iac.spec.models import ApprovalPolicy
+from mgc_iac.stack.models import ApprovalPolicy
 from mgc_iac.state import AppliedRecord, Snapshot, StateStore
 
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-FORMAT_VERSION = "1.2"  # 1.1: drift; 1.2: the approval policy in force and a policy change
+if TYPE_CHECKING:
+    from mgc_iac.plan.cost import Cost
+
+FORMAT_VERSION = "1.3"  # 1.1: drift; 1.2: cost; 1.3: the approval policy in force and a policy change
 # the stack-level gate a widening change of the approval policy waits at (a workflow name never starts with `_`)
 POLICY_GATE = "_stack/approvals/PolicyChange"
 
@@ -113,6 +116,7 @@ class Plan:
     spec: dict[str, Any] = field(default_factory=dict)  # the canonical spec, so apply needs only the file
     refreshed: bool = False
     drift: tuple[Drift, ...] = ()  # what the cloud reports differently from the records (plan --refresh)
+    cost: Cost | None = None  # the monthly price of what it creates and deletes (operations.pricing; not digested)
     provenance: Provenance = Provenance()
     # the approval policy in force (recorded at the last apply, or a trusted ref; mgc_iac/approvals/policy.py),
     # shown, not digested; and what the spec changes in it (digested: it is reviewed like any change)

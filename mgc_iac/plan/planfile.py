@@ -1,8 +1,8 @@
 """Plan files: canonical JSON with a format_version and the plan's own digest.
 
-The digest is sha256 over the canonical JSON of everything but `digest`, `provenance`, `drift` and the policy in
-force (`policy`; a change to it, `policy_change`, is digested): no timestamps,
-so the same spec and state give the same digest, and an edited file is detected.
+The digest is sha256 over the canonical JSON of everything but `digest`, `provenance`, `drift`, `cost` and the
+approval policy in force (`policy`; a change to it, `policy_change`, is digested): no timestamps, so the same spec
+and state give the same digest, and an edited file is detected.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac.errors import PlanFileError
+from mgc_iac.plan.cost import cost_from_dict, cost_to_dict
 from mgc_iac.plan.model import (
     FORMAT_VERSION,
     Action,
@@ -26,8 +27,11 @@ from mgc_iac.plan.model import (
 )
 
 # drift is shown, not digested: its repairs are resource changes (digested), and what is only reported must not
-# make a refreshed plan differ from an offline plan of the same spec and state (approvals bind to the digest)
-UNDIGESTED = ("digest", "provenance", "drift", "policy")  # policy: the one in force, shown (its change is digested)
+# make a refreshed plan differ from an offline plan of the same spec and state (approvals bind to the digest);
+# cost is a quote that changes when Huawei changes its prices (or cannot be reached): an approval binds to what
+# runs, and `apply FILE` re-plans without asking for prices, so the digest never depends on them; policy: the one
+# in force, shown (what the spec changes in it, policy_change, is digested)
+UNDIGESTED = ("digest", "provenance", "drift", "cost", "policy")
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -58,6 +62,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
              "attribute": d.attribute, "recorded": d.recorded, "live": d.live, "effect": d.effect}
             for d in plan.drift
         ],
+        "cost": cost_to_dict(plan.cost) if plan.cost is not None else None,
         "gates": plan.gates(),
         "policy": plan.policy,
         "policy_change": plan.policy_change,
@@ -149,9 +154,10 @@ def _plan_from_dict(body: dict[str, Any]) -> Plan:
         refreshed=bool(body["refreshed"]),
         drift=tuple(Drift(d["address"], d["kind"], d["workflow"], d["server"], d["attribute"], d["recorded"],
                           d["live"], d["effect"]) for d in body.get("drift", ())),  # absent before 1.1
+        cost=cost_from_dict(body["cost"]) if body.get("cost") else None,  # absent before 1.2
         provenance=Provenance(prov.get("git_commit"), prov.get("author"), prov.get("tool_version", ""),
                               prov.get("stack_dir"), prov.get("signature")),
-        policy=body.get("policy"),  # absent before 1.2
+        policy=body.get("policy"),  # absent before 1.3
         policy_change=body.get("policy_change"),
         format_version=body["format_version"],
     )

@@ -13,6 +13,7 @@ from typing import Any
 from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostic
 from mgc_iac.errors import PlanRefusedError
+from mgc_iac.graph.kinds import MIGRATION_TASK, TARGET_SERVER, replace_reasons
 from mgc_iac.graph.model import Graph, ServerNode, StepKind
 from mgc_iac.plan.drift_rules import repair_drift
 from mgc_iac.plan.model import (
@@ -25,7 +26,6 @@ from mgc_iac.plan.model import (
     StepAction,
     StepChange,
 )
-from mgc_iac.resources import MIGRATION_TASK, TARGET_SERVER, replace_reasons
 from mgc_iac.state.model import ResourceRecord, Snapshot, StepStatus, canonical_json
 
 CUTOVER = StepKind.CUTOVER.value

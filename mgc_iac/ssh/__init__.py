@@ -1,6 +1,6 @@
 """SSH side of mgc-iac: connectors (asyncssh, local), typed settings, a connection bound, facts, prechecks.
 
-Names resolve lazily: the lab SMS-Agent (mgc_iac.agent.linuxmain) runs on a source's own Python without
+Names resolve lazily: the lab SMS-Agent (mgc_iac.lab.agent.linuxmain) runs on a source's own Python without
 asyncssh or pydantic, and imports only the local connector and the connector contract from here.
 """
 

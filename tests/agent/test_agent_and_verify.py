@@ -6,7 +6,7 @@ import asyncio
 from contextlib import AsyncExitStack
 from typing import Any
 
-from mgc_iac.agent import (
+from mgc_iac.lab.agent import (
     AgentCommand,
     Progress,
     ReplicationJob,

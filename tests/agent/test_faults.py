@@ -10,7 +10,7 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from mgc_iac.agent import (
+from mgc_iac.lab.agent import (
     Progress,
     ReplicationInterrupted,
     ReplicationJob,

@@ -36,11 +36,12 @@ def test_the_lab_serves_a_self_contained_package_with_its_published_sha256(tmp_p
         names = set(tar.getnames())
         tar.extractall(tmp_path / "x", filter="data")
     assert {"SMS-Agent/startup.sh", "SMS-Agent/shutdown.sh", "SMS-Agent/linuxmain", "SMS-Agent/version",
-            "SMS-Agent/lib/huaweicloudsdkcore/signer/signer.py", "SMS-Agent/lib/mgc_iac/agent/linuxmain.py"} <= names
+            "SMS-Agent/lib/huaweicloudsdkcore/signer/signer.py",
+            "SMS-Agent/lib/mgc_iac/lab/agent/linuxmain.py"} <= names
     assert not [n for n in names if n.endswith((".so", ".pyc")) or "/asyncssh/" in n or "/pydantic" in n]
     # the package runs on the system's Python alone (a lab source shares only /usr with this machine)
     home = tmp_path / "x" / "SMS-Agent"
-    check = ("import sys; sys.path.insert(0, sys.argv[1]); import mgc_iac.agent.linuxmain as m; m.warm_imports(); "
+    check = ("import sys; sys.path.insert(0, sys.argv[1]); import mgc_iac.lab.agent.linuxmain as m; m.warm_imports(); "
              "import huaweicloudsdksms.v3; print('ok')")
     out = subprocess.run(["/usr/bin/python3", "-I", "-c", check, str(home / "lib")], capture_output=True, text=True,
                          timeout=120)

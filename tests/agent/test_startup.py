@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from mgc_iac.agent import AgentPackage, agent_status, install_agent, uninstall_agent
-from mgc_iac.agent._startup import AgentInstallError, render, startup_answers
 from mgc_iac.cloud import CloudSettings
 from mgc_iac.lab.hosts import LabHosts
 from mgc_iac.ssh import SSHConnector
+from mgc_iac.ssh.agent import AgentPackage, agent_status, install_agent, uninstall_agent
+from mgc_iac.ssh.agent._startup import AgentInstallError, render, startup_answers
 
 AK, SK = "AKTESTSTARTUP0000001", "sk-test-startup-secret-0123456789abcdef"
 _STARTUP = """#!/bin/bash
@@ -181,9 +181,9 @@ def test_a_huaweicloud_stack_s_start_up_agent_reaches_the_install_commands(lab: 
     here), so the step fails at the download, saying where from, and with no key in its message."""
     from types import SimpleNamespace
 
-    from mgc_iac.connect_hosts import MigrationHosts
-    from mgc_iac.engine.agent_steps import AgentSide
+    from mgc_iac.engine.runners.agent import AgentSide
     from mgc_iac.engine.steps import StepContext
+    from mgc_iac.ssh.hosts import MigrationHosts
 
     for k, v in {"HUAWEICLOUD_SDK_AK": AK, "HUAWEICLOUD_SDK_SK": SK, "HUAWEICLOUD_SDK_PROJECT_ID": "p" * 32}.items():
         monkeypatch.setenv(k, v)

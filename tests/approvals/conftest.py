@@ -11,8 +11,8 @@ import yaml
 
 @pytest.fixture
 def planned(demo_stack: Path) -> tuple[Any, str]:
+    from mgc_iac.operations.planning import plan_stack
     from mgc_iac.plan.planfile import plan_digest
-    from mgc_iac.planning import plan_stack
 
     plan = plan_stack(demo_stack).plan
     return plan, plan_digest(plan)

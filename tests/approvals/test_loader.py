@@ -6,7 +6,7 @@ import pytest
 
 from mgc_iac.approvals import approvals_path, check_requirements, combine, load_approvals_file
 from mgc_iac.errors import ApprovalError
-from mgc_iac.spec.models import ApprovalPolicy
+from mgc_iac.stack.models import ApprovalPolicy
 from mgc_iac.state import ApprovalRecord
 
 BV = "shop-wave-1/web-01/BusinessValidation"

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from mgc_iac.approvals import Approval, check_approval, check_requirements
+from mgc_iac.operations.planning import plan_stack
 from mgc_iac.plan.planfile import plan_digest
-from mgc_iac.planning import plan_stack
-from mgc_iac.spec.models import ApprovalPolicy
+from mgc_iac.stack.models import ApprovalPolicy
 
 BV = "shop-wave-1/web-01/BusinessValidation"
 CUT = "shop-wave-1/web-01/Cutover"

@@ -101,8 +101,8 @@ def ps_on(demo: Demo, host: str) -> str:
     """`ps -eo pid,comm,args` as a user logged in to the lab host over SSH sees it."""
     import asyncio
 
-    from mgc_iac.connect_hosts import _lab_settings
     from mgc_iac.ssh import SSHConnector
+    from mgc_iac.ssh.hosts import _lab_settings
 
     entry = json.loads((demo.hosts_dir / "hosts.json").read_text())[host]
 

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from mgc_iac.cloud import LabControl
-from providers.migration_task import AgentDisconnectedError, start_migration, task_configuration
+from mgc_iac.engine.runners.sms_task import AgentDisconnectedError, start_migration
+from providers.migration_task import task_configuration
 
 
 def _task(cloud: Any) -> str:
@@ -45,7 +46,7 @@ def test_the_task_configuration_carries_the_verification_policy() -> None:
                                          "CONSISTENCY_DIR": "/srv,/data,!/data/tmp"}
     copy = task_configuration({**props, "copy_exclude_paths": ["/var/cache", "/scratch"]})
     assert copy["MIGRATE_EXCLUDE_DIR"] == copy["SYNC_EXCLUDE_DIR"] == "/var/cache,/scratch"
-    from mgc_iac.agent.sms import consistency_paths
+    from mgc_iac.lab.agent.sms import consistency_paths
 
     assert consistency_paths(copy["CONSISTENCY_DIR"]) == (["/srv", "/data"], ["/data/tmp"])
     off = task_configuration({"verify": {"enabled": False, "include_paths": ["/srv"]}})

@@ -178,7 +178,7 @@ def test_a_gate_that_does_not_wait_yet_cannot_be_approved(stack_dir: Path, lab_d
     from mgc_iac.approvals import approval_message
     from mgc_iac.approvals.environment import trust_for
     from mgc_iac.approvals.sshsig import APPROVAL_NAMESPACE, sign
-    from mgc_iac.planning import plan_stack
+    from mgc_iac.operations.planning import plan_stack
     from mgc_iac.state import default_state_path, open_store
 
     store = open_store(default_state_path(stack_dir))
@@ -238,7 +238,7 @@ def test_approvals_copied_to_another_environment_approve_nothing(stack_dir: Path
 
 
 def test_a_huaweicloud_stack_refuses_unsigned_approvals(make_stack, base, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mgc_iac.spec.models import ApprovalPolicy
+    from mgc_iac.stack.models import ApprovalPolicy
 
     assert ApprovalPolicy().signatures_required("huaweicloud")
     assert not ApprovalPolicy().signatures_required("lab")

@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mgc_iac.engine import CloudSteps
+from mgc_iac.graph.kinds import TARGET_SERVER
 from mgc_iac.plan.model import Action
-from mgc_iac.resources import TARGET_SERVER
 
 from .helpers import apply, current
 

@@ -24,9 +24,9 @@ from mgc_iac.cloud._sms import (
     task_from_detail,
     task_from_list_item,
 )
+from mgc_iac.engine.runners.sms_task import VerificationFailedError, verify
 from mgc_iac.lab.parity_allowlist import DOCUMENTED
 from mgc_iac.lab.testing import RunningLab, lab_task, running_lab
-from providers.migration_task import VerificationFailedError, verify
 
 GIB = 1024 ** 3
 PROJECT = "0123456789abcdef0123456789abcdef"

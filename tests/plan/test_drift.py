@@ -15,7 +15,7 @@ from mgc_iac.plan.model import Action, StepAction
 from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.plan.planner import make_plan
 from mgc_iac.render import render_plan
-from mgc_iac.spec.loader import load_stack
+from mgc_iac.stack.loader import load_stack
 from mgc_iac.state import ResourceRecord, SQLiteStore, StepRecord, StepStatus
 
 WEB, DB = "shop-wave-1/web-01", "shop-wave-1/db-01"

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from mgc_iac.pulumi_program import type_token
+from mgc_iac.pulumi.program import type_token
 
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "stacks" / "demo"
@@ -106,9 +106,9 @@ class Project:
         """The SMS agent's part, which `pulumi up` does not run (providers/README.md): the lab's simulated agent
         registers each source through the SMS register API, as the agent does when it starts on a source."""
         from mgc_iac.cloud import LabControl
+        from mgc_iac.engine.runners.sms_task import register_simulated_source
         from mgc_iac.lab import ensure_lab
-        from mgc_iac.spec.loader import load_stack
-        from providers.migration_task import register_simulated_source
+        from mgc_iac.stack.loader import load_stack
 
         endpoint = ensure_lab(self.lab_dir, self.stack / "lab-seed.yaml")
         LabControl(self.cloud().settings).update_settings(instant_transfers=True)

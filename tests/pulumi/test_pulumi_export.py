@@ -144,7 +144,7 @@ def test_export_writes_to_stdout_without_out(applied: Path) -> None:
 def test_a_notification_and_a_cleared_task_export_as_mgc_iac_recorded_them(monkeypatch: pytest.MonkeyPatch) -> None:
     """Seeded records (no cloud): the notification's id is its address (NotificationProvider.create), and a
     task MigrationTaskClear deleted keeps `cleared: true`, so `pulumi up` after an import does not recreate it."""
-    from mgc_iac.pulumi_export import ExportOptions, to_deployment
+    from mgc_iac.pulumi.export import ExportOptions, to_deployment
     from mgc_iac.state import ResourceRecord, Snapshot
 
     monkeypatch.delenv("MGC_IAC_DEFAULT_IMAGE_WINDOWS", raising=False)

@@ -19,10 +19,10 @@ import dill
 import pytest
 import yaml
 
-from mgc_iac.engine.cloud_steps import CloudSteps
+from mgc_iac.engine.runners.cloud import CloudSteps
 from mgc_iac.graph import build_graph
-from mgc_iac.pulumi_program import replacement_generation
-from mgc_iac.spec.loader import load_stack
+from mgc_iac.pulumi.program import replacement_generation
+from mgc_iac.stack.loader import load_stack
 from providers import MigrationTaskProvider, NotificationProvider, TargetServerProvider
 
 HERE = Path(__file__).resolve().parent

@@ -1,6 +1,6 @@
 """Every provider's full lifecycle through Pulumi's own dynamic-provider host (`python -u -m pulumi.dynamic`)
 over gRPC, against the lab: Configure -> Check -> Create -> Diff -> Update -> Read -> Delete, with
-`__provider` serialized as Pulumi serializes it and the engine's inputs (mgc_iac.engine.cloud_steps).
+`__provider` serialized as Pulumi serializes it and the engine's inputs (mgc_iac.engine.runners.cloud).
 
 What crosses the wire is what the Pulumi engine sends: property maps as protobuf Structs (so every number
 comes back a float), namespaced config keys, plain values (the host does not accept secrets).
@@ -16,10 +16,10 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime.proto import provider_pb2
 
-from mgc_iac.engine.cloud_steps import CloudSteps
+from mgc_iac.engine.runners.cloud import CloudSteps
 from mgc_iac.errors import CloudNotFoundError
 from mgc_iac.graph import build_graph
-from mgc_iac.spec.loader import load_stack
+from mgc_iac.stack.loader import load_stack
 from providers import MigrationTaskProvider, NotificationProvider, TargetServerProvider
 
 PROJECT = "mgc-iac"
@@ -136,7 +136,7 @@ def test_target_server_lifecycle_under_the_pulumi_host(host, cloud_cfg, cloud, d
 
 
 def test_migration_task_lifecycle_under_the_pulumi_host(host, cloud_cfg, cloud, demo) -> None:
-    from providers.migration_task import register_simulated_source
+    from mgc_iac.engine.runners.sms_task import register_simulated_source
 
     loaded, graph = demo
     target = Lifecycle(host, "TargetServer", TARGET, TargetServerProvider())
@@ -194,7 +194,7 @@ def test_notification_lifecycle_under_the_pulumi_host(host, cloud_cfg, lab) -> N
 
 def test_the_migration_port_reaches_the_task_as_an_integer(host, cloud_cfg, cloud, demo) -> None:
     """The host turns 22 into 22.0; SMS's DYNAMIC_PORT must still read "22"."""
-    from providers.migration_task import register_simulated_source
+    from mgc_iac.engine.runners.sms_task import register_simulated_source
 
     loaded, graph = demo
     server_id, _ = Lifecycle(host, "TargetServer", TARGET, TargetServerProvider()).create(
@@ -209,7 +209,7 @@ def test_the_migration_port_reaches_the_task_as_an_integer(host, cloud_cfg, clou
 def test_an_unchanged_resource_shows_no_diff_under_pulumi(host, cloud_cfg, lab, demo) -> None:
     """Pulumi diffs the new inputs against the old *outputs*: unchanged inputs must give DIFF_NONE, or every
     `pulumi preview` shows every server and task as changing."""
-    from providers.migration_task import register_simulated_source
+    from mgc_iac.engine.runners.sms_task import register_simulated_source
 
     loaded, graph = demo
     urn = f"urn:smn:{lab.endpoint.region}:{lab.endpoint.project_id}:migration-events"

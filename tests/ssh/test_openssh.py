@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from mgc_iac.agent import ReplicationJob, TargetEndpoint, replicate, verify
+from mgc_iac.lab.agent import ReplicationJob, TargetEndpoint, replicate, verify
 from mgc_iac.lab.hosts import LabHosts
 from mgc_iac.lab.hosts.testing import transfer_key
 from mgc_iac.ssh import SSHConnector, SSHSettings, gather_facts

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import mgc_iac.agent as agent
+import mgc_iac.lab.agent as agent
 import mgc_iac.lab.hosts as lab_hosts
 import mgc_iac.ssh as ssh
+import mgc_iac.ssh.agent as agent_install
 
 
 def test_exported_names_are_pinned() -> None:
@@ -14,14 +15,15 @@ def test_exported_names_are_pinned() -> None:
         "SSHSettings", "compare_inventory", "facts_script", "gather_facts", "known_hosts_name", "parse_facts",
         "port_reachable", "run_prechecks"])
     assert sorted(agent.__all__) == sorted([
-        "AGENT_DIR", "DEFAULT_EXCLUDED_LINUX", "AgentCommand", "AgentCommands", "AgentInstall", "Entry",
+        "DEFAULT_EXCLUDED_LINUX", "AgentCommand", "AgentCommands", "AgentInstall", "Entry",
         "PathDifference", "Progress", "ProgressCallback", "ReplicationError", "ReplicationInterrupted",
         "ReplicationJob", "ReplicationResult", "TargetEndpoint", "TargetFullError", "VerifyResult",
-        "AgentPackage", "agent_status", "install_agent", "list_tree", "replicate", "run_agent_loop",
-        "uninstall_agent", "verify"])
+        "list_tree", "replicate", "run_agent_loop", "verify"])
+    assert sorted(agent_install.__all__) == sorted(["AGENT_DIR", "AgentPackage", "agent_status", "install_agent",
+                                                    "startup_answers", "uninstall_agent"])
     assert sorted(lab_hosts.__all__) == sorted(["FilesSpec", "LabHost", "LabHostSpec", "LabHosts", "LabHostsProcess",
                                                 "inject_fault", "load_hosts_spec"])
-    for module in (ssh, agent, lab_hosts):
+    for module in (ssh, agent, agent_install, lab_hosts):
         assert all(hasattr(module, name) for name in module.__all__)
 
 
@@ -30,7 +32,7 @@ def test_the_lab_agent_imports_neither_asyncssh_nor_pydantic() -> None:
     import subprocess
     import sys
 
-    code = ("import sys; import mgc_iac.agent.linuxmain as m; m.warm_imports(); "
+    code = ("import sys; import mgc_iac.lab.agent.linuxmain as m; m.warm_imports(); "
             "print(sorted({k.split('.')[0] for k in sys.modules} & {'asyncssh', 'pydantic', 'jinja2', 'aiohttp'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

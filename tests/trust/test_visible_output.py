@@ -82,7 +82,7 @@ def test_the_pr_comment_and_show_escape_them(tmp_path: Path):
 
 
 def test_the_html_report_escapes_them():
-    from mgc_iac.report import build_report, render_report
+    from mgc_iac.render.report import build_report, render_report
     from mgc_iac.state import Snapshot, StepRecord, StepStatus
     from mgc_iac.state.model import ApprovalRecord
 

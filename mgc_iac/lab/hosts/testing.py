@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from mgc_iac.agent import AgentInstall, TargetEndpoint
+from mgc_iac.lab.agent import AgentInstall, TargetEndpoint
 from mgc_iac.lab.hosts._hosts import LabHosts
 from mgc_iac.lab.hosts._spec import LabHostSpec
 
@@ -37,7 +37,7 @@ async def transfer_key(source: Connector, target: Connector, endpoint: TargetEnd
     """For data-path tests that drive replicate() directly: what SMS does for a task in the lab
     (mgc_iac.lab.sms_agent), done here over SSH: a key pair made on the source (readable by root only), its
     public half authorized on the target, the target's host key pinned for the agent's ssh."""
-    from mgc_iac.agent._rsync import TARGET_ALIAS
+    from mgc_iac.lab.agent._rsync import TARGET_ALIAS
 
     key, known = f"{folder}/id_transfer", f"{folder}/known_hosts"
     script = (f"set -e; umask 077; mkdir -p {folder}; [ -f {key} ] || ssh-keygen -q -t ed25519 -N '' -f {key}; "

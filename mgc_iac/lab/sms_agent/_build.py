@@ -10,7 +10,7 @@ the SDK's own SDK-HMAC-SHA256 signer, the one the lab's gateway verifies, rather
     SMS-Agent/startup.sh     reads AK, SK, SMS domain, project (and a token) on stdin, starts linuxmain
     SMS-Agent/shutdown.sh    stops linuxmain
     SMS-Agent/linuxmain      the process (bash exec -a linuxmain /usr/bin/python3 -I linuxmain.py)
-    SMS-Agent/linuxmain.py   puts lib/ first on sys.path and runs mgc_iac.agent.linuxmain
+    SMS-Agent/linuxmain.py   puts lib/ first on sys.path and runs mgc_iac.lab.agent.linuxmain
     SMS-Agent/config/excludes  the lab's own paths the copy leaves out (one a line)
     SMS-Agent/lib/...        the vendored modules
 """
@@ -28,7 +28,7 @@ import threading
 from pathlib import Path
 
 PACKAGE = "SMS-Agent_Linux.tgz"
-ENTRY = "mgc_iac.agent.linuxmain"
+ENTRY = "mgc_iac.lab.agent.linuxmain"
 HERE = Path(__file__).resolve().parent
 # what every lab host binds read-only from this machine, and the lab's own files: never copied to a target
 LAB_EXCLUDES = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc/alternatives", "/.mgc-lab-files",
@@ -36,7 +36,7 @@ LAB_EXCLUDES = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc/alternatives", 
 _LAUNCHER = """import os, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
-from mgc_iac.agent.linuxmain import main
+from mgc_iac.lab.agent.linuxmain import main
 raise SystemExit(main(HERE))
 """
 _FIND = """

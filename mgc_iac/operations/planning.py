@@ -1,0 +1,172 @@
+"""spec -> graph -> plan, for the CLI and the engine: load a stack, check it, diff it against state."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from mgc_iac.diagnostics import Diagnostics
+from mgc_iac.errors import SpecError, StateError
+from mgc_iac.graph import Graph, build_graph
+from mgc_iac.plan.model import Plan, Provenance
+from mgc_iac.plan.planner import make_plan
+from mgc_iac.stack.facts import LiveFacts
+from mgc_iac.stack.loader import LoadedStack, load_stack
+from mgc_iac.stack.rules import check_stack
+from mgc_iac.state import (
+    Snapshot,
+    StateStore,
+    default_state_path,
+    is_url,
+    open_store,
+    require_state,
+    state_exists,
+)
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A stack that loaded, with every diagnostic the rules found."""
+
+    loaded: LoadedStack
+    diagnostics: Diagnostics
+    state_path: Path | str  # a SQLite file or a postgresql:// URL
+
+
+@dataclass(frozen=True)
+class Planned:
+    checked: Checked
+    graph: Graph
+    plan: Plan
+
+
+def state_path_for(loaded: LoadedStack) -> Path | str:
+    return default_state_path(loaded.directory, loaded.stack.state.path, loaded.stack.state.url)
+
+
+def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: StateStore | None = None) -> Checked:
+    """Load and run every rule. Raises SpecError for load errors; rule errors are in `diagnostics`.
+    Reads other stacks' MACs from the state backend when it exists; never creates or writes it."""
+    loaded = load_stack(stack_path)
+    path = state_path_for(loaded)
+    other_macs: dict[str, tuple[str, str]] = {}
+    name = loaded.stack.metadata.name
+    unreachable: str | None = None
+    if store is not None:
+        other_macs = store.macs_elsewhere(name)
+    elif state_exists(path):
+        try:
+            owned = open_store(path, read_only=True)
+        except StateError as exc:
+            if not is_url(path):
+                raise
+            owned, unreachable = None, str(exc)  # e.g. a fork's PR without the database secret: validate goes on
+        if owned is not None:
+            try:
+                other_macs = owned.macs_elsewhere(name)
+            finally:
+                owned.close()
+    from mgc_iac.stack.known_keys import known_keys
+
+    known = known_keys(loaded.directory, loaded.stack.cloud.provider, path, name)
+    diagnostics = check_stack(loaded, facts, other_macs, known)
+    if unreachable:
+        diagnostics.warning(f"the MACs of the other stacks were not checked: {unreachable}", path="state",
+                            fix="give the job the state database (its URL and PGPASSWORD) to check them", rule="state")
+    return Checked(loaded, diagnostics, path)
+
+
+def plan_stack(
+    stack_path: Path | str,
+    *,
+    facts: LiveFacts | None = None,
+    store: StateStore | None = None,
+    refresh_resources: bool = False,
+    cloud=None,  # mgc_iac.cloud.Cloud: where drift is read (default: the stack's cloud)
+    new_state: bool = False,
+    trusted_ref: str | None = None,
+) -> Planned:
+    """Check the stack and diff it against recorded state. Raises SpecError when any rule fails.
+    `refresh_resources`: read every recorded resource from the cloud first, so the plan shows and repairs
+    what changed outside mgc-iac (raises DriftRefusedError for a production target changed outside).
+    Never writes the state (it is opened read-only unless the caller passes its own `store`); in CI, a state
+    location that is empty or holds nothing is refused unless `new_state` (state/location.py). The approval
+    policy in force comes from the last apply's record, or the stack at `trusted_ref` ($MGC_IAC_TRUSTED_REF);
+    the plan shows it and what the spec would change in it (approvals/policy.py)."""
+    checked = check(stack_path, facts=facts, store=store)
+    if checked.diagnostics.has_errors:
+        raise SpecError(checked.diagnostics)
+    loaded = checked.loaded
+    name = loaded.stack.metadata.name
+    owned = store is None
+    reader = open_store(checked.state_path, read_only=True) if store is None else store
+    try:
+        require_state(checked.state_path, reader, new_state=new_state)
+        snapshot = reader.snapshot(name)
+        applied = reader.last_applied(name)
+    finally:
+        if owned:
+            reader.close()
+    graph = build_graph(loaded.stack)
+    drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
+    plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
+                     warnings=checked.diagnostics.warnings, refreshed=facts is not None,
+                     provenance=provenance(loaded.directory), drift=drift)
+    return Planned(checked, graph, with_policy(plan, applied.policy if applied else None, loaded.directory,
+                                               trusted_ref))
+
+
+def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref: str | None = None) -> Plan:
+    """The plan with the approval policy in force and what the spec changes in the trusted one."""
+    import os
+    from dataclasses import replace
+
+    from mgc_iac.approvals.policy import compare, spec_policy, strictest, trusted_base
+
+    proposed = spec_policy(plan.spec, directory)
+    base = trusted_base(recorded, directory, trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None)
+    if base is None:
+        current = replace(proposed, source="the spec (no apply recorded a policy yet: the first apply records it)")
+        change = None
+    else:
+        current, change = strictest(base, proposed), compare(base, proposed)
+    return replace(plan, policy={**current.record(), "source": current.source},
+                   policy_change=change.to_dict() if change else None)
+
+
+def read_drift(spec: dict, directory: Path | None, snapshot: Snapshot, cloud=None) -> tuple:  # -> tuple[Drift, ...]
+    """What the cloud reports differently from the stack's records (nothing recorded: no cloud call)."""
+    if not snapshot.resources:
+        return ()
+    from mgc_iac.cloud.endpoint import cloud_for_stack
+    from mgc_iac.drift import find_drift, read_live
+
+    return find_drift(snapshot, read_live(snapshot, cloud or cloud_for_stack(spec, directory)))
+
+
+def provenance(directory: Path) -> Provenance:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        tool = version("mgc-iac")
+    except PackageNotFoundError:  # running from a source tree
+        tool = "dev"
+    return Provenance(git_commit=_git(directory, "rev-parse", "HEAD"), author=None, tool_version=tool,
+                      stack_dir=_relative(directory))
+
+
+def _relative(directory: Path) -> str:
+    """The stack directory as a path relative to the working directory (absolute when outside it)."""
+    try:
+        return directory.resolve().relative_to(Path.cwd().resolve()).as_posix() or "."
+    except ValueError:
+        return directory.resolve().as_posix()
+
+
+def _git(directory: Path, *args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
