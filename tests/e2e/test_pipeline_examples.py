@@ -357,7 +357,7 @@ except Exception as exc:
 def _hostile_stack_py(ci: Pipelines, repo: Path, jobs: dict[str, tuple[str, str]], roles: Roles, kind: str) -> None:
     """A pull request turns the stack into a stack.py that tries what the issue's did (and knows the apply role's
     password, as an insider might): the plan job shows nothing secret and the state does not change."""
-    from tests.spec.test_python_stack import DEMO_PY
+    from tests.stack.test_python_stack import DEMO_PY
 
     writer = roles.writer()
     before = writer.snapshot("demo")

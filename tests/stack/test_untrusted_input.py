@@ -114,7 +114,7 @@ def test_ci_without_bubblewrap_refuses_stack_code_unless_trusted(tmp_path: Path)
 
 
 def test_stack_py_output_cannot_forge_the_answer(tmp_path: Path, demo_stack: Path):
-    from tests.spec.test_python_stack import DEMO_PY
+    from tests.stack.test_python_stack import DEMO_PY
 
     stack = tmp_path / "stack"
     stack.mkdir()
