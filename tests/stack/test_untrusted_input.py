@@ -113,13 +113,15 @@ def test_ci_without_bubblewrap_refuses_stack_code_unless_trusted(tmp_path: Path)
     assert "stack code ran" in done.stderr
 
 
-def test_stack_py_output_cannot_forge_the_answer(tmp_path: Path, demo_stack: Path):
+def test_stack_py_output_cannot_forge_the_answer(tmp_path: Path):
     from tests.stack.test_python_stack import DEMO_PY
 
-    stack = tmp_path / "stack"
-    stack.mkdir()
-    (stack / "stack.py").write_text("import os\nos.write(1, b'{\"stack\": {}}')\nprint('noise')\n" + DEMO_PY)
-    assert load_stack(stack).digest == load_stack(demo_stack).digest
+    clean, noisy = tmp_path / "clean", tmp_path / "noisy"
+    for directory in (clean, noisy):
+        directory.mkdir()
+    (clean / "stack.py").write_text(DEMO_PY)
+    (noisy / "stack.py").write_text("import os\nos.write(1, b'{\"stack\": {}}')\nprint('noise')\n" + DEMO_PY)
+    assert load_stack(noisy).digest == load_stack(clean).digest
 
 
 @pytest.mark.parametrize("url, allow_http, problem", [
