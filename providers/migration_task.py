@@ -35,8 +35,8 @@ from pulumi.dynamic import (
 
 from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import MIGRATION_TASK
-from providers._cloud import cloud_for
-from providers._diff import diff_attrs
+from mgc_iac.providers._cloud import cloud_for
+from mgc_iac.providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud", "target_server_id")
 ALL_DAY = ("00:00", "23:59")

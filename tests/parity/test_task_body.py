@@ -11,7 +11,7 @@ import pytest
 from mgc_iac.cloud import Cloud, ServerRequest, SourceFacts, VolumeRequest
 from mgc_iac.errors import CloudError
 from mgc_iac.lab.testing import running_lab
-from providers.migration_task import find_source, migration_ip, target_disks, task_request
+from mgc_iac.providers.migration_task import find_source, migration_ip, target_disks, task_request
 
 GIB = 1024 ** 3
 

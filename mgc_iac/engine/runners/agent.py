@@ -169,7 +169,7 @@ class AgentSide:
                          hostname: str) -> str:
         """The SMS source whose MAC the agent reported, connected; the agent's death ends the wait."""
         from mgc_iac.cloud import Cloud
-        from providers.migration_task import find_source
+        from mgc_iac.providers.migration_task import find_source
 
         cloud = Cloud(settings)
         deadline = time.monotonic() + REGISTER_TIMEOUT_SECONDS
