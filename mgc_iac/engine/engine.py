@@ -313,7 +313,7 @@ class Engine:
             prev = self._steps.get(gate)
             if step.manual and step.action is StepAction.RUN and prev is not None:
                 # resumed after a crash (see planner): keep who approved it
-                extra = {k: prev.detail[k] for k in ("approved_by", "plan_digest") if k in prev.detail}
+                extra = {k: prev.detail[k] for k in ("approved_by", "signed_by", "plan_digest") if k in prev.detail}
             if step.action is StepAction.WAIT:
                 refusals = check_requirements(self.plan, self.digest, self._gate_approvals(gate), self.policy,
                                               self._authors, gates=[gate], waiting=self._waiting_at_start,
@@ -331,9 +331,11 @@ class Engine:
                     self.result.waiting.append(Waiting(gate, self._needs(gate) + early + notes))
                     self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
                     return "waiting"
-                extra = {"approved_by": gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy,
-                                                       self._authors),
-                         "plan_digest": self.digest}
+                approvers = gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy, self._authors)
+                # who of them signed (verified SSH signature), so the report can say signed or unsigned
+                signed = sorted({a.approver for a in self._gate_approvals(gate)
+                                 if a.signature and a.plan_digest == self.digest and a.approver in approvers})
+                extra = {"approved_by": approvers, "signed_by": signed, "plan_digest": self.digest}
             if not await self._execute(server, step.step, extra):
                 return "failed"
         return "complete"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
@@ -33,11 +33,12 @@ OPEN_DETAILS_UP_TO = 10  # per-server details shown open up to this many servers
 
 
 def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: str | None = None,
-                show_noop: bool = False) -> str:
+                show_noop: bool = False, approved: Mapping[str, Any] | None = None) -> str:
     """The plan as text (ANSI colour only when `color`), markdown or JSON; ends with a newline.
 
     `digest` (the plan file's) is printed when given; markdown computes it when not, for its footer.
-    `show_noop` also lists unchanged resources and servers with nothing to run."""
+    `show_noop` also lists unchanged resources and servers with nothing to run. `approved`: gate ->
+    approvals.status.GateApproval for the gates that pass at the next apply (said instead of "waits")."""
     if fmt == "json":
         return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if fmt not in TEMPLATES:
@@ -47,7 +48,7 @@ def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: s
     workflows = workflow_views(plan, show_noop)
     context = {"plan": plan, "summary": plan.summary(), "workflows": workflows, "warnings": diagnostics_of(plan),
                "digest": digest, "color": color and fmt == "text", "show_noop": show_noop, "gates": gate_views(plan),
-               "approval_rule": approval_rule(plan.spec, plan.provenance.author)}
+               "approval_rule": approval_rule(plan.spec, plan.provenance.author), "approved": dict(approved or {})}
     if fmt == "text":
         return _template("plan.txt.j2").render(**context).rstrip("\n") + "\n"
     return _fit_comment(context, [g.key for wf in workflows for g in detail_groups(wf)])

@@ -37,6 +37,7 @@ class Approval:
     at: str
     via: str
     plan_digest: str
+    signed: bool = False  # an SSH signature verified against allowed_signers (else an unsigned `--by NAME`)
 
 
 @dataclass(frozen=True)
@@ -152,8 +153,14 @@ def _server(server: Any, snapshot: Snapshot, by_gate: dict[str, list[JournalEntr
     verify = snapshot.steps.get(f"{server.address}/VerifyConsistency")
     approvals = tuple(_approvals(server, snapshot, approved, {r.step: r for r in rows}))
     return ServerReport(server.workflow, server.server, server.target_name, _state(rows), tuple(rows), moved,
-                        copy_seconds, (verify.detail.get("verification") if verify else None) or None, approvals,
+                        copy_seconds, _verification(verify.detail if verify else {}), approvals,
                         tuple(failures), span_start, span_end)
+
+
+def _verification(detail: dict[str, Any]) -> dict[str, Any] | None:
+    from mgc_iac.engine.status import with_verdict
+
+    return with_verdict(detail["verification"]) if detail.get("verification") else None
 
 
 def _approvals(server: Any, snapshot: Snapshot, approved: dict[str, list[ApprovalRecord]],
@@ -164,12 +171,13 @@ def _approvals(server: Any, snapshot: Snapshot, approved: dict[str, list[Approva
     for step in (s for s in server.steps if s.manual):
         gate = f"{server.address}/{step.step}"
         recorded = approved.get(gate, [])
-        out += [Approval(gate, step.step, a.approver, a.at, a.via, a.plan_digest) for a in recorded]
+        out += [Approval(gate, step.step, a.approver, a.at, a.via, a.plan_digest, bool(a.signature))
+                for a in recorded]
         record = snapshot.steps.get(gate)
         detail = record.detail if record else {}
         opened = rows[step.step].start if step.step in rows else None
         out += [Approval(gate, step.step, who, opened.strftime("%Y-%m-%dT%H:%M:%SZ") if opened else "-",
-                         "approvals file", str(detail.get("plan_digest") or ""))
+                         "approvals file", str(detail.get("plan_digest") or ""), who in (detail.get("signed_by") or ()))
                 for who in detail.get("approved_by") or [] if who not in {a.approver for a in recorded}]
     return out
 
