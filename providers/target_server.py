@@ -29,13 +29,12 @@ from pulumi.dynamic import (
 )
 
 from mgc_iac.errors import CloudError, CloudNotFoundError
-from mgc_iac.graph.kinds import TARGET_SERVER
+from mgc_iac.graph.kinds import EIP_BANDWIDTH_MBPS, TARGET_SERVER
 from mgc_iac.providers._cloud import client_token, cloud_for, lookup
 from mgc_iac.providers._diff import diff_attrs
 
 TOKEN_RETRIES = 3
 META = ("stack", "address", "os", "generation", "incarnation", "cloud", "image_default")
-EIP_BANDWIDTH_MBPS = 100
 
 
 def _outputs(props: dict[str, Any], server: Any, key_id: str | None, ids: dict[str, str]) -> dict[str, Any]:

@@ -45,27 +45,30 @@ then checks that the gates wait and the rest of the policy).
 @click.option("--environment", metavar="ENV_ID", help="Offline: the environment id apply and status print.")
 @click.option("--cloud", "cloud_account", metavar="PROVIDER/REGION/PROJECT",
               help="Offline: the cloud account apply printed (default: from the stack).")
+@click.option("--override-checks", is_flag=True,
+              help="Pass the gates although their automated checks (validation.checks) failed: signed with the "
+                   "gates, recorded in the approval and shown in the report.")
 def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file: Path | None, name: str | None,
                 to_file: bool, plan_file: Path | None, offline_digest: str | None, environment: str | None,
-                cloud_account: str | None) -> None:
+                cloud_account: str | None, override_checks: bool) -> None:
     """Approve gates of STACK that wait, for the current plan's digest, in this state backend and cloud account.
 
     An approval counts only for a gate the migration has reached (`not waiting yet` otherwise, unless the
     stack sets approvals.allow_advance: true), only for this plan digest (a changed plan discards it), and only
     in this environment: the state backend's id and the cloud account/project are part of what is signed.
     """
-    from mgc_iac.approvals import check_approval, check_requirements, combine
+    from mgc_iac.approvals import OVERRIDE_CHECKS, check_approval, check_requirements, combine
     from mgc_iac.approvals.environment import policy_of, trust_for
     from mgc_iac.errors import ApprovalError
     from mgc_iac.operations.planning import check, plan_stack
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.state import ApprovalRecord, StepStatus
-    from mgc_iac.state.sqlite import now
+    from mgc_iac.state.holder import now
 
     directory = _stack_dir_of(stack)
     if offline_digest is not None or environment is not None:
         _approve_offline(stack, list(dict.fromkeys(gates)), key_file, to_file, offline_digest, environment,
-                         cloud_account)
+                         cloud_account, override_checks)
         return
     store = _store_for(directory, check(stack).loaded.canonical)
     try:
@@ -88,8 +91,9 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
             raise click.UsageError("name the gates with --gate WORKFLOW/SERVER/STEP, or pass --all-waiting "
                                    "(nothing waits now: `mgc-iac status` shows where each server stands)")
         signature = ""
+        signed = chosen + ([OVERRIDE_CHECKS] if override_checks else [])  # the override is signed with the gates
         if key_file is not None:
-            approver, signature = _sign(trust, digest, chosen, key_file, name)
+            approver, signature = _sign(trust, digest, signed, key_file, name)
         elif name is not None:
             if trust.require_signatures:
                 raise ApprovalError(f"this stack requires signed approvals ({_why_signed(plan.spec, trust)}): pass "
@@ -103,18 +107,19 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         if refusals:
             raise ApprovalError("not approved:\n  " + "\n  ".join(str(r) for r in refusals))
         if to_file:
-            written = _append_to_file(directory, chosen, approver, digest, signature)
+            written = _append_to_file(directory, chosen, approver, digest, signature, override_checks)
         else:
             with store.transaction(plan.stack) as txn:
                 for gate in chosen:
-                    txn.add_approval(ApprovalRecord(gate, approver, digest, now(), "cli", signature, tuple(chosen)))
+                    txn.add_approval(ApprovalRecord(gate, approver, digest, now(), "cli", signature, tuple(signed)))
         counted, rejected = trust.check(combine(_approvals_file(directory), store.approvals(plan.stack)))
         left = check_requirements(plan, digest, counted, policy, authors, gates=chosen, waiting=waiting,
                                   rejected=rejected)
     finally:
         store.close()
     how = "signed" if signature else "UNSIGNED (this stack's policy does not require signatures)"
-    click.echo(f"{approver} approved {len(chosen)} gate(s) of plan {digest}, {how}:")
+    click.echo(f"{approver} approved {len(chosen)} gate(s) of plan {digest}, {how}"
+               + (", OVERRIDING failed automated checks" if override_checks else "") + ":")
     for gate in chosen:
         click.echo(f"  {gate}")
     if not policy.allow_plan_author and not authors:
@@ -148,7 +153,7 @@ def _sign(trust: Any, digest: str, gates: list[str], key_file: Path, name: str |
 
 
 def _approve_offline(stack: Path, gates: list[str], key_file: Path | None, to_file: bool, digest: str | None,
-                     environment: str | None, cloud: str | None) -> None:
+                     environment: str | None, cloud: str | None, override_checks: bool = False) -> None:
     """Sign for the digest and environment apply printed, without the state backend (a reviewer in a PR): the
     entry goes to approvals.yaml, and apply checks what approve cannot see here (the gates wait, the author)."""
     import re
@@ -169,8 +174,11 @@ def _approve_offline(stack: Path, gates: list[str], key_file: Path | None, to_fi
     provider = (spec.get("cloud") or {}).get("provider", "lab")
     trust = Trust(loaded.stack.metadata.name, Environment(environment, cloud or cloud_account(spec, directory)),
                   allowed_signers_path(spec, directory), policy_of(spec).signatures_required(provider))
-    approver, signature = _sign(trust, digest, gates, key_file, None)
-    written = _append_to_file(directory, gates, approver, digest, signature)
+    from mgc_iac.approvals import OVERRIDE_CHECKS
+
+    signed = gates + ([OVERRIDE_CHECKS] if override_checks else [])
+    approver, signature = _sign(trust, digest, signed, key_file, None)
+    written = _append_to_file(directory, gates, approver, digest, signature, override_checks)
     click.echo(f"{approver} signed {len(gates)} gate(s) of plan {digest} for environment {environment} "
                f"({trust.environment.cloud}), offline:")
     for gate in gates:
@@ -191,7 +199,8 @@ class _Literal(str):
     """A multi-line string written as a YAML literal block (the armored signature stays readable in a diff)."""
 
 
-def _append_to_file(directory: Path, gates: list[str], approver: str, digest: str, signature: str) -> Path:
+def _append_to_file(directory: Path, gates: list[str], approver: str, digest: str, signature: str,
+                    override_checks: bool = False) -> Path:
     import yaml
 
     from mgc_iac.approvals import APPROVALS_FILE, approvals_path, load_approvals_file
@@ -200,7 +209,8 @@ def _append_to_file(directory: Path, gates: list[str], approver: str, digest: st
     if path.exists():
         load_approvals_file(path)  # a broken file is reported (file, line, field) before anything is written
     data = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or {}
-    entry: dict[str, Any] = {"gates": gates, "by": approver, "plan_digest": digest}
+    entry: dict[str, Any] = {"gates": gates, "by": approver, "plan_digest": digest,
+                             **({"override_checks": True} if override_checks else {})}
     if signature:
         entry["signature"] = _Literal(signature)
     data.setdefault("approvals", []).append(entry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
+from mgc_iac.cloud._bss import BssClient
 from mgc_iac.cloud._ecs import EcsClient
 from mgc_iac.cloud._evs import EvsClient
 from mgc_iac.cloud._kms import KmsClient
@@ -17,7 +18,7 @@ _lock = threading.Lock()
 
 
 class Cloud:
-    """`cloud.ecs`, `cloud.evs`, `cloud.kms`, `cloud.smn`, `cloud.vpc`, `cloud.sms`: built on first use,
+    """`cloud.ecs`, `cloud.evs`, `cloud.kms`, `cloud.smn`, `cloud.vpc`, `cloud.sms`, `cloud.bss`: built on first use,
     thread-safe, safe to share between the engine's worker threads. Keep it out of anything pickled."""
 
     def __init__(self, settings: CloudSettings) -> None:
@@ -58,3 +59,7 @@ class Cloud:
     @cached_property
     def sms(self) -> SmsClient:
         return self._build("_sms", SmsClient)  # type: ignore[return-value]
+
+    @cached_property
+    def bss(self) -> BssClient:
+        return self._build("_bss", BssClient)  # type: ignore[return-value]

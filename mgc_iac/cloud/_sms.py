@@ -14,6 +14,7 @@ from typing import Any, Literal
 from mgc_iac.cloud._base import ServiceClient
 from mgc_iac.cloud._sdk_gaps import consistency_result_list
 from mgc_iac.cloud._types import (
+    CloneServer,
     Command,
     ConsistencyResult,
     Progress,
@@ -72,7 +73,15 @@ def task_from_detail(t: Any) -> Task:
                 target_server_id=(t.target_server.vm_id or "") if t.target_server else "",
                 migration_cycle=(source.migration_cycle or "") if source else "", sub_tasks=_sub_tasks(t.sub_tasks),
                 migrate_speed_mbps=float(t.migrate_speed or 0), remain_seconds=_int(t.remain_seconds),
-                connected=bool(t.connected), error=t.error_json or "", total_time=_int(t.total_time))
+                connected=bool(t.connected), error=t.error_json or "", total_time=_int(t.total_time),
+                clone=_clone(t.clone_server))
+
+
+def _clone(c: Any) -> CloneServer | None:
+    if c is None or not c.vm_id:
+        return None
+    return CloneServer(vm_id=c.vm_id, name=c.name or "", state=c.clone_state or "",
+                       error=c.clone_error or c.error_msg or "")
 
 
 def task_from_list_item(t: Any) -> Task:
@@ -213,13 +222,16 @@ class SmsClient(ServiceClient):
 
         self.call("delete_task", DeleteTaskRequest(task_id=task_id))
 
-    def task_action(self, task_id: str, operation: TaskOperation) -> None:
+    def task_action(self, task_id: str, operation: TaskOperation, template_id: str | None = None) -> None:
         """start, stop (ABORTING, then ABORT), restart, cutover (cycle cutovering, then cutovered), clear
-        (source clearing, then cleared), skip, test, clone_test, network_check, migration_test.
-        A wrong state raises CloudConflictError."""
+        (source clearing, then cleared), skip, test, clone_test (UpdateTaskStatusReq.template_id: the server
+        template of the clone), network_check, migration_test. A wrong state raises CloudConflictError."""
         from huaweicloudsdksms.v3 import UpdateTaskStatusRequest
 
-        body = self.body("UpdateTaskStatusReq", {"operation": operation})
+        fields: dict[str, Any] = {"operation": operation}
+        if template_id:
+            fields["template_id"] = template_id
+        body = self.body("UpdateTaskStatusReq", fields)
         self.call("update_task_status", UpdateTaskStatusRequest(task_id=task_id, body=body), idempotent=False)
 
     def report_progress(self, task_id: str, progress: Progress) -> None:

@@ -266,6 +266,16 @@ class SubTask:
 
 
 @dataclass(frozen=True)
+class CloneServer:
+    """ShowTaskResponse.clone_server (SDK CloneServer): the server `clone_test` made from the target."""
+
+    vm_id: str
+    name: str = ""
+    state: str = ""                        # clone_state: NOT_READY, READY, PREPARING, CREATING, ERROR, FINISHED
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class Task:
     id: str
     name: str
@@ -281,6 +291,7 @@ class Task:
     connected: bool = False
     error: str = ""
     total_time: int = 0                    # ms the task has run (ShowTaskResponse.total_time)
+    clone: CloneServer | None = None       # the clone of the target (operation clone_test), when one was made
 
     @property
     def progress(self) -> int:

@@ -29,7 +29,7 @@ CLOUD_DIR = Path(__file__).resolve().parents[1] / "cloud"
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- parity-table:begin -->", "<!-- parity-table:end -->"
 CLIENTS = {"ecs": "EcsClient", "evs": "EvsClient", "kms": "KmsClient", "smn": "SmnClient", "sms": "SmsClient",
-           "vpc": "VpcClient"}
+           "vpc": "VpcClient", "bss": "BssClient"}
 
 
 @dataclass(frozen=True)
@@ -136,6 +136,7 @@ def scenario(cloud: Any, lab: Any) -> None:
     """Drive every client method once against a lab seeded with stacks/demo/lab-seed.yaml."""
     from mgc_iac.cloud import (
         ConsistencyResult,
+        PriceQuery,
         Progress,
         ServerRequest,
         SourceFacts,
@@ -199,6 +200,9 @@ def scenario(cloud: Any, lab: Any) -> None:
     cloud.sms.delete_task(task_id)
     cloud.sms.delete_source(source_id)
     cloud.ecs.delete_server(server_id)
+    region = cloud.settings.region
+    cloud.bss.on_demand_prices([PriceQuery("vm", region, "s6.large.2.linux"), PriceQuery("volume", region, "SSD", 40),
+                                PriceQuery("bandwidth", region, "19_bgp", 100)], 730)
 
 
 # ---- the check ------------------------------------------------------------------------------------------------
@@ -228,10 +232,10 @@ def _route_names(calls: list[tuple[ClientCall, dict[str, Any]]]) -> dict[tuple[s
     from aiohttp.test_utils import make_mocked_request
 
     from mgc_iac.lab import control
-    from mgc_iac.lab.services import ecs, evs, kms, smn, sms, vpc
+    from mgc_iac.lab.services import bss, ecs, evs, kms, smn, sms, vpc
 
     app = web.Application()
-    for module in (control, ecs, evs, kms, smn, sms, vpc):
+    for module in (control, ecs, evs, kms, smn, sms, vpc, bss):
         app.router.add_routes(module.routes)
 
     async def resolve() -> dict[tuple[str, str], str]:

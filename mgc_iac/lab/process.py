@@ -28,7 +28,7 @@ from mgc_iac.lab.store import Store
 from mgc_iac.lab.supervisor import file_lock, pid_alive
 
 HOST = "127.0.0.1"
-SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms")
+SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms", "bss")
 
 
 @dataclass(frozen=True)
@@ -40,12 +40,14 @@ class LabEndpoint:
     sk: str = field(repr=False)
     project_id: str
     region: str
+    domain_id: str = ""        # the account id global services (BSS) are signed with
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the SDK and CloudSettings.from_env() at this lab."""
         region_key = self.region.upper().replace("-", "_")
         env = {"HUAWEICLOUD_SDK_AK": self.ak, "HUAWEICLOUD_SDK_SK": self.sk,
-               "HUAWEICLOUD_SDK_PROJECT_ID": self.project_id, "MGC_IAC_REGION": self.region}
+               "HUAWEICLOUD_SDK_PROJECT_ID": self.project_id, "MGC_IAC_REGION": self.region,
+               "HUAWEICLOUD_SDK_DOMAIN_ID": self.domain_id}
         for service in SERVICES:
             env[f"HUAWEICLOUD_SDK_REGION_{service.upper()}_{region_key}"] = self.url
         return env
@@ -110,7 +112,8 @@ def endpoint_for(state_dir: Path, url: str, lab: LabContext | None = None) -> La
             store.close()
     else:
         seed = lab.seed
-    return LabEndpoint(url=url, ak=ak, sk=sk, project_id=seed.project_id, region=seed.region)
+    return LabEndpoint(url=url, ak=ak, sk=sk, project_id=seed.project_id, region=seed.region,
+                       domain_id=seed.domain_id)
 
 
 async def _start_site(lab: LabContext, port: int) -> tuple[object, int]:

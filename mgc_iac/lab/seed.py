@@ -19,6 +19,8 @@ readers. Ids are uuid5 of the region, kind and name, so a spec can name the same
       smn_topics: [{name: migration-events, display_name: Migration events}]
       flavors: [{id: s6.large.2, vcpus: 2, ram_mb: 8192}]
       images: [{name: CentOS 7.9 64bit}]
+      domain_id: <optional, 32 hex: the account id BSS calls are signed with; default derived from the region>
+      prices: {currency: CNY, vm: {...}, volume: {...}, bandwidth: {...}}   # BSS price list (mgc_iac.lab.prices)
       lab: {job_seconds: 2, instant_transfers: false, fault_seed: 0, faults: [{service: sms, ...}]}
 """
 
@@ -58,9 +60,12 @@ class Seed:
     lab: dict[str, Any] = field(default_factory=dict)
     # temporary credentials (IAM STS) the lab also accepts: [{access_key, secret_key, security_token}]
     temporary_credentials: list[dict[str, str]] = field(default_factory=list)
+    domain_id: str = ""
+    prices: dict[str, Any] = field(default_factory=dict)   # what BSS's price inquiry answers (mgc_iac.lab.prices)
 
     def __post_init__(self) -> None:
         self.project_id = self.project_id or uuid.uuid5(_NAMESPACE, f"project/{self.region}").hex
+        self.domain_id = self.domain_id or uuid.uuid5(_NAMESPACE, f"domain/{self.region}").hex
         self.availability_zone = self.availability_zone or f"{self.region}a"
 
 

@@ -218,6 +218,21 @@ class MigrationHosts:
             return None
         return self.target(target_name).endpoint
 
+    def instance(self, name: str, ip: str | None, login: dict[str, Any] | None) -> SSHSettings | None:
+        """How automated checks log in to a launched instance (a target, or a clone of one): in the lab, the
+        lab host of that name (a clone's host appears once SMS made the clone: hosts.json is read again); on
+        Huawei Cloud, the workflow's `validation.ssh` login at the instance's IP. None: no way in."""
+        if self.seed is not None and self.lab_dir is not None and self._lab_hosts_used():
+            entry = self._lab().get(name)
+            if entry is None:
+                with self._guard:
+                    self._inventory = running_lab_hosts(self.lab_dir) or self._inventory
+                entry = (self._inventory or {}).get(name)
+            return _lab_settings(entry) if entry is not None else None
+        if login and ip:
+            return settings_from_spec({**login, "host": ip})
+        return None
+
     def target(self, target_name: str) -> TargetAccess:
         """The target host named `target_name` (a lab host of role target)."""
         if target_name in self._lab_names:

@@ -17,6 +17,7 @@ from mgc_iac.stack.facts import KeyFacts, LiveFacts
 from mgc_iac.stack.known_keys import state_name
 from mgc_iac.stack.loader import LoadedStack
 from mgc_iac.stack.models import Source, Stack, Workflow
+from mgc_iac.stack.rules_flow import FLOW_RULES
 from mgc_iac.stack.rules_page import PAGE_RULES
 from mgc_iac.stack.selection import workflow_servers
 from mgc_iac.stack.sourcemap import Loc, format_loc
@@ -490,5 +491,5 @@ RULES: tuple[Rule, ...] = (
     rule_not_empty, rule_unique_names, rule_unique_macs, rule_disks, rule_source_resources,
     rule_migration_plans, rule_workflow_selection, rule_target_names, rule_ports, rule_security_group,
     rule_network, rule_vpc_subnet, rule_retain_ip, rule_encryption, rule_rsync, rule_verification,
-    rule_bandwidth, rule_notifications_and_tags, rule_concurrency, *PAGE_RULES,
+    rule_bandwidth, rule_notifications_and_tags, rule_concurrency, *PAGE_RULES, *FLOW_RULES,
 )

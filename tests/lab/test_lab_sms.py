@@ -150,10 +150,43 @@ def test_test_network_check_and_migration_test_answer_as_documented(cloud: Cloud
     assert raw.need_migration_test and raw.network_check_info.evaluation_result == "success"
     LabControl(lab.settings).update_settings(instant_transfers=True)
     cloud.sms.task_action(task, "start")
+    source = cloud.sms.show_task(task).source_id
     cloud.sms.task_action(task, "test")                                   # a replicated target can be tested
-    with pytest.raises(CloudConflictError, match="template"):
-        cloud.sms.task_action(task, "clone_test")                         # clone_test needs vm_template_id
+    assert cloud.sms.show_source(source).state == "stopped"              # the synchronization pauses
     assert cloud.sms.show_task(task).state == "MIGRATE_SUCCESS"
+    cloud.sms.task_action(task, "restart")                                # and resumes
+    assert cloud.sms.show_task(task).state == "SYNC_SUCCESS"
+    assert cloud.sms.show_source(source).state == "syncing"
+
+
+def test_clone_test_makes_a_server_of_its_own_while_the_sync_goes_on(cloud: Cloud, lab: RunningLab) -> None:
+    """SDK UpdateTaskStatusReq `clone_test`, CloneServer.clone_state, source state `cloning` (ShowServerResponse):
+    a clone is an ECS server of its own that ListServersDetails shows; the task stays in its sync cycle."""
+    clock = Clock(lab)
+    _, task, target = lab_task(cloud)
+    with pytest.raises(CloudConflictError, match="replicated"):
+        cloud.sms.task_action(task, "clone_test")                         # nothing to clone before the copy
+    LabControl(lab.settings).update_settings(instant_transfers=True)
+    cloud.sms.task_action(task, "start")
+    cloud.sms.task_action(task, "restart")
+    source = cloud.sms.show_task(task).source_id
+    cloud.sms.task_action(task, "clone_test")
+    shown = cloud.sms.show_task(task)
+    assert shown.clone is not None and shown.clone.state == "CREATING"
+    assert cloud.sms.show_source(source).state == "cloning"
+    clone = cloud.ecs.find_servers(name=shown.clone.name)
+    assert [s.id for s in clone] == [shown.clone.vm_id] and shown.clone.vm_id != target
+    assert cloud.ecs.show_server(target).private_ips != clone[0].private_ips
+    with pytest.raises(CloudConflictError, match="clone already"):
+        cloud.sms.task_action(task, "clone_test")                         # one clone at a time
+    clock.tick()
+    done = cloud.sms.show_task(task)
+    assert done.clone.state == "FINISHED" and done.state == "SYNC_SUCCESS"
+    assert cloud.sms.show_source(source).state == "syncing"              # back in synchronization
+    cloud.ecs.delete_server(done.clone.vm_id, wait=False)
+    assert cloud.ecs.find_servers(name=done.clone.name) == []
+    cloud.sms.task_action(task, "clone_test")                             # the old clone is gone: a new one
+    assert cloud.sms.show_task(task).clone.vm_id != done.clone.vm_id
 
 
 def test_create_task_refuses_what_the_api_refuses(cloud: Cloud, lab: RunningLab) -> None:

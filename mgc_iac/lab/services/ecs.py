@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 from typing import Any
 
@@ -19,6 +20,7 @@ from mgc_iac.lab.context import (
     now_iso,
     reply,
 )
+from mgc_iac.lab.host_requests import host_request
 
 routes = web.RouteTableDef()
 P = "/v1/{project_id}"
@@ -151,6 +153,36 @@ def _create(lab: LabContext, body: dict[str, Any]) -> dict[str, Any]:
     return {"job_id": job["id"], "serverIds": [server_id]}
 
 
+def clone_server(lab: LabContext, target: dict[str, Any], name: str) -> dict[str, Any]:
+    """What SMS's clone_test leaves in ECS: a server of its own built from snapshots of the target's disks
+    (same flavor, image, VPC, subnet and security groups; a new private IP; no EIP), BUILD until the ECS job
+    time passed. Called by the lab's SMS service (mgc_iac/engine/runners/test_launch.py cites the sources)."""
+    now = lab.clock()
+    server_id = new_id()
+    addresses: dict[str, list[dict[str, Any]]] = {target["vpc_id"]: []}
+    for n, subnet_id in enumerate(target.get("subnets") or []):
+        subnet = lab.store.get("subnet", subnet_id)
+        if subnet is None:
+            continue
+        addresses[target["vpc_id"]].append({
+            "addr": _pick_ip(lab, subnet, None, server_id), "version": "4", "OS-EXT-IPS:type": "fixed",
+            "OS-EXT-IPS-MAC:mac_addr": f"fa:16:3e:{server_id[0:2]}:{server_id[2:4]}:{n:02x}"})
+    volume_ids = []
+    for n, volume_id in enumerate(target.get("volumes") or []):
+        original = lab.store.get("evs_volume", volume_id) or {}
+        copy_id = new_id()
+        volume_ids.append(copy_id)
+        lab.store.put("evs_volume", {**original, "id": copy_id, "name": f"{name}-{n}", "status": "in-use",
+                                     "attachments": [{"server_id": server_id, "device": f"/dev/vd{chr(97 + n)}",
+                                                      "attachment_id": copy_id}]})
+    server = {**{k: v for k, v in target.items() if k not in ("tags",)}, "id": server_id, "name": name,
+              "status": "BUILD", "created": now, "ready_at": now + lab.job_seconds(), "addresses": addresses,
+              "volumes": volume_ids, "tags": {}, "metadata": {**(target.get("metadata") or {}),
+                                                              "sms_clone_of": target["id"]}}
+    lab.store.put("ecs_server", server)
+    return server
+
+
 @routes.post(P + "/cloudservers", name="ecs.create_post_paid_servers")
 @routes.post("/v1.1/{project_id}/cloudservers", name="ecs.create_servers")
 async def create_servers(request: web.Request) -> web.Response:
@@ -271,9 +303,12 @@ async def delete_servers(request: web.Request) -> web.Response:
     ids = [s.get("id", "") for s in body.get("servers") or []]
     if not ids:
         raise bad_request("Ecs.0005", "servers is empty")
+    clones = []
     with lab.store.tx():
         for server_id in ids:
             server = _server(lab, server_id)
+            if (server.get("metadata") or {}).get("sms_clone_of"):
+                clones.append(server["name"])
             for volume_id in server["volumes"]:
                 if body.get("delete_volume"):
                     lab.store.delete("evs_volume", volume_id)
@@ -286,6 +321,8 @@ async def delete_servers(request: web.Request) -> web.Response:
                         lab.store.delete("ip", f"{subnet_id}/{a['addr']}")
             lab.store.delete("ecs_server", server_id)
         job = _new_job(lab, "deleteServer", {})
+    for name in clones:  # a clone's lab host goes with its server (mgc_iac.lab.host_requests)
+        await asyncio.to_thread(host_request, lab, "remove", name)
     return reply({"job_id": job["id"]})
 
 

@@ -11,9 +11,11 @@ UpdateTaskStatus operations); the slow ones pass through their intermediate stat
     MIGRATE_SUCCESS | SYNC_SUCCESS --cutover--> cycle cutovering ... cutovered (source cutovering ... finished)
     not RUNNING/SYNCING/ABORTING --clear--> source clearing ... cleared (command CLEAR)
     not RUNNING/SYNCING/ABORTING --DELETE--> DELETING ... gone        (source deleting ... its earlier state)
-    MIGRATE_SUCCESS | SYNC_SUCCESS --test--> target tested (start_target_server) ; --clone_test--> clone_server
-    (needs a template: vm_template_id) ; --network_check--> network_check_info ; READY --migration_test-->
-    need_migration_test ; RUNNING --progress MIGRATE_* 100--> MIGRATE_SUCCESS ; SYNCING --SYNC_* 100--> SYNC_SUCCESS
+    MIGRATE_SUCCESS | SYNC_SUCCESS --test--> target launched for a test, source stopped (sync paused) until restart
+    MIGRATE_SUCCESS | SYNC_SUCCESS | SYNCING --clone_test--> source cloning ... clone_server FINISHED, a server
+    of its own in ECS (and a lab host copied from the target's) ; --network_check--> network_check_info ;
+    READY --migration_test--> need_migration_test ;
+    RUNNING --progress MIGRATE_* 100--> MIGRATE_SUCCESS ; SYNCING --SYNC_* 100--> SYNC_SUCCESS
 
 Error codes come from Huawei's published SMS error-code table (SMS API reference, "Error Codes":
 https://support.huaweicloud.com/en-us/api-sms/sms_api_0047.html): SMS.1038 (only created or monitored tasks
@@ -26,6 +28,7 @@ mgc_iac/lab/parity_allowlist.py with their reasons.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -41,6 +44,7 @@ from mgc_iac.lab.context import (
     not_found,
     reply,
 )
+from mgc_iac.lab.host_requests import host_request
 from mgc_iac.lab.services import sms_views as views
 
 routes = web.RouteTableDef()
@@ -82,6 +86,9 @@ def _settle(lab: LabContext, task: dict[str, Any]) -> dict[str, Any] | None:
         _set_source(lab, task, state="finished", cycle="cutovered")
     elif to == "cleared":
         _set_source(lab, task, state="cleared")
+    elif to == "cloned":
+        task["clone_server"] = {**task["clone_server"], "clone_state": "FINISHED"}
+        _set_source(lab, task, state=pending.get("source_state") or "syncing")
     elif to == "DELETED":
         lab.store.delete("sms_task", task["id"])
         source = lab.store.get("sms_source", task["source_server"]["id"])
@@ -198,7 +205,32 @@ def _run(lab: LabContext, task: dict[str, Any], phase: str) -> None:
         _queue(lab, task, "START" if phase == "MIGRATE" else "SYNC")
 
 
-def _action(lab: LabContext, task: dict[str, Any], op: str) -> None:
+def _clone_test(lab: LabContext, task: dict[str, Any], state: str, cycle: str, body: dict[str, Any]) -> None:
+    """clone_test (mgc_iac/engine/runners/test_launch.py cites the sources): a server of its own from the target's
+    disks, made while the source waits in `cloning`; FINISHED after the ECS job time, the source back in sync.
+    `template_id` (UpdateTaskStatusReq) is optional in the API: without it the clone takes the target's own
+    flavor and network (the lab has no server templates: a template id given is recorded, not applied)."""
+    from mgc_iac.lab.services.ecs import clone_server
+
+    if state not in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNCING") or cycle in ("cutovering", "cutovered"):
+        raise _refused("SMS.1038", f"task {task['id']} is {state} ({cycle}): only a replicated task that is not cut "
+                                   "over can be cloned")
+    old = task.get("clone_server")
+    if old and old.get("clone_state") != "ERROR" and lab.store.get("ecs_server", old["vm_id"]) is not None:
+        raise _refused("SMS.1038", f"task {task['id']} has a clone already ({old['name']}): delete it first")
+    target = lab.store.get("ecs_server", task["target_server"]["vm_id"])
+    if target is None:
+        raise _refused("SMS.1038", f"task {task['id']}: its target server no longer exists")
+    clone = clone_server(lab, target, f"{target['name']}-clone")
+    task["clone_server"] = {"vm_id": clone["id"], "name": clone["name"], "clone_state": "CREATING",
+                            "clone_error": "", "error_msg": ""}
+    task["clone_template_id"] = body.get("template_id") or ""
+    source = lab.store.get("sms_source", task["source_server"]["id"]) or {}
+    _set_source(lab, task, state="cloning")
+    _later(lab, task, "cloned", source_state=source.get("state") or "syncing")
+
+
+def _action(lab: LabContext, task: dict[str, Any], op: str, body: dict[str, Any] | None = None) -> None:
     state, cycle = task["state"], _cycle(lab, task)
     done = state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS")
     if op not in OPERATIONS:
@@ -210,6 +242,7 @@ def _action(lab: LabContext, task: dict[str, Any], op: str) -> None:
             raise _refused("SMS.1039", f"task {task['id']} is {state}: only a ready, failed or stopped task starts")
         _run(lab, task, "MIGRATE")
     elif op == "restart":
+        task.pop("tested", None)  # a test of the target ends when its synchronization resumes
         if state in ("MIGRATE_FAIL", "ABORT"):
             _run(lab, task, "MIGRATE")
         elif state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL"):
@@ -243,14 +276,18 @@ def _action(lab: LabContext, task: dict[str, Any], op: str) -> None:
         _queue(lab, task, "CLEAR")
         _later(lab, task, "cleared")
     elif op == "test":
-        if not done:
-            raise _refused("SMS.1038", f"task {task['id']} is {state}: only a replicated target can be tested")
-        task["tested"] = True                       # the target is started for a test; the task keeps its state
+        if not done or cycle in ("cutovering", "cutovered"):
+            raise _refused("SMS.1038", f"task {task['id']} is {state} ({cycle}): only a replicated target that is "
+                                       "not cut over can be tested")
+        # the target is launched for a test and the synchronization pauses (source stopped) until `restart`
+        task["tested"] = True
+        _set_source(lab, task, state="stopped")
+        target = lab.store.get("ecs_server", task["target_server"]["vm_id"])
+        if target is not None and target["status"] == "SHUTOFF":
+            target["status"] = "ACTIVE"
+            lab.store.put("ecs_server", target)
     elif op == "clone_test":
-        if not done or not task.get("vm_template_id"):
-            raise _refused("SMS.1038", f"task {task['id']}: clone_test needs a replicated task and a template "
-                                       "(vm_template_id)")
-        task["clone_server"] = {"vm_id": new_id(), "name": f"{task['target_server']['name']}-clone"}
+        _clone_test(lab, task, state, cycle, body or {})
     elif op == "network_check":
         source = lab.store.get("sms_source", task["source_server"]["id"]) or {}
         if not views.connected(lab, source):
@@ -524,8 +561,11 @@ async def task_action(request: web.Request) -> web.Response:
         task = _task(lab, request.match_info["task_id"])
         if task["state"] == "DELETING":
             raise _refused("SMS.2015", f"task {task['id']} is being deleted")
-        _action(lab, task, body["operation"])
+        _action(lab, task, body["operation"], body)
         lab.store.put("sms_task", task)
+    if body["operation"] == "clone_test":  # the clone's lab host: a copy of the target's (mgc_iac.lab.host_requests)
+        await asyncio.to_thread(host_request, lab, "clone", task["target_server"]["name"],
+                                task["clone_server"]["name"])
     return reply({})
 
 
