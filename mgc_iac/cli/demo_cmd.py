@@ -88,11 +88,9 @@ def demo_cmd(stack: Path | None, workdir: Path, keep: bool, approver: str) -> No
         stop_lab_all(lab_dir)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
-    if stack is None:  # the installed demo may be read-only, and state files are written beside a stack
-        stack = Path(shutil.copytree(DEMO, workdir / "stack", symlinks=False))
     os.environ["MGC_IAC_STATE"] = str((workdir / "state.db").resolve())
     os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir.resolve())
-    stack = _working_copy(stack, workdir / "stack")
+    stack = _working_copy(stack or DEMO, workdir / "stack")  # the installed demo may be read-only
     rehearsed = _rehearsed(stack)
     plan_file = workdir / "plan.json"
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,8 +20,9 @@ from .conftest import REPO
 def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """(the fresh venv, an environment without the source tree) with the built wheel installed."""
     root = tmp_path_factory.mktemp("wheel")
+    source = _tracked_copy(root / "source")  # what a clone holds (symlinks too), without build/ or .venv
     dist = root / "dist"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(REPO), "-w", str(dist)],
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(source), "-w", str(dist)],
                            capture_output=True, text=True, timeout=600, cwd=root)
     assert build.returncode == 0, build.stderr
     [wheel] = dist.glob("mgc_iac-*.whl")
@@ -34,6 +36,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str,
                              capture_output=True, text=True, timeout=900, env=env, cwd=root)
     assert install.returncode == 0, install.stderr
     return venv, env
+
+
+def _tracked_copy(target: Path) -> Path:
+    files = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           capture_output=True, check=True, timeout=60).stdout.decode().split("\0")
+    for name in filter(None, files):
+        src, dst = REPO / name, target / name
+        if not src.exists() and not src.is_symlink():
+            continue  # deleted in the work tree
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_symlink():
+            dst.symlink_to(os.readlink(src))
+        else:
+            shutil.copy2(src, dst)
+    return target
 
 
 def _site_packages(venv: Path) -> Path:

@@ -222,7 +222,7 @@ class CloudSteps:
         """The workflow's checks against the instance the gate is about: the clone (TestValidation of a clone
         test) or the target (TestValidation of a target test, BusinessValidation)."""
         from mgc_iac.engine.runners.checks import run_checks
-        from providers._cloud import cloud_for
+        from mgc_iac.providers._cloud import cloud_for
 
         instance = None
         if ctx.step == "TestValidation" and self._workflow(ctx).get("test_launch") == "clone":
