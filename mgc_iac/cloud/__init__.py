@@ -20,6 +20,7 @@ from mgc_iac.cloud._settings import CloudSettings, RetryPolicy
 from mgc_iac.cloud._smn import SmnClient
 from mgc_iac.cloud._sms import SmsClient
 from mgc_iac.cloud._types import (
+    AttachedVolume,
     Command,
     ConsistencyResult,
     Job,
@@ -35,12 +36,14 @@ from mgc_iac.cloud._types import (
     SpeedLimit,
     Subnet,
     SubTask,
+    TargetDiskPlan,
     Task,
     TaskRequest,
     Topic,
     Volume,
     VolumeRequest,
     Vpc,
+    partitioned_disk,
 )
 from mgc_iac.cloud._vpc import VpcClient
 
@@ -50,5 +53,6 @@ __all__ = [
     "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
     "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
     "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
-    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
+    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan",
+    "partitioned_disk",
 ]

@@ -113,7 +113,8 @@ class ServiceClient:
                     if s.security_token:
                         creds = creds.with_security_token(s.security_token)
                     client = (self._client_class().new_builder().with_http_config(self._http_config())
-                              .with_credentials(creds).with_endpoints([s.endpoint(self.service)]).build())
+                              .with_credentials(creds).with_endpoints([s.endpoint(self.service)])
+                              .build())
                     self._client = _owned_policy(client, s.pool_size, s.endpoint(self.service))
         return self._client
 

@@ -13,7 +13,7 @@ from mgc_iac.errors import ConfigError
 if TYPE_CHECKING:
     from mgc_iac.lab.process import LabEndpoint
 
-SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms", "bss")
+SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms", "bss", "iam")
 # BSS (prices) is a global service: the SDK's BssRegion has one endpoint, the Chinese-mainland site's
 # (huaweicloudsdkbss.v2.region.bss_region); an international-site account sets MGC_IAC_ENDPOINT_BSS to
 # https://bss-intl.myhuaweicloud.com (the same API, in that site's currency)
@@ -62,7 +62,7 @@ class CloudSettings:
     job_timeout: float = 1800.0                                   # give up waiting for an ECS job
     pool_size: int = 64                                           # HTTP connections kept per service
     sms_region: str = ""                                          # SmsRegion entry; "" = sms_region_for(region)
-    domain_id: str = ""        # the account id global services (BSS) sign with; "" = the SDK asks IAM for it
+    domain_id: str = ""        # the account id global services (BSS, IAM) sign with; "" = asked from IAM
 
     def endpoint(self, service: str) -> str:
         if service in self.endpoints:
@@ -77,9 +77,10 @@ class CloudSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> CloudSettings:
-        """HUAWEICLOUD_SDK_AK/_SK/_SECURITY_TOKEN/_PROJECT_ID (and _DOMAIN_ID for BSS), MGC_IAC_REGION (or
-        HUAWEICLOUD_SDK_REGION), and per-service endpoints: HUAWEICLOUD_SDK_REGION_{SERVICE}_{REGION} (the SDK's
-        own form) or MGC_IAC_ENDPOINT_{SERVICE}, or MGC_IAC_ENDPOINT for every service."""
+        """HUAWEICLOUD_SDK_AK/_SK/_SECURITY_TOKEN/_PROJECT_ID (and _DOMAIN_ID for BSS and IAM: asked from IAM when
+        unset), MGC_IAC_REGION (or HUAWEICLOUD_SDK_REGION), and per-service endpoints:
+        HUAWEICLOUD_SDK_REGION_{SERVICE}_{REGION} (the SDK's own form) or MGC_IAC_ENDPOINT_{SERVICE}, or
+        MGC_IAC_ENDPOINT for every service."""
         env = os.environ if env is None else env
         region = env.get("MGC_IAC_REGION") or env.get("HUAWEICLOUD_SDK_REGION") or "cn-north-4"
         missing = [k for k in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_PROJECT_ID")

@@ -13,7 +13,7 @@ EXPORTED = {
     "BssClient", "PriceQuery", "PriceQuote",
     "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
     "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
-    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
+    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan", "partitioned_disk",
 }
 
 

@@ -98,7 +98,7 @@ def test_target_test_with_a_failed_check_needs_an_override(demo: Demo) -> None:
     assert run.returncode == 3, run.stdout + run.stderr
     assert "checks: 0 of 1 passed; failed: nginx (exit 1)" in run.stdout
     cloud = demo.cloud()
-    task = next(t for t in cloud.sms.list_tasks() if t.name.endswith("web-01"))
+    task = next(t for t in cloud.sms.list_tasks() if t.name.startswith("mgc-web-01-"))   # mgc-<server>-<digest>
     assert cloud.sms.show_source(task.source_id).state == "stopped"        # SMS test: the sync pauses
 
     assert demo.cli("approve", stack, "--all-waiting", "--by", "alice").returncode == 0

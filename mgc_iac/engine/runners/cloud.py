@@ -250,12 +250,12 @@ class CloudSteps:
 
         target = ctx.records[TARGET_SERVER]
         start = bool(target.attrs.get("start_after_migration", True))
-        return StepOutcome(cutover(self.cloud_config, self._task_id(ctx), target.outputs["id"], start))
+        return StepOutcome(cutover(self.cloud_config, self._task_id(ctx), target.outputs["id"], start, ctx.cancel))
 
     def _step_SourceClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import clear_source
 
-        detail = clear_source(self.cloud_config, self._task_id(ctx))  # SMS tells the agent CLEAR
+        detail = clear_source(self.cloud_config, self._task_id(ctx), ctx.cancel)  # SMS tells the agent CLEAR
         agent = self._agent_side(ctx).clear(ctx)  # the SMS-Agent is stopped and removed from the source
         return StepOutcome({**detail, **(agent or {})})
 
@@ -266,7 +266,7 @@ class CloudSteps:
         if record is None:
             return StepOutcome({"note": "no task recorded"})
         if not record.outputs.get("cleared"):
-            delete_task(self.cloud_config, str(record.outputs["id"]))
+            delete_task(self.cloud_config, str(record.outputs["id"]), ctx.cancel)
         kept = ResourceRecord(record.address, record.kind, record.workflow, record.server, record.attrs,
                               {**record.outputs, "cleared": True})
         return StepOutcome({"task_id": record.outputs.get("id"), "deleted": True}, [kept])
