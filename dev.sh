@@ -41,6 +41,11 @@ install_python() {
   "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
   "$venv/bin/pip" install -q --disable-pip-version-check --require-hashes -r requirements.lock
   "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -e .
+  if ! "$venv/bin/pip" check >/dev/null 2>&1; then   # a dependency added to pyproject.toml but not locked
+    "$venv/bin/pip" check >&2 || true
+    echo "error: requirements.lock does not satisfy pyproject.toml: run ./dev.sh lock and commit the lock" >&2
+    return 1
+  fi
   touch "$venv/.installed"
 }
 
