@@ -31,6 +31,7 @@ from typing import Any
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
+    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
@@ -169,6 +170,11 @@ def task_request(cloud: Any, name: str, source: Any, server: Any, target_name: s
 
 class MigrationTaskProvider(ResourceProvider):
     serialize_as_secret_always = False
+    stack_setting: str | None = None  # `mgc-iac:stack` under Pulumi (configure); the engine never sets it
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Under Pulumi: the stack of `pulumi config set mgc-iac:stack DIR`, so a create can start the agent."""
+        self.stack_setting = req.config.get("stack")
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [CheckFailure(f, "is required") for f in ("source_mac", "os", "type", "target_name")
@@ -183,7 +189,15 @@ class MigrationTaskProvider(ResourceProvider):
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         cloud = cloud_for(props["cloud"])
-        source = find_source(cloud, props["source_mac"], props.get("source"))
+        try:
+            source = find_source(cloud, props["source_mac"], props.get("source"))
+        except CloudNotFoundError:
+            # under Pulumi nothing ran StartUpAgent: start the agent here, as the step does (idempotent), once
+            from mgc_iac.providers.source_agent import ensure_agent_for_task
+
+            if not ensure_agent_for_task(props, self.stack_setting):
+                raise
+            source = find_source(cloud, props["source_mac"], props.get("source"))
         name = task_name(props)
         task_id = None
         if source.current_task_id:
