@@ -31,6 +31,7 @@ from typing import Any
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
+    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
@@ -40,8 +41,8 @@ from pulumi.dynamic import (
 
 from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import MIGRATION_TASK
-from providers._cloud import cloud_for
-from providers._diff import diff_attrs
+from mgc_iac.providers._cloud import cloud_for
+from mgc_iac.providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud", "target_server_id")
 ALL_DAY = ("00:00", "23:59")
@@ -168,6 +169,11 @@ def task_request(cloud: Any, name: str, source: Any, server: Any, target_name: s
 
 class MigrationTaskProvider(ResourceProvider):
     serialize_as_secret_always = False
+    stack_setting: str | None = None  # `mgc-iac:stack` under Pulumi (configure); the engine never sets it
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Under Pulumi: the stack of `pulumi config set mgc-iac:stack DIR`, so a create can start the agent."""
+        self.stack_setting = req.config.get("stack")
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [CheckFailure(f, "is required") for f in ("source_mac", "os", "type", "target_name")
@@ -181,7 +187,15 @@ class MigrationTaskProvider(ResourceProvider):
         return diff_attrs(MIGRATION_TASK, olds, news, META)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = create_task_for(props)
+        try:
+            outs = create_task_for(props)
+        except CloudNotFoundError:
+            # under Pulumi nothing ran StartUpAgent: start the agent here, as the step does (idempotent), once
+            from mgc_iac.providers.source_agent import ensure_agent_for_task
+
+            if not ensure_agent_for_task(props, self.stack_setting):
+                raise
+            outs = create_task_for(props)
         return CreateResult(outs["id"], outs)
 
     @staticmethod

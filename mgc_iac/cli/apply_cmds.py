@@ -204,7 +204,7 @@ def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: 
             click.echo(check_reviewed(plan, digest, pipeline.reviewed))
         print_diagnostics(_warnings(planned))
         expected_serial = plan.state_serial  # someone else applying between plan and apply makes it stale
-        click.echo(render_plan(plan, "text", color=color, digest=digest), nl=False)
+        click.echo(render_plan(plan, "text", color=color, digest=digest, approved=planned.approved), nl=False)
         if not plan.has_changes:
             click.echo("Nothing to apply.")
             return
@@ -360,10 +360,13 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
 
 
 def _verification_line(verification: dict[str, Any]) -> str:
+    from mgc_iac.engine.status import verification_verdict
+
     rows = verification.get("results") or []
-    dirs = "; ".join(f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
+    dirs = "; ".join(f"{r['dir']}: nothing compared (0 files)" if not r.get("total") else
+                     f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
                      f"{r['extra']} extra" for r in rows)
-    return f"    verification {'clean' if verification.get('clean') else 'NOT clean'}: {dirs or 'no result'}"
+    return f"    verification {verification_verdict(verification)}: {dirs or 'no result'}"
 
 
 @click.group("state")
@@ -459,7 +462,7 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
                 moved = retry(store, name, server)
             else:
                 from mgc_iac.cloud.endpoint import cloud_config
-                from providers.migration_task import delete_task, poll_interval
+                from mgc_iac.providers.migration_task import delete_task, poll_interval
 
                 task = full_retry_target(store, name, server)
                 cloud = cloud_config(spec, _stack_dir_of(stack))

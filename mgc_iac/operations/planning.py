@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mgc_iac.diagnostics import Diagnostics
-from mgc_iac.errors import SpecError, StateError
+from mgc_iac.errors import MgcIacError, SpecError, StateError
 from mgc_iac.graph import Graph, build_graph
 from mgc_iac.plan.model import Plan, Provenance
 from mgc_iac.plan.planner import make_plan
@@ -39,6 +39,7 @@ class Planned:
     checked: Checked
     graph: Graph
     plan: Plan
+    approved: dict = field(default_factory=dict)  # gate -> approvals.status.GateApproval: passes at the next apply
 
 
 def state_path_for(loaded: LoadedStack) -> Path | str:
@@ -105,16 +106,18 @@ def plan_stack(
         require_state(checked.state_path, reader, new_state=new_state)
         snapshot = reader.snapshot(name)
         applied = reader.last_applied(name)
+        graph = build_graph(loaded.stack)
+        drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
+        plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
+                         warnings=checked.diagnostics.warnings, refreshed=facts is not None,
+                         provenance=provenance(loaded.directory), drift=drift)
+        plan = with_policy(plan, applied.policy if applied else None, loaded.directory, trusted_ref)
+        approved = {} if getattr(reader, "empty", False) else approved_in_state(plan, snapshot, loaded.directory,
+                                                                                reader)
     finally:
         if owned:
             reader.close()
-    graph = build_graph(loaded.stack)
-    drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
-    plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
-                     warnings=checked.diagnostics.warnings, refreshed=facts is not None,
-                     provenance=provenance(loaded.directory), drift=drift)
-    return Planned(checked, graph, with_policy(plan, applied.policy if applied else None, loaded.directory,
-                                               trusted_ref))
+    return Planned(checked, graph, plan, approved)
 
 
 def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref: str | None = None) -> Plan:
@@ -133,6 +136,31 @@ def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref:
         current, change = strictest(base, proposed), compare(base, proposed)
     return replace(plan, policy={**current.record(), "source": current.source},
                    policy_change=change.to_dict() if change else None)
+
+
+def approved_in_state(plan: Plan, snapshot: Snapshot, directory: Path, store: StateStore) -> dict:
+    """The gates of `plan` whose approvals (state and approvals.yaml, signatures verified) let them pass now,
+    under the approval policy in force."""
+    from mgc_iac.approvals import combine
+    from mgc_iac.approvals.environment import policy_of, trust_for
+    from mgc_iac.approvals.loader import approvals_path, load_approvals_file
+    from mgc_iac.approvals.status import approved_gates
+    from mgc_iac.plan.planfile import plan_digest
+    from mgc_iac.state import StepStatus
+
+    waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
+    file_path = approvals_path(directory)
+    recorded = store.approvals(plan.stack)
+    if not plan.gates() or not (recorded or file_path is not None):
+        return {}
+    try:
+        trust = trust_for(plan.stack, plan.spec, directory, store)
+        counted, rejected = trust.check(combine(load_approvals_file(file_path) if file_path else None, recorded))
+        authors = trust.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+    except MgcIacError:  # a broken approvals file or signers list: apply names it; the plan says "waits"
+        return {}
+    return approved_gates(plan, plan_digest(plan), counted, trust.policy or policy_of(plan.spec), authors, waiting,
+                          rejected)
 
 
 def read_drift(spec: dict, directory: Path | None, snapshot: Snapshot, cloud=None) -> tuple:  # -> tuple[Drift, ...]
