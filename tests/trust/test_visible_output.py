@@ -63,12 +63,12 @@ def test_every_plan_renderer_escapes_control_characters(fmt: str, color: bool):
 
 
 def test_the_pr_comment_and_show_escape_them(tmp_path: Path):
-    from mgc_iac.plan.planfile import write_plan
-    from mgc_iac.render import render_plan
+    from mgc_iac.plan.planfile import plan_digest, write_plan
     from mgc_iac.render.comment import pr_comment
 
     plan = _plan()
-    body = pr_comment(render_plan(plan, "markdown"), plan.stack)
+    body = pr_comment(plan, plan_digest(plan))
+    assert "pwned" in body
     assert _raw(body) == []
     write_plan(plan, tmp_path / "plan.json")
     file = str(tmp_path / "plan.json")
