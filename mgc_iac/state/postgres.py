@@ -141,7 +141,7 @@ class PostgresStore(SQLStore):
 
     def __init__(self, url: str, *, read_only: bool = False) -> None:
         """`read_only`: no schema creation or upgrade, a read-only session (plan, status: a pull request's job
-        runs with a role granted SELECT only, examples/pipeline/state-roles.sql)."""
+        runs with a role granted SELECT only, examples/ci/mgc-iac/state-roles.sql)."""
         super().__init__()
         check_url(url)
         self.url = url

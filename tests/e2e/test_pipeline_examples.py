@@ -1,10 +1,10 @@
-"""The pipeline examples (examples/github-actions, examples/gitlab-ci, examples/pipeline) are valid, run, and are
-safe to copy (issue 19).
+"""The pipeline examples (examples/: .github/workflows, .gitlab-ci.yml, ci/mgc-iac) are valid, run, and are safe
+to copy (issue 19).
 
 The workflow files are validated with check-jsonschema against SchemaStore's schemas (shipped inside the
 package, no network). Then the jobs' own `run:`/`script:` commands are run, in the order the pipelines would
 run them, in a real git repository (branch, plan, merge, apply, approvals pull request, merge, apply, scheduled
-apply) against the lab and a real PostgreSQL state whose roles are made by examples/pipeline/state-roles.sql,
+apply) against the lab and a real PostgreSQL state whose roles are made by examples/ci/mgc-iac/state-roles.sql,
 with the variables each job's YAML gives it and CI=true, as both platforms set. Approvals are signed with real
 SSH keys by ci/mgc-iac/approve.sh.
 
@@ -37,8 +37,8 @@ from .helpers import Demo
 
 REPO = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = REPO / "examples"
-GITHUB = sorted((EXAMPLES / "github-actions" / ".github" / "workflows").glob("*.yml"))
-GITLAB = EXAMPLES / "gitlab-ci" / ".gitlab-ci.yml"
+GITHUB = sorted((EXAMPLES / ".github" / "workflows").glob("*.yml"))
+GITLAB = EXAMPLES / ".gitlab-ci.yml"
 CHECK = Path(sys.executable).parent / "check-jsonschema"
 SKIPPED_STEPS = ("install", "comment", "reviewed")  # the platform's API and the pinned install (module doc)
 
@@ -120,7 +120,7 @@ def test_the_pipelines_give_each_job_only_what_it_needs():
 @pytest.mark.parametrize("source", ["mgc-iac", "mgc-iac==1.0", "git+https://example.com/x/mgc-iac@main",
                                     "git+https://example.com/x/mgc-iac@v1.2", "./no-such-dir"])
 def test_the_install_refuses_an_index_name_or_a_moving_ref(tmp_path, source):
-    done = subprocess.run(["bash", str(EXAMPLES / "pipeline" / "install.sh"), source], cwd=tmp_path,
+    done = subprocess.run(["bash", str(EXAMPLES / "ci" / "mgc-iac" / "install.sh"), source], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "install.sh:" in done.stderr, done.stdout + done.stderr
 
@@ -192,14 +192,14 @@ def _signer(principal: str, key: Path) -> str:
 
 
 class Roles:
-    """The state database's roles as examples/pipeline/state-roles.sql makes them (run by the DBA, once)."""
+    """The state database's roles as examples/ci/mgc-iac/state-roles.sql makes them (run by the DBA, once)."""
 
     def __init__(self, pg_server: Any, pg_url: str) -> None:
         import psycopg
 
         database = pg_url.rsplit("/", 1)[1]
         with psycopg.connect(pg_url, password=pg_server.password, autocommit=True) as conn:
-            sql = (EXAMPLES / "pipeline" / "state-roles.sql").read_text()
+            sql = (EXAMPLES / "ci" / "mgc-iac" / "state-roles.sql").read_text()
             if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'mgc_iac_plan'").fetchone():
                 # roles belong to the server: an earlier test's database made them (a DBA runs it once too)
                 sql = sql.replace("CREATE ROLE mgc_iac_apply LOGIN;", "").replace("CREATE ROLE mgc_iac_plan LOGIN;", "")
@@ -230,9 +230,9 @@ def _settings(roles: Roles) -> dict[str, str]:
 def _repository(kind: str, tmp_path: Path) -> Path:
     repo = tmp_path / "repo"
     (repo / "ci").mkdir(parents=True)
-    shutil.copytree(EXAMPLES / "pipeline", repo / "ci" / "mgc-iac")
+    shutil.copytree(EXAMPLES / "ci" / "mgc-iac", repo / "ci" / "mgc-iac")  # as README says: copy examples/
     if kind == "github":
-        shutil.copytree(EXAMPLES / "github-actions" / ".github", repo / ".github")
+        shutil.copytree(EXAMPLES / ".github", repo / ".github")
     else:
         shutil.copy(GITLAB, repo / ".gitlab-ci.yml")
     (repo / "README.md").write_text("migrations\n")

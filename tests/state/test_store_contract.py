@@ -336,12 +336,12 @@ def test_what_the_last_apply_ran_with_is_recorded_without_moving_the_serial(loca
 
 
 def test_the_example_grants_let_the_plan_role_read_and_never_write(pg_server, pg_url):
-    """examples/pipeline/state-roles.sql, as a DBA runs it: apply (as the apply role) creates and writes the
+    """examples/ci/mgc-iac/state-roles.sql, as a DBA runs it: apply (as the apply role) creates and writes the
     state; a pull request's job logs in as the plan role, reads the state, and every write is refused."""
     import psycopg
 
     database = pg_url.rsplit("/", 1)[1]
-    with open(os.path.join(REPO, "examples", "pipeline", "state-roles.sql")) as file:
+    with open(os.path.join(REPO, "examples", "ci", "mgc-iac", "state-roles.sql")) as file:
         sql = file.read()
     with psycopg.connect(pg_url, autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'mgc_iac_plan'").fetchone():
