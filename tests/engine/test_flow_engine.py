@@ -20,14 +20,17 @@ from mgc_iac.state import ApprovalRecord, StepStatus
 
 from .helpers import apply, approve_waiting, current, runner
 
+HEALTH = {"status": 503}  # what the web fixture's /health answers: a test "fixes the service" by setting 200
+
 
 @pytest.fixture
 def web() -> Iterator[str]:
-    """A controller-side HTTP service: /ok answers 200, /down 503."""
+    """A controller-side HTTP service: /ok answers 200, /down 503, /health HEALTH["status"] (503 at first)."""
+    HEALTH["status"] = 503
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            status = 200 if self.path == "/ok" else 503
+            status = 200 if self.path == "/ok" else HEALTH["status"] if self.path == "/health" else 503
             self.send_response(status)
             self.end_headers()
             self.wfile.write(b"healthy" if status == 200 else b"maintenance")
@@ -178,3 +181,33 @@ def test_source_clear_never_starts_after_the_window_closed(stack_dir: Path, stor
         is not StepStatus.DONE
     assert result.exit_code == 4 and "SourceClear of shop-wave-1/web-01 waits for its window (next: Sat " \
         "2026-04-04 22:00 UTC)" in result.scheduled.values()
+
+
+def test_a_clone_deleted_while_its_gate_waits_fails_its_checks_not_the_apply(stack_dir: Path, store: Any,
+                                                                             cloud_cfg: dict[str, Any], cloud: Any,
+                                                                             web: str) -> None:
+    def clone(wfs: list[dict[str, Any]]) -> None:
+        wfs[0]["test_launch"] = "clone"
+        wfs[0]["validation"] = {"checks": [{"name": "health", "http": f"{web}/health"}]}
+
+    edit_workflows(stack_dir, clone)
+    steps = runner(cloud_cfg)
+    result, _ = apply(stack_dir, store, steps)
+    assert result.exit_code == 3 and len(result.waiting) == 2
+    assert all("failed: health (HTTP 503" in w.reason for w in result.waiting)
+    approve_waiting(stack_dir, store)
+    [web_clone] = cloud.ecs.find_servers(name="web-01-hw-clone")      # deleted in the console meanwhile
+    cloud.ecs.delete_server(web_clone.id, delete_volumes=True, wait=True)
+    HEALTH["status"] = 200                                             # and the service is fixed
+
+    result, _ = apply(stack_dir, store, steps)
+    assert result.exit_code == 3 and not result.failed, result.failed   # the apply goes on for every server
+    reasons = {w.gate: w.reason for w in result.waiting}
+    gate = "shop-wave-1/web-01/TestValidation"
+    assert "failed: health (not run: the clone web-01-hw-clone" in reasons[gate]
+    assert "no longer exists (deleted outside mgc-iac)" in reasons[gate]
+    assert "shop-wave-1/db-01/TestCleanup" in result.done               # db's checks now pass: it goes on
+    assert not cloud.ecs.find_servers(name="db-01-hw-clone")
+    assert "has alice" in reasons[gate]               # the approval still counts: the record did not move
+    record = store.snapshot("demo").steps[gate]       # (same verdict: it keeps the failure the approver saw)
+    assert record.status is StepStatus.WAITING and record.detail["checks"][0]["detail"] == "HTTP 503, expected 200"
