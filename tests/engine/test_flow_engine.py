@@ -211,3 +211,26 @@ def test_a_clone_deleted_while_its_gate_waits_fails_its_checks_not_the_apply(sta
     assert "has alice" in reasons[gate]               # the approval still counts: the record did not move
     record = store.snapshot("demo").steps[gate]       # (same verdict: it keeps the failure the approver saw)
     assert record.status is StepStatus.WAITING and record.detail["checks"][0]["detail"] == "HTTP 503, expected 200"
+
+
+def test_a_server_removed_while_its_clone_runs_takes_the_clone_with_it(stack_dir: Path, store: Any,
+                                                                       cloud_cfg: dict[str, Any], cloud: Any) -> None:
+    """A clone is a billed ECS server that SMS does not delete with its task: removing the server from the stack
+    at TestValidation deletes target, task and clone (the other server's clone stays for its test)."""
+    edit_workflows(stack_dir, lambda wfs: wfs[0].update(test_launch="clone"))
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))
+    assert result.exit_code == 3 and len(result.waiting) == 2, result.failed
+    assert {s.name for s in cloud.ecs.find_servers()} >= {"db-01-hw-clone", "web-01-hw-clone"}
+
+    sources = stack_dir / "sources.yaml"
+    doc = yaml.safe_load(sources.read_text())
+    doc["sources"] = [s for s in doc["sources"] if s["name"] != "db-01"]
+    doc["migration_plans"] = [dict(p, servers=[s for s in p["servers"] if s != "db-01"])
+                              for p in doc["migration_plans"]]
+    sources.write_text(yaml.safe_dump(doc, sort_keys=False))
+    edit_workflows(stack_dir, lambda wfs: (wfs[0].get("servers") or {}).pop("db-01", None))
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))
+    assert not result.failed, result.failed
+    names = {s.name for s in cloud.ecs.find_servers()}
+    assert "db-01-hw" not in names and "db-01-hw-clone" not in names
+    assert "web-01-hw-clone" in names
