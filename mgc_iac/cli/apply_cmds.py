@@ -23,6 +23,22 @@ from mgc_iac.engine.hooks import Hooks
 class _PrintHooks(Hooks):
     """Progress lines on stderr (stdout keeps the summary, for pipelines)."""
 
+    def __init__(self) -> None:
+        self._pushback: dict[str, float] = {}   # endpoint -> when its pressure was last printed
+
+    def api_pressure(self, endpoint: str, text: str | None) -> None:
+        """An endpoint pushing back: printed when it starts, then every 30 s while it lasts, and when it ends."""
+        import time
+
+        now = time.monotonic()
+        if text is None:
+            if self._pushback.pop(endpoint, None) is not None:
+                click.echo(f"  ! {endpoint.split(' ', 1)[0].upper()} answers again", err=True)
+            return
+        if now - self._pushback.get(endpoint, float("-inf")) >= 30:
+            self._pushback[endpoint] = now
+            click.echo(f"  ! {text}", err=True)
+
     def step_started(self, gate: str, attempt: int) -> None:
         click.echo(f"  > {gate}" + (f" (attempt {attempt})" if attempt > 1 else ""), err=True)
 
@@ -75,7 +91,8 @@ def _stack_dir_of(stack: Path) -> Path:
 @click.option("--auto-approve", is_flag=True,
               help="Do not ask before applying a stack. Never passes a manual gate: those need `approve`.")
 @click.option("--parallelism", type=click.IntRange(1, 1000), default=10, show_default=True,
-              help="Steps running at once.")
+              help="Steps working at once (cloud calls, SSH). A step that only waits on SMS (a copy, a cutover) "
+                   "lends its place meanwhile, so every server's migration can run.")
 @click.option("--stack-dir", type=click.Path(path_type=Path, file_okay=False),
               help="With a plan file: the stack directory (its approvals.yaml, lab-seed.yaml and state); "
                    "default: the directory recorded in the plan, relative to where it was made.")
@@ -98,6 +115,17 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     every automated step and stops at each manual checkpoint until it is approved (exit code 3): it prints
     what waits for whom and the plan digest to approve. Run it again after `mgc-iac approve`; a killed apply
     resumes where it stopped. The stack's lock is taken first, before planning.
+
+    Waiting on the cloud: one paged read of the account's SMS tasks and sources serves every waiting server,
+    first after half of the workflow's `advanced.poll_interval` (default 10s, as Huawei's Terraform provider),
+    then every poll_interval. Calls share one rate limit per service endpoint: a throttled endpoint (HTTP 429,
+    APIGW.0308) is waited out with Retry-After or growing, jittered waits, shown as "SMS throttled (429); next
+    try in 8 s; 3 servers waiting on it" (`cloud.max_requests_per_second` caps the rate).
+
+    Stalls: a running step that shows no progress (task state, bytes copied, answers) for the workflow's
+    `advanced.stall_timeout` (default 30m), or whose calls are all throttled or unanswered that long, fails with
+    "no progress for N min since ..." naming the endpoint and its error; `mgc-iac retry` or a new apply runs it
+    again from a safe point (a copy is stopped and started again).
 
     Exit codes: 0 done, 1 error or a failed step, 3 waiting at gates (or queued behind the account-wide cap),
     4 in progress (--max-wait ran out while the cloud works: apply again later), 130 interrupted (Ctrl-C).
@@ -143,7 +171,7 @@ def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: 
         digest = plan_digest(plan)
         print_diagnostics(_warnings(planned))
         expected_serial = plan.state_serial  # someone else applying between plan and apply makes it stale
-        click.echo(render_plan(plan, "text", color=color, digest=digest), nl=False)
+        click.echo(render_plan(plan, "text", color=color, digest=digest, approved=planned.approved), nl=False)
         if not plan.has_changes:
             click.echo("Nothing to apply.")
             return
@@ -230,6 +258,8 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
             click.echo(f"(or list them in {where}/approvals.yaml with plan_digest: {digest}); then apply again.")
         else:
             click.echo("(or in approvals.yaml with the digest `mgc-iac plan` shows now); then apply again.")
+    for line in result.pushback:
+        click.echo(f"Pushing back: {line}")
     if result.in_progress:
         click.echo(f"In progress: --max-wait is up while the cloud works on; run `mgc-iac apply {where}` again "
                    "to pick it up (exit code 4).")
@@ -296,10 +326,13 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
 
 
 def _verification_line(verification: dict[str, Any]) -> str:
+    from mgc_iac.engine.status import verification_verdict
+
     rows = verification.get("results") or []
-    dirs = "; ".join(f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
+    dirs = "; ".join(f"{r['dir']}: nothing compared (0 files)" if not r.get("total") else
+                     f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
                      f"{r['extra']} extra" for r in rows)
-    return f"    verification {'clean' if verification.get('clean') else 'NOT clean'}: {dirs or 'no result'}"
+    return f"    verification {verification_verdict(verification)}: {dirs or 'no result'}"
 
 
 @click.group("state")
@@ -395,12 +428,12 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
                 moved = retry(store, name, server)
             else:
                 from mgc_iac.cloud.endpoint import cloud_config
-                from providers.migration_task import delete_task
+                from mgc_iac.providers.migration_task import delete_task, poll_interval
 
                 task = full_retry_target(store, name, server)
                 cloud = cloud_config(spec, _stack_dir_of(stack))
                 if task is not None and task.outputs.get("id") and not task.outputs.get("cleared"):
-                    delete_task(cloud, str(task.outputs["id"]))
+                    delete_task(cloud, str(task.outputs["id"]), interval=poll_interval(spec, server.split("/")[0]))
                 moved = full_retry(store, name, server, task)
     finally:
         store.close()

@@ -65,7 +65,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     if fmt != "json":
         print_diagnostics(_only_warnings(planned))
     digest = write_plan(plan, out) if out else plan_to_dict(plan)["digest"]
-    click.echo(render_plan(plan, fmt, color=use_color() if color is None else color, digest=digest), nl=False)
+    click.echo(render_plan(plan, fmt, color=use_color() if color is None else color, digest=digest,
+                           approved=planned.approved), nl=False)
     if out and fmt != "json":
         click.echo(f"Saved the plan to {out}. Apply exactly this plan with `mgc-iac apply {out}`.")
     if (detailed_exitcode and plan.has_changes) or (drift_exitcode and plan.drift):

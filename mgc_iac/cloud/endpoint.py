@@ -29,6 +29,8 @@ def cloud_config(spec: dict[str, Any], stack_dir: Path | None) -> dict[str, Any]
     config: dict[str, Any] = {"provider": provider, "region": cloud.get("region", "cn-north-4")}
     if cloud.get("endpoints"):
         config["endpoints"] = dict(sorted(cloud["endpoints"].items()))
+    if cloud.get("max_requests_per_second"):
+        config["max_requests_per_second"] = float(cloud["max_requests_per_second"])
     if provider != "lab":
         return config
     from mgc_iac.lab import default_state_dir, ensure_lab
@@ -56,6 +58,8 @@ def settings_for(config: dict[str, Any]):  # -> mgc_iac.cloud.CloudSettings
         raise ConfigError(f"unknown cloud provider {provider!r} (lab | huaweicloud)")
     if config.get("endpoints"):
         settings = replace(settings, endpoints={**settings.endpoints, **config["endpoints"]})
+    if config.get("max_requests_per_second"):
+        settings = replace(settings, max_requests_per_second=float(config["max_requests_per_second"]))
     return settings
 
 

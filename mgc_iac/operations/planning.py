@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mgc_iac.diagnostics import Diagnostics
-from mgc_iac.errors import SpecError, StateError
+from mgc_iac.errors import MgcIacError, SpecError, StateError
 from mgc_iac.graph import Graph, build_graph
 from mgc_iac.plan.model import Plan, Provenance
 from mgc_iac.plan.planner import make_plan
@@ -31,6 +31,7 @@ class Planned:
     checked: Checked
     graph: Graph
     plan: Plan
+    approved: dict = field(default_factory=dict)  # gate -> approvals.status.GateApproval: passes at the next apply
 
 
 def state_path_for(loaded: LoadedStack) -> Path | str:
@@ -85,22 +86,44 @@ def plan_stack(
         raise SpecError(checked.diagnostics)
     loaded = checked.loaded
     name = loaded.stack.metadata.name
-    if store is not None:
-        snapshot = store.snapshot(name)
-    elif state_exists(checked.state_path):
-        owned = open_store(checked.state_path)
-        try:
-            snapshot = owned.snapshot(name)
-        finally:
+    owned = None
+    if store is None and state_exists(checked.state_path):
+        owned = store = open_store(checked.state_path)
+    try:
+        snapshot = store.snapshot(name) if store is not None else Snapshot.empty(name)
+        graph = build_graph(loaded.stack)
+        drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
+        plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
+                         warnings=checked.diagnostics.warnings, refreshed=facts is not None,
+                         provenance=provenance(loaded.directory), drift=drift)
+        approved = approved_in_state(plan, snapshot, loaded.directory, store) if store is not None else {}
+    finally:
+        if owned is not None:
             owned.close()
-    else:
-        snapshot = Snapshot.empty(name)
-    graph = build_graph(loaded.stack)
-    drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
-    plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
-                     warnings=checked.diagnostics.warnings, refreshed=facts is not None,
-                     provenance=provenance(loaded.directory), drift=drift)
-    return Planned(checked, graph, plan)
+    return Planned(checked, graph, plan, approved)
+
+
+def approved_in_state(plan: Plan, snapshot: Snapshot, directory: Path, store: StateStore) -> dict:
+    """The gates of `plan` whose approvals (state and approvals.yaml, signatures verified) let them pass now."""
+    from mgc_iac.approvals import combine
+    from mgc_iac.approvals.environment import policy_of, trust_for
+    from mgc_iac.approvals.loader import approvals_path, load_approvals_file
+    from mgc_iac.approvals.status import approved_gates
+    from mgc_iac.plan.planfile import plan_digest
+    from mgc_iac.state import StepStatus
+
+    waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
+    file_path = approvals_path(directory)
+    recorded = store.approvals(plan.stack)
+    if not plan.gates() or not (recorded or file_path is not None):
+        return {}
+    try:
+        trust = trust_for(plan.stack, plan.spec, directory, store)
+        counted, rejected = trust.check(combine(load_approvals_file(file_path) if file_path else None, recorded))
+        authors = trust.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+    except MgcIacError:  # a broken approvals file or signers list: apply names it; the plan says "waits"
+        return {}
+    return approved_gates(plan, plan_digest(plan), counted, policy_of(plan.spec), authors, waiting, rejected)
 
 
 def read_drift(spec: dict, directory: Path | None, snapshot: Snapshot, cloud=None) -> tuple:  # -> tuple[Drift, ...]

@@ -11,7 +11,7 @@ import pytest
 
 from mgc_iac.cloud import LabControl
 from mgc_iac.engine.runners.sms_task import AgentDisconnectedError, start_migration
-from providers.migration_task import task_configuration
+from mgc_iac.providers.migration_task import task_configuration
 
 
 def _task(cloud: Any) -> str:
@@ -25,7 +25,7 @@ def test_a_silent_agent_ends_the_wait_when_sms_sees_it_disconnected(cloud: Any, 
     task_id = _task(cloud)  # registered, then no agent ever polls again
     started = time.monotonic()
     with pytest.raises(AgentDisconnectedError, match="disconnected"):
-        start_migration(cloud_cfg, task_id, threading.Event())
+        start_migration(cloud_cfg, task_id, threading.Event(), interval=1.0)   # the lab: a read a second
     assert time.monotonic() - started < 10
     assert cloud.sms.show_task(task_id).state == "RUNNING"  # the task waits for a Retry or a Full Retry
 
@@ -34,7 +34,7 @@ def test_an_agent_gone_from_the_source_ends_the_wait_at_once(cloud: Any, cloud_c
     LabControl(cloud.settings).update_settings(instant_transfers=False)  # SMS still sees it connected (90 s)
     task_id = _task(cloud)
     with pytest.raises(AgentDisconnectedError):
-        start_migration(cloud_cfg, task_id, threading.Event(), agent_alive=lambda: False)
+        start_migration(cloud_cfg, task_id, threading.Event(), agent_alive=lambda: False, interval=1.0)
 
 
 def test_the_task_configuration_carries_the_verification_policy() -> None:
@@ -51,3 +51,39 @@ def test_the_task_configuration_carries_the_verification_policy() -> None:
     assert consistency_paths(copy["CONSISTENCY_DIR"]) == (["/srv", "/data"], ["/data/tmp"])
     off = task_configuration({"verify": {"enabled": False, "include_paths": ["/srv"]}})
     assert off["CONSISTENCY_MODE"] == "" and off["CONSISTENCY_DIR"] == ""
+
+
+def test_verify_refuses_a_verification_that_compared_no_file() -> None:
+    """VerifyConsistency fails with "nothing compared" when every checked directory held 0 files. SMS's answer is
+    faked (a fault on demand): the e2e demo proves real counts from the lab agent."""
+    import pytest
+
+    from mgc_iac.cloud._types import ConsistencyResult
+    from mgc_iac.engine.runners import sms_task
+
+    class _Sms:
+        def __init__(self, rows):
+            self.rows = rows
+
+        def consistency_result(self, _task_id):
+            return self.rows
+
+    class _Cloud:
+        def __init__(self, rows):
+            self.sms = _Sms(rows)
+
+    empty = [ConsistencyResult("/srv", 0), ConsistencyResult("/data", 0)]
+    original = sms_task.cloud_for
+    try:
+        sms_task.cloud_for = lambda _cfg: _Cloud(empty)
+        with pytest.raises(sms_task.VerificationFailedError, match="nothing compared") as failed:
+            sms_task.verify({}, "task-1")
+        assert failed.value.step_detail["verification"]["clean"] is False
+        # one directory empty on this source (the demo's db-01 has no /srv): the others were compared
+        half = [ConsistencyResult("/srv", 0), ConsistencyResult("/data", 5)]
+        sms_task.cloud_for = lambda _cfg: _Cloud(half)
+        assert sms_task.verify({}, "task-1")["verification"]["clean"] is True
+        sms_task.cloud_for = lambda _cfg: _Cloud([ConsistencyResult("/srv", 5)])
+        assert sms_task.verify({}, "task-1")["verification"]["clean"] is True
+    finally:
+        sms_task.cloud_for = original

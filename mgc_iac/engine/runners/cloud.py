@@ -52,6 +52,31 @@ class CloudSteps:
         self._hosts = hosts
         self._agents: AgentSide | None = None
         self._agents_guard = threading.Lock()
+        self._fleet: Any = None
+
+    @property
+    def fleet(self) -> Any:
+        """The apply's one reader of SMS task states (mgc_iac/cloud/_fleet.py), built on first use."""
+        with self._agents_guard:
+            if self._fleet is None:
+                from mgc_iac.cloud import FleetReader
+                from mgc_iac.providers._cloud import cloud_for
+
+                self._fleet = FleetReader(cloud_for(self.cloud_config).sms)
+            return self._fleet
+
+    @staticmethod
+    def _interval(ctx: StepContext) -> float:
+        from mgc_iac.providers.migration_task import poll_interval
+
+        return poll_interval(ctx.spec, ctx.server.workflow)
+
+    @staticmethod
+    def _restart(ctx: StepContext) -> bool:
+        """Run again from a safe point: after a stall (the watchdog failed it) or a `retry` (the copy SMS thinks
+        runs is stopped and started again, so a lost command is sent again)."""
+        previous = ctx.previous
+        return bool(previous.get("stalled") or previous.get("rewound") == "retry")
 
     def _agent_side(self, ctx: StepContext) -> AgentSide:
         with self._agents_guard:  # steps of several servers ask at once, from the engine's worker threads
@@ -87,7 +112,7 @@ class CloudSteps:
     # ---- steps ---------------------------------------------------------------------------------------------
 
     def run_step(self, ctx: StepContext) -> StepOutcome:
-        from providers._cloud import lookup_scope
+        from mgc_iac.providers._cloud import lookup_scope
 
         handler = getattr(self, f"_step_{ctx.step}", None)
         if handler is None:
@@ -96,7 +121,7 @@ class CloudSteps:
             return handler(ctx)
 
     def _step_CreateTarget(self, ctx: StepContext) -> StepOutcome:  # noqa: N802 - named after the step
-        from providers.target_server import TargetServerProvider
+        from mgc_iac.providers.target_server import TargetServerProvider
 
         provider = TargetServerProvider()
         change = ctx.changes[TARGET_SERVER]
@@ -125,7 +150,7 @@ class CloudSteps:
 
     def _step_StartUpAgent(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import register_simulated_source
-        from providers.migration_task import MigrationTaskProvider, delete_task
+        from mgc_iac.providers.migration_task import MigrationTaskProvider, create_task_for, delete_task
 
         source = next(s for s in ctx.spec.get("sources", []) if s["name"] == ctx.server.server)
         target = ctx.records.get(TARGET_SERVER)
@@ -141,14 +166,16 @@ class CloudSteps:
         props = self._task_props(ctx.stack, change.address, attrs, target.outputs["id"])
         old_id = record.outputs.get("id") if record and not record.outputs.get("cleared") else None
         if old_id and change.action is Action.REPLACE:
-            delete_task(self.cloud_config, old_id)
+            delete_task(self.cloud_config, old_id, fleet=self.fleet, interval=self._interval(ctx))
             old_id = None
         if old_id and change.action is Action.UPDATE:
             outs = provider.update(old_id, {**record.attrs, **record.outputs, "cloud": self.cloud_config}, props).outs
         elif old_id:
             outs = provider.read(old_id, {**props, **_pick(record.outputs, TASK_OUTPUTS)}).outs
         else:
-            outs = provider.create(props).outs
+            # the registered source's id saves a list_servers; the first attempt need not look the task up by name
+            outs = create_task_for(props, source_id=source_id, replay=ctx.attempt > 1)
+            self.fleet.note(str(outs["id"]), str(outs["state"]))
         outs = _pick(outs or {}, TASK_OUTPUTS)
         outs.pop("cleared", None)
         detail = {**(agent or {"agent": "lab-simulated"}), "source_id": source_id, "task_id": outs.get("id")}
@@ -181,7 +208,8 @@ class CloudSteps:
         agents = self._agent_side(ctx)
         alive = agents.ensure_agent(ctx)
         try:
-            return operation(self.cloud_config, task_id, ctx.cancel, agent_alive=alive, on_progress=ctx.progress)
+            return operation(self.cloud_config, task_id, ctx.cancel, agent_alive=alive, on_progress=ctx.progress,
+                             fleet=self.fleet, interval=self._interval(ctx), restart=self._restart(ctx))
         except AgentDisconnectedError as exc:
             raise AgentGoneError(f"{retry_advice(ctx, ctx.server.server)} ({exc})") from exc
         except CloudError as exc:
@@ -222,7 +250,7 @@ class CloudSteps:
         """The workflow's checks against the instance the gate is about: the clone (TestValidation of a clone
         test) or the target (TestValidation of a target test, BusinessValidation)."""
         from mgc_iac.engine.runners.checks import run_checks
-        from providers._cloud import cloud_for
+        from mgc_iac.providers._cloud import cloud_for
 
         instance = None
         if ctx.step == "TestValidation" and self._workflow(ctx).get("test_launch") == "clone":
@@ -250,23 +278,26 @@ class CloudSteps:
 
         target = ctx.records[TARGET_SERVER]
         start = bool(target.attrs.get("start_after_migration", True))
-        return StepOutcome(cutover(self.cloud_config, self._task_id(ctx), target.outputs["id"], start, ctx.cancel))
+        return StepOutcome(cutover(self.cloud_config, self._task_id(ctx), target.outputs["id"], start, ctx.cancel,
+                                   fleet=self.fleet, interval=self._interval(ctx)))
 
     def _step_SourceClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import clear_source
 
-        detail = clear_source(self.cloud_config, self._task_id(ctx), ctx.cancel)  # SMS tells the agent CLEAR
+        detail = clear_source(self.cloud_config, self._task_id(ctx), ctx.cancel, fleet=self.fleet,
+                              interval=self._interval(ctx))  # SMS tells the agent CLEAR
         agent = self._agent_side(ctx).clear(ctx)  # the SMS-Agent is stopped and removed from the source
         return StepOutcome({**detail, **(agent or {})})
 
     def _step_MigrationTaskClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from providers.migration_task import delete_task
+        from mgc_iac.providers.migration_task import delete_task
 
         record = ctx.records.get(MIGRATION_TASK)
         if record is None:
             return StepOutcome({"note": "no task recorded"})
         if not record.outputs.get("cleared"):
-            delete_task(self.cloud_config, str(record.outputs["id"]), ctx.cancel)
+            delete_task(self.cloud_config, str(record.outputs["id"]), ctx.cancel, fleet=self.fleet,
+                        interval=self._interval(ctx))
         kept = ResourceRecord(record.address, record.kind, record.workflow, record.server, record.attrs,
                               {**record.outputs, "cleared": True})
         return StepOutcome({"task_id": record.outputs.get("id"), "deleted": True}, [kept])
@@ -278,7 +309,7 @@ class CloudSteps:
         if change.action is Action.FORGET:
             return None
         if change.kind == NOTIFICATION:
-            from providers.notification import NotificationProvider
+            from mgc_iac.providers.notification import NotificationProvider
 
             if change.action is Action.DELETE:
                 return None
@@ -286,7 +317,7 @@ class CloudSteps:
             outs = NotificationProvider().create(props).outs or {}
             return self._record(change, change.after or {}, {"topic_name": outs.get("topic_name")})
         if change.kind == TARGET_SERVER and record is not None:
-            from providers.target_server import TargetServerProvider
+            from mgc_iac.providers.target_server import TargetServerProvider
 
             old = _olds(record, change, self.cloud_config)
             if change.action is Action.DELETE:
@@ -300,12 +331,13 @@ class CloudSteps:
             outs = TargetServerProvider().update(record.outputs["id"], old, props).outs or {}
             return self._record(change, change.after or {}, {**record.outputs, **_pick(outs, TARGET_OUTPUTS)})
         if change.kind == MIGRATION_TASK and record is not None:
-            from providers.migration_task import MigrationTaskProvider, delete_task
+            from mgc_iac.providers.migration_task import MigrationTaskProvider, delete_task, poll_interval
 
             cleared = bool(record.outputs.get("cleared"))
             if change.action is Action.DELETE:
                 if not cleared and record.outputs.get("id"):
-                    delete_task(self.cloud_config, str(record.outputs["id"]))
+                    delete_task(self.cloud_config, str(record.outputs["id"]), fleet=self.fleet,
+                                interval=poll_interval(spec, change.workflow))
                 return None
             if cleared:
                 return self._record(change, change.after or {}, record.outputs)
@@ -317,7 +349,7 @@ class CloudSteps:
         return None if change.action is Action.DELETE else record
 
     def notify(self, spec: dict[str, Any], workflow: str, subject: str, message: str) -> bool:
-        from providers.notification import publish
+        from mgc_iac.providers.notification import publish
 
         wf = next((w for w in spec.get("workflows", []) if w.get("name") == workflow), {})
         note = (wf.get("advanced") or {}).get("notifications")

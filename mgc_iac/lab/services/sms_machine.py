@@ -76,6 +76,8 @@ def cycle_of(lab: LabContext, task: dict[str, Any]) -> str:
 
 
 def connected(lab: LabContext, source: dict[str, Any]) -> bool:
+    if source.get("agent_version") == "lab-simulated":   # instant_transfers' simulated agent never polls
+        return True
     return lab.clock() - source.get("last_seen", 0.0) < lab.agent_timeout()
 
 
@@ -166,9 +168,14 @@ def _cloned(lab: LabContext, task: dict[str, Any], pending: dict[str, Any]) -> d
     return task
 
 
+def _transferred(lab: LabContext, task: dict[str, Any], pending: dict[str, Any]) -> dict[str, Any]:
+    _instant(lab, task, pending["phase"])   # lab only: a simulated copy that ran `transfer_seconds`
+    return task
+
+
 _SETTLE: dict[str, Callable[[LabContext, dict[str, Any], dict[str, Any]], dict[str, Any] | None]] = {
     "ABORT": _aborted, "SKIPPED": _skipped, "cutovered": _cutovered, "cleared": _cleared, "DELETED": _deleted,
-    "ROUND": _next_round, "cloned": _cloned,
+    "ROUND": _next_round, "cloned": _cloned, "TRANSFERRED": _transferred,
 }
 
 
@@ -215,8 +222,11 @@ def _instant(lab: LabContext, task: dict[str, Any], phase: str) -> None:
     if source is not None:
         source["replicatesize"] = source["totalsize"]
         lab.store.put("sms_source", source)
+    # no file moves in this simulation: it counts each source disk as one compared item, so a simulated run is
+    # clean (0 files compared reads "nothing compared", never clean); a copy by the agent posts real counts
+    disks = max(1, len((source or {}).get("disks") or ()))
     task["result_list"] = [{"finished_time": ms(lab.clock()), "check_result": "success", "consistency_result": [
-        {"dir_check": "/", "num_total_files": 0, "num_different_files": 0, "num_target_miss_files": 0,
+        {"dir_check": "/", "num_total_files": disks, "num_different_files": 0, "num_target_miss_files": 0,
          "num_target_more_files": 0}]}]
     finish(lab, task, phase)
 
@@ -228,6 +238,10 @@ def run(lab: LabContext, task: dict[str, Any], phase: str) -> None:
     task["error_json"] = ""
     set_source(lab, task, state="replicate" if phase == "MIGRATE" else "syncing",
                cycle="replicating" if phase == "MIGRATE" else "syncing")
+    if lab.instant_transfers() and lab.transfer_seconds() > 0:
+        # lab only: the simulated copy runs `transfer_seconds` (RUNNING / SYNCING), then finishes as instantly
+        task["pending"] = {"at": lab.clock() + lab.transfer_seconds(), "to": "TRANSFERRED", "phase": phase}
+        return
     if lab.instant_transfers():
         _instant(lab, task, phase)
         return
