@@ -323,13 +323,15 @@ class CutoverWindow(SpecModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        import difflib
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone: write one like Europe/Berlin, "
-                             "Asia/Shanghai or UTC") from None
+            close = difflib.get_close_matches(value, sorted(available_timezones()), n=1, cutoff=0.8)
+            hint = f"did you mean {close[0]}?" if close else "write one like Europe/Berlin, Asia/Shanghai or UTC"
+            raise ValueError(f"{value!r} is not an IANA time zone: {hint}") from None
         return value
 
     @property
