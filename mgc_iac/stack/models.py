@@ -348,8 +348,8 @@ class CommandCheck(SpecModel):
 
 
 class HttpCheck(SpecModel):
-    """GET `http` from the controller: the answer's status must be `expect_status`. `{ip}` in the URL is the
-    checked instance's private IP."""
+    """GET `http` from the controller: the answer's status must be `expect_status` (a redirect is not followed:
+    its 3xx is the answer). `{ip}` in the URL is the checked instance's private IP."""
 
     name: Name
     http: str = Field(pattern=r"^https?://", description="URL fetched from the controller ({ip}: the instance's IP).")
