@@ -4,41 +4,26 @@ service or a missing SSH login fails the check with what happened."""
 
 from __future__ import annotations
 
-import http.server
 import socket
-import threading
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from mgc_iac.engine.runners.checks import run_checks
+from tests.conftest import http_service
 
 
 @pytest.fixture
 def service() -> Iterator[str]:
-    """/moved answers 302 to /login, /login 200 (a login page), anything else 404."""
+    """/moved answers 302 to /login, /login 200 (a login page), anything else 404 with a long body."""
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            if self.path == "/moved":
-                self.send_response(302)
-                self.send_header("Location", "/login")
-                self.end_headers()
-                return
-            self.send_response(200 if self.path == "/login" else 404)
-            self.end_headers()
-            self.wfile.write(b"please log in" if self.path == "/login" else b"x" * 5000)
+    def answer(path: str) -> tuple[int, bytes, dict[str, str]]:
+        if path == "/moved":
+            return 302, b"", {"Location": "/login"}
+        return (200, b"please log in", {}) if path == "/login" else (404, b"x" * 5000, {})
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with http_service(answer) as url:
+        yield url
 
 
 def test_a_redirect_is_the_answer_not_the_page_behind_it(service: str) -> None:
