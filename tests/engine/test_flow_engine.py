@@ -4,8 +4,6 @@ it in the same apply, and Cutover waits for its window (a fixed clock, then one 
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,6 +15,7 @@ import yaml
 
 from mgc_iac.approvals import OVERRIDE_CHECKS
 from mgc_iac.state import ApprovalRecord, StepStatus
+from tests.conftest import http_service
 
 from .helpers import apply, approve_waiting, current, runner
 
@@ -28,22 +27,12 @@ def web() -> Iterator[str]:
     """A controller-side HTTP service: /ok answers 200, /down 503, /health HEALTH["status"] (503 at first)."""
     HEALTH["status"] = 503
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            status = 200 if self.path == "/ok" else HEALTH["status"] if self.path == "/health" else 503
-            self.send_response(status)
-            self.end_headers()
-            self.wfile.write(b"healthy" if status == 200 else b"maintenance")
+    def answer(path: str) -> tuple[int, bytes, dict[str, str]]:
+        status = 200 if path == "/ok" else HEALTH["status"] if path == "/health" else 503
+        return status, b"healthy" if status == 200 else b"maintenance", {}
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with http_service(answer) as url:
+        yield url
 
 
 def edit_workflows(stack_dir: Path, change: Any) -> None:
