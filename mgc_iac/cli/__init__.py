@@ -73,7 +73,8 @@ def cli(ctx: click.Context, debug: bool, no_color: bool, trust_stack_code: bool)
 
     Write the migration (sources, workflows, target network, encryption, verification, tags) as a stack in
     YAML or Python, keep it in Git, review `mgc-iac plan`, then `mgc-iac apply` it. Apply stops at each
-    manual checkpoint (ResizeDiskPartition, BusinessValidation, Cutover) until it is approved.
+    manual checkpoint (ResizeDiskPartition, TestValidation with a test launch, BusinessValidation, Cutover)
+    until it is approved.
 
     Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode), 3 waiting for approval,
     4 in progress (apply --max-wait returned while the cloud works on).

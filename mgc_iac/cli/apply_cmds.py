@@ -312,7 +312,8 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
     from mgc_iac.engine.status import stack_status
     from mgc_iac.operations.planning import plan_stack
 
-    plan = plan_stack(stack).plan
+    planned = plan_stack(stack)
+    plan = planned.plan
     store = _store_for(_stack_dir_of(stack), plan.spec, read_only=True)
     if watch:
         from mgc_iac.cli.status_watch import watch_status
@@ -322,7 +323,7 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         finally:
             store.close()
     try:
-        status = stack_status(plan, store.snapshot(plan.stack))
+        status = stack_status(plan, store.snapshot(plan.stack), approved=planned.approved)
         # what approvals are bound to (with the cloud account); none before the first apply
         status["environment_id"] = None if getattr(store, "empty", False) else store.environment_id()
         lock = store.lock_info(plan.stack)
@@ -339,7 +340,9 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         click.echo(f"workflow {wf['name']}")
         for s in wf["servers"]:
             line = f"  {s['server']:<20} {s['progress']:>5}  {s['current_step'] or '-':<22} {s['state']}"
-            if s.get("gate"):
+            if s.get("approved"):
+                line += f"  {visible_line(s['approved']['text'])}"
+            elif s.get("gate"):
                 line += f"  waits: {visible_line(s.get('needs'))}"
             if s.get("queue_position"):
                 line += f"  queue position {s['queue_position']}"
