@@ -6,8 +6,9 @@ token), reach the network, write outside a scratch directory or run for ever. So
 - an environment built from an allowlist (never the parent's environment minus a denylist);
 - under bubblewrap (`bwrap`, as the lab hosts use it): a new mount namespace showing only the Python runtime,
   mgc-iac's own package and the stack's directory, all read-only, and a size-capped tmpfs as its scratch
-  (/tmp, also $HOME); no network (a new, empty network namespace), its own pid/ipc/uts namespaces, no
-  capabilities, a new terminal session (no TIOCSTI into the caller's terminal), killed with its parent;
+  (/tmp, also $HOME; /dev is read-only, /dev/shm small); no network (a new, empty network namespace), its own
+  pid/ipc/uts namespaces, no capabilities, a new terminal session (no TIOCSTI into the caller's terminal),
+  killed with its parent;
 - CPU-time, memory (address space) and file-size limits (setrlimit) and a wall-clock timeout.
 
 Without a working bwrap the allowlisted environment and the limits still apply, but files and the network are
@@ -38,6 +39,7 @@ _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/alternatives", "/etc/passwd",
                  "/etc/group", "/etc/nsswitch.conf")
 SCRATCH = "/tmp"  # inside the sandbox
+SHM_MB = 16  # /dev/shm inside (Python's multiprocessing locks need a little)
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ def sandbox_argv(command: list[str], *, stack_dir: Path, package_dir: Path, env:
     """bwrap around `command`: read-only runtime + stack dir, a sized tmpfs scratch, no network, no caps."""
     argv = ["bwrap", "--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
             "--hostname", "mgc-iac-stack", "--proc", "/proc", "--dev", "/dev",
+            # bwrap's /dev and its /dev/shm are tmpfs of half the machine's memory: /dev read-only, shm sized
+            "--size", str(SHM_MB * 1024 * 1024), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
             "--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", SCRATCH]
     for path in _SYSTEM_DIRS:
         if os.path.islink(path):
