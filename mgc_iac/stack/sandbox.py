@@ -9,7 +9,8 @@ token), reach the network, write outside a scratch directory or run for ever. So
   (/tmp, also $HOME; /dev is read-only, /dev/shm small); no network (a new, empty network namespace), its own
   pid/ipc/uts namespaces, no capabilities, a new terminal session (no TIOCSTI into the caller's terminal),
   killed with its parent;
-- CPU-time, memory (address space) and file-size limits (setrlimit) and a wall-clock timeout.
+- CPU-time, memory (address space), file-size and process-count limits (setrlimit) and a wall-clock
+  timeout.
 
 Without a working bwrap the allowlisted environment and the limits still apply, but files and the network are
 not fenced: in CI (`CI` set) stack code is then refused unless it is trusted explicitly
@@ -50,6 +51,7 @@ class Limits:
     cpu_seconds: int = 100
     memory_mb: int = 4096   # address space: a 100,000-server stack.py needs about 1.5 GiB
     scratch_mb: int = 256   # the tmpfs it may write to, and the largest file it may write
+    processes: int = 256    # processes it may start (beyond those this user already runs)
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -130,12 +132,29 @@ def apply_limits(spec: str) -> None:
     """In the child, before the stack's code runs: limits it cannot raise again (hard limits)."""
     import resource
 
-    cpu, memory_mb, file_mb = (int(x) for x in spec.split(","))
+    cpu, memory_mb, file_mb, processes = (int(x) for x in spec.split(","))
     resource.setrlimit(resource.RLIMIT_CPU, (max(1, cpu), max(1, cpu) + 1))  # SIGXCPU, then SIGKILL
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 1024 * 1024,) * 2)
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb * 1024 * 1024,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # the memory limit is per process: without this, a fork loop multiplies it (root is exempt by the kernel)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    cap = processes if hard == resource.RLIM_INFINITY else min(processes, hard)
+    resource.setrlimit(resource.RLIMIT_NPROC, (cap, cap))
 
 
 def limits_spec(limits: Limits) -> str:
-    return f"{limits.cpu_seconds},{limits.memory_mb},{limits.scratch_mb}"
+    return f"{limits.cpu_seconds},{limits.memory_mb},{limits.scratch_mb},{_user_processes() + limits.processes}"
+
+
+def _user_processes() -> int:
+    """How many processes this user runs now: RLIMIT_NPROC counts them all (outside a user namespace), so the
+    stack's allowance comes on top."""
+    uid = os.getuid()
+    count = 0
+    for entry in os.scandir("/proc"):
+        try:
+            count += entry.name.isdigit() and entry.stat().st_uid == uid
+        except OSError:
+            continue
+    return count

@@ -4,6 +4,7 @@ holds are refused even where quoting would hold."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -148,6 +149,24 @@ def test_stack_py_writes_nothing_past_its_scratch_size(tmp_path: Path):
     written = dict(item.split("=") for item in said.split("RuntimeError: ")[1].split(";")[0].split())
     assert int(written["/tmp"].rstrip("MB")) <= 8 and int(written["/dev/shm"].rstrip("MB")) <= 16, said
     assert written["/dev"] == "0MB", said
+
+
+def test_stack_py_cannot_start_processes_without_end(tmp_path: Path):
+    """A fork loop: each process may use the whole memory limit, so their number is limited too (RLIMIT_NPROC,
+    on top of what this user already runs). The kernel exempts root from it: run as root (this machine), the
+    test checks the limit stack.py is given; run as a CI runner's user, also that the loop stops."""
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "stack.py").write_text(
+        "import os, resource, time\nstarted = 0\ntry:\n    for _ in range(600 if os.geteuid() else 0):\n"
+        "        if os.fork() == 0:\n            time.sleep(5)\n            os._exit(0)\n        started += 1\n"
+        "except OSError:\n    pass\n"
+        "raise RuntimeError(f'limit {resource.getrlimit(resource.RLIMIT_NPROC)[1]} started {started}')\n")
+    done = _run_cli(["validate", str(stack)], dict(os.environ), tmp_path)
+    limit, started = (int(x) for x in re.search(r"limit (-?\d+) started (\d+)", done.stderr).groups())
+    mine = sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == os.getuid())
+    assert 0 < limit <= mine + 256 + 64, done.stderr  # what this user runs may change a little meanwhile
+    assert started <= 256, done.stderr
 
 
 def test_stack_py_printing_gigabytes_does_not_fill_the_callers_memory(tmp_path: Path):
