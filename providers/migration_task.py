@@ -31,6 +31,7 @@ from typing import Any
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
+    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
@@ -40,8 +41,8 @@ from pulumi.dynamic import (
 
 from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import MIGRATION_TASK
-from providers._cloud import cloud_for
-from providers._diff import diff_attrs
+from mgc_iac.providers._cloud import cloud_for
+from mgc_iac.providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud", "target_server_id")
 ALL_DAY = ("00:00", "23:59")
@@ -167,6 +168,11 @@ def task_request(cloud: Any, name: str, source: Any, server: Any, target_name: s
 
 class MigrationTaskProvider(ResourceProvider):
     serialize_as_secret_always = False
+    stack_setting: str | None = None  # `mgc-iac:stack` under Pulumi (configure); the engine never sets it
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Under Pulumi: the stack of `pulumi config set mgc-iac:stack DIR`, so a create can start the agent."""
+        self.stack_setting = req.config.get("stack")
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [CheckFailure(f, "is required") for f in ("source_mac", "os", "type", "target_name")
@@ -180,7 +186,15 @@ class MigrationTaskProvider(ResourceProvider):
         return diff_attrs(MIGRATION_TASK, olds, news, META)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = create_task_for(props)
+        try:
+            outs = create_task_for(props)
+        except CloudNotFoundError:
+            # under Pulumi nothing ran StartUpAgent: start the agent here, as the step does (idempotent), once
+            from mgc_iac.providers.source_agent import ensure_agent_for_task
+
+            if not ensure_agent_for_task(props, self.stack_setting):
+                raise
+            outs = create_task_for(props)
         return CreateResult(outs["id"], outs)
 
     @staticmethod
@@ -347,12 +361,24 @@ def stop_copy(cloud: Any, fleet: Any, task_id: str, interval: float) -> Any:
     return settled(cloud, fleet, task_id, cloud.sms.show_task(task_id), interval)
 
 
+def _delete_clone(cloud: Any, clone: Any) -> None:
+    """The clone SMS made of the task (TestLaunch's clone_test), deleted with it: a server of its own that nothing
+    deletes once the task is gone (SMS user guide, "(Optional) Deleting a Server Clone": the user deletes it), so
+    a server removed from the stack or a Full Retry while TestValidation waits would leave it running, billed."""
+    try:
+        cloud.ecs.show_server(clone.vm_id)
+    except CloudNotFoundError:   # TestCleanup deleted it already
+        return
+    cloud.ecs.delete_server(clone.vm_id, delete_volumes=True, wait=True)
+
+
 def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: Any = None, *, fleet: Any = None,
                 interval: float | None = None) -> None:
     """DeleteTask as Huawei allows it: a plain DELETE when the agent is disconnected or the task is ready,
     finished, failed or paused (sms_states.deletable: no stop first, as the Terraform provider); a task copying
     with its agent connected is paused first (action stop, ABORTING, then ABORT), since SMS refuses to delete
-    it. Then wait (the fleet reader's lists) through DELETING until it is gone. `cancel` is the CallScope's."""
+    it. A clone the task names is deleted first (_delete_clone). Then wait (the fleet reader's lists) through
+    DELETING until it is gone. `cancel` is the CallScope's."""
 
     with cancel_scope(cancel):
         _delete(cloud_for(cloud_config), task_id, fleet_of(cloud_for(cloud_config), fleet), every(interval))
@@ -363,6 +389,8 @@ def _delete(cloud: Any, task_id: str, fleet: Any, interval: float) -> None:
 
     try:
         task = settled(cloud, fleet, task_id, known(cloud, fleet, task_id, interval), interval)
+        if task.clone is not None:
+            _delete_clone(cloud, task.clone)
         if not sms_states.deletable(task):
             task = stop_copy(cloud, fleet, task_id, interval)
         if task.state != "DELETING":

@@ -19,8 +19,8 @@ from pulumi.dynamic import (
 )
 
 from mgc_iac.graph.kinds import NOTIFICATION
-from providers._cloud import cloud_for
-from providers._diff import diff_attrs
+from mgc_iac.providers._cloud import cloud_for
+from mgc_iac.providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud")
 

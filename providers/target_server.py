@@ -30,8 +30,8 @@ from pulumi.dynamic import (
 
 from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import EIP_BANDWIDTH_MBPS, TARGET_SERVER
-from providers._cloud import client_token, cloud_for, lookup
-from providers._diff import diff_attrs
+from mgc_iac.providers._cloud import client_token, cloud_for, lookup
+from mgc_iac.providers._diff import diff_attrs
 
 TOKEN_RETRIES = 3
 META = ("stack", "address", "os", "generation", "incarnation", "cloud", "image_default")

@@ -7,6 +7,7 @@ Subcommands live in one module each and are imported only when invoked, so `mgc-
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
 
@@ -28,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),
     "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect, export, migrate or repair state."),
     "report": ("mgc_iac.cli.report_cmd:report_cmd", "Write an HTML report of a stack's migration (from state)."),
+    "pulumi": ("mgc_iac.cli.pulumi_cmd:pulumi_group", "Write a Pulumi project that declares mgc-iac stacks."),
 }
 
 
@@ -61,19 +63,29 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mgc-iac")
 @click.option("--debug", is_flag=True, envvar="MGC_IAC_DEBUG", help="Show tracebacks for internal errors.")
+@click.option("--no-color", is_flag=True, help="No colour in any output (also: NO_COLOR set, or not a terminal).")
+@click.option("--trust-stack-code", is_flag=True, envvar="MGC_IAC_TRUST_STACK_CODE",
+              help="Run a stack.py without bubblewrap in CI (only where every change to the stack is trusted: "
+                   "without bwrap it can read this job's files and reach the network).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, no_color: bool, trust_stack_code: bool) -> None:
     """Server migrations to Huawei Cloud, declared as code.
 
     Write the migration (sources, workflows, target network, encryption, verification, tags) as a stack in
     YAML or Python, keep it in Git, review `mgc-iac plan`, then `mgc-iac apply` it. Apply stops at each
-    manual checkpoint (ResizeDiskPartition, BusinessValidation, Cutover) until it is approved.
+    manual checkpoint (ResizeDiskPartition, TestValidation with a test launch, BusinessValidation, Cutover)
+    until it is approved.
 
     Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode), 3 waiting for approval,
     4 in progress (apply --max-wait returned while the cloud works on).
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if no_color or "NO_COLOR" in os.environ:  # https://no-color.org
+        os.environ["NO_COLOR"] = "1"  # what the renderers (use_color), rich and the subcommands' contexts read
+        ctx.color = False             # click.echo/secho of every subcommand strips its styles
+    if trust_stack_code:
+        os.environ["MGC_IAC_TRUST_STACK_CODE"] = "1"  # read where stack.py is run (stack/sandbox.py)
 
 
 def main() -> None:

@@ -21,7 +21,8 @@ def stack_dir_for(plan_file: Path, given: Path | None, recorded: str | None) -> 
                            "pass --stack-dir STACK_DIR")
 
 
-def replan_for_file(plan_file: Path, directory: Path, store: Any, *, refresh: bool = True) -> tuple[Any, str]:
+def replan_for_file(plan_file: Path, directory: Path, store: Any, *, refresh: bool = True,
+                    new_state: bool = False) -> tuple[Any, str]:
     """(fresh Planned, its digest) when `plan_file` is exactly the plan of `directory` now; else a refusal
     naming what differs (StalePlanError when only the state moved since the file was made). `refresh`: the
     fresh plan reads the recorded resources from the cloud too, so drift since the file was made refuses it
@@ -37,7 +38,7 @@ def replan_for_file(plan_file: Path, directory: Path, store: Any, *, refresh: bo
         from mgc_iac.cli.stack_cmds import _refresh_facts
 
         facts = _refresh_facts(directory)
-    planned = plan_stack(directory, facts=facts, store=store, refresh_resources=refresh)
+    planned = plan_stack(directory, facts=facts, store=store, refresh_resources=refresh, new_state=new_state)
     fresh = plan_to_dict(planned.plan)
     if fresh["digest"] == proposed_digest:
         return planned, proposed_digest

@@ -18,6 +18,7 @@ import click
 from mgc_iac.cli._output import print_diagnostics, use_color
 from mgc_iac.cli._pipeline import Duration, deadline, lock_stack, stack_name
 from mgc_iac.engine.hooks import Hooks
+from mgc_iac.visible import visible_line
 
 
 class _PrintHooks(Hooks):
@@ -45,7 +46,7 @@ class _PrintHooks(Hooks):
     def step_finished(self, gate: str, status: str, detail: dict[str, Any]) -> None:
         extra = ""
         if status == "failed":
-            extra = f": {detail.get('error')}"
+            extra = f": {visible_line(detail.get('error'))}"
         elif status == "queued":
             extra = f": position {detail.get('queue_position')} in the account-wide queue"
         click.echo(f"  {'x' if status == 'failed' else '-'} {gate}: {status}{extra}", err=True)
@@ -57,22 +58,26 @@ class _PrintHooks(Hooks):
         click.echo(f"  - notified {workflow}: {event}", err=True)
 
     def message(self, text: str) -> None:
-        click.echo(f"  ! {text}", err=True)
+        click.echo(f"  ! {visible_line(text)}", err=True)
 
 
 def _is_plan_file(path: Path) -> bool:
     return path.is_file() and path.suffix == ".json"
 
 
-def _store_for(stack_dir: Path | None, spec: dict[str, Any]):  # -> StateStore
+def _store_for(stack_dir: Path | None, spec: dict[str, Any], *, read_only: bool = False,
+               new_state: bool = False):  # -> StateStore
+    """The stack's state: read-only for commands that only read it; a writer refuses, in CI, a location
+    holding no state unless `new_state`."""
     import os
 
-    from mgc_iac.state import STATE_ENV, default_state_path, open_store
+    from mgc_iac.state import STATE_ENV, default_state_path, open_for_writing, open_store
 
     if stack_dir is None and not os.environ.get(STATE_ENV):
         raise click.UsageError(f"cannot tell where the state is: pass --stack-dir or set {STATE_ENV}")
     state = spec.get("state") or {}
-    return open_store(default_state_path(stack_dir or Path.cwd(), state.get("path"), state.get("url")))
+    location = default_state_path(stack_dir or Path.cwd(), state.get("path"), state.get("url"))
+    return open_store(location, read_only=True) if read_only else open_for_writing(location, new_state=new_state)
 
 
 def _approvals_file(stack_dir: Path | None):  # -> ApprovalsFile | None
@@ -105,8 +110,18 @@ def _stack_dir_of(stack: Path) -> Path:
 @click.option("--max-wait", type=Duration(), default=None, metavar="DURATION",
               help="Return after DURATION (90s, 10m, 1h30m) while cloud work goes on, with exit code 4; the next "
                    "apply picks every running step up where the cloud has it. For pipelines with time limits.")
+@click.option("--reviewed-plan", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The plan a pull request's job made and its comment showed: refused unless the fresh plan is that "
+                   "plan, or (the state moved on since) has the same spec. For the apply job after merge.")
+@click.option("--continue-only", is_flag=True,
+              help="Refuse a spec other than the one the last apply ran: a scheduled job only moves on a migration a "
+                   "reviewed apply started.")
+@click.option("--new-state", is_flag=True,
+              help="In CI (CI set): start a new state on purpose. Without it, an empty state location or a missing "
+                   "state file is refused in CI.")
 def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, refresh: bool,
-              no_progress: bool, max_wait: float | None) -> None:
+              no_progress: bool, max_wait: float | None, reviewed_plan: Path | None, continue_only: bool,
+              new_state: bool) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is a proposal, never an authority: apply re-plans the stack against current state and refuses
@@ -130,12 +145,23 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     Exit codes: 0 done, 1 error or a failed step, 3 waiting at gates (or queued behind the account-wide cap),
     4 in progress (--max-wait ran out while the cloud works: apply again later), 130 interrupted (Ctrl-C).
     """
+    if (reviewed_plan or continue_only) and _is_plan_file(target):
+        raise click.UsageError("--reviewed-plan and --continue-only apply a STACK directory (a plan file is already "
+                               "exactly what is applied)")
     with ExitStack() as resources:
-        _apply(resources, target, auto_approve, parallelism, stack_dir, deadline(max_wait), refresh, no_progress)
+        _apply(resources, target, auto_approve, parallelism, stack_dir, deadline(max_wait), refresh, no_progress,
+               _Pipeline(reviewed_plan, continue_only, new_state))
+
+
+class _Pipeline:
+    """What a pipeline job asks apply to hold to (see mgc_iac/plan/reviewed.py)."""
+
+    def __init__(self, reviewed: Path | None = None, continue_only: bool = False, new_state: bool = False) -> None:
+        self.reviewed, self.continue_only, self.new_state = reviewed, continue_only, new_state
 
 
 def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None,
-           until: float | None, refresh: bool, no_progress: bool) -> None:
+           until: float | None, refresh: bool, no_progress: bool, pipeline: _Pipeline | None = None) -> None:
     from mgc_iac.approvals.environment import trust_for
     from mgc_iac.cli._live import progress_hooks
     from mgc_iac.cli._replan import replan_for_file, stack_dir_for
@@ -147,31 +173,38 @@ def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: 
 
     color = use_color()
     expected_serial = None
+    pipeline = pipeline or _Pipeline()
     if _is_plan_file(target):
         proposed, _ = read_plan(target)
         directory = stack_dir_for(target, stack_dir, proposed.provenance.stack_dir)
         name, spec = stack_name(directory)
-        store = _store_for(directory, spec)
+        store = _store_for(directory, spec, new_state=pipeline.new_state)
         resources.callback(store.close)
         lock_stack(resources, store, name)  # before planning: a refusal comes before any work
-        planned, digest = replan_for_file(target, directory, store, refresh=refresh)
+        planned, digest = replan_for_file(target, directory, store, refresh=refresh, new_state=pipeline.new_state)
         plan = planned.plan
         if proposed.provenance.signature:
             _record_plan_signature(trust_for(plan.stack, plan.spec, directory, store), store, plan,
                                    proposed.provenance.signature)
         expected_serial = plan.state_serial
     else:
+        from mgc_iac.plan.reviewed import check_continues, check_reviewed
+
         directory = _stack_dir_of(target)
         name, spec = stack_name(target)
-        store = _store_for(directory, spec)
+        store = _store_for(directory, spec, new_state=pipeline.new_state)
         resources.callback(store.close)
         lock_stack(resources, store, name)
-        planned = plan_stack(target, store=store, refresh_resources=refresh)
+        planned = plan_stack(target, store=store, refresh_resources=refresh, new_state=pipeline.new_state)
         plan = planned.plan
         digest = plan_digest(plan)
+        if pipeline.continue_only:
+            check_continues(plan, store.last_applied(plan.stack))
+        if pipeline.reviewed is not None:
+            click.echo(check_reviewed(plan, digest, pipeline.reviewed))
         print_diagnostics(_warnings(planned))
         expected_serial = plan.state_serial  # someone else applying between plan and apply makes it stale
-        click.echo(render_plan(plan, "text", color=color, digest=digest), nl=False)
+        click.echo(render_plan(plan, "text", color=color, digest=digest, approved=planned.approved), nl=False)
         if not plan.has_changes:
             click.echo("Nothing to apply.")
             return
@@ -235,7 +268,7 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
     where = str(directory) if directory is not None else result.stack
     click.echo(f"\n{len(result.done)} step(s) done.")
     for gate, error in result.failed.items():
-        click.echo(f"FAILED {gate}: {error}")
+        click.echo(f"FAILED {gate}: {visible_line(error)}")
     for address, position in result.queued.items():
         click.echo(f"QUEUED {address}: position {position} (the account-wide cap of concurrent migrations)")
     for address, reason in result.blocked.items():
@@ -246,7 +279,7 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
         digest = result.approve_digest
         click.echo("Waiting for approval" + (f" of plan {digest}:" if digest else ":"))
         for waiting in result.waiting:
-            click.echo(f"  {waiting.gate}: needs {waiting.reason}")
+            click.echo(f"  {waiting.gate}: needs {visible_line(waiting.reason)}")
         gates = " ".join(f"--gate {w.gate}" for w in result.waiting)
         how = "--key ~/.ssh/id_ed25519" if signed else "--by NAME"
         click.echo(f"Approve with: mgc-iac approve {where} {gates} {how}")
@@ -279,8 +312,9 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
     from mgc_iac.engine.status import stack_status
     from mgc_iac.operations.planning import plan_stack
 
-    plan = plan_stack(stack).plan
-    store = _store_for(_stack_dir_of(stack), plan.spec)
+    planned = plan_stack(stack)
+    plan = planned.plan
+    store = _store_for(_stack_dir_of(stack), plan.spec, read_only=True)
     if watch:
         from mgc_iac.cli.status_watch import watch_status
 
@@ -289,8 +323,9 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         finally:
             store.close()
     try:
-        status = stack_status(plan, store.snapshot(plan.stack))
-        status["environment_id"] = store.environment_id()  # what approvals are bound to (with the cloud account)
+        status = stack_status(plan, store.snapshot(plan.stack), approved=planned.approved)
+        # what approvals are bound to (with the cloud account); none before the first apply
+        status["environment_id"] = None if getattr(store, "empty", False) else store.environment_id()
         lock = store.lock_info(plan.stack)
     finally:
         store.close()
@@ -305,8 +340,10 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         click.echo(f"workflow {wf['name']}")
         for s in wf["servers"]:
             line = f"  {s['server']:<20} {s['progress']:>5}  {s['current_step'] or '-':<22} {s['state']}"
-            if s.get("gate"):
-                line += f"  waits: {s.get('needs')}"
+            if s.get("approved"):
+                line += f"  {visible_line(s['approved']['text'])}"
+            elif s.get("gate"):
+                line += f"  waits: {visible_line(s.get('needs'))}"
             if s.get("queue_position"):
                 line += f"  queue position {s['queue_position']}"
             if s.get("blocked_by"):
@@ -314,7 +351,7 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
             if s.get("window"):
                 line += f"  window {s['window']}"
             if s.get("error"):
-                line += f"  error: {s['error']}"
+                line += f"  error: {visible_line(s['error'])}"
             click.echo(line)
             if s.get("verification"):
                 click.echo(_verification_line(s["verification"]))
@@ -326,11 +363,14 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
 
 
 def _verification_line(verification: dict[str, Any]) -> str:
+    from mgc_iac.engine.status import verification_verdict
+
     rows = verification.get("results") or []
-    dirs = "; ".join(f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
+    dirs = "; ".join(f"{r['dir']}: nothing compared (0 files)" if not r.get("total") else
+                     f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
                      f"{r['extra']} extra" for r in rows)
     label = verification.get("label") or "verification"
-    return f"    {label}: {'clean' if verification.get('clean') else 'NOT clean'}: {dirs or 'no result'}"
+    return f"    {label}: {verification_verdict(verification)}: {dirs or 'no result'}"
 
 
 @click.group("state")
@@ -386,7 +426,7 @@ def journal_cmd(stack: Path, limit: int) -> None:
     from mgc_iac.operations.planning import check
 
     checked = check(stack)
-    store = _store_for(_stack_dir_of(stack), checked.loaded.canonical)
+    store = _store_for(_stack_dir_of(stack), checked.loaded.canonical, read_only=True)
     try:
         entries = store.journal(checked.loaded.stack.metadata.name, limit)
     finally:
@@ -426,7 +466,7 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
                 moved = retry(store, name, server)
             else:
                 from mgc_iac.cloud.endpoint import cloud_config
-                from providers.migration_task import delete_task, poll_interval
+                from mgc_iac.providers.migration_task import delete_task, poll_interval
 
                 task = full_retry_target(store, name, server)
                 cloud = cloud_config(spec, _stack_dir_of(stack))

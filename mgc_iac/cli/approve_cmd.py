@@ -48,9 +48,13 @@ then checks that the gates wait and the rest of the policy).
 @click.option("--override-checks", is_flag=True,
               help="Pass the gates although their automated checks (validation.checks) failed: signed with the "
                    "gates, recorded in the approval and shown in the report.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Sign nothing: verify every entry of STACK/approvals.yaml as apply will (signer in the policy in "
+                   "force, this environment, the current plan) and say what passes; exit 1 when an entry does not "
+                   "verify or none counts. For an approvals pull request's job (read-only state access is enough).")
 def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file: Path | None, name: str | None,
                 to_file: bool, plan_file: Path | None, offline_digest: str | None, environment: str | None,
-                cloud_account: str | None, override_checks: bool) -> None:
+                cloud_account: str | None, override_checks: bool, check_only: bool) -> None:
     """Approve gates of STACK that wait, for the current plan's digest, in this state backend and cloud account.
 
     An approval counts only for a gate the migration has reached (`not waiting yet` otherwise, unless the
@@ -61,6 +65,7 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
     from mgc_iac.approvals.environment import policy_of, trust_for
     from mgc_iac.errors import ApprovalError
     from mgc_iac.operations.planning import check, plan_stack
+    from mgc_iac.plan.model import POLICY_GATE
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.state import ApprovalRecord, StepStatus
     from mgc_iac.state.holder import now
@@ -70,7 +75,7 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         _approve_offline(stack, list(dict.fromkeys(gates)), key_file, to_file, offline_digest, environment,
                          cloud_account, override_checks)
         return
-    store = _store_for(directory, check(stack).loaded.canonical)
+    store = _store_for(directory, check(stack).loaded.canonical, read_only=to_file or check_only)
     try:
         if plan_file is not None:
             from mgc_iac.cli._replan import replan_for_file
@@ -80,10 +85,14 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
             planned = plan_stack(stack, store=store)
             digest = plan_digest(planned.plan)
         plan = planned.plan
-        policy = policy_of(plan.spec)
         trust = trust_for(plan.stack, plan.spec, directory, store)
+        policy = trust.policy or policy_of(plan.spec)  # the policy in force, never the change under review's
         snapshot = store.snapshot(plan.stack)
         waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
+        if plan.policy_widens:  # a widening policy change waits in the plan itself
+            waiting.add(POLICY_GATE)
+        if check_only:
+            return _check_file(plan, digest, trust, policy, waiting, store, directory)
         chosen = list(dict.fromkeys(gates))
         if all_waiting:
             chosen += [g for g in sorted(waiting) if g not in chosen]
@@ -102,7 +111,14 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         else:
             raise click.UsageError("pass --key PRIVATE_KEY_FILE to sign the approval (or --by NAME on a stack that "
                                    "does not require signatures)")
-        authors = trust.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+        signatures = store.plan_signatures(plan.stack, plan.spec_digest)
+        if plan_file is not None:  # a signed plan file names its author (plan never writes the state)
+            from mgc_iac.plan.planfile import read_plan
+
+            proposed = read_plan(plan_file)[0].provenance
+            if proposed.signature:
+                signatures.append((proposed.author or "", proposed.signature))
+        authors = trust.authors(signatures, plan.spec_digest)
         refusals = check_approval(plan, digest, chosen, approver, policy, authors, waiting=waiting)
         if refusals:
             raise ApprovalError("not approved:\n  " + "\n  ".join(str(r) for r in refusals))
@@ -132,6 +148,28 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         click.echo(f"Appended to {written}: commit it (the PR shows the signature), then apply after merge.")
     else:
         click.echo(f"Run `mgc-iac apply {stack}` to go on.")
+
+
+def _check_file(plan: Any, digest: str, trust: Any, policy: Any, waiting: set[str], store: Any,
+                directory: Path) -> None:
+    """`approve --check`: the approvals file verified as apply will verify it (mgc_iac/approvals/review.py)."""
+    from mgc_iac.approvals import combine
+    from mgc_iac.approvals.review import review_file
+    from mgc_iac.visible import visible_line
+
+    file = _approvals_file(directory)
+    if file is None:
+        click.echo(f"{directory}: no approvals.yaml: nothing to check")
+        return
+    recorded, _ = trust.check(combine(None, store.approvals(plan.stack)))
+    authors = trust.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+    review = review_file(plan, digest, file, trust, policy, authors, waiting, recorded)
+    for line in review.lines:
+        click.echo(visible_line(line))
+    click.echo(f"{review.counted} approval(s) of the current plan {digest} verify, {review.rejected} do not, "
+               f"{review.stale} approve another plan.")
+    if not review.ok:
+        raise SystemExit(1)
 
 
 def _sign(trust: Any, digest: str, gates: list[str], key_file: Path, name: str | None) -> tuple[str, str]:

@@ -111,19 +111,31 @@ def messages_cmd(state_dir: Path | None) -> None:
     messages = control.messages()
     if not messages:
         click.echo("no messages")
+    from mgc_iac.visible import visible, visible_line
+
     for m in messages:
-        body = "\n".join("    " + line for line in str(m["message"]).splitlines())
-        click.echo(f"{m['time']}  {m['topic']}  {m['subject']}\n{body}")
+        body = "\n".join("    " + line for line in visible(m["message"]).splitlines())
+        click.echo(f"{m['time']}  {visible_line(m['topic'])}  {visible_line(m['subject'])}\n{body}")
 
 
 @lab_group.command("reset")
 @_DIR
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def reset_cmd(state_dir: Path | None, yes: bool) -> None:
-    """Forget every server, volume, source, task and message; load the seed again."""
-    control, _ = _control(_state_dir(state_dir))
+    """Forget every server, volume, source, task and message; load the seed again (a lab that is not running is
+    reset on disk)."""
+    from mgc_iac.lab.process import reset_stopped, running
+
+    state_dir = _state_dir(state_dir)
+    if running(state_dir) is None and not (state_dir / "lab.db").is_file():
+        raise click.ClickException(f"no lab state in {state_dir}: nothing to reset (a lab starts from its seed)")
     if not yes:
         click.confirm("Forget everything the lab holds and reload its seed?", abort=True)
+    if running(state_dir) is None:
+        reset_stopped(state_dir)
+        click.echo(f"lab reset to its seed (on disk in {state_dir}; it was not running)")
+        return
+    control, _ = _control(state_dir)
     control.reset()
     click.echo("lab reset to its seed")
 

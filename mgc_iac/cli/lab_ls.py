@@ -46,6 +46,13 @@ def _progress(task: Any) -> str:
 
 
 def _cell(value: Any) -> str:
+    """A table cell as the user reads it: control characters in a name or a message shown escaped."""
+    from mgc_iac.visible import visible_line
+
+    return visible_line(_text(value))
+
+
+def _text(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in sorted(value.items())) or "-"
     if isinstance(value, list | tuple):

@@ -26,13 +26,17 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "markdown", 
 @click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
 @click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False),
               help="Sign the plan as its author (SSH key, or the .pub of an ssh-agent key; the principal comes from "
-                   "approvals.allowed_signers). approvals.allow_plan_author: false then excludes you.")
+                   "approvals.allowed_signers), in the plan file. approvals.allow_plan_author: false then excludes "
+                   "you once `apply FILE` records it.")
 @click.option("--cost/--no-cost", default=True, show_default=True,
               help="Show the monthly on-demand price of what the plan creates and deletes, from Huawei's BSS price "
                    "inquiry (a lab stack: the lab's prices). Never fails the plan: without credentials or an answer "
                    "within 10 s it says \"price unknown\". Not part of the digest.")
+@click.option("--new-state", is_flag=True,
+              help="In CI (CI set): plan against an empty state on purpose (a new backend). Without it, an empty "
+                   "or missing state location is refused in CI.")
 def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, refresh: bool,
-             drift_exitcode: bool, color: bool | None, sign_key: Path | None, cost: bool) -> None:
+             drift_exitcode: bool, color: bool | None, sign_key: Path | None, cost: bool, new_state: bool) -> None:
     """Diff STACK against its recorded state and print the plan a reviewer approves.
 
     Offline unless --refresh: no credentials needed, so a pull request from a fork can be planned. With
@@ -40,7 +44,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     --detailed-exitcode then exits 2 when only drift is found (a scheduled drift check). The plan
     lists resources to create/update/replace/delete/forget and each server's steps (run, wait-for-approval,
     skip, done). With --out the plan is saved with its digest; `apply FILE` applies exactly that plan and
-    refuses it if the state changed since.
+    refuses it if the state changed since. Plan never writes the state: it opens it read-only (a role with
+    SELECT only is enough) and runs a stack.py fenced (README: "What a stack program may do").
     """
     from mgc_iac.operations.planning import plan_stack
     from mgc_iac.plan.planfile import plan_to_dict, write_plan
@@ -53,8 +58,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     if refresh:
         from mgc_iac.cli.stack_cmds import _refresh_facts
 
-        facts = _refresh_facts(stack)
-    planned = plan_stack(stack, facts=facts, refresh_resources=refresh)
+        facts = _refresh_facts(stack, remember=False)  # plan writes nothing beside the state either
+    planned = plan_stack(stack, facts=facts, refresh_resources=refresh, new_state=new_state)
     plan = planned.plan
     if cost:
         from mgc_iac.operations.pricing import price_plan
@@ -65,7 +70,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     if fmt != "json":
         print_diagnostics(_only_warnings(planned))
     digest = write_plan(plan, out) if out else plan_to_dict(plan)["digest"]
-    click.echo(render_plan(plan, fmt, color=use_color() if color is None else color, digest=digest), nl=False)
+    click.echo(render_plan(plan, fmt, color=use_color() if color is None else color, digest=digest,
+                           approved=planned.approved), nl=False)
     if out and fmt != "json":
         click.echo(f"Saved the plan to {out}. Apply exactly this plan with `mgc-iac apply {out}`.")
     if (detailed_exitcode and plan.has_changes) or (drift_exitcode and plan.drift):
@@ -73,7 +79,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
 
 
 def _signed(plan, stack: Path, key: Path):  # -> Plan
-    """The plan with its author's signature (over stack, spec digest and environment), recorded in state."""
+    """The plan with its author's signature (over stack, spec digest and environment), in the plan only: plan
+    never writes the state; `apply FILE` verifies the signature and records the author."""
     from dataclasses import replace
 
     from mgc_iac.approvals import plan_message
@@ -83,7 +90,7 @@ def _signed(plan, stack: Path, key: Path):  # -> Plan
     from mgc_iac.errors import ApprovalError
 
     directory = _stack_dir_of(stack)
-    store = _store_for(directory, plan.spec)
+    store = _store_for(directory, plan.spec, read_only=True)
     try:
         trust = trust_for(plan.stack, plan.spec, directory, store)
         if trust.allowed_signers is None:
@@ -91,8 +98,6 @@ def _signed(plan, stack: Path, key: Path):  # -> Plan
         message = plan_message(plan.stack, plan.spec_digest, trust.environment)
         signature = sign(message, key, PLAN_NAMESPACE)
         principal = trust.principal(message, signature, PLAN_NAMESPACE)
-        with store.transaction(plan.stack) as txn:
-            txn.add_plan_signature(plan.spec_digest, principal, signature)
     finally:
         store.close()
     return replace(plan, provenance=replace(plan.provenance, author=principal, signature=signature))

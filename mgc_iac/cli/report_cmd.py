@@ -30,7 +30,7 @@ def report_cmd(stack: Path, out: Path | None) -> None:
         raise ConfigError(f"no state is recorded for stack `{plan.stack}` at {path}: run `mgc-iac apply {stack}` "
                           "first (or set MGC_IAC_STATE to the state the migration used)")
     directory = _stack_dir_of(stack)
-    store = _store_for(directory, plan.spec)
+    store = _store_for(directory, plan.spec, read_only=True)
     try:
         report = build_report(plan, store.snapshot(plan.stack), store.journal(plan.stack),
                               store.approvals(plan.stack), stack_dir=str(stack))

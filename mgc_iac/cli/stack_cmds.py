@@ -33,7 +33,9 @@ def validate_cmd(stack: Path, refresh: bool) -> None:
     click.echo(f"Stack `{spec.metadata.name}` is valid: {len(spec.workflows)} workflow(s), {servers} source(s).")
 
 
-def _refresh_facts(stack: Path):  # -> LiveFacts
+def _refresh_facts(stack: Path, *, remember: bool = True):  # -> LiveFacts
+    """Live facts; `remember` keeps the KMS keys seen in the refresh cache beside the state (validate and apply:
+    never plan, which writes nothing)."""
     from mgc_iac.operations.planning import state_path_for
     from mgc_iac.operations.refresh import gather_facts
     from mgc_iac.stack.known_keys import remember_keys
@@ -41,7 +43,8 @@ def _refresh_facts(stack: Path):  # -> LiveFacts
 
     loaded = load_stack(stack)
     facts = gather_facts(loaded)
-    remember_keys(state_path_for(loaded), loaded.stack.metadata.name, facts.keys)  # for later offline checks
+    if remember:
+        remember_keys(state_path_for(loaded), loaded.stack.metadata.name, facts.keys)  # for later offline checks
     return facts
 
 

@@ -40,7 +40,9 @@ from mgc_iac.approvals import (
     gate_approvers,
 )
 from mgc_iac.approvals.requirements import author_unknown_note
+from mgc_iac.approvals.resume import evidence, evidence_of
 from mgc_iac.engine.capacity import SlotQueue, needs_slot
+from mgc_iac.engine.gate_trust import check_passed_gates, settle_policy
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.engine.notify import render
 from mgc_iac.engine.result import ApplyResult, Waiting
@@ -94,7 +96,9 @@ class Engine:
         self.approvals_file = approvals_file
         self.options = options or EngineOptions()
         spec = plan.spec or {}
-        self.policy = ApprovalPolicy.model_validate(spec.get("approvals") or {})
+        # the policy in force (trusted side: approvals/policy.py), not the spec's own when a Trust says so
+        self.policy = (trust.policy if trust is not None and trust.policy is not None
+                       else ApprovalPolicy.model_validate(spec.get("approvals") or {}))
         self.limits = Limits.model_validate(spec.get("limits") or {})
         self.result = ApplyResult(plan.stack, digest)
         self.trust = trust
@@ -216,7 +220,7 @@ class Engine:
         trust = self.trust or Trust(stack, Environment(self.store.environment_id(), "unverified"), None,
                                     self.policy.signatures_required((self.plan.spec.get("cloud") or {})
                                                                     .get("provider", "lab")))
-        counted, rejected = trust.check(combine(self.approvals_file, self.store.approvals(stack)))
+        counted, rejected = trust.check(combine(self.approvals_file, self.store.approvals(stack)) + evidence(snapshot))
         self._approvals = counted
         self._rejected = defaultdict(list)
         for refusal in rejected:
@@ -224,6 +228,11 @@ class Engine:
         self._authors = trust.authors(self.store.plan_signatures(stack, self.plan.spec_digest), self.plan.spec_digest)
         if not self.policy.allow_plan_author and not self._authors and self.plan.gates():
             self.hooks.message(author_unknown_note())
+        # a gate is passed only by a verified approval, every time; then what this apply runs with is recorded
+        check_passed_gates(self.plan, snapshot, counted, self.policy)
+        policy_wait = settle_policy(self.store, self.plan, self.digest, counted, self.policy, self._authors, rejected)
+        if policy_wait is not None:
+            self.result.waiting.append(policy_wait)
         # an approval counts only for a gate that waited in the state this plan was made against
         self._waiting_at_start = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
         self._approvals_by_gate = None
@@ -381,8 +390,9 @@ class Engine:
             extra: dict[str, Any] = {}
             prev = self._steps.get(gate)
             if step.manual and step.action is StepAction.RUN and prev is not None:
-                # resumed after a crash (see planner): keep who approved it
-                extra = {k: prev.detail[k] for k in ("approved_by", "plan_digest") if k in prev.detail}
+                # resumed after a crash (see planner; verified again in _prepare): keep who approved it
+                extra = {k: prev.detail[k] for k in ("approved_by", "signed_by", "plan_digest", "approvals")
+                         if k in prev.detail}
             if step.action is StepAction.WAIT:
                 checks = await self._gate_checks(server, step.step)
                 refusals = check_requirements(self.plan, self.digest, self._gate_approvals(gate), self.policy,
@@ -401,14 +411,21 @@ class Engine:
                     early = ("; approvals given before it waited do not count: approve it now that it waits"
                              if refusals[0].code == "not-waiting-yet" and self._gate_approvals(gate) else "")
                     notes = "".join(f"; {r.reason}" for r in self._rejected.get(gate, ()))
+                    seen = self._check_results.get(gate)
                     self.result.waiting.append(Waiting(gate, self._needs(gate) + early + notes
-                                                       + _checks_note(refusals, checks)))
-                    self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
+                                                       + _checks_note(refusals, seen)))
+                    self.hooks.step_finished(gate, StepStatus.WAITING.value, {**detail, **({"checks": seen}
+                                                                                           if seen else {})})
                     return "waiting"
-                extra = {"approved_by": gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy,
-                                                       self._authors),
-                         "plan_digest": self.digest,
-                         **({"checks": checks} if checks is not None else {}),
+                approvers = gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy, self._authors)
+                # who of them signed (verified SSH signature), so the report can say signed or unsigned
+                signed = sorted({a.approver for a in self._gate_approvals(gate)
+                                 if a.signature and a.plan_digest == self.digest and a.approver in approvers})
+                extra = {"approved_by": approvers, "signed_by": signed, "plan_digest": self.digest,
+                         # the signed approvals themselves: what a later apply verifies this pass from
+                         "approvals": evidence_of(a for a in self._gate_approvals(gate)
+                                                  if a.plan_digest == self.digest),
+                         **({"checks": self._check_results.get(gate, checks)} if checks is not None else {}),
                          **({"checks_overridden_by": overridden} if overridden else {})}
             if not await self._execute(server, step.step, extra):
                 return "failed"
@@ -423,9 +440,10 @@ class Engine:
         return self._approvals_by_gate.get(gate, [])
 
     async def _gate_checks(self, server: _Server, step: str) -> list[dict[str, Any]] | None:
-        """The gate's automated check results (validation.checks), None when it has none. Checks that passed
-        when the gate began waiting are kept; failed ones run again, and their new results replace the record
-        only when a verdict changed (so an override approval of the same failure stays bound to its digest)."""
+        """The gate's automated check results to record (validation.checks), None when it has none. Checks that
+        passed when the gate began waiting are kept; failed ones run again, and their new results replace the
+        record only when a verdict changed (so an override approval of the same failure stays bound to its
+        digest); this apply's messages show the new results either way (_check_results)."""
         from mgc_iac.engine.schedule import checks_of, failed_checks, verdicts
         from mgc_iac.graph.model import CHECKED_GATES
 
@@ -442,10 +460,16 @@ class Engine:
                           changes=dict(self._changes.get((server.change.workflow, server.change.server), {})),
                           records=dict(server.records), attempt=0)
         self.hooks.message(f"{gate}: running {len(checks)} automated check(s)")
-        fresh: list[dict[str, Any]] = await self._in_thread(run, ctx, checks)
+        try:
+            fresh: list[dict[str, Any]] = await self._in_thread(run, ctx, checks)
+        except Exception as exc:  # noqa: BLE001 - checks that cannot run fail this gate's checks, not the apply
+            from mgc_iac.engine.schedule import not_run
+
+            fresh = not_run(checks, str(exc) if isinstance(exc, MgcIacError) else
+                            f"internal error: {type(exc).__name__}: {exc}")
+        self._check_results[gate] = fresh  # what this apply saw: its messages show the current failure
         if recorded is not None and verdicts(fresh) == verdicts(recorded):
             return list(recorded)
-        self._check_results[gate] = fresh
         return fresh
 
     def _checks_block(self, gate: str, checks: list[dict[str, Any]] | None, refusals: list[Refusal]) -> list[str]:
@@ -454,7 +478,7 @@ class Engine:
         from mgc_iac.engine.schedule import failed_checks
 
         if checks is not None:
-            self._check_results[gate] = checks
+            self._check_results.setdefault(gate, checks)
         failed = failed_checks(checks)
         if not failed or refusals:
             return []

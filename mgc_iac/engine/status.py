@@ -13,7 +13,22 @@ from mgc_iac.state.model import Snapshot, StepStatus
 FINISHED = (StepStatus.DONE, StepStatus.SKIPPED)
 
 
-def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None) -> dict[str, Any]:
+def verification_verdict(verification: dict[str, Any]) -> str:
+    """"clean", "NOT clean", or "nothing compared" (0 files compared in every directory proves nothing: never
+    clean). Read from the per-directory counts, so a record made before this rule reads right too."""
+    rows = verification.get("results") or []
+    if not any(r.get("total") for r in rows):
+        return "nothing compared"
+    return "clean" if verification.get("clean") else "NOT clean"
+
+
+def with_verdict(verification: dict[str, Any]) -> dict[str, Any]:
+    verdict = verification_verdict(verification)
+    return {**verification, "clean": verdict == "clean", "verdict": verdict}
+
+
+def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None,
+                 approved: dict[str, Any] | None = None) -> dict[str, Any]:
     """{stack, serial, workflows: [{name, servers: [{server, current_step, state, progress, ...}]}]}; a server
     whose consistency was verified has `verification: {clean, results: [{dir, total, different, missing,
     extra}]}` (from its VerifyConsistency step, done or failed); a server of a wave that may not start yet has
@@ -40,6 +55,10 @@ def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None) ->
                 if record.status is StepStatus.WAITING:
                     entry["gate"] = f"{server.address}/{step.step}"
                     entry["needs"] = record.detail.get("needs")
+                    ok = (approved or {}).get(entry["gate"])  # approvals.status.GateApproval: enough approvals
+                    if ok is not None:
+                        entry["approved"] = {"by": [{"name": n, "signed": s} for n, s in ok.approvers],
+                                             "text": ok.describe()}
                 if record.status is StepStatus.QUEUED:
                     entry["queue_position"] = record.detail.get("queue_position")
                 if record.status is StepStatus.FAILED:
@@ -57,9 +76,10 @@ def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None) ->
             entry["checks"] = checks
         checked = snapshot.steps.get(f"{server.address}/VerifyConsistency")
         if checked is not None and checked.detail.get("verification"):
-            # {engine, by, mode, clean, results: [{dir, total, different, missing, extra}]}: which check ran
-            entry["verification"] = {**checked.detail["verification"],
-                                     "label": verification_label(checked.detail["verification"])}
+            # {engine, by, mode, clean, verdict, results: [{dir, total, different, missing, extra}]}: which check
+            # ran and what it found
+            verification = checked.detail["verification"]
+            entry["verification"] = {**with_verdict(verification), "label": verification_label(verification)}
         workflows.setdefault(server.workflow, []).append(entry)
     return {"stack": plan.stack, "serial": snapshot.serial,
             "workflows": [{"name": name, "servers": servers} for name, servers in workflows.items()]}

@@ -88,6 +88,20 @@ def open_context(state_dir: Path, seed_path: Path | None) -> LabContext:
     return lab
 
 
+def reset_stopped(state_dir: Path) -> bool:
+    """`lab reset` of a lab that does not run: wipe its store on disk and load its stored seed again. False when
+    the directory holds no lab state."""
+    if not (state_dir / "lab.db").is_file():
+        return False
+    with file_lock(state_dir / "lab.lock"):
+        lab = open_context(state_dir, None)
+        try:
+            lab.reset()
+        finally:
+            lab.store.close()
+    return True
+
+
 def endpoint_for(state_dir: Path, url: str, lab: LabContext | None = None) -> LabEndpoint:
     ak, sk = credentials(state_dir)
     if lab is None:
@@ -271,4 +285,17 @@ def ensure_lab(state_dir: Path | None = None, seed: Path | None = None, port: in
         info = running(state_dir)
         if info is not None:
             return endpoint_for(state_dir, str(info["url"]))
+        if seed is not None and _seed_has_hosts(seed):
+            from mgc_iac.lab.requirements import require_lab_tools
+
+            require_lab_tools()  # its hosts would fail inside a step: name what is missing before the lab starts
         return start_background(state_dir, port=port, seed=seed)
+
+
+def _seed_has_hosts(seed: Path) -> bool:
+    from mgc_iac.lab.hosts._spec import load_hosts_spec
+
+    try:
+        return bool(load_hosts_spec(seed))
+    except Exception:  # noqa: BLE001 - a broken seed is reported where it is loaded, with its line
+        return False

@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mgc_iac.diagnostics import Diagnostics
-from mgc_iac.errors import SpecError, StateError
+from mgc_iac.errors import MgcIacError, SpecError, StateError
 from mgc_iac.graph import Graph, build_graph
 from mgc_iac.plan.model import Plan, Provenance
 from mgc_iac.plan.planner import make_plan
 from mgc_iac.stack.facts import LiveFacts
 from mgc_iac.stack.loader import LoadedStack, load_stack
 from mgc_iac.stack.rules import check_stack
-from mgc_iac.state import Snapshot, StateStore, default_state_path, is_url, open_store, state_exists
+from mgc_iac.state import (
+    Snapshot,
+    StateStore,
+    default_state_path,
+    is_url,
+    open_store,
+    require_state,
+    state_exists,
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,7 @@ class Planned:
     checked: Checked
     graph: Graph
     plan: Plan
+    approved: dict = field(default_factory=dict)  # gate -> approvals.status.GateApproval: passes at the next apply
 
 
 def state_path_for(loaded: LoadedStack) -> Path | str:
@@ -39,7 +48,7 @@ def state_path_for(loaded: LoadedStack) -> Path | str:
 
 def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: StateStore | None = None) -> Checked:
     """Load and run every rule. Raises SpecError for load errors; rule errors are in `diagnostics`.
-    Reads other stacks' MACs from the state backend when it exists; never creates it."""
+    Reads other stacks' MACs from the state backend when it exists; never creates or writes it."""
     loaded = load_stack(stack_path)
     path = state_path_for(loaded)
     other_macs: dict[str, tuple[str, str]] = {}
@@ -49,7 +58,7 @@ def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: Stat
         other_macs = store.macs_elsewhere(name)
     elif state_exists(path):
         try:
-            owned = open_store(path)
+            owned = open_store(path, read_only=True)
         except StateError as exc:
             if not is_url(path):
                 raise
@@ -76,31 +85,82 @@ def plan_stack(
     store: StateStore | None = None,
     refresh_resources: bool = False,
     cloud=None,  # mgc_iac.cloud.Cloud: where drift is read (default: the stack's cloud)
+    new_state: bool = False,
+    trusted_ref: str | None = None,
 ) -> Planned:
     """Check the stack and diff it against recorded state. Raises SpecError when any rule fails.
     `refresh_resources`: read every recorded resource from the cloud first, so the plan shows and repairs
-    what changed outside mgc-iac (raises DriftRefusedError for a production target changed outside)."""
+    what changed outside mgc-iac (raises DriftRefusedError for a production target changed outside).
+    Never writes the state (it is opened read-only unless the caller passes its own `store`); in CI, a state
+    location that is empty or holds nothing is refused unless `new_state` (state/location.py). The approval
+    policy in force comes from the last apply's record, or the stack at `trusted_ref` ($MGC_IAC_TRUSTED_REF);
+    the plan shows it and what the spec would change in it (approvals/policy.py)."""
     checked = check(stack_path, facts=facts, store=store)
     if checked.diagnostics.has_errors:
         raise SpecError(checked.diagnostics)
     loaded = checked.loaded
     name = loaded.stack.metadata.name
-    if store is not None:
-        snapshot = store.snapshot(name)
-    elif state_exists(checked.state_path):
-        owned = open_store(checked.state_path)
-        try:
-            snapshot = owned.snapshot(name)
-        finally:
-            owned.close()
+    owned = store is None
+    reader = open_store(checked.state_path, read_only=True) if store is None else store
+    try:
+        require_state(checked.state_path, reader, new_state=new_state)
+        snapshot = reader.snapshot(name)
+        applied = reader.last_applied(name)
+        graph = build_graph(loaded.stack)
+        drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
+        plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
+                         warnings=checked.diagnostics.warnings, refreshed=facts is not None,
+                         provenance=provenance(loaded.directory), drift=drift)
+        plan = with_policy(plan, applied.policy if applied else None, loaded.directory, trusted_ref)
+        approved = {} if getattr(reader, "empty", False) else approved_in_state(plan, snapshot, loaded.directory,
+                                                                                reader)
+    finally:
+        if owned:
+            reader.close()
+    return Planned(checked, graph, plan, approved)
+
+
+def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref: str | None = None) -> Plan:
+    """The plan with the approval policy in force and what the spec changes in the trusted one."""
+    import os
+    from dataclasses import replace
+
+    from mgc_iac.approvals.policy import compare, spec_policy, strictest, trusted_base
+
+    proposed = spec_policy(plan.spec, directory)
+    base = trusted_base(recorded, directory, trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None)
+    if base is None:
+        current = replace(proposed, source="the spec (no apply recorded a policy yet: the first apply records it)")
+        change = None
     else:
-        snapshot = Snapshot.empty(name)
-    graph = build_graph(loaded.stack)
-    drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
-    plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
-                     warnings=checked.diagnostics.warnings, refreshed=facts is not None,
-                     provenance=provenance(loaded.directory), drift=drift)
-    return Planned(checked, graph, plan)
+        current, change = strictest(base, proposed), compare(base, proposed)
+    return replace(plan, policy={**current.record(), "source": current.source},
+                   policy_change=change.to_dict() if change else None)
+
+
+def approved_in_state(plan: Plan, snapshot: Snapshot, directory: Path, store: StateStore) -> dict:
+    """The gates of `plan` whose approvals (state and approvals.yaml, signatures verified) let them pass now,
+    under the approval policy in force."""
+    from mgc_iac.approvals import combine
+    from mgc_iac.approvals.environment import policy_of, trust_for
+    from mgc_iac.approvals.loader import approvals_path, load_approvals_file
+    from mgc_iac.approvals.status import approved_gates
+    from mgc_iac.plan.planfile import plan_digest
+    from mgc_iac.state import StepStatus
+
+    waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
+    file_path = approvals_path(directory)
+    recorded = store.approvals(plan.stack)
+    if not plan.gates() or not (recorded or file_path is not None):
+        return {}
+    try:
+        trust = trust_for(plan.stack, plan.spec, directory, store)
+        counted, rejected = trust.check(combine(load_approvals_file(file_path) if file_path else None, recorded))
+        authors = trust.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+    except MgcIacError:  # a broken approvals file or signers list: apply names it; the plan says "waits"
+        return {}
+    return approved_gates(plan, plan_digest(plan), counted, trust.policy or policy_of(plan.spec), authors, waiting,
+                          rejected)
 
 
 def read_drift(spec: dict, directory: Path | None, snapshot: Snapshot, cloud=None) -> tuple:  # -> tuple[Drift, ...]

@@ -14,7 +14,7 @@ from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.errors import DriftRefusedError, PlanRefusedError
 from mgc_iac.graph.kinds import MIGRATION_TASK, TARGET_SERVER, replace_reasons
-from mgc_iac.graph.model import Graph, ServerNode, StepKind
+from mgc_iac.graph.model import MANUAL_STEPS, Graph, ServerNode, StepKind
 from mgc_iac.plan.drift_rules import repair_drift
 from mgc_iac.plan.model import (
     Action,
@@ -326,6 +326,7 @@ def _dotted(deepdiff_path: str) -> str:
     return out.lstrip(".")
 
 
+_KIND_VALUE = {k: k.value for k in StepKind}  # the enum's .value is a descriptor call: 10 a server
 RESUMED_REASON = "approved and started before an interruption: resumed without a new approval"
 
 
@@ -337,24 +338,26 @@ def _approved_and_started(record: Any, reset_from: int | None, index: int) -> bo
 
 def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
                    moved_from: str | None = None) -> ServerChange:
+    recorded = snapshot.steps
+    prefix = f"{moved_from or f'{node.workflow}/{node.server}'}/"
     steps = []
     for index, step in enumerate(node.steps):
-        gate = f"{moved_from}/{step.kind.value}" if moved_from else node.gate(step.kind)
-        record = snapshot.steps.get(gate)
+        kind, manual = _KIND_VALUE[step.kind], step.kind in MANUAL_STEPS
+        record = recorded.get(prefix + kind)
         done = record is not None and record.status is StepStatus.DONE and (reset_from is None or index < reset_from)
         reason = step.reason
         if not step.enabled:
             action = StepAction.SKIP
         elif done:
             action = StepAction.DONE
-        elif step.manual and _approved_and_started(record, reset_from, index):
+        elif manual and _approved_and_started(record, reset_from, index):
             # the gate passed and the step began (a Cutover may have reached the cloud) before a crash: it is
             # finished from what the cloud reports, without asking for the approval again
             action, reason = StepAction.RUN, RESUMED_REASON
-        elif step.manual:
+        elif manual:
             action = StepAction.WAIT
         else:
             action = StepAction.RUN
-        steps.append(StepChange(step.kind.value, action, step.manual, reason))
+        steps.append(StepChange(kind, action, manual, reason))
     return ServerChange(node.workflow, node.server, node.target_name, node.os, node.used_gb, node.assumed_mbps,
                         node.estimated_seconds, tuple(steps))

@@ -30,6 +30,7 @@ from typing import Any
 
 from mgc_iac.errors import ConfigError
 from mgc_iac.lab.agent import TargetEndpoint
+from mgc_iac.lab.requirements import require_lab_tools
 from mgc_iac.lab.supervisor import file_lock, pid_alive
 from mgc_iac.ssh import JumpHost, SSHSettings
 
@@ -67,6 +68,7 @@ def ensure_lab_hosts(lab_dir: Path, seed: Path, timeout: float = 60.0) -> dict[s
         found = running_lab_hosts(lab_dir)
         if found is not None:
             return found
+        require_lab_tools()
         (work / "hosts.json").unlink(missing_ok=True)
         with open(work / "lab-hosts.log", "ab") as log:
             proc = subprocess.Popen([sys.executable, "-m", "mgc_iac.lab.hosts", "serve", str(Path(seed).resolve()),
@@ -165,6 +167,8 @@ class MigrationHosts:
         lab = cloud_config.get("provider") == "lab" and cloud_config.get("lab_dir")
         self.seed = seed if lab and seed is not None and seed.is_file() else None
         self._lab_names = _seed_host_names(self.seed) if self.seed is not None else set()
+        if self._lab_names:
+            require_lab_tools()  # before any step runs: a missing program is named now, not inside a step
         self._inventory: dict[str, dict[str, Any]] | None = None
         self._instant: bool | None = None
         self._guard = threading.Lock()

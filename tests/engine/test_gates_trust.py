@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,17 +22,6 @@ from mgc_iac.plan.planfile import digest_of
 WEB_BV = "shop-wave-1/web-01/BusinessValidation"
 DB_BV = "shop-wave-1/db-01/BusinessValidation"
 WEB_CUT = "shop-wave-1/web-01/Cutover"
-
-
-@pytest.fixture
-def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "lab"
-    monkeypatch.setenv("MGC_IAC_LAB_DIR", str(path))
-    monkeypatch.setenv("NO_COLOR", "1")
-    yield path
-    from mgc_iac.lab.process import stop_background
-
-    stop_background(path)
 
 
 def run(*args: str) -> tuple[int, str]:
@@ -262,7 +250,8 @@ def test_the_plan_signer_is_the_author_and_cannot_approve(stack_dir: Path, lab_d
     code, out = run("plan", str(stack_dir), "--out", str(plan_file), "--sign-key", str(keys["carol"]))
     assert code == 0, out
     assert json.loads(plan_file.read_text())["provenance"]["author"] == "carol@example.com"
-    code, out = run("approve", str(stack_dir), "--gate", WEB_BV, "--key", str(keys["carol"]))
+    # plan writes no state: the author travels in the plan file (approve --plan, apply FILE record it)
+    code, out = run("approve", str(stack_dir), "--gate", WEB_BV, "--key", str(keys["carol"]), "--plan", str(plan_file))
     assert code == 1 and "carol@example.com made this plan" in out, out
     code, out = run("approve", str(stack_dir), "--gate", WEB_BV, "--key", str(keys["bob"]))
     assert code == 0, out

@@ -9,8 +9,8 @@ import pytest
 
 from mgc_iac.cloud import SourceFacts
 from mgc_iac.cloud._base import _InlineExecutor
-from providers._cloud import lookup, lookup_scope
-from providers.migration_task import find_source
+from mgc_iac.providers._cloud import lookup, lookup_scope
+from mgc_iac.providers.migration_task import find_source
 
 
 def test_lookups_are_kept_only_within_a_scope() -> None:

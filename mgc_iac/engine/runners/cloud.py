@@ -60,14 +60,14 @@ class CloudSteps:
         with self._agents_guard:
             if self._fleet is None:
                 from mgc_iac.cloud import FleetReader
-                from providers._cloud import cloud_for
+                from mgc_iac.providers._cloud import cloud_for
 
                 self._fleet = FleetReader(cloud_for(self.cloud_config).sms)
             return self._fleet
 
     @staticmethod
     def _interval(ctx: StepContext) -> float:
-        from providers.migration_task import poll_interval
+        from mgc_iac.providers.migration_task import poll_interval
 
         return poll_interval(ctx.spec, ctx.server.workflow)
 
@@ -112,7 +112,7 @@ class CloudSteps:
     # ---- steps ---------------------------------------------------------------------------------------------
 
     def run_step(self, ctx: StepContext) -> StepOutcome:
-        from providers._cloud import lookup_scope
+        from mgc_iac.providers._cloud import lookup_scope
 
         handler = getattr(self, f"_step_{ctx.step}", None)
         if handler is None:
@@ -121,7 +121,7 @@ class CloudSteps:
             return handler(ctx)
 
     def _step_CreateTarget(self, ctx: StepContext) -> StepOutcome:  # noqa: N802 - named after the step
-        from providers.target_server import TargetServerProvider
+        from mgc_iac.providers.target_server import TargetServerProvider
 
         provider = TargetServerProvider()
         change = ctx.changes[TARGET_SERVER]
@@ -150,7 +150,7 @@ class CloudSteps:
 
     def _step_StartUpAgent(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import register_simulated_source
-        from providers.migration_task import MigrationTaskProvider, create_task_for, delete_task
+        from mgc_iac.providers.migration_task import MigrationTaskProvider, create_task_for, delete_task
 
         source = next(s for s in ctx.spec.get("sources", []) if s["name"] == ctx.server.server)
         target = ctx.records.get(TARGET_SERVER)
@@ -269,13 +269,20 @@ class CloudSteps:
         """The workflow's checks against the instance the gate is about: the clone (TestValidation of a clone
         test) or the target (TestValidation of a target test, BusinessValidation)."""
         from mgc_iac.engine.runners.checks import run_checks
-        from providers._cloud import cloud_for
+        from mgc_iac.engine.schedule import not_run
+        from mgc_iac.errors import CloudNotFoundError
+        from mgc_iac.providers._cloud import cloud_for
 
         instance = None
         if ctx.step == "TestValidation" and self._workflow(ctx).get("test_launch") == "clone":
             clone = cloud_for(self.cloud_config).sms.show_task(self._task_id(ctx)).clone
             if clone is not None:
-                server = cloud_for(self.cloud_config).ecs.show_server(clone.vm_id)
+                try:
+                    server = cloud_for(self.cloud_config).ecs.show_server(clone.vm_id)
+                except CloudNotFoundError:  # deleted in the console while the gate waited: nothing to check on
+                    return not_run(checks, f"the clone {clone.name} ({clone.vm_id}) no longer exists (deleted "
+                                   "outside mgc-iac); check the target otherwise, then approve with "
+                                   "--override-checks")
                 instance = (clone.name or server.name, server)
         if instance is None:
             target = ctx.records.get(TARGET_SERVER)
@@ -309,7 +316,7 @@ class CloudSteps:
         return StepOutcome({**detail, **(agent or {})})
 
     def _step_MigrationTaskClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from providers.migration_task import delete_task
+        from mgc_iac.providers.migration_task import delete_task
 
         record = ctx.records.get(MIGRATION_TASK)
         if record is None:
@@ -328,7 +335,7 @@ class CloudSteps:
         if change.action is Action.FORGET:
             return None
         if change.kind == NOTIFICATION:
-            from providers.notification import NotificationProvider
+            from mgc_iac.providers.notification import NotificationProvider
 
             if change.action is Action.DELETE:
                 return None
@@ -336,7 +343,7 @@ class CloudSteps:
             outs = NotificationProvider().create(props).outs or {}
             return self._record(change, change.after or {}, {"topic_name": outs.get("topic_name")})
         if change.kind == TARGET_SERVER and record is not None:
-            from providers.target_server import TargetServerProvider
+            from mgc_iac.providers.target_server import TargetServerProvider
 
             old = _olds(record, change, self.cloud_config)
             if change.action is Action.DELETE:
@@ -350,7 +357,7 @@ class CloudSteps:
             outs = TargetServerProvider().update(record.outputs["id"], old, props).outs or {}
             return self._record(change, change.after or {}, {**record.outputs, **_pick(outs, TARGET_OUTPUTS)})
         if change.kind == MIGRATION_TASK and record is not None:
-            from providers.migration_task import MigrationTaskProvider, delete_task, poll_interval
+            from mgc_iac.providers.migration_task import MigrationTaskProvider, delete_task, poll_interval
 
             cleared = bool(record.outputs.get("cleared"))
             if change.action is Action.DELETE:
@@ -368,7 +375,7 @@ class CloudSteps:
         return None if change.action is Action.DELETE else record
 
     def notify(self, spec: dict[str, Any], workflow: str, subject: str, message: str) -> bool:
-        from providers.notification import publish
+        from mgc_iac.providers.notification import publish
 
         wf = next((w for w in spec.get("workflows", []) if w.get("name") == workflow), {})
         note = (wf.get("advanced") or {}).get("notifications")

@@ -29,8 +29,8 @@ from collections.abc import Callable
 from typing import Any
 
 from mgc_iac.errors import CloudError
-from providers._cloud import cloud_for, lookup
-from providers.migration_task import act, cancel_scope, every, fleet_of, known, settled, stop_copy
+from mgc_iac.providers._cloud import cloud_for, lookup
+from mgc_iac.providers.migration_task import act, cancel_scope, every, fleet_of, known, settled, stop_copy
 
 
 def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, Any]) -> str:
@@ -179,6 +179,11 @@ def verify(cloud_config: dict[str, Any], task_id: str) -> dict[str, Any]:
         raise VerificationFailedError(f"task {task_id} has no consistency result: the agent did not verify the "
                                       "target; synchronize again, then retry", {"verification": {"clean": False,
                                                                                                   "results": []}})
+    empty = [r.dir_check for r in results if r.nothing_compared]
+    if len(empty) == len(results):
+        raise VerificationFailedError(f"nothing compared: the verification compared 0 files ({', '.join(empty)}); "
+                                      "check that the include paths exist on the source and hold files, then retry",
+                                      {"verification": {"clean": False, "results": rows}})
     dirty = [r for r in results if not r.clean]
     if dirty:
         lines = ", ".join(f"{r.dir_check}: {r.different_files} different, {r.target_missing_files} missing, "
