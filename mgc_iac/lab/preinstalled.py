@@ -13,8 +13,8 @@ source by its MACs and IPs (huawei-behaviour.md). The lab plays that server from
 `register_after_seconds` after the lab starts, a thread of the lab process acts as that server's agent through
 the SMS agent API itself (mgc_iac.cloud's SmsClient, signed with the lab's keys, like any agent): it registers
 the server (its MAC and IP in `networks`), polls its commands (the heartbeat: connected), and answers START and
-SYNC as a block-level copy that is done at once: the consistency result (clean), progress 100 on
-MIGRATE_WINDOWS_BLOCK / SYNC_WINDOWS_BLOCK, the command result. No byte moves, and none of this is mgc-iac's
+SYNC as a block-level copy that is done at once: the consistency result (clean; per drive, its `files` or 1000
+a used GB compared), progress 100 on MIGRATE_WINDOWS_BLOCK / SYNC_WINDOWS_BLOCK, the command result. No byte moves, and none of this is mgc-iac's
 code under test: the client side (the wait, the MAC-and-IP match, the block-level task) is.
 """
 
@@ -101,8 +101,11 @@ class PreinstalledAgents:
         if command.name in ("START", "SYNC") and command.task_id:
             phase = "MIGRATE" if command.name == "START" else "SYNC"
             total = sum(int(float(d.get("used_gb", 0)) * 1024 ** 3) for d in agent.get("disks") or [])
-            drive = str((agent.get("disks") or [{"name": "C:"}])[0].get("name") or "C:")
-            sms.report_consistency_result(command.task_id, [ConsistencyResult(drive, 0, 0, 0, 0)])
+            # the quick check's count per drive: the seed's `files`, else 1000 a used GB (no file exists here)
+            sms.report_consistency_result(command.task_id, [
+                ConsistencyResult(str(d.get("name") or "C:"),
+                                  int(d.get("files", float(d.get("used_gb", 0)) * 1000)), 0, 0, 0)
+                for d in agent.get("disks") or [{"name": "C:", "used_gb": 10}]])
             sms.report_progress(command.task_id, Progress(f"{phase}_WINDOWS_BLOCK", 100, total, total, 0.0))
             log.info("preinstalled agent %s: %s of task %s done (simulated)", agent["name"], command.name,
                      command.task_id)

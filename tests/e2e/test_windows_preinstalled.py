@@ -78,6 +78,7 @@ def test_a_preinstalled_windows_agent_is_waited_for_matched_and_migrated(windows
     assert [s.name for s in task.sub_tasks][:1] == ["MIGRATE_WINDOWS_BLOCK"]
     verified = _detail(d, "VerifyConsistency")["verification"]
     assert verified["engine"] == "huawei-sms" and verified["clean"] is True  # which check ran, said so
+    assert verified["results"] == [{"dir": "C:", "total": 61234, "different": 0, "missing": 0, "extra": 0}]
 
     for _ in range(2):
         assert d.cli("approve", str(d.stack), "--all-waiting", "--by", "alice").returncode == 0
