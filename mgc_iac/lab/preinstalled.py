@@ -14,8 +14,9 @@ source by its MACs and IPs (huawei-behaviour.md). The lab plays that server from
 the SMS agent API itself (mgc_iac.cloud's SmsClient, signed with the lab's keys, like any agent): it registers
 the server (its MAC and IP in `networks`), polls its commands (the heartbeat: connected), and answers START and
 SYNC as a block-level copy that is done at once: the consistency result (clean; per drive, its `files` or 1000
-a used GB compared), progress 100 on MIGRATE_WINDOWS_BLOCK / SYNC_WINDOWS_BLOCK, the command result. No byte moves, and none of this is mgc-iac's
-code under test: the client side (the wait, the MAC-and-IP match, the block-level task) is.
+a used GB compared), progress 100 on MIGRATE_WINDOWS_BLOCK / SYNC_WINDOWS_BLOCK, the command result. No byte
+moves, and none of this is mgc-iac's code under test: the client side (the wait, the MAC-and-IP match, the
+block-level task) is.
 """
 
 from __future__ import annotations
