@@ -238,7 +238,7 @@ def _approve(store: Any, stack: str, gates: list[str], digest: str) -> None:
 
 def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str = "upfront",
         profile: Path | None = None, state: str | None = None) -> dict[str, Any]:
-    from mgc_iac.lab.process import start_background, stop_background
+    from mgc_iac.lab import start_background, stop_background
 
     lab_dir, stack_dir = workdir / "lab", workdir / "stack"
     write_stack(stack_dir, servers, cap)

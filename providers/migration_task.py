@@ -33,9 +33,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from mgc_iac.cloud.endpoint import cloud_for
 from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import MIGRATION_TASK
-from providers._cloud import cloud_for
 from providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud", "target_server_id")

@@ -1,8 +1,7 @@
-"""The environment approvals are bound to, and the Trust that checks them, for one stack as the CLI sees it."""
+"""The Trust that checks a stack's approvals in one environment (state backend id + cloud account, given)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -10,23 +9,6 @@ from mgc_iac.approvals.trust import Environment, Trust
 from mgc_iac.errors import ConfigError
 from mgc_iac.stack.models import ApprovalPolicy
 from mgc_iac.state.store import StateStore
-
-
-def cloud_account(spec: dict[str, Any], stack_dir: Path | None) -> str:
-    """provider/region/project_id of the cloud the stack migrates into (no credential needed to tell)."""
-    cloud = spec.get("cloud") or {}
-    provider = cloud.get("provider", "lab")
-    region = cloud.get("region", "cn-north-4")
-    if provider == "huaweicloud":
-        project = os.environ.get("HUAWEICLOUD_SDK_PROJECT_ID")
-        if not project:
-            raise ConfigError("set HUAWEICLOUD_SDK_PROJECT_ID to the project the stack migrates into: approvals "
-                              "are signed for one cloud account/project")
-        return f"huaweicloud/{region}/{project}"
-    from mgc_iac.cloud.endpoint import cloud_config, settings_for
-
-    settings = settings_for(cloud_config(spec, stack_dir))  # the lab's own project id (it starts when needed)
-    return f"{provider}/{settings.region}/{settings.project_id}"
 
 
 def policy_of(spec: dict[str, Any]) -> ApprovalPolicy:
@@ -47,9 +29,10 @@ def allowed_signers_path(spec: dict[str, Any], stack_dir: Path | None) -> Path |
     return path
 
 
-def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, store: StateStore) -> Trust:
-    """How `stack`'s approvals are checked against this state backend and this cloud account."""
+def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, store: StateStore, *, account: str) -> Trust:
+    """How `stack`'s approvals are checked against this state backend and this cloud account (`account`:
+    provider/region/project, which the workspace resolves; approvals never resolve a cloud)."""
     policy = policy_of(spec)
     provider = (spec.get("cloud") or {}).get("provider", "lab")
-    return Trust(stack, Environment(store.environment_id(), cloud_account(spec, stack_dir)),
+    return Trust(stack, Environment(store.environment_id(), account),
                  allowed_signers_path(spec, stack_dir), policy.signatures_required(provider))

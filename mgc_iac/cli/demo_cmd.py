@@ -19,7 +19,7 @@ DEMO = Path(__file__).resolve().parents[2] / "stacks" / "demo"
 
 def _run(args: list[str]) -> int:
     """Run one mgc-iac command in this process; its exit code (errors propagate as in the real CLI)."""
-    from mgc_iac.cli import cli
+    cli = click.get_current_context().find_root().command  # the `mgc-iac` group this command runs under
 
     click.secho(f"\n$ mgc-iac {' '.join(args)}", bold=True)
     try:
@@ -46,13 +46,13 @@ def _expect(code: int, wanted: int, what: str) -> None:
 @click.option("--approver", default="demo-reviewer@example.com", show_default=True)
 def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     """Run the demo migration on the embedded lab: plan, apply, stop at each gate, approve, finish, verify."""
-    from mgc_iac.ssh.hosts import stop_lab_all
+    from mgc_iac.operations.lab import down
 
     if not (stack / "stack.yaml").exists() and not (stack / "stack.py").exists():
         raise click.ClickException(f"no stack at {stack}: run the demo from the repository, or pass --stack")
     lab_dir = workdir / "lab"
     if lab_dir.exists():
-        stop_lab_all(lab_dir)
+        down(lab_dir)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     os.environ["MGC_IAC_STATE"] = str((workdir / "state.db").resolve())
@@ -76,6 +76,6 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
         _run(["lab", "messages"])  # last: the SMN notifications the workflow sent (checkpoints, success)
     finally:
         if not keep:
-            stop_lab_all(lab_dir)
+            down(lab_dir)
     click.secho(f"\nThe demo is complete. State: {workdir / 'state.db'}; run `mgc-iac demo --keep` to explore "
                 "the lab afterwards.", fg="green")

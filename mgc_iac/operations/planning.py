@@ -1,4 +1,5 @@
-"""spec -> graph -> plan, for the CLI and the engine: load a stack, check it, diff it against state."""
+"""stack -> graph -> plan: load a stack, check it, diff it against recorded state (the workspace and the public
+API's plan_stack call these)."""
 
 from __future__ import annotations
 
@@ -40,14 +41,19 @@ def state_path_for(loaded: LoadedStack) -> Path | str:
 def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: StateStore | None = None) -> Checked:
     """Load and run every rule. Raises SpecError for load errors; rule errors are in `diagnostics`.
     Reads other stacks' MACs from the state backend when it exists; never creates it."""
-    loaded = load_stack(stack_path)
+    return check_loaded(load_stack(stack_path), facts=facts, store=store)
+
+
+def check_loaded(loaded: LoadedStack, *, facts: LiveFacts | None = None, store: StateStore | None = None,
+                 unreachable: str | None = None) -> Checked:
+    """Run every rule on a loaded stack (see check). `store`: the state backend already open (its MACs of the
+    other stacks); `unreachable`: why the state could not be opened (the MACs are then not checked: a warning)."""
     path = state_path_for(loaded)
     other_macs: dict[str, tuple[str, str]] = {}
     name = loaded.stack.metadata.name
-    unreachable: str | None = None
     if store is not None:
         other_macs = store.macs_elsewhere(name)
-    elif state_exists(path):
+    elif unreachable is None and state_exists(path):
         try:
             owned = open_store(path)
         except StateError as exc:
@@ -75,7 +81,7 @@ def plan_stack(
     facts: LiveFacts | None = None,
     store: StateStore | None = None,
     refresh_resources: bool = False,
-    cloud=None,  # mgc_iac.cloud.Cloud: where drift is read (default: the stack's cloud)
+    cloud=None,  # mgc_iac.cloud.Cloud: where drift is read (needed with refresh_resources and recorded resources)
 ) -> Planned:
     """Check the stack and diff it against recorded state. Raises SpecError when any rule fails.
     `refresh_resources`: read every recorded resource from the cloud first, so the plan shows and repairs
@@ -83,8 +89,7 @@ def plan_stack(
     checked = check(stack_path, facts=facts, store=store)
     if checked.diagnostics.has_errors:
         raise SpecError(checked.diagnostics)
-    loaded = checked.loaded
-    name = loaded.stack.metadata.name
+    name = checked.loaded.stack.metadata.name
     if store is not None:
         snapshot = store.snapshot(name)
     elif state_exists(checked.state_path):
@@ -95,22 +100,31 @@ def plan_stack(
             owned.close()
     else:
         snapshot = Snapshot.empty(name)
+    drift = read_drift(snapshot, cloud) if refresh_resources else ()
+    return plan_checked(checked, snapshot, refreshed=facts is not None, drift=drift)
+
+
+def plan_checked(checked: Checked, snapshot: Snapshot, *, refreshed: bool = False, drift: tuple = ()) -> Planned:
+    """The plan of a checked stack (no rule errors) against `snapshot`: graph, then diff. Pure."""
+    if checked.diagnostics.has_errors:
+        raise SpecError(checked.diagnostics)
+    loaded = checked.loaded
     graph = build_graph(loaded.stack)
-    drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
     plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
-                     warnings=checked.diagnostics.warnings, refreshed=facts is not None,
+                     warnings=checked.diagnostics.warnings, refreshed=refreshed,
                      provenance=provenance(loaded.directory), drift=drift)
     return Planned(checked, graph, plan)
 
 
-def read_drift(spec: dict, directory: Path | None, snapshot: Snapshot, cloud=None) -> tuple:  # -> tuple[Drift, ...]
+def read_drift(snapshot: Snapshot, cloud) -> tuple:  # cloud: mgc_iac.cloud.Cloud -> tuple[Drift, ...]
     """What the cloud reports differently from the stack's records (nothing recorded: no cloud call)."""
     if not snapshot.resources:
         return ()
-    from mgc_iac.cloud.endpoint import cloud_for_stack
+    if cloud is None:
+        raise ValueError("read_drift needs the stack's cloud (Workspace.cloud)")
     from mgc_iac.drift import find_drift, read_live
 
-    return find_drift(snapshot, read_live(snapshot, cloud or cloud_for_stack(spec, directory)))
+    return find_drift(snapshot, read_live(snapshot, cloud))
 
 
 def provenance(directory: Path) -> Provenance:

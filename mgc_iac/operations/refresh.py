@@ -16,12 +16,10 @@ from mgc_iac.stack.rules import required_ingress
 from mgc_iac.stack.selection import workflow_servers
 
 
-def gather_facts(loaded: LoadedStack, cloud=None, *, sources: bool = True) -> LiveFacts:  # cloud: Cloud
-    """Everything the live rules read, gathered once per name; `sources=False` skips the SSH side."""
-    from mgc_iac.cloud.endpoint import cloud_for_stack
-
+def gather_facts(loaded: LoadedStack, cloud, hosts=None, *, sources: bool = True) -> LiveFacts:
+    """Everything the live rules read, gathered once per name (cloud: mgc_iac.cloud.Cloud; hosts: the
+    workspace's MigrationHosts, how sources are reached); `sources=False` skips the SSH side."""
     stack = loaded.stack
-    cloud = cloud or cloud_for_stack(loaded.canonical, loaded.directory)
     facts = LiveFacts()
     servers = workflow_servers(stack)
     for wf in stack.workflows:
@@ -41,15 +39,15 @@ def gather_facts(loaded: LoadedStack, cloud=None, *, sources: bool = True) -> Li
         if note is not None and note.topic_urn not in facts.topics:
             facts.topics[note.topic_urn] = _maybe(bool, cloud.smn.show_topic, note.topic_urn) is not None
     if sources:
-        _source_facts(loaded, facts)
+        _source_facts(loaded, facts, hosts)
     return facts
 
 
-def _source_facts(loaded: LoadedStack, facts: LiveFacts) -> None:
+def _source_facts(loaded: LoadedStack, facts: LiveFacts, hosts) -> None:
     """rsync, available memory and CPU of every source reachable over SSH (the others keep declared facts)."""
     from mgc_iac.operations.discover import discover_sources
 
-    for item in discover_sources(loaded.canonical, loaded.directory):
+    for item in discover_sources(loaded.canonical, hosts):
         if item.facts is not None:
             f = item.facts
             facts.sources[item.name] = SourceLiveFacts(

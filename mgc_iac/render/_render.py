@@ -12,7 +12,7 @@ import jinja2
 from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.plan.model import Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
-from mgc_iac.render import _filters as f
+from mgc_iac.render import filters as f
 from mgc_iac.render._drift import drift_effect, drift_value
 from mgc_iac.render._facts import approval_rule, resource_facts
 from mgc_iac.render._mermaid import flowchart

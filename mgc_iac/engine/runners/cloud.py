@@ -41,7 +41,7 @@ def _pick(values: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 class CloudSteps:
-    """Runs steps against the cloud described by `cloud_config` (providers/_cloud.py: no secret inside)."""
+    """Runs steps against the cloud described by `cloud_config` (mgc_iac.cloud.endpoint: no secret inside)."""
 
     def __init__(self, cloud_config: dict[str, Any], hosts: MigrationHosts | None = None) -> None:
         """`hosts` resolves sources and targets over SSH (mgc_iac.ssh.hosts); without it only sources with
@@ -59,7 +59,7 @@ class CloudSteps:
                 from mgc_iac.engine.runners.agent import AgentSide
                 from mgc_iac.ssh.hosts import MigrationHosts
 
-                hosts = self._hosts or MigrationHosts(ctx.spec, None, self.cloud_config)
+                hosts = self._hosts or MigrationHosts(ctx.spec)
                 self._agents = AgentSide(hosts, self.cloud_config)
             return self._agents
 
@@ -87,7 +87,7 @@ class CloudSteps:
     # ---- steps ---------------------------------------------------------------------------------------------
 
     def run_step(self, ctx: StepContext) -> StepOutcome:
-        from providers._cloud import lookup_scope
+        from mgc_iac.cloud.lookups import lookup_scope
 
         handler = getattr(self, f"_step_{ctx.step}", None)
         if handler is None:

@@ -17,8 +17,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from mgc_iac.cloud.endpoint import cloud_for
+from mgc_iac.cloud.lookups import lookup
 from mgc_iac.errors import CloudConflictError, CloudError
-from providers._cloud import cloud_for, lookup
 from providers.migration_task import POLL_SECONDS, TIMEOUT_SECONDS, settled, until
 
 
@@ -65,7 +66,7 @@ def _wait(cloud: Any, task_id: str, done: tuple[str, ...], failed: tuple[str, ..
     """Poll the task until a `done` state; a `failed` state, a disconnected agent (the task's `connected`
     flag, or `agent_alive()` answering False) or the timeout raise. Intermediate states (ABORTING, SKIPPING,
     DELETING, cutovering, clearing) are waited through; `on_progress` gets every poll's figures."""
-    from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
+    from mgc_iac.cloud.wait import WaitPolicy, single_attempt, wait_until
 
     sms = single_attempt(cloud.sms)  # transient poll failures are waited out by wait_until, until the deadline
 

@@ -8,7 +8,7 @@ from functools import cache
 import jinja2
 from rich.filesize import decimal
 
-from mgc_iac.render._filters import human_duration
+from mgc_iac.render.filters import human_duration
 from mgc_iac.render.report._model import Report
 
 
