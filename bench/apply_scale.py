@@ -9,7 +9,8 @@ front, and the account-wide concurrency cap with its FIFO queue.
 The lab runs as a background process (its CPU is not in this process) from a temporary state dir, seeded with
 a /16 subnet, `job_seconds: 0` (ECS jobs finish at once) and `instant_transfers: true` (LAB ONLY: SMS
 start/sync finish at once with a clean consistency result, no agent, no bytes moved), `transition_seconds: 0`
-(LAB ONLY: stop, delete, cutover and clear finish their intermediate state at once), and no faults or added
+(LAB ONLY: stop, delete, cutover and clear finish their intermediate state at once), `sync_interval_seconds: 0`
+(LAB ONLY: continuous synchronisation starts its next round at the next read), and no faults or added
 latency. The stack is generated as YAML in a temporary directory.
 
 What a user does, and what is measured: plan the stack, review it, record an approval of every gate of that
@@ -81,7 +82,8 @@ def write_seed(path: Path) -> None:
         "  flavors: [{id: s6.large.2, vcpus: 2, ram_mb: 4096}, {id: s6.xlarge.2, vcpus: 4, ram_mb: 8192}]\n"
         "  images:\n    - {id: lab-image-linux, name: Debian 12 64bit, os_type: Linux}\n"
         "    - {id: lab-image-windows, name: Windows Server 2019 64bit, os_type: Windows}\n"
-        "  lab: {job_seconds: 0, instant_transfers: true, transition_seconds: 0, faults: []}\n", encoding="utf-8")
+        "  lab: {job_seconds: 0, instant_transfers: true, transition_seconds: 0, sync_interval_seconds: 0, "
+        "faults: []}\n", encoding="utf-8")
 
 
 def write_stack(directory: Path, servers: int, cap: int) -> None:

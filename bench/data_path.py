@@ -233,7 +233,7 @@ async def agent_vs_rsync(work: Path, scale: int) -> bool:
                     source = cloud.sms.show_source(source_id)
                     task = cloud.sms.create_task(task_request(cloud, f"bench-{n}", source, server, "atgt", "linux",
                                                               "MIGRATE_FILE", public=True,
-                                                              disks=target_disks(cloud, source, server)))
+                                                              disks=target_disks(source, server)))
                     cloud.sms.set_configuration(task, {"DYNAMIC_PORT": "22", "MIGRATE_EXCLUDE_DIR": "",
                                                        "SYNC_EXCLUDE_DIR": "", "CONSISTENCY_MODE": ""})
                     cloud.sms.task_action(task, "start")

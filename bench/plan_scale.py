@@ -1,6 +1,8 @@
 """Plan at scale: validate + plan stacks of 1k / 10k / 100k servers from YAML, against empty state and
 against a full recorded state with one change. Each measurement runs in its own child process so its peak
-RSS (ru_maxrss) is its own.
+RSS (ru_maxrss) is its own. The plan's cost (`plan` prices what it creates and deletes) is timed apart, as the
+phase `cost`, from the stack's lab-seed.yaml price list (no lab running: the offline path of a lab stack), with
+its share of the plan's time.
 
     .venv/bin/python bench/plan_scale.py [--sizes 1000,10000,100000] [--keep DIR]
 """
@@ -22,6 +24,11 @@ from typing import Any
 SERVERS_PER_WORKFLOW = 100
 TARGETS = {"10k_seconds": 3.0, "100k_seconds": 30.0, "100k_mib": 2048.0, "ratio": 12.0}
 PHASES = ("load+validate", "graph", "plan")
+PRICES = {"currency": "CNY",
+          "vm": {f"s6.{size}.2.{os}": price for size, price in (("large", 0.46), ("xlarge", 0.92), ("2xlarge", 1.84))
+                 for os in ("linux", "win")},
+          "volume": {"SSD": 0.00139}, "bandwidth": {"19_bgp": [{"up_to_mbps": 5, "per_mbps": 0.063},
+                                                               {"per_mbps": 0.25}]}}
 CHANGED_FLAVOR = ("s6.xlarge.2", "s6.2xlarge.2")  # the one change: a server's flavor override (an update)
 
 
@@ -35,6 +42,8 @@ def write_stack(directory: Path, servers: int) -> None:
         f"metadata: {{name: scale-{servers}, project: scale-migration}}\n"
         "cloud: {provider: lab, region: cn-north-4}\n"
         "limits: {max_concurrent_migrations: 1000}\n", encoding="utf-8")  # the page's cap: never raised
+    (directory / "lab-seed.yaml").write_text(json.dumps({"cloud": {"region": "cn-north-4", "prices": PRICES}}),
+                                             encoding="utf-8")
     with (directory / "sources.yaml").open("w", encoding="utf-8") as out:
         out.write("sources:\n")
         for i in range(servers):
@@ -133,12 +142,22 @@ def child_plan(stack: Path) -> dict[str, Any]:
     total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     spent["plan"] = total - spent["load+validate"] - spent["graph"]  # state read + keyed diff + provenance
     plan = planned.plan
+    from mgc_iac.operations.pricing import price_plan
+    from mgc_iac.plan.cost import price_keys, server_costs
+
+    start = time.perf_counter()
+    cost = price_plan(plan, stack).cost
+    cost_seconds = time.perf_counter() - start
+    assert cost is not None and cost.status == "known", cost
     return {"phases": spent, "total": total, "cpu": cpu, "summary": plan.summary(),
+            "cost": {"seconds": cost_seconds, "servers": len(cost.servers),
+                     "products": len(price_keys(server_costs(plan))), "delta": str(cost.total().delta)},
             "maxrss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
 def run_child(kind: str, stack: Path, state: Path) -> dict[str, Any]:
-    env = {**os.environ, "MGC_IAC_STATE": str(state), "MGC_IAC_AUTHOR": "bench"}
+    env = {**os.environ, "MGC_IAC_STATE": str(state), "MGC_IAC_AUTHOR": "bench",
+           "MGC_IAC_LAB_DIR": str(state.parent / "no-lab")}  # no lab running: the cost comes from lab-seed.yaml
     out = subprocess.run([sys.executable, __file__, "--child", kind, str(stack)], env=env, capture_output=True,
                          text=True, check=False)
     if out.returncode:
@@ -178,6 +197,10 @@ def report(all_results: dict[int, dict[str, dict[str, Any]]]) -> None:
                   f"{r['cpu']:>6.2f}  "
                   f"{s['create']} create, {s['update']} update, {s['no-op']} no-op, {s['steps_to_run']} steps, "
                   f"{s['gates']} gates")
+            c = r["cost"]
+            print(f"{size:>8}  {state:<10}  {'cost (apart)':<14}  {c['seconds']:>8.2f}  {'':>8}  {'':>6}  "
+                  f"{c['servers']} servers priced from {c['products']} distinct products, "
+                  f"{c['seconds'] / r['total']:.1%} of the plan's time; {c['delta']} CNY a month")
     print("\ntargets:")
     for state in ("empty", "recorded+1"):
         ten, hundred = all_results.get(10_000, {}).get(state), all_results.get(100_000, {}).get(state)

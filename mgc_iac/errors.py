@@ -121,6 +121,7 @@ class CloudError(MgcIacError):
         self.status = status
         self.code = code
         self.request_id = request_id
+        self.message = message  # the cloud's own words, without where and the request id
         where = f"{service}.{operation}" if service else operation
         parts = [f"HTTP {status}" if status else "", code or "", f"request {request_id}" if request_id else ""]
         parts = [p for p in parts if p]

@@ -8,16 +8,21 @@ DYNAMIC_PORT configuration key (create_task has no port field) and a bandwidth l
 Create looks up what exists first: the source is found by name (list_servers has no networks) and confirmed by
 its MAC (show_server); a task the source already has (or one with the same name) is adopted instead of creating
 a second one. If create fails after the task exists, the replay adopts it. The body is complete, as the API
-reference requires for an existing target: target_server.disks mapped one to one from the source's disks onto
-the target's volumes, and migration_ip = the target's EIP on a public network, its private IP on a private one.
+reference requires for an existing target: target_server.disks are SMS's recommended disks (init_target_server,
+with their physical volumes, sizes in bytes) paired with the target's volumes by bootIndex, and migration_ip =
+the target's EIP on a public network, its private IP on a private one. The task name is valid for SMS whatever
+the server is called (task_name).
 
 The steps the engine runs on an existing task (start, sync, verify, cutover, clear) live in
-mgc_iac.engine.runners.sms_task; they share this module's waits through SMS's own transitions. The provider's
-delete (MigrationTaskClear) stops the task if it runs, deletes it, and waits through DELETING until it is gone.
+mgc_iac.engine.runners.sms_task; they share this module's wait through SMS's own transitions (`settled`). The
+provider's delete (MigrationTaskClear) is DeleteTask as Huawei allows it (`delete_task`). What each state means
+for each step is mgc_iac.cloud.sms_states (one table, shared with any fleet reader); a state it does not know
+fails the step naming it.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -44,16 +49,22 @@ POLL_SECONDS = 0.2
 TIMEOUT_SECONDS = 24 * 3600.0
 
 
-NAME_LENGTH = (4, 20)   # SMS task names: 4-20 characters (huaweicloud-api.md, Huawei's SMS notes)
+TASK_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")   # SDK PostTask.name: letters, digits, '_', '-'; 1-64 (API)
 
 
 def task_name(props: dict[str, Any]) -> str:
-    """mgc-<8 hex of the workflow/server address>-<server, cut>: unique per server, 20 characters at most."""
+    """A valid, stable, unique SMS task name: mgc-<server>-<10 hex of stack/workflow/server>, at most 64
+    characters of letters, digits, '_' and '-' (SDK PostTask.name; API CreateTask). A server name's other
+    characters ('.', the only one the stack allows besides those) become '_', a long name is cut; the digest
+    of the full address keeps every name unique, across stacks sharing one SMS account too."""
     import hashlib
 
     owner = props["address"].rsplit("/", 1)[0]
-    digest = hashlib.sha256(owner.encode()).hexdigest()[:8]
-    return f"mgc-{digest}-{owner.rsplit('/', 1)[-1]}"[:NAME_LENGTH[1]]
+    digest = hashlib.sha256(f"{props.get('stack', '')}/{owner}".encode()).hexdigest()[:10]
+    server = re.sub(r"[^A-Za-z0-9_-]", "_", owner.rsplit("/", 1)[-1])
+    name = f"mgc-{server[:64 - len('mgc--') - len(digest)]}-{digest}"
+    assert TASK_NAME.match(name), name
+    return name
 
 
 def task_configuration(props: dict[str, Any]) -> dict[str, str]:
@@ -94,17 +105,40 @@ def find_source(cloud: Any, mac: str, name: str | None = None) -> Any:
                              "runs it)", service="sms", operation="show_server")
 
 
-def target_disks(cloud: Any, source: Any, server: Any) -> tuple[dict[str, Any], ...]:
-    """target_server.disks of create_task: the source's disks in order (the boot disk first) onto the target's
-    volumes in order (its system disk first), one to one (PostTask.target_server.disks: TargetDisks)."""
-    volumes = list(server.volume_ids)
-    if len(volumes) < len(source.disks):
-        raise CloudError(f"target {server.name} has {len(volumes)} disks for the {len(source.disks)} disks of source "
+_PLAN_VOLUME = ("name", "size", "used_size", "device_use", "file_system", "mount_point", "index", "uuid",
+                "inode_size")                               # PhysicalVolumes, what TargetDisks carries
+
+
+def target_disks(source: Any, server: Any) -> tuple[dict[str, Any], ...]:
+    """target_server.disks of create_task: SMS's recommended target disks (ShowServer's init_target_server.disks,
+    their physical_volumes included, sizes in bytes: Terraform's buildCreateTaskTargetServerDisksDefaultBodyParams)
+    paired with the target's volumes by bootIndex (SDK ServerExtendVolumeAttachment: "0" boots, "-1" the others;
+    the list's order is not documented): the disk that boots (BOOT, else OS) onto the "0" volume, the others in
+    SMS's order onto the "-1" volumes in device order (/dev/vdb, /dev/vdc...)."""
+    from mgc_iac.cloud import TargetDiskPlan
+
+    plan = list(source.target_plan) or [TargetDiskPlan(d.name, d.size_bytes, d.used_bytes, d.device_use)
+                                        for d in source.disks]
+    boot_volumes = [v for v in server.volumes if v.boot]
+    data_volumes = sorted((v for v in server.volumes if not v.boot), key=lambda v: (len(v.device), v.device))
+    if len(boot_volumes) != 1:
+        raise CloudError(f"target {server.name} has {len(boot_volumes)} volumes with bootIndex 0, not one: cannot "
+                         "tell which volume boots", service="ecs", operation="show_server")
+    if len(plan) > len(server.volumes):
+        raise CloudError(f"target {server.name} has {len(server.volumes)} disks for the {len(plan)} disks of source "
                          f"{source.name}: give the target a disk for each source disk", service="sms",
                          operation="create_task")
-    return tuple({"name": disk.name, "size": int(disk.size_bytes), "used_size": int(disk.used_bytes),
-                  "device_use": disk.device_use or ("BOOT" if n == 0 else "NORMAL"), "disk_id": volumes[n]}
-                 for n, disk in enumerate(source.disks))
+    boot = next((d for d in plan if d.device_use == "BOOT"), None) or next(
+        (d for d in plan if d.device_use == "OS"), None) or (plan[0] if plan else None)
+    volumes = iter(data_volumes)
+    disks = []
+    for disk in plan:
+        volume = boot_volumes[0] if disk is boot else next(volumes)
+        disks.append({"name": disk.name, "size": int(disk.size_bytes), "used_size": int(disk.used_bytes),
+                      "device_use": disk.device_use or ("BOOT" if disk is boot else "NORMAL"), "disk_id": volume.id,
+                      "physical_volumes": [{k: v[k] for k in _PLAN_VOLUME if v.get(k) is not None}
+                                           for v in disk.physical_volumes]})
+    return tuple(disks)
 
 
 def migration_ip(server: Any, public: bool) -> str:
@@ -123,10 +157,14 @@ def task_request(cloud: Any, name: str, source: Any, server: Any, target_name: s
     from mgc_iac.cloud import TaskRequest
 
     settings = cloud.settings
+    linux = os_name.lower() == "linux"
     return TaskRequest(name=name, source_id=source.id, target_server_id=server.id, target_name=target_name,
                        os_type=os_name.upper(), region=settings.region, project_id=settings.project_id,
                        project_name=settings.region, type=task_type, use_public_ip=public,
-                       migration_ip=migration_ip(server, public), target_disks=disks, **options)
+                       migration_ip=migration_ip(server, public), target_disks=disks,
+                       # InitTargetServer.volume_groups: "Linux: required, [] when there are none"
+                       volume_groups=tuple(source.volume_groups) if linux else None,
+                       btrfs_list=tuple(source.btrfs_list), **options)
 
 
 class MigrationTaskProvider(ResourceProvider):
@@ -158,7 +196,7 @@ class MigrationTaskProvider(ResourceProvider):
             public = props.get("network", "public") == "public"
             task_id = cloud.sms.create_task(task_request(
                 cloud, name, source, server, props["target_name"], props["os"], props["type"], public,
-                target_disks(cloud, source, server), syncing=bool(props.get("syncing")),
+                target_disks(source, server), syncing=bool(props.get("syncing")),
                 start_target_server=bool(props.get("start_target_server")),
                 speed_limit_mbps=int(props.get("bandwidth_limit_mbps") or 0),
                 consistency_check=bool((props.get("verify") or {}).get("enabled"))))
@@ -195,53 +233,67 @@ class MigrationTaskProvider(ResourceProvider):
 
 # ---- waiting on SMS's own transitions (delete, and the engine's steps) ------------------------------
 
-# states SMS passes through on its own (stop, skip, delete): wait, never act on them
-TRANSIENT = ("ABORTING", "SKIPPING", "DELETING")
 
-
-def _pause(cancel: threading.Event, deadline: float, what: str, timeout: float) -> None:
-    if cancel.wait(POLL_SECONDS):
-        raise CloudError(f"stopped waiting: {what} (interrupted)", service="sms", operation="show_task")
-    if time.monotonic() > deadline:
-        raise CloudError(f"{what} after {timeout:.0f} s", service="sms", operation="show_task")
-
-
-def settled(cloud: Any, task_id: str, cancel: threading.Event, timeout: float = TIMEOUT_SECONDS) -> Any:
-    """The task once SMS has finished an asynchronous transition (ABORTING, SKIPPING)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        task = cloud.sms.show_task(task_id)
-        if task.state not in TRANSIENT:
-            return task
-        _pause(cancel, deadline, f"task {task_id} still {task.state}", timeout)
-
-
-def until(check: Callable[[], bool], what: str, cancel: threading.Event | None = None,
-           timeout: float = TIMEOUT_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
+def _poll(check: Callable[[], bool], what: str, cancel: threading.Event | None, timeout: float | None) -> None:
+    """Call `check()` every POLL_SECONDS until it answers True; the deadline or `cancel` raise. A poll that fails
+    transiently is the client's to retry (its own bounded retries)."""
+    limit = timeout or TIMEOUT_SECONDS
+    deadline = time.monotonic() + limit
+    stop = cancel or threading.Event()
     while not check():
-        _pause(cancel or threading.Event(), deadline, what, timeout)
+        if stop.wait(POLL_SECONDS):
+            raise CloudError(f"stopped waiting: {what} (interrupted)", service="sms", operation="show_task")
+        if time.monotonic() > deadline:
+            raise CloudError(f"{what} after {limit:.0f} s", service="sms", operation="show_task")
 
 
-def delete_task(cloud_config: dict[str, Any], task_id: str) -> None:
-    """Stop the task if it runs (ABORTING, then ABORT), delete it, and wait through DELETING until it is gone."""
-    cloud = cloud_for(cloud_config)
-    never = threading.Event()
-    try:
+def settled(cloud: Any, task_id: str, cancel: threading.Event | None, timeout: float | None = None) -> Any:
+    """The task once SMS has finished a transition it makes on its own (ABORTING, SKIPPING, RESETING...); a
+    state SMS does not document raises UnknownStateError naming it."""
+    from mgc_iac.cloud import sms_states
+
+    seen: list[Any] = []
+
+    def steady() -> bool:
         task = cloud.sms.show_task(task_id)
-        if task.state in ("RUNNING", "SYNCING"):
+        seen[:] = [task]
+        if task.state not in sms_states.TASK_STATES:
+            sms_states.migration(task)       # raises UnknownStateError naming the state
+        return task.state not in sms_states.TRANSIENT or task.state == "DELETING"
+
+    _poll(steady, f"SMS task {task_id} still settling", cancel, timeout)
+    return seen[0]
+
+
+def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event | None = None) -> None:
+    """DeleteTask as Huawei allows it: a plain DELETE when the agent is disconnected or the task is ready,
+    finished, failed or paused (sms_states.deletable: no stop first, as the Terraform provider); a task copying
+    with its agent connected is paused first (action stop, ABORTING, then ABORT), since SMS refuses to delete
+    it. Then wait through DELETING until it is gone."""
+    from mgc_iac.cloud import sms_states
+
+    cloud = cloud_for(cloud_config)
+    try:
+        task = settled(cloud, task_id, cancel)
+        if not sms_states.deletable(task):
             cloud.sms.task_action(task_id, "stop")
-        task = settled(cloud, task_id, never) if task.state != "DELETING" else task
+            task = settled(cloud, task_id, cancel)
         if task.state != "DELETING":
             cloud.sms.delete_task(task_id)
-        until(lambda: _gone(cloud, task_id), f"task {task_id} still DELETING")
     except CloudNotFoundError:
         return
+    _until_gone(cloud, task_id, cancel)
 
 
-def _gone(cloud: Any, task_id: str) -> bool:
-    try:
-        cloud.sms.show_task(task_id)
-    except CloudNotFoundError:
-        return True
-    return False
+def _until_gone(cloud: Any, task_id: str, cancel: threading.Event | None) -> None:
+    def gone() -> bool:
+        try:
+            task = cloud.sms.show_task(task_id)
+        except CloudNotFoundError:
+            return True
+        if task.state != "DELETING":
+            raise CloudError(f"task {task_id} is {task.state} after DeleteTask, not DELETING", service="sms",
+                             operation="delete_task")
+        return False
+
+    _poll(gone, f"SMS task {task_id} still DELETING", cancel, None)

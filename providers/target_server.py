@@ -32,12 +32,11 @@ from pulumi.dynamic import (
 from mgc_iac.cloud.endpoint import cloud_for
 from mgc_iac.cloud.lookups import lookup
 from mgc_iac.errors import CloudError, CloudNotFoundError
-from mgc_iac.graph.kinds import TARGET_SERVER
+from mgc_iac.graph.kinds import EIP_BANDWIDTH_MBPS, TARGET_SERVER
 from providers._diff import diff_attrs
 
 TOKEN_RETRIES = 3
 META = ("stack", "address", "os", "generation", "incarnation", "cloud", "image_default")
-EIP_BANDWIDTH_MBPS = 100
 
 
 def _outputs(props: dict[str, Any], server: Any, key_id: str | None, ids: dict[str, str]) -> dict[str, Any]:
@@ -80,9 +79,13 @@ class TargetServerProvider(ResourceProvider):
         if enc.get("enabled"):
             ref = enc.get("key_id") or enc["key_alias"]
             key = lookup(config, "kms_key", ref, lambda: cloud.kms.describe_key(ref))
-            if not key.enabled or key.spec != "AES_256":
-                raise CloudError(f"KMS key {key.alias or key.key_id} must be enabled and AES_256 to encrypt disks "
-                                 f"(it is {key.spec}, state {key.state})", service="kms", operation="describe_key")
+            from mgc_iac.stack.rules_page import evs_key_specs
+
+            specs = evs_key_specs(cloud.settings.region)      # SM4 only in Chinese-mainland regions
+            if not key.enabled or key.spec not in specs:
+                raise CloudError(f"KMS key {key.alias or key.key_id} must be enabled and {' or '.join(specs)} to "
+                                 f"encrypt disks in {cloud.settings.region} (it is {key.spec}, state {key.state})",
+                                 service="kms", operation="describe_key")
             key_id = key.key_id
         image = props.get("image") or props.get("image_default")
         if not image:

@@ -32,14 +32,14 @@ def test_validate_the_demo(demo_stack):
 def test_validate_reports_file_line_field_and_fix_without_traceback(demo_stack):
     wf = demo_stack / "workflows.yaml"
     wf.write_text(wf.read_text().replace("migration_port: 22", "migration_port: 445"))
-    before = {p: p.read_bytes() for p in demo_stack.iterdir()}
+    before = {p: p.read_bytes() for p in demo_stack.rglob("*") if p.is_file()}
     out = mgc("validate", str(demo_stack))
     assert out.returncode == 1
     assert "workflows.yaml:" in out.stderr
     assert "workflows[0].migration_port: port 445 is reserved by Windows services; use 22 or a free port in " \
            "10000-65535" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
-    assert {p: p.read_bytes() for p in demo_stack.iterdir()} == before  # validation changes nothing
+    assert {p: p.read_bytes() for p in demo_stack.rglob("*") if p.is_file()} == before  # validation changes nothing
 
 
 def test_malformed_yaml_is_a_user_error(tmp_path):

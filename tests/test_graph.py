@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from mgc_iac.graph import STEP_ORDER, StepKind, build_graph, default_flavor
+from mgc_iac.graph.model import TEST_STEPS
 from mgc_iac.stack.loader import load_stack
 
 
@@ -13,10 +14,23 @@ def graph_of(make_stack, data):
 def test_template_order_and_gates(make_stack, base):
     g = graph_of(make_stack, base)
     node = g.servers()[0]
-    assert [s.kind for s in node.steps] == list(STEP_ORDER)
+    # test_launch off (the default): the card's ten steps, no test step
+    assert [s.kind for s in node.steps] == [k for k in STEP_ORDER if k not in TEST_STEPS]
+    assert len(node.steps) == 10
     assert [s.kind for s in node.steps if s.manual] == [StepKind.RESIZE_DISK_PARTITION,
                                                          StepKind.BUSINESS_VALIDATION, StepKind.CUTOVER]
     assert node.gate(StepKind.CUTOVER) == "shop-wave-1/web-01/Cutover"
+
+
+def test_test_launch_adds_its_steps_after_the_sync_converged(make_stack, base):
+    for mode, what in (("clone", "clone_test"), ("target", "SMS test")):
+        base["workflows"][0]["test_launch"] = mode
+        node = graph_of(make_stack, base).servers()[0]
+        names = [s.kind.value for s in node.steps]
+        assert names[names.index("VerifyConsistency"):names.index("Cutover") + 1] == [
+            "VerifyConsistency", "TestLaunch", "TestValidation", "TestCleanup", "BusinessValidation", "Cutover"]
+        assert node.step(StepKind.TEST_VALIDATION).manual and not node.step(StepKind.TEST_LAUNCH).manual
+        assert what in node.step(StepKind.TEST_LAUNCH).reason
 
 
 def test_optional_steps(make_stack, base):

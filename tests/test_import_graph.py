@@ -2,7 +2,8 @@
 
 What counts as an import of module B by module A (an edge A -> B):
 - `import B`, `from B import x` and `from P import B` (B a module), relative forms too, anywhere in A: at the top,
-  inside a function (a lazy import) or under `if TYPE_CHECKING:` (a type is a dependency as well);
+  inside a function (a lazy import) or under `if TYPE_CHECKING:` (a type is a dependency as well, for the layering
+  rules; it never runs, so it is no part of an import cycle);
 - a string constant in A that names one of our modules, `pkg.mod` or `pkg.mod:attr` (at least one dot): what
   `importlib.import_module`, `__import__`, a lazy-export table (`mgc_iac.__init__`'s names, the CLI's COMMANDS)
   or any "module:attr" table hands to the import system later.
@@ -18,7 +19,7 @@ constant (in a table) instead. (Names built from the SDK's own tables, e.g. the 
 huaweicloudsdk* packages, are not ours.)
 
 What the graph must keep (issue 21, "one way"):
-- no import cycle between modules (a package's __init__ and its modules included);
+- no import cycle between modules (a package's __init__ and its modules included; imports that run only);
 - no module imports the __init__ of a package it is part of (its own facade: the cycle's usual start);
 - no folder (mgc_iac/<folder>, providers, pulumi_program) imports another folder's private module (`_name`); the
   kernel at mgc_iac's top (errors, diagnostics, _gc) belongs to no folder and may be imported by all;
@@ -28,7 +29,7 @@ What the graph must keep (issue 21, "one way"):
 - the cloud client (mgc_iac.cloud) never imports the lab; approvals never import the cloud or the lab (they are
   given an environment, never resolve one);
 - the CLI imports only the CLI, the operations, the renderers, the kernel and the types it renders or implements
-  (the engine's Hooks, the plan model): it parses, calls one operation, renders.
+  (the engine's Hooks, the plan model, the wording of a gate's checks): it parses, calls one operation, renders.
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ MODULE_STRING = re.compile(r"^((?:mgc_iac|providers|pulumi_program)(?:\.[A-Za-z_
 NOT_IMPORTS = {"getLogger", "PackageLoader", "files"}  # calls whose first argument names a package, not an import
 STARTERS = {"ensure_lab", "start_background", "ensure_lab_hosts", "lab_process", "hosts_process", "Background"}
 MAY_START_THE_LAB = {"mgc_iac.operations.workspace", "mgc_iac.operations.lab"}
-CLI_MAY_IMPORT = ("mgc_iac.cli", "mgc_iac.operations", "mgc_iac.render", "mgc_iac.engine.hooks", "mgc_iac.plan.model")
+# the CLI, what it calls and renders with, and the types it implements or shows: the engine's Hooks, the plan, the
+# engine's own wording of a gate's automated checks (engine.schedule.checks_summary, in the live view as in messages)
+CLI_MAY_IMPORT = ("mgc_iac.cli", "mgc_iac.operations", "mgc_iac.render", "mgc_iac.engine.hooks", "mgc_iac.plan.model",
+                  "mgc_iac.engine.schedule")
 
 
 def _modules() -> dict[str, Path]:
@@ -99,12 +103,25 @@ def _not_imports(tree: ast.AST) -> set[int]:
 class Graph:
     def __init__(self) -> None:
         self.edges: dict[str, set[str]] = defaultdict(set)
+        self.runtime: dict[str, set[str]] = defaultdict(set)  # the edges that run (not under TYPE_CHECKING)
         self.built_imports: list[str] = []      # import_module/__import__ of a built string: invisible imports
         self.names: dict[str, set[str]] = defaultdict(set)  # module -> names it imports (from X import name)
 
-    def add(self, module: str, target: str | None) -> None:
+    def add(self, module: str, target: str | None, *, typing_only: bool = False) -> None:
         if target and target != module:
             self.edges[module].add(target)
+            if not typing_only:
+                self.runtime[module].add(target)
+
+
+def _typing_only(tree: ast.AST) -> set[int]:
+    """ids of the nodes under `if TYPE_CHECKING:` (they never run)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.body:
+                out.update(id(n) for n in ast.walk(child))
+    return out
 
 
 def build() -> Graph:
@@ -119,10 +136,11 @@ def scan(graph: Graph, module: str, source: str, *, is_package: bool = False) ->
     tree = ast.parse(source)
     package = module if is_package else module.rpartition(".")[0]
     skip = _not_imports(tree)
+    typing = _typing_only(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
-                graph.add(module, _resolve(alias.name))
+                graph.add(module, _resolve(alias.name), typing_only=id(node) in typing)
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -132,7 +150,7 @@ def scan(graph: Graph, module: str, source: str, *, is_package: bool = False) ->
                 base = f"{anchor}.{base}" if base else anchor
             for alias in node.names:
                 full = f"{base}.{alias.name}"
-                graph.add(module, full if full in MODULES else _resolve(base))
+                graph.add(module, full if full in MODULES else _resolve(base), typing_only=id(node) in typing)
                 graph.names[module].add(alias.name)
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in skip:
             match = MODULE_STRING.match(node.value)
@@ -216,6 +234,9 @@ def test_the_checker_tells_imports_from_names() -> None:
     graph = Graph()
     scan(graph, "mgc_iac.cli.sample", '''"""Docstring naming mgc_iac.lab.process."""
 import logging, subprocess, sys, importlib
+from typing import TYPE_CHECKING
+if TYPE_CHECKING:
+    from mgc_iac.plan.model import Plan
 TABLE = {"up": "mgc_iac.operations.lab:up"}
 log = logging.getLogger("mgc_iac.state.sqlite")
 subprocess.run([sys.executable, "-m", "mgc_iac.lab.hosts", "serve"])
@@ -223,8 +244,10 @@ def later(name):
     from mgc_iac.engine import engine
     return importlib.import_module(f"mgc_iac.ssh.{name}")
 ''')
-    assert graph.edges["mgc_iac.cli.sample"] == {"mgc_iac.operations.lab", "mgc_iac.engine.engine"}
-    assert graph.built_imports == ["mgc_iac.cli.sample:8"]
+    ran = {"mgc_iac.operations.lab", "mgc_iac.engine.engine"}
+    assert graph.runtime["mgc_iac.cli.sample"] == ran and graph.edges["mgc_iac.cli.sample"] == ran | {
+        "mgc_iac.plan.model"}  # the TYPE_CHECKING import: a dependency, but it never runs
+    assert graph.built_imports == ["mgc_iac.cli.sample:11"]
 
 
 def test_no_import_the_graph_cannot_see() -> None:
@@ -232,7 +255,7 @@ def test_no_import_the_graph_cannot_see() -> None:
 
 
 def test_no_import_cycles() -> None:
-    assert cycles(GRAPH.edges) == []
+    assert cycles(GRAPH.runtime) == []
 
 
 def test_no_module_imports_its_own_package() -> None:

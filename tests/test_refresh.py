@@ -61,3 +61,24 @@ def test_windows_sources_need_the_windows_ports(demo_stack, lab):
     edit(demo_stack, "security_group: sg-shop", "security_group: sg-windows")
     _, diags = refreshed(demo_stack, lab)
     assert not [d for d in diags.errors if d.rule == "security-group"]
+
+
+def test_refresh_checks_the_evs_kms_agency_an_encrypted_workflow_needs(demo_stack, tmp_path):
+    """Against a lab account without EVSAccessKMS (seed `agencies: []`), `plan --refresh` refuses before
+    anything runs, with the fix; the same account with the agency passes."""
+    import yaml
+
+    seed = yaml.safe_load((demo_stack / "lab-seed.yaml").read_text())
+    seed["cloud"]["agencies"] = []
+    path = tmp_path / "no-agency.yaml"
+    path.write_text(yaml.safe_dump(seed))
+    with running_lab(tmp_path / "bare", seed=path) as bare:
+        facts, diags = refreshed(demo_stack, bare)
+    assert facts.kms_agency is False
+    [err] = [d for d in diags.errors if d.rule == "encryption"]
+    assert "EVSAccessKMS" in err.message and "IAM > Agencies" in err.fix
+    assert err.file.endswith("workflows.yaml") and err.line
+    edit(demo_stack, "encryption: {enabled: true, key_alias: shop-disk-key}", "encryption: {enabled: false}")
+    with running_lab(tmp_path / "bare2", seed=path) as bare:
+        facts, diags = refreshed(demo_stack, bare)
+    assert facts.kms_agency is None and not [d for d in diags.errors if d.rule == "encryption"]

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-GATE_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*/(ResizeDiskPartition|BusinessValidation|Cutover)$"
+GATE_PATTERN = (r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*/"
+                r"(ResizeDiskPartition|TestValidation|BusinessValidation|Cutover)$")
 
 
 class ApprovalEntry(BaseModel):
@@ -19,6 +20,8 @@ class ApprovalEntry(BaseModel):
     plan_digest: str = Field(pattern=r"^sha256:[0-9a-f]{64}$", description="The digest of the plan approved.")
     signature: str = Field("", description="Armored OpenSSH signature (`mgc-iac approve --key`, namespace "
                                            "mgc-iac-approval) over the gates, the plan digest and the environment.")
+    override_checks: bool = Field(False, description="Pass the gates although their automated checks failed "
+                                  "(`mgc-iac approve --override-checks`); covered by the signature.")
     comment: str = ""
 
 

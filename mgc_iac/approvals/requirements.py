@@ -19,6 +19,10 @@ from mgc_iac.stack.models import ApprovalPolicy
 from mgc_iac.state.model import ApprovalRecord
 
 Authors = Iterable[str] | str | None
+# Listed with the gates an approval signs (`approve --override-checks`, `override_checks: true` in
+# approvals.yaml): its gates pass although their automated checks failed. Part of the signed bytes, so it cannot
+# be added to an approval afterwards.
+OVERRIDE_CHECKS = "override-checks"
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,11 @@ class Approval:
     at: str = ""
     signature: str = ""  # armored SSHSIG; empty = unsigned
     signed_gates: tuple[str, ...] = ()  # the gates the signature covers (empty: just `gate`)
+
+    @property
+    def overrides_checks(self) -> bool:
+        """The approver passes the gate although its automated checks failed (signed with the gates)."""
+        return OVERRIDE_CHECKS in self.signed_gates
 
 
 @dataclass(frozen=True)
@@ -53,7 +62,8 @@ def combine(file: ApprovalsFile | None, records: Iterable[ApprovalRecord]) -> li
            for r in records]
     if file is not None:
         for entry in file.approvals:
-            out.extend(Approval(gate, entry.by, entry.plan_digest, "git", "", entry.signature, tuple(entry.gates))
+            signed = (*entry.gates, OVERRIDE_CHECKS) if entry.override_checks else tuple(entry.gates)
+            out.extend(Approval(gate, entry.by, entry.plan_digest, "git", "", entry.signature, signed)
                        for gate in entry.gates)
     return out
 
@@ -87,7 +97,7 @@ def _gate_problem(plan: Plan, gate: str) -> Refusal | None:
     found = next((s for s in change.steps if s.step == step), None)
     if found is None or not found.manual:
         return Refusal(gate, "not-a-gate", f"{step} is not a manual checkpoint (ResizeDiskPartition, "
-                                           "BusinessValidation, Cutover)")
+                                           "TestValidation, BusinessValidation, Cutover)")
     if found.action is not StepAction.WAIT:
         return Refusal(gate, "not-waiting", f"the gate does not wait for approval in this plan (it is "
                                             f"{found.action.value})")
@@ -112,6 +122,12 @@ def gate_approvers(gate: str, digest: str, approvals: Iterable[Approval], policy
             continue
         seen.setdefault(normalized_name(a.approver), a.approver.strip())
     return list(seen.values())
+
+
+def check_overriders(gate: str, digest: str, approvals: Iterable[Approval], policy: ApprovalPolicy,
+                     authors: Authors) -> list[str]:
+    """The counting approvers of `gate` who passed it over failed automated checks (--override-checks)."""
+    return gate_approvers(gate, digest, [a for a in approvals if a.overrides_checks], policy, authors)
 
 
 def check_requirements(plan: Plan, digest: str, approvals: Iterable[Approval], policy: ApprovalPolicy,

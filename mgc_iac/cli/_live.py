@@ -139,6 +139,10 @@ class LiveView(Hooks):
                 del self._rows[address]
             elif status == "waiting":
                 row.state, row.needs = "waiting", str(detail.get("needs") or "approval")
+                if detail.get("checks"):  # the gate's automated checks, as the summary shows them
+                    from mgc_iac.engine.schedule import checks_summary
+
+                    row.needs += f"; checks: {checks_summary(detail['checks'])}"
             elif status == "queued":
                 row.state, row.queue_position = "queued", detail.get("queue_position")
         if line:

@@ -133,6 +133,10 @@ def _summary(applied: Applied) -> None:
         click.echo(f"FAILED {gate}: {error}")
     for address, position in result.queued.items():
         click.echo(f"QUEUED {address}: position {position} (the account-wide cap of concurrent migrations)")
+    for address, reason in result.blocked.items():
+        click.echo(f"BLOCKED {address}: {reason}")
+    for message in result.scheduled.values():
+        click.echo(f"SCHEDULED {message}")
     if result.waiting:
         digest = result.approve_digest
         click.echo("Waiting for approval" + (f" of plan {digest}:" if digest else ":"))
@@ -191,11 +195,18 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
                 line += f"  waits: {s.get('needs')}"
             if s.get("queue_position"):
                 line += f"  queue position {s['queue_position']}"
+            if s.get("blocked_by"):
+                line += f"  {s['blocked_by']}"
+            if s.get("window"):
+                line += f"  window {s['window']}"
             if s.get("error"):
                 line += f"  error: {s['error']}"
             click.echo(line)
             if s.get("verification"):
                 click.echo(_verification_line(s["verification"]))
+            for gate, results in (s.get("checks") or {}).items():
+                click.echo(f"    checks before {gate}: " + "; ".join(
+                    f"{r['name']} {'passed' if r['passed'] else 'FAILED'} ({r['detail']})" for r in results))
     if lock is not None:
         click.echo(f"locked by {lock.describe()}")
 

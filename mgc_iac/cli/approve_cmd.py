@@ -41,9 +41,12 @@ then checks that the gates wait and the rest of the policy).
 @click.option("--environment", metavar="ENV_ID", help="Offline: the environment id apply and status print.")
 @click.option("--cloud", "cloud_account", metavar="PROVIDER/REGION/PROJECT",
               help="Offline: the cloud account apply printed (default: from the stack).")
+@click.option("--override-checks", is_flag=True,
+              help="Pass the gates although their automated checks (validation.checks) failed: signed with the "
+                   "gates, recorded in the approval and shown in the report.")
 def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file: Path | None, name: str | None,
                 to_file: bool, plan_file: Path | None, offline_digest: str | None, environment: str | None,
-                cloud_account: str | None) -> None:
+                cloud_account: str | None, override_checks: bool) -> None:
     """Approve gates of STACK that wait, for the current plan's digest, in this state backend and cloud account.
 
     An approval counts only for a gate the migration has reached (`not waiting yet` otherwise, unless the
@@ -59,7 +62,8 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
             raise click.UsageError("offline approval needs --gate ..., --digest, --environment, --key and --to-file "
                                    "(the digest and the environment are what apply printed)")
         with Workspace.open(stack) as ws:
-            done = approve_offline(ws, OfflineApproval(chosen, key_file, offline_digest, environment, cloud_account))
+            done = approve_offline(ws, OfflineApproval(chosen, key_file, offline_digest, environment, cloud_account,
+                                                       override_checks))
         click.echo(f"{done.approver} signed {len(done.gates)} gate(s) of plan {done.digest} for environment "
                    f"{done.environment} ({done.cloud}), offline:")
         for gate in done.gates:
@@ -67,11 +71,12 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         click.echo(f"Appended to {done.written}: commit it. Apply counts it only if these gates wait in that "
                    "environment for that plan, and the policy's other rules hold.")
         return
-    request = ApproveRequest(chosen, all_waiting, key_file, name, to_file, plan_file)
+    request = ApproveRequest(chosen, all_waiting, key_file, name, to_file, plan_file, override_checks)
     with open_for_approve(stack, plan_file) as ws:
         done = approve(ws, request)
     how = "signed" if done.signed else "UNSIGNED (this stack's policy does not require signatures)"
-    click.echo(f"{done.approver} approved {len(done.gates)} gate(s) of plan {done.digest}, {how}:")
+    click.echo(f"{done.approver} approved {len(done.gates)} gate(s) of plan {done.digest}, {how}"
+               + (", OVERRIDING failed automated checks" if override_checks else "") + ":")
     for gate in done.gates:
         click.echo(f"  {gate}")
     if done.author_unknown:

@@ -1,9 +1,11 @@
 """`mgc-iac demo`: the README's main job — the demo migration on the embedded lab, start to finish.
 
-It walks the path a platform team walks, with the real commands: validate, plan (saved), apply (stops at
-BusinessValidation), approve, apply (stops at Cutover), approve, apply (done), status with the verification
-result, the HTML report (report.html), and the SMN messages the lab received. State and lab live in a work
-directory that is reset first, so the demo can be run again and again.
+It walks the path a platform team walks, with the real commands: validate, plan (saved, with its monthly
+cost from the lab's price list), apply (stops at TestValidation: a clone of each target was launched and
+checked), approve, apply (stops at BusinessValidation), approve, apply (stops at Cutover), approve, apply
+(done), status with the verification and check results, the HTML report (report.html), and the SMN messages
+the lab received. State, lab and the stack's copy (with the cutover rehearsal of STACK/rehearsal/workflow.yaml
+added to its workflows) live in a work directory that is reset first, so the demo can be run again and again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,32 @@ def _run(args: list[str]) -> int:
             raise
         return int(exc.code or 0)
     return 0
+
+
+def _working_copy(stack: Path, copy: Path) -> Path:
+    shutil.copytree(stack, copy, ignore=shutil.ignore_patterns(".mgc-iac", "*.tmp"))
+    return copy
+
+
+def _rehearsed(stack: Path) -> bool:
+    """Add STACK/rehearsal/workflow.yaml's fields (test launch, automated checks) to every workflow of the copy
+    that sets none; True when there was a rehearsal to add."""
+    import yaml
+
+    extra, workflows = stack / "rehearsal" / "workflow.yaml", stack / "workflows.yaml"
+    if not extra.is_file() or not workflows.is_file():
+        return False
+    fields = yaml.safe_load(extra.read_text(encoding="utf-8")) or {}
+    text = workflows.read_text(encoding="utf-8")
+    doc = yaml.safe_load(text) or {}
+    for wf in doc.get("workflows") or []:
+        for key, value in fields.items():
+            wf.setdefault(key, value)
+    header = "".join(line + "\n" for line in text.splitlines() if line.startswith("#"))
+    workflows.write_text(header + yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    click.secho(f"The demo rehearses the cutover: {', '.join(sorted(fields))} from {extra.name} added to "
+                f"{workflows}", fg="cyan")
+    return True
 
 
 def _expect(code: int, wanted: int, what: str) -> None:
@@ -57,15 +85,22 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     workdir.mkdir(parents=True)
     os.environ["MGC_IAC_STATE"] = str((workdir / "state.db").resolve())
     os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir.resolve())
+    stack = _working_copy(stack, workdir / "stack")
+    rehearsed = _rehearsed(stack)
     plan_file = workdir / "plan.json"
     try:
         _expect(_run(["validate", str(stack)]), 0, "the stack is valid")
-        _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0, "the plan is saved for review")
-        _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3,
-                "every server waits at BusinessValidation")
+        _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0,
+                "the plan, with its monthly cost, is saved for review")
+        first = "TestValidation (a clone of each target runs, checked)" if rehearsed else "BusinessValidation"
+        _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3, f"every server waits at {first}")
         click.secho("\nNote: the demo approves with `--by NAME`, UNSIGNED: its lab stack sets no "
                     "approvals.allowed_signers, so its policy does not require signatures. Real stacks sign "
                     "(`mgc-iac approve --key`, README: Signed approvals); huaweicloud stacks always do.", fg="yellow")
+        if rehearsed:
+            _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "the test is approved")
+            _expect(_run(["apply", str(stack), "--auto-approve"]), 3,
+                    "the clones are deleted; every server waits at BusinessValidation, checked again")
         _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "business validation approved")
         _expect(_run(["apply", str(stack), "--auto-approve"]), 3, "every server waits at Cutover")
         _expect(_run(["approve", str(stack), "--all-waiting", "--by", approver]), 0, "cutover approved")

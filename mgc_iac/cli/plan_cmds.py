@@ -27,8 +27,12 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "markdown", 
 @click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False),
               help="Sign the plan as its author (SSH key, or the .pub of an ssh-agent key; the principal comes from "
                    "approvals.allowed_signers). approvals.allow_plan_author: false then excludes you.")
+@click.option("--cost/--no-cost", default=True, show_default=True,
+              help="Show the monthly on-demand price of what the plan creates and deletes, from Huawei's BSS price "
+                   "inquiry (a lab stack: the lab's prices). Never fails the plan: without credentials or an answer "
+                   "within 10 s it says \"price unknown\". Not part of the digest.")
 def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, refresh: bool,
-             drift_exitcode: bool, color: bool | None, sign_key: Path | None) -> None:
+             drift_exitcode: bool, color: bool | None, sign_key: Path | None, cost: bool) -> None:
     """Diff STACK against its recorded state and print the plan a reviewer approves.
 
     Offline unless --refresh: no credentials needed, so a pull request from a fork can be planned. With
@@ -42,7 +46,7 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     from mgc_iac.operations.plan import PlanRequest, open_for_plan, plan
     from mgc_iac.render import render_plan
 
-    request = PlanRequest(out=out, refresh=refresh or drift_exitcode, sign_key=sign_key)
+    request = PlanRequest(out=out, refresh=refresh or drift_exitcode, sign_key=sign_key, cost=cost)
     with open_for_plan(stack, request) as ws:
         made = plan(ws, request)
     if fmt != "json":  # the plan itself lists warnings; print them on stderr too for CI logs

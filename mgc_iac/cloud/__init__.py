@@ -1,4 +1,4 @@
-"""Huawei Cloud clients (SMS, ECS, EVS, KMS, SMN, VPC) on the official SDK: one code path for the real
+"""Huawei Cloud clients (SMS, ECS, EVS, KMS, SMN, VPC, BSS prices) on the official SDK: one code path for the real
 cloud and the embedded lab (the lab is just another endpoint).
 
     settings = CloudSettings.from_env()            # or CloudSettings.for_lab(mgc_iac.lab.ensure_lab())
@@ -10,6 +10,7 @@ backoff, then raises a CloudError subclass carrying service, operation, status, 
 The SDK is imported on first use of a service, never at import time of this package.
 """
 
+from mgc_iac.cloud._bss import BssClient, PriceQuery, PriceQuote
 from mgc_iac.cloud._cloud import Cloud
 from mgc_iac.cloud._ecs import EcsClient
 from mgc_iac.cloud._evs import EvsClient
@@ -19,6 +20,7 @@ from mgc_iac.cloud._settings import CloudSettings, RetryPolicy
 from mgc_iac.cloud._smn import SmnClient
 from mgc_iac.cloud._sms import SmsClient
 from mgc_iac.cloud._types import (
+    AttachedVolume,
     Command,
     ConsistencyResult,
     Job,
@@ -34,19 +36,23 @@ from mgc_iac.cloud._types import (
     SpeedLimit,
     Subnet,
     SubTask,
+    TargetDiskPlan,
     Task,
     TaskRequest,
     Topic,
     Volume,
     VolumeRequest,
     Vpc,
+    partitioned_disk,
 )
 from mgc_iac.cloud._vpc import VpcClient
 
 __all__ = [
     "Cloud", "CloudSettings", "RetryPolicy", "LabControl", "Fault",
+    "BssClient", "PriceQuery", "PriceQuote",
     "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
     "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
     "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
-    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
+    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan",
+    "partitioned_disk",
 ]

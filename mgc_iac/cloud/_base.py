@@ -86,6 +86,13 @@ class ServiceClient:
         """The SDK client class (imported here, lazily: each SDK package costs ~0.2 s to import)."""
         raise NotImplementedError
 
+    def _credentials(self) -> Any:
+        """Project-scoped credentials (X-Project-Id); a global service (BSS) overrides this."""
+        from huaweicloudsdkcore.auth.credentials import BasicCredentials
+
+        s = self._settings
+        return BasicCredentials(s.ak, s.sk, s.project_id)
+
     def _http_config(self) -> Any:
         from huaweicloudsdkcore.http.http_config import HttpConfig
 
@@ -101,14 +108,13 @@ class ServiceClient:
         if self._client is None:
             with self._lock:
                 if self._client is None:
-                    from huaweicloudsdkcore.auth.credentials import BasicCredentials
-
                     s = self._settings
-                    creds = BasicCredentials(s.ak, s.sk, s.project_id)
+                    creds = self._credentials()
                     if s.security_token:
                         creds = creds.with_security_token(s.security_token)
                     client = (self._client_class().new_builder().with_http_config(self._http_config())
-                              .with_credentials(creds).with_endpoints([s.endpoint(self.service)]).build())
+                              .with_credentials(creds).with_endpoints([s.endpoint(self.service)])
+                              .build())
                     self._client = _owned_policy(client, s.pool_size, s.endpoint(self.service))
         return self._client
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import threading
 from functools import cached_property
 
+from mgc_iac.cloud._bss import BssClient
 from mgc_iac.cloud._ecs import EcsClient
 from mgc_iac.cloud._evs import EvsClient
+from mgc_iac.cloud._iam import IamClient
 from mgc_iac.cloud._kms import KmsClient
 from mgc_iac.cloud._settings import CloudSettings
 from mgc_iac.cloud._smn import SmnClient
@@ -17,8 +19,8 @@ _lock = threading.Lock()
 
 
 class Cloud:
-    """`cloud.ecs`, `cloud.evs`, `cloud.kms`, `cloud.smn`, `cloud.vpc`, `cloud.sms`: built on first use,
-    thread-safe, safe to share between the engine's worker threads. Keep it out of anything pickled."""
+    """`cloud.ecs`, `cloud.evs`, `cloud.kms`, `cloud.smn`, `cloud.vpc`, `cloud.sms`, `cloud.iam`, `cloud.bss`: built on
+    first use, thread-safe, safe to share between the engine's worker threads. Keep it out of anything pickled."""
 
     def __init__(self, settings: CloudSettings) -> None:
         self.settings = settings
@@ -58,3 +60,11 @@ class Cloud:
     @cached_property
     def sms(self) -> SmsClient:
         return self._build("_sms", SmsClient)  # type: ignore[return-value]
+
+    @cached_property
+    def iam(self) -> IamClient:
+        return self._build("_iam", IamClient)  # type: ignore[return-value]
+
+    @cached_property
+    def bss(self) -> BssClient:
+        return self._build("_bss", BssClient)  # type: ignore[return-value]

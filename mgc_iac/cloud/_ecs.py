@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mgc_iac.cloud._base import ServiceClient
-from mgc_iac.cloud._types import Job, Server, ServerRequest
+from mgc_iac.cloud._types import AttachedVolume, Job, Server, ServerRequest
 from mgc_iac.errors import CloudError
 
 
@@ -17,11 +17,13 @@ def _server(s: Any) -> Server:
     for tag in s.tags or []:
         key, _, value = tag.partition("=")
         tags[key] = value
+    attached = tuple(AttachedVolume(v.id, str(v.boot_index if v.boot_index is not None else ""), v.device or "")
+                     for v in s.os_extended_volumesvolumes_attached or [])
     return Server(
-        id=s.id, name=s.name or "", status=s.status or "",
+        id=s.id, name=s.name or "", status=s.status or "", volumes=attached,
         private_ips=tuple(a.addr for a in addresses if a.os_ext_ip_stype != "floating"),
         public_ips=tuple(a.addr for a in addresses if a.os_ext_ip_stype == "floating"),
-        tags=tags, volume_ids=tuple(v.id for v in s.os_extended_volumesvolumes_attached or []),
+        tags=tags, volume_ids=tuple(v.id for v in attached),
         security_group_ids=tuple(g.id or "" for g in s.security_groups or []),
         flavor=s.flavor.id if s.flavor else "", enterprise_project_id=s.enterprise_project_id or "",
     )

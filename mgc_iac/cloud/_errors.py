@@ -21,6 +21,36 @@ Kind = Literal["throttled", "unavailable", "lost", "final"]
 # refusals because of a state: SMS.1038 pause, SMS.1039 resume, SMS.1040 restart, SMS.2015 delete (Huawei's
 # published SMS error codes, support.huaweicloud.com/en-us/api-sms/sms_api_0047.html); ECS Ecs.0103, Ecs.0213
 _STATE_CODES = ("SMS.1038", "SMS.1039", "SMS.1040", "SMS.2015", "Ecs.0103", "Ecs.0213")
+# the API gateway's and IAM's authentication refusals (Huawei API gateway error codes: APIGW.0301 incorrect IAM
+# authentication information, APIGW.0303 incorrect app authentication, APIGW.0305 ...): only these are "bad
+# credentials"; a 403 that carries a service's own code (SMS.xxxx, Ecs.xxxx) is that service refusing the call
+_AUTH_CODES = ("APIGW.0301", "APIGW.0302", "APIGW.0303", "APIGW.0305", "APIGW.0306", "APIGW.0307")
+_THROTTLE_CODES = ("APIGW.0308",)
+# Huawei's codes for a resource that does not exist, whatever the status they come with
+_NOT_FOUND_CODES = ("SMS.2252", "Ecs.0114", "KMS.0207", "VPC.0202", "IAM.0004")
+
+
+def _kind_of(status: int, code: str) -> str:
+    """Map by error_code first, the HTTP status second: SMS's published codes come with 400 in the older table
+    and 403 in the v3 pages (mgc-iac reference: huawei-behaviour.md), so the status alone misleads."""
+    if code in _STATE_CODES:
+        return "conflict"
+    if code in _THROTTLE_CODES:
+        return "throttled"
+    if code in _AUTH_CODES or code.startswith("IAM.") and status in (401, 403):
+        return "auth"
+    if code in _NOT_FOUND_CODES:
+        return "not_found"
+    service_code = "." in code and not code.startswith(("APIGW.", "Common.", "SYS."))
+    if status in (401, 403):
+        return "refused" if service_code else "auth"
+    if status == 404:
+        return "not_found"
+    if status == 409:
+        return "conflict"
+    if status == 429:
+        return "throttled"
+    return "unavailable" if status >= 500 else "refused"
 
 
 def classify(exc: BaseException) -> Kind:
@@ -29,9 +59,10 @@ def classify(exc: BaseException) -> Kind:
     from huaweicloudsdkcore.exceptions import exceptions as sdk
 
     if isinstance(exc, sdk.ServiceResponseException):
-        if exc.status_code == 429:
+        kind = _kind_of(exc.status_code, str(exc.error_code or ""))
+        if kind == "throttled":
             return "throttled"
-        return "unavailable" if exc.status_code >= 500 else "final"
+        return "unavailable" if kind == "unavailable" else "final"
     # the SDK converts some transport errors; a read timeout reaches us as requests' own exception
     lost = (sdk.ConnectionException, sdk.RequestTimeoutException, requests.Timeout, requests.ConnectionError,
             ConnectionError, TimeoutError)
@@ -48,15 +79,16 @@ def to_cloud_error(exc: BaseException, service: str, operation: str) -> CloudErr
         status, code = exc.status_code, exc.error_code
         message = str(exc.error_msg or "")[:500]
         info = {**where, "status": status, "code": code, "request_id": exc.request_id}
-        if status in (401, 403):
+        kind = _kind_of(status, str(code or ""))
+        if kind == "auth":
             return CloudAuthError(message or "the cloud refused the credentials", **info)
-        if status == 404:
+        if kind == "not_found":
             return CloudNotFoundError(message or "not found", **info)
-        if status == 409 or code in _STATE_CODES:
+        if kind == "conflict":
             return CloudConflictError(message or "conflict", **info)
-        if status == 429:
+        if kind == "throttled":
             return CloudThrottledError(f"still throttled after retries: {message}", **info)
-        if status >= 500:
+        if kind == "unavailable":
             return CloudUnavailableError(f"still failing after retries: {message}", **info)
         return CloudError(message or f"HTTP {status}", **info)
     if classify(exc) == "lost":

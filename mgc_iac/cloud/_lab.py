@@ -47,15 +47,17 @@ class LabControl(ServiceClient):
         return self.raw("lab.settings", "GET", "/_lab/settings")
 
     def update_settings(self, *, job_seconds: float | None = None, instant_transfers: bool | None = None,
-                        agent_timeout_seconds: float | None = None,
-                        transition_seconds: float | None = None) -> dict[str, Any]:
+                        agent_timeout_seconds: float | None = None, transition_seconds: float | None = None,
+                        sync_interval_seconds: float | None = None) -> dict[str, Any]:
         """job_seconds: how long ECS jobs stay RUNNING (0 = instant). instant_transfers (lab only): SMS start and
         sync finish at once with progress 100 and a clean consistency result, no agent needed.
         agent_timeout_seconds: how long after its last poll a source's agent still counts as connected.
-        transition_seconds: how long SMS's asynchronous transitions (ABORTING, DELETING, cutovering, clearing) take."""
+        transition_seconds: how long SMS's asynchronous transitions (ABORTING, DELETING, cutovering, clearing) take.
+        sync_interval_seconds: the pause between two rounds of continuous synchronisation."""
         body = {k: v for k, v in (("job_seconds", job_seconds), ("instant_transfers", instant_transfers),
                                   ("agent_timeout_seconds", agent_timeout_seconds),
-                                  ("transition_seconds", transition_seconds)) if v is not None}
+                                  ("transition_seconds", transition_seconds),
+                                  ("sync_interval_seconds", sync_interval_seconds)) if v is not None}
         return self.raw("lab.set_settings", "PUT", "/_lab/settings", body=body)
 
     def set_faults(self, faults: Sequence[Fault], seed: int = 0) -> None:
@@ -71,6 +73,12 @@ class LabControl(ServiceClient):
     def messages(self) -> list[dict[str, Any]]:
         """SMN messages the lab received: {message_id, topic_urn, topic, subject, message, time}."""
         return self.raw("lab.messages", "GET", "/_lab/messages").get("messages", [])
+
+    def fail_source(self, source_id: str, at: str = "now") -> None:
+        """Fault injection: `now` puts the source in state error (its copying task fails); `cutover` / `clear`
+        make its next cutover end in source state error, its next clear in clearfailed."""
+        self.raw("lab.sms_fail", "POST", "/_lab/sms/fail", body={"source_id": source_id, "at": at},
+                 idempotent=False)
 
     def reset(self) -> None:
         """Forget every server, task, source and message; load the seed again."""

@@ -10,7 +10,11 @@ from typing import Protocol
 
 from mgc_iac.errors import ConfigError
 
-SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms")
+SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms", "bss", "iam")
+# BSS (prices) is a global service: the SDK's BssRegion has one endpoint, the Chinese-mainland site's
+# (huaweicloudsdkbss.v2.region.bss_region); an international-site account sets MGC_IAC_ENDPOINT_BSS to
+# https://bss-intl.myhuaweicloud.com (the same API, in that site's currency)
+BSS_ENDPOINT = "https://bss.myhuaweicloud.com"
 # SMS is a global service reached at one of the SDK's SmsRegion endpoints (huaweicloudsdksms.v3.region):
 # cn-north-4 (Chinese mainland), ap-southeast-3 (international), my-kualalumpur-1, ru-moscow-1
 SMS_REGIONS = ("cn-north-4", "ap-southeast-3", "my-kualalumpur-1", "ru-moscow-1")
@@ -32,6 +36,7 @@ class LabAnswer(Protocol):
     sk: str
     project_id: str
     region: str
+    domain_id: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ class CloudSettings:
     job_timeout: float = 1800.0                                   # give up waiting for an ECS job
     pool_size: int = 64                                           # HTTP connections kept per service
     sms_region: str = ""                                          # SmsRegion entry; "" = sms_region_for(region)
+    domain_id: str = ""        # the account id global services (BSS, IAM) sign with; "" = asked from IAM
 
     def endpoint(self, service: str) -> str:
         if service in self.endpoints:
@@ -73,13 +79,16 @@ class CloudSettings:
             from huaweicloudsdksms.v3.region.sms_region import SmsRegion
 
             return SmsRegion.value_of(self.sms_region or sms_region_for(self.region)).endpoints[0]
+        if service == "bss":
+            return BSS_ENDPOINT
         return f"https://{service}.{self.region}.myhuaweicloud.com"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> CloudSettings:
-        """HUAWEICLOUD_SDK_AK/_SK/_SECURITY_TOKEN/_PROJECT_ID, MGC_IAC_REGION (or HUAWEICLOUD_SDK_REGION), and
-        per-service endpoints: HUAWEICLOUD_SDK_REGION_{SERVICE}_{REGION} (the SDK's own form) or
-        MGC_IAC_ENDPOINT_{SERVICE}, or MGC_IAC_ENDPOINT for every service."""
+        """HUAWEICLOUD_SDK_AK/_SK/_SECURITY_TOKEN/_PROJECT_ID (and _DOMAIN_ID for BSS and IAM: asked from IAM when
+        unset), MGC_IAC_REGION (or HUAWEICLOUD_SDK_REGION), and per-service endpoints:
+        HUAWEICLOUD_SDK_REGION_{SERVICE}_{REGION} (the SDK's own form) or MGC_IAC_ENDPOINT_{SERVICE}, or
+        MGC_IAC_ENDPOINT for every service."""
         env = os.environ if env is None else env
         region = env.get("MGC_IAC_REGION") or env.get("HUAWEICLOUD_SDK_REGION") or "cn-north-4"
         missing = [k for k in ("HUAWEICLOUD_SDK_AK", "HUAWEICLOUD_SDK_SK", "HUAWEICLOUD_SDK_PROJECT_ID")
@@ -100,7 +109,8 @@ class CloudSettings:
                               "(the SDK's SmsRegion); unset it to pick the one serving the target region")
         return cls(region=region, project_id=env["HUAWEICLOUD_SDK_PROJECT_ID"], ak=env["HUAWEICLOUD_SDK_AK"],
                    sk=env["HUAWEICLOUD_SDK_SK"], security_token=env.get("HUAWEICLOUD_SDK_SECURITY_TOKEN") or None,
-                   endpoints=endpoints, sms_region=sms_region, **overrides)  # type: ignore[arg-type]
+                   endpoints=endpoints, sms_region=sms_region, domain_id=env.get("HUAWEICLOUD_SDK_DOMAIN_ID", ""),
+                   **overrides)  # type: ignore[arg-type]
 
     @classmethod
     def for_lab(cls, lab: LabAnswer, **overrides: object) -> CloudSettings:
@@ -109,5 +119,5 @@ class CloudSettings:
         defaults: dict[str, object] = {"job_poll_interval": 0.05, "read_timeout": 30.0,
                                        "retry": RetryPolicy(base_delay=0.05, max_delay=0.5)}
         defaults.update(overrides)
-        return cls(region=lab.region, project_id=lab.project_id, ak=lab.ak, sk=lab.sk,
+        return cls(region=lab.region, project_id=lab.project_id, ak=lab.ak, sk=lab.sk, domain_id=lab.domain_id,
                    endpoints={s: lab.url for s in SERVICES}, **defaults)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from mgc_iac.cloud._base import ServiceClient
 from mgc_iac.cloud._sdk_gaps import consistency_result_list
 from mgc_iac.cloud._types import (
+    CloneServer,
     Command,
     ConsistencyResult,
     Progress,
@@ -22,6 +23,7 @@ from mgc_iac.cloud._types import (
     SourceServer,
     SpeedLimit,
     SubTask,
+    TargetDiskPlan,
     Task,
     TaskRequest,
 )
@@ -51,16 +53,31 @@ def source_from_list_item(s: Any) -> SourceServer:
     return SourceServer(**_summary(s))
 
 
+def _plain(model: Any) -> dict[str, Any]:
+    """An SDK model as the JSON object SMS sent (None fields left out)."""
+    return {k: v for k, v in model.to_dict().items() if v is not None}
+
+
 def source_from_detail(s: Any) -> SourceServer:
-    """A ShowServerResponse (show_server): networks (the MACs) and disks too."""
+    """A ShowServerResponse (show_server): networks (the MACs), disks, and SMS's recommended target
+    (init_target_server: disks with their physical volumes, volume groups) with the btrfs list."""
+    plan = s.init_target_server
     return SourceServer(**_summary(s), macs=tuple(n.mac for n in s.networks or [] if n.mac),
                         disks=tuple(SourceDisk(d.name or "", _int(d.size), _int(d.used_size), d.device_use or "")
-                                    for d in s.disks or []))
+                                    for d in s.disks or []),
+                        target_plan=tuple(TargetDiskPlan(d.name or "", _int(d.size), _int(d.used_size),
+                                                         d.device_use or "",
+                                                         tuple(_plain(v) for v in d.physical_volumes or []))
+                                          for d in (plan.disks if plan else None) or []),
+                        volume_groups=tuple(_plain(v) for v in (plan.volume_groups if plan else None) or []),
+                        btrfs_list=tuple(_plain(b) for b in s.btrfs_list or []))
 
 
 def _sub_tasks(items: Any, with_speed: bool = True) -> tuple[SubTask, ...]:
-    """SubTask (show_task) has migrate_speed; SubTaskAssociatedWithTask (list_tasks) does not."""
-    return tuple(SubTask(t.name or "", _int(t.progress), float(t.migrate_speed or 0) if with_speed else 0.0)
+    """SubTask (show_task) has migrate_speed; SubTaskAssociatedWithTask (list_tasks) does not. Both carry
+    start_date and end_date (ms; end_date empty while the sub-task runs): sms_states.converged reads them."""
+    return tuple(SubTask(t.name or "", _int(t.progress), float(t.migrate_speed or 0) if with_speed else 0.0,
+                         _int(t.start_date), _int(t.end_date))
                  for t in items or [])
 
 
@@ -71,14 +88,24 @@ def task_from_detail(t: Any) -> Task:
     return Task(id=t.id, name=t.name or "", state=t.state or "", source_id=(source.id or "") if source else "",
                 target_server_id=(t.target_server.vm_id or "") if t.target_server else "",
                 migration_cycle=(source.migration_cycle or "") if source else "", sub_tasks=_sub_tasks(t.sub_tasks),
+                source_state=(source.state or "") if source else "",
                 migrate_speed_mbps=float(t.migrate_speed or 0), remain_seconds=_int(t.remain_seconds),
-                connected=bool(t.connected), error=t.error_json or "", total_time=_int(t.total_time))
+                connected=bool(t.connected), error=t.error_json or "", total_time=_int(t.total_time),
+                clone=_clone(t.clone_server))
+
+
+def _clone(c: Any) -> CloneServer | None:
+    if c is None or not c.vm_id:
+        return None
+    return CloneServer(vm_id=c.vm_id, name=c.name or "", state=c.clone_state or "",
+                       error=c.clone_error or c.error_msg or "")
 
 
 def task_from_list_item(t: Any) -> Task:
     """A TasksResponseBody (list_tasks): no connected flag, no cycle, no remain_seconds."""
     return Task(id=t.id, name=t.name or "", state=t.state or "",
                 source_id=(t.source_server.id or "") if t.source_server else "",
+                source_state=(t.source_server.state or "") if t.source_server else "",
                 target_server_id=(t.target_server.vm_id or "") if t.target_server else "",
                 sub_tasks=_sub_tasks(t.sub_tasks, with_speed=False), migrate_speed_mbps=float(t.migrate_speed or 0),
                 error=t.error_json or "", total_time=_int(t.total_time))
@@ -213,13 +240,16 @@ class SmsClient(ServiceClient):
 
         self.call("delete_task", DeleteTaskRequest(task_id=task_id))
 
-    def task_action(self, task_id: str, operation: TaskOperation) -> None:
+    def task_action(self, task_id: str, operation: TaskOperation, template_id: str | None = None) -> None:
         """start, stop (ABORTING, then ABORT), restart, cutover (cycle cutovering, then cutovered), clear
-        (source clearing, then cleared), skip, test, clone_test, network_check, migration_test.
-        A wrong state raises CloudConflictError."""
+        (source clearing, then cleared), skip, test, clone_test (UpdateTaskStatusReq.template_id: the server
+        template of the clone), network_check, migration_test. A wrong state raises CloudConflictError."""
         from huaweicloudsdksms.v3 import UpdateTaskStatusRequest
 
-        body = self.body("UpdateTaskStatusReq", {"operation": operation})
+        fields: dict[str, Any] = {"operation": operation}
+        if template_id:
+            fields["template_id"] = template_id
+        body = self.body("UpdateTaskStatusReq", fields)
         self.call("update_task_status", UpdateTaskStatusRequest(task_id=task_id, body=body), idempotent=False)
 
     def report_progress(self, task_id: str, progress: Progress) -> None:

@@ -70,6 +70,20 @@ class Job:
 
 
 @dataclass(frozen=True)
+class AttachedVolume:
+    """One of os-extended-volumes:volumes_attached (ServerExtendVolumeAttachment): bootIndex "0" is the boot
+    disk, "-1" the others; the list's order is not documented, so nothing may rely on it."""
+
+    id: str
+    boot_index: str = ""
+    device: str = ""                       # /dev/vda, /dev/vdb ...
+
+    @property
+    def boot(self) -> bool:
+        return self.boot_index == "0"
+
+
+@dataclass(frozen=True)
 class Server:
     id: str
     name: str
@@ -77,10 +91,11 @@ class Server:
     private_ips: tuple[str, ...] = ()
     public_ips: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
-    volume_ids: tuple[str, ...] = ()
+    volume_ids: tuple[str, ...] = ()       # in the order ECS listed them (undocumented: see `volumes`)
     security_group_ids: tuple[str, ...] = ()
     flavor: str = ""
     enterprise_project_id: str = ""
+    volumes: tuple[AttachedVolume, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -186,6 +201,15 @@ class SourceFacts:
                 "disks": [dict(d) for d in self.disks], "hostname": self.name, "firmware": "BIOS"}
 
 
+def partitioned_disk(name: str, size: int, used: int, boot: bool = False, mount: str | None = None) -> dict[str, Any]:
+    """A Linux disk as an SMS-Agent registers it (ServerDisk): one partition (PhysicalVolume), ext4, mounted at
+    `/` on the boot disk, else at `mount` (default /data<disk letter>); sizes in bytes."""
+    return {"name": name, "size": size, "used_size": used, "device_use": "BOOT" if boot else "NORMAL",
+            "physical_volumes": [{"name": f"{name}1", "size": size, "used_size": used, "index": 0,
+                                  "device_use": "OS" if boot else "NORMAL", "file_system": "ext4",
+                                  "mount_point": "/" if boot else (mount or f"/data{name[-1]}"), "uuid": ""}]}
+
+
 @dataclass(frozen=True)
 class SourceDisk:
     """A disk of a source server as SMS has it (ShowServerResponse.disks: ServerDisk)."""
@@ -194,6 +218,23 @@ class SourceDisk:
     size_bytes: int
     used_bytes: int = 0
     device_use: str = ""                   # BOOT | OS | NORMAL
+
+
+@dataclass(frozen=True)
+class TargetDiskPlan:
+    """One disk of SMS's recommended target (ShowServerResponse.init_target_server.disks: DiskIntargetServer),
+    kept as SMS answered it: sizes in bytes, `physical_volumes` as PhysicalVolumes dicts (name, size,
+    used_size, device_use, file_system, mount_point, index, uuid, inode_size)."""
+
+    name: str
+    size_bytes: int
+    used_bytes: int = 0
+    device_use: str = ""                   # BOOT | OS | NORMAL
+    physical_volumes: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def boot(self) -> bool:
+        return self.device_use in ("BOOT", "OS")
 
 
 @dataclass(frozen=True)
@@ -215,6 +256,10 @@ class SourceServer:
     disks: tuple[SourceDisk, ...] = ()
     replicated_bytes: int = 0              # replicatesize
     total_bytes: int = 0                   # totalsize
+    # show_server only: SMS's recommended target (init_target_server), what create_task's disks are built from
+    target_plan: tuple[TargetDiskPlan, ...] = ()
+    volume_groups: tuple[Mapping[str, Any], ...] = ()   # init_target_server.volume_groups (VolumeGroups dicts)
+    btrfs_list: tuple[Mapping[str, Any], ...] = ()      # btrfs_list (BtrfsFileSystem dicts)
 
 
 @dataclass(frozen=True)
@@ -244,12 +289,19 @@ class TaskRequest:
     consistency_check: bool = False
     priority: int = 1
     target_disks: tuple[Mapping[str, Any], ...] = ()
+    volume_groups: tuple[Mapping[str, Any], ...] | None = None   # TargetServerByTask.volume_groups (Linux: [])
+    btrfs_list: tuple[Mapping[str, Any], ...] = ()
 
     def to_body(self) -> dict[str, Any]:
+        target: dict[str, Any] = {"vm_id": self.target_server_id, "name": self.target_name,
+                                  "disks": [dict(d) for d in self.target_disks]}
+        if self.volume_groups is not None:
+            target["volume_groups"] = [dict(v) for v in self.volume_groups]
+        if self.btrfs_list:
+            target["btrfs_list"] = [dict(b) for b in self.btrfs_list]
         return {
             "name": self.name, "type": self.type, "os_type": self.os_type, "source_server": {"id": self.source_id},
-            "target_server": {"vm_id": self.target_server_id, "name": self.target_name,
-                              "disks": [dict(d) for d in self.target_disks]},
+            "target_server": target,
             "migration_ip": self.migration_ip, "region_name": self.region, "region_id": self.region,
             "project_name": self.project_name or self.region, "project_id": self.project_id,
             "priority": self.priority, "use_public_ip": self.use_public_ip, "syncing": self.syncing,
@@ -263,6 +315,18 @@ class SubTask:
     name: str
     progress: int
     migrate_speed: float = 0.0
+    start_ms: int = 0                      # start_date (ms)
+    end_ms: int = 0                        # end_date (ms; 0 while it runs)
+
+
+@dataclass(frozen=True)
+class CloneServer:
+    """ShowTaskResponse.clone_server (SDK CloneServer): the server `clone_test` made from the target."""
+
+    vm_id: str
+    name: str = ""
+    state: str = ""                        # clone_state: NOT_READY, READY, PREPARING, CREATING, ERROR, FINISHED
+    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -273,14 +337,16 @@ class Task:
     source_id: str
     target_server_id: str
     migration_cycle: str = ""              # source_server.migration_cycle (a task has no top-level cycle)
+    source_state: str = ""                 # source_server.state (show_task and list_tasks both carry it)
     sub_tasks: tuple[SubTask, ...] = ()
     replicated_bytes: int = 0              # not in a task's answer: filled from its source when asked
     total_bytes: int = 0
     migrate_speed_mbps: float = 0.0
     remain_seconds: int = 0
-    connected: bool = False
+    connected: bool | None = None          # show_task only (None: list_tasks does not say)
     error: str = ""
     total_time: int = 0                    # ms the task has run (ShowTaskResponse.total_time)
+    clone: CloneServer | None = None       # the clone of the target (operation clone_test), when one was made
 
     @property
     def progress(self) -> int:

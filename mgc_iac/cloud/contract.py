@@ -9,6 +9,7 @@ The one documented gap of the SDK (mgc_iac.cloud._sdk_gaps) replaces the SDK's m
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -17,7 +18,8 @@ from mgc_iac.cloud._sdk_gaps import DOCUMENTED_MODELS, LOCAL_MODELS
 
 _LIST = re.compile(r"^list\[(.*)\]$")
 _DICT = re.compile(r"^dict\(([^,]*), (.*)\)$")
-_PRIMITIVE: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+_PRIMITIVE: dict[str, tuple[type, ...]] = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,),
+                                           "decimal.Decimal": (int, float, Decimal)}  # BSS amounts (a JSON number)
 
 
 class ContractError(ValueError):

@@ -4,7 +4,7 @@ One code path: both give CloudSettings for the same SDK clients; only endpoints 
 The `cloud config` is the non-secret description that travels in provider inputs:
 
     {"provider": "lab", "region": "cn-north-4", "lab_dir": "/path/to/lab/state", "url": "http://127.0.0.1:PORT",
-     "project_id": "..."}
+     "project_id": "...", "domain_id": "..."}
     {"provider": "huaweicloud", "region": "cn-north-4", "endpoints": {"sms": "https://..."}}
 
 A lab stack's config is made from a lab that already answers (the workspace, mgc_iac.operations.workspace, finds
@@ -29,7 +29,7 @@ from mgc_iac.errors import ConfigError
 
 LAB_SEED = "lab-seed.yaml"           # in a stack directory: the lab's account (and hosts) for a lab stack
 LAB_CREDENTIALS = "credentials.json"  # in a lab directory: {"ak", "sk"}, mode 0600
-LAB_RUNNING = "lab.json"              # in a lab directory: {"pid", "port", "url", "project_id", "region"}
+LAB_RUNNING = "lab.json"              # in a lab directory: {pid, port, url, project_id, region, domain_id}
 DEFAULT_REGION = "cn-north-4"
 
 
@@ -57,7 +57,7 @@ def cloud_config(spec: dict[str, Any], lab: LabAnswer | None = None, lab_dir: Pa
     if lab_dir is not None:
         config["lab_dir"] = str(lab_dir)
     if lab is not None:
-        config.update(region=lab.region, url=lab.url, project_id=lab.project_id)
+        config.update(region=lab.region, url=lab.url, project_id=lab.project_id, domain_id=lab.domain_id)
     return config
 
 
@@ -115,25 +115,29 @@ def settings_for(config: dict[str, Any]) -> CloudSettings:
 def _lab_settings(config: dict[str, Any]) -> CloudSettings:
     lab_dir = Path(config.get("lab_dir") or default_lab_dir())
     url, project, region = config.get("url"), config.get("project_id"), config.get("region")
+    domain = config.get("domain_id") or ""
     if not url:
         info = running_lab(lab_dir)
         if info is None or not info.get("url"):
             raise ConfigError(f"no lab runs from {lab_dir}: start it with `mgc-iac lab up --dir {lab_dir}`")
-        url, project, region = info["url"], info.get("project_id"), info.get("region")
+        url, project, region, domain = info["url"], info.get("project_id"), info.get("region"), \
+            info.get("domain_id") or ""
     ak, sk = lab_credentials(lab_dir)
     if not project:  # a config made before the project travelled in it: the lab says which it is
         from mgc_iac.cloud._lab import LabControl
 
-        health = LabControl(CloudSettings.for_lab(_Answer(str(url), ak, sk, "-", region or DEFAULT_REGION))).health()
+        asking = _Answer(str(url), ak, sk, "-", region or DEFAULT_REGION, domain)
+        health = LabControl(CloudSettings.for_lab(asking)).health()
         project, region = health["project_id"], health["region"]
-    return CloudSettings.for_lab(_Answer(str(url), ak, sk, str(project), str(region or DEFAULT_REGION)))
+    return CloudSettings.for_lab(_Answer(str(url), ak, sk, str(project), str(region or DEFAULT_REGION), domain))
 
 
 class _Answer:
-    """A LabAnswer made of the values a client read."""
+    """A LabAnswer made of the values a client read (domain "": the account id is asked from IAM)."""
 
-    def __init__(self, url: str, ak: str, sk: str, project_id: str, region: str) -> None:
+    def __init__(self, url: str, ak: str, sk: str, project_id: str, region: str, domain_id: str = "") -> None:
         self.url, self.ak, self.sk, self.project_id, self.region = url, ak, sk, project_id, region
+        self.domain_id = domain_id
 
 
 def default_lab_dir() -> Path:

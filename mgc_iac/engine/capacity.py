@@ -40,12 +40,19 @@ class SlotQueue:
         self.store, self.stack, self.cap = store, stack, cap
         self.holding: list[Any] = []
         self.pending: dict[tuple[str, str], tuple[Any, SlotRequest]] = {}
+        self._order, self._added = order, 1 << 30  # servers added later queue after the first ones
         for index, server in enumerate(servers):
             key = (server.change.workflow, server.change.server)
             if key in held or not needs_slot(server.change):
                 self.holding.append(server)
             else:
                 self.pending[key] = (server, SlotRequest(*key, (order.get(key[0], 1 << 62), index)))
+
+    def add(self, server: Any) -> None:
+        """A server that may start only now (its wave was released): it queues for a slot like the others."""
+        key = (server.change.workflow, server.change.server)
+        self._added += 1
+        self.pending[key] = (server, SlotRequest(*key, (self._order.get(key[0], 1 << 62), self._added)))
 
     def claim(self) -> Claimed:
         if not self.pending:

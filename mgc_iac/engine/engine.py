@@ -21,9 +21,10 @@ import functools
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 from mgc_iac.approvals import (
@@ -41,12 +42,14 @@ from mgc_iac.engine.capacity import SlotQueue, needs_slot
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.engine.notify import render
 from mgc_iac.engine.result import ApplyResult, Waiting
+from mgc_iac.engine.schedule import Waves, blocked_reason, window_allows, window_message, window_of
 from mgc_iac.engine.steps import StepContext, StepOutcome, StepRunner
 from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
 from mgc_iac.stack.models import ApprovalPolicy, Limits
+from mgc_iac.stack.windows import utc_now
 from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus
-from mgc_iac.state.sqlite import now
+from mgc_iac.state.holder import now
 
 _T = TypeVar("_T")
 
@@ -62,6 +65,8 @@ class EngineOptions:
     # time.monotonic() by which the apply returns while cloud work goes on (`apply --max-wait`): exit code 4
     deadline: float | None = None
     slot_poll_seconds: float = 0.5                # how often servers queued behind the cap look for a slot
+    clock: Callable[[], datetime] = utc_now       # aware "now" for cutover windows (tests fix it)
+    window_poll_seconds: float = 30.0             # how often a step waiting for its window looks at the clock
 
 
 @dataclass
@@ -99,6 +104,7 @@ class Engine:
             self._changes[(c.workflow, c.server)][c.kind] = c
         self._steps: dict[str, StepRecord] = {}
         self._cancels: list[Any] = []
+        self._check_results: dict[str, list[dict[str, Any]]] = {}  # gate -> its automated checks, this apply
 
     # ---- entry points ----------------------------------------------------------------------------------
 
@@ -234,8 +240,12 @@ class Engine:
         for s in servers:
             s.records = dict(records.get((s.change.workflow, s.change.server), {}))
         cap = self.options.max_concurrent_migrations or self.limits.max_concurrent_migrations
+        # a wave's servers start only once the workflows it depends on are cut over (schedule.py)
+        waves = Waves(self.plan)
+        blocked = [s for s in servers if waves.blocks(s.change, self._steps)]
         # the slots are counted in the backend, across every stack and every process using it (capacity.py)
-        slots = SlotQueue(self.store, stack, cap, servers, order, self.store.slots(stack))
+        slots = SlotQueue(self.store, stack, cap, [s for s in servers if s not in blocked], order,
+                          self.store.slots(stack))
         tasks: dict[asyncio.Task[str], _Server] = {}
 
         def launch(server: _Server) -> None:
@@ -265,14 +275,18 @@ class Engine:
                     await asyncio.sleep(poll)
                     others_running = claim()
                     continue
-                finished, _ = await asyncio.wait(tasks, timeout=poll if slots.pending else None,
+                finished, _ = await asyncio.wait(tasks, timeout=poll if slots.pending or blocked else None,
                                                  return_when=asyncio.FIRST_COMPLETED)
                 freed = False
                 for task in finished:
                     server = tasks.pop(task)
                     server.state = task.result()
                     freed = freed or (server.state == "complete" and needs_slot(server.change))
-                if slots.pending and (freed or not finished):
+                released = [s for s in blocked if not waves.blocks(s.change, self._steps)]
+                for server in released:  # their dependencies finished Cutover in this apply: they start now
+                    blocked.remove(server)
+                    slots.add(server)
+                if slots.pending and (freed or not finished or released):
                     others_running = claim()
         except asyncio.CancelledError:
             for task in tasks:
@@ -282,7 +296,17 @@ class Engine:
             raise
         finally:
             self.store.leave_queue(stack)
+        for server in blocked:
+            self._mark_blocked(server, waves)
         self._servers = servers
+
+    def _mark_blocked(self, server: _Server, waves: Waves) -> None:
+        """A server whose wave did not start: nothing is recorded (no step ran), the result says why."""
+        reason = blocked_reason(server.change.workflow, waves.blocks(server.change, self._steps))
+        server.state = "blocked"
+        if server.change.workflow not in {a.split("/", 1)[0] for a in self.result.blocked}:
+            self.hooks.message(reason)
+        self.result.blocked[server.change.address] = reason
 
     def _mark_queued(self, server: _Server, position: int) -> None:
         first = next(s for s in server.change.steps if s.action is not StepAction.SKIP)
@@ -315,25 +339,32 @@ class Engine:
                 # resumed after a crash (see planner): keep who approved it
                 extra = {k: prev.detail[k] for k in ("approved_by", "plan_digest") if k in prev.detail}
             if step.action is StepAction.WAIT:
+                checks = await self._gate_checks(server, step.step)
                 refusals = check_requirements(self.plan, self.digest, self._gate_approvals(gate), self.policy,
                                               self._authors, gates=[gate], waiting=self._waiting_at_start,
                                               rejected=self._rejected.get(gate, ()))
+                overridden = self._checks_block(gate, checks, refusals)
                 if refusals:
                     # written once: rewriting it would move the state serial, hence the plan digest the
-                    # approvals bind to (a partial approval would then be discarded by the next apply)
-                    detail = {"needs": self._needs(gate, with_approvers=False)}
+                    # approvals bind to (a partial approval would then be discarded by the next apply); new
+                    # check verdicts are news for the approver, so they are written
+                    detail = {"needs": self._needs(gate, with_approvers=False),
+                              **({"checks": checks} if checks is not None else {})}
                     prev = self._steps.get(gate)
-                    if prev is None or prev.status is not StepStatus.WAITING:
+                    if prev is None or prev.status is not StepStatus.WAITING or prev.detail.get("checks") != checks:
                         self._put_step(gate, change, step.step, StepStatus.WAITING, detail, phase="waiting")
                     early = ("; approvals given before it waited do not count: approve it now that it waits"
                              if refusals[0].code == "not-waiting-yet" and self._gate_approvals(gate) else "")
                     notes = "".join(f"; {r.reason}" for r in self._rejected.get(gate, ()))
-                    self.result.waiting.append(Waiting(gate, self._needs(gate) + early + notes))
+                    self.result.waiting.append(Waiting(gate, self._needs(gate) + early + notes
+                                                       + _checks_note(refusals, checks)))
                     self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
                     return "waiting"
                 extra = {"approved_by": gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy,
                                                        self._authors),
-                         "plan_digest": self.digest}
+                         "plan_digest": self.digest,
+                         **({"checks": checks} if checks is not None else {}),
+                         **({"checks_overridden_by": overridden} if overridden else {})}
             if not await self._execute(server, step.step, extra):
                 return "failed"
         return "complete"
@@ -345,6 +376,87 @@ class Engine:
             for approval in self._approvals:
                 self._approvals_by_gate[approval.gate].append(approval)
         return self._approvals_by_gate.get(gate, [])
+
+    async def _gate_checks(self, server: _Server, step: str) -> list[dict[str, Any]] | None:
+        """The gate's automated check results (validation.checks), None when it has none. Checks that passed
+        when the gate began waiting are kept; failed ones run again, and their new results replace the record
+        only when a verdict changed (so an override approval of the same failure stays bound to its digest)."""
+        from mgc_iac.engine.schedule import checks_of, failed_checks, verdicts
+        from mgc_iac.graph.model import CHECKED_GATES
+
+        run = getattr(self.runner, "run_checks", None)
+        checks = checks_of(self.plan.spec or {}, server.change.workflow)
+        if step not in {g.value for g in CHECKED_GATES} or not checks or run is None:
+            return None
+        gate = f"{server.change.address}/{step}"
+        prev = self._steps.get(gate)
+        recorded = prev.detail.get("checks") if prev is not None and prev.status is StepStatus.WAITING else None
+        if recorded is not None and not failed_checks(recorded):
+            return list(recorded)
+        ctx = StepContext(stack=self.plan.stack, step=step, server=server.change, spec=self.plan.spec,
+                          changes=dict(self._changes.get((server.change.workflow, server.change.server), {})),
+                          records=dict(server.records), attempt=0)
+        self.hooks.message(f"{gate}: running {len(checks)} automated check(s)")
+        fresh: list[dict[str, Any]] = await self._in_thread(run, ctx, checks)
+        if recorded is not None and verdicts(fresh) == verdicts(recorded):
+            return list(recorded)
+        self._check_results[gate] = fresh
+        return fresh
+
+    def _checks_block(self, gate: str, checks: list[dict[str, Any]] | None, refusals: list[Refusal]) -> list[str]:
+        """Who passed the gate over failed checks; when nobody did, a refusal is added (a failed check blocks)."""
+        from mgc_iac.approvals import check_overriders
+        from mgc_iac.engine.schedule import failed_checks
+
+        if checks is not None:
+            self._check_results[gate] = checks
+        failed = failed_checks(checks)
+        if not failed or refusals:
+            return []
+        overriders = check_overriders(gate, self.digest, self._gate_approvals(gate), self.policy, self._authors)
+        if not overriders:
+            names = ", ".join(r["name"] for r in failed)
+            refusals.append(Refusal(gate, "checks-failed", f"automated check(s) failed: {names}; fix the cause and "
+                                    "apply again (failed checks run again), or approve with --override-checks"))
+        return overriders
+
+    @contextlib.asynccontextmanager
+    async def _worker(self, server: _Server, step: str) -> AsyncIterator[None]:
+        """One of `parallelism` workers for `step`. A windowed step (Cutover, SourceClear) waits for its window
+        without holding one, and is checked again once it holds one: it never starts after the window closed.
+        A step found RUNNING (it began inside its window before a crash) is finished whenever."""
+        prev = self._steps.get(f"{server.change.address}/{step}")
+        resumed = prev is not None and prev.status is StepStatus.RUNNING
+        window = window_of(self.plan, server.change.workflow)
+        while True:
+            if not resumed:
+                await self._window_open(server, step)
+            await self._sem.acquire()
+            if resumed or window_allows(window, step, self.options.clock()).open:
+                break
+            self._sem.release()
+        try:
+            yield
+        finally:
+            self._sem.release()
+
+    async def _window_open(self, server: _Server, step: str) -> bool:
+        """Wait until the workflow's cutover window is open for `step` (Cutover, SourceClear); True once it is.
+        The wait is like any cloud wait: `apply --max-wait` returns from it with exit code 4."""
+        window = window_of(self.plan, server.change.workflow)
+        answer = window_allows(window, step, self.options.clock())
+        if answer.open:
+            return True
+        gate = f"{server.change.address}/{step}"
+        message = window_message(step, server.change.address, answer)
+        self.result.scheduled[gate] = message
+        self.hooks.message(message)
+        while not answer.open:
+            remaining = (answer.next_opening - self.options.clock()).total_seconds() if answer.next_opening else 0
+            await asyncio.sleep(max(0.0, min(self.options.window_poll_seconds, remaining)))
+            answer = window_allows(window, step, self.options.clock())
+        self.result.scheduled.pop(gate, None)
+        return True
 
     def _needs(self, gate: str, with_approvers: bool = True) -> str:
         """What a gate waits for, in words that stay true across re-plans (no digest inside)."""
@@ -363,7 +475,7 @@ class Engine:
         change = server.change
         gate = f"{change.address}/{step}"
         stack = self.plan.stack
-        async with self._sem:
+        async with self._worker(server, step):
             prev = self._steps.get(gate)
             attempt = (prev.attempt if prev else 0) + 1
             resumed = prev is not None and prev.status is StepStatus.RUNNING
@@ -455,10 +567,17 @@ class Engine:
             elif all(s.state == "complete" for s in mine) and touched:
                 event = "succeeded"
             elif all(s.state == "waiting" for s in mine) and _newly_waiting(waiting, self._snapshot.steps):
-                event, lines = "manual_checkpoint", [f"- {w.gate}" for w in waiting]
+                event, lines = "manual_checkpoint", [f"- {w.gate}" + self._checks_line(w.gate) for w in waiting]
             if event is None:
                 continue
             self._send(workflow, event, len(mine), lines, self._event_key(workflow, event, mine))
+
+    def _checks_line(self, gate: str) -> str:
+        """The gate's automated checks for a notification, so the approver sees the evidence."""
+        from mgc_iac.engine.schedule import checks_summary
+
+        results = self._check_results.get(gate)
+        return f" (automated checks: {checks_summary(results)})" if results else ""
 
     def _event_key(self, workflow: str, event: str, servers: list[_Server]) -> str:
         """The notification's idempotency key: the event and the step records it reports on, so the same
@@ -535,6 +654,17 @@ def forget_removed_steps(store: StateStore, plan: Plan, before: Snapshot) -> Non
             for workflow, server in gone:
                 txn.delete_steps(workflow, server)
                 txn.journal(f"{workflow}/{server}", "forgotten", {"reason": "left the spec"})
+
+
+def _checks_note(refusals: list[Refusal], checks: list[dict[str, Any]] | None) -> str:
+    from mgc_iac.engine.schedule import checks_summary
+
+    if not checks:
+        return ""
+    blocked = any(r.code == "checks-failed" for r in refusals)
+    return f"; checks: {checks_summary(checks)}" + ("; a failed check blocks the gate: fix the cause and apply "
+                                                    "again, or approve with --override-checks" if blocked and
+                                                    len(refusals) == 1 else "")
 
 
 def _newly_waiting(waiting: Iterable[Waiting], before: dict[str, StepRecord]) -> bool:

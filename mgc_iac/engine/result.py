@@ -1,5 +1,6 @@
-"""What an apply ends with, and its exit code (0 all done, 3 stopped only at gates or queued, 4 in progress at
-the --max-wait deadline, 1 a failure, 130 interrupted by Ctrl-C, as shells report SIGINT)."""
+"""What an apply ends with, and its exit code (0 all done, 3 stopped only at gates, queued, or blocked behind a
+wave, 4 in progress at the --max-wait deadline (a cutover window not open yet counts), 1 a failure, 130
+interrupted by Ctrl-C, as shells report SIGINT)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ class ApplyResult:
     waiting: list[Waiting] = field(default_factory=list)  # gates waiting for approval
     failed: dict[str, str] = field(default_factory=dict)  # gate -> error message
     queued: dict[str, int] = field(default_factory=dict)  # workflow/server -> queue position
+    blocked: dict[str, str] = field(default_factory=dict)  # workflow/server -> the Cutover its wave waits for
+    scheduled: dict[str, str] = field(default_factory=dict)  # gate -> "Cutover of W/S waits for its window (...)"
     interrupted: bool = False
     in_progress: bool = False  # returned at the --max-wait deadline with steps still running in the cloud
     approve_digest: str | None = None  # digest of the plan in which the gates wait (what to approve)
@@ -38,6 +41,6 @@ class ApplyResult:
             return EXIT_FAILED
         if self.in_progress:
             return EXIT_IN_PROGRESS
-        if self.waiting or self.queued:
+        if self.waiting or self.queued or self.blocked:
             return EXIT_WAITING
         return EXIT_OK

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from mgc_iac.engine.schedule import Waves, blocked_reason, window_allows, window_of
 from mgc_iac.plan.model import Plan
+from mgc_iac.stack.windows import utc_now
 from mgc_iac.state.model import Snapshot, StepStatus
 
 FINISHED = (StepStatus.DONE, StepStatus.SKIPPED)
 
 
-def stack_status(plan: Plan, snapshot: Snapshot) -> dict[str, Any]:
+def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None) -> dict[str, Any]:
     """{stack, serial, workflows: [{name, servers: [{server, current_step, state, progress, ...}]}]}; a server
     whose consistency was verified has `verification: {clean, results: [{dir, total, different, missing,
-    extra}]}` (from its VerifyConsistency step, done or failed)."""
+    extra}]}` (from its VerifyConsistency step, done or failed); a server of a wave that may not start yet has
+    state `blocked` and `blocked_by` (what it waits for); a server at Cutover or SourceClear of a workflow with
+    a cutover window has `window` (open until / next opening, at `now`); `checks: {gate step: [results]}` are
+    the automated checks run before TestValidation and BusinessValidation."""
+    now = now or utc_now()
+    waves = Waves(plan)
     workflows: dict[str, list[dict[str, Any]]] = {name: [] for name in plan.workflow_order}
     for server in plan.server_changes:
         records = [snapshot.steps.get(f"{server.address}/{s.step}") for s in server.steps]
@@ -36,6 +44,17 @@ def stack_status(plan: Plan, snapshot: Snapshot) -> dict[str, Any]:
                     entry["queue_position"] = record.detail.get("queue_position")
                 if record.status is StepStatus.FAILED:
                     entry["error"] = record.detail.get("error")
+        blocked = waves.blocks(server, snapshot.steps)
+        if blocked:
+            entry.update(state="blocked", blocked_by=blocked_reason(server.workflow, blocked))
+        if current is not None:
+            answer = window_allows(window_of(plan, server.workflow), current[0].step, now)
+            if answer.text:
+                entry["window"] = answer.text
+        checks = {step: r.detail["checks"] for step in ("TestValidation", "BusinessValidation")
+                  if (r := snapshot.steps.get(f"{server.address}/{step}")) is not None and r.detail.get("checks")}
+        if checks:
+            entry["checks"] = checks
         checked = snapshot.steps.get(f"{server.address}/VerifyConsistency")
         if checked is not None and checked.detail.get("verification"):
             # {clean, results: [{dir, total, different, missing, extra}]}: what the agent's verification found

@@ -6,7 +6,16 @@ from typing import Any
 
 from mgc_iac._gc import gc_paused
 from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
-from mgc_iac.graph.model import STEP_ORDER, DesiredResource, Graph, ServerNode, Step, StepKind, WorkflowNode
+from mgc_iac.graph.model import (
+    STEP_ORDER,
+    TEST_STEPS,
+    DesiredResource,
+    Graph,
+    ServerNode,
+    Step,
+    StepKind,
+    WorkflowNode,
+)
 from mgc_iac.stack.models import Source, Stack, Workflow
 from mgc_iac.stack.selection import workflow_servers
 
@@ -109,6 +118,11 @@ def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any]) -> dict[str, 
     }
 
 
+def _checks_note(wf: Workflow) -> str:
+    checks = wf.validation.checks
+    return f" (after {len(checks)} automated check(s): {', '.join(c.name for c in checks)})" if checks else ""
+
+
 def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_size: int) -> ServerNode:
     shrinks = [d for d, t in zip(src.disks, target["disks"], strict=True) if t["size_gb"] < d.size_gb]
     limit = wf.advanced.bandwidth_limit_mbps
@@ -128,7 +142,15 @@ def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_siz
         else "quick mode: no incremental synchronization",
         StepKind.VERIFY_CONSISTENCY: ("hash verification of " + ", ".join(wf.verification_policy.include_paths))
         if wf.verification_policy.hash else ("size and mtime verification" if verify else "verification off"),
-        StepKind.BUSINESS_VALIDATION: "check the services on the target",
+        StepKind.TEST_LAUNCH: ("SMS clone_test: a clone of the target starts as its own server while the sync "
+                               "goes on" if wf.test_launch == "clone" else
+                               "SMS test: the target starts for a test, its synchronization pauses"),
+        StepKind.TEST_VALIDATION: "check the services on the " + ("clone" if wf.test_launch == "clone" else
+                                                                   "launched target")
+        + _checks_note(wf),
+        StepKind.TEST_CLEANUP: ("delete the clone" if wf.test_launch == "clone" else
+                                "stop the test: the synchronization resumes and brings the target back in line"),
+        StepKind.BUSINESS_VALIDATION: "check the services on the target" + _checks_note(wf),
         StepKind.CUTOVER: "switch services to the target"
         + (" and start it" if wf.advanced.start_target_after_migration else ""),
         StepKind.SOURCE_CLEAR: "stop and remove the agent on the source",
@@ -139,7 +161,8 @@ def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_siz
         StepKind.START_SYNCHRONIZATION: not wf.advanced.quick_mode,
         StepKind.VERIFY_CONSISTENCY: verify,
     }
-    steps = tuple(Step(kind, enabled.get(kind, True), why[kind]) for kind in STEP_ORDER)
+    steps = tuple(Step(kind, enabled.get(kind, True), why[kind]) for kind in STEP_ORDER
+                  if kind not in TEST_STEPS or wf.test_launch != "off")
     return ServerNode(
         workflow=wf.name, server=src.name, os=src.os, target_name=target["name"], steps=steps, used_gb=used,
         assumed_mbps=mbps, estimated_seconds=int(used * 8192 / mbps) if used else 0,

@@ -12,6 +12,9 @@ from typing import Any
 TARGET_SERVER = "target_server"
 MIGRATION_TASK = "migration_task"
 NOTIFICATION = "notification"
+# the EIP of a target on a public migration network: dynamic BGP (5_bgp), dedicated, billed by bandwidth (ECS
+# CreateServers' bandwidth.chargemode unset: "未传该字段，表示按带宽计费", PostPaidServerEipBandwidth docstring)
+EIP_BANDWIDTH_MBPS = 100
 
 # attribute -> why changing it cannot happen in place
 REPLACE_ON: dict[str, dict[str, str]] = {

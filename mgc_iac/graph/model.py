@@ -14,6 +14,9 @@ class StepKind(StrEnum):
     RESIZE_DISK_PARTITION = "ResizeDiskPartition"
     START_SYNCHRONIZATION = "StartSynchronization"
     VERIFY_CONSISTENCY = "VerifyConsistency"
+    TEST_LAUNCH = "TestLaunch"            # only with the workflow's test_launch: clone | target
+    TEST_VALIDATION = "TestValidation"
+    TEST_CLEANUP = "TestCleanup"
     BUSINESS_VALIDATION = "BusinessValidation"
     CUTOVER = "Cutover"
     SOURCE_CLEAR = "SourceClear"
@@ -21,7 +24,15 @@ class StepKind(StrEnum):
 
 
 STEP_ORDER: tuple[StepKind, ...] = tuple(StepKind)
-MANUAL_STEPS = frozenset({StepKind.RESIZE_DISK_PARTITION, StepKind.BUSINESS_VALIDATION, StepKind.CUTOVER})
+MANUAL_STEPS = frozenset({StepKind.RESIZE_DISK_PARTITION, StepKind.TEST_VALIDATION, StepKind.BUSINESS_VALIDATION,
+                          StepKind.CUTOVER})
+# present only in workflows that launch a test instance (test_launch: clone | target); absent otherwise, so a
+# workflow without them keeps the card's steps and its plans their digests
+TEST_STEPS = frozenset({StepKind.TEST_LAUNCH, StepKind.TEST_VALIDATION, StepKind.TEST_CLEANUP})
+# gates before which the workflow's automated checks run (validation.checks)
+CHECKED_GATES = frozenset({StepKind.TEST_VALIDATION, StepKind.BUSINESS_VALIDATION})
+# steps that start only inside the workflow's cutover window
+WINDOWED_STEPS = frozenset({StepKind.CUTOVER, StepKind.SOURCE_CLEAR})
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Public names (imported lazily, so importing this package costs nothing until one is used):
     ensure_lab(state_dir=None, seed=None) -> LabEndpoint   the running lab of a state dir, started if needed
-    LabEndpoint(url, ak, sk, project_id, region)           .env() gives the variables to export
+    LabEndpoint(url, ak, sk, project_id, region, domain_id) .env() gives the variables to export
     LabServer(state_dir, seed=None, port=0)                 the lab in a thread of this process (tests)
     start_background / stop_background / running / default_state_dir
 The lab and its hosts run in the background under one supervisor (supervisor.py); only the workspace

@@ -15,9 +15,10 @@ from mgc_iac.lab.seed import Seed, seed_documents
 from mgc_iac.lab.store import Store
 
 # agent_timeout_seconds: a source counts as connected while its agent's last poll is younger than this;
-# transition_seconds: how long SMS's asynchronous transitions (ABORTING, DELETING, cutovering, clearing) take
+# transition_seconds: how long SMS's asynchronous transitions (ABORTING, DELETING, cutovering, clearing) take;
+# sync_interval_seconds: the pause between two rounds of continuous synchronisation (Huawei does not publish it)
 DEFAULT_SETTINGS: dict[str, Any] = {"job_seconds": 2.0, "instant_transfers": False, "agent_timeout_seconds": 90.0,
-                                    "transition_seconds": 0.5}
+                                    "transition_seconds": 0.5, "sync_interval_seconds": 3.0}
 
 
 class LabError(Exception):
@@ -68,6 +69,10 @@ class LabContext:
     def region(self) -> str:
         return self.seed.region
 
+    @property
+    def domain_id(self) -> str:
+        return self.seed.domain_id
+
     def settings(self) -> dict[str, Any]:
         return {k: self.store.setting(k, v) for k, v in DEFAULT_SETTINGS.items()}
 
@@ -79,6 +84,9 @@ class LabContext:
 
     def transition_seconds(self) -> float:
         return float(self.store.setting("transition_seconds", DEFAULT_SETTINGS["transition_seconds"]))
+
+    def sync_interval(self) -> float:
+        return float(self.store.setting("sync_interval_seconds", DEFAULT_SETTINGS["sync_interval_seconds"]))
 
     def agent_timeout(self) -> float:
         return float(self.store.setting("agent_timeout_seconds", DEFAULT_SETTINGS["agent_timeout_seconds"]))

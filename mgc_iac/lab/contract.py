@@ -21,7 +21,8 @@ from mgc_iac.cloud.contract import problems
 
 PACKAGES = {"ecs": "huaweicloudsdkecs.v2.model", "evs": "huaweicloudsdkevs.v2.model",
             "kms": "huaweicloudsdkkms.v2.model", "smn": "huaweicloudsdksmn.v2.model",
-            "sms": "huaweicloudsdksms.v3.model", "vpc": "huaweicloudsdkvpc.v3.model"}
+            "sms": "huaweicloudsdksms.v3.model", "vpc": "huaweicloudsdkvpc.v3.model",
+            "bss": "huaweicloudsdkbss.v2.model", "iam": "huaweicloudsdkiam.v3.model"}
 V2 = {"vpc": "huaweicloudsdkvpc.v2.model"}
 # lab routes that serve SDK methods of other names (ECS start and stop share POST /cloudservers/action; the VPC
 # v2 paths are the v2 package's list_vpcs / show_vpc); the answer model is the first one's

@@ -10,6 +10,8 @@
     DELETE /_lab/faults                 no faults
     GET    /_lab/messages               {"messages": [{message_id, topic_urn, topic, subject, message, time}]}
     POST   /_lab/reset                  forget everything and load the seed again
+    POST   /_lab/sms/fail               {"source_id", "at": "now" | "cutover" | "clear"}: the source goes to
+                                        state error now, or its next cutover ends in error / clear in clearfailed
 
 `instant_transfers` is a lab-only setting: an SMS task start/sync completes at once with progress 100 and a
 clean consistency result, no agent needed (used by the 1,000-server benchmark).
@@ -57,6 +59,9 @@ async def put_settings(request: web.Request) -> web.Response:
         raise bad_request("LAB.0001", "job_seconds is a number >= 0")
     if "instant_transfers" in body and not isinstance(body["instant_transfers"], bool):
         raise bad_request("LAB.0001", "instant_transfers is true or false")
+    interval = body.get("sync_interval_seconds", 1)
+    if not isinstance(interval, int | float) or isinstance(interval, bool) or interval < 0:
+        raise bad_request("LAB.0001", "sync_interval_seconds is a number >= 0")
     timeout = body.get("agent_timeout_seconds", 1)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise bad_request("LAB.0001", "agent_timeout_seconds is a number > 0")
@@ -95,6 +100,26 @@ async def clear_faults(request: web.Request) -> web.Response:
 @routes.get("/_lab/messages", name="lab.messages")
 async def messages(request: web.Request) -> web.Response:
     return reply({"messages": lab_of(request).store.messages()})
+
+
+@routes.post("/_lab/sms/fail", name="lab.sms_fail")
+async def sms_fail(request: web.Request) -> web.Response:
+    """Fault injection for SMS's failure states (a source's `error`, a clear's `clearfailed`): Huawei reaches
+    them on its own (a target that does not launch, snapshots that cannot be cleared); the lab on request."""
+    from mgc_iac.lab.services import sms_machine
+
+    lab = lab_of(request)
+    body = await body_json(request)
+    with lab.store.tx():
+        source = lab.store.get("sms_source", str(body.get("source_id") or ""))
+        if source is None:
+            raise bad_request("LAB.0003", f"no source {body.get('source_id')!r}")
+        task = lab.store.get("sms_task", source.get("current_task") or "")
+        if task is None:
+            raise bad_request("LAB.0003", f"source {source['id']} has no task")
+        sms_machine.inject(lab, task, source, str(body.get("at") or ""))
+        lab.store.put("sms_task", task)
+    return reply({})
 
 
 @routes.post("/_lab/reset", name="lab.reset")

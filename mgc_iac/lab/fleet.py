@@ -28,7 +28,7 @@ SEED = """cloud:
   flavors: [{id: s6.large.2, vcpus: 2, ram_mb: 4096}]
   images:
     - {id: lab-image-linux, name: Debian 12 64bit, os_type: Linux}
-  lab: {job_seconds: JOB, instant_transfers: true, faults: []}
+  lab: {job_seconds: JOB, instant_transfers: true, sync_interval_seconds: 0, faults: []}
 """
 
 

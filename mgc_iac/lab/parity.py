@@ -29,7 +29,7 @@ CLOUD_DIR = Path(__file__).resolve().parents[1] / "cloud"
 README = Path(__file__).resolve().parent / "README.md"
 BEGIN, END = "<!-- parity-table:begin -->", "<!-- parity-table:end -->"
 CLIENTS = {"ecs": "EcsClient", "evs": "EvsClient", "kms": "KmsClient", "smn": "SmnClient", "sms": "SmsClient",
-           "vpc": "VpcClient"}
+           "vpc": "VpcClient", "bss": "BssClient", "iam": "IamClient"}
 
 
 @dataclass(frozen=True)
@@ -136,12 +136,14 @@ def scenario(cloud: Any, lab: Any) -> None:
     """Drive every client method once against a lab seeded with stacks/demo/lab-seed.yaml."""
     from mgc_iac.cloud import (
         ConsistencyResult,
+        PriceQuery,
         Progress,
         ServerRequest,
         SourceFacts,
         SpeedLimit,
         TaskRequest,
         VolumeRequest,
+        partitioned_disk,
     )
 
     vpc = cloud.vpc.find_vpc("vpc-shop")
@@ -165,23 +167,34 @@ def scenario(cloud: Any, lab: Any) -> None:
     cloud.ecs.stop(server_id)
     cloud.ecs.start(server_id)
     cloud.ecs.resize(server_id, "s6.xlarge.2")
-    volumes = [cloud.evs.show_volume(v) for v in server.volume_ids]
+    for volume in server.volume_ids:
+        cloud.evs.show_volume(volume)
     cloud.evs.list_volumes()
+    assert cloud.iam.agency("EVSAccessKMS", cloud.settings.project_id) is not None
+    from dataclasses import replace
+
+    from mgc_iac.cloud import Cloud
+
+    # without a configured account id the client asks IAM for it (KeystoneListAuthDomains)
+    assert Cloud(replace(cloud.settings, domain_id="")).iam.domain_id() == cloud.settings.domain_id
     gib = 1024 ** 3
     facts = SourceFacts(name="parity-src", ip="192.168.1.50", os_type="LINUX", macs=("fa:16:3e:00:00:50",),
                         cpu_quantity=2, memory_bytes=4 * gib,
-                        disks=({"name": "/dev/vda", "size": 40 * gib, "used_size": 8 * gib, "device_use": "BOOT"},
-                               {"name": "/dev/vdb", "size": 20 * gib, "used_size": 1 * gib, "device_use": "NORMAL"}))
+                        disks=(partitioned_disk("/dev/vda", 40 * gib, 8 * gib, boot=True),
+                               partitioned_disk("/dev/vdb", 20 * gib, 1 * gib)))
     source_id = cloud.sms.register_source(facts)
     cloud.sms.list_sources(name="parity-src")
     source = cloud.sms.show_source(source_id)
     cloud.sms.update_source(source_id, name="parity-src")
+    by_boot = sorted(server.volumes, key=lambda v: not v.boot)       # bootIndex "0" first, then the others
     disks = tuple({"name": d.name, "size": d.size_bytes, "used_size": d.used_bytes, "device_use": d.device_use,
-                   "disk_id": v.id} for d, v in zip(source.disks, volumes, strict=False))
+                   "disk_id": v.id, "physical_volumes": [dict(p) for p in d.physical_volumes]}
+                  for d, v in zip(source.target_plan, by_boot, strict=False))
     task_id = cloud.sms.create_task(TaskRequest(
         name="parity-task", source_id=source_id, target_server_id=server_id, target_name="parity-01",
         os_type="LINUX", region=cloud.settings.region, project_id=cloud.settings.project_id,
-        migration_ip=(server.public_ips or server.private_ips)[0], target_disks=disks))
+        migration_ip=(server.public_ips or server.private_ips)[0], target_disks=disks,
+        volume_groups=source.volume_groups))
     cloud.sms.update_task(task_id, speed_limit_mbps=100)
     cloud.sms.set_speed_limit(task_id, [SpeedLimit("00:00", "23:59", 100)])
     cloud.sms.speed_limits(task_id)
@@ -199,6 +212,9 @@ def scenario(cloud: Any, lab: Any) -> None:
     cloud.sms.delete_task(task_id)
     cloud.sms.delete_source(source_id)
     cloud.ecs.delete_server(server_id)
+    region = cloud.settings.region
+    cloud.bss.on_demand_prices([PriceQuery("vm", region, "s6.large.2.linux"), PriceQuery("volume", region, "SSD", 40),
+                                PriceQuery("bandwidth", region, "19_bgp", 100)], 730)
 
 
 # ---- the check ------------------------------------------------------------------------------------------------
@@ -228,10 +244,10 @@ def _route_names(calls: list[tuple[ClientCall, dict[str, Any]]]) -> dict[tuple[s
     from aiohttp.test_utils import make_mocked_request
 
     from mgc_iac.lab import control
-    from mgc_iac.lab.services import ecs, evs, kms, smn, sms, vpc
+    from mgc_iac.lab.services import bss, ecs, evs, iam, kms, smn, sms, vpc
 
     app = web.Application()
-    for module in (control, ecs, evs, kms, smn, sms, vpc):
+    for module in (control, ecs, evs, iam, kms, smn, sms, vpc, bss):
         app.router.add_routes(module.routes)
 
     async def resolve() -> dict[tuple[str, str], str]:

@@ -25,7 +25,7 @@ from mgc_iac.lab.seed import Seed, load_seed
 from mgc_iac.lab.store import Store
 
 HOST = "127.0.0.1"
-SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms")
+SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms", "bss")
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,14 @@ class LabEndpoint:
     sk: str = field(repr=False)
     project_id: str
     region: str
+    domain_id: str = ""        # the account id global services (BSS) are signed with
 
     def env(self) -> dict[str, str]:
         """Environment variables that point the SDK and CloudSettings.from_env() at this lab."""
         region_key = self.region.upper().replace("-", "_")
         env = {"HUAWEICLOUD_SDK_AK": self.ak, "HUAWEICLOUD_SDK_SK": self.sk,
-               "HUAWEICLOUD_SDK_PROJECT_ID": self.project_id, "MGC_IAC_REGION": self.region}
+               "HUAWEICLOUD_SDK_PROJECT_ID": self.project_id, "MGC_IAC_REGION": self.region,
+               "HUAWEICLOUD_SDK_DOMAIN_ID": self.domain_id}
         for service in SERVICES:
             env[f"HUAWEICLOUD_SDK_REGION_{service.upper()}_{region_key}"] = self.url
         return env
@@ -94,7 +96,8 @@ def endpoint_for(state_dir: Path, url: str, lab: LabContext | None = None) -> La
             store.close()
     else:
         seed = lab.seed
-    return LabEndpoint(url=url, ak=ak, sk=sk, project_id=seed.project_id, region=seed.region)
+    return LabEndpoint(url=url, ak=ak, sk=sk, project_id=seed.project_id, region=seed.region,
+                       domain_id=seed.domain_id)
 
 
 async def _start_site(lab: LabContext, port: int) -> tuple[object, int]:
@@ -166,7 +169,8 @@ def serve(state_dir: Path, port: int, seed: Path | None) -> None:
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         tmp = info_path.with_suffix(".tmp")
         tmp.write_text(json.dumps({"pid": os.getpid(), "port": bound, "url": f"http://{HOST}:{bound}",
-                                   "project_id": lab.seed.project_id, "region": lab.seed.region}))
+                                   "project_id": lab.seed.project_id, "region": lab.seed.region,
+                                   "domain_id": lab.seed.domain_id}))
         tmp.replace(info_path)
         await stop.wait()
         await runner.cleanup()  # type: ignore[attr-defined]

@@ -15,10 +15,13 @@ readers. Ids are uuid5 of the region, kind and name, so a spec can name the same
         - name: sg-shop
           rules: [{direction: ingress, protocol: tcp, ports: "22", remote_ip_prefix: 0.0.0.0/0,
                    action: allow, priority: 1}]
-      kms_keys: [{alias: shop-disk-key, spec: AES_256, state: enabled}]   # state: enabled|disabled|...
+      kms_keys: [{alias: shop-disk-key, spec: AES_256, state: enabled}]   # spec AES_256|SM4|...; state enabled|...
+      agencies: [{name: EVSAccessKMS}]   # IAM agencies (default: EVSAccessKMS in this project; [] = none)
       smn_topics: [{name: migration-events, display_name: Migration events}]
       flavors: [{id: s6.large.2, vcpus: 2, ram_mb: 8192}]
       images: [{name: CentOS 7.9 64bit}]
+      domain_id: <optional, 32 hex: the account id BSS and IAM calls are signed with; default derived from the region>
+      prices: {currency: CNY, vm: {...}, volume: {...}, bandwidth: {...}}   # BSS price list (mgc_iac.lab.prices)
       lab: {job_seconds: 2, instant_transfers: false, fault_seed: 0, faults: [{service: sms, ...}]}
 """
 
@@ -58,10 +61,18 @@ class Seed:
     lab: dict[str, Any] = field(default_factory=dict)
     # temporary credentials (IAM STS) the lab also accepts: [{access_key, secret_key, security_token}]
     temporary_credentials: list[dict[str, str]] = field(default_factory=list)
+    domain_id: str = ""               # the account id (IAM KeystoneListAuthDomains, BSS and IAM sign with it)
+    prices: dict[str, Any] = field(default_factory=dict)   # what BSS's price inquiry answers (mgc_iac.lab.prices)
+    # IAM agencies of the account: [{name, projects: [project ids] (default this one), inherited: bool}]; None
+    # (the key left out) = the EVSAccessKMS agency EVS encryption needs, granted in this project
+    agencies: list[dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
         self.project_id = self.project_id or uuid.uuid5(_NAMESPACE, f"project/{self.region}").hex
+        self.domain_id = self.domain_id or uuid.uuid5(_NAMESPACE, f"domain/{self.region}").hex
         self.availability_zone = self.availability_zone or f"{self.region}a"
+        if self.agencies is None:
+            self.agencies = [{"name": "EVSAccessKMS"}]
 
 
 def load_seed(path: Path | None) -> Seed:
@@ -124,6 +135,16 @@ def seed_documents(seed: Seed) -> list[tuple[str, dict[str, Any]]]:
             "default_key_flag": "1" if key["alias"].endswith("/default") else "0", "origin": "kms",
         }))
         docs[-1][1]["key_id"] = docs[-1][1]["id"]
+    for agency in seed.agencies or []:
+        # an agency EVS uses (EVSAccessKMS) trusts the EVS service (op_svc_evs) and holds KMS Administrator
+        docs.append(("iam_agency", {
+            "id": agency.get("id") or sid("iam_agency", agency["name"]).replace("-", ""), "name": agency["name"],
+            "domain_id": seed.domain_id, "trust_domain_id": "", "trust_domain_name": agency.get("trust", "op_svc_evs"),
+            "duration": "FOREVER", "description": agency.get("description", ""), "create_time": "2026-01-01T00:00:00Z",
+            "projects": list(agency.get("projects") or ([] if agency.get("inherited") else [seed.project_id])),
+            "inherited": bool(agency.get("inherited", False)),
+            "roles": list(agency.get("roles") or ["KMS Administrator"]),
+        }))
     for topic in seed.smn_topics:
         urn = f"urn:smn:{seed.region}:{seed.project_id}:{topic['name']}"
         docs.append(("smn_topic", {"id": urn, "topic_urn": urn, "name": topic["name"],

@@ -21,7 +21,7 @@ from aiohttp import web
 from mgc_iac.lab import control, sms_agent
 from mgc_iac.lab.context import ANSWER, LAB, LabContext, LabError
 from mgc_iac.lab.contract import STATS, ContractStats, check_answer
-from mgc_iac.lab.services import ecs, evs, kms, smn, sms, vpc
+from mgc_iac.lab.services import bss, ecs, evs, iam, kms, smn, sms, vpc
 from mgc_iac.lab.signature import SignatureError, verify
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -86,12 +86,26 @@ async def loopback_and_signature(request: web.Request, handler: Handler) -> web.
 
 def _check_project_header(request: web.Request, lab: LabContext) -> None:
     """X-Project-Id (BasicCredentials sends it) names the project the call acts in: the path's project when the
-    path has one; on SMS, whose paths have none, it is required and must be a project of the account."""
+    path has one; on SMS, whose paths have none, it is required and must be a project of the account. BSS, a
+    global service, is called with X-Domain-Id (GlobalCredentials), which must be the account's."""
     header = request.headers.get("X-Project-Id")
     path_project = request.match_info.get("project_id")
     if path_project is not None and header is not None and header != path_project:
         raise LabError(403, "APIGW.0302", f"X-Project-Id {header} is not the project of the path ({path_project})")
-    if (request.match_info.route.name or "").startswith("sms."):
+    route = request.match_info.route.name or ""
+    if route.startswith("bss."):
+        # a global service: GlobalCredentials sign with X-Domain-Id (the account), never a project
+        domain = request.headers.get("X-Domain-Id")
+        if not domain:
+            raise LabError(401, "APIGW.0301", "Incorrect IAM authentication information: BSS needs X-Domain-Id")
+        if domain != lab.seed.domain_id:
+            raise LabError(403, "APIGW.0302", f"X-Domain-Id {domain} is not this account")
+    # IAM too signs with X-Domain-Id (GlobalCredentials), except the call that tells the account id
+    if route.startswith("iam.") and route != "iam.keystone_list_auth_domains" and \
+            request.headers.get("X-Domain-Id") != lab.domain_id:
+        raise LabError(401, "APIGW.0301", "Incorrect IAM authentication information: IAM needs this account's "
+                                          "X-Domain-Id")
+    if route.startswith("sms."):
         if not header:
             raise LabError(401, "APIGW.0301", "Incorrect IAM authentication information: SMS needs X-Project-Id")
         if header != lab.project_id:
@@ -150,6 +164,6 @@ def build_app(lab: LabContext) -> web.Application:
                           client_max_size=MAX_BODY)
     app[LAB] = lab
     app[STATS] = ContractStats()
-    for module in (control, ecs, evs, kms, smn, vpc, sms, sms_agent):
+    for module in (control, ecs, evs, iam, kms, smn, vpc, sms, bss, sms_agent):
         app.router.add_routes(module.routes)
     return app

@@ -210,6 +210,24 @@ def hosts_process(work: Path, seed: Path | None = None, detached: bool = True) -
                       detached=detached)
 
 
+class LabHostsProcess:
+    """A `python -m mgc_iac.lab.hosts serve` child of this process (tests, benches); `inventory` is its hosts.json
+    once it is up."""
+
+    def __init__(self, seed: str | Path, workdir: str | Path) -> None:
+        self.seed = Path(seed).resolve()
+        self.workdir = Path(workdir).resolve()
+        self._process = hosts_process(self.workdir, self.seed, detached=False)
+        self.inventory: dict[str, dict[str, object]] = {}
+
+    def start(self, timeout: float = 60.0) -> dict[str, dict[str, object]]:
+        self.inventory = self._process.start(timeout)
+        return self.inventory
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._process.stop(timeout)
+
+
 def hosts_workdir(lab_dir: Path) -> Path:
     return Path(lab_dir) / HOSTS_DIR
 

@@ -55,7 +55,7 @@ def lab_task(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:00:01",
 def lab_task_request(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:00:01",
                      used_gb: int = 12) -> tuple[str, Any, str]:
     """What lab_task creates, without creating the task: (source_id, TaskRequest, target_server_id)."""
-    from mgc_iac.cloud import ServerRequest, SourceFacts, VolumeRequest
+    from mgc_iac.cloud import ServerRequest, SourceFacts, VolumeRequest, partitioned_disk
     from providers.migration_task import target_disks, task_request
 
     gib = 1024 ** 3
@@ -66,10 +66,11 @@ def lab_task_request(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:0
         data_volumes=(VolumeRequest(20),), eip_bandwidth_mbps=10), f"tok-{name}")
     source = cloud.sms.register_source(SourceFacts(
         name=name, ip="192.168.1.10", os_type="LINUX", macs=(mac,),
-        disks=({"name": "/dev/vda", "size": 40 * gib, "used_size": used_gb * gib, "device_use": "BOOT"},
-               {"name": "/dev/vdb", "size": 20 * gib, "used_size": 0, "device_use": "NORMAL"})))
+        disks=(partitioned_disk("/dev/vda", 40 * gib, used_gb * gib, boot=True),
+               partitioned_disk("/dev/vdb", 20 * gib, 0))))
     server = cloud.ecs.show_server(target)
-    request = task_request(cloud, f"{name}-task", cloud.sms.show_source(source), server, f"{name}-hw", "linux",
-                           "MIGRATE_FILE", public=True, disks=target_disks(cloud, cloud.sms.show_source(source),
-                                                                           server))
+    shown = cloud.sms.show_source(source)
+    request = task_request(cloud, f"{name}-task", shown, server, f"{name}-hw", "linux", "MIGRATE_FILE", public=True,
+                           disks=target_disks(shown, server))
     return source, request, target
+

@@ -26,6 +26,7 @@ class ApproveRequest:
     name: str | None = None              # unsigned approval by NAME (only where signatures are not required)
     to_file: bool = False                # append to STACK/approvals.yaml instead of the state
     plan_file: Path | None = None        # approve only if this plan file is exactly the plan of the stack now
+    override_checks: bool = False        # pass the gates although their automated checks failed (signed with them)
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class OfflineApproval:
     digest: str                          # sha256:... as apply printed it
     environment: str                     # the 32 hex digits apply and status print
     cloud: str | None = None             # provider/region/project (default: from the stack)
+    override_checks: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,11 +66,11 @@ def open_for_approve(stack: Path, plan_file: Path | None = None) -> Workspace:
 
 def approve(ws: Workspace, request: ApproveRequest) -> Approved:
     """Approve gates of the stack that wait, for the current plan's digest, in this state backend and cloud account."""
-    from mgc_iac.approvals import ApprovalsFile, check_approval, check_requirements, combine
+    from mgc_iac.approvals import OVERRIDE_CHECKS, ApprovalsFile, check_approval, check_requirements, combine
     from mgc_iac.approvals.environment import policy_of
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.state import ApprovalRecord, StepStatus
-    from mgc_iac.state.sqlite import now
+    from mgc_iac.state.holder import now
 
     if request.plan_file is not None:
         from mgc_iac.operations.planfile import verify_plan_file
@@ -90,8 +92,9 @@ def approve(ws: Workspace, request: ApproveRequest) -> Approved:
         raise UsageError("name the gates with --gate WORKFLOW/SERVER/STEP, or pass --all-waiting "
                          "(nothing waits now: `mgc-iac status` shows where each server stands)")
     signature = ""
+    signed = chosen + ([OVERRIDE_CHECKS] if request.override_checks else [])  # the override is signed with the gates
     if request.key_file is not None:
-        approver, signature = _sign(trust, digest, chosen, request.key_file, request.name)
+        approver, signature = _sign(trust, digest, signed, request.key_file, request.name)
     elif request.name is not None:
         if trust.require_signatures:
             raise ApprovalError(f"this stack requires signed approvals ({_why_signed(plan.spec, trust)}): pass "
@@ -106,12 +109,12 @@ def approve(ws: Workspace, request: ApproveRequest) -> Approved:
         raise ApprovalError("not approved:\n  " + "\n  ".join(str(r) for r in refusals))
     written = None
     if request.to_file:
-        written = append_to_file(ws.directory, chosen, approver, digest, signature)
+        written = append_to_file(ws.directory, chosen, approver, digest, signature, request.override_checks)
         ws.__dict__.pop("approvals_file", None)  # read again: it holds the new entry
     else:
         with store.transaction(plan.stack) as txn:
             for gate in chosen:
-                txn.add_approval(ApprovalRecord(gate, approver, digest, now(), "cli", signature, tuple(chosen)))
+                txn.add_approval(ApprovalRecord(gate, approver, digest, now(), "cli", signature, tuple(signed)))
     approvals_file: ApprovalsFile | None = ws.approvals_file
     counted, rejected = trust.check(combine(approvals_file, store.approvals(plan.stack)))
     left = check_requirements(plan, digest, counted, policy, authors, gates=chosen, waiting=waiting,
@@ -138,7 +141,7 @@ def check_offline(request: OfflineApproval) -> None:
 def approve_offline(ws: Workspace, request: OfflineApproval) -> Approved:
     """Sign for the digest and environment apply printed, without the state backend (a reviewer in a PR): the
     entry goes to approvals.yaml, and apply checks what approve cannot see here (the gates wait, the author)."""
-    from mgc_iac.approvals import Environment
+    from mgc_iac.approvals import OVERRIDE_CHECKS, Environment
     from mgc_iac.approvals.environment import allowed_signers_path, policy_of
     from mgc_iac.cloud.endpoint import provider_of
 
@@ -147,8 +150,9 @@ def approve_offline(ws: Workspace, request: OfflineApproval) -> Approved:
     trust = Trust(ws.name, Environment(request.environment, request.cloud or ws.cloud_account),
                   allowed_signers_path(spec, directory), policy_of(spec).signatures_required(provider_of(spec)))
     gates = list(request.gates)
-    approver, signature = _sign(trust, request.digest, gates, request.key_file, None)
-    written = append_to_file(directory, gates, approver, request.digest, signature)
+    signed = gates + ([OVERRIDE_CHECKS] if request.override_checks else [])
+    approver, signature = _sign(trust, request.digest, signed, request.key_file, None)
+    written = append_to_file(directory, gates, approver, request.digest, signature, request.override_checks)
     return Approved(approver, gates, request.digest, True, written, environment=request.environment,
                     cloud=trust.environment.cloud)
 
@@ -182,7 +186,8 @@ class _Literal(str):
     """A multi-line string written as a YAML literal block (the armored signature stays readable in a diff)."""
 
 
-def append_to_file(directory: Path, gates: list[str], approver: str, digest: str, signature: str) -> Path:
+def append_to_file(directory: Path, gates: list[str], approver: str, digest: str, signature: str,
+                   override_checks: bool = False) -> Path:
     """Append one approval entry to the stack's approvals.yaml (created when missing); its path."""
     import yaml
 
@@ -192,7 +197,8 @@ def append_to_file(directory: Path, gates: list[str], approver: str, digest: str
     if path.exists():
         load_approvals_file(path)  # a broken file is reported (file, line, field) before anything is written
     data = (yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else None) or {}
-    entry: dict[str, Any] = {"gates": gates, "by": approver, "plan_digest": digest}
+    entry: dict[str, Any] = {"gates": gates, "by": approver, "plan_digest": digest,
+                             **({"override_checks": True} if override_checks else {})}
     if signature:
         entry["signature"] = _Literal(signature)
     data.setdefault("approvals", []).append(entry)

@@ -27,6 +27,7 @@ class PlanRequest:
     out: Path | None = None          # save the plan file here
     refresh: bool = False            # read the cloud first: live facts, and every recorded resource (drift)
     sign_key: Path | None = None     # sign the plan as its author (SSH key, or the .pub of an ssh-agent key)
+    cost: bool = False               # the monthly price of what it creates and deletes (BSS; never fails the plan)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,10 @@ def plan(ws: Workspace, request: PlanRequest) -> PlanMade:
 
     planned = ws.plan(refresh_resources=request.refresh)
     made = planned.plan
+    if request.cost:
+        from mgc_iac.operations.pricing import price_plan
+
+        made = price_plan(made, ws.directory)  # a running lab's prices, or the seed's: never starts one
     if request.sign_key is not None:
         made = _signed(ws, made, request.sign_key)
     digest = write_plan(made, request.out) if request.out else plan_to_dict(made)["digest"]

@@ -1,7 +1,8 @@
 """`plan --refresh`: gather the live facts some rules need, from the cloud and from the sources.
 
 Cloud facts: the target VPCs, subnets and security group rules, the KMS keys and the SMN topics that the
-spec names. Source facts (rsync, available memory and CPU, MACs) come over SSH for sources with `ssh:`.
+spec names, and (when a workflow encrypts) whether the EVSAccessKMS agency exists in the project (IAM).
+Source facts (rsync, available memory and CPU, MACs) come over SSH for sources with `ssh:`.
 A missing resource is recorded as None so the rules can say "does not exist".
 """
 
@@ -38,9 +39,22 @@ def gather_facts(loaded: LoadedStack, cloud, hosts=None, *, sources: bool = True
         note = wf.advanced.notifications
         if note is not None and note.topic_urn not in facts.topics:
             facts.topics[note.topic_urn] = _maybe(bool, cloud.smn.show_topic, note.topic_urn) is not None
+    if any(wf.encryption.enabled for wf in stack.workflows):
+        facts.kms_agency, facts.kms_agency_note = _kms_agency(cloud)
     if sources:
         _source_facts(loaded, facts, hosts)
     return facts
+
+
+def _kms_agency(cloud) -> tuple[bool | None, str]:
+    """Whether EVS may use KMS in the cloud's project: the EVSAccessKMS agency with a role there (IAM)."""
+    from mgc_iac.errors import CloudError
+
+    try:
+        grant = cloud.iam.agency("EVSAccessKMS", cloud.settings.project_id)
+    except CloudError as exc:
+        return None, f"IAM answered: {exc}"
+    return (grant is not None and grant.granted), ""
 
 
 def _source_facts(loaded: LoadedStack, facts: LiveFacts, hosts) -> None:

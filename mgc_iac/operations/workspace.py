@@ -246,11 +246,13 @@ class _LabHosts:
                                      .get("instant_transfers"))
             return not self._instant
 
-    def inventory(self) -> dict[str, dict[str, Any]]:
+    def inventory(self, reread: bool = False) -> dict[str, dict[str, Any]]:
+        from mgc_iac.lab.supervisor import ensure_lab_hosts, running_lab_hosts
+
+        lab_dir = Path(self._ws.cloud_config.get("lab_dir") or default_lab_dir())
         with self._guard:
             if self._inventory is None:
-                from mgc_iac.lab.supervisor import ensure_lab_hosts
-
-                lab_dir = Path(self._ws.cloud_config.get("lab_dir") or default_lab_dir())
                 self._inventory = ensure_lab_hosts(lab_dir, self._seed)
+            elif reread:
+                self._inventory = running_lab_hosts(lab_dir) or self._inventory
             return self._inventory

@@ -13,7 +13,7 @@ _SHOWN = 8  # at most this many differences per part
 def differences(file_body: dict[str, Any], fresh_body: dict[str, Any]) -> list[str]:
     """Human lines naming every part where the file differs from the fresh plan ([] when they are the same)."""
     out: list[str] = []
-    for key in sorted((set(file_body) | set(fresh_body)) - {"digest", "provenance"}):
+    for key in sorted((set(file_body) | set(fresh_body)) - {"digest", "provenance", "cost"}):
         mine, theirs = file_body.get(key), fresh_body.get(key)
         if mine == theirs:
             continue

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-FORMAT_VERSION = "1.1"  # 1.1: drift
+if TYPE_CHECKING:
+    from mgc_iac.plan.cost import Cost
+
+FORMAT_VERSION = "1.2"  # 1.1: drift; 1.2: cost
 
 
 class Action(StrEnum):
@@ -111,6 +114,7 @@ class Plan:
     spec: dict[str, Any] = field(default_factory=dict)  # the canonical spec, so apply needs only the file
     refreshed: bool = False
     drift: tuple[Drift, ...] = ()  # what the cloud reports differently from the records (plan --refresh)
+    cost: Cost | None = None  # the monthly price of what it creates and deletes (operations.pricing; not digested)
     provenance: Provenance = Provenance()
     format_version: str = FORMAT_VERSION
 

@@ -1,7 +1,7 @@
 """Plan files: canonical JSON with a format_version and the plan's own digest.
 
-The digest is sha256 over the canonical JSON of everything but `digest`, `provenance` and `drift`: no timestamps,
-so the same spec and state give the same digest, and an edited file is detected.
+The digest is sha256 over the canonical JSON of everything but `digest`, `provenance`, `drift` and `cost`: no
+timestamps, so the same spec and state give the same digest, and an edited file is detected.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac.errors import PlanFileError
+from mgc_iac.plan.cost import cost_from_dict, cost_to_dict
 from mgc_iac.plan.model import (
     FORMAT_VERSION,
     Action,
@@ -25,8 +26,10 @@ from mgc_iac.plan.model import (
 )
 
 # drift is shown, not digested: its repairs are resource changes (digested), and what is only reported must not
-# make a refreshed plan differ from an offline plan of the same spec and state (approvals bind to the digest)
-UNDIGESTED = ("digest", "provenance", "drift")
+# make a refreshed plan differ from an offline plan of the same spec and state (approvals bind to the digest);
+# cost is a quote that changes when Huawei changes its prices (or cannot be reached): an approval binds to what
+# runs, and `apply FILE` re-plans without asking for prices, so the digest never depends on them
+UNDIGESTED = ("digest", "provenance", "drift", "cost")
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -57,6 +60,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
              "attribute": d.attribute, "recorded": d.recorded, "live": d.live, "effect": d.effect}
             for d in plan.drift
         ],
+        "cost": cost_to_dict(plan.cost) if plan.cost is not None else None,
         "gates": plan.gates(),
         "diagnostics": list(plan.diagnostics),
         "spec": plan.spec,
@@ -146,6 +150,7 @@ def _plan_from_dict(body: dict[str, Any]) -> Plan:
         refreshed=bool(body["refreshed"]),
         drift=tuple(Drift(d["address"], d["kind"], d["workflow"], d["server"], d["attribute"], d["recorded"],
                           d["live"], d["effect"]) for d in body.get("drift", ())),  # absent before 1.1
+        cost=cost_from_dict(body["cost"]) if body.get("cost") else None,  # absent before 1.2
         provenance=Provenance(prov.get("git_commit"), prov.get("author"), prov.get("tool_version", ""),
                               prov.get("stack_dir"), prov.get("signature")),
         format_version=body["format_version"],

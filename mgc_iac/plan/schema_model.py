@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mgc_iac.plan.model import Action, StepAction
 
 DIGEST = r"^sha256:[0-9a-f]{64}$"
+MONEY = r"^-?[0-9]+(\.[0-9]+)?$"  # an exact decimal amount, as a string (no float rounding in a bill)
 
 
 class _Strict(BaseModel):
@@ -95,6 +96,51 @@ class ProvenanceFile(_Strict):
                                                     "mgc-iac-plan) of the stack, spec digest and environment.")
 
 
+class CostPartFile(_Strict):
+    side: Literal["before", "after"] = Field(description="before: stops being billed; after: starts being billed.")
+    part: Literal["flavor", "system_disk", "data_disk", "eip_bandwidth"]
+    resource: Literal["vm", "volume", "bandwidth"] = Field(description="BSS resource type hws.resource.type.<this>.")
+    region: str
+    spec: str = Field(description="BSS resource_spec: flavor + .linux/.win, EVS disk type, or 19_bgp bandwidth.")
+    size: int | None = Field(description="GB of a disk, Mbit/s of a bandwidth; null for a flavor.")
+    monthly: str | None = Field(pattern=MONEY, description="Monthly on-demand price; null when unknown.")
+
+
+class ServerCostFile(_Strict):
+    address: str = Field(description="workflow/server.")
+    workflow: str
+    server: str
+    action: Literal["create", "delete", "replace", "update"]
+    monthly_before: str | None = Field(pattern=MONEY, description="What stops being billed (null: unknown).")
+    monthly_after: str | None = Field(pattern=MONEY, description="What starts being billed (null: unknown).")
+    delta: str | None = Field(pattern=MONEY, description="monthly_after - monthly_before (null: unknown).")
+    parts: list[CostPartFile]
+
+
+class CostSumsFile(_Strict):
+    added: str = Field(pattern=MONEY, description="Sum of monthly_after over the servers whose price is known.")
+    removed: str = Field(pattern=MONEY, description="Sum of monthly_before over the servers whose price is known.")
+    delta: str = Field(pattern=MONEY, description="added - removed: the change to the monthly bill.")
+    unknown: int = Field(ge=0, description="Servers left out of the sums: a price is unknown.")
+
+
+class WorkflowCostFile(CostSumsFile):
+    workflow: str
+
+
+class CostFile(_Strict):
+    """Outside the digest: a quote from Huawei's BSS price inquiry, which changes when Huawei's prices do."""
+
+    status: Literal["known", "partial", "unknown"]
+    currency: str | None = Field(description="ISO currency of every amount (CNY, USD...); null when nothing priced.")
+    source: str = Field(description="Where the prices came from (BSS endpoint, the lab, the lab seed).")
+    reason: str | None = Field(description="Why prices are unknown or partial; null when known.")
+    hours_per_month: int = Field(gt=0, description="A month of on-demand use, in hours (730).")
+    servers: list[ServerCostFile]
+    workflows: list[WorkflowCostFile]
+    total: CostSumsFile
+
+
 class PlanFile(_Strict):
     """A plan file (`mgc-iac plan --out FILE`): what `apply FILE` applies and approvals refer to by digest."""
 
@@ -110,9 +156,12 @@ class PlanFile(_Strict):
     drift: list[DriftFile] = Field(description="Changed outside mgc-iac: what the cloud reports differently "
                                    "from the records (empty unless made with --refresh). Outside the digest: "
                                    "its repairs are in resource_changes.")
+    cost: CostFile | None = Field(description="The monthly on-demand price of what the plan creates and deletes, "
+                                  "per server, per workflow and in total; null when not asked (apply, --no-cost). "
+                                  "Outside the digest.")
     gates: list[str] = Field(description="workflow/server/step of every manual step waiting for approval.")
     diagnostics: list[DiagnosticFile] = Field(description="Warnings found when planning.")
     spec: dict[str, Any] = Field(description="The canonical stack spec (see stack.schema.json).")
-    digest: str = Field(pattern=DIGEST, description="sha256 of the canonical JSON of all but digest, provenance and "
-                                                    "drift.")
+    digest: str = Field(pattern=DIGEST, description="sha256 of the canonical JSON of all but digest, provenance, "
+                                                    "drift and cost.")
     provenance: ProvenanceFile = Field(description="Outside the digest: where and by whom the plan was made.")

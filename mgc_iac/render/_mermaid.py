@@ -43,3 +43,18 @@ def _label(t: TemplateStep) -> str:
     elif t.partly_skipped:
         notes.append("some servers")
     return f"{t.step} ({', '.join(notes)})" if notes else t.step
+
+
+def waves_chart(depends_on: dict[str, tuple[str, ...]], order: tuple[tuple[str, ...], ...]) -> list[str]:
+    """The workflows' order as `flowchart LR`: an edge from each workflow to those that wait for its Cutover."""
+    lines = ["flowchart LR"]
+    names = [w for wave in order for w in wave]
+    ids = {w: mermaid_id(w) for w in names}
+    for n, wave in enumerate(order, 1):
+        for w in wave:
+            lines.append(f"  {ids[w]}[{mermaid_label(f'{w} (wave {n})')}]")
+    for w in names:
+        for dep in depends_on.get(w, ()):
+            if dep in ids:
+                lines.append(f"  {ids[dep]} -->|Cutover done| {ids[w]}")
+    return lines

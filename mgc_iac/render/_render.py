@@ -12,16 +12,18 @@ import jinja2
 from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.plan.model import Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
+from mgc_iac.render import _cost as cost
 from mgc_iac.render import filters as f
 from mgc_iac.render._drift import drift_effect, drift_value
 from mgc_iac.render._facts import approval_rule, resource_facts
-from mgc_iac.render._mermaid import flowchart
+from mgc_iac.render._mermaid import flowchart, waves_chart
 from mgc_iac.render._view import (
     as_diagnostic,
     detail_groups,
     diagnostics_of,
     gate_views,
     has_work,
+    schedule_view,
     step_counts,
     workflow_views,
 )
@@ -47,7 +49,7 @@ def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: s
     workflows = workflow_views(plan, show_noop)
     context = {"plan": plan, "summary": plan.summary(), "workflows": workflows, "warnings": diagnostics_of(plan),
                "digest": digest, "color": color and fmt == "text", "show_noop": show_noop, "gates": gate_views(plan),
-               "approval_rule": approval_rule(plan.spec, plan.provenance.author)}
+               "approval_rule": approval_rule(plan.spec, plan.provenance.author), "schedule": schedule_view(plan)}
     if fmt == "text":
         return _template("plan.txt.j2").render(**context).rstrip("\n") + "\n"
     return _fit_comment(context, [g.key for wf in workflows for g in detail_groups(wf)])
@@ -115,9 +117,12 @@ def _env() -> jinja2.Environment:
     env.filters.update(
         paint=_paint, symbol=f.SYMBOLS.__getitem__, emoji=f.EMOJI.__getitem__, step_label=f.STEP_LABELS.__getitem__,
         duration=f.human_duration, number=f.number, plural=f.plural, flowchart=flowchart,
+        waves_chart=lambda s: waves_chart(s.depends_on, s.waves),
         md=f.md_cell, code=f.md_code, details=f.md_details, mdtext=f.md_text, pieces=f.md_pieces,
         facts=resource_facts, target_label=f.target_label, groups=detail_groups,
-        drift_value=drift_value, drift_effect=drift_effect)
+        drift_value=drift_value, drift_effect=drift_effect, money=cost.money, billed_for=cost.billed_for,
+        server_change=cost.server_change, cost_symbol=cost.SYMBOLS.__getitem__)
     env.globals.update(summary_line=f.summary_line, leaf_change=f.leaf_change, has_work=has_work,
-                       step_counts=step_counts, leaf_value=f.leaf_value)
+                       step_counts=step_counts, leaf_value=f.leaf_value, sums_line=cost.sums_line,
+                       markdown_servers=cost.MARKDOWN_SERVERS)
     return env

@@ -99,6 +99,35 @@ def _bandwidth_limits(spec: dict[str, Any]) -> dict[str, int | None]:
 
 
 @dataclass(frozen=True)
+class ScheduleView:
+    """When the plan's workflows may cut over: their order (depends_on) and cutover windows. Display only."""
+
+    waves: tuple[tuple[str, ...], ...]               # wave 1 first; empty when no workflow depends on another
+    depends_on: dict[str, tuple[str, ...]]
+    windows: dict[str, str]                          # workflow -> "sat 22:00 for 4h (Europe/Berlin); next: ..."
+
+
+def schedule_view(plan: Plan, now: Any = None) -> ScheduleView:
+    from mgc_iac.graph.waves import dependencies, wave_levels
+    from mgc_iac.stack.models import CutoverWindow
+    from mgc_iac.stack.windows import describe, next_opening, open_window, summary, utc_now
+
+    deps = dependencies(plan.spec or {})
+    order = [w for w in plan.workflow_order if w in deps]
+    waves = tuple(tuple(w) for w in wave_levels(order, deps)) if any(deps.values()) else ()
+    moment = now or utc_now()
+    windows = {}
+    for wf in (plan.spec or {}).get("workflows") or ():
+        if isinstance(wf, dict) and wf.get("cutover_window"):
+            window = CutoverWindow.model_validate(wf["cutover_window"])
+            current = open_window(window, moment)
+            when = (f"open now, until {describe(current[1], window)}" if current else
+                    f"next: {describe(next_opening(window, moment), window)}")
+            windows[wf["name"]] = f"{summary(window)}; {when}"
+    return ScheduleView(waves, {k: tuple(v) for k, v in deps.items() if v}, windows)
+
+
+@dataclass(frozen=True)
 class GateView:
     gate: str      # workflow/server/step
     reason: str    # what the reviewer checks before approving

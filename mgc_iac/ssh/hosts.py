@@ -33,8 +33,9 @@ class LabHostsAccess(Protocol):
     def serve_copies(self) -> bool:
         """Whether lab hosts serve the copy (not when the lab finishes copies by itself: instant_transfers)."""
 
-    def inventory(self) -> dict[str, dict[str, Any]]:
-        """{name: {host, port, user, role, key_file, known_hosts, host_key}} of the running lab hosts."""
+    def inventory(self, reread: bool = False) -> dict[str, dict[str, Any]]:
+        """{name: {host, port, user, role, key_file, known_hosts, host_key}} of the running lab hosts (started on
+        first use); `reread`: read hosts.json again (a clone's host appears once SMS made the clone)."""
 
 
 # ---- resolving a server's hosts -------------------------------------------------------------------------
@@ -108,6 +109,17 @@ class MigrationHosts:
         if target_name not in self._lab_names:
             return None
         return self.target(target_name).endpoint
+
+    def instance(self, name: str, ip: str | None, login: dict[str, Any] | None) -> SSHSettings | None:
+        """How automated checks log in to a launched instance (a target, or a clone of one): in the lab, the
+        lab host of that name (a clone's host appears once SMS made the clone: hosts.json is read again); on
+        Huawei Cloud, the workflow's `validation.ssh` login at the instance's IP. None: no way in."""
+        if self.lab_hosts is not None and self._lab_hosts_used():
+            entry = self._lab().get(name) or self.lab_hosts.inventory(reread=True).get(name)
+            return _lab_settings(entry) if entry is not None else None
+        if login and ip:
+            return settings_from_spec({**login, "host": ip})
+        return None
 
     def target(self, target_name: str) -> TargetAccess:
         """The target host named `target_name` (a lab host of role target)."""

@@ -59,3 +59,6 @@ class LiveFacts:
     keys: dict[str, KeyFacts | None] = field(default_factory=dict)
     sources: dict[str, SourceLiveFacts | None] = field(default_factory=dict)
     topics: dict[str, bool] = field(default_factory=dict)
+    # the EVSAccessKMS agency with a role in the project (IAM): True, False, or None when not checked / unknown
+    kms_agency: bool | None = None
+    kms_agency_note: str = ""                       # why it is unknown (e.g. IAM refused the credentials)

@@ -95,10 +95,20 @@ class _Streaming(SafeLoader):  # type: ignore[misc,valid-type]
     def _scalar(self, event: Any) -> Any:
         if event.anchor is not None or event.tag not in (None, "!"):
             raise _Unusual
+        key = (event.value, event.implicit)
+        try:  # a big stack repeats its values (os, user, sizes, true): resolve each distinct one once
+            return self._resolved[key]
+        except KeyError:
+            pass
+        except AttributeError:
+            self._resolved: dict[tuple[str, Any], Any] = {}
         tag = self.resolve(ScalarNode, event.value, event.implicit)
         if tag == STR:
-            return event.value
-        if tag in UNUSUAL_SCALAR_TAGS:
+            value = event.value
+        elif tag in UNUSUAL_SCALAR_TAGS:
             raise _Unusual
-        node = ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
-        return self.yaml_constructors[tag](self, node)
+        else:  # ints, floats, bools, null, timestamps, bytes: immutable, so one object can serve every copy
+            value = self.yaml_constructors[tag](self, ScalarNode(tag, event.value, event.start_mark, event.end_mark,
+                                                                 event.style))
+        self._resolved[key] = value
+        return value

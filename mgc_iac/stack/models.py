@@ -241,6 +241,90 @@ class ServerOverride(SpecModel):
     disks: list[DiskResize] = Field(default_factory=list, description="Target disk sizes, per source device.")
 
 
+
+# ---- rehearsal, order and timing of a workflow's cutover (issue 23) ----------------------------------------
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?$")
+
+
+def duration_minutes(text: str) -> int:
+    """"4h" -> 240, "90m" -> 90, "1h30m" -> 90; ValueError for anything else."""
+    match = DURATION_RE.match(text.strip()) if isinstance(text, str) else None
+    if not match or not any(match.groups()):
+        raise ValueError(f"{text!r} is not a duration: write hours and/or minutes, like 4h, 90m or 1h30m")
+    return int(match.group(1) or 0) * 60 + int(match.group(2) or 0)
+
+
+class CutoverWindow(SpecModel):
+    """When Cutover (and SourceClear) may start: on `days`, from `start` for `duration`, in `timezone`."""
+
+    days: list[Weekday] = Field(min_length=1, max_length=7, description="Days the window opens: mon ... sun.")
+    start: str = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local opening time, HH:MM.")
+    duration: str = Field(description="How long it stays open: 4h, 90m, 1h30m (1 minute to 7 days).")
+    timezone: str = Field("UTC", description="IANA time zone, e.g. Europe/Berlin or UTC (DST is followed).")
+
+    @field_validator("duration")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        minutes = duration_minutes(value)
+        if not 1 <= minutes <= 7 * 24 * 60:
+            raise ValueError(f"{value} is outside 1 minute to 7 days")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone: write one like Europe/Berlin, "
+                             "Asia/Shanghai or UTC") from None
+        return value
+
+    @property
+    def minutes(self) -> int:
+        return duration_minutes(self.duration)
+
+
+class CommandCheck(SpecModel):
+    """Run `command` over SSH on the launched test instance (or the target): exit 0 passes."""
+
+    name: Name
+    command: str = Field(min_length=1, description="Shell command run on the instance; exit status 0 = pass.")
+    timeout_seconds: int = Field(60, ge=1, le=3600)
+
+
+class HttpCheck(SpecModel):
+    """GET `http` from the controller: the answer's status must be `expect_status`. `{ip}` in the URL is the
+    checked instance's private IP."""
+
+    name: Name
+    http: str = Field(pattern=r"^https?://", description="URL fetched from the controller ({ip}: the instance's IP).")
+    expect_status: int = Field(200, ge=100, le=599)
+    timeout_seconds: int = Field(30, ge=1, le=600)
+
+
+class CheckSSH(SpecModel):
+    """How command checks log in to a launched instance on Huawei Cloud (at its private IP, or its EIP on a
+    public network). Lab stacks reach their lab hosts without it."""
+
+    user: str = "root"
+    port: int = Field(22, ge=1, le=65535)
+    key_file: str | None = Field(None, description="Private key path; the key itself is never stored.")
+    password_env: str | None = Field(None, description="NAME of an environment variable holding a password.")
+    known_hosts: str | None = None
+    host_key_policy: Literal["strict", "accept-new"] = "strict"
+
+
+class ValidationSpec(SpecModel):
+    """Automated checks run before TestValidation and BusinessValidation; a failed one blocks the gate."""
+
+    checks: list[CommandCheck | HttpCheck] = Field(default_factory=list, max_length=50)
+    ssh: CheckSSH | None = Field(None, description="Login for command checks on Huawei Cloud instances.")
+
 class Workflow(SpecModel):
     name: Name
     description: str = ""
@@ -254,6 +338,13 @@ class Workflow(SpecModel):
     advanced: AdvancedSpec = AdvancedSpec()
     verification_policy: VerificationPolicy = VerificationPolicy()
     servers: dict[str, ServerOverride] = Field(default_factory=dict)
+    test_launch: Literal["off", "clone", "target"] = Field(
+        "off", description="Launch a test instance once the sync converged: clone (SMS clone_test: a clone of "
+        "the target, sync goes on), target (SMS test: the target itself, sync pauses, then resumes) or off.")
+    validation: ValidationSpec = ValidationSpec()
+    depends_on: list[Name] = Field(default_factory=list, description="Workflows whose servers must all have "
+                                   "finished Cutover before this one's servers start.")
+    cutover_window: CutoverWindow | None = Field(None, description="Cutover and SourceClear start only inside.")
 
 
 class ApprovalPolicy(SpecModel):

@@ -7,6 +7,7 @@ the source) read `LiveFacts` when `plan --refresh` gathered them, else whatever 
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from ipaddress import IPv4Network
@@ -17,7 +18,8 @@ from mgc_iac.stack.known_keys import state_name
 from mgc_iac.stack.loader import LoadedStack
 from mgc_iac.stack.models import Source
 from mgc_iac.stack.rule_context import RuleContext
-from mgc_iac.stack.rules_page import PAGE_RULES
+from mgc_iac.stack.rules_flow import FLOW_RULES
+from mgc_iac.stack.rules_page import PAGE_RULES, evs_key_specs, tag_problem
 from mgc_iac.stack.sourcemap import Loc
 
 # The page's blacklist: ports the migration port may never use.
@@ -33,7 +35,17 @@ MIN_MEMORY_MB = 520
 MIN_CPUS = {"linux": 0.3, "windows": 1.0}
 MIN_AGENT_DOWNLOAD_MBPS = {False: 30.0, True: 50.0}  # dedicated, shared
 MIN_MBPS_PER_SERVER = 10  # below this per server, tasks preempt each other (the page's caution)
-MAX_TAGS = 20
+# ECS tags (SDK 3.1.219 docstrings): at create at most 10 server_tags (PostPaidServer.server_tags), and "an ECS
+# allows a maximum of 10 tags" (ECS API reference, Adding Tags to an ECS in a Batch): no more can be added later.
+# PostPaidServerTag: key 1-36 characters without = * < > \ , | / or ASCII 0-31; value 0-43 without = * < > \ , |
+# or ASCII 0-31. BatchAddServerTag (how a changed tag is set after create): key letters, digits, '-', '_' and
+# Chinese characters; value the same and '.'. A key with '=' would read back split ("key=value" strings).
+MAX_TAGS = 10
+TAG_KEY_LENGTH, TAG_VALUE_LENGTH = 36, 43
+TAG_KEY_FORBIDDEN = re.compile(r"[=*<>\\,|/\x00-\x1f]")
+TAG_VALUE_FORBIDDEN = re.compile(r"[=*<>\\,|\x00-\x1f]")
+TAG_KEY_BATCH = re.compile(r"^[A-Za-z0-9_\-\u4e00-\u9fff]+$")
+TAG_VALUE_BATCH = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]*$")
 LINUX_DEFAULT_EXCLUDED = ("/bin", "/boot", "/dev", "/home", "/etc", "/lib", "/media", "/proc", "/sbin",
                           "/selinux", "/sys", "/usr", "/var", "/run", "/tmp")
 # The page's VPC advice: a source in one of these ranges is best served by a VPC in the same range.
@@ -346,6 +358,27 @@ def rule_retain_ip(ctx: RuleContext) -> None:
                         "keep the sources off the target network until cutover", "retain-ip")
 
 
+def rule_kms_agency(ctx: RuleContext) -> None:
+    """EVS needs the EVSAccessKMS agency to encrypt with KMS (checked by `plan --refresh` through IAM)."""
+    if ctx.facts is None or ctx.facts.kms_agency is True:
+        return
+    for i, wf in enumerate(ctx.stack.workflows):
+        if not wf.encryption.enabled:
+            continue
+        loc = ("workflows", i, "encryption", "enabled")
+        if ctx.facts.kms_agency is False:
+            ctx.error(loc, "the EVSAccessKMS agency is missing in this project: EVS cannot use KMS, and ECS would "
+                      "fail creating the encrypted target later, after accepting it",
+                      "create it once: IAM > Agencies > Create (cloud service EVS, policy KMS Administrator for "
+                      "this region's project), or encrypt one disk in the EVS console, which offers to create it",
+                      "encryption")
+        else:
+            ctx.warning(loc, f"could not check the EVSAccessKMS agency ({ctx.facts.kms_agency_note}): encrypted "
+                        "targets fail later if it is missing", "give the credentials iam:agencies:listAgencies, or "
+                        "check the agency in the IAM console", "encryption")
+        return
+
+
 def rule_encryption(ctx: RuleContext) -> None:
     for i, wf in enumerate(ctx.stack.workflows):
         enc = wf.encryption
@@ -371,8 +404,9 @@ def rule_encryption(ctx: RuleContext) -> None:
         if key is None:
             ctx.error(field_loc, f"KMS key `{key_ref}` does not exist in {wf.target.region}",
                       "create the key or, for a shared key, create a grant in the target region", "encryption")
-        elif key.spec != "AES_256":
-            ctx.error(field_loc, f"KMS key `{key_ref}` is {key.spec}; EVS encryption needs an AES_256 key",
+        elif key.spec not in evs_key_specs(wf.target.region):
+            ctx.error(field_loc, f"KMS key `{key_ref}` is {key.spec}; EVS encryption in {wf.target.region} needs "
+                      f"{' or '.join(evs_key_specs(wf.target.region))}",
                       "choose an AES_256 key (e.g. evs/default)", "encryption")
         elif not key.enabled:
             ctx.error(field_loc, f"KMS key `{key_ref}` is {state_name(key.state)}, not enabled",
@@ -440,10 +474,31 @@ def rule_notifications_and_tags(ctx: RuleContext) -> None:
             ctx.error(("workflows", i, "advanced", "notifications", "topic_urn"),
                       f"SMN topic `{note.topic_urn}` does not exist", "create the topic and subscribe to it",
                       "notifications")
-        tags = wf.advanced.tags
-        loc = ("workflows", i, "advanced", "tags")
-        if len(tags) > MAX_TAGS:
-            ctx.error(loc, f"{len(tags)} tags; a server carries at most {MAX_TAGS}", "drop some tags", "tags")
+        _check_tags(ctx, ("workflows", i, "advanced", "tags"), wf.advanced.tags)
+
+
+def _check_tags(ctx: RuleContext, loc: Loc, tags: Mapping[str, str]) -> None:
+    """ECS's tag rules, the stricter of ours and ECS's (see MAX_TAGS)."""
+    if len(tags) > MAX_TAGS:
+        ctx.error(loc, f"{len(tags)} tags; an ECS server takes at most {MAX_TAGS}, at create and after (ECS refuses "
+                  "more)", "keep at most 10 tags", "tags")
+    for key, value in tags.items():
+        key, value = str(key), "" if value is None else str(value)
+        if tag_problem(key, value):
+            continue                       # TMS's own rule already refused it (rules_page.rule_tags)
+        if not 1 <= len(key) <= TAG_KEY_LENGTH or TAG_KEY_FORBIDDEN.search(key):
+            bad = "=" in key and " ('=' splits it when ECS reads it back: the tag would drift forever)" or ""
+            ctx.error(loc + (key,), f"tag key `{key}`: 1-{TAG_KEY_LENGTH} characters, none of = * < > \\ , | / "
+                      f"or control characters{bad}", "rename the key, e.g. with '-' or '_'", "tags")
+        elif not TAG_KEY_BATCH.match(key):
+            ctx.warning(loc + (key,), f"tag key `{key}`: ECS takes it at create, but its tag API (used when tags "
+                        "change later) takes only letters, digits, '-', '_'", "rename the key", "tags")
+        if len(value) > TAG_VALUE_LENGTH or TAG_VALUE_FORBIDDEN.search(value):
+            ctx.error(loc + (key,), f"tag value of `{key}`: at most {TAG_VALUE_LENGTH} characters, none of "
+                      "= * < > \\ , | or control characters", "shorten or change the value", "tags")
+        elif not TAG_VALUE_BATCH.match(value):
+            ctx.warning(loc + (key,), f"tag value of `{key}`: ECS takes it at create, but its tag API (used when "
+                        "tags change later) takes only letters, digits, '.', '-', '_'", "change the value", "tags")
 
 
 def rule_concurrency(ctx: RuleContext) -> None:
@@ -458,6 +513,6 @@ def rule_concurrency(ctx: RuleContext) -> None:
 RULES: tuple[Rule, ...] = (
     rule_not_empty, rule_unique_names, rule_unique_macs, rule_disks, rule_source_resources,
     rule_migration_plans, rule_workflow_selection, rule_target_names, rule_ports, rule_security_group,
-    rule_network, rule_vpc_subnet, rule_retain_ip, rule_encryption, rule_rsync, rule_verification,
-    rule_bandwidth, rule_notifications_and_tags, rule_concurrency, *PAGE_RULES,
+    rule_network, rule_vpc_subnet, rule_retain_ip, rule_encryption, rule_kms_agency, rule_rsync, rule_verification,
+    rule_bandwidth, rule_notifications_and_tags, rule_concurrency, *PAGE_RULES, *FLOW_RULES,
 )

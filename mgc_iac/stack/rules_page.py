@@ -85,9 +85,10 @@ def rule_keys_known(ctx: RuleContext) -> None:
             continue
         key = ctx.known_keys[ref]
         field_loc = loc + ("key_id" if enc.key_id else "key_alias",)
-        if key.spec != "AES_256":
+        if key.spec not in evs_key_specs(wf.target.region):
             ctx.error(field_loc, f"KMS key `{ref}` is {key.spec} (known from the lab seed or the last --refresh); "
-                      "EVS encryption needs an AES_256 key", "choose an AES_256 key (e.g. evs/default)", "encryption")
+                      f"EVS encryption in {wf.target.region} needs {' or '.join(evs_key_specs(wf.target.region))}",
+                      "choose an AES_256 key (e.g. evs/default)", "encryption")
         elif not key.enabled:
             ctx.error(field_loc, f"KMS key `{ref}` is {state_name(key.state)} (known from the lab seed or the last "
                       "--refresh)", "enable the key in KMS or choose an enabled one", "encryption")
@@ -105,6 +106,16 @@ def rule_topic_region(ctx: RuleContext) -> None:
                       f"SMN topic is in `{topic_region}`, not in `{region}` where MgC runs",
                       f"the page: only a topic of the default IAM project of {region} can be chosen; create one "
                       "there", "notifications")
+
+
+# KMS key specs EVS encrypts with: AES_256 everywhere, SM4 (China's national algorithm) in Chinese-mainland
+# regions only (KMS key specs by region; huawei-behaviour.md "KMS keys can be AES_256 or SM4 (Chinese regions)")
+SM4_REGION_PREFIX = "cn-"
+
+
+def evs_key_specs(region: str) -> tuple[str, ...]:
+    """The KMS key specs EVS encrypts with in `region`."""
+    return ("AES_256", "SM4") if region.startswith(SM4_REGION_PREFIX) else ("AES_256",)
 
 
 def tag_problem(key: str, value: str) -> str | None:
@@ -129,8 +140,8 @@ def rule_tags(ctx: RuleContext) -> None:
             problem = tag_problem(key, value)
             if problem:
                 ctx.error(("workflows", i, "advanced", "tags", key), f"tag `{key}`: {problem}",
-                          "use letters, digits, spaces and _ . : = + - @ (values also /), 1-128 characters for a "
-                          "key and up to 255 for a value, no space at either end", "tags")
+                          "use letters, digits, '-' and '_' (values also '.'): ECS takes keys of 1-36 and values of "
+                          "up to 43 characters, no space at either end", "tags")
 
 
 def _path_problem(path: str, oses: set[str]) -> str | None:

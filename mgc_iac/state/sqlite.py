@@ -2,33 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mgc_iac._gc import gc_paused
-from mgc_iac.errors import StateError, StateLockedError, UserError
-from mgc_iac.state.holder import allot, locked_message, mac_conflict, new_holder, now
-from mgc_iac.state.model import (
-    ApprovalRecord,
-    JournalEntry,
-    RecordedResources,
-    ResourceRecord,
-    Snapshot,
-    SourceRecord,
-    StackExport,
-    StepRecord,
-    StepStatus,
-    canonical_json,
-)
-from mgc_iac.state.store import LockInfo, SlotClaim, SlotRequest, StateStore, Transaction
+from mgc_iac.errors import StateError, StateLockedError
+from mgc_iac.state._sql import Rows, SQLStore, Statements
+from mgc_iac.state.holder import locked_message, new_holder
+from mgc_iac.state.store import LockInfo
 
 SCHEMA_VERSION = 3
 _SCHEMA = """
@@ -80,18 +67,32 @@ CREATE TABLE IF NOT EXISTS notifications (stack TEXT NOT NULL, key TEXT NOT NULL
 }
 
 
-_STATUS = {s.value: s for s in StepStatus}  # enum lookup by value, without the Enum call's overhead
-_IDLE = (StepStatus.PENDING, StepStatus.QUEUED)
-_FINAL = "MigrationTaskClear"
+class _Now(Statements):
+    """SQLite runs every statement at once, inside the caller's BEGIN IMMEDIATE."""
+
+    duplicate = sqlite3.IntegrityError
+
+    def __init__(self, cur: sqlite3.Cursor) -> None:
+        self._cur = cur
+
+    def write(self, sql: str, params: Sequence[Any]) -> None:
+        self._cur.execute(sql, params)
+
+    def write_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
+        self._cur.executemany(sql, rows)
+
+    def read(self, sql: str, params: Sequence[Any] = ()) -> Rows:
+        return self._cur.execute(sql, params).fetchall()
+
+    def count(self, sql: str, params: Sequence[Any]) -> int:
+        return self._cur.execute(sql, params).rowcount
 
 
-_dump = canonical_json  # what RecordedResources.attrs_text compares against
-
-
-class SQLiteStore(StateStore):
+class SQLiteStore(SQLStore):
     """Transactions are `BEGIN IMMEDIATE` (one writer at a time); WAL keeps readers unblocked."""
 
     def __init__(self, path: Path | str) -> None:
+        super().__init__()
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -126,97 +127,45 @@ class SQLiteStore(StateStore):
             self._db.execute("ROLLBACK")
             raise
 
-    # --- reads ------------------------------------------------------------------------------------------
+    # --- the engine's part of the SQL layer ---------------------------------------------------------------
 
-    def environment_id(self) -> str:
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> Rows:
         with self._mutex:
-            return str(self._db.execute("SELECT value FROM meta WHERE key='environment_id'").fetchone()[0])
+            return self._db.execute(sql, params).fetchall()
 
-    def plan_signatures(self, stack: str, spec_digest: str) -> list[tuple[str, str]]:
+    @contextmanager
+    def _reading(self) -> Iterator[Callable[[str, Sequence[Any]], Rows]]:
         with self._mutex:
-            rows = self._db.execute("SELECT principal, signature FROM plan_signatures WHERE stack=? AND spec_digest=?",
-                                    (stack, spec_digest)).fetchall()
-        return [(p, sig) for p, sig in rows]
-
-    def snapshot(self, stack: str) -> Snapshot:
-        with self._mutex, gc_paused():  # hundreds of thousands of acyclic records: no collector passes
             cur = self._db.cursor()
             cur.execute("BEGIN")
             try:
-                serial = self._serial(cur, stack)
-                resources = RecordedResources({
-                    addr: (kind, server, wf, attrs, outputs)
-                    for addr, kind, wf, server, attrs, outputs in cur.execute(
-                        "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack=?",
-                        (stack,))
-                })
-                steps = {
-                    gate: StepRecord(wf, server, step, _STATUS[status], attempt,
-                                     {} if detail == "{}" else json.loads(detail), at)
-                    for gate, wf, server, step, status, attempt, detail, at in cur.execute(
-                        "SELECT gate, workflow, server, step, status, attempt, detail, updated_at FROM steps "
-                        "WHERE stack=?", (stack,))
-                }
-                order = dict(cur.execute("SELECT name, seq FROM workflows WHERE stack=?", (stack,)).fetchall())
+                yield lambda sql, params=(): cur.execute(sql, params).fetchall()
             finally:
                 cur.execute("COMMIT")
-        return Snapshot(stack, serial, resources, steps, order)
-
-    @staticmethod
-    def _serial(cur: sqlite3.Cursor, stack: str) -> int:
-        row = cur.execute("SELECT serial FROM stacks WHERE name=?", (stack,)).fetchone()
-        return int(row[0]) if row else 0
-
-    def serial(self, stack: str) -> int:
-        with self._mutex:
-            return self._serial(self._db.cursor(), stack)
-
-    def approvals(self, stack: str) -> list[ApprovalRecord]:
-        with self._mutex:
-            rows = self._db.execute(
-                "SELECT gate, approver, plan_digest, at, via, signature, signed_gates FROM approvals WHERE stack=? "
-                "ORDER BY at, gate", (stack,)).fetchall()
-        return [ApprovalRecord(g, a, d, at, via, sig, tuple(json.loads(signed)))
-                for g, a, d, at, via, sig, signed in rows]
-
-    def journal(self, stack: str, limit: int | None = None) -> list[JournalEntry]:
-        with self._mutex:
-            rows = self._db.execute(
-                "SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack=? ORDER BY seq DESC LIMIT ?",
-                (stack, -1 if limit is None else limit)).fetchall()
-        return [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in reversed(rows)]
-
-    def macs_elsewhere(self, stack: str) -> dict[str, tuple[str, str]]:
-        with self._mutex:
-            rows = self._db.execute("SELECT mac, stack, name FROM sources WHERE stack<>?", (stack,)).fetchall()
-        return {mac: (st, name) for mac, st, name in rows}
-
-    def stacks(self) -> list[str]:
-        with self._mutex:
-            return [r[0] for r in self._db.execute("SELECT name FROM stacks ORDER BY name")]
-
-    # --- writes -----------------------------------------------------------------------------------------
 
     @contextmanager
-    def transaction(self, stack: str) -> Iterator[Transaction]:
-        with self._mutex:
+    def _writing(self, *, serialized: bool = False) -> Iterator[Statements]:
+        with self._mutex:  # BEGIN IMMEDIATE serializes every writer, so `serialized` needs nothing more
             cur = self._db.cursor()
             try:
                 cur.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
                 raise StateError(f"the state store {self.path} is busy: {exc}") from exc
-            txn = _SQLiteTransaction(cur, stack)
             try:
-                yield txn
-                if txn.dirty:
-                    cur.execute(
-                        "INSERT INTO stacks (name, serial, updated_at) VALUES (?, 1, ?) "
-                        "ON CONFLICT(name) DO UPDATE SET serial=serial+1, updated_at=excluded.updated_at",
-                        (stack, now()))
+                yield _Now(cur)
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")
                 raise
+
+    def _live_stacks(self, run: Statements) -> set[str]:
+        return {r[0] for r in run.read("SELECT stack, pid, host, since, operation FROM locks")
+                if not _is_stale(LockInfo(*r))}
+
+    def environment_id(self) -> str:
+        return str(self._rows("SELECT value FROM meta WHERE key='environment_id'")[0][0])
+
+    # --- the stack lock: a row naming its holder ------------------------------------------------------------
 
     @contextmanager
     def lock(self, stack: str, operation: str) -> Iterator[LockInfo]:
@@ -229,154 +178,39 @@ class SQLiteStore(StateStore):
                 self._held[stack] = (info, self._held[stack][1] - 1)
             return
         info = new_holder(stack, operation)
-        with self._mutex:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                held = self._lock_row(cur, stack)
-                if held is not None and not _is_stale(held):
-                    raise StateLockedError(locked_message(held))
-                cur.execute("INSERT OR REPLACE INTO locks (stack, pid, host, since, operation, token, runner) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                            (stack, info.pid, info.host, info.since, operation, info.lock_id, info.runner))
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+        with self._writing() as run:
+            held = _lock_row(run.read, stack)
+            if held is not None and not _is_stale(held):
+                raise StateLockedError(locked_message(held))
+            run.write("INSERT OR REPLACE INTO locks (stack, pid, host, since, operation, token, runner) "
+                      "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      (stack, info.pid, info.host, info.since, operation, info.lock_id, info.runner))
         self._held[stack] = (info, 1)
         try:
             yield info
         finally:
             del self._held[stack]
-            with self._mutex:
-                self._db.execute("DELETE FROM locks WHERE stack=? AND token=?", (stack, info.lock_id))
-
-    @staticmethod
-    def _lock_row(cur: sqlite3.Cursor, stack: str) -> LockInfo | None:
-        row = cur.execute("SELECT stack, pid, host, since, operation, runner, token FROM locks WHERE stack=?",
-                          (stack,)).fetchone()
-        return LockInfo(*row) if row else None
+            self._rows("DELETE FROM locks WHERE stack=? AND token=?", (stack, info.lock_id))
 
     def lock_info(self, stack: str) -> LockInfo | None:
-        with self._mutex:
-            return self._lock_row(self._db.cursor(), stack)
+        return _lock_row(self._rows, stack)
 
     def force_unlock(self, stack: str, lock_id: str | None = None) -> LockInfo | None:
-        with self._mutex:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:  # compare-and-delete: a lock taken since by another apply (another id) stays
-                held = self._lock_row(cur, stack)
-                if held is not None and (lock_id is None or held.lock_id == lock_id):
-                    cur.execute("DELETE FROM locks WHERE stack=? AND token=?", (stack, held.lock_id))
-                else:
-                    held = None
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
+        with self._writing() as run:  # compare-and-delete: a lock taken since by another apply (another id) stays
+            held = _lock_row(run.read, stack)
+            if held is None or (lock_id is not None and held.lock_id != lock_id):
+                return None
+            run.write("DELETE FROM locks WHERE stack=? AND token=?", (stack, held.lock_id))
         return held
-
-    # --- the account-wide cap ----------------------------------------------------------------------------
-
-    def slots(self, stack: str) -> set[tuple[str, str]]:
-        with self._mutex:
-            return set(self._db.execute("SELECT workflow, server FROM slots WHERE stack=?", (stack,)).fetchall())
-
-    def _live(self, cur: sqlite3.Cursor) -> set[str]:
-        """Stacks whose lock is held by a live process (what may keep a place in the FIFO)."""
-        return {r[0] for r in cur.execute("SELECT stack, pid, host, since, operation FROM locks").fetchall()
-                if not _is_stale(LockInfo(*r))}
-
-    def claim_slots(self, stack: str, requests: list[SlotRequest], cap: int) -> SlotClaim:
-        with self._mutex:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")  # one writer at a time: the count and the queue are consistent
-            try:
-                cur.execute("DELETE FROM slot_queue WHERE stack=?", (stack,))
-                mine = set(cur.execute("SELECT workflow, server FROM slots WHERE stack=?", (stack,)).fetchall())
-                wanted = [r for r in requests if (r.workflow, r.server) not in mine]
-                held = cur.execute("SELECT count(*) FROM slots").fetchone()[0]
-                live = self._live(cur) - {stack}
-                others = [((seq, o), st, wf, sv) for seq, o, st, wf, sv in cur.execute(
-                    "SELECT wf_seq, ord, stack, workflow, server FROM slot_queue").fetchall() if st in live]
-                granted, positions = allot(cap - held, stack, wanted, others)
-                when = now()
-                cur.executemany("INSERT OR IGNORE INTO slots VALUES (?, ?, ?, ?)",
-                                [(stack, w, s, when) for w, s in granted])
-                by_key = {(r.workflow, r.server): r for r in wanted}
-                cur.executemany("INSERT INTO slot_queue VALUES (?, ?, ?, ?, ?, ?)",
-                                [(stack, w, s, *by_key[(w, s)].order, p) for (w, s), p in positions.items()])
-                running = any(st in live for (st,) in cur.execute("SELECT DISTINCT stack FROM slots WHERE stack<>?",
-                                                                   (stack,)).fetchall())
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-        return SlotClaim(tuple(granted), positions, held + len(granted), running)
-
-    def leave_queue(self, stack: str) -> None:
-        with self._mutex:
-            self._db.execute("DELETE FROM slot_queue WHERE stack=?", (stack,))
-
-    # --- copying ----------------------------------------------------------------------------------------
-
-    def export_stack(self, stack: str) -> StackExport:
-        with self._mutex:
-            db = self._db
-            db.execute("BEGIN")
-            try:
-                return StackExport(
-                    stack, self._serial(db.cursor(), stack),
-                    [ResourceRecord(a, k, w, s, json.loads(at), json.loads(o)) for a, k, w, s, at, o in db.execute(
-                        "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack=? "
-                        "ORDER BY address", (stack,))],
-                    [StepRecord(w, s, st, _STATUS[status], att, json.loads(d), u) for w, s, st, status, att, d, u in
-                     db.execute("SELECT workflow, server, step, status, attempt, detail, updated_at FROM steps "
-                                "WHERE stack=? ORDER BY gate", (stack,))],
-                    db.execute("SELECT seq, name FROM workflows WHERE stack=? ORDER BY seq", (stack,)).fetchall(),
-                    [SourceRecord(stack, n, m) for n, m in db.execute(
-                        "SELECT name, mac FROM sources WHERE stack=? ORDER BY name", (stack,))],
-                    [ApprovalRecord(*r) for r in db.execute(
-                        "SELECT gate, approver, plan_digest, at, via FROM approvals WHERE stack=? ORDER BY at, gate",
-                        (stack,))],
-                    [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in db.execute(
-                        "SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack=? ORDER BY seq",
-                        (stack,))])
-            finally:
-                db.execute("COMMIT")
-
-    def import_stacks(self, exports: list[StackExport]) -> None:
-        with self._mutex:
-            cur = self._db.cursor()
-            cur.execute("BEGIN IMMEDIATE")
-            try:
-                for e in exports:
-                    if self._serial(cur, e.stack) or cur.execute(
-                            "SELECT 1 FROM steps WHERE stack=? LIMIT 1", (e.stack,)).fetchone():
-                        raise UserError(f"stack `{e.stack}` already has state in {self.path}; nothing was copied")
-                for _, stack, name in sorted((seq, e.stack, n) for e in exports for seq, n in e.workflows):
-                    cur.execute("INSERT INTO workflows (stack, name) VALUES (?, ?)", (stack, name))
-                for e in exports:
-                    txn = _SQLiteTransaction(cur, e.stack)
-                    for r in e.resources:
-                        txn.put_resource(r)
-                    for st in e.steps:
-                        txn.put_step(st)
-                    for a in e.approvals:
-                        txn.add_approval(a)
-                    txn.set_sources(e.sources)
-                    cur.executemany("INSERT INTO journal (stack, address, phase, at, detail) VALUES (?, ?, ?, ?, ?)",
-                                    [(e.stack, j.address, j.phase, j.at, _dump(j.detail)) for j in e.journal])
-                    cur.execute("INSERT INTO stacks VALUES (?, ?, ?)", (e.stack, e.serial, now()))
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
 
     def close(self) -> None:
         with self._mutex:
             self._db.close()
+
+
+def _lock_row(read: Callable[[str, Sequence[Any]], Rows], stack: str) -> LockInfo | None:
+    rows = read("SELECT stack, pid, host, since, operation, runner, token FROM locks WHERE stack=?", (stack,))
+    return LockInfo(*rows[0]) if rows else None
 
 
 def _is_stale(lock: LockInfo) -> bool:
@@ -390,87 +224,3 @@ def _is_stale(lock: LockInfo) -> bool:
     except PermissionError:
         return False
     return False
-
-
-class _SQLiteTransaction(Transaction):
-    def __init__(self, cur: sqlite3.Cursor, stack: str) -> None:
-        self._cur = cur
-        self._stack = stack
-        self.dirty = False
-
-    def put_resource(self, record: ResourceRecord) -> None:
-        self.dirty = True
-        self._cur.execute(
-            "INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (self._stack, record.address, record.kind, record.workflow, record.server, _dump(record.attrs),
-             _dump(record.outputs)))
-
-    def delete_resource(self, address: str) -> None:
-        self.dirty = True
-        self._cur.execute("DELETE FROM resources WHERE stack=? AND address=?", (self._stack, address))
-
-    def put_step(self, record: StepRecord) -> None:
-        self.dirty = True
-        self._cur.execute(
-            "INSERT OR REPLACE INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (self._stack, record.gate, record.workflow, record.server, record.step, record.status.value,
-             record.attempt, _dump(record.detail), record.updated_at or now()))
-        key = (self._stack, record.workflow, record.server)
-        if record.step == _FINAL and record.status in (StepStatus.DONE, StepStatus.SKIPPED):
-            self._cur.execute("DELETE FROM slots WHERE stack=? AND workflow=? AND server=?", key)
-        elif record.status not in _IDLE:  # a server that started holds its slot (claimed before, or taken here)
-            self._cur.execute("INSERT OR IGNORE INTO slots VALUES (?, ?, ?, ?)", (*key, now()))
-
-    def delete_steps(self, workflow: str, server: str) -> None:
-        self.dirty = True
-        for table in ("steps", "slots", "slot_queue"):  # a server that left the spec holds no slot either
-            self._cur.execute(f"DELETE FROM {table} WHERE stack=? AND workflow=? AND server=?",
-                              (self._stack, workflow, server))
-
-    def journal(self, address: str, phase: str, detail: Mapping[str, Any] | None = None) -> None:
-        self.dirty = True
-        self._cur.execute("INSERT INTO journal (stack, address, phase, at, detail) VALUES (?, ?, ?, ?, ?)",
-                          (self._stack, address, phase, now(), _dump(dict(detail or {}))))
-
-    def set_sources(self, sources: list[SourceRecord]) -> None:
-        current = set(self._cur.execute("SELECT name, mac FROM sources WHERE stack=?", (self._stack,)).fetchall())
-        wanted = {(s.name, s.mac) for s in sources}
-        if current == wanted:
-            return
-        macs = [m for _, m in wanted]
-        taken = [row for i in range(0, len(macs), 500) for row in self._cur.execute(
-            f"SELECT mac, stack, name FROM sources WHERE stack<>? AND mac IN ({','.join('?' * len(macs[i:i + 500]))})",
-            (self._stack, *macs[i:i + 500])).fetchall()]
-        if taken:
-            from mgc_iac.errors import MacConflictError
-
-            raise MacConflictError(mac_conflict(self._stack, wanted, taken))
-        self.dirty = True
-        self._cur.execute("DELETE FROM sources WHERE stack=?", (self._stack,))
-        self._cur.executemany("INSERT INTO sources VALUES (?, ?, ?)", [(self._stack, n, m) for n, m in wanted])
-
-    def register_workflows(self, names: list[str]) -> None:
-        for name in names:
-            self._cur.execute("INSERT OR IGNORE INTO workflows (stack, name) VALUES (?, ?)", (self._stack, name))
-            if self._cur.rowcount:
-                self.dirty = True
-
-    def add_approval(self, record: ApprovalRecord) -> None:
-        # approvals are not infrastructure state: they do not move the serial, so approving a plan's gates
-        # leaves that plan current (its digest and serial still match)
-        self._cur.execute("INSERT OR REPLACE INTO approvals (stack, gate, approver, plan_digest, at, via, signature, "
-                          "signed_gates) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                          (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via,
-                           record.signature, json.dumps(list(record.signed_gates))))
-
-    def add_plan_signature(self, spec_digest: str, principal: str, signature: str) -> None:
-        self._cur.execute("INSERT OR IGNORE INTO plan_signatures VALUES (?, ?, ?, ?)",
-                          (self._stack, spec_digest, principal, signature))
-
-    def claim_notification(self, key: str, detail: Mapping[str, Any] | None = None) -> bool:
-        self._cur.execute("INSERT OR IGNORE INTO notifications VALUES (?, ?, ?, ?)",
-                          (self._stack, key, now(), _dump(dict(detail or {}))))
-        return bool(self._cur.rowcount)
-
-    def release_notification(self, key: str) -> None:
-        self._cur.execute("DELETE FROM notifications WHERE stack=? AND key=?", (self._stack, key))

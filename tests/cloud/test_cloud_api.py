@@ -10,9 +10,10 @@ import mgc_iac.cloud
 EXPORTED = {
     "Cloud", "CloudSettings", "RetryPolicy", "LabControl", "Fault",
     "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
+    "BssClient", "PriceQuery", "PriceQuote",
     "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
     "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
-    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult",
+    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan", "partitioned_disk",
 }
 
 

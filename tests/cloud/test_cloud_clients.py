@@ -59,7 +59,7 @@ def test_ecs_server_lifecycle(cloud: Cloud, lab: RunningLab) -> None:
     server = cloud.ecs.show_server(server_id)
     assert (server.status, server.flavor, server.enterprise_project_id) == ("ACTIVE", "s6.xlarge.2", "ep-1")
     assert len(server.public_ips) == 1 and server.private_ips[0].startswith("192.168.1.")
-    data = cloud.evs.show_volume(server.volume_ids[1])
+    data = cloud.evs.show_volume(next(v.id for v in server.volumes if not v.boot))   # bootIndex "-1"
     assert (data.size_gb, data.encrypted, data.kms_key_id, data.server_ids) == (200, True, key.key_id, (server_id,))
     cloud.ecs.stop(server_id)
     assert cloud.ecs.show_server(server_id).status == "SHUTOFF"

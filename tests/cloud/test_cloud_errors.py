@@ -7,7 +7,13 @@ from dataclasses import replace
 import pytest
 
 from mgc_iac.cloud import Cloud
-from mgc_iac.errors import CloudAuthError, CloudConflictError, CloudError, CloudNotFoundError
+from mgc_iac.errors import (
+    CloudAuthError,
+    CloudConflictError,
+    CloudError,
+    CloudNotFoundError,
+    CloudThrottledError,
+)
 from mgc_iac.lab.testing import RunningLab, lab_task
 
 
@@ -42,3 +48,28 @@ def test_each_status_maps_to_its_error(lab: RunningLab, cloud: Cloud, case: str)
     for secret in _secrets(lab):
         assert secret not in str(err) and secret not in repr(err)
         assert secret not in str(err.__cause__) and secret not in repr(err.__cause__)
+
+
+@pytest.mark.parametrize(("status", "code", "expected"), [
+    (403, "SMS.1038", CloudConflictError),       # SMS's v3 pages answer refusals 403: a state, not credentials
+    (403, "SMS.2015", CloudConflictError),
+    (403, "SMS.6507", CloudError),               # an SMS refusal of another kind: still not "bad credentials"
+    (403, "Ecs.0036", CloudError),
+    (401, "APIGW.0301", CloudAuthError),         # the gateway's own authentication codes are
+    (403, "APIGW.0302", CloudAuthError),
+    (403, "IAM.0008", CloudAuthError),
+    (400, "SMS.2252", CloudNotFoundError),       # the code decides, whatever the status
+    (400, "APIGW.0308", CloudThrottledError),
+    (404, "APIGW.0101", CloudNotFoundError),
+])
+def test_errors_map_by_code_first_and_status_second(status: int, code: str, expected: type) -> None:
+    """A unit of the mapping itself: the SDK exception is built here as the SDK builds it from an answer (the
+    lab answers SMS refusals with 400, as the older code table; Huawei's v3 pages say 403)."""
+    from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException, SdkError
+
+    from mgc_iac.cloud._errors import classify, to_cloud_error
+
+    exc = ClientRequestException(status, SdkError("r" * 32, code, f"refused ({code})"))
+    err = to_cloud_error(exc, "sms", "update_task_status")
+    assert type(err) is expected and (err.status, err.code) == (status, code)
+    assert classify(exc) == ("throttled" if expected is CloudThrottledError else "final")

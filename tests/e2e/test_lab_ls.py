@@ -25,7 +25,7 @@ def test_lab_ls_shows_what_a_migration_created_and_what_a_crash_leaves(demo: Dem
     assert all(v["encrypted"] and v["kms_key_id"] == key["key_id"] for v in volumes)
     tasks = _ls(demo, "tasks")
     assert {t["target_server_id"] for t in tasks} == {s["id"] for s in servers.values()}
-    assert {t["state"] for t in tasks} == {"SYNC_SUCCESS"}
+    assert {t["state"] for t in tasks} == {"SYNCING"}          # continuous synchronisation goes on until cutover
     sources = {s["name"]: s for s in _ls(demo, "sources")}
     assert set(sources) == {"web-01", "db-01"} and {t["source_id"] for t in tasks} == {s["id"] for s in
                                                                                        sources.values()}

@@ -95,12 +95,14 @@ def test_the_demo_shows_a_live_view_that_updates_and_leaves_summary_lines(demo: 
     assert len(frames) >= 3, f"the live view did not appear or never changed: {terminal.history()[-2000:]}"
     rows = "\n".join(frames)
     # a row per running server, with its step, and the copy step's figures from the SMS task
-    assert re.search(r"^shop-wave-1/web-01\s+CreateTarget \(1/9\)\s.*running \d+ s", rows, re.M)
-    assert re.search(r"^shop-wave-1/db-01\s+Start(Migration \(3|Synchronization \(4)/9\)\s.*\d+%\s+[\d.]+ [kMG]?B"
+    # (the demo rehearses the cutover: 12 steps with TestLaunch, TestValidation, TestCleanup)
+    assert re.search(r"^shop-wave-1/web-01\s+CreateTarget \(1/12\)\s.*running \d+ s", rows, re.M)
+    assert re.search(r"^shop-wave-1/db-01\s+Start(Migration \(3|Synchronization \(4)/12\)\s.*\d+%\s+[\d.]+ [kMG]?B"
                      r"( / [\d.]+ [kMG]?B)?", rows, re.M), rows
     assert re.search(r"⏸ gate waiting: needs 1 approval", rows)
     history = terminal.history()
     # finished servers left one line each; the live table itself is gone from the terminal
+    assert "⏸ shop-wave-1/web-01 waits at TestValidation: needs 1 approval(s); checks: 1 of 1 passed" in history
     assert "⏸ shop-wave-1/web-01 waits at BusinessValidation: needs 1 approval(s)" in history
     assert "⏸ shop-wave-1/db-01 waits at Cutover: needs 1 approval(s)" in history
     assert re.search(r"✓ shop-wave-1/web-01: 3 step\(s\) done in \d+ s", history)
@@ -109,7 +111,7 @@ def test_the_demo_shows_a_live_view_that_updates_and_leaves_summary_lines(demo: 
     # the demo ends with the notifications the lab received, by subject
     last = history[history.index("$ mgc-iac lab messages"):]
     assert [m.group(1) for m in re.finditer(r"migration-events  (\[mgc-iac\] .+)$", last, re.M)] == [
-        "[mgc-iac] shop-wave-1: waiting for manual confirmation"] * 2 + ["[mgc-iac] shop-wave-1: migration succeeded"]
+        "[mgc-iac] shop-wave-1: waiting for manual confirmation"] * 3 + ["[mgc-iac] shop-wave-1: migration succeeded"]
 
 
 def test_ctrl_c_in_the_live_view_leaves_a_clean_terminal_exit_130_and_a_consistent_journal(

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from mgc_iac.cloud import Cloud, ConsistencyResult, LabControl, Progress, SourceFacts, TaskRequest
+from mgc_iac.cloud import (
+    Cloud,
+    ConsistencyResult,
+    LabControl,
+    Progress,
+    SourceFacts,
+    TaskRequest,
+    partitioned_disk,
+)
 from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
 from mgc_iac.lab.testing import RunningLab, lab_task
 
@@ -66,14 +74,15 @@ def test_stop_goes_aborting_then_abort_and_delete_goes_deleting(cloud: Cloud, la
     clock = Clock(lab)
     source, task, _ = lab_task(cloud)
     cloud.sms.task_action(task, "start")
+    cloud.sms.show_command(source)                                          # the agent polls: connected
     with pytest.raises(CloudConflictError) as info:
         cloud.sms.delete_task(task)
-    assert info.value.code == "SMS.2015"                                  # in-progress tasks cannot be deleted
+    assert info.value.code == "SMS.2015"                  # in progress with its agent connected: not deletable
     cloud.sms.task_action(task, "stop")
     assert cloud.sms.show_task(task).state == "ABORTING"
     assert cloud.sms.show_source(source).state == "stopping"
     with pytest.raises(CloudConflictError):
-        cloud.sms.delete_task(task)                                         # still stopping
+        cloud.sms.delete_task(task)                                         # still pausing
     clock.tick()
     assert cloud.sms.show_task(task).state == "ABORT"
     assert cloud.sms.show_source(source).state == "stopped"
@@ -150,36 +159,86 @@ def test_test_network_check_and_migration_test_answer_as_documented(cloud: Cloud
     assert raw.need_migration_test and raw.network_check_info.evaluation_result == "success"
     LabControl(lab.settings).update_settings(instant_transfers=True)
     cloud.sms.task_action(task, "start")
+    source = cloud.sms.show_task(task).source_id
     cloud.sms.task_action(task, "test")                                   # a replicated target can be tested
-    with pytest.raises(CloudConflictError, match="template"):
-        cloud.sms.task_action(task, "clone_test")                         # clone_test needs vm_template_id
+    assert cloud.sms.show_source(source).state == "stopped"              # the synchronization pauses
     assert cloud.sms.show_task(task).state == "MIGRATE_SUCCESS"
+    cloud.sms.task_action(task, "restart")                                # and resumes
+    assert cloud.sms.show_task(task).state == "SYNC_SUCCESS"
+    assert cloud.sms.show_source(source).state == "syncing"
+
+
+def test_clone_test_makes_a_server_of_its_own_while_the_sync_goes_on(cloud: Cloud, lab: RunningLab) -> None:
+    """SDK UpdateTaskStatusReq `clone_test`, CloneServer.clone_state, source state `cloning` (ShowServerResponse):
+    a clone is an ECS server of its own that ListServersDetails shows; the task stays in its sync cycle."""
+    clock = Clock(lab)
+    _, task, target = lab_task(cloud)
+    with pytest.raises(CloudConflictError, match="replicated"):
+        cloud.sms.task_action(task, "clone_test")                         # nothing to clone before the copy
+    LabControl(lab.settings).update_settings(instant_transfers=True)
+    cloud.sms.task_action(task, "start")
+    cloud.sms.task_action(task, "restart")
+    source = cloud.sms.show_task(task).source_id
+    cloud.sms.task_action(task, "clone_test")
+    shown = cloud.sms.show_task(task)
+    assert shown.clone is not None and shown.clone.state == "CREATING"
+    assert cloud.sms.show_source(source).state == "cloning"
+    clone = cloud.ecs.find_servers(name=shown.clone.name)
+    assert [s.id for s in clone] == [shown.clone.vm_id] and shown.clone.vm_id != target
+    assert cloud.ecs.show_server(target).private_ips != clone[0].private_ips
+    with pytest.raises(CloudConflictError, match="clone already"):
+        cloud.sms.task_action(task, "clone_test")                         # one clone at a time
+    clock.tick()
+    done = cloud.sms.show_task(task)
+    assert done.clone.state == "FINISHED" and done.state == "SYNC_SUCCESS"
+    assert cloud.sms.show_source(source).state == "syncing"              # back in synchronization
+    cloud.ecs.delete_server(done.clone.vm_id, wait=False)
+    assert cloud.ecs.find_servers(name=done.clone.name) == []
+    cloud.sms.task_action(task, "clone_test")                             # the old clone is gone: a new one
+    assert cloud.sms.show_task(task).clone.vm_id != done.clone.vm_id
 
 
 def test_create_task_refuses_what_the_api_refuses(cloud: Cloud, lab: RunningLab) -> None:
+    """PostTask's required fields, name rule (SDK docstring: letters, digits, '_', '-'; 1-64), existing target,
+    and target disks as init_target_server has them: physical volumes, sizes in bytes, the boot disk on the
+    volume with bootIndex 0 (SMS.0515 where Huawei's disk check refuses)."""
     source, task, target = lab_task(cloud)
+    gib = 1 << 30
     other = cloud.sms.register_source(SourceFacts(name="db-01", ip="192.168.1.11", os_type="LINUX",
-                                                  macs=("fa:16:3e:00:00:02",)))
+                                                  macs=("fa:16:3e:00:00:02",),
+                                                  disks=(partitioned_disk("/dev/vda", 40 * gib, 9 * gib, True),)))
     server = cloud.ecs.show_server(target)
+    boot = next(v.id for v in server.volumes if v.boot)
+    data = next(v.id for v in server.volumes if not v.boot)
+    assert server.volume_ids[0] == data                   # the lab lists the data volume first (order undocumented)
+    plan = cloud.sms.show_source(other).target_plan[0]
+    disk = {"name": "/dev/vda", "size": 40 * gib, "used_size": 9 * gib, "device_use": "BOOT", "disk_id": boot,
+            "physical_volumes": [dict(v) for v in plan.physical_volumes]}
     good = {"name": "db-01-task", "source_id": other, "target_server_id": target, "target_name": "db-01-hw",
             "os_type": "LINUX", "region": lab.endpoint.region, "project_id": lab.endpoint.project_id,
-            "migration_ip": server.public_ips[0],
-            "target_disks": ({"name": "/dev/vda", "size": 40 << 30, "device_use": "BOOT",
-                              "disk_id": server.volume_ids[0]},)}
-    cases = [({"target_disks": ()}, "disks is required"), ({"migration_ip": ""}, "migration_ip is required"),
-             ({"target_server_id": "00000000-0000-0000-0000-000000000000"}, "not an existing server"),
-             ({"name": "abc"}, "4-20 characters"), ({"name": "a" * 21}, "4-20 characters"),
-             ({"target_disks": ({"name": "/dev/vda", "size": 1, "disk_id": "nope"},)}, "not disks of server")]
-    for change, message in cases:
+            "migration_ip": server.public_ips[0], "target_disks": (disk,)}
+    cases = [({"target_disks": ()}, "SMS.2009", "disks is required"),
+             ({"migration_ip": ""}, "SMS.2009", "migration_ip is required"),
+             ({"target_server_id": "00000000-0000-0000-0000-000000000000"}, "SMS.2009", "not an existing server"),
+             ({"name": "db-01.shop"}, "SMS.2009", "letters, digits"), ({"name": "a" * 65}, "SMS.2009", "1-64"),
+             ({"name": "db 01"}, "SMS.2009", "letters, digits"),
+             ({"target_disks": ({**disk, "disk_id": "nope"},)}, "SMS.2009", "not disks of server"),
+             ({"target_disks": ({**disk, "physical_volumes": []},)}, "SMS.0515", "physical_volumes"),
+             ({"target_disks": ({**disk, "size": 40},)}, "SMS.0515", "bytes"),        # 40 (GB) is not bytes
+             ({"target_disks": ({**disk, "disk_id": data},)}, "SMS.0515", "bootIndex")]  # list order pairing
+    for change, code, message in cases:
         with pytest.raises(CloudError, match=message) as info:
             cloud.sms.create_task(TaskRequest(**{**good, **change}))
-        assert (info.value.status, info.value.code) == (400, "SMS.2009")
+        assert (info.value.status, info.value.code) == (400, code), change
     with pytest.raises(CloudError) as info:
         cloud.sms.create_task(TaskRequest(**{**good, "source_id": "no-such-source"}))
     assert info.value.code == "SMS.2216"
     with pytest.raises(CloudError, match="already has task"):
         cloud.sms.create_task(TaskRequest(**{**good, "source_id": source}))
-    assert cloud.sms.create_task(TaskRequest(**good))
+    created = cloud.sms.create_task(TaskRequest(**{**good, "name": "x"}))        # one character is a name
+    raw = cloud.sms.call("show_task", __import__("huaweicloudsdksms.v3", fromlist=["x"]).ShowTaskRequest(
+        task_id=created))
+    assert [v.name for v in raw.target_server.disks[0].physical_volumes] == ["/dev/vda1"]
 
 
 def test_reregistering_the_same_machine_keeps_its_id_and_bad_bodies_are_400(cloud: Cloud, lab: RunningLab) -> None:

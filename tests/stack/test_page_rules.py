@@ -110,8 +110,11 @@ def test_smn_topic_outside_the_region(make_stack, base):
 
 
 @pytest.mark.parametrize("key, value, problem", [
-    ("owner", "platform team", None), ("cost:center", "a/b@c=d+e-f_g.h", None), ("负责人", "张三", None),
+    ("owner", "platform team", None), ("cost:center", "a/b@c+e-f_g.h", None), ("负责人", "张三", None),
     ("owner", "", None),
+    # ECS's rules where they are stricter than TMS's (SDK PostPaidServerTag): '=' in a key reads back split
+    ("k=v", "x", "'=' splits it"), ("owner", "a=b", "none of = * < > \\ , |"), ("k" * 37, "x", "1-36"),
+    ("owner", "v" * 44, "at most 43"),
     (" owner", "x", "starts or ends with a space"), ("owner", "x ", "starts or ends with a space"),
     ("own/er", "x", "characters TMS does not allow"), ("owner", "a,b", "characters TMS does not allow"),
     ("owner", "a*b", "characters TMS does not allow"), ("k" * 129, "x", "1-128"), ("owner", "v" * 256, "0-255"),
@@ -125,6 +128,18 @@ def test_tags_follow_tms_naming_rules(make_stack, base, key, value, problem):
     else:
         [err] = errs
         assert problem in err.message and err.path.startswith("workflows[0].advanced.tags")
+
+
+def test_at_most_ten_tags_and_a_warning_where_the_later_tag_api_is_narrower(make_stack, base):
+    wf(base)["advanced"]["tags"] = {f"k{n}": "v" for n in range(10)}
+    assert errors(make_stack, base, "tags") == []
+    wf(base)["advanced"]["tags"] = {f"k{n}": "v" for n in range(11)}
+    [err] = errors(make_stack, base, "tags")
+    assert "at most 10" in err.message
+    wf(base)["advanced"]["tags"] = {"cost:center": "a b"}
+    diags = diags_of(make_stack, base)
+    assert not [d for d in diags.errors if d.rule == "tags"]
+    assert len([d for d in diags.items if d.rule == "tags" and d.severity == "warning"]) == 2
 
 
 def test_thirty_paths_counted_after_splitting_and_the_string_form(make_stack, base):

@@ -298,3 +298,35 @@ def test_concurrency_cap_is_a_warning(make_stack, base):
     base["limits"] = {"max_concurrent_migrations": 1}
     diags = run(make_stack, base)
     assert "concurrency" in rules_of(diags, "warning") and not diags.has_errors
+
+
+@pytest.mark.parametrize("region, ok", [("cn-north-4", True), ("cn-east-3", True), ("ap-southeast-1", False),
+                                        ("eu-west-101", False)])
+def test_sm4_keys_are_accepted_where_the_region_offers_them(make_stack, base, region, ok):
+    """SM4 (China's national algorithm) exists in Chinese-mainland regions only; AES_256 everywhere."""
+    wf(base)["target"].update(region=region, project=region)
+    base.setdefault("cloud", {})["region"] = region
+    sm4 = LiveFacts(keys={"evs/default": KeyFacts("k", "evs/default", "SM4", "2")})
+    errs = [d for d in run(make_stack, base, sm4).errors if d.rule == "encryption"]
+    assert (errs == []) is ok
+    if not ok:
+        assert f"in {region} needs AES_256" in errs[0].message
+    aes = LiveFacts(keys={"evs/default": KeyFacts("k", "evs/default", "AES_256", "2")})
+    assert not [d for d in run(make_stack, base, aes).errors if d.rule == "encryption"]
+
+
+@pytest.mark.parametrize("agency, severity", [(True, None), (False, "error"), (None, "warning")])
+def test_the_evs_kms_agency_is_checked_when_a_workflow_encrypts(make_stack, base, agency, severity):
+    facts = LiveFacts(keys={"evs/default": KeyFacts("k", "evs/default", "AES_256", "2")}, kms_agency=agency,
+                      kms_agency_note="" if agency is not None else "IAM answered: forbidden")
+    found = [d for d in run(make_stack, base, facts).items if d.rule == "encryption"]
+    if severity is None:
+        assert found == []
+        return
+    [diag] = found
+    assert diag.severity == severity and "EVSAccessKMS" in diag.message
+    assert diag.path == "workflows[0].encryption.enabled"
+    if severity == "error":
+        assert "IAM" in diag.fix and "EVS console" in diag.fix
+    wf(base)["encryption"] = {"enabled": False}
+    assert not [d for d in run(make_stack, base, facts).items if d.rule == "encryption"]

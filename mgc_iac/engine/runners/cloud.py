@@ -194,17 +194,68 @@ class CloudSteps:
 
         return StepOutcome(verify(self.cloud_config, self._task_id(ctx)))
 
+    # ---- test launch and automated checks (issue 23: runners/test_launch.py, checks.py) -------------
+
+    @staticmethod
+    def _workflow(ctx: StepContext) -> dict[str, Any]:
+        return next((w for w in ctx.spec.get("workflows", []) if w.get("name") == ctx.server.workflow), {})
+
+    def _step_TestLaunch(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
+        from mgc_iac.engine.runners.test_launch import launch_clone, launch_target
+
+        task_id = self._task_id(ctx)
+        if self._workflow(ctx).get("test_launch") == "clone":
+            return StepOutcome(launch_clone(self.cloud_config, task_id, ctx.cancel))
+        target = ctx.records[TARGET_SERVER]
+        return StepOutcome(launch_target(self.cloud_config, task_id, str(target.outputs["id"]), ctx.cancel))
+
+    def _step_TestCleanup(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
+        from mgc_iac.engine.runners.sms_task import synchronize
+        from mgc_iac.engine.runners.test_launch import delete_clone
+
+        if self._workflow(ctx).get("test_launch") == "clone":
+            return StepOutcome(delete_clone(self.cloud_config, self._task_id(ctx), ctx.cancel))
+        # the test of the target ends: its synchronization resumes and brings it back in line with the source
+        return StepOutcome({"resumed_sync": self._copy_step(ctx, synchronize)})
+
+    def run_checks(self, ctx: StepContext, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The workflow's checks against the instance the gate is about: the clone (TestValidation of a clone
+        test) or the target (TestValidation of a target test, BusinessValidation)."""
+        from mgc_iac.cloud.endpoint import cloud_for
+        from mgc_iac.engine.runners.checks import run_checks
+
+        instance = None
+        if ctx.step == "TestValidation" and self._workflow(ctx).get("test_launch") == "clone":
+            clone = cloud_for(self.cloud_config).sms.show_task(self._task_id(ctx)).clone
+            if clone is not None:
+                server = cloud_for(self.cloud_config).ecs.show_server(clone.vm_id)
+                instance = (clone.name or server.name, server)
+        if instance is None:
+            target = ctx.records.get(TARGET_SERVER)
+            if target is not None and target.outputs.get("id"):
+                server = cloud_for(self.cloud_config).ecs.show_server(str(target.outputs["id"]))
+                instance = (server.name, server)
+        if instance is None:
+            return run_checks(checks, None, None, "the instance (none is recorded)")
+        name, server = instance
+        ip = server.private_ips[0] if server.private_ips else None
+        public = (self._workflow(ctx).get("network") or {}).get("type", "public") == "public"
+        login_ip = (server.public_ips[0] if public and server.public_ips else ip)
+        host = self._agent_side(ctx).hosts.instance(name, login_ip, (self._workflow(ctx).get("validation") or {})
+                                                    .get("ssh"))
+        return run_checks(checks, host, ip, f"{name}")
+
     def _step_Cutover(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import cutover
 
         target = ctx.records[TARGET_SERVER]
         start = bool(target.attrs.get("start_after_migration", True))
-        return StepOutcome(cutover(self.cloud_config, self._task_id(ctx), target.outputs["id"], start))
+        return StepOutcome(cutover(self.cloud_config, self._task_id(ctx), target.outputs["id"], start, ctx.cancel))
 
     def _step_SourceClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import clear_source
 
-        detail = clear_source(self.cloud_config, self._task_id(ctx))  # SMS tells the agent CLEAR
+        detail = clear_source(self.cloud_config, self._task_id(ctx), ctx.cancel)  # SMS tells the agent CLEAR
         agent = self._agent_side(ctx).clear(ctx)  # the SMS-Agent is stopped and removed from the source
         return StepOutcome({**detail, **(agent or {})})
 
@@ -215,7 +266,7 @@ class CloudSteps:
         if record is None:
             return StepOutcome({"note": "no task recorded"})
         if not record.outputs.get("cleared"):
-            delete_task(self.cloud_config, str(record.outputs["id"]))
+            delete_task(self.cloud_config, str(record.outputs["id"]), ctx.cancel)
         kept = ResourceRecord(record.address, record.kind, record.workflow, record.server, record.attrs,
                               {**record.outputs, "cleared": True})
         return StepOutcome({"task_id": record.outputs.get("id"), "deleted": True}, [kept])

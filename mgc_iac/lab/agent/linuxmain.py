@@ -95,8 +95,12 @@ def source_facts(version: str, ip: str) -> SourceFacts:
     cpus = int(os.environ.get("OMP_NUM_THREADS") or 0) or _read("/proc/cpuinfo").count("processor\t") or 1
     release = dict(line.split("=", 1) for line in _read("/etc/os-release").splitlines() if "=" in line)
     st = os.statvfs("/")
-    disk = {"name": "/dev/vda", "size": st.f_blocks * st.f_frsize,
-            "used_size": (st.f_blocks - st.f_bfree) * st.f_frsize, "device_use": "BOOT"}
+    size, used = st.f_blocks * st.f_frsize, (st.f_blocks - st.f_bfree) * st.f_frsize
+    fs = next((f.split()[2] for f in _read("/proc/self/mounts").splitlines() if f.split()[1:2] == ["/"]), "ext4")
+    # the root partition as SMS has it (ServerDisk.physical_volumes): CreateTask needs it back (SMS.0515)
+    disk = {"name": "/dev/vda", "size": size, "used_size": used, "device_use": "BOOT",
+            "physical_volumes": [{"name": "/dev/vda1", "size": size, "used_size": used, "index": 0, "device_use": "OS",
+                                  "file_system": fs, "mount_point": "/", "uuid": ""}]}
     os_version = f"{release.get('ID', '').strip(chr(34))} {release.get('VERSION_ID', '').strip(chr(34))}".strip()
     return SourceFacts(name=socket.gethostname(), ip=ip, os_type="LINUX", macs=tuple(macs), cpu_quantity=cpus,
                        memory_bytes=mem, disks=(disk,), os_version=os_version, agent_version=version)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
@@ -77,6 +78,8 @@ class LabHosts:
         self.hosts: dict[str, LabHost] = {
             s.name: LabHost(s, self.workdir / "hosts" / s.name / "root", self.workdir / "hosts" / s.name / "facts")
             for s in specs}
+        self.clones: set[str] = set()  # hosts made at run time by add_clone (SMS clone_test in the lab)
+        self._client_pub = b""
         self.client_key_path = self.workdir / "client_key"
         self.known_hosts_path = self.workdir / "known_hosts"
         self._started = False
@@ -108,28 +111,66 @@ class LabHosts:
         client = self._key(self.client_key_path)
         client_pub = client.export_public_key("openssh").strip()
         (self.workdir / "client_key.pub").write_bytes(client_pub + b"\n")
-        lines = []
+        self._client_pub = client_pub
         try:
             for host in self.hosts.values():
-                if host.spec.disk_size_mb:
-                    host.quota_enforced = await asyncio.to_thread(mount_quota, host.root, host.spec.disk_size_mb)
-                host.root.mkdir(parents=True, exist_ok=True)
-                scaffold_root(host.root, host.spec)
-                write_facts(host.facts_dir, host.spec)
-                if host.spec.files is not None:
-                    await asyncio.to_thread(generate_files, host.root, host.spec.files)
-                key = self._key(host.facts_dir.parent / "host_key")
-                host.host_key_public = key.export_public_key("openssh").decode().strip()
-                host._ctx = _ServerContext(host.argv, host.root, [client_pub])
-                host._acceptor = await start_server(host._ctx, key)
-                host.port = host._acceptor.sockets[0].getsockname()[1]
-                lines.append(f"{known_hosts_name('127.0.0.1', host.port)} {host.host_key_public}\n")
+                await self._start_host(host)
         except BaseException:
             await self.stop()
             raise
-        self.known_hosts_path.write_text("".join(lines))
+        self._write_known_hosts()
         self.write_network()
         self._started = True
+
+    async def _start_host(self, host: LabHost) -> None:
+        if host.spec.disk_size_mb:
+            host.quota_enforced = await asyncio.to_thread(mount_quota, host.root, host.spec.disk_size_mb)
+        host.root.mkdir(parents=True, exist_ok=True)
+        scaffold_root(host.root, host.spec)
+        write_facts(host.facts_dir, host.spec)
+        if host.spec.files is not None:
+            await asyncio.to_thread(generate_files, host.root, host.spec.files)
+        key = self._key(host.facts_dir.parent / "host_key")
+        host.host_key_public = key.export_public_key("openssh").decode().strip()
+        host._ctx = _ServerContext(host.argv, host.root, [self._client_pub])
+        host._acceptor = await start_server(host._ctx, key)
+        host.port = host._acceptor.sockets[0].getsockname()[1]
+
+    def _write_known_hosts(self) -> None:
+        lines = [f"{known_hosts_name('127.0.0.1', h.port)} {h.host_key_public}\n" for h in self.hosts.values()
+                 if h.port]
+        tmp = self.known_hosts_path.with_name(self.known_hosts_path.name + ".tmp")
+        tmp.write_text("".join(lines))
+        tmp.replace(self.known_hosts_path)
+
+    async def add_clone(self, of: str, name: str) -> LabHost:
+        """A new host whose root is a copy of host `of`'s root as it is now (what SMS's clone_test makes of a
+        target: a server of its own from snapshots of the target's disks), listening on its own port."""
+        if name in self.hosts:
+            return self.hosts[name]
+        original = self.hosts[of]
+        mac = "fa:16:3e:" + ":".join(f"{b:02x}" for b in hashlib.sha256(name.encode()).digest()[:3])
+        spec = original.spec.model_copy(update={"name": name, "mac": mac, "files": None, "disk_size_mb": None})
+        host = LabHost(spec, self.workdir / "hosts" / name / "root", self.workdir / "hosts" / name / "facts")
+        shutil.rmtree(host.root, ignore_errors=True)
+        await asyncio.to_thread(shutil.copytree, original.root, host.root, symlinks=True)
+        self.hosts[name] = host
+        self.clones.add(name)
+        await self._start_host(host)
+        self._write_known_hosts()
+        return host
+
+    async def remove_clone(self, name: str) -> bool:
+        """Stop and delete a host made by add_clone (seeded hosts are never removed): False when none."""
+        host = self.hosts.get(name)
+        if host is None or name not in self.clones:
+            return False
+        await self._stop_host(host)
+        del self.hosts[name]
+        self.clones.discard(name)
+        shutil.rmtree(self.workdir / "hosts" / name, ignore_errors=True)
+        self._write_known_hosts()
+        return True
 
     def write_network(self) -> None:
         """The lab's network as a source sees it, in each source root's /.mgc-lab-network.json: every target
@@ -168,19 +209,22 @@ class LabHosts:
 
     async def stop(self) -> None:
         for host in self.hosts.values():
-            if host._acceptor is not None:
-                host._acceptor.close()
-                await host._acceptor.wait_closed()
-                host._acceptor = None
-            host.drop_connections()
-            host.power_off()
-            if host._ctx is not None and host._ctx.tasks:
-                pending = set(host._ctx.tasks)
-                _, late = await asyncio.wait(pending, timeout=5)  # let killed children be reaped
-                for task in late:
-                    task.cancel()
-                await asyncio.gather(*late, return_exceptions=True)
+            await self._stop_host(host)
         self._started = False
+
+    async def _stop_host(self, host: LabHost) -> None:
+        if host._acceptor is not None:
+            host._acceptor.close()
+            await host._acceptor.wait_closed()
+            host._acceptor = None
+        host.drop_connections()
+        host.power_off()
+        if host._ctx is not None and host._ctx.tasks:
+            pending = set(host._ctx.tasks)
+            _, late = await asyncio.wait(pending, timeout=5)  # let killed children be reaped
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def destroy(self) -> None:
         """Remove every root and key (after stop): the next start begins from the seed again."""

@@ -1,4 +1,5 @@
-"""Run LabHosts as a background process (for the CLI): it writes hosts.json when every host listens."""
+"""LabHosts as a background process (`python -m mgc_iac.lab.hosts serve`, started by the lab's supervisor): it
+writes hosts.json when every host listens, and takes faults and host requests by signal."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from mgc_iac.lab.hosts._hosts import LabHosts
 from mgc_iac.lab.hosts._spec import load_hosts_spec
 
 FAULT_REQUEST, FAULT_DONE, SERVE_PID = "fault.json", "fault.done.json", "hosts.pid"  # the supervisor's pid file
+REQUESTS = "requests"  # host requests from the lab's services (SIGUSR2): clone a target, remove a clone
 Fault = Literal["drop", "power_off"]
 
 
@@ -56,6 +58,67 @@ def inject_fault(workdir: str | Path, host: str, fault: Fault, timeout: float = 
     raise ConfigError(f"the lab hosts process did not run fault {fault} on {host}")
 
 
+async def _host_requests(lab: LabHosts, workdir: Path, lock: asyncio.Lock) -> None:
+    """SIGUSR2: run every pending request of requests/*.json ({op: clone|remove, host, as}), answering each
+    in requests/<id>.done.json, then publish hosts.json again (one batch at a time)."""
+    async with lock:
+        await _run_requests(lab, workdir)
+
+
+async def _run_requests(lab: LabHosts, workdir: Path) -> None:
+    folder = workdir / REQUESTS
+    for path in sorted(folder.glob("*.json")):
+        if path.name.endswith(".done.json"):
+            continue
+        try:
+            request = json.loads(path.read_text())
+            path.unlink()
+            if request["op"] == "clone":
+                host = await lab.add_clone(request["host"], request["as"])
+                answer = {"port": host.port}
+            else:
+                answer = {"removed": await lab.remove_clone(request["host"])}
+        except (OSError, ValueError, KeyError) as exc:
+            answer = {"error": str(exc)}
+        lab.write_inventory(workdir / "hosts.json")
+        done = folder / (path.stem + ".done.json")
+        tmp = done.with_name(done.name + ".tmp")
+        tmp.write_text(json.dumps(answer))
+        tmp.replace(done)
+
+
+def request_hosts(workdir: str | Path, op: Literal["clone", "remove"], host: str, name: str | None = None,
+                  timeout: float = 60.0) -> dict[str, object] | None:
+    """Ask a running lab hosts process to clone `host` as `name`, or to remove the clone `host`; its answer, or
+    None when no lab hosts process runs for `workdir` (the lab then has no SSH host for that server)."""
+    work = Path(workdir)
+    try:
+        pid = int((work / SERVE_PID).read_text())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    if not (work / "hosts.json").exists():  # not serving yet: its signal handlers may not be installed
+        return None
+    ident = uuid.uuid4().hex
+    folder = work / REQUESTS
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f"{ident}.tmp"
+    tmp.write_text(json.dumps({"op": op, "host": host, "as": name}))
+    tmp.replace(folder / f"{ident}.json")
+    os.kill(pid, signal.SIGUSR2)
+    done = folder / f"{ident}.done.json"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, ValueError):
+            answer = json.loads(done.read_text())
+            done.unlink(missing_ok=True)
+            if answer.get("error"):
+                raise ConfigError(f"the lab hosts could not {op} {host}: {answer['error']}")
+            return dict(answer)
+        time.sleep(0.02)
+    raise ConfigError(f"the lab hosts process did not {op} {host} within {timeout:g} s")
+
+
 async def serve(seed: Path, workdir: Path) -> None:
     """Start the seed's hosts, publish hosts.json, run until SIGTERM/SIGINT (SIGUSR1: inject_fault)."""
     lab = LabHosts(load_hosts_spec(seed), workdir)
@@ -64,27 +127,16 @@ async def serve(seed: Path, workdir: Path) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, _apply_fault, lab, workdir)
+    requests: set[asyncio.Task[None]] = set()
+    lock = asyncio.Lock()
+
+    def on_request() -> None:
+        task = loop.create_task(_host_requests(lab, workdir, lock))
+        requests.add(task)
+        task.add_done_callback(requests.discard)
+
+    loop.add_signal_handler(signal.SIGUSR2, on_request)
     async with lab:
         lab.write_inventory(workdir / "hosts.json")
         await stop.wait()
     (workdir / "hosts.json").unlink(missing_ok=True)
-
-
-class LabHostsProcess:
-    """A `python -m mgc_iac.lab.hosts serve` child of this process (tests, benches), through the lab's supervisor;
-    `inventory` is its hosts.json once it is up."""
-
-    def __init__(self, seed: str | Path, workdir: str | Path) -> None:
-        from mgc_iac.lab.supervisor import hosts_process
-
-        self.seed = Path(seed).resolve()
-        self.workdir = Path(workdir).resolve()
-        self._process = hosts_process(self.workdir, self.seed, detached=False)
-        self.inventory: dict[str, dict[str, object]] = {}
-
-    def start(self, timeout: float = 60.0) -> dict[str, dict[str, object]]:
-        self.inventory = self._process.start(timeout)
-        return self.inventory
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._process.stop(timeout)

@@ -1,8 +1,24 @@
-"""ECS v2 in the lab: servers (create with volumes, encryption, EIP or fixed IP, tags), jobs, actions."""
+"""ECS v2 in the lab: servers (create with volumes, encryption, EIP or fixed IP, tags), jobs, actions.
+
+Rules from Huawei's documents, each where it applies below:
+- os-extended-volumes:volumes_attached: bootIndex "0" is the boot disk, "-1" the others (SDK 3.1.219
+  ServerExtendVolumeAttachment.boot_index); the list's order is not documented, and the lab lists the data
+  volumes FIRST, so a client pairing disks by list order fails;
+- server_tags at create: at most 10; key 1-36 characters without = * < > \\ , | / or ASCII 0-31; value 0-43
+  characters without = * < > \\ , | or ASCII 0-31 (SDK PostPaidServerTag docstring; PostPaidServer.server_tags
+  "at most 10 tags"); BatchCreateServerTags: "an ECS allows a maximum of 10 tags" (ECS API reference, Adding
+  Tags to an ECS in a Batch), key letters, digits, '-', '_' and Chinese characters, value the same and '.'
+  (SDK BatchAddServerTag docstring);
+- an encrypted volume needs the EVSAccessKMS agency in the project (Terraform provider docs/resources/
+  cce_node.md); without it the create is accepted and its job FAILS later (asynchronously); the key must be
+  enabled and AES_256, or SM4 in Chinese-mainland regions (KMS key specs: SM4 is offered in cn- regions).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import re
 from typing import Any
 
 from aiohttp import web
@@ -19,13 +35,50 @@ from mgc_iac.lab.context import (
     now_iso,
     reply,
 )
+from mgc_iac.lab.host_requests import host_request
 
 routes = web.RouteTableDef()
 P = "/v1/{project_id}"
 
 
+MAX_TAGS = 10
+_CREATE_KEY_FORBIDDEN = re.compile(r"[=*<>\\,|/\x00-\x1f]")
+_CREATE_VALUE_FORBIDDEN = re.compile(r"[=*<>\\,|\x00-\x1f]")
+_BATCH_KEY = re.compile(r"^[A-Za-z0-9_\-\u4e00-\u9fff]{1,36}$")
+_BATCH_VALUE = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{0,43}$")
+
+
 def job_status(lab: LabContext, job: dict[str, Any]) -> str:
-    return "SUCCESS" if lab.clock() >= job["done_at"] else "RUNNING"
+    if lab.clock() < job["done_at"]:
+        return "RUNNING"
+    return "FAIL" if job.get("fail_reason") else "SUCCESS"
+
+
+def _check_create_tags(tags: list[dict[str, Any]]) -> None:
+    """PostPaidServerTag's rules (SDK docstring) and PostPaidServer.server_tags' limit of 10."""
+    if len(tags) > MAX_TAGS:
+        raise bad_request("Ecs.0005", f"server_tags has {len(tags)} tags: a server takes at most {MAX_TAGS}")
+    for tag in tags:
+        key, value = str(tag.get("key") or ""), str(tag.get("value") or "")
+        if not 1 <= len(key) <= 36 or _CREATE_KEY_FORBIDDEN.search(key):
+            raise bad_request("Ecs.0005", f"tag key {key!r}: 1-36 characters, none of = * < > \\ , | / or ASCII 0-31")
+        if len(value) > 43 or _CREATE_VALUE_FORBIDDEN.search(value):
+            raise bad_request("Ecs.0005", f"tag value {value!r} of {key!r}: at most 43 characters, none of "
+                                          "= * < > \\ , | or ASCII 0-31")
+
+
+def _check_batch_tags(existing: dict[str, str], tags: list[dict[str, Any]]) -> None:
+    """BatchAddServerTag's character sets (SDK docstring) and the 10 tags an ECS allows (ECS API reference)."""
+    for tag in tags:
+        key, value = str(tag.get("key") or ""), str(tag.get("value") or "")
+        if not _BATCH_KEY.match(key):
+            raise bad_request("Ecs.0005", f"tag key {key!r}: 1-36 letters, digits, '-', '_' (or Chinese characters)")
+        if not _BATCH_VALUE.match(value):
+            raise bad_request("Ecs.0005", f"tag value {value!r} of {key!r}: at most 43 letters, digits, '.', '-', '_'"
+                                          " (or Chinese characters)")
+    after = {**existing, **{str(t.get("key")): t for t in tags}}
+    if len(after) > MAX_TAGS:
+        raise bad_request("Ecs.0005", f"the server would carry {len(after)} tags: an ECS allows at most {MAX_TAGS}")
 
 
 def server_status(lab: LabContext, server: dict[str, Any]) -> str:
@@ -34,10 +87,11 @@ def server_status(lab: LabContext, server: dict[str, Any]) -> str:
     return server["status"]
 
 
-def _new_job(lab: LabContext, job_type: str, entities: dict[str, Any]) -> dict[str, Any]:
+def _new_job(lab: LabContext, job_type: str, entities: dict[str, Any],
+             fail: tuple[str, str] | None = None) -> dict[str, Any]:
     now = lab.clock()
     job = {"id": new_id(), "job_type": job_type, "begin": now, "done_at": now + lab.job_seconds(),
-           "entities": entities}
+           "entities": entities, "error_code": fail[0] if fail else "", "fail_reason": fail[1] if fail else ""}
     return lab.store.put("ecs_job", job)
 
 
@@ -50,9 +104,10 @@ def _server_view(lab: LabContext, s: dict[str, Any]) -> dict[str, Any]:
         "security_groups": s["security_groups"], "enterprise_project_id": s["enterprise_project_id"],
         "OS-EXT-AZ:availability_zone": s["availability_zone"],
         "OS-EXT-STS:vm_state": {"ACTIVE": "active", "SHUTOFF": "stopped", "BUILD": "building"}.get(status, "error"),
+        # data volumes first: the order is not documented, bootIndex says which one boots
         "os-extended-volumes:volumes_attached": [
-            {"id": v, "bootIndex": "0" if n == 0 else None, "device": f"/dev/vd{chr(97 + n)}"}
-            for n, v in enumerate(s["volumes"])],
+            {"id": v, "bootIndex": "0" if n == 0 else "-1", "device": f"/dev/vd{chr(97 + n)}"}
+            for n, v in [*list(enumerate(s["volumes"]))[1:], *list(enumerate(s["volumes"]))[:1]]],
     }
 
 
@@ -63,9 +118,18 @@ def _volume_meta(lab: LabContext, meta: dict[str, Any] | None) -> dict[str, str]
         key = lab.store.get("kms_key", meta.get("__system__cmkid", ""))
         if key is None:
             raise bad_request("Ecs.0039", f"KMS key {meta.get('__system__cmkid')} does not exist")
-        if key["key_state"] != "2" or key["key_spec"] != "AES_256":
-            raise bad_request("Ecs.0039", "the KMS key must be enabled and AES_256 to encrypt a volume")
+        specs = ("AES_256", "SM4") if lab.region.startswith("cn-") else ("AES_256",)
+        if key["key_state"] != "2" or key["key_spec"] not in specs:
+            raise bad_request("Ecs.0039", f"the KMS key must be enabled and {' or '.join(specs)} to encrypt a volume "
+                                          f"in {lab.region}")
     return meta
+
+
+def kms_agency_granted(lab: LabContext) -> bool:
+    """EVS may use KMS in this project: the EVSAccessKMS agency exists with a role here (or in every project)."""
+    agency = next((a for a in lab.store.list("iam_agency") if a["name"] == "EVSAccessKMS"), None)
+    return agency is not None and bool(agency["roles"]) and (agency["inherited"]
+                                                              or lab.project_id in agency["projects"])
 
 
 def _pick_ip(lab: LabContext, subnet: dict[str, Any], wanted: str | None, server_id: str) -> str:
@@ -109,6 +173,15 @@ def _create(lab: LabContext, body: dict[str, Any]) -> dict[str, Any]:
         if group is None:
             raise bad_request("Ecs.0005", f"security group {g.get('id')} does not exist")
         groups.append({"id": group["id"], "name": group["name"]})
+    volumes = [("root", spec["root_volume"])] + [("data", v) for v in spec.get("data_volumes") or []]
+    metas = [_volume_meta(lab, v.get("metadata")) for _, v in volumes]
+    _check_create_tags(list(spec.get("server_tags") or []))
+    if any(m.get("__system__encrypted") == "1" for m in metas) and not kms_agency_granted(lab):
+        # accepted now, failed later: ECS creates encrypted volumes through EVS, which needs the agency
+        job = _new_job(lab, "createServer", {}, fail=("Ecs.0039", "EVS cannot use KMS in this project: the "
+                                                      "EVSAccessKMS agency is missing (create it in IAM, or encrypt "
+                                                      "one disk in the EVS console, which offers to create it)"))
+        return {"job_id": job["id"], "serverIds": []}
     now = lab.clock()
     server_id = new_id()
     addresses: dict[str, list[dict[str, Any]]] = {spec["vpcid"]: []}
@@ -123,8 +196,6 @@ def _create(lab: LabContext, body: dict[str, Any]) -> dict[str, Any]:
         octets = bytes.fromhex(server_id[4:8])
         addresses[spec["vpcid"]].append({"addr": f"100.85.{octets[0]}.{octets[1]}", "version": "4",
                                          "OS-EXT-IPS:type": "floating"})
-    volumes = [("root", spec["root_volume"])] + [("data", v) for v in spec.get("data_volumes") or []]
-    metas = [_volume_meta(lab, v.get("metadata")) for _, v in volumes]
     volume_ids = []
     for n, ((role, vol), meta) in enumerate(zip(volumes, metas, strict=True)):
         volume_id = new_id()
@@ -149,6 +220,36 @@ def _create(lab: LabContext, body: dict[str, Any]) -> dict[str, Any]:
     lab.store.put("ecs_server", server)
     job = _new_job(lab, "createServer", {"server_id": server_id})
     return {"job_id": job["id"], "serverIds": [server_id]}
+
+
+def clone_server(lab: LabContext, target: dict[str, Any], name: str) -> dict[str, Any]:
+    """What SMS's clone_test leaves in ECS: a server of its own built from snapshots of the target's disks
+    (same flavor, image, VPC, subnet and security groups; a new private IP; no EIP), BUILD until the ECS job
+    time passed. Called by the lab's SMS service (mgc_iac/engine/runners/test_launch.py cites the sources)."""
+    now = lab.clock()
+    server_id = new_id()
+    addresses: dict[str, list[dict[str, Any]]] = {target["vpc_id"]: []}
+    for n, subnet_id in enumerate(target.get("subnets") or []):
+        subnet = lab.store.get("subnet", subnet_id)
+        if subnet is None:
+            continue
+        addresses[target["vpc_id"]].append({
+            "addr": _pick_ip(lab, subnet, None, server_id), "version": "4", "OS-EXT-IPS:type": "fixed",
+            "OS-EXT-IPS-MAC:mac_addr": f"fa:16:3e:{server_id[0:2]}:{server_id[2:4]}:{n:02x}"})
+    volume_ids = []
+    for n, volume_id in enumerate(target.get("volumes") or []):
+        original = lab.store.get("evs_volume", volume_id) or {}
+        copy_id = new_id()
+        volume_ids.append(copy_id)
+        lab.store.put("evs_volume", {**original, "id": copy_id, "name": f"{name}-{n}", "status": "in-use",
+                                     "attachments": [{"server_id": server_id, "device": f"/dev/vd{chr(97 + n)}",
+                                                      "attachment_id": copy_id}]})
+    server = {**{k: v for k, v in target.items() if k not in ("tags",)}, "id": server_id, "name": name,
+              "status": "BUILD", "created": now, "ready_at": now + lab.job_seconds(), "addresses": addresses,
+              "volumes": volume_ids, "tags": {}, "metadata": {**(target.get("metadata") or {}),
+                                                              "sms_clone_of": target["id"]}}
+    lab.store.put("ecs_server", server)
+    return server
 
 
 @routes.post(P + "/cloudservers", name="ecs.create_post_paid_servers")
@@ -184,7 +285,9 @@ async def show_job(request: web.Request) -> web.Response:
     return reply({"job_id": job["id"], "job_type": job["job_type"], "status": status,
                   "begin_time": now_iso(job["begin"]),
                   "end_time": now_iso(job["done_at"]) if status == "SUCCESS" else "",
-                  "entities": {**ents, "sub_jobs_total": 1, "sub_jobs": sub}, "error_code": "", "fail_reason": ""})
+                  "entities": {**ents, "sub_jobs_total": 1, "sub_jobs": sub},
+                  "error_code": job.get("error_code", "") if status == "FAIL" else "",
+                  "fail_reason": job.get("fail_reason", "") if status == "FAIL" else ""})
 
 
 def _server(lab: LabContext, server_id: str) -> dict[str, Any]:
@@ -254,6 +357,8 @@ async def tags_action(request: web.Request) -> web.Response:
         raise bad_request("Ecs.0005", "body needs action create|delete and a tags list")
     with lab.store.tx():
         server = _server(lab, request.match_info["server_id"])
+        if body["action"] == "create":
+            _check_batch_tags(server["tags"], body["tags"])
         for tag in body["tags"]:
             if body["action"] == "create":
                 server["tags"][tag["key"]] = tag.get("value", "")
@@ -271,9 +376,12 @@ async def delete_servers(request: web.Request) -> web.Response:
     ids = [s.get("id", "") for s in body.get("servers") or []]
     if not ids:
         raise bad_request("Ecs.0005", "servers is empty")
+    clones = []
     with lab.store.tx():
         for server_id in ids:
             server = _server(lab, server_id)
+            if (server.get("metadata") or {}).get("sms_clone_of"):
+                clones.append(server["name"])
             for volume_id in server["volumes"]:
                 if body.get("delete_volume"):
                     lab.store.delete("evs_volume", volume_id)
@@ -286,6 +394,8 @@ async def delete_servers(request: web.Request) -> web.Response:
                         lab.store.delete("ip", f"{subnet_id}/{a['addr']}")
             lab.store.delete("ecs_server", server_id)
         job = _new_job(lab, "deleteServer", {})
+    for name in clones:  # a clone's lab host goes with its server (mgc_iac.lab.host_requests)
+        await asyncio.to_thread(host_request, lab, "remove", name)
     return reply({"job_id": job["id"]})
 
 

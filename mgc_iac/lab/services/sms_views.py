@@ -8,10 +8,20 @@ from __future__ import annotations
 from typing import Any
 
 from mgc_iac.lab.context import LabContext
+from mgc_iac.lab.services.sms_machine import connected
+
+_PLAN_DISK = ("name", "size", "device_use", "used_size")
+_PLAN_VOLUME = ("device_use", "file_system", "index", "mount_point", "name", "size", "inode_size", "used_size", "uuid")
+_TARGET_VOLUME = ("device_use", "file_system", "index", "mount_point", "name", "size", "used_size", "uuid")
 
 
-def connected(lab: LabContext, source: dict[str, Any]) -> bool:
-    return lab.clock() - source.get("last_seen", 0.0) < lab.agent_timeout()
+def init_target_server(s: dict[str, Any]) -> dict[str, Any]:
+    """InitTargetServer: SMS's recommended target, from the disks the agent registered (DiskIntargetServer with
+    their PhysicalVolumes, sizes in bytes) and the volume groups ("Linux: required, [] when there are none")."""
+    disks = [{**{k: d[k] for k in _PLAN_DISK if k in d},
+              "physical_volumes": [{k: v[k] for k in _PLAN_VOLUME if k in v} for v in d.get("physical_volumes") or []]}
+             for d in s.get("disks") or []]
+    return {"disks": disks, "volume_groups": s.get("volume_groups") or []}
 
 
 def _current_task(lab: LabContext, source: dict[str, Any], detail: bool) -> dict[str, Any] | None:
@@ -37,6 +47,8 @@ def source_detail(lab: LabContext, s: dict[str, Any]) -> dict[str, Any]:
             "state": s["state"], "connected": connected(lab, s), "firmware": s.get("firmware", "BIOS"),
             "cpu_quantity": int(s.get("cpu_quantity") or 0), "memory": int(s.get("memory") or 0),
             "current_task": _current_task(lab, s, True), "disks": s.get("disks") or [],
+            "init_target_server": init_target_server(s), "btrfs_list": s.get("btrfs_list") or [],
+            "state_action_time": int(s.get("state_action_time") or 0),
             "volume_groups": s.get("volume_groups") or [], "networks": s.get("networks") or [],
             "checks": s.get("checks") or [], "migration_cycle": s["migration_cycle"],
             "replicatesize": int(s["replicatesize"]), "totalsize": int(s["totalsize"]),
@@ -59,9 +71,12 @@ def _source_of(lab: LabContext, t: dict[str, Any]) -> dict[str, Any]:
 
 
 def _target_disks(t: dict[str, Any]) -> list[dict[str, Any]]:
-    """TargetDisk items of TaskTargetServer (what create_task's target_server.disks said)."""
+    """TargetDisk items of TaskTargetServer (what create_task's target_server.disks said, physical volumes
+    included as TargetPhysicalVolumes)."""
     keys = ("device_use", "disk_id", "name", "size", "used_size")
-    return [{k: d[k] for k in keys if k in d} for d in t["target_server"].get("disks") or []]
+    return [{**{k: d[k] for k in keys if k in d},
+             "physical_volumes": [{k: v[k] for k in _TARGET_VOLUME if k in v} for v in d.get("physical_volumes") or []]}
+            for d in t["target_server"].get("disks") or []]
 
 
 def task_detail(lab: LabContext, t: dict[str, Any]) -> dict[str, Any]:

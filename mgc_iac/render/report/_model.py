@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from mgc_iac.approvals.requirements import OVERRIDE_CHECKS
 from mgc_iac.plan.model import Plan
 from mgc_iac.state.model import ApprovalRecord, JournalEntry, Snapshot, StepStatus
 
@@ -63,6 +64,8 @@ class ServerReport:
     failures: tuple[Failure, ...]
     start: datetime | None
     end: datetime | None
+    # automated checks per gate (TestValidation, BusinessValidation): {step, results, overridden_by}
+    checks: tuple[dict[str, Any], ...] = ()
 
     @property
     def address(self) -> str:
@@ -151,9 +154,13 @@ def _server(server: Any, snapshot: Snapshot, by_gate: dict[str, list[JournalEntr
     rows = _place(rows, span_start, span_end)
     verify = snapshot.steps.get(f"{server.address}/VerifyConsistency")
     approvals = tuple(_approvals(server, snapshot, approved, {r.step: r for r in rows}))
+    checks = tuple({"step": step, "results": list(r.detail["checks"]),
+                    "overridden_by": list(r.detail.get("checks_overridden_by") or ())}
+                   for step in ("TestValidation", "BusinessValidation")
+                   if (r := snapshot.steps.get(f"{server.address}/{step}")) is not None and r.detail.get("checks"))
     return ServerReport(server.workflow, server.server, server.target_name, _state(rows), tuple(rows), moved,
                         copy_seconds, (verify.detail.get("verification") if verify else None) or None, approvals,
-                        tuple(failures), span_start, span_end)
+                        tuple(failures), span_start, span_end, checks)
 
 
 def _approvals(server: Any, snapshot: Snapshot, approved: dict[str, list[ApprovalRecord]],
@@ -164,7 +171,9 @@ def _approvals(server: Any, snapshot: Snapshot, approved: dict[str, list[Approva
     for step in (s for s in server.steps if s.manual):
         gate = f"{server.address}/{step.step}"
         recorded = approved.get(gate, [])
-        out += [Approval(gate, step.step, a.approver, a.at, a.via, a.plan_digest) for a in recorded]
+        out += [Approval(gate, step.step, a.approver, a.at,
+                         a.via + (", overriding failed checks" if OVERRIDE_CHECKS in a.signed_gates else ""),
+                         a.plan_digest) for a in recorded]
         record = snapshot.steps.get(gate)
         detail = record.detail if record else {}
         opened = rows[step.step].start if step.step in rows else None
@@ -183,6 +192,9 @@ def _note(status: str, detail: dict[str, Any], reason: str) -> str:
         return f"queued at position {detail.get('queue_position')} (account-wide cap)"
     if status == "failed":
         return str(detail.get("error") or "failed")
+    if detail.get("checks_overridden_by"):
+        return ("approved by " + ", ".join(detail["approved_by"]) + "; failed automated checks overridden by "
+                + ", ".join(detail["checks_overridden_by"]))
     if detail.get("approved_by"):
         return "approved by " + ", ".join(detail["approved_by"])
     return reason if status == "pending" else ""

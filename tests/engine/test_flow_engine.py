@@ -1,0 +1,180 @@
+"""Issue 23 in the engine, on a real lab (HTTP, signed SDK calls; instant transfers): automated checks block a
+gate unless an approval overrides them, waves hold a workflow until its dependencies are cut over and release
+it in the same apply, and Cutover waits for its window (a fixed clock, then one that moves)."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mgc_iac.approvals import OVERRIDE_CHECKS
+from mgc_iac.state import ApprovalRecord, StepStatus
+
+from .helpers import apply, approve_waiting, current, runner
+
+
+@pytest.fixture
+def web() -> Iterator[str]:
+    """A controller-side HTTP service: /ok answers 200, /down 503."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+            status = 200 if self.path == "/ok" else 503
+            self.send_response(status)
+            self.end_headers()
+            self.wfile.write(b"healthy" if status == 200 else b"maintenance")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+
+
+def edit_workflows(stack_dir: Path, change: Any) -> None:
+    path = stack_dir / "workflows.yaml"
+    doc = yaml.safe_load(path.read_text())
+    change(doc["workflows"])
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+
+def test_a_failed_check_blocks_the_gate_until_an_override(stack_dir: Path, store: Any, cloud_cfg: dict[str, Any],
+                                                          web: str) -> None:
+    def checks(wfs: list[dict[str, Any]]) -> None:
+        wfs[0]["validation"] = {"checks": [{"name": "health", "http": f"{web}/ok"},
+                                           {"name": "api", "http": f"{web}/down", "expect_status": 200}]}
+
+    edit_workflows(stack_dir, checks)
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))
+    assert result.exit_code == 3
+    reasons = {w.gate: w.reason for w in result.waiting}
+    gate = "shop-wave-1/web-01/BusinessValidation"
+    assert "checks: 1 of 2 passed; failed: api (HTTP 503, expected 200)" in reasons[gate]
+    record = store.snapshot("demo").steps[gate]
+    assert record.status is StepStatus.WAITING
+    assert [(c["name"], c["passed"], c["output"]) for c in record.detail["checks"]] == [
+        ("health", True, "healthy"), ("api", False, "maintenance")]
+
+    approve_waiting(stack_dir, store)                      # a plain approval does not pass a failed check
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))
+    assert result.exit_code == 3
+    reason = {w.gate: w.reason for w in result.waiting}[gate]
+    assert "has alice" in reason and "failed: api" in reason
+    assert "a failed check blocks the gate: fix the cause and apply again, or approve with --override-checks" in reason
+
+    plan, digest = current(stack_dir, store)
+    with store.transaction("demo") as txn:                 # what `approve --override-checks` records (signed)
+        for g in plan.gates():
+            if g.endswith("/BusinessValidation"):
+                txn.add_approval(ApprovalRecord(g, "carol", digest, "2026-01-01T00:00:00Z", "cli", "",
+                                                (g, OVERRIDE_CHECKS)))
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))
+    assert result.exit_code == 3 and all(w.gate.endswith("/Cutover") for w in result.waiting)
+    done = store.snapshot("demo").steps[gate]
+    assert done.status is StepStatus.DONE and done.detail["checks_overridden_by"] == ["carol"]
+    assert [c["passed"] for c in done.detail["checks"]] == [True, False]
+
+
+def test_a_wave_starts_once_its_dependency_is_cut_over_in_the_same_apply(stack_dir: Path, store: Any,
+                                                                          cloud_cfg: dict[str, Any]) -> None:
+    sources = stack_dir / "sources.yaml"
+    doc = yaml.safe_load(sources.read_text())
+    doc["migration_plans"] = [{"name": "db", "servers": ["db-01"]}, {"name": "web", "servers": ["web-01"]}]
+    sources.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def split(wfs: list[dict[str, Any]]) -> None:
+        servers = wfs[0].get("servers") or {}
+        db = dict(wfs[0], name="shop-db", source={"migration_plan": "db"},
+                  servers={k: v for k, v in servers.items() if k == "db-01"})
+        wfs[:] = [dict(wfs[0], name="shop-web", source={"migration_plan": "web"}, depends_on=["shop-db"],
+                       servers={k: v for k, v in servers.items() if k == "web-01"}), db]
+
+    edit_workflows(stack_dir, split)
+    result, hooks = apply(stack_dir, store, runner(cloud_cfg))
+    assert result.exit_code == 3
+    assert result.blocked == {"shop-web/web-01": "shop-web waits for Cutover of shop-db (0 of 1 server(s) cut over)"}
+    assert ("message", result.blocked["shop-web/web-01"]) in hooks.events
+    snapshot = store.snapshot("demo")
+    assert not any(g.startswith("shop-web/") for g in snapshot.steps)          # nothing started: no target, no task
+    assert not any(a.startswith("shop-web/web-01/") for a in snapshot.resources)  # (its SMN topic is no server's)
+    assert [w.gate for w in result.waiting] == ["shop-db/db-01/BusinessValidation"]
+
+    approve_waiting(stack_dir, store)
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))
+    assert [w.gate for w in result.waiting] == ["shop-db/db-01/Cutover"] and result.blocked
+    approve_waiting(stack_dir, store)
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))  # db cuts over, and web starts in this apply
+    assert result.exit_code == 3 and not result.blocked
+    assert "shop-db/db-01/Cutover" in result.done and "shop-web/web-01/CreateTarget" in result.done
+    assert result.done.index("shop-web/web-01/CreateTarget") > result.done.index("shop-db/db-01/Cutover")
+    assert [w.gate for w in result.waiting] == ["shop-web/web-01/BusinessValidation"]
+
+
+def _to_cutover(stack_dir: Path, store: Any, cloud_cfg: dict[str, Any], clock: Any) -> None:
+    apply(stack_dir, store, runner(cloud_cfg), clock=clock)
+    approve_waiting(stack_dir, store)
+    apply(stack_dir, store, runner(cloud_cfg), clock=clock)
+    approve_waiting(stack_dir, store)
+
+
+def test_cutover_waits_for_its_window(stack_dir: Path, store: Any, cloud_cfg: dict[str, Any]) -> None:
+    def window(wfs: list[dict[str, Any]]) -> None:
+        wfs[0]["cutover_window"] = {"days": ["sat"], "start": "22:00", "duration": "4h", "timezone": "Europe/Berlin"}
+
+    edit_workflows(stack_dir, window)
+    monday = datetime(2026, 3, 23, 9, 0, tzinfo=UTC)  # closed: the next opening is Sat 2026-03-28 22:00 CET
+    _to_cutover(stack_dir, store, cloud_cfg, lambda: monday)
+    result, hooks = apply(stack_dir, store, runner(cloud_cfg), clock=lambda: monday,
+                          deadline=time.monotonic() + 1.5, window_poll_seconds=0.05)
+    assert result.exit_code == 4 and result.in_progress
+    expected = "Cutover of shop-wave-1/web-01 waits for its window (next: Sat 2026-03-28 22:00 Europe/Berlin (CET))"
+    assert result.scheduled["shop-wave-1/web-01/Cutover"] == expected and ("message", expected) in hooks.events
+    steps = store.snapshot("demo").steps
+    assert steps["shop-wave-1/web-01/Cutover"].status is StepStatus.WAITING         # never started
+
+    # the clock reaches the window (Sat 22:00 CET = 21:00 UTC) while apply waits: Cutover and SourceClear run
+    began = time.monotonic()
+    opens = datetime(2026, 3, 28, 21, 0, tzinfo=UTC)
+    moving = lambda: monday if time.monotonic() - began < 0.6 else opens  # noqa: E731
+    result, _ = apply(stack_dir, store, runner(cloud_cfg), clock=moving, window_poll_seconds=0.05)
+    assert result.exit_code == 0, result
+    assert time.monotonic() - began >= 0.6
+    assert "shop-wave-1/web-01/SourceClear" in result.done and not result.scheduled
+
+
+def test_source_clear_never_starts_after_the_window_closed(stack_dir: Path, store: Any,
+                                                           cloud_cfg: dict[str, Any]) -> None:
+    def window(wfs: list[dict[str, Any]]) -> None:
+        wfs[0]["cutover_window"] = {"days": ["sat"], "start": "22:00", "duration": "1h", "timezone": "UTC"}
+
+    edit_workflows(stack_dir, window)
+    inside = datetime(2026, 3, 28, 22, 30, tzinfo=UTC)
+    after = datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
+    _to_cutover(stack_dir, store, cloud_cfg, lambda: inside)
+    calls = {"n": 0}
+
+    def closing() -> datetime:  # open when Cutover asks, closed by the time SourceClear asks
+        calls["n"] += 1
+        steps = store.snapshot("demo").steps
+        return after if steps["shop-wave-1/web-01/Cutover"].status is StepStatus.DONE else inside
+
+    result, _ = apply(stack_dir, store, runner(cloud_cfg), clock=closing, deadline=time.monotonic() + 3,
+                      window_poll_seconds=0.05)
+    steps = store.snapshot("demo").steps
+    assert steps["shop-wave-1/web-01/Cutover"].status is StepStatus.DONE
+    assert "shop-wave-1/web-01/SourceClear" not in steps or steps["shop-wave-1/web-01/SourceClear"].status \
+        is not StepStatus.DONE
+    assert result.exit_code == 4 and "SourceClear of shop-wave-1/web-01 waits for its window (next: Sat " \
+        "2026-04-04 22:00 UTC)" in result.scheduled.values()
