@@ -22,7 +22,7 @@ def test_exported_names_are_pinned() -> None:
     assert sorted(agent_install.__all__) == sorted(["AGENT_DIR", "AgentPackage", "agent_status", "install_agent",
                                                     "startup_answers", "uninstall_agent"])
     assert sorted(lab_hosts.__all__) == sorted(["FilesSpec", "LabHost", "LabHostSpec", "LabHosts", "LabHostsProcess",
-                                                "inject_fault", "load_hosts_spec"])
+                                                "inject_fault", "load_hosts_spec", "request_hosts"])
     for module in (ssh, agent, agent_install, lab_hosts):
         assert all(hasattr(module, name) for name in module.__all__)
 
