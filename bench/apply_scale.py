@@ -1,39 +1,44 @@
 """Apply at scale: N servers (workflows of 100) through the whole lifecycle against the lab, gates approved up
-front, and the account-wide concurrency cap with its FIFO queue.
+front, the account-wide concurrency cap with its FIFO queue, and (issue 20) the SMS calls it costs under Huawei's
+limits.
 
-    .venv/bin/python bench/apply_scale.py                      # quick: 200 servers, cap 150
-    .venv/bin/python bench/apply_scale.py --servers 1000       # the target run (cap = servers)
-    .venv/bin/python bench/apply_scale.py --servers 1200 --cap 1000
-    .venv/bin/python bench/apply_scale.py --full               # both of the above, one after the other
+    .venv/bin/python bench/apply_scale.py                            # quick: 200 servers, cap 150
+    .venv/bin/python bench/apply_scale.py --servers 1000 --rate-limit 50   # the target run: without, then with
+                                                                     # the lab's gateway limit; the ratio
+    .venv/bin/python bench/apply_scale.py --steady 200               # SMS calls per task per minute, copies running
+    .venv/bin/python bench/apply_scale.py --full                     # 1,000 (cap 1,000), then 1,200 with cap 1,000
 
 The lab runs as a background process (its CPU is not in this process) from a temporary state dir, seeded with
 a /16 subnet, `job_seconds: 0` (ECS jobs finish at once) and `instant_transfers: true` (LAB ONLY: SMS
 start/sync finish at once with a clean consistency result, no agent, no bytes moved), `transition_seconds: 0`
 (LAB ONLY: stop, delete, cutover and clear finish their intermediate state at once), `sync_interval_seconds: 0`
-(LAB ONLY: continuous synchronisation starts its next round at the next read), and no faults or added
-latency. The stack is generated as YAML in a temporary directory.
+(LAB ONLY: continuous synchronisation starts its next round at the next read), no faults or added latency, and
+no gateway limit unless `--rate-limit N` (then N requests/s per service, the lab's 429 APIGW.0308). The stack is
+generated as YAML in a temporary directory, with the product's defaults: `advanced.poll_interval` 10 s (first
+read after 5 s, as Huawei's Terraform provider) unless `--poll-interval`.
 
 What a user does, and what is measured: plan the stack, review it, record an approval of every gate of that
 plan (BusinessValidation and Cutover of every server: `mgc-iac approve --gate ...`, or approvals.yaml with the
 plan's digest) before applying it (the stack sets approvals.allow_advance: true, one approval per release; by
 default an approval counts only for a gate that waits), then apply that plan once. Approvals do not move the
 state serial, so the plan stays current, and the engine checks every gate against the digest of the plan it
-applies: one apply runs every server from CreateTarget to MigrationTaskClear (exit 0). (Approving after each
-stop instead means three applies and two re-plans; the engine work per step is the same.)
+applies: one apply runs every server from CreateTarget to MigrationTaskClear (exit 0).
 
 Figures (printed, never asserted in tests):
   wall            Engine.run() from start to exit (plan and approvals are timed apart)
-  steps           steps run (each: a 'before' and an 'after' state transaction around one runner call)
+  cloud calls     what reached the lab per service (its own count, /_lab/stats), per server, and the 429s its
+                  gateway limit answered; with --rate-limit, the same apply's wall time with and without the
+                  limit and their ratio (target <= 1.5x, 0 failed steps)
+  steady state    (--steady N) N copies running at once (lab: transfer_seconds keeps them RUNNING): the SMS calls
+                  the lab answered during --window seconds, per task per minute (target <= 12 with defaults)
   engine/step     CPU time of the engine's event-loop thread during the apply, divided by steps: the engine's
                   own cost (scheduling, gates, state transactions, hooks), without the runner's cloud calls
                   (they run in worker threads) and without the lab (another process)
-  idle-runner     wall time during which no runner call was in flight, divided by steps (engine time on the
-                  critical path)
-  runner          summed time inside StepRunner.run_step (overlapping: up to `parallelism` at once)
+  idle-runner     wall time during which no runner call was in flight, divided by steps
+  runner          summed time inside StepRunner.run_step (overlapping: every waiting server at once)
   peak RSS        this process (ru_maxrss) and the lab process (VmHWM)
   cap/FIFO        the first `cap` servers (workflow creation order) start at once, the rest wait QUEUED with
                   positions 1..k and start in that order as slots free; never more than `cap` hold a slot
-Targets (issue 4): 1,000 servers end to end in <= 120 s on a 2-core machine, engine overhead <= 5 ms per step.
 """
 
 from __future__ import annotations
@@ -60,8 +65,9 @@ from mgc_iac.plan.planfile import plan_digest  # noqa: E402
 from mgc_iac.state import ApprovalRecord, open_store  # noqa: E402
 
 SERVERS_PER_WORKFLOW = 100
-TARGET_SECONDS_PER_1000 = 120.0
 TARGET_MS_PER_STEP = 5.0
+TARGET_CALLS_PER_TASK_MIN = 12.0    # issue 20: SMS calls per task per minute in steady state, default settings
+TARGET_LIMIT_RATIO = 1.5            # issue 20: 1,000 servers under a lab limit of 50 req/s, vs without the limit
 FIRST_STEP = "CreateTarget"
 LAST_STEP = "MigrationTaskClear"
 
@@ -69,7 +75,8 @@ LAST_STEP = "MigrationTaskClear"
 # --- stack and lab seed (plain text) -----------------------------------------------------------------------
 
 
-def write_seed(path: Path) -> None:
+def write_seed(path: Path, rate_limit: float | None = None, transfer_seconds: float = 0.0) -> None:
+    limit = f"{{requests_per_second: {rate_limit:g}, per: service}}" if rate_limit else "null"
     path.write_text(
         "cloud:\n  region: cn-north-4\n  availability_zone: cn-north-4a\n"
         "  vpcs:\n    - name: vpc-main\n      cidr: 10.0.0.0/8\n"
@@ -83,10 +90,10 @@ def write_seed(path: Path) -> None:
         "  images:\n    - {id: lab-image-linux, name: Debian 12 64bit, os_type: Linux}\n"
         "    - {id: lab-image-windows, name: Windows Server 2019 64bit, os_type: Windows}\n"
         "  lab: {job_seconds: 0, instant_transfers: true, transition_seconds: 0, sync_interval_seconds: 0, "
-        "faults: []}\n", encoding="utf-8")
+        f"faults: [], transfer_seconds: {transfer_seconds:g}, rate_limit: {limit}}}\n", encoding="utf-8")
 
 
-def write_stack(directory: Path, servers: int, cap: int) -> None:
+def write_stack(directory: Path, servers: int, cap: int, poll_interval: float | None = None) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "stack.yaml").write_text(
         "apiVersion: mgc-iac/v1\nkind: MigrationStack\n"
@@ -122,7 +129,8 @@ def write_stack(directory: Path, servers: int, cap: int) -> None:
                       "    advanced:\n      verify_consistency: true\n      start_target_after_migration: true\n"
                       f"{'      bandwidth_limit_mbps: 1000' + chr(10) if w % 2 else ''}"
                       "      install_rsync: false\n      enterprise_project: default\n"
-                      f"      tags: {{owner: platform, wave: 'w{w:03d}'}}\n"
+                      + (f"      poll_interval: {poll_interval:g}\n" if poll_interval else "")
+                      + f"      tags: {{owner: platform, wave: 'w{w:03d}'}}\n"
                       "    verification_policy: {hash: false, include_paths: [/data], exclude_paths: [/data/tmp]}\n"
                       + (f"    servers:\n{overrides}" if overrides else ""))
 
@@ -238,13 +246,27 @@ def _approve(store: Any, stack: str, gates: list[str], digest: str) -> None:
             txn.add_approval(ApprovalRecord(gate, "bench-approver", digest, "2026-01-01T00:00:00Z", "cli"))
 
 
+def _calls(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Per service: calls that reached the lab between two stats reads, and of those refused 429 by its limit."""
+    out: dict[str, dict[str, int]] = {}
+    for key in ("calls", "throttled"):
+        for route, n in (after.get(key) or {}).items():
+            service = route.split(".", 1)[0]
+            delta = int(n) - int((before.get(key) or {}).get(route, 0))
+            out.setdefault(service, {"calls": 0, "throttled": 0})[key] += delta
+    return out
+
+
 def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str = "upfront",
-        profile: Path | None = None, state: str | None = None) -> dict[str, Any]:
+        profile: Path | None = None, state: str | None = None, rate_limit: float | None = None,
+        poll_interval: float | None = None) -> dict[str, Any]:
+    from mgc_iac.cloud import limiters, reset_limiters
     from mgc_iac.lab import start_background, stop_background
 
+    reset_limiters()  # each run starts with fresh client-side limiters (a new lab, a new process's worth)
     lab_dir, stack_dir = workdir / "lab", workdir / "stack"
-    write_stack(stack_dir, servers, cap)
-    write_seed(stack_dir / "lab-seed.yaml")
+    write_stack(stack_dir, servers, cap, poll_interval)
+    write_seed(stack_dir / "lab-seed.yaml", rate_limit)
     os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir)
     endpoint = start_background(lab_dir, seed=stack_dir / "lab-seed.yaml")
     store = open_store(state or stack_dir / "state.db")  # a postgresql:// URL for bench/team_state.py
@@ -303,6 +325,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
                 merged.dump_stats(str(profile.with_suffix(".runner" + profile.suffix)))
         lab_cpu1, lab_mib = _lab_figures(lab_dir)
         checks1 = _contract_stats(endpoint)
+        client_429 = sum(lim.throttled_total for lim in limiters())
     finally:
         store.close()
         stop_background(lab_dir)
@@ -314,6 +337,8 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
             "checks": checks1["checks"] - checks0["checks"],
             "check_s": checks1["check_seconds"] - checks0["check_seconds"],
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "hooks": hooks,
+            "calls": _calls(checks0, checks1), "rate_limit": rate_limit, "client_429": client_429,
+            "poll_interval": poll_interval,
             "order": [s.address for _, _, s in sorted((first_plan.workflow_order.index(s.workflow), i, s)
                                                       for i, s in enumerate(first_plan.server_changes))]}
 
@@ -345,17 +370,26 @@ def report(r: dict[str, Any]) -> None:
     steps = max(1, r["steps"])
     per_step_ms = r["loop_cpu_s"] / steps * 1000
     idle_ms = (r["wall_s"] - r["runner_busy_s"]) / steps * 1000
-    target_wall = TARGET_SECONDS_PER_1000 * r["servers"] / 1000
-    print(f"\n== {r['servers']} servers, cap {r['cap']}, parallelism {r['parallelism']}, gates {r['mode']} ==")
+    limit = f"lab rate limit {r['rate_limit']:g} req/s per service" if r["rate_limit"] else "no lab rate limit"
+    cadence = f"poll_interval {r['poll_interval']:g} s" if r["poll_interval"] else "poll_interval default (10 s)"
+    print(f"\n== {r['servers']} servers, cap {r['cap']}, parallelism {r['parallelism']}, gates {r['mode']}, {limit}, "
+          f"{cadence} ==")
     if r["mode"] == "upfront":
         print(f"plan               {r['plan_s']:8.2f} s   ({r['gates']} gates approved up front, one apply)")
     else:
         print(f"plan               {r['plan_s']:8.2f} s   ({r['gates']} gates approved at each stop: {r['applies']} "
               f"applies; approve + re-plan between them {r['between_s']:.1f} s, not in the wall time)")
-    print(f"apply wall         {r['wall_s']:8.2f} s   target {target_wall:.0f} s (120 s per 1,000) -> "
-          f"{r['wall_s'] / target_wall:.2f}x of budget  exit {r['exit']}")
+    failed = len(r["hooks"].failed)
+    print(f"apply wall         {r['wall_s']:8.2f} s   exit {r['exit']}, {failed} failed step(s)")
     print(f"steps run          {r['steps']:8d}     {r['steps'] / r['wall_s']:.0f} steps/s, "
           f"{r['wall_s'] / r['servers'] * 1000:.1f} ms per server")
+    calls = r["calls"]
+    total = sum(c["calls"] for c in calls.values())
+    refused = sum(c["throttled"] for c in calls.values())
+    per = ", ".join(f"{svc} {c['calls']} ({c['calls'] / r['servers']:.1f}/server, {c['throttled']} refused 429)"
+                    for svc, c in sorted(calls.items()))
+    print(f"cloud calls        {total:8d}     {total / r['servers']:.1f} per server, {refused} refused 429 "
+          f"({r['client_429']} seen by the client): {per}")
     print(f"engine/step        {per_step_ms:8.2f} ms  (event-loop CPU {r['loop_cpu_s']:.1f} s) target "
           f"{TARGET_MS_PER_STEP} ms -> {per_step_ms / TARGET_MS_PER_STEP:.2f}x")
     print(f"idle-runner/step   {idle_ms:8.2f} ms  (wall with no runner call in flight)")
@@ -383,6 +417,85 @@ def report(r: dict[str, Any]) -> None:
         print(f"cap                max {hooks.max_in_flight} servers holding a slot (cap {r['cap']})")
 
 
+# --- steady state: SMS calls per task per minute while every copy runs ----------------------------------------
+
+
+@dataclass
+class CopyHooks(Hooks):
+    """Counts the StartMigration steps that started (every copy is running once all have)."""
+
+    copying: int = 0
+    failed: dict[str, str] = field(default_factory=dict)
+
+    def step_started(self, gate: str, attempt: int) -> None:
+        if gate.endswith("/StartMigration"):
+            self.copying += 1
+
+    def step_finished(self, gate: str, status: str, detail: dict[str, Any]) -> None:
+        if status == "failed":
+            self.failed[gate] = str(detail.get("error"))
+
+
+def steady(servers: int, workdir: Path, window: float, rate_limit: float | None, parallelism: int,
+           poll_interval: float | None) -> dict[str, Any]:
+    """Every server's full replication runs (lab only: `transfer_seconds`, simulated copies that stay RUNNING);
+    the SMS calls the lab answers during `window` seconds, once every copy has started and one poll interval
+    passed, per task and per minute."""
+    from mgc_iac.cloud import reset_limiters
+    from mgc_iac.lab import start_background, stop_background
+
+    reset_limiters()
+    ramp = servers * 0.25 + 30          # generous: StartUpAgent of every server at parallelism 10 under the limit
+    transfer = ramp + window + 60
+    lab_dir, stack_dir = workdir / "lab", workdir / "stack"
+    write_stack(stack_dir, servers, servers, poll_interval)
+    write_seed(stack_dir / "lab-seed.yaml", rate_limit, transfer_seconds=transfer)
+    os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir)
+    endpoint = start_background(lab_dir, seed=stack_dir / "lab-seed.yaml")
+    store = open_store(stack_dir / "state.db")
+    try:
+        cloud = {"provider": "lab", "region": endpoint.region, "lab_dir": str(lab_dir), "url": endpoint.url}
+        plan = plan_stack(stack_dir, store=store).plan
+        digest = plan_digest(plan)
+        _approve(store, plan.stack, plan.gates(), digest)
+        hooks = CopyHooks()
+        engine = Engine(plan, digest, store, CloudSteps(cloud), hooks=hooks,
+                        options=EngineOptions(parallelism=parallelism, expected_serial=plan.state_serial))
+        done: dict[str, Any] = {}
+        thread = threading.Thread(target=lambda: done.setdefault("result", engine.run()), daemon=True)
+        thread.start()
+        deadline = time.monotonic() + ramp * 4
+        while hooks.copying < servers and time.monotonic() < deadline and thread.is_alive():
+            time.sleep(0.5)
+        all_copying = hooks.copying >= servers
+        time.sleep(poll_interval or 10.0)   # the last StartMigration's own action is out of the window
+        before, t0 = _contract_stats(endpoint), time.monotonic()
+        time.sleep(window)
+        after, t1 = _contract_stats(endpoint), time.monotonic()
+        thread.join()
+        result = done.get("result")
+    finally:
+        store.close()
+        stop_background(lab_dir)
+    sms = _calls(before, after).get("sms", {"calls": 0, "throttled": 0})
+    minutes = (t1 - t0) / 60
+    return {"servers": servers, "window_s": t1 - t0, "all_copying": all_copying, "sms_calls": sms["calls"],
+            "per_task_per_min": sms["calls"] / servers / minutes, "throttled": sms["throttled"],
+            "exit": result.exit_code if result else None, "failed": dict(list(hooks.failed.items())[:3]),
+            "rate_limit": rate_limit, "poll_interval": poll_interval}
+
+
+def report_steady(r: dict[str, Any]) -> None:
+    limit = f"lab rate limit {r['rate_limit']:g} req/s" if r["rate_limit"] else "no lab rate limit"
+    cadence = f"poll_interval {r['poll_interval']:g} s" if r["poll_interval"] else "default poll_interval (10 s)"
+    print(f"\n== steady state: {r['servers']} copies running, {cadence}, {limit} ==")
+    print(f"SMS calls          {r['sms_calls']:8d} in {r['window_s']:.0f} s ({r['throttled']} refused 429); every copy "
+          f"running: {r['all_copying']}")
+    print(f"per task, minute   {r['per_task_per_min']:8.3f}     target <= {TARGET_CALLS_PER_TASK_MIN:g} -> "
+          f"{r['per_task_per_min'] / TARGET_CALLS_PER_TASK_MIN:.3f}x; apply exit {r['exit']}, "
+          f"{len(r['failed'])} failed {r['failed'] or ''}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", type=int, default=None, help="servers (default: quick mode, 200)")
@@ -393,27 +506,53 @@ def main() -> None:
     parser.add_argument("--gates", choices=("upfront", "at-stops"), default="upfront",
                         help="approve every gate of the first plan before applying (default), or approve what "
                         "waits after each apply stops (exit 3) and apply again")
+    parser.add_argument("--rate-limit", type=float, default=None, metavar="REQ_PER_S",
+                        help="the lab's API gateway limit per service; also runs the same apply without a limit "
+                        "first and prints the ratio (the target run: --servers 1000 --rate-limit 50)")
+    parser.add_argument("--poll-interval", type=float, default=None, metavar="SECONDS",
+                        help="the stack's advanced.poll_interval (default: the product default, 10 s)")
+    parser.add_argument("--steady", type=int, default=None, metavar="SERVERS",
+                        help="only the steady state: SERVERS copies running (lab transfer_seconds), SMS calls per "
+                        "task per minute during --window seconds")
+    parser.add_argument("--window", type=float, default=60.0, help="steady-state window (seconds)")
     parser.add_argument("--profile", type=Path, help="write cProfiles here: the event loop (FILE) and the runner "
                         "threads merged (FILE with .runner before the suffix); they slow the run")
     parser.add_argument("--keep", type=Path, help="work in this directory and keep it")
     args = parser.parse_args()
-    if args.full:
-        runs = [(1000, 1000), (1200, 1000)]
-    elif args.servers is None:
-        runs = [(200, args.cap or 150)]
-    else:
-        runs = [(args.servers, args.cap or args.servers)]
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; lab: background process, job_seconds 0, "
           "instant_transfers on and transition_seconds 0 (lab only: SMS's asynchronous transitions finish at once),"
           " no faults")
-    bad = False
-    for servers, cap in runs:
-        with contextlib.ExitStack() as stack:
-            base = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mgc-apply-")))
-            workdir = base / f"{servers}-{cap}"
-            r = run(servers, cap, args.parallelism, workdir, args.gates, args.profile)
-        report(r)
-        bad = bad or r["exit"] != 0 or bool(r["servers"] > r["cap"] and check_cap_fifo(r))
+    with contextlib.ExitStack() as stack:
+        base = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mgc-apply-")))
+        if args.steady:
+            r = steady(args.steady, base / f"steady-{args.steady}", args.window, args.rate_limit, args.parallelism,
+                       args.poll_interval)
+            report_steady(r)
+            sys.exit(0 if r["exit"] in (0, 3) and not r["failed"] else 1)
+        if args.full:
+            runs = [(1000, 1000, None), (1200, 1000, None)]
+        elif args.servers is None:
+            runs = [(200, args.cap or 150, None)]
+        else:
+            runs = [(args.servers, args.cap or args.servers, None)]
+        if args.rate_limit:
+            runs = [*runs, *[(n, c, args.rate_limit) for n, c, _ in runs]]
+        results: dict[tuple[int, int], dict[str, Any]] = {}
+        bad = False
+        for servers, cap, limit in runs:
+            workdir = base / f"{servers}-{cap}-{limit or 'free'}"
+            r = run(servers, cap, args.parallelism, workdir, args.gates, args.profile, rate_limit=limit,
+                    poll_interval=args.poll_interval)
+            report(r)
+            bad = bad or r["exit"] != 0 or bool(r["servers"] > r["cap"] and check_cap_fifo(r))
+            free = results.get((servers, cap))
+            if limit and free is not None:
+                ratio = r["wall_s"] / free["wall_s"]
+                print(f"under the limit    {ratio:8.2f}x the wall time without it ({r['wall_s']:.1f} s vs "
+                      f"{free['wall_s']:.1f} s), target <= {TARGET_LIMIT_RATIO:g}x; "
+                      f"{len(r['hooks'].failed)} failed step(s) (target 0)")
+            else:
+                results[(servers, cap)] = r
     sys.exit(1 if bad else 0)
 
 

@@ -18,6 +18,7 @@
     |   +-- CloudConflictError  409 or a wrong state transition
     |   +-- CloudThrottledError 429 after the retries ran out
     |   +-- CloudUnavailableError 5xx or a dropped connection after the retries ran out
+    |       +-- CloudAnswerLostError  a call unsafe to replay got no answer (it may have been carried out)
     +-- SSHError                a source or target host could not be reached or a command failed
         +-- SSHConnectError     connect/auth/host key; the message says how to fix it
         +-- SSHCommandError     a command exited non-zero
@@ -147,6 +148,11 @@ class CloudThrottledError(CloudError):
 
 class CloudUnavailableError(CloudError):
     """Still failing (5xx or connection lost) after the bounded retries."""
+
+
+class CloudAnswerLostError(CloudUnavailableError):
+    """A call that is not safe to replay got no answer: the cloud may or may not have carried it out (the caller
+    reads what the cloud has before it sends it again)."""
 
 
 class SSHError(MgcIacError):

@@ -14,18 +14,18 @@ the target's EIP on a public network, its private IP on a private one. The task 
 the server is called (task_name).
 
 The steps the engine runs on an existing task (start, sync, verify, cutover, clear) live in
-mgc_iac.engine.runners.sms_task; they share this module's wait through SMS's own transitions (`settled`). The
-provider's delete (MigrationTaskClear) is DeleteTask as Huawei allows it (`delete_task`). What each state means
-for each step is mgc_iac.cloud.sms_states (one table, shared with any fleet reader); a state it does not know
-fails the step naming it.
+mgc_iac.engine.runners.sms_task; they share this module's actions and waits on SMS's own transitions, all of
+them through the apply's one FleetReader (mgc_iac/cloud/_fleet.py: paged ListTasks/ListServers at the
+workflow's poll_interval). The provider's delete (MigrationTaskClear) is DeleteTask as Huawei allows it
+(`delete_task`). What each state means for each step is mgc_iac.cloud.sms_states (one table, shared with the
+fleet reader); a state it does not know fails the step naming it.
 """
 
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pulumi.dynamic import (
@@ -39,14 +39,13 @@ from pulumi.dynamic import (
 )
 
 from mgc_iac.cloud.endpoint import cloud_for
-from mgc_iac.errors import CloudError, CloudNotFoundError
+from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import MIGRATION_TASK
 from providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud", "target_server_id")
 ALL_DAY = ("00:00", "23:59")
-POLL_SECONDS = 0.2
-TIMEOUT_SECONDS = 24 * 3600.0
+POLL_SECONDS = 10.0     # Huawei's Terraform provider reads a task every 10 s (after 5 s): advanced.poll_interval
 
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")   # SDK PostTask.name: letters, digits, '_', '-'; 1-64 (API)
@@ -182,36 +181,12 @@ class MigrationTaskProvider(ResourceProvider):
         return diff_attrs(MIGRATION_TASK, olds, news, META)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        cloud = cloud_for(props["cloud"])
-        source = find_source(cloud, props["source_mac"], props.get("source"))
-        name = task_name(props)
-        task_id = None
-        if source.current_task_id:
-            task_id = source.current_task_id
-        else:
-            same = cloud.sms.list_tasks(name=name)
-            task_id = same[0].id if same else None
-        if task_id is None:
-            server = cloud.ecs.show_server(props["target_server_id"])
-            public = props.get("network", "public") == "public"
-            task_id = cloud.sms.create_task(task_request(
-                cloud, name, source, server, props["target_name"], props["os"], props["type"], public,
-                target_disks(source, server), syncing=bool(props.get("syncing")),
-                start_target_server=bool(props.get("start_target_server")),
-                speed_limit_mbps=int(props.get("bandwidth_limit_mbps") or 0),
-                consistency_check=bool((props.get("verify") or {}).get("enabled"))))
-        self._configure(cloud, task_id, props)
-        task = cloud.sms.show_task(task_id)
-        return CreateResult(task_id, {**props, "id": task_id, "source_id": source.id, "name": name,
-                                      "state": task.state})
+        outs = create_task_for(props)
+        return CreateResult(outs["id"], outs)
 
     @staticmethod
-    def _configure(cloud: Any, task_id: str, props: dict[str, Any]) -> None:
-        from mgc_iac.cloud import SpeedLimit
-
-        cloud.sms.set_configuration(task_id, task_configuration(props))
-        limit = props.get("bandwidth_limit_mbps")
-        cloud.sms.set_speed_limit(task_id, [SpeedLimit(*ALL_DAY, int(limit))] if limit else [])
+    def _configure(cloud: Any, task_id: str, props: dict[str, Any], fresh: bool = False) -> None:
+        _configure(cloud, task_id, props, fresh)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         task = cloud_for(props["cloud"]).sms.show_task(id_)
@@ -231,69 +206,183 @@ class MigrationTaskProvider(ResourceProvider):
         delete_task(props["cloud"], id_)
 
 
-# ---- waiting on SMS's own transitions (delete, and the engine's steps) ------------------------------
+def _configure(cloud: Any, task_id: str, props: dict[str, Any], fresh: bool = False) -> None:
+    """The task's configuration keys and speed limit; a task just created has no limit to clear."""
+    from mgc_iac.cloud import SpeedLimit
+
+    cloud.sms.set_configuration(task_id, task_configuration(props))
+    limit = props.get("bandwidth_limit_mbps")
+    if limit or not fresh:
+        cloud.sms.set_speed_limit(task_id, [SpeedLimit(*ALL_DAY, int(limit))] if limit else [])
 
 
-def _poll(check: Callable[[], bool], what: str, cancel: threading.Event | None, timeout: float | None) -> None:
-    """Call `check()` every POLL_SECONDS until it answers True; the deadline or `cancel` raise. A poll that fails
-    transiently is the client's to retry (its own bounded retries)."""
-    limit = timeout or TIMEOUT_SECONDS
-    deadline = time.monotonic() + limit
-    stop = cancel or threading.Event()
-    while not check():
-        if stop.wait(POLL_SECONDS):
-            raise CloudError(f"stopped waiting: {what} (interrupted)", service="sms", operation="show_task")
-        if time.monotonic() > deadline:
-            raise CloudError(f"{what} after {limit:.0f} s", service="sms", operation="show_task")
+def create_task_for(props: dict[str, Any], *, source_id: str = "", replay: bool = True) -> dict[str, Any]:
+    """The provider's create, as the engine also runs it. `source_id`: the source StartUpAgent saw register (its
+    MAC is still confirmed with show_server); `replay=False` (the step's first attempt) skips looking the task
+    up by name, since only this step creates it and a task of the source shows in its current_task anyway."""
+    cloud = cloud_for(props["cloud"])
+    source = None
+    if source_id:
+        candidate = cloud.sms.show_source(source_id)
+        if props["source_mac"].lower() in (m.lower() for m in candidate.macs):
+            source = candidate
+    source = source or find_source(cloud, props["source_mac"], props.get("source"))
+    name = task_name(props)
+    task_id = source.current_task_id or None
+    if task_id is None and replay:
+        same = cloud.sms.list_tasks(name=name)
+        task_id = same[0].id if same else None
+    fresh = task_id is None
+    if fresh:
+        server = cloud.ecs.show_server(props["target_server_id"])
+        public = props.get("network", "public") == "public"
+        task_id = cloud.sms.create_task(task_request(
+            cloud, name, source, server, props["target_name"], props["os"], props["type"], public,
+            target_disks(source, server), syncing=bool(props.get("syncing")),
+            start_target_server=bool(props.get("start_target_server")),
+            speed_limit_mbps=int(props.get("bandwidth_limit_mbps") or 0),
+            consistency_check=bool((props.get("verify") or {}).get("enabled"))))
+    _configure(cloud, str(task_id), props, fresh)
+    state = "READY" if fresh else cloud.sms.show_task(str(task_id)).state   # a new task is READY (CreateTask)
+    return {**props, "id": task_id, "source_id": source.id, "name": name, "state": state}
 
 
-def settled(cloud: Any, task_id: str, cancel: threading.Event | None, timeout: float | None = None) -> Any:
+# ---- actions and waits on a task (the engine's steps, in mgc_iac.engine.runners.sms_task, and delete) ----------
+#
+# Every wait on a task goes through the apply's FleetReader (mgc_iac/cloud/_fleet.py): one paged ListTasks /
+# ListServers read at the workflow's `advanced.poll_interval` for all waiting steps, first after half of it.
+# Actions are sent on what the apply last saw of the task (the reader's last read, or what it noted itself) and
+# read the task only when that is unknown or when SMS refuses; a lost answer to an action is checked against the
+# task and sent once more if SMS did not act (mgc_iac.errors.CloudAnswerLostError).
+
+
+def poll_interval(spec: dict[str, Any] | None, workflow: str) -> float:
+    """The workflow's advanced.poll_interval (seconds), Terraform's 10 s when the spec says nothing."""
+    wf = next((w for w in (spec or {}).get("workflows", []) if w.get("name") == workflow), {})
+    return float((wf.get("advanced") or {}).get("poll_interval") or POLL_SECONDS)
+
+
+def every(interval: float | None) -> float:
+    """The interval asked for, else POLL_SECONDS (read at call time)."""
+    return POLL_SECONDS if interval is None else float(interval)
+
+
+@contextmanager
+def cancel_scope(cancel: Any) -> Iterator[None]:
+    """Outside the engine (no CallScope yet): waits end when `cancel` is set."""
+    from mgc_iac.cloud import CallScope, call_scope, current_scope
+
+    if cancel is None or current_scope() is not None:
+        yield
+        return
+    with call_scope(CallScope(who="sms task", cancel=cancel)):
+        yield
+
+
+def fleet_of(cloud: Any, fleet: Any) -> Any:
+    """The apply's FleetReader, or one of its own (a CLI call such as `retry --full`)."""
+    from mgc_iac.cloud import FleetReader
+
+    return fleet if fleet is not None else FleetReader(cloud.sms)
+
+
+def known(cloud: Any, fleet: Any, task_id: str, interval: float, need_source: bool = False) -> Any:
+    """The task as this apply last saw it (a read at most `interval` old, or its own note), else ShowTask."""
+    seen = fleet.latest(task_id, max_age=interval)
+    if seen is not None and seen.task is not None and (seen.source is not None or not need_source):
+        return seen.task
+    noted = fleet.noted(task_id)
+    if noted is not None and not need_source:
+        return noted
+    return cloud.sms.show_task(task_id)
+
+
+def act(cloud: Any, fleet: Any, task_id: str, operation: str, took: Callable[[Any], bool]) -> None:
+    """Send a task action. SMS refusing it because it is done already (`took(task)`) is success; a lost answer
+    is checked against the task and the action sent once more when SMS did not carry it out."""
+    from mgc_iac.errors import CloudAnswerLostError
+
+    for attempt in (1, 2):
+        fleet.forget(task_id)
+        try:
+            cloud.sms.task_action(task_id, operation)
+            return
+        except CloudAnswerLostError:
+            if took(cloud.sms.show_task(task_id)):
+                return
+            if attempt == 2:
+                raise
+        except CloudConflictError:
+            if took(cloud.sms.show_task(task_id)):
+                return
+            raise
+
+
+def _present(view: Any, task_id: str) -> Any:
+    if view.gone:
+        raise CloudNotFoundError(f"task {task_id} is gone from SMS (deleted outside mgc-iac?)", service="sms",
+                                 operation="list_tasks")
+    return view.task
+
+
+def settled(cloud: Any, fleet: Any, task_id: str, task: Any, interval: float) -> Any:
     """The task once SMS has finished a transition it makes on its own (ABORTING, SKIPPING, RESETING...); a
     state SMS does not document raises UnknownStateError naming it."""
     from mgc_iac.cloud import sms_states
 
-    seen: list[Any] = []
+    def steady(t: Any) -> bool:
+        if t.state not in sms_states.TASK_STATES:
+            sms_states.migration(t)       # raises UnknownStateError naming the state
+        return t.state not in sms_states.TRANSIENT or t.state == "DELETING"
 
-    def steady() -> bool:
-        task = cloud.sms.show_task(task_id)
-        seen[:] = [task]
-        if task.state not in sms_states.TASK_STATES:
-            sms_states.migration(task)       # raises UnknownStateError naming the state
-        return task.state not in sms_states.TRANSIENT or task.state == "DELETING"
-
-    _poll(steady, f"SMS task {task_id} still settling", cancel, timeout)
-    return seen[0]
+    if steady(task):
+        return task
+    view = fleet.wait(task_id, lambda v: steady(_present(v, task_id)), interval=interval,
+                      what=f"SMS task {task_id} ({task.state})")
+    return view.task
 
 
-def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event | None = None) -> None:
+def stop_copy(cloud: Any, fleet: Any, task_id: str, interval: float) -> Any:
+    """A copy SMS thinks runs, stopped (ABORTING, then ABORT): the safe point a stalled copy starts from again."""
+    act(cloud, fleet, task_id, "stop", lambda t: t.state in ("ABORTING", "ABORT"))
+    return settled(cloud, fleet, task_id, cloud.sms.show_task(task_id), interval)
+
+
+def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: Any = None, *, fleet: Any = None,
+                interval: float | None = None) -> None:
     """DeleteTask as Huawei allows it: a plain DELETE when the agent is disconnected or the task is ready,
     finished, failed or paused (sms_states.deletable: no stop first, as the Terraform provider); a task copying
     with its agent connected is paused first (action stop, ABORTING, then ABORT), since SMS refuses to delete
-    it. Then wait through DELETING until it is gone."""
+    it. Then wait (the fleet reader's lists) through DELETING until it is gone. `cancel` is the CallScope's."""
+
+    with cancel_scope(cancel):
+        _delete(cloud_for(cloud_config), task_id, fleet_of(cloud_for(cloud_config), fleet), every(interval))
+
+
+def _delete(cloud: Any, task_id: str, fleet: Any, interval: float) -> None:
     from mgc_iac.cloud import sms_states
 
-    cloud = cloud_for(cloud_config)
     try:
-        task = settled(cloud, task_id, cancel)
+        task = settled(cloud, fleet, task_id, known(cloud, fleet, task_id, interval), interval)
         if not sms_states.deletable(task):
-            cloud.sms.task_action(task_id, "stop")
-            task = settled(cloud, task_id, cancel)
+            task = stop_copy(cloud, fleet, task_id, interval)
         if task.state != "DELETING":
-            cloud.sms.delete_task(task_id)
+            try:
+                cloud.sms.delete_task(task_id)
+            except CloudConflictError:   # what we knew was out of date: SMS says it copies
+                if cloud.sms.show_task(task_id).state != "DELETING":
+                    stop_copy(cloud, fleet, task_id, interval)
+                    cloud.sms.delete_task(task_id)
     except CloudNotFoundError:
         return
-    _until_gone(cloud, task_id, cancel)
+    fleet.forget(task_id)
 
-
-def _until_gone(cloud: Any, task_id: str, cancel: threading.Event | None) -> None:
-    def gone() -> bool:
-        try:
-            task = cloud.sms.show_task(task_id)
-        except CloudNotFoundError:
+    def gone(view: Any) -> bool:
+        if view.gone:
             return True
-        if task.state != "DELETING":
-            raise CloudError(f"task {task_id} is {task.state} after DeleteTask, not DELETING", service="sms",
+        if view.task.state != "DELETING":
+            raise CloudError(f"task {task_id} is {view.task.state} after DeleteTask, not DELETING", service="sms",
                              operation="delete_task")
         return False
 
-    _poll(gone, f"SMS task {task_id} still DELETING", cancel, None)
+    fleet.wait(task_id, gone, interval=interval, what=f"SMS task {task_id} deleting")

@@ -115,3 +115,27 @@ def test_a_big_apply_shows_what_fits_and_counts_the_rest(tmp_path: Path) -> None
     frame = _frame(live)
     assert sum(line.startswith("shop-wave-1/srv-") for line in frame.splitlines()) == 27  # 30 lines - 3
     assert "and 173 more server(s): 123 running, 50 queued" in frame
+
+
+def test_an_endpoint_pushing_back_is_one_line_under_the_rows_until_it_answers(view: tuple[LiveView, io.StringIO]
+                                                                             ) -> None:
+    live, _ = view
+    live.step_started(f"{WEB}/StartUpAgent", 1)
+    text = "SMS throttled (429, APIGW.0308); next try in 8 s; 3 servers waiting on it"
+    live.api_pressure("sms http://127.0.0.1:1", text)
+    frame = _frame(live)
+    assert f"! {text}" in frame and frame.index(WEB) < frame.index(text)
+    live.api_pressure("sms http://127.0.0.1:1", None)
+    assert "throttled" not in _frame(live)
+
+
+def test_plain_lines_say_when_an_endpoint_pushes_back_and_when_it_answers_again(capsys: pytest.CaptureFixture
+                                                                                 ) -> None:
+    from mgc_iac.cli.apply_cmds import _PrintHooks
+
+    hooks = _PrintHooks()
+    text = "SMS throttled (429, APIGW.0308); next try in 8 s; 3 servers waiting on it"
+    hooks.api_pressure("sms http://127.0.0.1:1", text)
+    hooks.api_pressure("sms http://127.0.0.1:1", text.replace("8 s", "7 s"))   # within 30 s: not again
+    hooks.api_pressure("sms http://127.0.0.1:1", None)
+    assert capsys.readouterr().err.splitlines() == [f"  ! {text}", "  ! SMS answers again"]

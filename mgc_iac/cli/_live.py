@@ -72,6 +72,7 @@ class LiveView(Hooks):
         self.console = console or Console(stderr=True)
         self._lock = threading.Lock()
         self._rows: dict[str, _Row] = {}
+        self._pushback: dict[str, str] = {}   # endpoint -> "SMS throttled (429); next try in 8 s; ..."
         for server in plan.server_changes:
             steps = tuple(s.step for s in server.steps if s.action in (StepAction.RUN, StepAction.WAIT))
             if steps:
@@ -157,6 +158,13 @@ class LiveView(Hooks):
     def message(self, text: str) -> None:
         self._line(f"[yellow]![/] {escape(text)}")
 
+    def api_pressure(self, endpoint: str, text: str | None) -> None:
+        with self._lock:
+            if text is None:
+                self._pushback.pop(endpoint, None)
+            else:
+                self._pushback[endpoint] = text
+
     # ---- drawing --------------------------------------------------------------------------------------------
 
     def _row(self, address: str) -> _Row:
@@ -187,7 +195,7 @@ class LiveView(Hooks):
             rows = sorted((r for r in self._rows.values() if r.state != "pending"), key=_order)
             pending = sum(1 for r in self._rows.values() if r.state == "pending")
             # as many rows as the terminal shows (header and footer aside): running ones first
-            room = max(3, self.console.size.height - 3)
+            room = max(3, self.console.size.height - 3 - len(self._pushback))
             shown, hidden = rows[:room], rows[room:]
             table = Table(box=None, pad_edge=False, show_edge=False, expand=False, header_style="bold")
             # a narrow terminal shortens the figures, never the server's name or its step
@@ -198,11 +206,15 @@ class LiveView(Hooks):
             now = time.monotonic()
             for row in shown:
                 table.add_row(*self._cells(row, now))
+            pushback = [Text(f"! {text}", style="yellow") for text in self._pushback.values()]
         more = [f"{sum(1 for r in hidden if r.state == s)} {s}" for s in ("running", "waiting", "queued")
                 if any(r.state == s for r in hidden)]
         notes = ([f"and {len(hidden)} more server(s): {', '.join(more)}"] if hidden else []) + \
             ([f"{pending} server(s) not started yet"] if pending else [])
-        return Group(table, Text("; ".join(notes), style="dim")) if notes else table
+        parts: list[RenderableType] = [table, *pushback]
+        if notes:
+            parts.append(Text("; ".join(notes), style="dim"))
+        return Group(*parts) if len(parts) > 1 else table
 
     def _cells(self, row: _Row, now: float) -> tuple[RenderableType, ...]:
         position = f" ({row.steps.index(row.step) + 1}/{len(row.steps)})" if row.step in row.steps else ""

@@ -28,6 +28,22 @@ if TYPE_CHECKING:
 class _PrintHooks(Hooks):
     """Progress lines on stderr (stdout keeps the summary, for pipelines)."""
 
+    def __init__(self) -> None:
+        self._pushback: dict[str, float] = {}   # endpoint -> when its pressure was last printed
+
+    def api_pressure(self, endpoint: str, text: str | None) -> None:
+        """An endpoint pushing back: printed when it starts, then every 30 s while it lasts, and when it ends."""
+        import time
+
+        now = time.monotonic()
+        if text is None:
+            if self._pushback.pop(endpoint, None) is not None:
+                click.echo(f"  ! {endpoint.split(' ', 1)[0].upper()} answers again", err=True)
+            return
+        if now - self._pushback.get(endpoint, float("-inf")) >= 30:
+            self._pushback[endpoint] = now
+            click.echo(f"  ! {text}", err=True)
+
     def step_started(self, gate: str, attempt: int) -> None:
         click.echo(f"  > {gate}" + (f" (attempt {attempt})" if attempt > 1 else ""), err=True)
 
@@ -83,7 +99,8 @@ class _TerminalView:
 @click.option("--auto-approve", is_flag=True,
               help="Do not ask before applying a stack. Never passes a manual gate: those need `approve`.")
 @click.option("--parallelism", type=click.IntRange(1, 1000), default=10, show_default=True,
-              help="Steps running at once.")
+              help="Steps working at once (cloud calls, SSH). A step that only waits on SMS (a copy, a cutover) "
+                   "lends its place meanwhile, so every server's migration can run.")
 @click.option("--stack-dir", type=click.Path(path_type=Path, file_okay=False),
               help="With a plan file: the stack directory (its approvals.yaml, lab-seed.yaml and state); "
                    "default: the directory recorded in the plan, relative to where it was made.")
@@ -106,6 +123,17 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     every automated step and stops at each manual checkpoint until it is approved (exit code 3): it prints
     what waits for whom and the plan digest to approve. Run it again after `mgc-iac approve`; a killed apply
     resumes where it stopped. The stack's lock is taken first, before planning.
+
+    Waiting on the cloud: one paged read of the account's SMS tasks and sources serves every waiting server,
+    first after half of the workflow's `advanced.poll_interval` (default 10s, as Huawei's Terraform provider),
+    then every poll_interval. Calls share one rate limit per service endpoint: a throttled endpoint (HTTP 429,
+    APIGW.0308) is waited out with Retry-After or growing, jittered waits, shown as "SMS throttled (429); next
+    try in 8 s; 3 servers waiting on it" (`cloud.max_requests_per_second` caps the rate).
+
+    Stalls: a running step that shows no progress (task state, bytes copied, answers) for the workflow's
+    `advanced.stall_timeout` (default 30m), or whose calls are all throttled or unanswered that long, fails with
+    "no progress for N min since ..." naming the endpoint and its error; `mgc-iac retry` or a new apply runs it
+    again from a safe point (a copy is stopped and started again).
 
     Exit codes: 0 done, 1 error or a failed step, 3 waiting at gates (or queued behind the account-wide cap),
     4 in progress (--max-wait ran out while the cloud works: apply again later), 130 interrupted (Ctrl-C).
@@ -153,6 +181,8 @@ def _summary(applied: Applied) -> None:
             click.echo(f"(or list them in {where}/approvals.yaml with plan_digest: {digest}); then apply again.")
         else:
             click.echo("(or in approvals.yaml with the digest `mgc-iac plan` shows now); then apply again.")
+    for line in result.pushback:
+        click.echo(f"Pushing back: {line}")
     if result.in_progress:
         click.echo(f"In progress: --max-wait is up while the cloud works on; run `mgc-iac apply {where}` again "
                    "to pick it up (exit code 4).")

@@ -5,8 +5,10 @@ cloud and the embedded lab (the lab is just another endpoint).
     cloud = Cloud(settings)
     server_id = cloud.ecs.create_server(ServerRequest(...), client_token="plan-digest/web-01/target")
 
-Every call retries 429 (and, when safe to replay, 5xx and lost connections) with bounded, jittered
-backoff, then raises a CloudError subclass carrying service, operation, status, code and request id.
+Every call takes a token of its endpoint's shared rate limiter and retries 429 (and, when safe to replay, 5xx
+and lost connections) with jittered backoff: a bounded number of times, or inside a step's CallScope until the
+step's progress watchdog gives up; then it raises a CloudError subclass carrying service, operation, status,
+code and request id. Waits on SMS tasks go through one FleetReader per apply (paged ListTasks/ListServers).
 The SDK is imported on first use of a service, never at import time of this package.
 """
 
@@ -14,11 +16,14 @@ from mgc_iac.cloud._bss import BssClient, PriceQuery, PriceQuote
 from mgc_iac.cloud._cloud import Cloud
 from mgc_iac.cloud._ecs import EcsClient
 from mgc_iac.cloud._evs import EvsClient
+from mgc_iac.cloud._fleet import FleetReader, FleetTask
 from mgc_iac.cloud._kms import KmsClient
 from mgc_iac.cloud._lab import Fault, LabControl
+from mgc_iac.cloud._scope import CallScope, call_scope, current_scope
 from mgc_iac.cloud._settings import CloudSettings, RetryPolicy
 from mgc_iac.cloud._smn import SmnClient
 from mgc_iac.cloud._sms import SmsClient
+from mgc_iac.cloud._throttle import Pressure, limiters, observe, reset_limiters
 from mgc_iac.cloud._types import (
     AttachedVolume,
     Command,
@@ -55,4 +60,6 @@ __all__ = [
     "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
     "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan",
     "partitioned_disk",
+    "FleetReader", "FleetTask", "CallScope", "call_scope", "current_scope", "Pressure", "limiters", "observe",
+    "reset_limiters",
 ]

@@ -17,8 +17,11 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
-from mgc_iac.cloud._errors import classify, to_cloud_error
+from mgc_iac.cloud._errors import classify, retry_after, retry_after_handler, to_cloud_error
+from mgc_iac.cloud._scope import current_scope
 from mgc_iac.cloud._settings import CloudSettings
+from mgc_iac.cloud._throttle import EndpointLimiter, backoff, limiter_for
+from mgc_iac.errors import CloudAnswerLostError
 
 
 class _InlineExecutor(Executor):
@@ -114,23 +117,61 @@ class ServiceClient:
                         creds = creds.with_security_token(s.security_token)
                     client = (self._client_class().new_builder().with_http_config(self._http_config())
                               .with_credentials(creds).with_endpoints([s.endpoint(self.service)])
-                              .build())
+                              .with_exception_handler(retry_after_handler()).build())
                     self._client = _owned_policy(client, s.pool_size, s.endpoint(self.service))
         return self._client
 
+    def _limiter(self) -> EndpointLimiter:
+        limiter = self.__dict__.get("_endpoint_limiter")
+        if limiter is None:
+            limiter = self.__dict__["_endpoint_limiter"] = limiter_for(
+                self.service, self._settings.endpoint(self.service), self._settings.max_requests_per_second)
+        return limiter
+
     def _attempts(self, operation: str, send: Callable[[], Any], idempotent: bool) -> Any:
+        """Send through the endpoint's limiter. Inside a step's CallScope a throttled or failing endpoint is tried
+        again until the scope's deadline (Huawei's 2-5 s waits for a 429, growing); outside one, at most
+        RetryPolicy.max_attempts times. A call unsafe to replay is only sent again after a 429 (the cloud surely
+        did not act); one that got no answer raises CloudAnswerLostError for its caller to check."""
         policy = self._settings.retry
-        for attempt in range(policy.max_attempts):
+        scope = current_scope()
+        limiter = self._limiter()
+        what = f"{self.service}.{operation}"
+        failures = 0
+        while True:
+            limiter.acquire(scope, what)
             try:
-                return send()
+                answer = send()
             except Exception as exc:
                 kind = classify(exc)
-                # a non-idempotent call is only replayed when the cloud surely did not act (429)
-                retry = kind == "throttled" or (idempotent and kind in ("unavailable", "lost"))
-                if not retry or attempt == policy.max_attempts - 1:
+                if not (kind == "throttled" or (idempotent and kind in ("unavailable", "lost"))):
+                    if kind == "lost":
+                        raise CloudAnswerLostError(f"no answer from the endpoint ({type(exc).__name__}): it may have "
+                                                   "been carried out", service=self.service,
+                                                   operation=operation) from exc
                     raise to_cloud_error(exc, self.service, operation) from exc
-                self._sleep(policy.delay(attempt, self._rng))
-        raise AssertionError("unreachable")
+                failures += 1
+                error = to_cloud_error(exc, self.service, operation)
+                if scope is None:
+                    delay = policy.delay(failures - 1, self._rng)
+                elif kind == "throttled":
+                    delay = backoff(max(failures, limiter.throttled_in_row + 1), policy.throttle_base,
+                                    policy.throttle_max, self._rng)
+                else:
+                    delay = backoff(failures, max(policy.base_delay, 0.05), policy.max_delay, self._rng)
+                wait = limiter.failed(kind, error.status, error.code or "", delay=delay, retry_after=retry_after(exc))
+                if scope is None:
+                    if failures >= policy.max_attempts:
+                        raise error from exc
+                    self._sleep(wait)
+                    continue
+                deadline = scope.deadline()
+                if deadline is not None and time.monotonic() + wait > deadline:
+                    raise scope.expired(error) from exc
+                limiter.wait_after_failure(scope, wait, what)
+                continue
+            limiter.succeeded()
+            return answer
 
     def call(self, operation: str, request: Any, *, idempotent: bool = True) -> Any:
         """Send an SDK request through `sdk.<operation>`; return the SDK's typed response model."""

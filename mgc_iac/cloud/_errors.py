@@ -71,6 +71,45 @@ def classify(exc: BaseException) -> Kind:
     return "final"
 
 
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds a 429 (or 503) asked us to wait (its Retry-After header: seconds or an HTTP date), if it said."""
+    value = getattr(exc, "retry_after", None)
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    import time
+
+    return max(0.0, when.timestamp() - time.time())
+
+
+def retry_after_handler() -> object:
+    """The SDK's exception handler, keeping the Retry-After header on the error it raises (the SDK drops the
+    headers of an error answer). Built on first use: the SDK is imported lazily."""
+    from huaweicloudsdkcore.exceptions.exception_handler import DefaultExceptionHandler
+
+    class RetryAfterHandler(DefaultExceptionHandler):
+        def handle_exception(self, request: object, response: object) -> None:
+            try:
+                super().handle_exception(request, response)
+            except Exception as exc:
+                value = (getattr(response, "headers", None) or {}).get("Retry-After")
+                if value is not None:
+                    exc.retry_after = value  # type: ignore[attr-defined]
+                raise
+
+    return RetryAfterHandler()
+
+
 def to_cloud_error(exc: BaseException, service: str, operation: str) -> CloudError:
     from huaweicloudsdkcore.exceptions import exceptions as sdk
 

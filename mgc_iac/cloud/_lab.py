@@ -21,6 +21,9 @@ class Fault:
     throttle_rate: float = 0.0        # answered 429
     drop_rate: float = 0.0            # connection closed without an answer
     lost_answer_rate: float = 0.0     # the call is carried out, then the connection closes without an answer
+    retry_after_seconds: int | None = None  # the 429s carry Retry-After: N
+    count: int = 0                    # fires at most this many times (0: no end)
+    answer_contains: str = ""         # lost answers only for answers containing this (e.g. "START")
 
 
 class LabControl(ServiceClient):
@@ -48,16 +51,24 @@ class LabControl(ServiceClient):
 
     def update_settings(self, *, job_seconds: float | None = None, instant_transfers: bool | None = None,
                         agent_timeout_seconds: float | None = None, transition_seconds: float | None = None,
-                        sync_interval_seconds: float | None = None) -> dict[str, Any]:
+                        sync_interval_seconds: float | None = None, transfer_seconds: float | None = None,
+                        **rate: Any) -> dict[str, Any]:
         """job_seconds: how long ECS jobs stay RUNNING (0 = instant). instant_transfers (lab only): SMS start and
-        sync finish at once with progress 100 and a clean consistency result, no agent needed.
-        agent_timeout_seconds: how long after its last poll a source's agent still counts as connected.
-        transition_seconds: how long SMS's asynchronous transitions (ABORTING, DELETING, cutovering, clearing) take.
-        sync_interval_seconds: the pause between two rounds of continuous synchronisation."""
+        sync finish at once with progress 100 and a clean consistency result, no agent needed; transfer_seconds:
+        how long such a simulated copy runs first. agent_timeout_seconds: how long after its last poll a source's
+        agent still counts as connected. transition_seconds: how long SMS's asynchronous transitions (ABORTING,
+        DELETING, cutovering, clearing) take. sync_interval_seconds: the pause between two rounds of continuous
+        synchronisation. rate_limit={requests_per_second, per} or rate_limit=None: the API gateway's flow control
+        (None: off)."""
         body = {k: v for k, v in (("job_seconds", job_seconds), ("instant_transfers", instant_transfers),
                                   ("agent_timeout_seconds", agent_timeout_seconds),
                                   ("transition_seconds", transition_seconds),
-                                  ("sync_interval_seconds", sync_interval_seconds)) if v is not None}
+                                  ("sync_interval_seconds", sync_interval_seconds),
+                                  ("transfer_seconds", transfer_seconds)) if v is not None}
+        if "rate_limit" in rate:
+            body["rate_limit"] = rate.pop("rate_limit")
+        if rate:
+            raise TypeError(f"unknown lab settings: {', '.join(rate)}")
         return self.raw("lab.set_settings", "PUT", "/_lab/settings", body=body)
 
     def set_faults(self, faults: Sequence[Fault], seed: int = 0) -> None:

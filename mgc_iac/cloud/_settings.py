@@ -46,6 +46,10 @@ class RetryPolicy:
     max_attempts: int = 4          # tries in all, the first included
     base_delay: float = 0.25       # seconds before the first retry (upper bound of its jitter)
     max_delay: float = 8.0         # cap of one wait
+    # a 429 inside a step: Huawei's advice is to wait 2 to 5 s and send again (FAQ "How Do I Handle the Error
+    # APIG.0308?"); the waits double from throttle_base up to throttle_max (mgc_iac/cloud/_throttle.py)
+    throttle_base: float = 2.0
+    throttle_max: float = 30.0
 
     def delay(self, retry: int, rng: random.Random | None = None) -> float:
         """Seconds to wait before retry number `retry` (0 for the first retry): uniform in [0, cap]."""
@@ -71,6 +75,8 @@ class CloudSettings:
     pool_size: int = 64                                           # HTTP connections kept per service
     sms_region: str = ""                                          # SmsRegion entry; "" = sms_region_for(region)
     domain_id: str = ""        # the account id global services (BSS, IAM) sign with; "" = asked from IAM
+    # the client-side cap per service endpoint (requests/s; None: adaptive only, see mgc_iac/cloud/_throttle.py)
+    max_requests_per_second: float | None = None
 
     def endpoint(self, service: str) -> str:
         if service in self.endpoints:
@@ -117,7 +123,8 @@ class CloudSettings:
         """Settings that send every service to a lab that answers (mgc_iac.cloud.endpoint reads one from its
         directory; mgc_iac.lab.ensure_lab starts one)."""
         defaults: dict[str, object] = {"job_poll_interval": 0.05, "read_timeout": 30.0,
-                                       "retry": RetryPolicy(base_delay=0.05, max_delay=0.5)}
+                                       "retry": RetryPolicy(base_delay=0.05, max_delay=0.5,
+                                                                            throttle_base=0.5, throttle_max=8.0)}
         defaults.update(overrides)
         return cls(region=lab.region, project_id=lab.project_id, ak=lab.ak, sk=lab.sk, domain_id=lab.domain_id,
                    endpoints={s: lab.url for s in SERVICES}, **defaults)  # type: ignore[arg-type]

@@ -31,6 +31,10 @@ from mgc_iac.errors import CloudError
 
 # the operations of POST /v3/tasks/{id}/action (UpdateTaskStatusReq.operation, SMS API reference "Managing a
 # Migration Task": start, stop, restart, test, cutover, clone_test, network_check, skip, clear, migration_test)
+# the largest page of ListTasks / ListServers (ListServersRequest.limit: "0 means the default 200"; ListTasks'
+# limit up to 200 per huawei-behaviour.md); the lab refuses more
+PAGE_LIMIT = 200
+
 TaskOperation = Literal["start", "stop", "restart", "cutover", "clear", "skip", "test", "clone_test",
                         "network_check", "migration_test"]
 
@@ -146,13 +150,15 @@ class SmsClient(ServiceClient):
         body = self.body("PostSourceServerBody", facts.to_body())
         return self.call("register_server", RegisterServerRequest(body=body)).id
 
-    def list_sources(self, name: str | None = None, state: str | None = None) -> list[SourceServer]:
-        """Sources as list_servers has them: without MACs or disks (ask show_source for those)."""
+    def list_sources(self, name: str | None = None, state: str | None = None,
+                     page_size: int = PAGE_LIMIT) -> list[SourceServer]:
+        """Sources as list_servers has them: without MACs or disks (ask show_source for those), in pages of
+        `page_size` (ListServers: limit 0-200, 0 meaning the default 200)."""
         from huaweicloudsdksms.v3 import ListServersRequest
 
         found: list[SourceServer] = []
         while True:
-            answer = self.call("list_servers", ListServersRequest(name=name, state=state, limit=100,
+            answer = self.call("list_servers", ListServersRequest(name=name, state=state, limit=page_size,
                                                                   offset=len(found)))
             page = [source_from_list_item(s) for s in answer.source_servers or []]
             found += page
@@ -211,13 +217,14 @@ class SmsClient(ServiceClient):
         return task_from_detail(self.call("show_task", ShowTaskRequest(task_id=task_id)))
 
     def list_tasks(self, name: str | None = None, state: str | None = None,
-                   source_id: str | None = None) -> list[Task]:
-        """Tasks as list_tasks has them (no connected flag, no migration cycle: show_task has those)."""
+                   source_id: str | None = None, page_size: int = PAGE_LIMIT) -> list[Task]:
+        """Tasks as list_tasks has them (no connected flag, no migration cycle: show_task has those), in pages of
+        `page_size` (at most 200)."""
         from huaweicloudsdksms.v3 import ListTasksRequest
 
         found: list[Task] = []
         while True:
-            request = ListTasksRequest(name=name, state=state, source_server_id=source_id, limit=100,
+            request = ListTasksRequest(name=name, state=state, source_server_id=source_id, limit=page_size,
                                        offset=len(found))
             answer = self.call("list_tasks", request)
             page = [task_from_list_item(t) for t in answer.tasks or []]

@@ -52,6 +52,8 @@ def cloud_config(spec: dict[str, Any], lab: LabAnswer | None = None, lab_dir: Pa
     config: dict[str, Any] = {"provider": provider, "region": cloud.get("region", DEFAULT_REGION)}
     if cloud.get("endpoints"):
         config["endpoints"] = dict(sorted(cloud["endpoints"].items()))
+    if cloud.get("max_requests_per_second"):
+        config["max_requests_per_second"] = float(cloud["max_requests_per_second"])
     if provider != "lab":
         return config
     if lab_dir is not None:
@@ -109,6 +111,8 @@ def settings_for(config: dict[str, Any]) -> CloudSettings:
         raise ConfigError(f"unknown cloud provider {provider!r} (lab | huaweicloud)")
     if config.get("endpoints"):
         settings = replace(settings, endpoints={**settings.endpoints, **config["endpoints"]})
+    if config.get("max_requests_per_second"):
+        settings = replace(settings, max_requests_per_second=float(config["max_requests_per_second"]))
     return settings
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from mgc_iac.cloud._base import ServiceClient
-from mgc_iac.cloud._settings import RetryPolicy
 from mgc_iac.errors import CloudError, CloudThrottledError, CloudUnavailableError
 
 T = TypeVar("T")
@@ -46,7 +45,7 @@ def single_attempt(client: C) -> C:
     """A view of `client` that sends each call once, sharing its SDK client and connections (the wait retries)."""
     client.sdk  # noqa: B018 - build the SDK client once, so the view shares it instead of building its own
     view = copy.copy(client)
-    view._settings = replace(client._settings, retry=RetryPolicy(max_attempts=1))
+    view._settings = replace(client._settings, retry=replace(client._settings.retry, max_attempts=1))
     return view
 
 

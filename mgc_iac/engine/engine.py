@@ -19,6 +19,8 @@ import contextlib
 import contextvars
 import functools
 import json
+import threading
+import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -43,7 +45,9 @@ from mgc_iac.engine.hooks import Hooks
 from mgc_iac.engine.notify import render
 from mgc_iac.engine.result import ApplyResult, Waiting
 from mgc_iac.engine.schedule import Waves, blocked_reason, window_allows, window_message, window_of
+from mgc_iac.engine.slots import StepSlot
 from mgc_iac.engine.steps import StepContext, StepOutcome, StepRunner
+from mgc_iac.engine.watchdog import DEFAULT_STALL_SECONDS, StepWatch
 from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
 from mgc_iac.stack.models import ApprovalPolicy, Limits
@@ -126,10 +130,12 @@ class Engine:
                     f"the plan was made against state serial {expected} but the state of `{stack}` is now at "
                     f"{serial}: something was applied since; make a new plan (`mgc-iac plan`) and review it")
             self._prepare()
-            # the runner's calls run in a pool of `parallelism` threads (asyncio.to_thread's default pool has
-            # min(32, CPUs + 4): 6 on a 2-core machine, whatever parallelism says)
-            self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.parallelism),
-                                            thread_name_prefix="mgc-iac-step")
+            # the runner's calls run in the engine's own pool (asyncio.to_thread's default pool has min(32, CPUs + 4)
+            # threads: 6 on a 2-core machine): `parallelism` steps at work, plus every server's step that only waits
+            # on the cloud (it lends its slot back meanwhile, engine/slots.py)
+            workers = max(1, self.options.parallelism) + len(self.plan.server_changes)
+            self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mgc-iac-step")
+            stop_relay = self._relay_pressure()
             try:
                 try:
                     async with asyncio.timeout_at(self.options.deadline):  # loop time is time.monotonic()
@@ -140,6 +146,7 @@ class Engine:
                     # the running steps were told to stop waiting and stay RUNNING; the cloud goes on, and the
                     # next apply picks each one up where the cloud has it
                     self.result.in_progress = True
+                self.result.pushback = _pushback()
                 if self.result.waiting and self.options.replan_digest is not None:
                     self.result.approve_digest = self.options.replan_digest()
                 self._notify()
@@ -147,9 +154,47 @@ class Engine:
                 self.result.interrupted = True
                 for event in self._cancels:
                     event.set()
+            except BaseException:
+                for event in self._cancels:  # e.g. the state store is gone: running steps stop waiting too
+                    event.set()
+                raise
             finally:
+                stop_relay()
                 self._pool.shutdown(wait=True)  # interrupted steps see their cancel event and end
         return self.result
+
+    def _relay_pressure(self) -> Callable[[], None]:
+        """Endpoints pushing back (429, 5xx, no answer: mgc_iac/cloud/_throttle.py) go to the hooks, on the loop,
+        at most once a second per endpoint and at once when it answers again."""
+        from mgc_iac.cloud import observe
+
+        loop = asyncio.get_running_loop()
+        last: dict[str, float] = {}
+
+        def relay(pressure: Any, key: str) -> None:
+            now = time.monotonic()
+            if pressure is not None and now - last.get(key, float("-inf")) < 1.0:
+                return
+            last[key] = now if pressure is not None else float("-inf")
+            text = pressure.text(now) if pressure is not None else None
+            with contextlib.suppress(RuntimeError):  # the loop is closing: nobody looks any more
+                loop.call_soon_threadsafe(self.hooks.api_pressure, key, text)
+
+        return observe(relay)
+
+    def _stall_timeout(self, workflow: str) -> float:
+        wf = next((w for w in (self.plan.spec or {}).get("workflows", []) if w.get("name") == workflow), {})
+        return float((wf.get("advanced") or {}).get("stall_timeout") or DEFAULT_STALL_SECONDS)
+
+    def _run_step(self, ctx: StepContext) -> StepOutcome:
+        """In a worker thread: the runner's step inside its CallScope (cancel, watchdog, lent slot)."""
+        from mgc_iac.cloud import CallScope, call_scope
+
+        watch: StepWatch = ctx.watch
+        scope = CallScope(who=ctx.gate, cancel=ctx.cancel, deadline=watch.deadline, expired=watch.expired,
+                          idle=ctx.idle, progress=watch.saw)
+        with call_scope(scope):
+            return self.runner.run_step(ctx)
 
     async def _in_thread(self, fn: Callable[..., _T], /, *args: Any) -> _T:
         """`fn(*args)` in one of the engine's worker threads, with this context (as asyncio.to_thread)."""
@@ -288,10 +333,10 @@ class Engine:
                     slots.add(server)
                 if slots.pending and (freed or not finished or released):
                     others_running = claim()
-        except asyncio.CancelledError:
+        except BaseException:  # Ctrl-C, or a server's task failed outside its step (the state store is gone)
             for task in tasks:
                 task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError):  # each one's end is retrieved: nothing is left behind
                 await asyncio.gather(*tasks, return_exceptions=True)
             raise
         finally:
@@ -421,24 +466,26 @@ class Engine:
         return overriders
 
     @contextlib.asynccontextmanager
-    async def _worker(self, server: _Server, step: str) -> AsyncIterator[None]:
-        """One of `parallelism` workers for `step`. A windowed step (Cutover, SourceClear) waits for its window
-        without holding one, and is checked again once it holds one: it never starts after the window closed.
-        A step found RUNNING (it began inside its window before a crash) is finished whenever."""
+    async def _worker(self, server: _Server, step: str) -> AsyncIterator[StepSlot]:
+        """One of `parallelism` workers for `step` (a StepSlot: lent back while the step only waits on the cloud,
+        engine/slots.py). A windowed step (Cutover, SourceClear) waits for its window without holding one, and is
+        checked again once it holds one: it never starts after the window closed. A step found RUNNING (it began
+        inside its window before a crash) is finished whenever."""
         prev = self._steps.get(f"{server.change.address}/{step}")
         resumed = prev is not None and prev.status is StepStatus.RUNNING
         window = window_of(self.plan, server.change.workflow)
+        slot = StepSlot(self._sem, asyncio.get_running_loop(), threading.Event())
         while True:
             if not resumed:
                 await self._window_open(server, step)
-            await self._sem.acquire()
+            await slot.take()
             if resumed or window_allows(window, step, self.options.clock()).open:
                 break
-            self._sem.release()
+            slot.give_back()
         try:
-            yield
+            yield slot
         finally:
-            self._sem.release()
+            slot.close()
 
     async def _window_open(self, server: _Server, step: str) -> bool:
         """Wait until the workflow's cutover window is open for `step` (Cutover, SourceClear); True once it is.
@@ -475,7 +522,7 @@ class Engine:
         change = server.change
         gate = f"{change.address}/{step}"
         stack = self.plan.stack
-        async with self._worker(server, step):
+        async with self._worker(server, step) as slot:
             prev = self._steps.get(gate)
             attempt = (prev.attempt if prev else 0) + 1
             resumed = prev is not None and prev.status is StepStatus.RUNNING
@@ -489,12 +536,14 @@ class Engine:
             self.hooks.step_started(gate, attempt)
             ctx = StepContext(stack=stack, step=step, server=change, spec=self.plan.spec,
                               changes=dict(self._changes.get((change.workflow, change.server), {})),
-                              records=dict(server.records), attempt=attempt,
+                              records=dict(server.records), attempt=attempt, cancel=slot.cancel,
                               incarnation=str(extra.get("incarnation", "")),
-                              progress=self._progress_to_hooks(gate) if self._wants_progress else None)
+                              progress=self._progress_to_hooks(gate) if self._wants_progress else None,
+                              previous=dict(prev.detail) if prev is not None else {}, idle=slot.lent,
+                              watch=StepWatch(self._stall_timeout(change.workflow), f"{step} started"))
             self._cancels.append(ctx.cancel)
             try:
-                outcome: StepOutcome = await self._in_thread(self.runner.run_step, ctx)
+                outcome: StepOutcome = await self._in_thread(self._run_step, ctx)
             except asyncio.CancelledError:
                 ctx.cancel.set()
                 with self.store.transaction(stack) as txn:
@@ -610,6 +659,21 @@ class Engine:
             return
         if sent:  # the claim above does not move the serial (the digest to approve stays)
             self.hooks.notified(workflow, event)
+
+
+def _pushback() -> list[str]:
+    """Endpoints pushing back now, in words naming them (for the summary when an apply ends)."""
+    from mgc_iac.cloud import limiters
+    from mgc_iac.engine.watchdog import span
+
+    out = []
+    for limiter in limiters():
+        pressure = limiter.pressure()
+        if pressure is not None:
+            what = pressure.text().split(";", 1)[0].split(" ", 1)[1]
+            out.append(f"{limiter.service.upper()} at {limiter.endpoint}: {what} for "
+                       f"{span(time.monotonic() - pressure.since)}")
+    return out
 
 
 def apply_moves(store: StateStore, plan: Plan) -> None:

@@ -29,6 +29,10 @@ class Hooks:
     def message(self, text: str) -> None:
         """A note worth showing (e.g. a resumed step)."""
 
+    def api_pressure(self, endpoint: str, text: str | None) -> None:
+        """A cloud endpoint pushes back: `text` says how ("SMS throttled (429); next try in 8 s; 3 servers
+        waiting on it"), as often as it changes; None once it answers again."""
+
 
 class RecordingHooks(Hooks):
     """Keeps every event as a tuple (for tests and for `--format json` output)."""
@@ -53,3 +57,6 @@ class RecordingHooks(Hooks):
 
     def message(self, text: str) -> None:
         self.events.append(("message", text))
+
+    def api_pressure(self, endpoint: str, text: str | None) -> None:
+        self.events.append(("pressure", endpoint, text))

@@ -32,6 +32,9 @@ class ApplyResult:
     interrupted: bool = False
     in_progress: bool = False  # returned at the --max-wait deadline with steps still running in the cloud
     approve_digest: str | None = None  # digest of the plan in which the gates wait (what to approve)
+    # cloud endpoints still pushing back when the apply ended: "SMS at https://...: throttled (429, APIGW.0308)
+    # since 3 min" (why --max-wait ran out, or why a step stalled)
+    pushback: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:

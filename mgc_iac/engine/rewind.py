@@ -77,9 +77,16 @@ def resync(store: StateStore, stack: str, server: str) -> list[str]:
 
 
 def retry(store: StateStore, stack: str, server: str) -> list[str]:
-    """Retry: the server's FAILED step goes back to PENDING (its later steps were never run)."""
+    """Retry: the server's FAILED step goes back to PENDING (its later steps were never run). A step left RUNNING
+    by an apply that was stopped (the caller holds the stack's lock, so no apply runs it now: e.g. killed while
+    the step stalled) is retried the same way. Either runs again from a safe point (CloudSteps: a copy SMS thinks
+    runs is stopped and started again, so a lost START is sent again)."""
     steps = _server_steps(store, stack, server)
     failed = [name for name in ORDER if (r := steps.get(name)) is not None and r.status is StepStatus.FAILED]
     if not failed:
-        raise UserError(f"{server} has no failed step to retry (`mgc-iac status` shows where it stands)")
+        failed = [name for name in ORDER if (r := steps.get(name)) is not None and r.status is StepStatus.RUNNING
+                  and not r.detail.get("approved_by")]
+    if not failed:
+        raise UserError(f"{server} has no failed or interrupted step to retry (`mgc-iac status` shows where it "
+                        "stands)")
     return _rewind(store, stack, steps, failed[0], "retry")

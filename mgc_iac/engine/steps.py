@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -32,6 +33,12 @@ class StepContext:
     incarnation: str = ""
     # called from the worker thread with the step's progress (see Hooks.step_progress); None = nobody listens
     progress: Callable[[dict[str, Any]], None] | None = None
+    # the detail of this step's previous record (a failed or interrupted attempt: e.g. {"stalled": ...})
+    previous: dict[str, Any] = field(default_factory=dict)
+    # held while the step only waits on the cloud: the engine lends the step's parallelism slot meanwhile
+    idle: Callable[[], AbstractContextManager[Any]] = nullcontext
+    # the step's progress watchdog (mgc_iac.engine.watchdog.StepWatch); None outside the engine
+    watch: Any = None
 
     @property
     def gate(self) -> str:

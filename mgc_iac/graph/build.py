@@ -41,8 +41,10 @@ def _build_graph(stack: Stack) -> Graph:
     selection = workflow_servers(stack)
     resources: dict[str, DesiredResource] = {}
     workflows = []
+    made: dict[tuple[StepKind, bool, str], Step] = {}  # Steps are frozen: servers with the same words share one
     for position, wf in enumerate(stack.workflows):
         servers = selection[wf.name]
+        reasons = _workflow_reasons(wf)
         nodes = []
         for src in servers:
             target = _target_attrs(wf, src)
@@ -51,7 +53,7 @@ def _build_graph(stack: Stack) -> Graph:
                 f"{addr}/{TARGET_SERVER}", TARGET_SERVER, wf.name, src.name, target)
             resources[f"{addr}/{MIGRATION_TASK}"] = DesiredResource(
                 f"{addr}/{MIGRATION_TASK}", MIGRATION_TASK, wf.name, src.name, _task_attrs(wf, src, target))
-            nodes.append(_server_node(wf, src, target, len(servers)))
+            nodes.append(_server_node(wf, src, target, len(servers), reasons, made))
         if wf.advanced.notifications is not None:
             note = wf.advanced.notifications
             resources[f"{wf.name}/{NOTIFICATION}"] = DesiredResource(
@@ -123,21 +125,10 @@ def _checks_note(wf: Workflow) -> str:
     return f" (after {len(checks)} automated check(s): {', '.join(c.name for c in checks)})" if checks else ""
 
 
-def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_size: int) -> ServerNode:
-    shrinks = [d for d, t in zip(src.disks, target["disks"], strict=True) if t["size_gb"] < d.size_gb]
-    limit = wf.advanced.bandwidth_limit_mbps
-    mbps = limit / max(workflow_size, 1) if limit else ASSUMED_UNLIMITED_MBPS
-    used = sum(d.used_gb for d in src.disks)
+def _workflow_reasons(wf: Workflow) -> dict[StepKind, str]:
+    """What each step does in this workflow, for the steps whose words are the same for all its servers."""
     verify = wf.advanced.verify_consistency or wf.verification_policy.hash
-    why = {
-        StepKind.CREATE_TARGET: f"create {target['name']} ({target['flavor']}"
-        + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")",
-        StepKind.START_UP_AGENT: "prechecks, " + ("install rsync, " if wf.advanced.install_rsync else "")
-        + "start the migration agent" + (" (block-level, ports 8899/8900)" if src.os == "windows" else ""),
-        StepKind.START_MIGRATION: f"full replication of {used:g} GB"
-        + (f" (not copied: {', '.join(wf.advanced.copy_exclude_paths)})" if wf.advanced.copy_exclude_paths else ""),
-        StepKind.RESIZE_DISK_PARTITION: "target disks shrink: resize partitions on the SMS console"
-        if shrinks else "no target disk shrinks",
+    return {
         StepKind.START_SYNCHRONIZATION: "incremental synchronization" if not wf.advanced.quick_mode
         else "quick mode: no incremental synchronization",
         StepKind.VERIFY_CONSISTENCY: ("hash verification of " + ", ".join(wf.verification_policy.include_paths))
@@ -156,13 +147,41 @@ def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_siz
         StepKind.SOURCE_CLEAR: "stop and remove the agent on the source",
         StepKind.MIGRATION_TASK_CLEAR: "delete the SMS task",
     }
+
+
+def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_size: int,
+                 reasons: dict[StepKind, str], made: dict[tuple[StepKind, bool, str], Step]) -> ServerNode:
+    """`reasons`: the workflow's (_workflow_reasons); `made`: Steps already built, shared between servers."""
+    shrinks = [d for d, t in zip(src.disks, target["disks"], strict=True) if t["size_gb"] < d.size_gb]
+    limit = wf.advanced.bandwidth_limit_mbps
+    mbps = limit / max(workflow_size, 1) if limit else ASSUMED_UNLIMITED_MBPS
+    used = sum(d.used_gb for d in src.disks)
+    why = {
+        **reasons,
+        StepKind.CREATE_TARGET: f"create {target['name']} ({target['flavor']}"
+        + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")",
+        StepKind.START_UP_AGENT: "prechecks, " + ("install rsync, " if wf.advanced.install_rsync else "")
+        + "start the migration agent" + (" (block-level, ports 8899/8900)" if src.os == "windows" else ""),
+        StepKind.START_MIGRATION: f"full replication of {used:g} GB"
+        + (f" (not copied: {', '.join(wf.advanced.copy_exclude_paths)})" if wf.advanced.copy_exclude_paths else ""),
+        StepKind.RESIZE_DISK_PARTITION: "target disks shrink: resize partitions on the SMS console"
+        if shrinks else "no target disk shrinks",
+    }
     enabled = {
         StepKind.RESIZE_DISK_PARTITION: bool(shrinks),
         StepKind.START_SYNCHRONIZATION: not wf.advanced.quick_mode,
-        StepKind.VERIFY_CONSISTENCY: verify,
+        StepKind.VERIFY_CONSISTENCY: wf.advanced.verify_consistency or wf.verification_policy.hash,
     }
-    steps = tuple(Step(kind, enabled.get(kind, True), why[kind]) for kind in STEP_ORDER
-                  if kind not in TEST_STEPS or wf.test_launch != "off")
+    steps = []
+    for kind in STEP_ORDER:
+        if kind in TEST_STEPS and wf.test_launch == "off":
+            continue
+        key = (kind, enabled.get(kind, True), why[kind])
+        step = made.get(key)
+        if step is None:
+            step = made[key] = Step(*key)
+        steps.append(step)
+    steps = tuple(steps)
     return ServerNode(
         workflow=wf.name, server=src.name, os=src.os, target_name=target["name"], steps=steps, used_gb=used,
         assumed_mbps=mbps, estimated_seconds=int(used * 8192 / mbps) if used else 0,

@@ -11,22 +11,27 @@ from typing import Any
 from aiohttp import web
 
 from mgc_iac.lab.faults import Faults
+from mgc_iac.lab.gateway import DEFAULT_RATE_LIMIT, GatewayLimit, check_rate_limit
 from mgc_iac.lab.seed import Seed, seed_documents
 from mgc_iac.lab.store import Store
 
 # agent_timeout_seconds: a source counts as connected while its agent's last poll is younger than this;
 # transition_seconds: how long SMS's asynchronous transitions (ABORTING, DELETING, cutovering, clearing) take;
-# sync_interval_seconds: the pause between two rounds of continuous synchronisation (Huawei does not publish it)
+# sync_interval_seconds: the pause between two rounds of continuous synchronisation (Huawei does not publish it);
+# transfer_seconds (lab only, with instant_transfers): how long a simulated copy runs before it finishes;
+# rate_limit: the API gateway's flow control (mgc_iac/lab/gateway.py), null for none
 DEFAULT_SETTINGS: dict[str, Any] = {"job_seconds": 2.0, "instant_transfers": False, "agent_timeout_seconds": 90.0,
-                                    "transition_seconds": 0.5, "sync_interval_seconds": 3.0}
+                                    "transition_seconds": 0.5, "sync_interval_seconds": 3.0, "transfer_seconds": 0.0,
+                                    "rate_limit": DEFAULT_RATE_LIMIT}
 
 
 class LabError(Exception):
     """Answered as {"error_code", "error_msg"} with the given HTTP status (and X-Request-Id)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
         self.status = status
         self.code = code
+        self.retry_after = retry_after   # seconds, sent as Retry-After (a 429 of a fault rule that says so)
         super().__init__(message)
 
 
@@ -51,6 +56,7 @@ class LabContext:
     keys: dict[str, str]                      # AK -> SK accepted by the signature check
     faults: Faults = field(default_factory=Faults)
     clock: Any = time.time                    # replaced in tests that need to move time
+    gateway: GatewayLimit | None = None       # the API gateway's flow control (None: off)
 
     def all_keys(self) -> dict[str, str]:
         """AK -> SK of every credential the lab accepts: its own and the seed's temporary ones."""
@@ -88,6 +94,19 @@ class LabContext:
     def sync_interval(self) -> float:
         return float(self.store.setting("sync_interval_seconds", DEFAULT_SETTINGS["sync_interval_seconds"]))
 
+    def transfer_seconds(self) -> float:
+        return float(self.store.setting("transfer_seconds", 0.0) or 0.0)
+
+    def refresh_gateway(self) -> None:
+        """Build the gateway's limit from the stored setting (after a seed, a reset or a settings change)."""
+        limit = check_rate_limit(self.store.setting("rate_limit", DEFAULT_RATE_LIMIT))
+        current = self.gateway
+        if limit is None:
+            self.gateway = None
+        elif current is None or (current.requests_per_second, current.per) != (limit["requests_per_second"],
+                                                                               limit["per"]):
+            self.gateway = GatewayLimit(limit["requests_per_second"], limit["per"])
+
     def agent_timeout(self) -> float:
         return float(self.store.setting("agent_timeout_seconds", DEFAULT_SETTINGS["agent_timeout_seconds"]))
 
@@ -98,11 +117,13 @@ class LabContext:
                 self.store.put(kind, doc)
             for key in DEFAULT_SETTINGS:
                 if key in self.seed.lab:
-                    self.store.set_setting(key, self.seed.lab[key])
+                    value = self.seed.lab[key]
+                    self.store.set_setting(key, check_rate_limit(value) if key == "rate_limit" else value)
             faults = {"seed": self.seed.lab.get("fault_seed", 0), "rules": self.seed.lab.get("faults", [])}
             self.store.set_setting("faults", faults)
             self.store.set_setting("seeded", True)
         self.faults = Faults.from_dict(faults)
+        self.refresh_gateway()
 
     def open(self) -> None:
         """Seed an empty store, or pick up the faults a previous run left."""
@@ -110,6 +131,7 @@ class LabContext:
             self.load_seed()
         else:
             self.faults = Faults.from_dict(self.store.setting("faults", {}))
+            self.refresh_gateway()
 
     def reset(self) -> None:
         self.store.wipe()

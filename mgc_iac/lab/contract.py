@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 import time
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
 from typing import Any
@@ -40,10 +41,13 @@ class ContractStats:
     checks: int = 0
     seconds: float = 0.0
     handler_seconds: float = 0.0
+    calls: Counter[str] = field(default_factory=Counter)       # requests that reached a service, per route
+    throttled: Counter[str] = field(default_factory=Counter)   # of those, answered 429 by the gateway's limit
 
     def to_dict(self) -> dict[str, Any]:
         return {"checks": self.checks, "check_seconds": round(self.seconds, 6),
-                "handler_seconds": round(self.handler_seconds, 6), "cpu_seconds": round(time.process_time(), 3)}
+                "handler_seconds": round(self.handler_seconds, 6), "cpu_seconds": round(time.process_time(), 3),
+                "calls": dict(self.calls), "throttled": dict(self.throttled)}
 
 
 STATS: web.AppKey[ContractStats] = web.AppKey("contract_stats", ContractStats)

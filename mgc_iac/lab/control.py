@@ -1,9 +1,12 @@
 """The lab control API under /_lab/ (signed like every call, loopback only): settings, faults, messages, reset.
 
     GET    /_lab/health                 {"project_id", "region", "pid"}
-    GET    /_lab/stats                  {checks, check_seconds, handler_seconds, cpu_seconds}: the SDK-model check
-    GET    /_lab/settings               {"job_seconds": 2.0, "instant_transfers": false}
-    PUT    /_lab/settings               same keys, any subset; job_seconds 0 = jobs finish at once
+    GET    /_lab/stats                  {checks, check_seconds, handler_seconds, cpu_seconds, calls, throttled}: the
+                                        SDK-model check, and the calls answered / refused 429 per operation
+    GET    /_lab/settings               {"job_seconds": 2.0, "instant_transfers": false, "transfer_seconds": 0,
+                                        "rate_limit": {"requests_per_second": 50, "per": "service"}, ...}
+    PUT    /_lab/settings               same keys, any subset; job_seconds 0 = jobs finish at once; rate_limit
+                                        null = no API gateway limit
     GET    /_lab/faults                 {"seed": 0, "rules": [FaultRule...]}
     PUT    /_lab/faults                 {"seed", "rules": [{service, operation, latency_ms, error_rate,
                                         throttle_rate, drop_rate, lost_answer_rate}]}: replaces and reseeds
@@ -14,7 +17,8 @@
                                         state error now, or its next cutover ends in error / clear in clearfailed
 
 `instant_transfers` is a lab-only setting: an SMS task start/sync completes at once with progress 100 and a
-clean consistency result, no agent needed (used by the 1,000-server benchmark).
+clean consistency result, no agent needed (used by the 1,000-server benchmark); with `transfer_seconds` the
+simulated copy stays RUNNING (or SYNCING) that long first.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from aiohttp import web
 
 from mgc_iac.lab.context import DEFAULT_SETTINGS, bad_request, body_json, lab_of, reply
 from mgc_iac.lab.faults import Faults
+from mgc_iac.lab.gateway import check_rate_limit
 
 routes = web.RouteTableDef()
 
@@ -65,9 +70,18 @@ async def put_settings(request: web.Request) -> web.Response:
     timeout = body.get("agent_timeout_seconds", 1)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
         raise bad_request("LAB.0001", "agent_timeout_seconds is a number > 0")
+    transfer = body.get("transfer_seconds", 0)
+    if not isinstance(transfer, int | float) or isinstance(transfer, bool) or transfer < 0:
+        raise bad_request("LAB.0001", "transfer_seconds is a number >= 0")
+    if "rate_limit" in body:
+        try:
+            body["rate_limit"] = check_rate_limit(body["rate_limit"])
+        except ValueError as exc:
+            raise bad_request("LAB.0001", str(exc)) from None
     with lab.store.tx():
         for key, value in body.items():
             lab.store.set_setting(key, value)
+    lab.refresh_gateway()
     return reply(lab.settings())
 
 

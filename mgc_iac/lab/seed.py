@@ -90,6 +90,14 @@ def load_seed(path: Path | None) -> Seed:
     unknown = set(cloud) - known
     if unknown:
         raise ConfigError(f"lab seed {path}: unknown keys under cloud: {', '.join(sorted(unknown))}")
+    lab = cloud.get("lab") or {}
+    if isinstance(lab, dict) and "rate_limit" in lab:
+        from mgc_iac.lab.gateway import check_rate_limit
+
+        try:
+            check_rate_limit(lab["rate_limit"])
+        except ValueError as exc:
+            raise ConfigError(f"lab seed {path}: cloud.lab.{exc}") from None
     return Seed(**{k: v for k, v in cloud.items() if v is not None})
 
 

@@ -42,6 +42,8 @@ async def huawei_errors(request: web.Request, handler: Handler) -> web.StreamRes
         resp = await handler(request)
     except LabError as exc:
         refused = _error(exc.status, exc.code, str(exc), request_id)
+        if exc.retry_after is not None:
+            refused.headers["Retry-After"] = str(exc.retry_after)
         if exc.status == 413:
             refused.force_close()          # the rest of an oversized body is never read
         return refused
@@ -133,22 +135,41 @@ async def sdk_contract(request: web.Request, handler: Handler) -> web.StreamResp
 
 
 @web.middleware
+async def gateway_limit(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The API gateway's flow control per account (mgc_iac/lab/gateway.py): over the limit, 429 APIGW.0308."""
+    route = request.match_info.route.name or ""
+    service, _, operation = route.partition(".")
+    if not operation or service in ("lab", "agent"):   # the control API and the public package download
+        return await handler(request)
+    stats = request.app[STATS]
+    stats.calls[route] += 1
+    gateway = request.app[LAB].gateway
+    if gateway is not None and not gateway.admit(service, operation):
+        stats.throttled[route] += 1
+        raise LabError(429, "APIGW.0308", gateway.message())
+    return await handler(request)
+
+
+@web.middleware
 async def injected_faults(request: web.Request, handler: Handler) -> web.StreamResponse:
     route = request.match_info.route.name or ""
     service, _, operation = route.partition(".")
     if not operation or service == "lab":
         return await handler(request)
-    decision = request.app[LAB].faults.decide(service, operation)
+    faults = request.app[LAB].faults
+    decision = faults.decide(service, operation)
     if decision.latency_ms:
         await asyncio.sleep(decision.latency_ms / 1000)
     if decision.outcome == "error":
         raise LabError(500, "SYS.0500", "injected fault: internal error")
     if decision.outcome == "throttle":
-        raise LabError(429, "APIGW.0308", "injected fault: the throttling threshold has been reached")
+        raise LabError(429, "APIGW.0308", "injected fault: the throttling threshold has been reached",
+                       retry_after=decision.retry_after)
     if decision.outcome == "drop":
         _abort(request)
     response = await handler(request)
-    if decision.outcome == "lost_answer":
+    if decision.outcome == "lost_answer" or (isinstance(response, web.Response) and faults.lose_answer(
+            service, operation, response.text or "")):
         _abort(request)              # the change is committed; only the answer is lost (a crash, a cut link)
     return response
 
@@ -160,7 +181,8 @@ def _abort(request: web.Request) -> None:
 
 
 def build_app(lab: LabContext) -> web.Application:
-    app = web.Application(middlewares=[huawei_errors, loopback_and_signature, injected_faults, sdk_contract],
+    app = web.Application(middlewares=[huawei_errors, loopback_and_signature, gateway_limit, injected_faults,
+                                       sdk_contract],
                           client_max_size=MAX_BODY)
     app[LAB] = lab
     app[STATS] = ContractStats()

@@ -35,12 +35,12 @@ def retry(ws: Workspace, server: str, *, full: bool = False) -> Rewound:
 
     if not full:
         return Rewound(server, rewind(ws.store, ws.name, server))
-    from providers.migration_task import delete_task
+    from providers.migration_task import delete_task, poll_interval
 
     task = full_retry_target(ws.store, ws.name, server)
     deleted = False
     if task is not None and task.outputs.get("id") and not task.outputs.get("cleared"):
-        delete_task(ws.cloud_config, str(task.outputs["id"]))
+        delete_task(ws.cloud_config, str(task.outputs["id"]), interval=poll_interval(ws.spec, server.split("/")[0]))
         deleted = True
     return Rewound(server, full_retry(ws.store, ws.name, server, task), deleted)
 

@@ -7,14 +7,14 @@ that changed (a whole-document deep diff is 100x slower at 10k servers).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mgc_iac._gc import gc_paused
-from mgc_iac.diagnostics import Diagnostic
-from mgc_iac.errors import PlanRefusedError
+from mgc_iac.diagnostics import Diagnostic, Severity
+from mgc_iac.errors import DriftRefusedError, PlanRefusedError
 from mgc_iac.graph.kinds import MIGRATION_TASK, TARGET_SERVER, replace_reasons
-from mgc_iac.graph.model import Graph, ServerNode, StepKind
+from mgc_iac.graph.model import MANUAL_STEPS, Graph, ServerNode, StepKind
 from mgc_iac.plan.drift_rules import repair_drift
 from mgc_iac.plan.model import (
     Action,
@@ -50,6 +50,15 @@ def make_plan(
                           refreshed=refreshed, provenance=provenance, drift=tuple(drift))
 
 
+@dataclass
+class _Findings:
+    """What planning finds besides the changes: warnings for the plan, refusals that stop it, drift."""
+
+    notes: list[Diagnostic]
+    refusals: list[str] = field(default_factory=list)
+    drift: list[Drift] = field(default_factory=list)
+
+
 def _make_plan(
     graph: Graph,
     snapshot: Snapshot,
@@ -61,31 +70,58 @@ def _make_plan(
     provenance: Provenance | None,
     drift: tuple[Drift, ...] = (),
 ) -> Plan:
-    notes: list[Diagnostic] = list(warnings)
-    refusals: list[str] = []
-    drifted: dict[str, list[Drift]] = {}
-    for d in drift:
-        drifted.setdefault(d.address, []).append(d)
-    drift_refusals: list[str] = []
-    drift_out: list[Drift] = []
+    """Four phases, each one pass over its input: moves, the desired resources, the recorded ones the spec no
+    longer has, then each server's steps."""
+    found = _Findings(list(warnings))
     cut_over = {f"{s.workflow}/{s.server}" for s in snapshot.steps.values()
                 if s.step == CUTOVER and s.status is StepStatus.DONE}
-    changes: list[ResourceChange] = []
-    recorded = snapshot.resources
-    stored_text = getattr(recorded, "attrs_text", None)
+    moves = _moves(graph, snapshot, cut_over, found)
+    changes = _desired_changes(graph, snapshot, moves, drift, cut_over, found)
+    changes += _leftover_changes(graph, snapshot, {c.moved_from for c in changes if c.moved_from}, cut_over)
+    if found.refusals:
+        raise PlanRefusedError(found.refusals)
+    changes.sort(key=lambda c: c.address)
+    return Plan(
+        stack=graph.stack,
+        spec_digest=spec_digest,
+        state_serial=snapshot.serial,
+        resource_changes=tuple(changes),
+        server_changes=_server_changes(graph, snapshot, changes, moves),
+        workflow_order=tuple(wf.name for wf in graph.workflows),
+        diagnostics=tuple(d.to_dict() for d in found.notes),
+        spec=spec,
+        refreshed=refreshed,
+        drift=tuple(sorted(found.drift, key=lambda d: (d.address, d.attribute))),
+        provenance=provenance or Provenance(),
+    )
+
+
+def _moves(graph: Graph, snapshot: Snapshot, cut_over: set[str], found: _Findings) -> dict[str, str]:
+    """Phase 1: which servers move (new address -> recorded one), with what a move may not do."""
     moves = server_moves(graph, snapshot)
     for new, old in sorted(moves.items()):
         if _agent_runs(snapshot, old) and old not in cut_over:
-            from mgc_iac.diagnostics import Severity
-
-            notes.append(Diagnostic(
+            found.notes.append(Diagnostic(
                 Severity.WARNING, f"{new} moves from {old} while its migration agent runs: the agent keeps its old "
                 "address, so a new synchronization will ask for a Full Retry (a new full copy)",
                 fix="move it before StartUpAgent or after SourceClear to keep its copy", path=new, rule="move"))
         if old in cut_over:
-            refusals.append(f"{new}: moving {old} here would plan a second target for a source that is in "
-                            f"production since its Cutover; keep it in its workflow (or remove it to stop "
-                            "managing it, and migrate again only on purpose)")
+            found.refusals.append(f"{new}: moving {old} here would plan a second target for a source that is in "
+                                  f"production since its Cutover; keep it in its workflow (or remove it to stop "
+                                  "managing it, and migrate again only on purpose)")
+    return moves
+
+
+def _desired_changes(graph: Graph, snapshot: Snapshot, moves: dict[str, str], drift: tuple[Drift, ...],
+                     cut_over: set[str], found: _Findings) -> list[ResourceChange]:
+    """Phase 2: each desired resource against its record (or the record it moves from, or what drifted)."""
+    drifted: dict[str, list[Drift]] = {}
+    for d in drift:
+        drifted.setdefault(d.address, []).append(d)
+    drift_refusals: list[str] = []
+    changes: list[ResourceChange] = []
+    recorded = snapshot.resources
+    stored_text = getattr(recorded, "attrs_text", None)
     for address, desired in graph.resources.items():
         server_addr = f"{desired.workflow}/{desired.server}"
         moved_from = None
@@ -96,16 +132,17 @@ def _make_plan(
             changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.CREATE,
                                           None, desired.attrs))
             continue
+        production = server_addr in cut_over
         if moved_from is None and address in drifted:
             record = recorded[address]
-            repaired = repair_drift(record, desired.attrs, drifted.pop(address), server_addr in cut_over)
-            drift_out += repaired.drift
+            repaired = repair_drift(record, desired.attrs, drifted.pop(address), production)
+            found.drift += repaired.drift
             drift_refusals += repaired.refusals
             if repaired.change is not None:
                 changes.append(repaired.change)
                 continue
             if repaired.record is not record:  # planned from the live attributes
-                changes.append(_planned(repaired.record, desired, server_addr in cut_over, notes, refusals))
+                changes.append(_planned(repaired.record, desired, production, found.notes, found.refusals))
                 continue
         # equal records are compared as stored text: only changed ones are parsed
         if moved_from is None and stored_text is not None and stored_text(address) == canonical_json(desired.attrs):
@@ -115,55 +152,47 @@ def _make_plan(
         record = recorded[moved_from or address]
         if moved_from is not None:
             record = _rekeyed(record, desired, moves[server_addr])
-        change = _planned(record, desired, server_addr in cut_over, notes, refusals)
+        change = _planned(record, desired, production, found.notes, found.refusals)
         if desired.kind == TARGET_SERVER and record.attrs.get("flavor") != desired.attrs.get("flavor"):
-            _check_resize(address, moves.get(server_addr) or server_addr, snapshot, refusals)
+            _check_resize(address, moves.get(server_addr) or server_addr, snapshot, found.refusals)
         changes.append(replace(change, moved_from=moved_from) if moved_from else change)
     if drift_refusals:
-        from mgc_iac.errors import DriftRefusedError
-
         raise DriftRefusedError(drift_refusals)
     for rest in drifted.values():  # drift of resources the spec no longer has: shown, then deleted or forgotten
-        drift_out += [replace(d, effect="report") for d in rest]
+        found.drift += [replace(d, effect="report") for d in rest]
     _cascade_target_replacements(changes)
-    taken = {c.moved_from for c in changes if c.moved_from}
-    for address in recorded:
+    return changes
+
+
+def _leftover_changes(graph: Graph, snapshot: Snapshot, taken: set[str], cut_over: set[str]
+                      ) -> list[ResourceChange]:
+    """Phase 3: records the spec no longer has: deleted, or forgotten when their target is in production."""
+    changes = []
+    for address, record in snapshot.resources.items():
         if address in graph.resources or address in taken:
             continue
-        record = recorded[address]
-        server_addr = f"{record.workflow}/{record.server}"
-        if server_addr in cut_over:
+        if f"{record.workflow}/{record.server}" in cut_over:
             changes.append(ResourceChange(address, record.kind, record.workflow, record.server, Action.FORGET,
                                           record.attrs, None, (), ("cut over: the target is production; "
                                                                    "it is no longer managed, never deleted",)))
         else:
             changes.append(ResourceChange(address, record.kind, record.workflow, record.server, Action.DELETE,
                                           record.attrs, None))
-    if refusals:
-        raise PlanRefusedError(refusals)
-    changes.sort(key=lambda c: c.address)
-    # a new or replaced target restarts its server from CreateTarget; a new task from StartUpAgent (Full Retry)
+    return changes
+
+
+def _server_changes(graph: Graph, snapshot: Snapshot, changes: list[ResourceChange], moves: dict[str, str]
+                    ) -> tuple[ServerChange, ...]:
+    """Phase 4: each server's steps; a new or replaced target restarts its server from CreateTarget, a new task
+    from StartUpAgent (Full Retry)."""
     restart: dict[str, int] = {}
     for c in changes:
         if c.action in (Action.REPLACE, Action.CREATE) and c.kind in RESTART_FROM:
             key = f"{c.workflow}/{c.server}"
             restart[key] = min(restart.get(key, RESTART_FROM[c.kind]), RESTART_FROM[c.kind])
-    servers = tuple(_server_change(node, snapshot, restart.get(f"{node.workflow}/{node.server}"),
-                                   moves.get(f"{node.workflow}/{node.server}"))
-                    for node in graph.servers())
-    return Plan(
-        stack=graph.stack,
-        spec_digest=spec_digest,
-        state_serial=snapshot.serial,
-        resource_changes=tuple(changes),
-        server_changes=servers,
-        workflow_order=tuple(wf.name for wf in graph.workflows),
-        diagnostics=tuple(d.to_dict() for d in notes),
-        spec=spec,
-        refreshed=refreshed,
-        drift=tuple(sorted(drift_out, key=lambda d: (d.address, d.attribute))),
-        provenance=provenance or Provenance(),
-    )
+    return tuple(_server_change(node, snapshot, restart.get(f"{node.workflow}/{node.server}"),
+                                moves.get(f"{node.workflow}/{node.server}"))
+                 for node in graph.servers())
 
 
 def _planned(record: ResourceRecord, desired: Any, production: bool, notes: list[Diagnostic],
@@ -260,8 +289,6 @@ def _update_or_replace(record: ResourceRecord, after: dict[str, Any], notes: lis
         return ResourceChange(record.address, record.kind, record.workflow, record.server, Action.UPDATE,
                               record.attrs, after, changed)
     if any(r.attribute == "encryption" for r in reasons):
-        from mgc_iac.diagnostics import Severity
-
         notes.append(Diagnostic(
             Severity.WARNING, f"encryption never applies to an existing target: `{record.address}` exists, so "
             "changing its encryption replaces it and its data is migrated again",
@@ -299,6 +326,7 @@ def _dotted(deepdiff_path: str) -> str:
     return out.lstrip(".")
 
 
+_KIND_VALUE = {k: k.value for k in StepKind}  # the enum's .value is a descriptor call: 10 a server
 RESUMED_REASON = "approved and started before an interruption: resumed without a new approval"
 
 
@@ -310,24 +338,26 @@ def _approved_and_started(record: Any, reset_from: int | None, index: int) -> bo
 
 def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
                    moved_from: str | None = None) -> ServerChange:
+    recorded = snapshot.steps
+    prefix = f"{moved_from or f'{node.workflow}/{node.server}'}/"
     steps = []
     for index, step in enumerate(node.steps):
-        gate = f"{moved_from}/{step.kind.value}" if moved_from else node.gate(step.kind)
-        record = snapshot.steps.get(gate)
+        kind, manual = _KIND_VALUE[step.kind], step.kind in MANUAL_STEPS
+        record = recorded.get(prefix + kind)
         done = record is not None and record.status is StepStatus.DONE and (reset_from is None or index < reset_from)
         reason = step.reason
         if not step.enabled:
             action = StepAction.SKIP
         elif done:
             action = StepAction.DONE
-        elif step.manual and _approved_and_started(record, reset_from, index):
+        elif manual and _approved_and_started(record, reset_from, index):
             # the gate passed and the step began (a Cutover may have reached the cloud) before a crash: it is
             # finished from what the cloud reports, without asking for the approval again
             action, reason = StepAction.RUN, RESUMED_REASON
-        elif step.manual:
+        elif manual:
             action = StepAction.WAIT
         else:
             action = StepAction.RUN
-        steps.append(StepChange(step.kind.value, action, step.manual, reason))
+        steps.append(StepChange(kind, action, manual, reason))
     return ServerChange(node.workflow, node.server, node.target_name, node.os, node.used_gb, node.assumed_mbps,
                         node.estimated_seconds, tuple(steps))

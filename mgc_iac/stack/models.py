@@ -12,13 +12,38 @@ import re
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits, '.', '_', '-'")]
 MAC_RE = re.compile(r"^([0-9a-f]{2}[:-]){5}[0-9a-f]{2}$", re.IGNORECASE)
 
 API_VERSION = "mgc-iac/v1"
+
+_DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$")
+DURATION_PATTERN = r"^(\d+d)?(\d+h)?(\d+m)?(\d+(\.\d+)?s)?$"
+
+
+def parse_duration(value: Any) -> Any:
+    """Seconds from a number or a duration written like 90s, 10m, 1h30m or 2d; anything else is left for the
+    field's own check to refuse."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        return value
+    text = value.strip().lower()
+    match = _DURATION.match(text)
+    if not text or match is None or not any(match.groups()):
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a duration: write it like 90s, 10m, 1h30m, or a number of seconds"
+                             ) from None
+    days, hours, minutes = (int(g or 0) for g in match.groups()[:3])
+    return days * 86400 + hours * 3600 + minutes * 60 + float(match.group(4) or 0)
+
+
+# a duration in the stack: seconds, or "90s", "10m", "1h30m", "2d" (kept as seconds in the canonical spec)
+Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(
+    {"anyOf": [{"type": "number", "exclusiveMinimum": 0}, {"type": "string", "pattern": DURATION_PATTERN}]})]
 
 
 class SpecModel(BaseModel):
@@ -41,6 +66,10 @@ class CloudConfig(SpecModel):
     endpoints: dict[str, str] = Field(
         default_factory=dict, description="Per-service endpoint override, e.g. {sms: https://sms.example}."
     )
+    max_requests_per_second: float | None = Field(
+        None, gt=0, le=10000, description="Client-side cap of API calls per second to each service endpoint, "
+        "shared by every step of an apply. Absent: no cap until the API gateway throttles (HTTP 429, "
+        "APIGW.0308); then mgc-iac settles just under the rate it answers.")
 
 
 class Disk(SpecModel):
@@ -219,6 +248,15 @@ class AdvancedSpec(SpecModel):
     copy_exclude_paths: PathList = Field(
         default_factory=list, description="Subtrees left out of the COPY (SMS MIGRATE_EXCLUDE_DIR / "
         "SYNC_EXCLUDE_DIR): never migrated. Not the verification excludes (verification_policy.exclude_paths).")
+    poll_interval: Duration = Field(
+        10.0, ge=0.1, le=3600, description="How often the migration tasks' states are read while a step waits on "
+        "SMS (one paged ListTasks/ListServers read for every waiting server), first after half of it: Huawei's "
+        "Terraform provider waits 5 s, then reads every 10 s. Seconds, or e.g. 10s, 1m.")
+    stall_timeout: Duration = Field(
+        1800.0, ge=1, le=7 * 86400, description="A running step with no progress this long (no change of the "
+        "task's state, copied bytes or answers, or every call refused or unanswered) fails with \"no progress "
+        "for N min since ...\"; `mgc-iac retry` or a new apply runs it again from a safe point. Default 30m: six "
+        "times the 5 minutes Huawei's Terraform provider gives a started task to run.")
 
 
 class VerificationPolicy(SpecModel):

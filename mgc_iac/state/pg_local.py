@@ -63,15 +63,27 @@ class LocalPostgres:
         if done.returncode:
             raise RuntimeError(f"initdb failed: {done.stderr[-2000:]}")
         self.port = self.port or _free_port()
+        self.resume()
+        return self
+
+    def resume(self) -> None:
+        """Start the server (again, after halt(): same data, same port)."""
+        bindir = find_bindir()
+        assert bindir is not None and self.root is not None
         options = {"listen_addresses": "127.0.0.1", "port": str(self.port), "unix_socket_directories": str(self.root),
                    "max_connections": "200", **self.settings}
         opts = " ".join(f"-c {k}={v}" for k, v in options.items())
-        done = self._run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(self.root / "log"), "-o", opts, "-w",
-                         "start")
+        done = self._run(str(bindir / "pg_ctl"), "-D", str(self.root / "data"), "-l", str(self.root / "log"), "-o",
+                         opts, "-w", "start")
         if done.returncode:
             log = (self.root / "log").read_text() if (self.root / "log").exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {done.stderr[-1000:]} {log[-2000:]}")
-        return self
+
+    def halt(self) -> None:
+        """Stop the server and keep its data (what a database restart or an outage does to its clients)."""
+        bindir = find_bindir()
+        assert bindir is not None and self.root is not None
+        self._run(str(bindir / "pg_ctl"), "-D", str(self.root / "data"), "-m", "fast", "-w", "stop")
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://{USER}@127.0.0.1:{self.port}/{database}"

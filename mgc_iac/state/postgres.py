@@ -8,12 +8,13 @@ one count and one FIFO.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import conninfo as pg_conninfo
@@ -25,6 +26,8 @@ from mgc_iac.state.pg_schema import LATEST, MIGRATIONS, SCHEMA
 from mgc_iac.state.store import LockInfo
 
 URL_PREFIXES = ("postgresql://", "postgres://")
+RECONNECT_DELAYS = (0.2, 0.5, 1.0, 2.0, 3.0, 3.0)   # waits between tries to connect again (~10 s in all)
+T = TypeVar("T")
 # advisory lock keys: hashtextextended is PostgreSQL's own 64-bit text hash (no Python-side hashing to agree on)
 _STACK_KEY = "hashtextextended('mgc-iac/lock/' || {}, 0)"
 _MIGRATE_KEY = "hashtextextended('mgc-iac/migrate', 0)"
@@ -66,15 +69,38 @@ class _Batched(Statements):
         self._conn = conn
         self._pending: list[tuple[str, Sequence[Any]]] = []
         self._begun = False
+        self._carried: list[tuple[str, Sequence[Any]]] = []   # what the commit query carried (for a replay)
+        self._journal: list[Sequence[Any]] = []               # its journal lines (to tell whether it landed)
 
     def write(self, sql: str, params: Sequence[Any]) -> None:
+        if sql.startswith("INSERT INTO journal"):
+            self._journal.append(params)
         self._pending.append((_pg(sql), params))
 
     def _send(self, *, commit: bool) -> None:
         cur = psycopg.ClientCursor(self._conn)
         parts = (["BEGIN"] if not self._begun else []) + [cur.mogrify(sql, params) for sql, params in self._pending]
+        if commit and not self._begun:
+            self._carried = list(self._pending)
         self._pending, self._begun = [], True
         cur.execute(";\n".join([*parts, "COMMIT"] if commit else parts))
+
+    @property
+    def replayable(self) -> bool:
+        """Everything went in the one commit query (no read midway): it can be sent again on a new connection."""
+        return bool(self._carried)
+
+    def landed(self, conn: psycopg.Connection) -> bool:
+        """Whether the commit whose answer was lost was carried out: its last journal line is there. One without
+        a journal line is sent again (its writes are upserts and deletes)."""
+        if not self._journal:
+            return False
+        return bool(conn.execute("SELECT EXISTS (SELECT 1 FROM journal WHERE stack = %s AND address = %s AND "
+                                 "phase = %s AND at = %s AND detail = %s)", tuple(self._journal[-1])).fetchone()[0])
+
+    def replay(self, conn: psycopg.Connection) -> None:
+        self._conn, self._pending, self._begun = conn, list(self._carried), False
+        self._send(commit=True)
 
     def write_many(self, sql: str, rows: list[Sequence[Any]]) -> None:
         self._send(commit=False)
@@ -94,6 +120,16 @@ class _Batched(Statements):
             self._send(commit=True)
 
 
+def _reconnecting(method: Callable[..., T]) -> Callable[..., T]:
+    """A store method that runs once more on a new connection when the connection is lost under it (a read, or
+    a write that is one idempotent transaction of its own)."""
+    @functools.wraps(method)
+    def wrapper(self: PostgresStore, *args: Any, **kwargs: Any) -> T:
+        return self._retrying(lambda: method(self, *args, **kwargs))
+
+    return wrapper
+
+
 @functools.lru_cache(maxsize=256)
 def _pg(sql: str) -> str:
     """The shared SQL's `?` placeholders as psycopg's `%s`."""
@@ -109,24 +145,89 @@ class PostgresStore(SQLStore):
         self.url = url
         self.path = display(url)  # what messages name, like SQLiteStore.path
         try:
-            self._conn = psycopg.connect(url, autocommit=True, application_name="mgc-iac", connect_timeout=15)
+            self._conn = self._connect()
         except psycopg.Error as exc:
             raise StateError(f"cannot reach the PostgreSQL state at {self.path}: {_scrub(str(exc), url).strip()}"
                              ) from None
         self._mutex = threading.RLock()
+        self._gone: StateError | None = None   # set once the server stayed away past RECONNECT_DELAYS
         self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
         try:
             self._migrate()
-            self._conn.execute(f"SET search_path TO {SCHEMA}")
-            if "synchronous_commit" not in url:
-                # the durability of SQLite's WAL + synchronous=NORMAL: a commit survives this process being killed,
-                # and only a crash of the server itself can lose the last fraction of a second of commits, never
-                # corrupt them (the journal replays such a step idempotently). Ask for more with
-                # `?options=-c%20synchronous_commit%3Don` in the URL.
-                self._conn.execute("SET synchronous_commit TO off")
+            self._session_settings()
         except psycopg.Error as exc:
             self._conn.close()
             raise StateError(f"cannot prepare the state schema in {self.path}: {exc}") from None
+
+    def _connect(self) -> psycopg.Connection:
+        return psycopg.connect(self.url, autocommit=True, application_name="mgc-iac", connect_timeout=15)
+
+    def _session_settings(self) -> None:
+        self._conn.execute(f"SET search_path TO {SCHEMA}")
+        if "synchronous_commit" not in self.url:
+            # the durability of SQLite's WAL + synchronous=NORMAL: a commit survives this process being killed,
+            # and only a crash of the server itself can lose the last fraction of a second of commits, never
+            # corrupt them (the journal replays such a step idempotently). Ask for more with
+            # `?options=-c%20synchronous_commit%3Don` in the URL.
+            self._conn.execute("SET synchronous_commit TO off")
+
+    # --- a lost connection (a restarted server, a terminated session, a network blip) ---------------------------
+
+    def _lost(self) -> bool:
+        return bool(self._conn.closed or self._conn.broken)
+
+    def _reconnect(self, cause: BaseException) -> None:
+        """Connect again with short backoff (RECONNECT_DELAYS, ~10 s in all) and take back the stack locks this
+        process held (their advisory locks died with the old session). StateError when the server stays away
+        (and at once after that); StateLockedError when another process took a lock meanwhile or it was broken with
+        `state unlock --force`. Nothing is lost either way: every step is journaled, and the next apply resumes."""
+        if self._gone is not None:
+            raise self._gone
+        with contextlib.suppress(psycopg.Error):
+            self._conn.close()
+        last: BaseException = cause
+        for delay in (*RECONNECT_DELAYS, None):
+            try:
+                self._conn = self._connect()
+                self._session_settings()
+                break
+            except psycopg.Error as exc:
+                last = exc
+                if delay is None:
+                    text = _scrub(str(last), self.url).strip()
+                    reason = text.splitlines()[0] if text else type(last).__name__
+                    self._gone = StateError(
+                        f"lost the connection to the PostgreSQL state at {self.path} and could not connect again "
+                        f"within {sum(RECONNECT_DELAYS):.0f} s ({reason}); nothing is lost: run the same command "
+                        "again once the database is back")
+                    raise self._gone from None
+                time.sleep(delay)
+        for stack, (info, _depth) in list(self._held.items()):
+            row = self._conn.execute("SELECT lock_id FROM locks WHERE stack = %s", (stack,)).fetchone()
+            got = self._conn.execute(f"SELECT pg_try_advisory_lock({_STACK_KEY.format('%s')})", (stack,)).fetchone()
+            if row is None or row[0] != info.lock_id or not got[0]:
+                holder = self._lock_row(stack)
+                raise StateLockedError(f"the lock of stack `{stack}` was lost while the connection to {self.path} "
+                                       "was down" + (f" and is now held: {locked_message(holder)}" if holder else
+                                                     " (broken with `mgc-iac state unlock --force`)"))
+            self._conn.execute("UPDATE locks SET backend_pid = pg_backend_pid() WHERE stack = %s AND lock_id = %s",
+                               (stack, info.lock_id))
+
+    def _retrying(self, operation: Callable[[], T]) -> T:
+        """`operation()`, run once more on a new connection when the connection was lost under it."""
+        with self._mutex:
+            try:
+                return operation()
+            except StateError as exc:
+                if not self._lost():
+                    raise
+                self._reconnect(exc)
+            return operation()
+
+    def _rollback_quietly(self) -> None:
+        with contextlib.suppress(psycopg.Error):
+            if not self._lost() and self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                self._conn.execute("ROLLBACK")
     def _migrate(self) -> None:
         with self._conn.transaction():
             self._conn.execute(f"SELECT pg_advisory_xact_lock({_MIGRATE_KEY})")
@@ -142,16 +243,18 @@ class PostgresStore(SQLStore):
             for version in sorted(v for v in MIGRATIONS if v > current):
                 self._conn.execute(MIGRATIONS[version])
                 self._conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+    @_reconnecting
     def schema_version(self) -> int:
-        with self._mutex:
+        with self._mutex, _errors(self.path):
             row = self._conn.execute("SELECT max(version) FROM schema_migrations").fetchone()
         return int(row[0])
     def environment_id(self) -> str:
         return self.backend_id()
 
+    @_reconnecting
     def backend_id(self) -> str:
         """The id this backend got when its schema was created (what approvals can be bound to)."""
-        with self._mutex:
+        with self._mutex, _errors(self.path):
             row = self._conn.execute("SELECT value FROM meta WHERE key = 'backend_id'").fetchone()
         return str(row[0])
     # --- the engine's part of the SQL layer ---------------------------------------------------------------
@@ -169,17 +272,32 @@ class PostgresStore(SQLStore):
 
     @contextmanager
     def _writing(self, *, serialized: bool = False) -> Iterator[Statements]:
-        with self._mutex, _errors(self.path):
+        with self._mutex:
+            if self._lost():   # a session lost between transactions: connect again before writing
+                self._reconnect(StateError("the connection was lost"))
             run = _Batched(self._conn)
             try:
-                if serialized:  # every runner's claim of the account-wide slots, one at a time
-                    run.read(f"SELECT pg_advisory_xact_lock({_SLOTS_KEY})")
-                yield run
-                run.commit()
+                with _errors(self.path):
+                    if serialized:  # every runner's claim of the account-wide slots, one at a time
+                        run.read(f"SELECT pg_advisory_xact_lock({_SLOTS_KEY})")
+                    yield run
             except BaseException:
-                if self._conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
-                    self._conn.execute("ROLLBACK")
+                self._rollback_quietly()
                 raise
+            try:
+                with _errors(self.path):
+                    run.commit()
+            except StateError as exc:
+                # the connection was lost while the one-query transaction was sent: connect again and send it
+                # again unless it landed; a transaction that read midway cannot be replayed from here (the apply
+                # stops with one error line, and nothing is lost)
+                if not (run.replayable and self._lost()):
+                    self._rollback_quietly()
+                    raise
+                self._reconnect(exc)
+                with _errors(self.path):
+                    if not run.landed(self._conn):
+                        run.replay(self._conn)
 
     def _live_stacks(self, run: Statements) -> set[str]:
         return {r[0] for r in run.read(
@@ -199,7 +317,21 @@ class PostgresStore(SQLStore):
                 self._held[stack] = (info, self._held[stack][1] - 1)
             return
         info = new_holder(stack, operation)
+        self._retrying(lambda: self._take_lock(stack, info, operation))
+        self._held[stack] = (info, 1)
+        try:
+            yield info
+        finally:
+            del self._held[stack]
+            with self._mutex, contextlib.suppress(psycopg.Error):  # a lost session took its advisory lock along
+                if not self._lost():
+                    self._conn.execute("DELETE FROM locks WHERE stack = %s AND lock_id = %s", (stack, info.lock_id))
+                    self._conn.execute(f"SELECT pg_advisory_unlock({_STACK_KEY.format('%s')})", (stack,))
+
+    def _take_lock(self, stack: str, info: LockInfo, operation: str) -> None:
         with self._mutex, _errors(self.path):
+            if self._lost():
+                raise StateError("the connection was lost")
             got = self._conn.execute(f"SELECT pg_try_advisory_lock({_STACK_KEY.format('%s')})", (stack,)).fetchone()
             if not got[0]:
                 held = self._lock_row(stack)
@@ -214,20 +346,12 @@ class PostgresStore(SQLStore):
                 "excluded.runner, since = excluded.since, operation = excluded.operation, "
                 "backend_pid = excluded.backend_pid",
                 (stack, info.lock_id, info.pid, info.host, info.runner, info.since, operation))
-        self._held[stack] = (info, 1)
-        try:
-            yield info
-        finally:
-            del self._held[stack]
-            with self._mutex:
-                if not self._conn.closed:
-                    self._conn.execute("DELETE FROM locks WHERE stack = %s AND lock_id = %s", (stack, info.lock_id))
-                    self._conn.execute(f"SELECT pg_advisory_unlock({_STACK_KEY.format('%s')})", (stack,))
     def _lock_row(self, stack: str) -> LockInfo | None:
         row = self._conn.execute(
             f"SELECT stack, pid, host, since, operation, runner, lock_id FROM locks WHERE stack = %s AND "
             f"{_LIVE.format(stack='stack')}", (stack,)).fetchone()
         return LockInfo(*row) if row else None
+    @_reconnecting
     def lock_info(self, stack: str) -> LockInfo | None:
         with self._mutex, _errors(self.path):
             return self._lock_row(stack)
@@ -256,8 +380,22 @@ class PostgresStore(SQLStore):
         return held
 
     def close(self) -> None:
-        with self._mutex:
+        with self._mutex, contextlib.suppress(psycopg.Error):
             self._conn.close()
+
+    # reads, and writes that are one transaction of their own and idempotent: run once more on a new connection
+    # after a lost one (SQLStore's methods, wrapped)
+    plan_signatures = _reconnecting(SQLStore.plan_signatures)
+    snapshot = _reconnecting(SQLStore.snapshot)
+    serial = _reconnecting(SQLStore.serial)
+    approvals = _reconnecting(SQLStore.approvals)
+    journal = _reconnecting(SQLStore.journal)
+    macs_elsewhere = _reconnecting(SQLStore.macs_elsewhere)
+    stacks = _reconnecting(SQLStore.stacks)
+    slots = _reconnecting(SQLStore.slots)
+    claim_slots = _reconnecting(SQLStore.claim_slots)
+    leave_queue = _reconnecting(SQLStore.leave_queue)
+    export_stack = _reconnecting(SQLStore.export_stack)
 
 
 @contextmanager

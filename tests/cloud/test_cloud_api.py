@@ -14,6 +14,9 @@ EXPORTED = {
     "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
     "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
     "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan", "partitioned_disk",
+    # issue 20: the apply's one reader of task states, the call scope of a step, the endpoints' pushback
+    "FleetReader", "FleetTask", "CallScope", "call_scope", "current_scope", "Pressure", "limiters", "observe",
+    "reset_limiters",
 }
 
 

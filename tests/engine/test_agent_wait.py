@@ -25,7 +25,7 @@ def test_a_silent_agent_ends_the_wait_when_sms_sees_it_disconnected(cloud: Any, 
     task_id = _task(cloud)  # registered, then no agent ever polls again
     started = time.monotonic()
     with pytest.raises(AgentDisconnectedError, match="disconnected"):
-        start_migration(cloud_cfg, task_id, threading.Event())
+        start_migration(cloud_cfg, task_id, threading.Event(), interval=1.0)   # the lab: a read a second
     assert time.monotonic() - started < 10
     assert cloud.sms.show_task(task_id).state == "RUNNING"  # the task waits for a Retry or a Full Retry
 
@@ -34,7 +34,7 @@ def test_an_agent_gone_from_the_source_ends_the_wait_at_once(cloud: Any, cloud_c
     LabControl(cloud.settings).update_settings(instant_transfers=False)  # SMS still sees it connected (90 s)
     task_id = _task(cloud)
     with pytest.raises(AgentDisconnectedError):
-        start_migration(cloud_cfg, task_id, threading.Event(), agent_alive=lambda: False)
+        start_migration(cloud_cfg, task_id, threading.Event(), agent_alive=lambda: False, interval=1.0)
 
 
 def test_the_task_configuration_carries_the_verification_policy() -> None:

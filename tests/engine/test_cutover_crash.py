@@ -19,9 +19,10 @@ from mgc_iac.engine import CloudSteps
 from mgc_iac.engine.status import stack_status
 from mgc_iac.operations.planning import plan_stack
 from mgc_iac.plan.model import StepAction
+from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.state import StepStatus
 
-from .helpers import apply, approve_waiting
+from .helpers import apply, approve, approve_waiting
 from .test_notifications_and_providers import _notify
 
 HERE = Path(__file__).resolve().parent
@@ -33,8 +34,12 @@ def test_a_cutover_killed_after_the_cloud_call_finishes_on_resume(stack_dir, sto
     assert apply(stack_dir, store, CloudSteps(cloud_cfg))[0].exit_code == 3  # BusinessValidation waits
     approve_waiting(stack_dir, store)
     assert apply(stack_dir, store, CloudSteps(cloud_cfg))[0].exit_code == 3  # Cutover waits
-    cutovers = approve_waiting(stack_dir, store, by="bob")
-    assert sorted(g.rsplit("/", 1)[1] for g in cutovers) == ["Cutover", "Cutover"]
+    plan = plan_stack(stack_dir, store=store).plan
+    cutovers = sorted(g for g, r in store.snapshot("demo").steps.items() if r.status is StepStatus.WAITING)
+    assert [g.rsplit("/", 1)[1] for g in cutovers] == ["Cutover", "Cutover"]
+    # one Cutover approved: a step waiting on SMS lends its parallelism slot, so with both approved the other
+    # server's Cutover would run meanwhile
+    approve(store, "demo", cutovers[:1], plan_digest(plan), by="bob")
     sent_before = len(LabControl(cloud.settings).messages())
     assert sent_before == 2  # one "waiting" message per gate round
 
@@ -77,8 +82,7 @@ def test_a_cutover_killed_after_the_cloud_call_finishes_on_resume(stack_dir, sto
     assert done.detail["approved_by"] == ["bob"]  # who approved it, kept across the crash
     assert not any("waiting for manual confirmation" in m["subject"]
                    for m in LabControl(cloud.settings).messages()[sent_before:])
-    # the other server's Cutover had not started (parallelism 1): the state moved since its approval, so its
-    # plan changed and it is approved again, as any approval of a changed plan
+    # the other server's Cutover was not approved: it waits
     [other] = [w.gate for w in result.waiting]
     assert other != gate and other.endswith("/Cutover") and result.exit_code == 3
     approve_waiting(stack_dir, store, by="bob")

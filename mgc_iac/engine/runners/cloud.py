@@ -52,6 +52,31 @@ class CloudSteps:
         self._hosts = hosts
         self._agents: AgentSide | None = None
         self._agents_guard = threading.Lock()
+        self._fleet: Any = None
+
+    @property
+    def fleet(self) -> Any:
+        """The apply's one reader of SMS task states (mgc_iac/cloud/_fleet.py), built on first use."""
+        with self._agents_guard:
+            if self._fleet is None:
+                from mgc_iac.cloud import FleetReader
+                from mgc_iac.cloud.endpoint import cloud_for
+
+                self._fleet = FleetReader(cloud_for(self.cloud_config).sms)
+            return self._fleet
+
+    @staticmethod
+    def _interval(ctx: StepContext) -> float:
+        from providers.migration_task import poll_interval
+
+        return poll_interval(ctx.spec, ctx.server.workflow)
+
+    @staticmethod
+    def _restart(ctx: StepContext) -> bool:
+        """Run again from a safe point: after a stall (the watchdog failed it) or a `retry` (the copy SMS thinks
+        runs is stopped and started again, so a lost command is sent again)."""
+        previous = ctx.previous
+        return bool(previous.get("stalled") or previous.get("rewound") == "retry")
 
     def _agent_side(self, ctx: StepContext) -> AgentSide:
         with self._agents_guard:  # steps of several servers ask at once, from the engine's worker threads
@@ -125,7 +150,7 @@ class CloudSteps:
 
     def _step_StartUpAgent(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import register_simulated_source
-        from providers.migration_task import MigrationTaskProvider, delete_task
+        from providers.migration_task import MigrationTaskProvider, create_task_for, delete_task
 
         source = next(s for s in ctx.spec.get("sources", []) if s["name"] == ctx.server.server)
         target = ctx.records.get(TARGET_SERVER)
@@ -141,14 +166,16 @@ class CloudSteps:
         props = self._task_props(ctx.stack, change.address, attrs, target.outputs["id"])
         old_id = record.outputs.get("id") if record and not record.outputs.get("cleared") else None
         if old_id and change.action is Action.REPLACE:
-            delete_task(self.cloud_config, old_id)
+            delete_task(self.cloud_config, old_id, fleet=self.fleet, interval=self._interval(ctx))
             old_id = None
         if old_id and change.action is Action.UPDATE:
             outs = provider.update(old_id, {**record.attrs, **record.outputs, "cloud": self.cloud_config}, props).outs
         elif old_id:
             outs = provider.read(old_id, {**props, **_pick(record.outputs, TASK_OUTPUTS)}).outs
         else:
-            outs = provider.create(props).outs
+            # the registered source's id saves a list_servers; the first attempt need not look the task up by name
+            outs = create_task_for(props, source_id=source_id, replay=ctx.attempt > 1)
+            self.fleet.note(str(outs["id"]), str(outs["state"]))
         outs = _pick(outs or {}, TASK_OUTPUTS)
         outs.pop("cleared", None)
         detail = {**(agent or {"agent": "lab-simulated"}), "source_id": source_id, "task_id": outs.get("id")}
@@ -181,7 +208,8 @@ class CloudSteps:
         agents = self._agent_side(ctx)
         alive = agents.ensure_agent(ctx)
         try:
-            return operation(self.cloud_config, task_id, ctx.cancel, agent_alive=alive, on_progress=ctx.progress)
+            return operation(self.cloud_config, task_id, ctx.cancel, agent_alive=alive, on_progress=ctx.progress,
+                             fleet=self.fleet, interval=self._interval(ctx), restart=self._restart(ctx))
         except AgentDisconnectedError as exc:
             raise AgentGoneError(f"{retry_advice(ctx, ctx.server.server)} ({exc})") from exc
         except CloudError as exc:
@@ -250,12 +278,14 @@ class CloudSteps:
 
         target = ctx.records[TARGET_SERVER]
         start = bool(target.attrs.get("start_after_migration", True))
-        return StepOutcome(cutover(self.cloud_config, self._task_id(ctx), target.outputs["id"], start, ctx.cancel))
+        return StepOutcome(cutover(self.cloud_config, self._task_id(ctx), target.outputs["id"], start, ctx.cancel,
+                                   fleet=self.fleet, interval=self._interval(ctx)))
 
     def _step_SourceClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import clear_source
 
-        detail = clear_source(self.cloud_config, self._task_id(ctx), ctx.cancel)  # SMS tells the agent CLEAR
+        detail = clear_source(self.cloud_config, self._task_id(ctx), ctx.cancel, fleet=self.fleet,
+                              interval=self._interval(ctx))  # SMS tells the agent CLEAR
         agent = self._agent_side(ctx).clear(ctx)  # the SMS-Agent is stopped and removed from the source
         return StepOutcome({**detail, **(agent or {})})
 
@@ -266,7 +296,8 @@ class CloudSteps:
         if record is None:
             return StepOutcome({"note": "no task recorded"})
         if not record.outputs.get("cleared"):
-            delete_task(self.cloud_config, str(record.outputs["id"]), ctx.cancel)
+            delete_task(self.cloud_config, str(record.outputs["id"]), ctx.cancel, fleet=self.fleet,
+                        interval=self._interval(ctx))
         kept = ResourceRecord(record.address, record.kind, record.workflow, record.server, record.attrs,
                               {**record.outputs, "cleared": True})
         return StepOutcome({"task_id": record.outputs.get("id"), "deleted": True}, [kept])
@@ -300,12 +331,13 @@ class CloudSteps:
             outs = TargetServerProvider().update(record.outputs["id"], old, props).outs or {}
             return self._record(change, change.after or {}, {**record.outputs, **_pick(outs, TARGET_OUTPUTS)})
         if change.kind == MIGRATION_TASK and record is not None:
-            from providers.migration_task import MigrationTaskProvider, delete_task
+            from providers.migration_task import MigrationTaskProvider, delete_task, poll_interval
 
             cleared = bool(record.outputs.get("cleared"))
             if change.action is Action.DELETE:
                 if not cleared and record.outputs.get("id"):
-                    delete_task(self.cloud_config, str(record.outputs["id"]))
+                    delete_task(self.cloud_config, str(record.outputs["id"]), fleet=self.fleet,
+                                interval=poll_interval(spec, change.workflow))
                 return None
             if cleared:
                 return self._record(change, change.after or {}, record.outputs)

@@ -28,6 +28,19 @@ from mgc_iac.lab.services.sms_machine import ACTIVE, ms, refused, settle
 
 routes = web.RouteTableDef()
 
+PAGE_LIMIT = 200   # ListServers: limit 0-200, 0 = the default 200 (SDK ListServersRequest); ListTasks: up to 200
+
+
+def _page(query: Any, default: int) -> tuple[int, int]:
+    """offset and limit of a list call; a page larger than Huawei's is refused, as the API's bounds are."""
+    try:
+        offset, limit = int(query.get("offset", 0) or 0), int(query.get("limit", 0) or 0)
+    except ValueError:
+        raise bad_request("SMS.2009", "offset and limit are integers") from None
+    if offset < 0 or not 0 <= limit <= PAGE_LIMIT:
+        raise bad_request("SMS.2009", f"limit is 0-{PAGE_LIMIT} and offset >= 0 (got limit {limit}, offset {offset})")
+    return offset, limit or default
+
 Body = dict[str, Any]
 Doc = dict[str, Any]
 
@@ -305,7 +318,7 @@ async def list_sources(request: web.Request) -> web.Response:
             items = [s for s in items if str(s.get(key, "")) == q[key]]
     if q.get("connected"):
         items = [s for s in items if str(s["connected"]).lower() == q["connected"].lower()]
-    offset, limit = int(q.get("offset", 0) or 0), int(q.get("limit", 200) or 200)
+    offset, limit = _page(q, default=200)
     return reply({"count": len(items), "source_servers": items[offset: offset + limit]})
 
 
@@ -364,7 +377,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     for key in ("id", "state"):
         if q.get(key):
             items = [t for t in items if t.get(key) == q[key]]
-    offset, limit = int(q.get("offset", 0) or 0), int(q.get("limit", 100) or 100)
+    offset, limit = _page(q, default=100)
     return reply({"count": len(items), "tasks": items[offset: offset + limit]})
 
 

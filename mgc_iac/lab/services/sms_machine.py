@@ -76,6 +76,8 @@ def cycle_of(lab: LabContext, task: dict[str, Any]) -> str:
 
 
 def connected(lab: LabContext, source: dict[str, Any]) -> bool:
+    if source.get("agent_version") == "lab-simulated":   # instant_transfers' simulated agent never polls
+        return True
     return lab.clock() - source.get("last_seen", 0.0) < lab.agent_timeout()
 
 
@@ -166,9 +168,14 @@ def _cloned(lab: LabContext, task: dict[str, Any], pending: dict[str, Any]) -> d
     return task
 
 
+def _transferred(lab: LabContext, task: dict[str, Any], pending: dict[str, Any]) -> dict[str, Any]:
+    _instant(lab, task, pending["phase"])   # lab only: a simulated copy that ran `transfer_seconds`
+    return task
+
+
 _SETTLE: dict[str, Callable[[LabContext, dict[str, Any], dict[str, Any]], dict[str, Any] | None]] = {
     "ABORT": _aborted, "SKIPPED": _skipped, "cutovered": _cutovered, "cleared": _cleared, "DELETED": _deleted,
-    "ROUND": _next_round, "cloned": _cloned,
+    "ROUND": _next_round, "cloned": _cloned, "TRANSFERRED": _transferred,
 }
 
 
@@ -228,6 +235,10 @@ def run(lab: LabContext, task: dict[str, Any], phase: str) -> None:
     task["error_json"] = ""
     set_source(lab, task, state="replicate" if phase == "MIGRATE" else "syncing",
                cycle="replicating" if phase == "MIGRATE" else "syncing")
+    if lab.instant_transfers() and lab.transfer_seconds() > 0:
+        # lab only: the simulated copy runs `transfer_seconds` (RUNNING / SYNCING), then finishes as instantly
+        task["pending"] = {"at": lab.clock() + lab.transfer_seconds(), "to": "TRANSFERRED", "phase": phase}
+        return
     if lab.instant_transfers():
         _instant(lab, task, phase)
         return

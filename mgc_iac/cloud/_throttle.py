@@ -1,0 +1,267 @@
+"""One client-side rate limiter per cloud endpoint, shared by every worker thread of the process (one apply).
+
+Huawei's API gateway throttles per account and per service: HTTP 429 with APIGW.0308, "The throttling threshold
+has been reached: policy user over ratelimit,limit:XX,time:1 second"; Huawei's advice is to wait 2 to 5 seconds
+and send again (Huawei Cloud FAQ "How Do I Handle the Error APIG.0308?"; Huawei's Terraform provider retries
+429s with growing waits, terraform-provider-huaweicloud PR #1351). So:
+
+- every call takes a token first; the limiter starts without a limit and, on the first 429, settles just
+  under the rate the endpoint answered (additive increase, multiplicative decrease), so a fleet of workers
+  stops hammering a throttled endpoint together (`cloud.max_requests_per_second` in the stack caps it);
+- a 429's Retry-After (when the gateway sends one) pauses every caller of that endpoint until then; without
+  one, the throttled call waits an exponential, jittered backoff, and after three 429s in a row the whole
+  endpoint pauses the same way;
+- while an endpoint pushes back, its Pressure (what, next try, how many servers wait on it) goes to the
+  observers: the apply shows "SMS throttled (429); next try in 8 s; 3 servers waiting on it".
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from mgc_iac.cloud._scope import CallScope
+
+Observer = Callable[["Pressure | None", str], None]   # (pressure or None when it ends, service key)
+
+PAUSE_AFTER = 3            # 429s in a row after which the whole endpoint pauses
+MAX_RATE = 5000.0          # above this the limiter lifts its limit again
+
+
+@dataclass(frozen=True)
+class Pressure:
+    """An endpoint pushing back, as the person sees it."""
+
+    service: str
+    endpoint: str
+    kind: str                  # throttled | unavailable | lost
+    status: int | None
+    code: str
+    next_try_at: float         # time.monotonic() of the next attempt
+    waiting: int               # servers waiting on it
+    since: float               # time.monotonic() of the first failure of this episode
+    rate: float | None         # the client-side limit now (requests/s), None = none
+
+    def text(self, now: float | None = None) -> str:
+        left = max(0, round(self.next_try_at - (time.monotonic() if now is None else now)))
+        what = {"throttled": f"throttled ({self.status or 429}{', ' + self.code if self.code else ''})",
+                "unavailable": f"unavailable (HTTP {self.status}{', ' + self.code if self.code else ''})",
+                "lost": "not answering (connection lost)"}.get(self.kind, self.kind)
+        servers = f"{self.waiting} server{'s' if self.waiting != 1 else ''} waiting on it"
+        return f"{self.service.upper()} {what}; next try in {left} s; {servers}"
+
+
+def backoff(failures: int, base: float, cap: float, rng: random.Random) -> float:
+    """Seconds before retry number `failures` (1 = the first): doubling from `base`, capped, jittered 50-100%."""
+    top = min(cap, base * (2 ** max(0, failures - 1)))
+    return rng.uniform(top / 2, top)
+
+
+class EndpointLimiter:
+    """Tokens and pushback for one service endpoint; thread-safe."""
+
+    def __init__(self, service: str, endpoint: str, rate: float | None = None, *,
+                 clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> None:
+        self.service, self.endpoint = service, endpoint
+        self.cap = rate                          # the stack's limit (never exceeded), None = adaptive only
+        self.rate = rate                         # the limit now
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._tokens = 1.0
+        self._stamp = clock()
+        self._paused_until = 0.0
+        self._throttled_in_row = 0
+        self._last_cut = float("-inf")
+        self._ok: deque[float] = deque(maxlen=4096)   # answers in the last second (what the endpoint takes)
+        self._waiting: dict[int, int] = {}            # id(waiter) -> servers it stands for
+        self._pressure: Pressure | None = None
+        self.throttled_total = 0                      # 429s seen by this process (for benches and tests)
+        self.sent_total = 0
+
+    # ---- sending -----------------------------------------------------------------------------------------
+
+    def acquire(self, scope: CallScope | None, what: str) -> None:
+        """Return when a call may be sent: after a pause, and once a token is there."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                wait = self._paused_until - now
+                if wait <= 0:
+                    self._refill(now)
+                    if self.rate is None or self._tokens >= 1.0:
+                        self._tokens -= 1.0 if self.rate is not None else 0.0
+                        self.sent_total += 1
+                        return
+                    wait = (1.0 - self._tokens) / self.rate
+                paused = self._paused_until > now
+            if paused:
+                self._sleep(scope, wait, what)
+            elif scope is not None:
+                if scope.wait(wait):
+                    raise scope.interrupted(what, self.service)
+            else:
+                time.sleep(wait)
+
+    def _refill(self, now: float) -> None:
+        dt, self._stamp = now - self._stamp, now
+        if self.rate is None:
+            return
+        if now - self._last_cut > 1.0:   # additive increase while the endpoint takes what it gets
+            self.rate += max(0.5, 0.05 * self.rate) * dt
+            if self.cap is not None:
+                self.rate = min(self.rate, self.cap)
+            elif self.rate > MAX_RATE:
+                self.rate = None
+                return
+        self._tokens = min(max(1.0, self.rate * 0.2), self._tokens + dt * self.rate)
+
+    def _sleep(self, scope: CallScope | None, seconds: float, what: str) -> None:
+        """Wait `seconds` counted among those waiting on this endpoint."""
+        key = id(scope) if scope is not None else threading.get_ident()
+        with self._lock:
+            self._waiting[key] = scope.weight() if scope is not None else 1
+        self._publish()
+        try:
+            if scope is None:
+                time.sleep(seconds)
+            elif scope.wait(seconds):
+                raise scope.interrupted(what, self.service)
+        finally:
+            with self._lock:
+                self._waiting.pop(key, None)
+
+    # ---- answers -------------------------------------------------------------------------------------------
+
+    def succeeded(self) -> None:
+        ended = False
+        with self._lock:
+            now = self._clock()
+            self._ok.append(now)
+            self._throttled_in_row = 0
+            if self._pressure is not None and not self._waiting:
+                self._pressure, ended = None, True
+        if ended:
+            _notify(None, self.key)
+
+    @property
+    def throttled_in_row(self) -> int:
+        return self._throttled_in_row
+
+    def failed(self, kind: str, status: int | None, code: str, *, delay: float,
+               retry_after: float | None = None) -> float:
+        """Record a failed answer (throttled, unavailable, lost) the caller will wait `delay` after; returns the
+        wait: a 429's Retry-After, or the endpoint's pause when it ends later."""
+        with self._lock:
+            now = self._clock()
+            if kind == "throttled":
+                self.throttled_total += 1
+                self._throttled_in_row += 1
+                self._cut(now)
+                if retry_after is not None:
+                    delay = retry_after
+                if retry_after is not None or self._throttled_in_row >= PAUSE_AFTER:
+                    self._paused_until = max(self._paused_until, now + delay)
+            wait = max(delay, self._paused_until - now)
+            since = self._pressure.since if self._pressure is not None else now
+            self._pressure = Pressure(self.service, self.endpoint, kind, status, code, now + wait, 0, since,
+                                      self.rate)
+        return wait
+
+    def _cut(self, now: float) -> None:
+        """Multiplicative decrease, once per second (the answers of calls in flight arrive together)."""
+        if now - self._last_cut < 1.0:
+            return
+        self._last_cut = now
+        while self._ok and self._ok[0] < now - 1.0:
+            self._ok.popleft()
+        answered = len(self._ok)
+        base = answered if answered else (self.rate or 2.0)
+        self.rate = max(1.0, 0.85 * base)
+        if self.cap is not None:
+            self.rate = min(self.rate, self.cap)
+        self._tokens = min(self._tokens, 1.0)
+
+    def wait_after_failure(self, scope: CallScope | None, seconds: float, what: str) -> None:
+        """The failed call's own wait before it tries again (counted among the waiting)."""
+        self._sleep(scope, seconds, what)
+
+    # ---- what the person sees ------------------------------------------------------------------------------
+
+    @property
+    def key(self) -> str:
+        return f"{self.service} {self.endpoint}"
+
+    def pressure(self) -> Pressure | None:
+        with self._lock:
+            if self._pressure is None:
+                return None
+            waiting = sum(self._waiting.values())
+            return Pressure(**{**self._pressure.__dict__, "waiting": waiting, "rate": self.rate})
+
+    def _publish(self) -> None:
+        current = self.pressure()
+        if current is not None:
+            _notify(current, self.key)
+
+
+# ---- the process's limiters and their observers -----------------------------------------------------------
+
+_registry: dict[tuple[str, str], EndpointLimiter] = {}
+_observers: list[Observer] = []
+_registry_lock = threading.Lock()
+
+
+def endpoint_key(url: str) -> str:
+    parsed = urlparse(url)
+    return f"{parsed.scheme}://{parsed.netloc}"
+
+
+def limiter_for(service: str, url: str, rate: float | None = None) -> EndpointLimiter:
+    """The limiter of `service` at `url`'s host, shared by every client of this process."""
+    key = (service, endpoint_key(url))
+    with _registry_lock:
+        limiter = _registry.get(key)
+        if limiter is None:
+            limiter = _registry[key] = EndpointLimiter(service, key[1], rate)
+        elif rate is not None and (limiter.cap is None or rate < limiter.cap):
+            limiter.cap = rate
+            limiter.rate = rate if limiter.rate is None else min(limiter.rate, rate)
+    return limiter
+
+
+def limiters() -> list[EndpointLimiter]:
+    with _registry_lock:
+        return list(_registry.values())
+
+
+def reset_limiters() -> None:
+    """Forget every endpoint's limiter (a bench or test starting a new lab in the same process)."""
+    with _registry_lock:
+        _registry.clear()
+
+
+def observe(observer: Observer) -> Callable[[], None]:
+    """Call `observer(pressure, key)` whenever an endpoint pushes back, and `observer(None, key)` when it
+    answers again; returns the function that stops it."""
+    with _registry_lock:
+        _observers.append(observer)
+
+    def stop() -> None:
+        with _registry_lock:
+            if observer in _observers:
+                _observers.remove(observer)
+
+    return stop
+
+
+def _notify(pressure: Pressure | None, key: str) -> None:
+    with _registry_lock:
+        observers = list(_observers)
+    for observer in observers:
+        observer(pressure, key)
