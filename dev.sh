@@ -4,10 +4,50 @@
 #   ./dev.sh test    install what is missing, then run the whole test suite
 #   ./dev.sh bench   install what is missing, then run the benchmarks in bench/
 #   ./dev.sh setup   only install (system packages with apt-get when root, Python packages into .venv)
+#   ./dev.sh smoke   on another Python (MGC_IAC_PYTHON=3.12): a fresh venv, the demo and a short test selection
+#   ./dev.sh lock    re-resolve requirements.lock from pyproject.toml (uv, one lock for Python 3.11-3.13)
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV="${MGC_IAC_VENV:-.venv}"
 DEV_COMMAND="${1:-}"
+UV_VERSION=0.13.8          # only `./dev.sh lock` uses uv; setup installs the lock with pip
+SUPPORTED="3.11 3.12 3.13"  # pyproject's requires-python
+
+# The interpreter for a new venv: MGC_IAC_PYTHON (a version like 3.12, or a path), else the first supported
+# python3.X on PATH or under pyenv; none: say which versions work and how to get one.
+find_python() {
+  local want="${MGC_IAC_PYTHON:-}" v cand
+  local ok='import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))'
+  if [ -n "$want" ] && [ "${want#*/}" != "$want" ]; then
+    "$want" -c "$ok" 2>/dev/null && { echo "$want"; return 0; }
+  else
+    for v in ${want:-$SUPPORTED}; do
+      for cand in "$(command -v "python$v" 2>/dev/null || true)" "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$v".*/bin/"python$v"; do
+        [ -n "$cand" ] && [ -x "$cand" ] && "$cand" -c "$ok" >/dev/null 2>&1 && { echo "$cand"; return 0; }
+      done
+    done
+    cand=$(command -v python3 || true)
+    [ -z "$want" ] && [ -n "$cand" ] && "$cand" -c "$ok" && { echo "$cand"; return 0; }
+  fi
+  echo "error: mgc-iac needs Python ${SUPPORTED// /, } (${want:+MGC_IAC_PYTHON=$want is not one; }python3 here is" \
+       "$(python3 -V 2>&1 || echo missing)): apt-get install python3 on Debian 12/13 or Ubuntu 24.04, or set" \
+       "MGC_IAC_PYTHON to a supported python's version or path" >&2
+  return 1
+}
+
+# The pinned Python packages (requirements.lock, hashes checked), then mgc-iac itself, editable, without deps.
+install_python() {
+  local venv=$1
+  "$venv/bin/pip" install -q --disable-pip-version-check --upgrade pip
+  "$venv/bin/pip" install -q --disable-pip-version-check --require-hashes -r requirements.lock
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-deps -e .
+  if ! "$venv/bin/pip" check >/dev/null 2>&1; then   # a dependency added to pyproject.toml but not locked
+    "$venv/bin/pip" check >&2 || true
+    echo "error: requirements.lock does not satisfy pyproject.toml: run ./dev.sh lock and commit the lock" >&2
+    return 1
+  fi
+  touch "$venv/.installed"
+}
 
 # PostgreSQL server binaries (initdb, pg_ctl) for the team-state tests: the tests start their own server
 setup_postgresql() {
@@ -47,17 +87,61 @@ setup() {
     fi
   fi
   if [ ! -x "$VENV/bin/python" ]; then
-    echo "== creating $VENV"
-    python3.11 -m venv "$VENV" 2>/dev/null || python3 -m venv "$VENV"
+    local python
+    python=$(find_python)
+    echo "== creating $VENV ($("$python" -V))"
+    "$python" -m venv "$VENV"
   fi
   if ! "$VENV/bin/python" -c "import mgc_iac, pytest" 2>/dev/null \
-     || [ pyproject.toml -nt "$VENV/.installed" ]; then
-    echo "== installing Python packages into $VENV"
-    "$VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip
-    "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[test]'
-    touch "$VENV/.installed"
+     || [ pyproject.toml -nt "$VENV/.installed" ] || [ requirements.lock -nt "$VENV/.installed" ]; then
+    echo "== installing Python packages into $VENV (requirements.lock)"
+    install_python "$VENV"
   fi
   setup_pulumi
+  setup_go_tool actionlint github.com/rhysd/actionlint/cmd/actionlint
+}
+
+# A Go program pinned by tools/NAME/go.mod, built once into .tools/bin (stamp keyed by the module files' hash).
+setup_go_tool() {
+  case "$DEV_COMMAND" in demo|bench) return 0 ;; esac
+  local name=$1 package=$2 bin=.tools/bin key
+  key=$(cat "tools/$name/go.mod" "tools/$name/go.sum" "tools/$name/tools.go" | sha256sum | cut -d' ' -f1)
+  if [ -x "$bin/$name" ] && [ "$(cat "$bin/.$name.stamp" 2>/dev/null)" = "$key" ]; then return 0; fi
+  if ! command -v go >/dev/null 2>&1 && ! { [ -x /usr/local/go/bin/go ] && PATH="$PATH:/usr/local/go/bin"; }; then
+    echo "warning: no Go to build $name (tools/$name/go.mod); the tests that run it fail in CI" >&2
+    return 0
+  fi
+  echo "== building $name from Go modules into $bin (once)"
+  mkdir -p "$bin"
+  (cd "tools/$name" && go build -p 2 -trimpath -buildvcs=false -ldflags "-s -w" -o "../../$bin/$name" "$package")
+  echo "$key" > "$bin/.$name.stamp"
+}
+
+# Another Python (MGC_IAC_PYTHON=3.12 ./dev.sh smoke): a fresh venv from the lock, the demo to the end from an
+# empty directory, and a short test selection. CI runs it on the two versions the whole suite does not run on.
+smoke() {
+  local python venv work
+  python=$(find_python)
+  venv=".venv-smoke-$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  echo "== smoke run on $("$python" -V): $venv"
+  rm -rf "$venv"
+  "$python" -m venv "$venv"
+  install_python "$venv"
+  work=$(mktemp -d)
+  (cd "$work" && "$OLDPWD/$venv/bin/mgc-iac" demo >"$work/demo.log" 2>&1) \
+    || { tail -40 "$work/demo.log"; echo "smoke: the demo failed on $("$python" -V)" >&2; return 1; }
+  tail -1 "$work/demo.log"
+  rm -rf "$work"
+  "$venv/bin/python" -m pytest -q -p no:cacheprovider tests/test_public_api.py tests/plan tests/test_quiet.py \
+    tests/test_render.py tests/test_schemas.py tests/approvals tests/lab/test_requirements.py
+}
+
+lock() {
+  setup
+  "$VENV/bin/pip" install -q --disable-pip-version-check "uv==$UV_VERSION"
+  "$VENV/bin/uv" pip compile pyproject.toml --extra test --universal --python-version 3.11 --generate-hashes \
+    --no-header --quiet -o requirements.lock
+  echo "wrote requirements.lock"
 }
 
 # The Pulumi CLI, its Python language host and the dynamic-provider plugin, in .tools/bin (tests and
@@ -105,7 +189,9 @@ case "${1:-}" in
   demo)  setup; shift; exec "$VENV/bin/mgc-iac" demo "$@" ;;
   test)  setup; shift; exec "$VENV/bin/python" -m pytest -q "$@" ;;
   lint)  setup; exec "$VENV/bin/ruff" check mgc_iac providers tests bench ;;
+  smoke) setup_postgresql; smoke ;;
+  lock)  lock ;;
   bench) setup; shift
          for b in bench/*.py; do echo "== $b"; "$VENV/bin/python" "$b" "$@"; done ;;
-  *) sed -n '2,7p' "$0"; exit 2 ;;
+  *) sed -n '2,9p' "$0"; exit 2 ;;
 esac

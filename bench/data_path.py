@@ -175,9 +175,9 @@ async def agent_vs_rsync(work: Path, scale: int) -> bool:
     from mgc_iac.lab.agent._rsync import ssh_command
     from mgc_iac.lab.agent.linuxmain import _raw
     from mgc_iac.lab.testing import running_lab
+    from mgc_iac.providers.migration_task import target_disks, task_request
     from mgc_iac.ssh.agent import AgentPackage, install_agent
     from mgc_iac.ssh.agent._startup import LAB_PATH, startup_answers
-    from providers.migration_task import target_disks, task_request
 
     state = work / "agent-lab"
     state.mkdir()

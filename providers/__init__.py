@@ -3,11 +3,18 @@
 They are stateless and picklable: every method builds its cloud client from the `cloud` input at call time
 (mgc_iac.cloud.endpoint.cloud_for). mgc-iac's engine calls them in-process; under Pulumi they run in `python -m
 pulumi.dynamic`.
+
+The folder is the repository's top-level providers/ (the project's layout); it is imported and installed only as
+mgc_iac.providers (mgc_iac/providers is a symlink to it, and the wheel holds it there), so site-packages gets no
+generic top-level `providers` and Pulumi pickles one module path in the source tree and from the wheel alike.
 """
 
-from providers.migration_task import MigrationTaskProvider
-from providers.notification import NotificationProvider
-from providers.target_server import TargetServerProvider
+if __name__ != "mgc_iac.providers":  # two import names would make two copies of every provider class
+    raise ImportError(f"import the providers as mgc_iac.providers, not {__name__}")
+
+from mgc_iac.providers.migration_task import MigrationTaskProvider  # noqa: E402
+from mgc_iac.providers.notification import NotificationProvider  # noqa: E402
+from mgc_iac.providers.target_server import TargetServerProvider  # noqa: E402
 
 PROVIDERS = {"target_server": TargetServerProvider, "migration_task": MigrationTaskProvider,
              "notification": NotificationProvider}

@@ -31,6 +31,7 @@ from typing import Any
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
+    ConfigureRequest,
     CreateResult,
     DiffResult,
     ReadResult,
@@ -41,7 +42,8 @@ from pulumi.dynamic import (
 from mgc_iac.cloud.endpoint import cloud_for
 from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import MIGRATION_TASK
-from providers._diff import diff_attrs
+from mgc_iac.providers._diff import diff_attrs
+from mgc_iac.providers._sources import find_source
 
 META = ("stack", "address", "cloud", "target_server_id")
 ALL_DAY = ("00:00", "23:59")
@@ -81,27 +83,6 @@ def task_configuration(props: dict[str, Any]) -> dict[str, str]:
     return {"DYNAMIC_PORT": str(int(props.get("migration_port") or 22)), "MIGRATE_EXCLUDE_DIR": copy_excludes,
             "SYNC_EXCLUDE_DIR": copy_excludes, "CONSISTENCY_MODE": mode,
             "CONSISTENCY_DIR": ",".join(checked) if mode else ""}
-
-
-def find_source(cloud: Any, mac: str, name: str | None = None) -> Any:
-    """The SMS source server whose network cards include `mac` (what the agent registered). list_servers has no
-    networks: the sources named `name` are asked first and each is confirmed by its MACs in show_server; when
-    none matches, every source is confirmed the same way. The MAC decides."""
-    mac = mac.lower()
-    named = cloud.sms.list_sources(name=name) if name else []
-    for listed in named:
-        source = cloud.sms.show_source(listed.id)
-        if mac in (m.lower() for m in source.macs):
-            return source
-    asked = {n.id for n in named}
-    for listed in cloud.sms.list_sources():          # named otherwise: every source, each confirmed by its MACs
-        if listed.id in asked:
-            continue
-        source = cloud.sms.show_source(listed.id)
-        if mac in (m.lower() for m in source.macs):
-            return source
-    raise CloudNotFoundError(f"no SMS source server has MAC {mac}: the agent has not registered it (StartUpAgent "
-                             "runs it)", service="sms", operation="show_server")
 
 
 _PLAN_VOLUME = ("name", "size", "used_size", "device_use", "file_system", "mount_point", "index", "uuid",
@@ -168,6 +149,11 @@ def task_request(cloud: Any, name: str, source: Any, server: Any, target_name: s
 
 class MigrationTaskProvider(ResourceProvider):
     serialize_as_secret_always = False
+    stack_setting: str | None = None  # `mgc-iac:stack` under Pulumi (configure); the engine never sets it
+
+    def configure(self, req: ConfigureRequest) -> None:
+        """Under Pulumi: the stack of `pulumi config set mgc-iac:stack DIR`, so a create can start the agent."""
+        self.stack_setting = req.config.get("stack")
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [CheckFailure(f, "is required") for f in ("source_mac", "os", "type", "target_name")
@@ -181,7 +167,15 @@ class MigrationTaskProvider(ResourceProvider):
         return diff_attrs(MIGRATION_TASK, olds, news, META)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
-        outs = create_task_for(props)
+        try:
+            outs = create_task_for(props)
+        except CloudNotFoundError:
+            # under Pulumi nothing ran StartUpAgent: start the agent here, as the step does (idempotent), once
+            from mgc_iac.providers.source_agent import ensure_agent_for_task
+
+            if not ensure_agent_for_task(props, self.stack_setting):
+                raise
+            outs = create_task_for(props)
         return CreateResult(outs["id"], outs)
 
     @staticmethod

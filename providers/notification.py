@@ -20,7 +20,7 @@ from pulumi.dynamic import (
 
 from mgc_iac.cloud.endpoint import cloud_for
 from mgc_iac.graph.kinds import NOTIFICATION
-from providers._diff import diff_attrs
+from mgc_iac.providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud")
 

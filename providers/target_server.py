@@ -33,7 +33,7 @@ from mgc_iac.cloud.endpoint import cloud_for
 from mgc_iac.cloud.lookups import lookup
 from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import EIP_BANDWIDTH_MBPS, TARGET_SERVER
-from providers._diff import diff_attrs
+from mgc_iac.providers._diff import diff_attrs
 
 TOKEN_RETRIES = 3
 META = ("stack", "address", "os", "generation", "incarnation", "cloud", "image_default")

@@ -29,12 +29,14 @@ What the graph must keep (issue 21, "one way"):
 - the cloud client (mgc_iac.cloud) never imports the lab; approvals never import the cloud or the lab (they are
   given an environment, never resolve one);
 - the CLI imports only the CLI, the operations, the renderers, the kernel and the types it renders or implements
-  (the engine's Hooks, the plan model, the wording of a gate's checks): it parses, calls one operation, renders.
+  (the engine's Hooks, the plan model, the wording of a gate's checks) and where the shipped files are: it parses,
+  calls one operation, renders.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections import defaultdict
 from pathlib import Path
@@ -50,17 +52,23 @@ NOT_IMPORTS = {"getLogger", "PackageLoader", "files"}  # calls whose first argum
 STARTERS = {"ensure_lab", "start_background", "ensure_lab_hosts", "lab_process", "hosts_process", "Background"}
 MAY_START_THE_LAB = {"mgc_iac.operations.workspace", "mgc_iac.operations.lab"}
 # the CLI, what it calls and renders with, and the types it implements or shows: the engine's Hooks, the plan, the
-# engine's own wording of a gate's automated checks (engine.schedule.checks_summary, in the live view as in messages)
+# engine's own wording of a gate's automated checks (engine.schedule.checks_summary, in the live view as in messages);
+# and where the shipped files are (mgc_iac.data: the demo stack)
 CLI_MAY_IMPORT = ("mgc_iac.cli", "mgc_iac.operations", "mgc_iac.render", "mgc_iac.engine.hooks", "mgc_iac.plan.model",
-                  "mgc_iac.engine.schedule")
+                  "mgc_iac.engine.schedule", "mgc_iac.data")
 
 
 def _modules() -> dict[str, Path]:
+    """Every module by its import name. providers/ is imported as mgc_iac.providers (mgc_iac/providers is a symlink
+    to it); mgc_iac/data's symlinks to the shipped files (the Pulumi program among them) are data, not modules."""
     found = {}
-    for package in PACKAGES:
-        for path in (ROOT / package).rglob("*.py"):
-            name = ".".join(path.relative_to(ROOT).with_suffix("").parts)
-            found[name.removesuffix(".__init__")] = path
+    for package, name in (("mgc_iac", "mgc_iac"), ("providers", "mgc_iac.providers"), ("pulumi_program",
+                                                                                        "pulumi_program")):
+        top = ROOT / package
+        for directory, _dirs, files in os.walk(top):  # symlinked directories are not followed
+            for file in sorted(f for f in files if f.endswith(".py")):
+                parts = Path(directory, file).relative_to(top).with_suffix("").parts
+                found[".".join((name, *parts)).removesuffix(".__init__")] = Path(directory, file)
     return found
 
 

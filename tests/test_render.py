@@ -270,3 +270,13 @@ def test_big_workflows_fold_their_server_table(mixed: Plan) -> None:
     assert "<details><summary>11 servers</summary>" in md
     assert md.count("| srv-") == 11
     assert "<details>" not in render_plan(mixed, "markdown")
+
+
+def test_the_symbols_legend_fits_80_columns(tmp_path):
+    """One short legend line (it was 170 characters on every plan)."""
+    from mgc_iac.operations.planning import plan_stack
+    from mgc_iac.render import render_plan
+
+    text = render_plan(plan_stack(shutil.copytree(DEMO, tmp_path / "demo")).plan, "text")
+    [legend] = [line for line in text.splitlines() if line.startswith("Symbols:")]
+    assert len(legend) <= 80 and "-/+ replace" in legend and "-> move" in legend

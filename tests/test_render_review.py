@@ -204,18 +204,17 @@ def test_a_big_plan_folds_per_server_detail_and_fits_in_one_comment(stack: Path)
     assert small.count("<details open>") == 3 and "left out" not in small
     md = render_plan(_big(plan, 60), "markdown")
     assert len(md) <= COMMENT_LIMIT
-    assert "<details open>" not in md and md.count("<details><summary>srv-") > 5  # collapsed, some kept
-    kept = md.count("<details><summary>srv-")
-    assert f"Details of {60 - kept} of 60 servers are left out to stay under GitHub's 65,536-character " \
-           "comment limit" in md
+    assert "<details open>" not in md and "<details><summary>srv-" not in md  # per-server detail left out
+    assert "Per-server details of 1 of 1 workflow(s) are left out to stay under GitHub's 65,536-character " \
+           "comment limit; `mgc-iac show PLAN_FILE` shows the whole plan." in md
     servers = next(t for t in _tables(md) if t[0][0] == "Server")
     assert len(servers) == 61  # every server keeps its row
     assert "The 120 gates are listed per server (⏸) in the server tables above." in md
     huge = render_plan(_big(plan, 1500), "markdown")
     assert len(huge) <= COMMENT_LIMIT
-    # cut with a note, and the footer kept: the digest approvals bind to and what needs approval
-    assert "`mgc-iac show PLAN_FILE` shows the whole plan." in huge and "Plan digest `sha256:" in huge
+    # one workflow of 1,500 servers: summarised (named with its counts), the footer kept
+    assert "**3000 to create · 1500 server(s)" in huge and "Plan digest `sha256:" in huge
     assert huge.rstrip().endswith("(in `approvals.yaml` or with `mgc-iac approve`).")
-    assert "**Truncated** to stay under GitHub's 65,536-character comment limit" in huge
+    assert "All 1 workflow(s) are summarised" in huge and "Truncated" not in huge
     _tables(huge)  # what is left still parses into well-formed tables
     assert huge.count("<details") == huge.count("</details>") and huge.count("```") % 2 == 0

@@ -40,7 +40,7 @@ def test_report_data_from_steps_journal_and_approvals(tmp_path: Path) -> None:
     ran("web-01", "VerifyConsistency", 150, 152, verification={"clean": True, "results": [
         {"dir": "/srv", "total": 10, "different": 0, "missing": 0, "extra": 0}]})
     ran("web-01", "BusinessValidation", 200, 200, approved_by=["bob@example.com", "carol@example.com"],
-        plan_digest="sha256:" + "b" * 64)
+        signed_by=["carol@example.com"], plan_digest="sha256:" + "b" * 64)
     steps[f"{WF}/web-01/Cutover"] = StepRecord(WF, "web-01", "Cutover", StepStatus.WAITING, 0,
                                                {"needs": "2 approval(s)"})
     ran("db-01", "CreateTarget", 0, 5, StepStatus.FAILED, error="quota exceeded for flavor s6.xlarge.2")
@@ -57,9 +57,10 @@ def test_report_data_from_steps_journal_and_approvals(tmp_path: Path) -> None:
     assert web.bytes_moved == 500_000_000 and web.average_speed == 5_000_000  # over the copy that moved them
     assert web.verification["results"][0]["dir"] == "/srv"
     # bob approved with `mgc-iac approve` (in state); carol in approvals.yaml (counted when the gate opened)
-    assert [(a.step, a.approver, a.via) for a in web.approvals] == [
-        ("BusinessValidation", "bob@example.com", "cli"),
-        ("BusinessValidation", "carol@example.com", "approvals file")]
+    # bob's `--by` approval is unsigned; carol's approvals.yaml entry carried a verified SSH signature
+    assert [(a.step, a.approver, a.via, a.signed) for a in web.approvals] == [
+        ("BusinessValidation", "bob@example.com", "cli", False),
+        ("BusinessValidation", "carol@example.com", "approvals file", True)]
     [failure] = db.failures
     assert failure.error == "quota exceeded for flavor s6.xlarge.2" and failure.current
     assert failure.advice.startswith("fix the cause, then `mgc-iac retry stacks/demo shop-wave-1/db-01`")
@@ -67,3 +68,23 @@ def test_report_data_from_steps_journal_and_approvals(tmp_path: Path) -> None:
     page = render_report(report)
     assert "Generated 2026-12-01 11:00:00 UTC" in page and "serial 17" in page
     assert "quota exceeded for flavor s6.xlarge.2" in page and "carol@example.com" in page
+    assert "<td>bob@example.com</td><td>unsigned</td>" in page
+    assert "<td>carol@example.com</td><td>signed (SSH, verified)</td>" in page
+    assert "Verification: clean" in page
+
+
+def test_a_verification_that_compared_no_file_reads_nothing_compared_and_is_not_clean(tmp_path: Path) -> None:
+    """0 files compared proves nothing: "nothing compared", never "clean" (even a record that said clean)."""
+    from mgc_iac.engine.status import stack_status
+
+    plan = plan_stack(shutil.copytree(DEMO, tmp_path / "demo")).plan
+    empty = {"clean": True, "results": [{"dir": "/srv", "total": 0, "different": 0, "missing": 0, "extra": 0}]}
+    steps = {f"{WF}/web-01/VerifyConsistency": StepRecord(WF, "web-01", "VerifyConsistency", StepStatus.FAILED, 1,
+                                                          {"verification": empty})}
+    snapshot = Snapshot("demo", 3, RecordedResources(), steps)
+    [web] = [s for wf in stack_status(plan, snapshot)["workflows"] for s in wf["servers"] if s["server"] == "web-01"]
+    assert web["verification"]["verdict"] == "nothing compared" and web["verification"]["clean"] is False
+    report = build_report(plan, snapshot, [], [], stack_dir="stacks/demo",
+                          generated_at=datetime(2026, 12, 1, 11, 0, tzinfo=UTC))
+    page = render_report(report)
+    assert "Verification: nothing compared" in page and "Verification: clean" not in page

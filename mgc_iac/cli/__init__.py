@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),
     "state": ("mgc_iac.cli.state_cmds:state_group", "Inspect, export, migrate or repair state."),
     "report": ("mgc_iac.cli.report_cmd:report_cmd", "Write an HTML report of a stack's migration (from state)."),
+    "pulumi": ("mgc_iac.cli.pulumi_cmd:pulumi_group", "Write a Pulumi project that declares mgc-iac stacks."),
 }
 
 

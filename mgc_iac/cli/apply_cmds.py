@@ -76,7 +76,8 @@ class _TerminalView:
         from mgc_iac.render import render_plan
 
         print_diagnostics(Diagnostics(list(planned.checked.diagnostics.warnings)))
-        click.echo(render_plan(planned.plan, "text", color=use_color(), digest=digest), nl=False)
+        click.echo(render_plan(planned.plan, "text", color=use_color(), digest=digest, approved=planned.approved),
+                   nl=False)
 
     def confirm(self, plan: Plan) -> bool:
         if not sys.stdin.isatty():
@@ -265,9 +266,10 @@ def _watched(watched: Any, fmt: str) -> None:
 
 def _verification_line(verification: dict[str, Any]) -> str:
     rows = verification.get("results") or []
-    dirs = "; ".join(f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
+    dirs = "; ".join(f"{r['dir']}: nothing compared (0 files)" if not r.get("total") else
+                     f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
                      f"{r['extra']} extra" for r in rows)
-    return f"    verification {'clean' if verification.get('clean') else 'NOT clean'}: {dirs or 'no result'}"
+    return f"    verification {verification['verdict']}: {dirs or 'no result'}"  # status gives the verdict
 
 
 @click.command("retry")

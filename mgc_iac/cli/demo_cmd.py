@@ -16,7 +16,9 @@ from pathlib import Path
 
 import click
 
-DEMO = Path(__file__).resolve().parents[2] / "stacks" / "demo"
+from mgc_iac.data import demo_stack
+
+DEMO = demo_stack()
 
 
 def _run(args: list[str]) -> int:
@@ -66,18 +68,20 @@ def _expect(code: int, wanted: int, what: str) -> None:
 
 
 @click.command("demo")
-@click.option("--stack", type=click.Path(path_type=Path, file_okay=False), default=DEMO, show_default=False,
-              help="The stack to migrate (default: the repository's stacks/demo).")
+@click.option("--stack", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="The stack to migrate (default: a copy of the demo stack shipped with mgc-iac, in WORKDIR).")
 @click.option("--workdir", type=click.Path(path_type=Path, file_okay=False), default=Path(".mgc-iac/demo"),
               show_default=True, help="Where the demo keeps its state and its lab (reset first).")
 @click.option("--keep", is_flag=True, help="Leave the lab running afterwards (see `mgc-iac lab status`).")
 @click.option("--approver", default="demo-reviewer@example.com", show_default=True)
-def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
+def demo_cmd(stack: Path | None, workdir: Path, keep: bool, approver: str) -> None:
     """Run the demo migration on the embedded lab: plan, apply, stop at each gate, approve, finish, verify."""
-    from mgc_iac.operations.lab import down
+    from mgc_iac.operations.lab import check_tools, down
 
-    if not (stack / "stack.yaml").exists() and not (stack / "stack.py").exists():
-        raise click.ClickException(f"no stack at {stack}: run the demo from the repository, or pass --stack")
+    if stack is not None and not (stack / "stack.yaml").exists() and not (stack / "stack.py").exists():
+        raise click.ClickException(f"no stack at {stack}: give a stack directory (stack.yaml or stack.py), or "
+                                   "leave --stack out for the demo stack")
+    check_tools()  # before anything is reset or started: a missing tool is named at once
     lab_dir = workdir / "lab"
     if lab_dir.exists():
         down(lab_dir)
@@ -85,7 +89,7 @@ def demo_cmd(stack: Path, workdir: Path, keep: bool, approver: str) -> None:
     workdir.mkdir(parents=True)
     os.environ["MGC_IAC_STATE"] = str((workdir / "state.db").resolve())
     os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir.resolve())
-    stack = _working_copy(stack, workdir / "stack")
+    stack = _working_copy(stack or DEMO, workdir / "stack")  # the installed demo may be read-only
     rehearsed = _rehearsed(stack)
     plan_file = workdir / "plan.json"
     try:

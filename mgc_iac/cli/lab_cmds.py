@@ -112,13 +112,16 @@ def messages_cmd(state_dir: Path | None) -> None:
 @_DIR
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def reset_cmd(state_dir: Path | None, yes: bool) -> None:
-    """Forget every server, volume, source, task and message; load the seed again."""
-    from mgc_iac.operations.lab import require_running, reset
+    """Forget every server, volume, source, task and message; load the seed again (a lab that is not running is
+    reset on disk)."""
+    from mgc_iac.operations.lab import check_resettable, reset
 
-    require_running(state_dir)  # refused before asking
+    where = check_resettable(state_dir)  # refused before asking
     if not yes:
         click.confirm("Forget everything the lab holds and reload its seed?", abort=True)
-    reset(state_dir)
+    if not reset(where):
+        click.echo(f"lab reset to its seed (on disk in {where}; it was not running)")
+        return
     click.echo("lab reset to its seed")
 
 

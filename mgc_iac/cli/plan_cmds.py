@@ -51,7 +51,8 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
         made = plan(ws, request)
     if fmt != "json":  # the plan itself lists warnings; print them on stderr too for CI logs
         print_diagnostics(Diagnostics(made.warnings))
-    click.echo(render_plan(made.plan, fmt, color=use_color() if color is None else color, digest=made.digest), nl=False)
+    click.echo(render_plan(made.plan, fmt, color=use_color() if color is None else color, digest=made.digest,
+                           approved=made.planned.approved), nl=False)
     if out and fmt != "json":
         click.echo(f"Saved the plan to {out}. Apply exactly this plan with `mgc-iac apply {out}`.")
     if (detailed_exitcode and made.plan.has_changes) or (drift_exitcode and made.plan.drift):

@@ -386,6 +386,12 @@ class ConsistencyResult:
     finished_time: int = 0                 # the run's finished_time (ms)
 
     @property
+    def nothing_compared(self) -> bool:
+        """0 files compared here (an include path empty or absent on this source); a verification in which
+        every directory compared nothing proves nothing and is never clean (sms_task.verify)."""
+        return self.total_files == 0
+
+    @property
     def clean(self) -> bool:
         counts = (self.different_files, self.target_missing_files, self.target_extra_files)
         return all(c == 0 for c in counts) and self.total_files is not None

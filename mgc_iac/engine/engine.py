@@ -382,7 +382,7 @@ class Engine:
             prev = self._steps.get(gate)
             if step.manual and step.action is StepAction.RUN and prev is not None:
                 # resumed after a crash (see planner): keep who approved it
-                extra = {k: prev.detail[k] for k in ("approved_by", "plan_digest") if k in prev.detail}
+                extra = {k: prev.detail[k] for k in ("approved_by", "signed_by", "plan_digest") if k in prev.detail}
             if step.action is StepAction.WAIT:
                 checks = await self._gate_checks(server, step.step)
                 refusals = check_requirements(self.plan, self.digest, self._gate_approvals(gate), self.policy,
@@ -405,9 +405,11 @@ class Engine:
                                                        + _checks_note(refusals, checks)))
                     self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
                     return "waiting"
-                extra = {"approved_by": gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy,
-                                                       self._authors),
-                         "plan_digest": self.digest,
+                approvers = gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy, self._authors)
+                # who of them signed (verified SSH signature), so the report can say signed or unsigned
+                signed = sorted({a.approver for a in self._gate_approvals(gate)
+                                 if a.signature and a.plan_digest == self.digest and a.approver in approvers})
+                extra = {"approved_by": approvers, "signed_by": signed, "plan_digest": self.digest,
                          **({"checks": checks} if checks is not None else {}),
                          **({"checks_overridden_by": overridden} if overridden else {})}
             if not await self._execute(server, step.step, extra):

@@ -13,6 +13,20 @@ from mgc_iac.state.model import Snapshot, StepStatus
 FINISHED = (StepStatus.DONE, StepStatus.SKIPPED)
 
 
+def verification_verdict(verification: dict[str, Any]) -> str:
+    """"clean", "NOT clean", or "nothing compared" (0 files compared in every directory proves nothing: never
+    clean). Read from the per-directory counts, so a record made before this rule reads right too."""
+    rows = verification.get("results") or []
+    if not any(r.get("total") for r in rows):
+        return "nothing compared"
+    return "clean" if verification.get("clean") else "NOT clean"
+
+
+def with_verdict(verification: dict[str, Any]) -> dict[str, Any]:
+    verdict = verification_verdict(verification)
+    return {**verification, "clean": verdict == "clean", "verdict": verdict}
+
+
 def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None) -> dict[str, Any]:
     """{stack, serial, workflows: [{name, servers: [{server, current_step, state, progress, ...}]}]}; a server
     whose consistency was verified has `verification: {clean, results: [{dir, total, different, missing,
@@ -57,8 +71,8 @@ def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None) ->
             entry["checks"] = checks
         checked = snapshot.steps.get(f"{server.address}/VerifyConsistency")
         if checked is not None and checked.detail.get("verification"):
-            # {clean, results: [{dir, total, different, missing, extra}]}: what the agent's verification found
-            entry["verification"] = checked.detail["verification"]
+            # {clean, verdict, results: [{dir, total, different, missing, extra}]}: what the agent's verification found
+            entry["verification"] = with_verdict(checked.detail["verification"])
         workflows.setdefault(server.workflow, []).append(entry)
     return {"stack": plan.stack, "serial": snapshot.serial,
             "workflows": [{"name": name, "servers": servers} for name, servers in workflows.items()]}

@@ -27,7 +27,7 @@ from typing import Any
 
 from mgc_iac.cloud.endpoint import LAB_RUNNING
 from mgc_iac.errors import ConfigError
-from mgc_iac.lab.process import HOST, LabEndpoint, credentials, default_state_dir, endpoint_for
+from mgc_iac.lab.process import HOST, LabEndpoint, credentials, default_state_dir, endpoint_for, open_context
 
 HOSTS_DIR = "hosts"
 
@@ -194,9 +194,39 @@ def ensure_lab(state_dir: Path | None = None, seed: Path | None = None, port: in
     """The running lab of this state dir, started in the background first if none runs. The seed is used
     when the state dir is new (or to reseed on `lab reset`); a lab with state keeps it."""
     state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
-    credentials(state_dir)
-    info = lab_process(state_dir, port, seed).ensure(20.0)
+    process = lab_process(state_dir, port, seed)
+    info = process.running()
+    if info is None:
+        if seed is not None and _seed_has_hosts(seed):
+            from mgc_iac.lab.requirements import require_lab_tools
+
+            require_lab_tools()  # its hosts would fail inside a step: name what is missing before the lab starts
+        credentials(state_dir)
+        info = process.ensure(20.0)
     return endpoint_for(state_dir, str(info["url"]))
+
+
+def _seed_has_hosts(seed: Path) -> bool:
+    from mgc_iac.lab.hosts._spec import load_hosts_spec
+
+    try:
+        return bool(load_hosts_spec(seed))
+    except Exception:  # noqa: BLE001 - a broken seed is reported where it is loaded, with its line
+        return False
+
+
+def reset_stopped(state_dir: Path) -> bool:
+    """`lab reset` of a lab that does not run: wipe its store on disk and load its stored seed again (under the start
+    lock: no lab starts meanwhile). False when the directory holds no lab state."""
+    if not (state_dir / "lab.db").is_file():
+        return False
+    with file_lock(state_dir / "lab.lock"):
+        lab = open_context(state_dir, None)
+        try:
+            lab.reset()
+        finally:
+            lab.store.close()
+    return True
 
 
 # ---- the lab hosts -------------------------------------------------------------------------------------------
@@ -238,8 +268,16 @@ def running_lab_hosts(lab_dir: Path) -> dict[str, dict[str, Any]] | None:
 
 
 def ensure_lab_hosts(lab_dir: Path, seed: Path, timeout: float = 60.0) -> dict[str, dict[str, Any]]:
-    """The running lab hosts of `lab_dir`, started from the seed's `hosts:` when none run."""
-    return hosts_process(hosts_workdir(lab_dir), seed).ensure(timeout)
+    """The running lab hosts of `lab_dir`, started from the seed's `hosts:` when none run (the machine's programs
+    they need checked first: a missing one is named, not found failing inside a step)."""
+    process = hosts_process(hosts_workdir(lab_dir), seed)
+    found = process.running()
+    if found is not None:
+        return found
+    from mgc_iac.lab.requirements import require_lab_tools
+
+    require_lab_tools()
+    return process.ensure(timeout)
 
 
 def stop_lab_hosts(lab_dir: Path, timeout: float = 15.0) -> bool:

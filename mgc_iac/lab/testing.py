@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mgc_iac.data import demo_stack
 from mgc_iac.lab.process import LabEndpoint, LabServer
 
-DEMO_SEED = Path(__file__).resolve().parents[2] / "stacks" / "demo" / "lab-seed.yaml"
+DEMO_SEED = demo_stack() / "lab-seed.yaml"
 
 
 @dataclass
@@ -56,7 +57,7 @@ def lab_task_request(cloud: Any, name: str = "web-01", mac: str = "fa:16:3e:00:0
                      used_gb: int = 12) -> tuple[str, Any, str]:
     """What lab_task creates, without creating the task: (source_id, TaskRequest, target_server_id)."""
     from mgc_iac.cloud import ServerRequest, SourceFacts, VolumeRequest, partitioned_disk
-    from providers.migration_task import target_disks, task_request
+    from mgc_iac.providers.migration_task import target_disks, task_request
 
     gib = 1024 ** 3
     vpc = cloud.vpc.find_vpc("vpc-shop")

@@ -29,6 +29,14 @@ def lab_dir(given: Path | None = None) -> Path:
     return given or default_lab_dir()
 
 
+def check_tools() -> None:
+    """The machine's programs the lab's SSH hosts run (bubblewrap, rsync, ssh, sftp-server, curl, python3): a
+    ConfigError naming each missing one and its package."""
+    from mgc_iac.lab.requirements import require_lab_tools
+
+    require_lab_tools()
+
+
 @dataclass(frozen=True)
 class LabUp:
     state_dir: Path
@@ -72,11 +80,6 @@ def _running(state_dir: Path) -> tuple[CloudSettings, dict[str, Any]]:
     return CloudSettings.for_lab(endpoint_for(state_dir, str(info["url"]))), info
 
 
-def require_running(state_dir: Path | None = None) -> dict[str, Any]:
-    """{pid, port, url} of the lab running from `state_dir`; a ConfigError when none runs."""
-    return _running(lab_dir(state_dir))[1]
-
-
 @dataclass(frozen=True)
 class LabStatus:
     state_dir: Path
@@ -104,10 +107,28 @@ def messages(state_dir: Path | None = None) -> list[dict[str, Any]]:
     return list(LabControl(settings).messages())
 
 
-def reset(state_dir: Path | None = None) -> None:
-    """Forget every server, volume, source, task and message; load the seed again."""
-    settings, _ = _running(lab_dir(state_dir))
+def check_resettable(state_dir: Path | None = None) -> Path:
+    """The lab directory to reset: a running lab, or a stopped one's state on disk (else LabNotRunningError)."""
+    from mgc_iac.lab.supervisor import running
+
+    where = lab_dir(state_dir)
+    if running(where) is None and not (where / "lab.db").is_file():
+        raise LabNotRunningError(f"no lab state in {where}: nothing to reset (a lab starts from its seed)")
+    return where
+
+
+def reset(state_dir: Path | None = None) -> bool:
+    """Forget every server, volume, source, task and message; load the seed again. True: the running lab was reset;
+    False: it was not running and its state on disk was reset."""
+    from mgc_iac.lab.supervisor import reset_stopped, running
+
+    where = lab_dir(state_dir)
+    if running(where) is None:
+        reset_stopped(where)
+        return False
+    settings, _ = _running(where)
     LabControl(settings).reset()
+    return True
 
 
 def ls(kind: str, state_dir: Path | None = None) -> list[dict[str, Any]]:

@@ -112,9 +112,7 @@ def show(plan_file: Path) -> Shown:
 def pr_comment(plan_file: Path, limit: int = 65_536, full_plan: str = "the job's artifacts") -> str:
     """A saved plan as one PR/MR comment body (markdown, per-workflow detail collapsed, under `limit` characters);
     its first line is a marker naming the stack, so a pipeline can find and edit its earlier comment."""
-    from mgc_iac.render import render_plan
     from mgc_iac.render.comment import pr_comment as comment
 
     shown = show(plan_file)
-    return comment(render_plan(shown.plan, "markdown", color=False, digest=shown.digest), shown.plan.stack, limit,
-                   full_plan)
+    return comment(shown.plan, shown.digest, limit, full_plan)

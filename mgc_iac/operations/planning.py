@@ -4,11 +4,11 @@ API's plan_stack call these)."""
 from __future__ import annotations
 
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mgc_iac.diagnostics import Diagnostics
-from mgc_iac.errors import SpecError, StateError
+from mgc_iac.errors import MgcIacError, SpecError, StateError
 from mgc_iac.graph import Graph, build_graph
 from mgc_iac.plan.model import Plan, Provenance
 from mgc_iac.plan.planner import make_plan
@@ -32,6 +32,7 @@ class Planned:
     checked: Checked
     graph: Graph
     plan: Plan
+    approved: dict = field(default_factory=dict)  # gate -> approvals.status.GateApproval: passes at the next apply
 
 
 def state_path_for(loaded: LoadedStack) -> Path | str:
@@ -90,18 +91,20 @@ def plan_stack(
     if checked.diagnostics.has_errors:
         raise SpecError(checked.diagnostics)
     name = checked.loaded.stack.metadata.name
-    if store is not None:
-        snapshot = store.snapshot(name)
-    elif state_exists(checked.state_path):
-        owned = open_store(checked.state_path)
-        try:
-            snapshot = owned.snapshot(name)
-        finally:
+    owned = None
+    if store is None and state_exists(checked.state_path):
+        owned = store = open_store(checked.state_path)
+    try:
+        snapshot = store.snapshot(name) if store is not None else Snapshot.empty(name)
+        drift = read_drift(snapshot, cloud) if refresh_resources else ()
+        planned = plan_checked(checked, snapshot, refreshed=facts is not None, drift=drift)
+        if store is not None:
+            directory = checked.loaded.directory
+            planned = with_approved(planned, snapshot, store, lambda: _trust_offline(planned.plan, directory, store))
+    finally:
+        if owned is not None:
             owned.close()
-    else:
-        snapshot = Snapshot.empty(name)
-    drift = read_drift(snapshot, cloud) if refresh_resources else ()
-    return plan_checked(checked, snapshot, refreshed=facts is not None, drift=drift)
+    return planned
 
 
 def plan_checked(checked: Checked, snapshot: Snapshot, *, refreshed: bool = False, drift: tuple = ()) -> Planned:
@@ -114,6 +117,45 @@ def plan_checked(checked: Checked, snapshot: Snapshot, *, refreshed: bool = Fals
                      warnings=checked.diagnostics.warnings, refreshed=refreshed,
                      provenance=provenance(loaded.directory), drift=drift)
     return Planned(checked, graph, plan)
+
+
+def _trust_offline(plan: Plan, directory: Path, store: StateStore):  # -> Trust
+    """The Trust of a plan made from a path: the cloud account read without starting anything (a lab that does
+    not run: a ConfigError, and the plan then says the gates wait)."""
+    from mgc_iac.approvals.environment import trust_for
+    from mgc_iac.cloud.endpoint import cloud_account, cloud_config, default_lab_dir, provider_of
+
+    lab_dir = default_lab_dir() if provider_of(plan.spec) == "lab" else None
+    account = cloud_account(cloud_config(plan.spec, lab_dir=lab_dir))
+    return trust_for(plan.stack, plan.spec, directory, store, account=account)
+
+
+def with_approved(planned: Planned, snapshot: Snapshot, store: StateStore, trust) -> Planned:  # trust: () -> Trust
+    """`planned` with the gates whose approvals (state and approvals.yaml, signatures verified) let them pass at the
+    next apply; `trust()` is asked only when there are gates and approvals to check."""
+    from dataclasses import replace
+
+    from mgc_iac.approvals import combine
+    from mgc_iac.approvals.environment import policy_of
+    from mgc_iac.approvals.loader import approvals_path, load_approvals_file
+    from mgc_iac.approvals.status import approved_gates
+    from mgc_iac.plan.planfile import plan_digest
+    from mgc_iac.state import StepStatus
+
+    plan, directory = planned.plan, planned.checked.loaded.directory
+    waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
+    file_path = approvals_path(directory)
+    recorded = store.approvals(plan.stack)
+    if not plan.gates() or not (recorded or file_path is not None):
+        return planned
+    try:
+        checker = trust()
+        counted, rejected = checker.check(combine(load_approvals_file(file_path) if file_path else None, recorded))
+        authors = checker.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+    except MgcIacError:  # a broken approvals file or signers list: apply names it; the plan says "waits"
+        return planned
+    return replace(planned, approved=approved_gates(plan, plan_digest(plan), counted, policy_of(plan.spec), authors,
+                                                    waiting, rejected))
 
 
 def read_drift(snapshot: Snapshot, cloud) -> tuple:  # cloud: mgc_iac.cloud.Cloud -> tuple[Drift, ...]

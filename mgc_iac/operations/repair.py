@@ -35,7 +35,7 @@ def retry(ws: Workspace, server: str, *, full: bool = False) -> Rewound:
 
     if not full:
         return Rewound(server, rewind(ws.store, ws.name, server))
-    from providers.migration_task import delete_task, poll_interval
+    from mgc_iac.providers.migration_task import delete_task, poll_interval
 
     task = full_retry_target(ws.store, ws.name, server)
     deleted = False

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from mgc_iac.approvals.model import ApprovalsFile
+from mgc_iac.data import schemas_dir
 from mgc_iac.plan.schema_model import PlanFile
 from mgc_iac.stack.models import Stack
 
@@ -21,7 +22,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {"stack": Stack, "stack-part": Stack, "pla
 TITLES = {"stack": "mgc-iac stack spec", "stack-part": "mgc-iac stack spec file (one part of a stack)",
           "plan": "mgc-iac plan file", "approvals": "mgc-iac approvals file"}
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"  # the repository's schemas/ (source tree)
+SCHEMA_DIR = schemas_dir()  # the repository's schemas/ (through mgc_iac/data), or the installed copy
 
 
 def file_name(name: str) -> str:

@@ -25,7 +25,15 @@ from mgc_iac.approvals import ApprovalsFile, Trust
 from mgc_iac.cloud import Cloud
 from mgc_iac.cloud.endpoint import cloud_account, cloud_config, cloud_for, default_lab_dir, lab_seed, provider_of
 from mgc_iac.errors import StateError
-from mgc_iac.operations.planning import Checked, Planned, check_loaded, plan_checked, read_drift, state_path_for
+from mgc_iac.operations.planning import (
+    Checked,
+    Planned,
+    check_loaded,
+    plan_checked,
+    read_drift,
+    state_path_for,
+    with_approved,
+)
 from mgc_iac.ssh.hosts import MigrationHosts
 from mgc_iac.stack.facts import LiveFacts
 from mgc_iac.stack.loader import LoadedStack, load_stack
@@ -136,7 +144,10 @@ class Workspace:
         checked = self.checked if with_facts or self.facts is None else self.check(None)
         snapshot = self.snapshot()
         drift = read_drift(snapshot, self.cloud) if refresh_resources else ()
-        return plan_checked(checked, snapshot, refreshed=with_facts and self.facts is not None, drift=drift)
+        planned = plan_checked(checked, snapshot, refreshed=with_facts and self.facts is not None, drift=drift)
+        if self._store is None:
+            return planned
+        return with_approved(planned, snapshot, self._store, lambda: self.trust)  # which gates pass at the next apply
 
     # ---- the state ----------------------------------------------------------------------------------------
 
@@ -189,7 +200,12 @@ class Workspace:
     def hosts(self) -> MigrationHosts:
         """The SSH hosts of the stack's servers (lab hosts started on first use)."""
         seed = lab_seed(self.directory) if provider_of(self.spec) == "lab" else None
-        return MigrationHosts(self.spec, _LabHosts(self, seed) if seed is not None else None)
+        if seed is None:
+            return MigrationHosts(self.spec)
+        from mgc_iac.lab.host_access import SeedLabHosts
+        from mgc_iac.lab.supervisor import ensure_lab_hosts
+
+        return MigrationHosts(self.spec, SeedLabHosts(seed, lambda: self.cloud_config, start=ensure_lab_hosts))
 
     # ---- approvals ----------------------------------------------------------------------------------------
 
@@ -217,42 +233,3 @@ class Workspace:
         facts = gather_facts(self.loaded, self.cloud, self.hosts)
         remember_keys(self.state_path, self.name, facts.keys)
         return facts
-
-
-class _LabHosts:
-    """The lab hosts of a lab stack (its lab-seed.yaml's `hosts:`), started once, on first use."""
-
-    def __init__(self, ws: Workspace, seed: Path) -> None:
-        from mgc_iac.lab.hosts import load_hosts_spec
-
-        self._ws = ws
-        self._seed = seed
-        self.names = frozenset(h.name for h in load_hosts_spec(seed))
-        self.where = str(seed)
-        self._guard = threading.Lock()
-        self._instant: bool | None = None
-        self._inventory: dict[str, dict[str, Any]] | None = None
-
-    def serve_copies(self) -> bool:
-        """Lab hosts serve the copy unless the lab finishes copies by itself (instant_transfers)."""
-        if not self.names:
-            return False
-        with self._guard:
-            if self._instant is None:
-                from mgc_iac.cloud import LabControl
-                from mgc_iac.cloud.endpoint import settings_for
-
-                self._instant = bool(LabControl(settings_for(self._ws.cloud_config)).settings()
-                                     .get("instant_transfers"))
-            return not self._instant
-
-    def inventory(self, reread: bool = False) -> dict[str, dict[str, Any]]:
-        from mgc_iac.lab.supervisor import ensure_lab_hosts, running_lab_hosts
-
-        lab_dir = Path(self._ws.cloud_config.get("lab_dir") or default_lab_dir())
-        with self._guard:
-            if self._inventory is None:
-                self._inventory = ensure_lab_hosts(lab_dir, self._seed)
-            elif reread:
-                self._inventory = running_lab_hosts(lab_dir) or self._inventory
-            return self._inventory

@@ -52,7 +52,7 @@ def _drop_none(value: Any) -> Any:
 def _serialized_providers() -> dict[str, str]:
     from pulumi.dynamic.dynamic import serialize_provider
 
-    from providers import PROVIDERS
+    from mgc_iac.providers import PROVIDERS
 
     return {kind: serialize_provider(cls()) for kind, cls in PROVIDERS.items()}
 

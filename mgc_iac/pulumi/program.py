@@ -89,7 +89,7 @@ def _server_os(spec: dict[str, Any], server: str | None) -> str:
 
 def declare_graph(graph: Graph, spec: dict[str, Any], cloud: dict[str, Any]) -> Declared:
     """Declare one dynamic resource per desired resource of `graph`, with the engine's inputs."""
-    from providers import MigrationTaskProvider, NotificationProvider, TargetServerProvider
+    from mgc_iac.providers import MigrationTaskProvider, NotificationProvider, TargetServerProvider
 
     steps = CloudSteps(cloud)
     declared: dict[str, pulumi.dynamic.Resource] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import cache
 from typing import Any
 
@@ -16,6 +16,7 @@ from mgc_iac.render import _cost as cost
 from mgc_iac.render import filters as f
 from mgc_iac.render._drift import drift_effect, drift_value
 from mgc_iac.render._facts import approval_rule, resource_facts
+from mgc_iac.render._fit import Comment, fit_markdown
 from mgc_iac.render._mermaid import flowchart, waves_chart
 from mgc_iac.render._view import (
     as_diagnostic,
@@ -23,8 +24,10 @@ from mgc_iac.render._view import (
     diagnostics_of,
     gate_views,
     has_work,
+    named_changes,
     schedule_view,
     step_counts,
+    workflow_counts,
     workflow_views,
 )
 
@@ -35,56 +38,51 @@ OPEN_DETAILS_UP_TO = 10  # per-server details shown open up to this many servers
 
 
 def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: str | None = None,
-                show_noop: bool = False) -> str:
+                show_noop: bool = False, approved: Mapping[str, Any] | None = None) -> str:
     """The plan as text (ANSI colour only when `color`), markdown or JSON; ends with a newline.
 
     `digest` (the plan file's) is printed when given; markdown computes it when not, for its footer.
-    `show_noop` also lists unchanged resources and servers with nothing to run."""
+    `show_noop` also lists unchanged resources and servers with nothing to run. `approved`: gate ->
+    approvals.status.GateApproval for the gates that pass at the next apply (said instead of "waits")."""
     if fmt == "json":
         return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
     if fmt not in TEMPLATES:
         raise ValueError(f"unknown plan format {fmt!r}; use one of: {', '.join(FORMATS)}")
     if fmt == "markdown" and digest is None:
         digest = plan_digest(plan)
-    workflows = workflow_views(plan, show_noop)
-    context = {"plan": plan, "summary": plan.summary(), "workflows": workflows, "warnings": diagnostics_of(plan),
-               "digest": digest, "color": color and fmt == "text", "show_noop": show_noop, "gates": gate_views(plan),
-               "approval_rule": approval_rule(plan.spec, plan.provenance.author), "schedule": schedule_view(plan)}
+    context = _context(plan, fmt, color=color, digest=digest, show_noop=show_noop, approved=approved)
     if fmt == "text":
         return _template("plan.txt.j2").render(**context).rstrip("\n") + "\n"
-    return _fit_comment(context, [g.key for wf in workflows for g in detail_groups(wf)])
+    return _fit(context, COMMENT_LIMIT, None)
 
 
-def _fit_comment(context: dict[str, Any], detailed: list[str]) -> str:
-    """The markdown, under GitHub's comment limit: per-server detail collapsed for big plans, left out from the
-    end when still too long, and the text cut at a line with a note as the last resort."""
-    template = _template("plan.md.j2")
-    open_details = len(detailed) <= OPEN_DETAILS_UP_TO
+def _context(plan: Plan, fmt: str, *, color: bool, digest: str | None, show_noop: bool,
+             approved: Mapping[str, Any] | None) -> dict[str, Any]:
+    workflows = workflow_views(plan, show_noop)
+    return {"plan": plan, "summary": plan.summary(), "workflows": workflows, "warnings": diagnostics_of(plan),
+            "digest": digest, "color": color and fmt == "text", "show_noop": show_noop, "gates": gate_views(plan),
+            "approval_rule": approval_rule(plan.spec, plan.provenance.author), "schedule": schedule_view(plan),
+            "approved": dict(approved or {})}
 
-    def render(keep: int) -> str:
-        omitted = len(detailed) - keep
-        note = (f"Details of {omitted} of {len(detailed)} servers are left out to stay under GitHub's "
-                f"{COMMENT_LIMIT:,}-character comment limit; `mgc-iac show PLAN_FILE` shows all of them.")
-        return template.render(**context, detailed=set(detailed[:keep]), open_details=open_details,
-                               omitted=omitted, omitted_note=note).rstrip("\n") + "\n"
 
-    bare = render(0)
-    if len(bare) > COMMENT_LIMIT:  # too big even without any detail: cut (one render, however big the plan)
-        return f.cut_markdown(bare, COMMENT_LIMIT)
-    if not detailed:
-        return bare
-    full = render(len(detailed))
-    if len(full) <= COMMENT_LIMIT:
-        return full
-    # as many servers' details as the room left holds, at their average size, then fewer until it fits
-    each = max(1.0, (len(full) - len(bare)) / max(len(detailed), 1))
-    keep = min(len(detailed) - 1, int((COMMENT_LIMIT - len(bare)) / each))
-    while keep > 0:
-        text = render(keep)
-        if len(text) <= COMMENT_LIMIT:
-            return text
-        keep = min(keep - 1, int(keep * 0.95))
-    return bare
+def marker(stack: str) -> str:
+    """The hidden first line that identifies this stack's plan comment (so it is edited, not posted again)."""
+    return f"<!-- mgc-iac plan: {stack} -->"
+
+
+def render_comment(plan: Plan, digest: str, *, limit: int = COMMENT_LIMIT, full_plan: str = "the job's artifacts",
+                   approved: Mapping[str, Any] | None = None) -> str:
+    """The plan as ONE PR/MR comment body of at most `limit` characters: a marker line naming the stack (so a
+    pipeline edits its comment in place), each workflow folded under a summary naming it with its counts, and
+    the same fitting as the markdown plan (mgc_iac/render/_fit.py), done once on the plan."""
+    context = _context(plan, "markdown", color=False, digest=digest, show_noop=False, approved=approved)
+    return _fit(context, limit, Comment(marker(plan.stack), full_plan))
+
+
+def _fit(context: dict[str, Any], limit: int, comment: Comment | None) -> str:
+    detailed = [g.key for wf in context["workflows"] for g in detail_groups(wf)]
+    return fit_markdown(_template("plan.md.j2"), _template("workflow.md.j2"), context, limit=limit,
+                        open_details=len(detailed) <= OPEN_DETAILS_UP_TO, comment=comment, cut=f.cut_markdown)
 
 
 def render_diagnostics(diags: Iterable[Diagnostic | dict[str, Any]], *, color: bool = False) -> str:
@@ -120,7 +118,8 @@ def _env() -> jinja2.Environment:
         waves_chart=lambda s: waves_chart(s.depends_on, s.waves),
         md=f.md_cell, code=f.md_code, details=f.md_details, mdtext=f.md_text, pieces=f.md_pieces,
         facts=resource_facts, target_label=f.target_label, groups=detail_groups,
-        drift_value=drift_value, drift_effect=drift_effect, money=cost.money, billed_for=cost.billed_for,
+        drift_value=drift_value, drift_effect=drift_effect, counts=workflow_counts, named_changes=named_changes,
+        money=cost.money, billed_for=cost.billed_for,
         server_change=cost.server_change, cost_symbol=cost.SYMBOLS.__getitem__)
     env.globals.update(summary_line=f.summary_line, leaf_change=f.leaf_change, has_work=has_work,
                        step_counts=step_counts, leaf_value=f.leaf_value, sums_line=cost.sums_line,

@@ -166,3 +166,28 @@ def detail_groups(wf: WorkflowView) -> list[DetailGroup]:
         changes.sort(key=lambda c: _KIND_ORDER.get(c.kind, len(_KIND_ORDER)))
         out.append(DetailGroup(f"{wf.name}/{server}" if server else wf.name, title, tuple(changes)))
     return out
+
+
+def workflow_counts(wf: WorkflowView, approved: Any = None) -> str:
+    """The workflow's counts in one line: changes by action, steps to run, gates (approved ones said)."""
+    actions = [a for a in Action if a is not Action.NOOP]
+    by_action = {a: sum(1 for c in wf.changes if c.action is a) for a in actions}
+    parts = [f"{n} to {a.value}" for a, n in by_action.items() if n]
+    moves = sum(1 for c in wf.changes if c.moved_from)
+    if moves:
+        parts.append(f"{moves} to move")
+    steps = sum(1 for s in wf.servers for st in s.steps if st.action is StepAction.RUN)
+    gates = wf.gates
+    done = sum(1 for g in gates if approved and g in approved)
+    tail = [f"{len(wf.servers)} server(s)", f"{steps} step(s) to run"]
+    if gates:
+        tail.append(f"{len(gates)} gate(s)" + (f", {done} approved" if done else ""))
+    return ", ".join(parts or ["no resource changes"]) + " · " + ", ".join(tail)
+
+
+_NAMED = (Action.REPLACE, Action.DELETE, Action.FORGET)
+
+
+def named_changes(wf: WorkflowView) -> list[tuple[Action, list[ResourceChange]]]:
+    """The changes a summarised workflow still lists by name: every replace, delete and forget."""
+    return [(a, items) for a in _NAMED if (items := [c for c in wf.changes if c.action is a])]

@@ -146,7 +146,7 @@ def test_a_lost_action_answer_is_checked_and_sent_once_more(lab: RunningLab) -> 
     """The connection drops before SMS acts (the call is not replayed blindly, it is not idempotent): the step
     reads the task, sees READY, and sends `start` once more; a lost answer of an action SMS did carry out is
     not sent again."""
-    from providers.migration_task import act
+    from mgc_iac.providers.migration_task import act
 
     cloud = Cloud(lab.settings)
     task = lab_task(cloud)[1]

@@ -105,8 +105,8 @@ def test_the_report_shows_timeline_bytes_verification_approvals_and_failures_in_
     assert re.search(r"copied [\d.]+ [kM]B \(full replication\) average speed [\d.]+ [kM]B/s", page)
     assert re.search(r"Verification: clean Directory Files Different Missing on target Extra on target "
                      r"/srv 150 0 0 0 /data 150 0 0 0", page)
-    assert re.search(r"Approvals Gate Approved by When How Plan digest BusinessValidation alice@example\.com "
-                     r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ cli sha256:", page)
+    assert re.search(r"Approvals Gate Approved by Signature When How Plan digest BusinessValidation "
+                     r"alice@example\.com unsigned \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ cli sha256:", page)
     assert "Cutover waiting" in page and "waits for 1 approval(s)" in page
     # db-01: both failed attempts, the last with its error and what to do
     assert re.search(r"Failures CreateTarget ?, attempt 1, at \S+: \(a later attempt ran again\) "

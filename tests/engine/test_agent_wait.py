@@ -11,7 +11,7 @@ import pytest
 
 from mgc_iac.cloud import LabControl
 from mgc_iac.engine.runners.sms_task import AgentDisconnectedError, start_migration
-from providers.migration_task import task_configuration
+from mgc_iac.providers.migration_task import task_configuration
 
 
 def _task(cloud: Any) -> str:
@@ -51,3 +51,39 @@ def test_the_task_configuration_carries_the_verification_policy() -> None:
     assert consistency_paths(copy["CONSISTENCY_DIR"]) == (["/srv", "/data"], ["/data/tmp"])
     off = task_configuration({"verify": {"enabled": False, "include_paths": ["/srv"]}})
     assert off["CONSISTENCY_MODE"] == "" and off["CONSISTENCY_DIR"] == ""
+
+
+def test_verify_refuses_a_verification_that_compared_no_file() -> None:
+    """VerifyConsistency fails with "nothing compared" when every checked directory held 0 files. SMS's answer is
+    faked (a fault on demand): the e2e demo proves real counts from the lab agent."""
+    import pytest
+
+    from mgc_iac.cloud._types import ConsistencyResult
+    from mgc_iac.engine.runners import sms_task
+
+    class _Sms:
+        def __init__(self, rows):
+            self.rows = rows
+
+        def consistency_result(self, _task_id):
+            return self.rows
+
+    class _Cloud:
+        def __init__(self, rows):
+            self.sms = _Sms(rows)
+
+    empty = [ConsistencyResult("/srv", 0), ConsistencyResult("/data", 0)]
+    original = sms_task.cloud_for
+    try:
+        sms_task.cloud_for = lambda _cfg: _Cloud(empty)
+        with pytest.raises(sms_task.VerificationFailedError, match="nothing compared") as failed:
+            sms_task.verify({}, "task-1")
+        assert failed.value.step_detail["verification"]["clean"] is False
+        # one directory empty on this source (the demo's db-01 has no /srv): the others were compared
+        half = [ConsistencyResult("/srv", 0), ConsistencyResult("/data", 5)]
+        sms_task.cloud_for = lambda _cfg: _Cloud(half)
+        assert sms_task.verify({}, "task-1")["verification"]["clean"] is True
+        sms_task.cloud_for = lambda _cfg: _Cloud([ConsistencyResult("/srv", 5)])
+        assert sms_task.verify({}, "task-1")["verification"]["clean"] is True
+    finally:
+        sms_task.cloud_for = original

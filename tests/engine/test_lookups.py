@@ -10,7 +10,7 @@ import pytest
 from mgc_iac.cloud import SourceFacts
 from mgc_iac.cloud._base import _InlineExecutor
 from mgc_iac.cloud.lookups import lookup, lookup_scope
-from providers.migration_task import find_source
+from mgc_iac.providers.migration_task import find_source
 
 
 def test_lookups_are_kept_only_within_a_scope() -> None:

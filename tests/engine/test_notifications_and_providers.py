@@ -9,7 +9,7 @@ import yaml
 
 from mgc_iac.cloud import LabControl
 from mgc_iac.engine import CloudSteps
-from providers import PROVIDERS, MigrationTaskProvider, TargetServerProvider
+from mgc_iac.providers import PROVIDERS, MigrationTaskProvider, TargetServerProvider
 
 from .helpers import apply, approve_waiting
 

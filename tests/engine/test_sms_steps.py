@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import mgc_iac.engine.runners.sms_task as steps
-import providers.migration_task as task_provider
+import mgc_iac.providers.migration_task as task_provider
 from mgc_iac.cloud import LabControl, Progress, sms_states
 from mgc_iac.errors import CloudError
 from mgc_iac.lab.testing import lab_task_request

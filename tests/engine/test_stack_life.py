@@ -115,7 +115,7 @@ def test_a_flavor_ecs_does_not_have_fails_the_resize_and_changes_nothing(stack_d
 def test_a_provider_create_whose_token_answers_a_deleted_server_creates_a_new_one(stack_dir, store, cloud_cfg, cloud):
     """The Pulumi path keeps no incarnation: the token of a re-created target answers the deleted server, so
     create moves to the next token of a fixed sequence (a crash replay of that create still finds it)."""
-    from providers import TargetServerProvider
+    from mgc_iac.providers import TargetServerProvider
 
     result, _ = apply(stack_dir, store, CloudSteps(cloud_cfg))
     assert result.exit_code == 3, result.failed

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from mgc_iac.cloud import Cloud, LabControl, ServerRequest, SourceFacts, VolumeRequest, partitioned_disk
 from mgc_iac.errors import CloudError
 from mgc_iac.lab.testing import running_lab
+from mgc_iac.providers.migration_task import TASK_NAME, find_source, migration_ip, target_disks, task_name, task_request
 from mgc_iac.stack.models import NAME_PATTERN
-from providers.migration_task import TASK_NAME, find_source, migration_ip, target_disks, task_name, task_request
 
 GIB = 1024 ** 3
 

@@ -255,3 +255,23 @@ def test_a_missing_virtualenv_is_named_with_the_fix(project: Project) -> None:
     assert preview.returncode != 0
     out = preview.stdout + preview.stderr
     assert f"{project.dir / '.venv' / 'bin' / 'python'} does not exist: run ./dev.sh setup" in out, out
+
+
+def test_up_on_a_fresh_demo_starts_the_agents_and_creates_targets_and_tasks(project: Project) -> None:
+    """No StartUpAgent runs under Pulumi: the task's create starts the SMS-Agent on its source (the lab host,
+    over SSH, as the step does) when SMS does not know the source, then creates the task. No traceback, and a
+    second preview sees no change."""
+    project.init_stack()
+    up = project.pulumi("up", "--yes", "--skip-preview", timeout=600)
+    assert "Traceback" not in up.stdout + up.stderr
+    created = project.resources()
+    assert set(created) == {WEB_TARGET, DB_TARGET, *TASKS, NOTIFICATION}
+    cloud = project.cloud()
+    for name in TASKS:
+        task = cloud.sms.show_task(created[name]["id"])
+        source = cloud.sms.show_source(task.source_id)
+        assert source.connected  # registered by the agent running on the lab host
+    project.pulumi("preview", "--expect-no-changes")
+    again = project.pulumi("up", "--yes", "--skip-preview")  # idempotent: nothing to create, no agent restarted
+    assert "Traceback" not in again.stdout + again.stderr
+    assert {n: r["id"] for n, r in project.resources().items()} == {n: r["id"] for n, r in created.items()}

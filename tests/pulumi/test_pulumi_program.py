@@ -21,9 +21,9 @@ import yaml
 
 from mgc_iac.engine.runners.cloud import CloudSteps
 from mgc_iac.graph import build_graph
+from mgc_iac.providers import MigrationTaskProvider, NotificationProvider, TargetServerProvider
 from mgc_iac.pulumi.program import replacement_generation
 from mgc_iac.stack.loader import load_stack
-from providers import MigrationTaskProvider, NotificationProvider, TargetServerProvider
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -19,8 +19,8 @@ from pulumi.runtime.proto import provider_pb2
 from mgc_iac.engine.runners.cloud import CloudSteps
 from mgc_iac.errors import CloudNotFoundError
 from mgc_iac.graph import build_graph
+from mgc_iac.providers import MigrationTaskProvider, NotificationProvider, TargetServerProvider
 from mgc_iac.stack.loader import load_stack
-from providers import MigrationTaskProvider, NotificationProvider, TargetServerProvider
 
 PROJECT = "mgc-iac"
 WEB = "shop-wave-1/web-01"

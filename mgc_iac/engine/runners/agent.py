@@ -18,15 +18,17 @@ from collections.abc import Callable
 from typing import Any
 
 from mgc_iac.engine.steps import StepContext
-from mgc_iac.errors import CloudNotFoundError, MgcIacError, SSHError
+from mgc_iac.errors import MgcIacError, SSHError
+from mgc_iac.providers.source_agent import (
+    PROBE_SECONDS,
+    agent_state,
+    facts_summary,
+    sms_region,
+    start_agent,
+)
 from mgc_iac.ssh import HostFacts, Requirements, SSHConnector, gather_facts, port_reachable, run_prechecks
-from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, agent_status, install_agent, startup_answers, uninstall_agent
+from mgc_iac.ssh.agent import AgentPackage, uninstall_agent
 from mgc_iac.ssh.hosts import HostAccess, MigrationHosts
-
-REGISTER_TIMEOUT_SECONDS = 90.0
-PROBE_SECONDS = 2.0
-_INSTALL = {"apt-get": "apt-get install -y rsync", "apt": "apt-get install -y rsync", "yum": "yum install -y rsync",
-            "dnf": "dnf install -y rsync", "zypper": "zypper install -y rsync"}
 
 
 class PrecheckFailed(SSHError):
@@ -47,16 +49,6 @@ def retry_advice(ctx: StepContext, source: str) -> str:
             f"rebooted) or `mgc-iac retry <stack dir of {ctx.stack}> {ws}` after the network is back")
 
 
-def facts_summary(facts: HostFacts) -> dict[str, Any]:
-    """What the step detail records about a source (no secret: no keys, no users' data)."""
-    free = facts.free_kb.get("/")
-    return {"hostname": facts.hostname, "os": f"{facts.os.id} {facts.os.version_id}".strip(),
-            "cpus": facts.cpu_count, "memory_mb": facts.memory_total_kb // 1024,
-            "memory_available_mb": int(facts.memory_available_mb), "macs": list(facts.macs),
-            "rsync": facts.rsync_present, "package_manager": facts.package_manager,
-            "free_root_gb": round(free / 1024 / 1024, 2) if free is not None else None}
-
-
 def _gather(access: HostAccess) -> HostFacts:
     async def go() -> HostFacts:
         async with SSHConnector(access.settings, name=access.name) as host:
@@ -64,13 +56,6 @@ def _gather(access: HostAccess) -> HostFacts:
 
     return asyncio.run(go())
 
-
-
-def _sms_region(settings: Any) -> str:
-    """The region of the SMS endpoint the agent talks to (SMS is global: its endpoint's region, not the target's)."""
-    host = settings.endpoint("sms").split("://", 1)[-1].split("/", 1)[0]
-    parts = host.split(".")
-    return parts[1] if len(parts) > 3 and parts[0] == "sms" else settings.region
 
 
 class AgentSide:
@@ -130,93 +115,20 @@ class AgentSide:
     # ---- StartUpAgent --------------------------------------------------------------------------------------
 
     def package(self, ctx: StepContext, settings: Any) -> AgentPackage:
-        return AgentPackage.for_stack(self.cloud_config, self._network(ctx), _sms_region(settings))
+        return AgentPackage.for_stack(self.cloud_config, self._network(ctx), sms_region(settings))
 
     def start(self, ctx: StepContext, task_attrs: dict[str, Any]) -> dict[str, Any] | None:
         """rsync (install when asked), then the SMS-Agent installed and started ON the source with the keys on
         stdin; returns once SMS has the source registered (found by the MAC the agent reports)."""
-        from mgc_iac.cloud.endpoint import settings_for
-
         source = self._source(ctx)
         if source is None:
             return None
-        settings = settings_for(self.cloud_config)
-        package = self.package(ctx, settings)
-        facts, started, installed = asyncio.run(self._start_agent(source, package, startup_answers(settings),
-                                                                  bool(task_attrs.get("install_rsync"))))
-        spec = self._spec_source(ctx)
-        macs = [m.lower() for m in facts.macs] or [str(spec.get("mac", "")).lower()]
-        source_id = self._wait_registered(ctx, source, settings, macs, facts.hostname)
-        detail = {"agent": "sms-agent", "agent_dir": AGENT_DIR, "agent_state": started["state"],
-                  "agent_pid": started["pid"], "package_url": package.url, "package_sha256": started["sha256"],
-                  "source_id": source_id, "facts": facts_summary(facts)}
-        if package.proxy:
-            detail["proxy"] = package.proxy
-        if installed:
-            detail["rsync_installed"] = installed
-        return detail
-
-    async def _start_agent(self, source: HostAccess, package: AgentPackage, answers: str,
-                           install_rsync: bool) -> tuple[HostFacts, dict[str, Any], str]:
-        async with SSHConnector(source.settings, name=source.name) as src:
-            facts = await gather_facts(src)
-            installed = ""
-            if not facts.rsync_present:
-                installed = await self._install_rsync(src, source, facts, install_rsync)
-            return facts, await install_agent(src, package, answers), installed
-
-    def _wait_registered(self, ctx: StepContext, source: HostAccess, settings: Any, macs: list[str],
-                         hostname: str) -> str:
-        """The SMS source whose MAC the agent reported, connected; the agent's death ends the wait."""
-        from mgc_iac.cloud import Cloud
-        from providers.migration_task import find_source
-
-        cloud = Cloud(settings)
-        deadline = time.monotonic() + REGISTER_TIMEOUT_SECONDS
-        last_probe = time.monotonic()
-        while True:
-            for mac in macs:
-                try:
-                    found = find_source(cloud, mac, hostname or ctx.server.server)
-                except CloudNotFoundError:
-                    continue
-                if found.connected:
-                    return str(found.id)
-            if time.monotonic() - last_probe >= PROBE_SECONDS:
-                last_probe = time.monotonic()
-                if asyncio.run(self._status(source))["state"] != "running":
-                    raise SSHError(f"the SMS-Agent on {source.name} stopped before it registered with SMS: see "
-                                   f"{AGENT_DIR}/log on the source")
-            if time.monotonic() > deadline:
-                raise SSHError(f"the SMS-Agent on {source.name} runs but did not register with SMS within "
-                               f"{REGISTER_TIMEOUT_SECONDS:.0f} s: check that the source reaches the SMS endpoint "
-                               f"(through the proxy, if any) and the keys' permissions; its log is in {AGENT_DIR}/log")
-            time.sleep(0.2)
-
-    @staticmethod
-    async def _install_rsync(src: SSHConnector, source: HostAccess, facts: HostFacts, allowed: bool) -> str:
-        command = _INSTALL.get(facts.package_manager or "")
-        if not allowed:
-            raise SSHError(f"rsync is missing on {source.name} and install_rsync is off: run "
-                           f"`{command or 'your package manager to install rsync'}` there, or set "
-                           "advanced.install_rsync: true")
-        if command is None:
-            raise SSHError(f"rsync is missing on {source.name} and no apt/yum/dnf/zypper was found: install it "
-                           "by hand")
-        if source.lab:
-            raise SSHError(f"rsync is missing on the lab host {source.name}; a lab host cannot install packages "
-                           f"(on a real source mgc-iac would run `{command}`): declare `rsync: true` for it in "
-                           "lab-seed.yaml")
-        sudo = "" if facts.is_root else "sudo -n "
-        res = await src.run(f"{sudo}{command}", timeout=900)
-        if not res.ok:
-            raise SSHError(f"`{command}` failed on {source.name}: {res.stderr.strip()[-400:]}")
-        return command
+        return start_agent(source, self.cloud_config, self._network(ctx), str(self._spec_source(ctx).get("mac", "")),
+                           bool(task_attrs.get("install_rsync")), ctx.server.server)
 
     @staticmethod
     async def _status(source: HostAccess) -> dict[str, Any]:
-        async with SSHConnector(source.settings, name=source.name) as src:
-            return await agent_status(src)
+        return await agent_state(source)
 
     # ---- StartMigration / StartSynchronization -------------------------------------------------------------
 

@@ -67,7 +67,7 @@ class CloudSteps:
 
     @staticmethod
     def _interval(ctx: StepContext) -> float:
-        from providers.migration_task import poll_interval
+        from mgc_iac.providers.migration_task import poll_interval
 
         return poll_interval(ctx.spec, ctx.server.workflow)
 
@@ -121,7 +121,7 @@ class CloudSteps:
             return handler(ctx)
 
     def _step_CreateTarget(self, ctx: StepContext) -> StepOutcome:  # noqa: N802 - named after the step
-        from providers.target_server import TargetServerProvider
+        from mgc_iac.providers.target_server import TargetServerProvider
 
         provider = TargetServerProvider()
         change = ctx.changes[TARGET_SERVER]
@@ -150,7 +150,7 @@ class CloudSteps:
 
     def _step_StartUpAgent(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import register_simulated_source
-        from providers.migration_task import MigrationTaskProvider, create_task_for, delete_task
+        from mgc_iac.providers.migration_task import MigrationTaskProvider, create_task_for, delete_task
 
         source = next(s for s in ctx.spec.get("sources", []) if s["name"] == ctx.server.server)
         target = ctx.records.get(TARGET_SERVER)
@@ -290,7 +290,7 @@ class CloudSteps:
         return StepOutcome({**detail, **(agent or {})})
 
     def _step_MigrationTaskClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from providers.migration_task import delete_task
+        from mgc_iac.providers.migration_task import delete_task
 
         record = ctx.records.get(MIGRATION_TASK)
         if record is None:
@@ -309,7 +309,7 @@ class CloudSteps:
         if change.action is Action.FORGET:
             return None
         if change.kind == NOTIFICATION:
-            from providers.notification import NotificationProvider
+            from mgc_iac.providers.notification import NotificationProvider
 
             if change.action is Action.DELETE:
                 return None
@@ -317,7 +317,7 @@ class CloudSteps:
             outs = NotificationProvider().create(props).outs or {}
             return self._record(change, change.after or {}, {"topic_name": outs.get("topic_name")})
         if change.kind == TARGET_SERVER and record is not None:
-            from providers.target_server import TargetServerProvider
+            from mgc_iac.providers.target_server import TargetServerProvider
 
             old = _olds(record, change, self.cloud_config)
             if change.action is Action.DELETE:
@@ -331,7 +331,7 @@ class CloudSteps:
             outs = TargetServerProvider().update(record.outputs["id"], old, props).outs or {}
             return self._record(change, change.after or {}, {**record.outputs, **_pick(outs, TARGET_OUTPUTS)})
         if change.kind == MIGRATION_TASK and record is not None:
-            from providers.migration_task import MigrationTaskProvider, delete_task, poll_interval
+            from mgc_iac.providers.migration_task import MigrationTaskProvider, delete_task, poll_interval
 
             cleared = bool(record.outputs.get("cleared"))
             if change.action is Action.DELETE:
@@ -349,7 +349,7 @@ class CloudSteps:
         return None if change.action is Action.DELETE else record
 
     def notify(self, spec: dict[str, Any], workflow: str, subject: str, message: str) -> bool:
-        from providers.notification import publish
+        from mgc_iac.providers.notification import publish
 
         wf = next((w for w in spec.get("workflows", []) if w.get("name") == workflow), {})
         note = (wf.get("advanced") or {}).get("notifications")

@@ -31,7 +31,7 @@ from typing import Any
 from mgc_iac.cloud.endpoint import cloud_for
 from mgc_iac.cloud.lookups import lookup
 from mgc_iac.errors import CloudError
-from providers.migration_task import act, cancel_scope, every, fleet_of, known, settled, stop_copy
+from mgc_iac.providers.migration_task import act, cancel_scope, every, fleet_of, known, settled, stop_copy
 
 
 def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, Any]) -> str:
@@ -180,6 +180,11 @@ def verify(cloud_config: dict[str, Any], task_id: str) -> dict[str, Any]:
         raise VerificationFailedError(f"task {task_id} has no consistency result: the agent did not verify the "
                                       "target; synchronize again, then retry", {"verification": {"clean": False,
                                                                                                   "results": []}})
+    empty = [r.dir_check for r in results if r.nothing_compared]
+    if len(empty) == len(results):
+        raise VerificationFailedError(f"nothing compared: the verification compared 0 files ({', '.join(empty)}); "
+                                      "check that the include paths exist on the source and hold files, then retry",
+                                      {"verification": {"clean": False, "results": rows}})
     dirty = [r for r in results if not r.clean]
     if dirty:
         lines = ", ".join(f"{r.dir_check}: {r.different_files} different, {r.target_missing_files} missing, "

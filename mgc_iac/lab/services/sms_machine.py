@@ -222,8 +222,11 @@ def _instant(lab: LabContext, task: dict[str, Any], phase: str) -> None:
     if source is not None:
         source["replicatesize"] = source["totalsize"]
         lab.store.put("sms_source", source)
+    # no file moves in this simulation: it counts each source disk as one compared item, so a simulated run is
+    # clean (0 files compared reads "nothing compared", never clean); a copy by the agent posts real counts
+    disks = max(1, len((source or {}).get("disks") or ()))
     task["result_list"] = [{"finished_time": ms(lab.clock()), "check_result": "success", "consistency_result": [
-        {"dir_check": "/", "num_total_files": 0, "num_different_files": 0, "num_target_miss_files": 0,
+        {"dir_check": "/", "num_total_files": disks, "num_different_files": 0, "num_target_miss_files": 0,
          "num_target_more_files": 0}]}]
     finish(lab, task, phase)
 

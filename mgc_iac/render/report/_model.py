@@ -38,6 +38,7 @@ class Approval:
     at: str
     via: str
     plan_digest: str
+    signed: bool = False  # an SSH signature verified against allowed_signers (else an unsigned `--by NAME`)
 
 
 @dataclass(frozen=True)
@@ -159,8 +160,14 @@ def _server(server: Any, snapshot: Snapshot, by_gate: dict[str, list[JournalEntr
                    for step in ("TestValidation", "BusinessValidation")
                    if (r := snapshot.steps.get(f"{server.address}/{step}")) is not None and r.detail.get("checks"))
     return ServerReport(server.workflow, server.server, server.target_name, _state(rows), tuple(rows), moved,
-                        copy_seconds, (verify.detail.get("verification") if verify else None) or None, approvals,
+                        copy_seconds, _verification(verify.detail if verify else {}), approvals,
                         tuple(failures), span_start, span_end, checks)
+
+
+def _verification(detail: dict[str, Any]) -> dict[str, Any] | None:
+    from mgc_iac.engine.status import with_verdict
+
+    return with_verdict(detail["verification"]) if detail.get("verification") else None
 
 
 def _approvals(server: Any, snapshot: Snapshot, approved: dict[str, list[ApprovalRecord]],
@@ -173,12 +180,12 @@ def _approvals(server: Any, snapshot: Snapshot, approved: dict[str, list[Approva
         recorded = approved.get(gate, [])
         out += [Approval(gate, step.step, a.approver, a.at,
                          a.via + (", overriding failed checks" if OVERRIDE_CHECKS in a.signed_gates else ""),
-                         a.plan_digest) for a in recorded]
+                         a.plan_digest, bool(a.signature)) for a in recorded]
         record = snapshot.steps.get(gate)
         detail = record.detail if record else {}
         opened = rows[step.step].start if step.step in rows else None
         out += [Approval(gate, step.step, who, opened.strftime("%Y-%m-%dT%H:%M:%SZ") if opened else "-",
-                         "approvals file", str(detail.get("plan_digest") or ""))
+                         "approvals file", str(detail.get("plan_digest") or ""), who in (detail.get("signed_by") or ()))
                 for who in detail.get("approved_by") or [] if who not in {a.approver for a in recorded}]
     return out
 
