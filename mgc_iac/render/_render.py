@@ -65,18 +65,14 @@ def _context(plan: Plan, fmt: str, *, color: bool, digest: str | None, show_noop
             "approved": dict(approved or {})}
 
 
-def marker(stack: str) -> str:
-    """The hidden first line that identifies this stack's plan comment (so it is edited, not posted again)."""
-    return f"<!-- mgc-iac plan: {stack} -->"
-
-
-def render_comment(plan: Plan, digest: str, *, limit: int = COMMENT_LIMIT, full_plan: str = "the job's artifacts",
+def render_comment(plan: Plan, digest: str, marker: str, *, limit: int = COMMENT_LIMIT,
+                   full_plan: str = "the job's artifacts",
                    approved: Mapping[str, Any] | None = None) -> str:
     """The plan as ONE PR/MR comment body of at most `limit` characters: a marker line naming the stack (so a
     pipeline edits its comment in place), each workflow folded under a summary naming it with its counts, and
     the same fitting as the markdown plan (mgc_iac/render/_fit.py), done once on the plan."""
     context = _context(plan, "markdown", color=False, digest=digest, show_noop=False, approved=approved)
-    return _fit(context, limit, Comment(marker(plan.stack), full_plan))
+    return _fit(context, limit, Comment(marker, full_plan))
 
 
 def _fit(context: dict[str, Any], limit: int, comment: Comment | None) -> str:

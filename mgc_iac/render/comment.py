@@ -13,9 +13,14 @@ from mgc_iac.plan.model import Plan
 GITHUB_COMMENT_LIMIT = 65_536
 
 
+def marker(stack: str) -> str:
+    """The hidden first line that identifies this stack's plan comment (so it is edited, not posted again)."""
+    return f"<!-- mgc-iac plan: {stack} -->"
+
+
 def pr_comment(plan: Plan, digest: str, limit: int = GITHUB_COMMENT_LIMIT, full_plan: str = "the job's artifacts",
                approved: Mapping[str, Any] | None = None) -> str:
     """`plan` as a comment body of at most `limit` characters."""
     from mgc_iac.render._render import render_comment
 
-    return render_comment(plan, digest, limit=limit, full_plan=full_plan, approved=approved)
+    return render_comment(plan, digest, marker(plan.stack), limit=limit, full_plan=full_plan, approved=approved)
