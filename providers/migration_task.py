@@ -342,12 +342,24 @@ def stop_copy(cloud: Any, fleet: Any, task_id: str, interval: float) -> Any:
     return settled(cloud, fleet, task_id, cloud.sms.show_task(task_id), interval)
 
 
+def _delete_clone(cloud: Any, clone: Any) -> None:
+    """The clone SMS made of the task (TestLaunch's clone_test), deleted with it: a server of its own that nothing
+    deletes once the task is gone (SMS user guide, "(Optional) Deleting a Server Clone": the user deletes it), so
+    a server removed from the stack or a Full Retry while TestValidation waits would leave it running, billed."""
+    try:
+        cloud.ecs.show_server(clone.vm_id)
+    except CloudNotFoundError:   # TestCleanup deleted it already
+        return
+    cloud.ecs.delete_server(clone.vm_id, delete_volumes=True, wait=True)
+
+
 def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: Any = None, *, fleet: Any = None,
                 interval: float | None = None) -> None:
     """DeleteTask as Huawei allows it: a plain DELETE when the agent is disconnected or the task is ready,
     finished, failed or paused (sms_states.deletable: no stop first, as the Terraform provider); a task copying
     with its agent connected is paused first (action stop, ABORTING, then ABORT), since SMS refuses to delete
-    it. Then wait (the fleet reader's lists) through DELETING until it is gone. `cancel` is the CallScope's."""
+    it. A clone the task names is deleted first (_delete_clone). Then wait (the fleet reader's lists) through
+    DELETING until it is gone. `cancel` is the CallScope's."""
 
     with cancel_scope(cancel):
         _delete(cloud_for(cloud_config), task_id, fleet_of(cloud_for(cloud_config), fleet), every(interval))
@@ -358,6 +370,8 @@ def _delete(cloud: Any, task_id: str, fleet: Any, interval: float) -> None:
 
     try:
         task = settled(cloud, fleet, task_id, known(cloud, fleet, task_id, interval), interval)
+        if task.clone is not None:
+            _delete_clone(cloud, task.clone)
         if not sms_states.deletable(task):
             task = stop_copy(cloud, fleet, task_id, interval)
         if task.state != "DELETING":

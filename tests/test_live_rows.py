@@ -139,3 +139,25 @@ def test_plain_lines_say_when_an_endpoint_pushes_back_and_when_it_answers_again(
     hooks.api_pressure("sms http://127.0.0.1:1", text.replace("8 s", "7 s"))   # within 30 s: not again
     hooks.api_pressure("sms http://127.0.0.1:1", None)
     assert capsys.readouterr().err.splitlines() == [f"  ! {text}", "  ! SMS answers again"]
+
+
+def test_at_80_columns_every_figure_and_the_gate_fit_by_shortening(view: tuple[LiveView, io.StringIO]) -> None:
+    """An 80-column terminal: the running copy keeps percent, bytes, speed and ETA; a waiting server keeps its
+    gate (⏸ and the step) and what it needs; no line is longer than the terminal."""
+    live, _ = view
+    live.step_started(f"{WEB}/StartMigration", 1)
+    live.step_progress(f"{WEB}/StartMigration", {"state": "RUNNING", "percent": 40, "replicated_bytes": 4_000_000,
+                                                 "total_bytes": 10_000_000, "speed_mbps": 16.0,
+                                                 "remain_seconds": 0})
+    live.step_started(f"{DB}/BusinessValidation", 1)
+    live.step_finished(f"{DB}/BusinessValidation", "waiting", {"needs": "1 approval(s) (demo-reviewer)"})
+    buffer = io.StringIO()
+    narrow = Console(file=buffer, width=80, color_system=None)
+    live.console = narrow
+    narrow.print(live._render())
+    frame = buffer.getvalue()
+    assert all(len(line) <= 80 for line in frame.splitlines()), frame
+    web, db = _row(frame, WEB), _row(frame, DB)
+    assert "StartMigration" in web and "40%" in web and "4.0 MB/10.0 MB" in web and "2.0 MB/s" in web
+    assert "ETA 3 s" in web
+    assert "⏸ BusinessValidation" in db and "needs 1 approval(s)" in db

@@ -7,6 +7,7 @@ Subcommands are imported only when invoked, so `mgc-iac --help` stays fast (no S
 from __future__ import annotations
 
 import importlib
+import os
 
 import click
 
@@ -62,19 +63,24 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mgc-iac")
 @click.option("--debug", is_flag=True, envvar="MGC_IAC_DEBUG", help="Show tracebacks for internal errors.")
+@click.option("--no-color", is_flag=True, help="No colour in any output (also: NO_COLOR set, or not a terminal).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
     """Server migrations to Huawei Cloud, declared as code.
 
     Write the migration (sources, workflows, target network, encryption, verification, tags) as a stack in
     YAML or Python, keep it in Git, review `mgc-iac plan`, then `mgc-iac apply` it. Apply stops at each
-    manual checkpoint (ResizeDiskPartition, BusinessValidation, Cutover) until it is approved.
+    manual checkpoint (ResizeDiskPartition, TestValidation with a test launch, BusinessValidation, Cutover)
+    until it is approved.
 
     Exit codes: 0 success, 1 error, 2 changes present (plan --detailed-exitcode), 3 waiting for approval,
     4 in progress (apply --max-wait returned while the cloud works on).
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if no_color or "NO_COLOR" in os.environ:  # https://no-color.org
+        os.environ["NO_COLOR"] = "1"  # what the renderers (use_color), rich and the subcommands' contexts read
+        ctx.color = False             # click.echo/secho of every subcommand strips its styles
 
 
 def main() -> None:

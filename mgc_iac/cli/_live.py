@@ -30,6 +30,7 @@ from mgc_iac.plan.model import Plan, StepAction
 from mgc_iac.render.filters import human_duration
 
 COPY_STEPS = ("StartMigration", "StartSynchronization")
+WIDE = 120  # columns from which each figure gets a column of its own; below, one short column (80 fits)
 
 
 def live_wanted(no_progress: bool, stream: Any = None) -> bool:
@@ -198,14 +199,24 @@ class LiveView(Hooks):
             room = max(3, self.console.size.height - 3 - len(self._pushback))
             shown, hidden = rows[:room], rows[room:]
             table = Table(box=None, pad_edge=False, show_edge=False, expand=False, header_style="bold")
-            # a narrow terminal shortens the figures, never the server's name or its step
-            widths = {"server": max((len(r.address) for r in shown), default=6), "step": 26}
-            for name in ("server", "step", "progress", "", "copied", "speed", "eta", "state"):
-                table.add_column(name, no_wrap=True, justify="right" if name in ("", "speed", "eta") else "left",
-                                 min_width=widths.get(name))
             now = time.monotonic()
-            for row in shown:
-                table.add_row(*self._cells(row, now))
+            width = self.console.size.width
+            if width < WIDE:  # 80 columns: the figures in one short column, the gate in the step column
+                server_width = max(12, min(max((len(r.address) for r in shown), default=6), width - 60))
+                table.add_column("server", no_wrap=True, overflow="ellipsis", max_width=server_width)
+                table.add_column("step", no_wrap=True, min_width=20)
+                # what is left of the line: a long "needs ..." is cut, never the step or the figures before it
+                table.add_column("progress", no_wrap=True, overflow="ellipsis", max_width=width - server_width - 25)
+                for row in shown:
+                    table.add_row(*self._narrow_cells(row, now))
+            else:
+                # a wide terminal: one column per figure, never shortening the server's name or its step
+                widths = {"server": max((len(r.address) for r in shown), default=6), "step": 26}
+                for name in ("server", "step", "progress", "", "copied", "speed", "eta", "state"):
+                    table.add_column(name, no_wrap=True, justify="right" if name in ("", "speed", "eta") else "left",
+                                     min_width=widths.get(name))
+                for row in shown:
+                    table.add_row(*self._cells(row, now))
             pushback = [Text(f"! {text}", style="yellow") for text in self._pushback.values()]
         more = [f"{sum(1 for r in hidden if r.state == s)} {s}" for s in ("running", "waiting", "queued")
                 if any(r.state == s for r in hidden)]
@@ -215,6 +226,37 @@ class LiveView(Hooks):
         if notes:
             parts.append(Text("; ".join(notes), style="dim"))
         return Group(*parts) if len(parts) > 1 else table
+
+    def _figures(self, row: _Row, now: float) -> tuple[int, int, int, float, int]:
+        """(percent, bytes done, bytes total, bytes/s, seconds left) of a copy step, from the SMS task's figures."""
+        p = row.progress
+        done, total = int(p.get("replicated_bytes") or 0), int(p.get("total_bytes") or 0)
+        percent = int(p.get("percent") or 0)
+        speed = float(p.get("speed_mbps") or 0.0) * 1_000_000 / 8  # SMS reports Mbit/s
+        if speed <= 0 and row.sample is not None and now > row.sample[0] + 0.5:
+            speed = max(done - row.sample[1], 0) / (now - row.sample[0])
+        remain = int(p.get("remain_seconds") or 0)
+        if not remain and speed > 0 and total > done:
+            remain = int((total - done) / speed)
+        return percent, done, total, speed, remain
+
+    def _narrow_cells(self, row: _Row, now: float) -> tuple[RenderableType, ...]:
+        """A row in 80 columns: server, step (the gate, for a waiting server), every figure in one short cell."""
+        position = f" {row.steps.index(row.step) + 1}/{len(row.steps)}" if row.step in row.steps else ""
+        if row.state == "waiting":
+            return (Text(row.address), Text(f"⏸ {row.step}", style="yellow"),
+                    Text(f"gate: needs {row.needs}", style="yellow"))
+        step = Text(f"{row.step or '-'}{position}")
+        if row.state == "queued":
+            return Text(row.address), step, Text(f"queued #{row.queue_position}", style="cyan")
+        elapsed = human_duration(now - row.started) if row.started else ""
+        if not row.progress:
+            return Text(row.address), step, Text(f"running {elapsed}", style="green")
+        percent, done, total, speed, remain = self._figures(row, now)
+        copied = f"{decimal(done)}/{decimal(total)}" if total else decimal(done)
+        rate = f"{decimal(int(speed))}/s" if speed > 0 else "-"
+        return (Text(row.address), step,
+                Text(f"{percent}% {copied} {rate} ETA {human_duration(remain) if remain else '-'}"))
 
     def _cells(self, row: _Row, now: float) -> tuple[RenderableType, ...]:
         position = f" ({row.steps.index(row.step) + 1}/{len(row.steps)})" if row.step in row.steps else ""
@@ -230,14 +272,7 @@ class LiveView(Hooks):
         if not p:  # a step without figures (cloud calls, SSH): a pulse and the time it has taken
             return (Text(row.address), step, ProgressBar(total=None, width=20, pulse=True), "", "", "", "",
                     Text(f"running {elapsed}", style="green"))
-        done, total = int(p.get("replicated_bytes") or 0), int(p.get("total_bytes") or 0)
-        percent = int(p.get("percent") or 0)
-        speed = float(p.get("speed_mbps") or 0.0) * 1_000_000 / 8  # SMS reports Mbit/s
-        if speed <= 0 and row.sample is not None and now > row.sample[0] + 0.5:
-            speed = max(done - row.sample[1], 0) / (now - row.sample[0])
-        remain = int(p.get("remain_seconds") or 0)
-        if not remain and speed > 0 and total > done:
-            remain = int((total - done) / speed)
+        percent, done, total, speed, remain = self._figures(row, now)
         return (Text(row.address), step, ProgressBar(total=100, completed=percent, width=20), f"{percent}%",
                 f"{decimal(done)} / {decimal(total)}" if total else decimal(done),
                 f"{decimal(int(speed))}/s" if speed > 0 else "-", human_duration(remain) if remain else "-",

@@ -222,7 +222,9 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         click.echo(f"workflow {wf['name']}")
         for s in wf["servers"]:
             line = f"  {s['server']:<20} {s['progress']:>5}  {s['current_step'] or '-':<22} {s['state']}"
-            if s.get("gate"):
+            if s.get("approved"):
+                line += f"  {s['approved']['text']}"
+            elif s.get("gate"):
                 line += f"  waits: {s.get('needs')}"
             if s.get("queue_position"):
                 line += f"  queue position {s['queue_position']}"

@@ -99,15 +99,17 @@ def task_from_detail(t: Any) -> Task:
 
 
 def _clone(c: Any) -> CloneServer | None:
+    """ShowTask's CloneServer, or ListTasks' CloneServerBrief (vm_id and name only)."""
     if c is None or not c.vm_id:
         return None
-    return CloneServer(vm_id=c.vm_id, name=c.name or "", state=c.clone_state or "",
-                       error=c.clone_error or c.error_msg or "")
+    return CloneServer(vm_id=c.vm_id, name=c.name or "", state=getattr(c, "clone_state", None) or "",
+                       error=getattr(c, "clone_error", None) or getattr(c, "error_msg", None) or "")
 
 
 def task_from_list_item(t: Any) -> Task:
-    """A TasksResponseBody (list_tasks): no connected flag, no cycle, no remain_seconds."""
-    return Task(id=t.id, name=t.name or "", state=t.state or "",
+    """A TasksResponseBody (list_tasks): no connected flag, no cycle, no remain_seconds; its clone_server is a
+    CloneServerBrief (no clone_state)."""
+    return Task(id=t.id, name=t.name or "", state=t.state or "", clone=_clone(t.clone_server),
                 source_id=(t.source_server.id or "") if t.source_server else "",
                 source_state=(t.source_server.state or "") if t.source_server else "",
                 target_server_id=(t.target_server.vm_id or "") if t.target_server else "",

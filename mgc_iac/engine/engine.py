@@ -401,16 +401,18 @@ class Engine:
                     early = ("; approvals given before it waited do not count: approve it now that it waits"
                              if refusals[0].code == "not-waiting-yet" and self._gate_approvals(gate) else "")
                     notes = "".join(f"; {r.reason}" for r in self._rejected.get(gate, ()))
+                    seen = self._check_results.get(gate)
                     self.result.waiting.append(Waiting(gate, self._needs(gate) + early + notes
-                                                       + _checks_note(refusals, checks)))
-                    self.hooks.step_finished(gate, StepStatus.WAITING.value, detail)
+                                                       + _checks_note(refusals, seen)))
+                    self.hooks.step_finished(gate, StepStatus.WAITING.value, {**detail, **({"checks": seen}
+                                                                                           if seen else {})})
                     return "waiting"
                 approvers = gate_approvers(gate, self.digest, self._gate_approvals(gate), self.policy, self._authors)
                 # who of them signed (verified SSH signature), so the report can say signed or unsigned
                 signed = sorted({a.approver for a in self._gate_approvals(gate)
                                  if a.signature and a.plan_digest == self.digest and a.approver in approvers})
                 extra = {"approved_by": approvers, "signed_by": signed, "plan_digest": self.digest,
-                         **({"checks": checks} if checks is not None else {}),
+                         **({"checks": self._check_results.get(gate, checks)} if checks is not None else {}),
                          **({"checks_overridden_by": overridden} if overridden else {})}
             if not await self._execute(server, step.step, extra):
                 return "failed"
@@ -425,9 +427,10 @@ class Engine:
         return self._approvals_by_gate.get(gate, [])
 
     async def _gate_checks(self, server: _Server, step: str) -> list[dict[str, Any]] | None:
-        """The gate's automated check results (validation.checks), None when it has none. Checks that passed
-        when the gate began waiting are kept; failed ones run again, and their new results replace the record
-        only when a verdict changed (so an override approval of the same failure stays bound to its digest)."""
+        """The gate's automated check results to record (validation.checks), None when it has none. Checks that
+        passed when the gate began waiting are kept; failed ones run again, and their new results replace the
+        record only when a verdict changed (so an override approval of the same failure stays bound to its
+        digest); this apply's messages show the new results either way (_check_results)."""
         from mgc_iac.engine.schedule import checks_of, failed_checks, verdicts
         from mgc_iac.graph.model import CHECKED_GATES
 
@@ -444,10 +447,16 @@ class Engine:
                           changes=dict(self._changes.get((server.change.workflow, server.change.server), {})),
                           records=dict(server.records), attempt=0)
         self.hooks.message(f"{gate}: running {len(checks)} automated check(s)")
-        fresh: list[dict[str, Any]] = await self._in_thread(run, ctx, checks)
+        try:
+            fresh: list[dict[str, Any]] = await self._in_thread(run, ctx, checks)
+        except Exception as exc:  # noqa: BLE001 - checks that cannot run fail this gate's checks, not the apply
+            from mgc_iac.engine.schedule import not_run
+
+            fresh = not_run(checks, str(exc) if isinstance(exc, MgcIacError) else
+                            f"internal error: {type(exc).__name__}: {exc}")
+        self._check_results[gate] = fresh  # what this apply saw: its messages show the current failure
         if recorded is not None and verdicts(fresh) == verdicts(recorded):
             return list(recorded)
-        self._check_results[gate] = fresh
         return fresh
 
     def _checks_block(self, gate: str, checks: list[dict[str, Any]] | None, refusals: list[Refusal]) -> list[str]:
@@ -456,7 +465,7 @@ class Engine:
         from mgc_iac.engine.schedule import failed_checks
 
         if checks is not None:
-            self._check_results[gate] = checks
+            self._check_results.setdefault(gate, checks)
         failed = failed_checks(checks)
         if not failed or refusals:
             return []

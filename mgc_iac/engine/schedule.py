@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from mgc_iac.graph.model import WINDOWED_STEPS, StepKind
@@ -130,6 +130,14 @@ def verdicts(results: Iterable[dict[str, Any]] | None) -> list[tuple[str, bool]]
 
 def failed_checks(results: Iterable[dict[str, Any]] | None) -> list[dict[str, Any]]:
     return [r for r in results or () if not r.get("passed")]
+
+
+def not_run(checks: Iterable[dict[str, Any]], why: str) -> list[dict[str, Any]]:
+    """Every check failed, unrun, saying why (the instance is gone, the cloud did not answer): the gate waits with
+    the reason as its evidence instead of the apply ending for every server."""
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return [{"name": c["name"], "on": "", "kind": "command" if c.get("command") else "http", "passed": False,
+             "detail": f"not run: {why}", "output": "", "at": at, "seconds": 0.0} for c in checks]
 
 
 def checks_summary(results: list[dict[str, Any]] | None) -> str:

@@ -28,9 +28,9 @@ class StackStatus:
 
 def status(ws: Workspace) -> StackStatus:
     """Where each server of the stack stands now."""
-    plan = ws.plan().plan
-    store = ws.store
-    report = stack_status(plan, store.snapshot(plan.stack))
+    planned = ws.plan()
+    plan, store = planned.plan, ws.store
+    report = stack_status(plan, store.snapshot(plan.stack), approved=planned.approved)
     report["environment_id"] = store.environment_id()  # what approvals are bound to (with the cloud account)
     lock = store.lock_info(plan.stack)
     if lock is not None:

@@ -12,7 +12,17 @@ import re
 from ipaddress import IPv4Address, IPv4Network
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$"
 Name = Annotated[str, Field(pattern=NAME_PATTERN, description="lower-case letters, digits, '.', '_', '-'")]
@@ -313,13 +323,15 @@ class CutoverWindow(SpecModel):
     @field_validator("timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+        import difflib
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone: write one like Europe/Berlin, "
-                             "Asia/Shanghai or UTC") from None
+            close = difflib.get_close_matches(value, sorted(available_timezones()), n=1, cutoff=0.8)
+            hint = f"did you mean {close[0]}?" if close else "write one like Europe/Berlin, Asia/Shanghai or UTC"
+            raise ValueError(f"{value!r} is not an IANA time zone: {hint}") from None
         return value
 
     @property
@@ -336,8 +348,8 @@ class CommandCheck(SpecModel):
 
 
 class HttpCheck(SpecModel):
-    """GET `http` from the controller: the answer's status must be `expect_status`. `{ip}` in the URL is the
-    checked instance's private IP."""
+    """GET `http` from the controller: the answer's status must be `expect_status` (a redirect is not followed:
+    its 3xx is the answer). `{ip}` in the URL is the checked instance's private IP."""
 
     name: Name
     http: str = Field(pattern=r"^https?://", description="URL fetched from the controller ({ip}: the instance's IP).")
@@ -357,10 +369,20 @@ class CheckSSH(SpecModel):
     host_key_policy: Literal["strict", "accept-new"] = "strict"
 
 
+def _check_kind(value: Any) -> str:
+    """A check with `http` is an HTTP check, any other a command check: a typo is reported against one shape."""
+    has_http = "http" in value if isinstance(value, dict) else isinstance(value, HttpCheck)
+    return "HttpCheck" if has_http else "CommandCheck"
+
+
+Check = Annotated[Annotated[CommandCheck, Tag("CommandCheck")] | Annotated[HttpCheck, Tag("HttpCheck")],
+                  Discriminator(_check_kind)]
+
+
 class ValidationSpec(SpecModel):
     """Automated checks run before TestValidation and BusinessValidation; a failed one blocks the gate."""
 
-    checks: list[CommandCheck | HttpCheck] = Field(default_factory=list, max_length=50)
+    checks: list[Check] = Field(default_factory=list, max_length=50)
     ssh: CheckSSH | None = Field(None, description="Login for command checks on Huawei Cloud instances.")
 
 class Workflow(SpecModel):

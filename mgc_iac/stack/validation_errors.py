@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from mgc_iac.diagnostics import Diagnostic, Diagnostics, Severity
-from mgc_iac.stack.models import Stack
+from mgc_iac.stack.models import NAME_PATTERN, Stack
 from mgc_iac.stack.sourcemap import Loc, SourceMap, format_loc
 
 
@@ -33,19 +33,26 @@ def _explain(err: Any, loc: Loc) -> tuple[str, str]:
         hint = f"did you mean `{close[0]}`?" if close else f"valid fields here: {', '.join(sorted(valid))}"
         return f"unknown field `{field}`", hint
     if kind == "missing":
-        return f"required field `{field}` is missing", f"add `{field}:` here"
+        other = " (or `http:` for an HTTP check)" if "CommandCheck" in loc else ""  # a check is one of two shapes
+        return f"required field `{field}` is missing", f"add `{field}:` here{other}"
     if kind == "string_pattern_mismatch":
         if field in ("from", "to"):
             return f"{_shown(err['input'])} is not a server address", "write workflow/server, e.g. shop-wave-1/web-01"
-        return (f"{_shown(err['input'])} is not a valid name",
-                "use lower-case letters, digits, '.', '_' and '-' (at most 64, starting and ending alphanumeric)")
+        if (err.get("ctx") or {}).get("pattern") == NAME_PATTERN:
+            return (f"{_shown(err['input'])} is not a valid name",
+                    "use lower-case letters, digits, '.', '_' and '-' (at most 64, starting and ending alphanumeric)")
+        if field in _FORMS:
+            return f"{_shown(err['input'])} is not {_FORMS[field][0]}", _FORMS[field][1]
+        return f"{_shown(err['input'])} does not match {(err.get('ctx') or {}).get('pattern')}", "fix its form"
     if kind in ("literal_error", "enum"):
         return f"{_shown(err['input'])} is not allowed: {err['msg']}", "use one of the listed values"
     value = err.get("input")
     if kind == "string_type" and isinstance(value, int | float) and not isinstance(value, bool):
         # YAML 1.1 reads 7.10 as the float 7.1 and 12:30 as the sexagesimal 750
+        meant = f"{int(value) // 60:02d}:{int(value) % 60:02d}" if field == "start" and int(value) == value \
+            else _shown(value)
         return (f"YAML read this as the number {_shown(value)}, not as text",
-                f"quote it, e.g. {field}: \"{_shown(value)}\" (write the value exactly as meant, in quotes)")
+                f"quote it, e.g. {field}: \"{meant}\" (write the value exactly as meant, in quotes)")
     if kind.endswith("_type") or kind.endswith("_parsing"):
         return f"wrong type: {err['msg']} (got {_shown(value)})", "write a value of the expected type"
     bound = _BOUNDS.get(kind)
@@ -55,6 +62,10 @@ def _explain(err: Any, loc: Loc) -> tuple[str, str]:
     msg = err["msg"].removeprefix("Value error, ")
     return msg, ""
 
+
+# fields with a pattern of their own: what the value should be, and how to write it
+_FORMS = {"start": ("a time of day", 'write 24-hour HH:MM in quotes, e.g. start: "22:00"'),
+          "http": ("an http(s) URL", "write the URL with its scheme, e.g. http://{ip}:8080/health")}
 
 _BOUNDS = {"greater_than": ("gt", "use a value above {}"), "greater_than_equal": ("ge", "use {} or more"),
            "less_than": ("lt", "use a value below {}"), "less_than_equal": ("le", "use {} or less"),
@@ -75,6 +86,10 @@ def _fields_at(loc: Loc) -> list[str]:
     for part in loc:
         if isinstance(part, int):
             annotation = _item_type(annotation)
+            continue
+        member = next((t for t in _unwrap(annotation) if getattr(t, "__name__", None) == part), None)
+        if member is not None:  # pydantic names the union member it tried (e.g. HttpCheck): its fields count
+            annotation = member
             continue
         model = _as_model(annotation)
         if model is None:
@@ -98,11 +113,12 @@ def _fields_at(loc: Loc) -> list[str]:
 
 
 def _unwrap(annotation: Any) -> list[Any]:
+    """The types a field may hold: Optional, unions and Annotated (a tagged union's members too) opened."""
     origin = typing.get_origin(annotation)
     if origin in (typing.Union, types.UnionType):
-        return [a for a in typing.get_args(annotation) if a is not type(None)]
+        return [t for a in typing.get_args(annotation) if a is not type(None) for t in _unwrap(a)]
     if origin is typing.Annotated:
-        return [typing.get_args(annotation)[0]]
+        return _unwrap(typing.get_args(annotation)[0])
     return [annotation]
 
 

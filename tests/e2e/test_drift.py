@@ -65,10 +65,25 @@ class Console:
         self.ecs.batch_stop_servers(BatchStopServersRequest(body=body))
 
     def delete_task_of(self, server_name: str) -> str:
-        from huaweicloudsdksms.v3 import DeleteTaskRequest, ListTasksRequest
+        """As someone in the console would: a task still synchronising (its agent connected) is paused first,
+        since SMS refuses to delete it (DeleteTask's rule), then deleted."""
+        import time
+
+        from huaweicloudsdksms.v3 import (
+            DeleteTaskRequest,
+            ListTasksRequest,
+            ShowTaskRequest,
+            UpdateTaskStatusReq,
+            UpdateTaskStatusRequest,
+        )
 
         tasks = self.sms.list_tasks(ListTasksRequest(limit=100, offset=0)).tasks or []
         task = next(t for t in tasks if t.target_server and t.target_server.name == server_name)
+        if task.state in ("RUNNING", "SYNCING"):
+            self.sms.update_task_status(UpdateTaskStatusRequest(task_id=task.id,
+                                                                body=UpdateTaskStatusReq(operation="stop")))
+            while self.sms.show_task(ShowTaskRequest(task_id=task.id)).state != "ABORT":
+                time.sleep(0.1)
         self.sms.delete_task(DeleteTaskRequest(task_id=task.id))
         return task.id
 

@@ -1,4 +1,4 @@
-"""The pipeline examples (examples/github-actions, examples/gitlab-ci, examples/pipeline) are valid and run.
+"""The pipeline examples (examples/: .github/workflows, .gitlab-ci.yml, ci/mgc-iac) are valid and run.
 
 The workflow files are validated with check-jsonschema against SchemaStore's schemas (shipped inside the
 package, no network). Then the jobs' own `run:`/`script:` commands are run, in the order the pipelines would
@@ -24,8 +24,8 @@ from .helpers import Demo
 
 REPO = Path(__file__).resolve().parent.parent.parent
 EXAMPLES = REPO / "examples"
-GITHUB = sorted((EXAMPLES / "github-actions" / ".github" / "workflows").glob("*.yml"))
-GITLAB = EXAMPLES / "gitlab-ci" / ".gitlab-ci.yml"
+GITHUB = sorted((EXAMPLES / ".github" / "workflows").glob("*.yml"))
+GITLAB = EXAMPLES / ".gitlab-ci.yml"
 CHECK = Path(sys.executable).parent / "check-jsonschema"
 
 
@@ -115,9 +115,9 @@ def _git(repo: Path, *args: str) -> str:
 def test_the_examples_run_in_order_in_a_git_repository(kind, demo: Demo, pg_server, pg_url, tmp_path):
     repo = tmp_path / "repo"
     (repo / "ci").mkdir(parents=True)
-    shutil.copytree(EXAMPLES / "pipeline", repo / "ci" / "mgc-iac")
+    shutil.copytree(EXAMPLES / "ci" / "mgc-iac", repo / "ci" / "mgc-iac")  # as README says: copy examples/
     if kind == "github":
-        shutil.copytree(EXAMPLES / "github-actions" / ".github", repo / ".github")
+        shutil.copytree(EXAMPLES / ".github", repo / ".github")
     else:
         shutil.copy(GITLAB, repo / ".gitlab-ci.yml")
     (repo / "README.md").write_text("migrations\n")

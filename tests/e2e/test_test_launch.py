@@ -6,13 +6,13 @@ which the status and the report keep."""
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+
+from tests.conftest import http_service
 
 from .helpers import Demo
 
@@ -21,21 +21,8 @@ CHECK = "hostname; test -d /data && echo files: $(find /data -type f | wc -l)"
 
 @pytest.fixture
 def health() -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
-            self.send_response(200 if self.path == "/health" else 404)
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with http_service(lambda path: (200 if path == "/health" else 404, b"ok", {})) as url:
+        yield url
 
 
 def servers(demo: Demo) -> set[str]:

@@ -56,3 +56,15 @@ def store(isolated_state: Path) -> Iterator[Any]:
         yield s
     finally:
         s.close()
+
+
+@pytest.fixture
+def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Where the CLI's background lab lives (MGC_IAC_LAB_DIR), stopped after the test; plain output."""
+    path = tmp_path / "lab"
+    monkeypatch.setenv("MGC_IAC_LAB_DIR", str(path))
+    monkeypatch.setenv("NO_COLOR", "1")
+    yield path
+    from mgc_iac.lab import stop_background
+
+    stop_background(path)

@@ -7,26 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 from click.testing import CliRunner
 
 from mgc_iac.cli import cli
-
-
-@pytest.fixture
-def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "lab"
-    monkeypatch.setenv("MGC_IAC_LAB_DIR", str(path))
-    monkeypatch.setenv("NO_COLOR", "1")
-    yield path
-    from mgc_iac.lab import stop_background
-
-    stop_background(path)
 
 
 def run(*args: str) -> tuple[int, str]:

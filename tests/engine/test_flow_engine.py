@@ -4,8 +4,6 @@ it in the same apply, and Cutover waits for its window (a fixed clock, then one 
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,30 +15,24 @@ import yaml
 
 from mgc_iac.approvals import OVERRIDE_CHECKS
 from mgc_iac.state import ApprovalRecord, StepStatus
+from tests.conftest import http_service
 
 from .helpers import apply, approve_waiting, current, runner
+
+HEALTH = {"status": 503}  # what the web fixture's /health answers: a test "fixes the service" by setting 200
 
 
 @pytest.fixture
 def web() -> Iterator[str]:
-    """A controller-side HTTP service: /ok answers 200, /down 503."""
+    """A controller-side HTTP service: /ok answers 200, /down 503, /health HEALTH["status"] (503 at first)."""
+    HEALTH["status"] = 503
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
-            status = 200 if self.path == "/ok" else 503
-            self.send_response(status)
-            self.end_headers()
-            self.wfile.write(b"healthy" if status == 200 else b"maintenance")
+    def answer(path: str) -> tuple[int, bytes, dict[str, str]]:
+        status = 200 if path == "/ok" else HEALTH["status"] if path == "/health" else 503
+        return status, b"healthy" if status == 200 else b"maintenance", {}
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
+    with http_service(answer) as url:
+        yield url
 
 
 def edit_workflows(stack_dir: Path, change: Any) -> None:
@@ -178,3 +170,56 @@ def test_source_clear_never_starts_after_the_window_closed(stack_dir: Path, stor
         is not StepStatus.DONE
     assert result.exit_code == 4 and "SourceClear of shop-wave-1/web-01 waits for its window (next: Sat " \
         "2026-04-04 22:00 UTC)" in result.scheduled.values()
+
+
+def test_a_clone_deleted_while_its_gate_waits_fails_its_checks_not_the_apply(stack_dir: Path, store: Any,
+                                                                             cloud_cfg: dict[str, Any], cloud: Any,
+                                                                             web: str) -> None:
+    def clone(wfs: list[dict[str, Any]]) -> None:
+        wfs[0]["test_launch"] = "clone"
+        wfs[0]["validation"] = {"checks": [{"name": "health", "http": f"{web}/health"}]}
+
+    edit_workflows(stack_dir, clone)
+    steps = runner(cloud_cfg)
+    result, _ = apply(stack_dir, store, steps)
+    assert result.exit_code == 3 and len(result.waiting) == 2
+    assert all("failed: health (HTTP 503" in w.reason for w in result.waiting)
+    approve_waiting(stack_dir, store)
+    [web_clone] = cloud.ecs.find_servers(name="web-01-hw-clone")      # deleted in the console meanwhile
+    cloud.ecs.delete_server(web_clone.id, delete_volumes=True, wait=True)
+    HEALTH["status"] = 200                                             # and the service is fixed
+
+    result, _ = apply(stack_dir, store, steps)
+    assert result.exit_code == 3 and not result.failed, result.failed   # the apply goes on for every server
+    reasons = {w.gate: w.reason for w in result.waiting}
+    gate = "shop-wave-1/web-01/TestValidation"
+    assert "failed: health (not run: the clone web-01-hw-clone" in reasons[gate]
+    assert "no longer exists (deleted outside mgc-iac)" in reasons[gate]
+    assert "shop-wave-1/db-01/TestCleanup" in result.done               # db's checks now pass: it goes on
+    assert not cloud.ecs.find_servers(name="db-01-hw-clone")
+    assert "has alice" in reasons[gate]               # the approval still counts: the record did not move
+    record = store.snapshot("demo").steps[gate]       # (same verdict: it keeps the failure the approver saw)
+    assert record.status is StepStatus.WAITING and record.detail["checks"][0]["detail"] == "HTTP 503, expected 200"
+
+
+def test_a_server_removed_while_its_clone_runs_takes_the_clone_with_it(stack_dir: Path, store: Any,
+                                                                       cloud_cfg: dict[str, Any], cloud: Any) -> None:
+    """A clone is a billed ECS server that SMS does not delete with its task: removing the server from the stack
+    at TestValidation deletes target, task and clone (the other server's clone stays for its test)."""
+    edit_workflows(stack_dir, lambda wfs: wfs[0].update(test_launch="clone"))
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))
+    assert result.exit_code == 3 and len(result.waiting) == 2, result.failed
+    assert {s.name for s in cloud.ecs.find_servers()} >= {"db-01-hw-clone", "web-01-hw-clone"}
+
+    sources = stack_dir / "sources.yaml"
+    doc = yaml.safe_load(sources.read_text())
+    doc["sources"] = [s for s in doc["sources"] if s["name"] != "db-01"]
+    doc["migration_plans"] = [dict(p, servers=[s for s in p["servers"] if s != "db-01"])
+                              for p in doc["migration_plans"]]
+    sources.write_text(yaml.safe_dump(doc, sort_keys=False))
+    edit_workflows(stack_dir, lambda wfs: (wfs[0].get("servers") or {}).pop("db-01", None))
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))
+    assert not result.failed, result.failed
+    names = {s.name for s in cloud.ecs.find_servers()}
+    assert "db-01-hw" not in names and "db-01-hw-clone" not in names
+    assert "web-01-hw-clone" in names

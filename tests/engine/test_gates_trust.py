@@ -10,7 +10,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,17 +22,6 @@ from mgc_iac.plan.planfile import digest_of
 WEB_BV = "shop-wave-1/web-01/BusinessValidation"
 DB_BV = "shop-wave-1/db-01/BusinessValidation"
 WEB_CUT = "shop-wave-1/web-01/Cutover"
-
-
-@pytest.fixture
-def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "lab"
-    monkeypatch.setenv("MGC_IAC_LAB_DIR", str(path))
-    monkeypatch.setenv("NO_COLOR", "1")
-    yield path
-    from mgc_iac.lab import stop_background
-
-    stop_background(path)
 
 
 def run(*args: str) -> tuple[int, str]:

@@ -28,12 +28,12 @@ def _start_until_created(stack_dir, cloud_cfg, marker, *extra):
     env = {**os.environ, "PYTHONPATH": str(HERE.parent.parent)}
     proc = subprocess.Popen([sys.executable, str(HERE / "killed_apply.py"), str(stack_dir), json.dumps(cloud_cfg),
                              str(marker), *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while not marker.exists():
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             out, err = proc.communicate()
-            pytest.fail(f"the subprocess never reached CreateTarget: {err.decode()[-2000:]}")
+            pytest.fail(f"the subprocess never reached its step: {err.decode()[-2000:]}")
         time.sleep(0.05)
     return proc
 
@@ -162,3 +162,28 @@ def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(stack_dir, store, cloud
     assert [e.phase for e in store.journal("demo")][-2:] == ["before", "interrupted"]
     result, _ = apply(stack_dir, store, CloudSteps(cloud_cfg))
     assert result.exit_code == 3 and not result.failed
+
+
+def test_sigkill_mid_test_launch_adopts_the_clone_instead_of_making_another(stack_dir, store, cloud_cfg, cloud,
+                                                                           tmp_path):
+    """Killed once SMS made a clone (TestLaunch RUNNING, the clone alive): the next apply finds that clone
+    (ShowTask's clone_server) and goes on with it; it never asks clone_test again (which SMS would refuse)."""
+    path = stack_dir / "workflows.yaml"
+    name = "  - name: shop-wave-1\n"
+    path.write_text(path.read_text().replace(name, name + "    test_launch: clone\n", 1))
+    marker = tmp_path / "cloned.json"
+    proc = _start_until_created(stack_dir, cloud_cfg, marker, "step=TestLaunch")
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    made = json.loads(marker.read_text())["test_instance"]
+    running = [r for r in store.snapshot("demo").steps.values() if r.status is StepStatus.RUNNING]
+    assert "TestLaunch" in {r.step for r in running}
+
+    result, hooks = apply(stack_dir, store, CloudSteps(cloud_cfg))
+    assert result.exit_code == 3, result.failed
+    assert sorted(w.gate for w in result.waiting) == [f"{DB}/TestValidation", f"{WEB}/TestValidation"]
+    clones = {s.name: s.id for s in cloud.ecs.find_servers() if s.name.endswith("-clone")}
+    assert sorted(clones) == ["db-01-hw-clone", "web-01-hw-clone"]        # one clone per target, no second one
+    steps = store.snapshot("demo").steps
+    launched = {steps[f"{a}/TestLaunch"].detail["test_instance"]["id"] for a in (WEB, DB)}
+    assert made["id"] in launched and launched == set(clones.values())    # the killed apply's clone was adopted

@@ -21,6 +21,16 @@ def errors(make_stack, data: dict[str, Any], rule: str) -> list[Any]:
     return [d for d in check(make_stack(data)).diagnostics.errors if d.rule == rule]
 
 
+def schema_errors(directory: Any) -> list[Any]:
+    from mgc_iac.errors import SpecError
+
+    try:
+        check(directory)
+    except SpecError as exc:
+        return list(exc.diagnostics.errors)
+    raise AssertionError("the stack was accepted")
+
+
 def test_unknown_workflow_is_refused_with_file_line_and_names(make_stack, base) -> None:
     data = three_workflows(base)
     data["workflows"][1]["depends_on"] = ["wave-x"]
@@ -82,4 +92,32 @@ def test_a_check_must_be_a_command_or_a_url(make_stack, base) -> None:
         check(make_stack(base))
     text = str(info.value)
     assert "stack.yaml:" in text and "validation.checks[0]" in text
-    assert "`command` is missing" in text and "`http` is missing" in text
+    assert "`command` is missing; add `command:` here (or `http:` for an HTTP check)" in text
+
+
+def test_bad_checks_and_window_fields_are_explained_in_their_own_words(make_stack, base) -> None:
+    """A typo in a check is reported against the shape it was meant as (not both), and a window's start or an
+    HTTP check's URL is not called "a valid name"; an unquoted 22:00 (YAML 1.1's number 1320) gets "22:00"."""
+    base["workflows"][0]["validation"] = {"checks": [{"name": "app", "cmd": "systemctl is-active app"},
+                                                     {"name": "web", "http": "localhost/x", "expect_staus": 200}]}
+    base["workflows"][0]["cutover_window"] = {"days": ["sat"], "start": "25:00", "duration": "4h"}
+    found = {(d.path, d.message, d.fix) for d in schema_errors(make_stack(base))}
+    paths = sorted(p for p, _, _ in found)
+    assert paths == ["workflows[0].cutover_window.start",
+                     "workflows[0].validation.checks[0].CommandCheck.cmd",
+                     "workflows[0].validation.checks[0].CommandCheck.command",
+                     "workflows[0].validation.checks[1].HttpCheck.expect_staus",
+                     "workflows[0].validation.checks[1].HttpCheck.http"], found
+    fixes = {p: (m, f) for p, m, f in found}
+    assert fixes["workflows[0].validation.checks[0].CommandCheck.cmd"][1] == "did you mean `command`?"
+    assert fixes["workflows[0].validation.checks[1].HttpCheck.expect_staus"][1] == "did you mean `expect_status`?"
+    assert fixes["workflows[0].validation.checks[1].HttpCheck.http"][0] == "'localhost/x' is not an http(s) URL"
+    assert fixes["workflows[0].cutover_window.start"] == (
+        "'25:00' is not a time of day", 'write 24-hour HH:MM in quotes, e.g. start: "22:00"')
+
+    base["workflows"][0]["validation"] = {}
+    directory = make_stack(base)
+    stack = directory / "stack.yaml"
+    stack.write_text(stack.read_text().replace("start: '25:00'", "start: 22:00"))
+    [err] = schema_errors(directory)
+    assert err.message == "YAML read this as the number 1320, not as text" and 'start: "22:00"' in err.fix

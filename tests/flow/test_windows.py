@@ -82,7 +82,9 @@ def test_only_cutover_and_source_clear_wait_for_the_window() -> None:
 
 
 @pytest.mark.parametrize(("field", "value", "words"), [
-    ("timezone", "Mars/Olympus", "not an IANA time zone"), ("duration", "4 hours", "not a duration"),
+    ("timezone", "Mars/Olympus", "not an IANA time zone: write one like"),
+    ("timezone", "Europe/Berln", "not an IANA time zone: did you mean Europe/Berlin"),
+    ("duration", "4 hours", "not a duration"),
     ("duration", "0m", "outside 1 minute"), ("start", "24:00", "pattern"), ("days", ["funday"], "mon")])
 def test_bad_windows_are_refused(field: str, value: object, words: str) -> None:
     raw = {"days": ["sat"], "start": "22:00", "duration": "4h", "timezone": "UTC", field: value}

@@ -183,6 +183,8 @@ def test_clone_test_makes_a_server_of_its_own_while_the_sync_goes_on(cloud: Clou
     shown = cloud.sms.show_task(task)
     assert shown.clone is not None and shown.clone.state == "CREATING"
     assert cloud.sms.show_source(source).state == "cloning"
+    with pytest.raises(CloudConflictError, match="cloning"):              # DeleteTask's constraints: not while
+        cloud.sms.delete_task(task)                                       # a connected source is cloning
     clone = cloud.ecs.find_servers(name=shown.clone.name)
     assert [s.id for s in clone] == [shown.clone.vm_id] and shown.clone.vm_id != target
     assert cloud.ecs.show_server(target).private_ips != clone[0].private_ips

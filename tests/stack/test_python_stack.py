@@ -34,6 +34,7 @@ stack = Stack(
                           security_group="sg-shop", flavor="s6.large.2"),
         encryption=EncryptionSpec(enabled=True, key_alias="shop-disk-key"),
         advanced=AdvancedSpec(bandwidth_limit_mbps=200, tags={"owner": "platform", "app": "shop"},
+                              poll_interval="2s", stall_timeout="10m",
                               notifications=Notifications(
                                   topic_urn="urn:smn:cn-north-4:0764a0ad095e5714b4661b894da6c027:migration-events",
                                   language="en-us", on=["succeeded", "failed", "manual_checkpoint"])),

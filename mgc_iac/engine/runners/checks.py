@@ -59,12 +59,23 @@ async def _ssh(settings: Any, command: str, timeout: float) -> tuple[int, str]:
     return result.exit_status, result.stdout + (("\n" + result.stderr) if result.stderr.strip() else "")
 
 
+class _Unfollowed(urllib.request.HTTPRedirectHandler):
+    """A redirect is the answer (as curl and load-balancer health checks see it): `expect_status: 301` can be
+    checked, and a 302 to a login page does not pass for the 200 of the page behind it."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_Unfollowed)
+
+
 def _http(check: dict[str, Any], ip: str | None) -> dict[str, Any]:
     url = str(check["http"]).replace("{ip}", ip or "")
     expected = int(check.get("expect_status") or 200)
     request = urllib.request.Request(url, headers={"User-Agent": "mgc-iac-check"})
     try:
-        with urllib.request.urlopen(request, timeout=float(check.get("timeout_seconds") or 30)) as answer:
+        with _OPENER.open(request, timeout=float(check.get("timeout_seconds") or 30)) as answer:
             status, body = answer.status, answer.read(OUTPUT_KEPT + 1).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:  # a 4xx/5xx answer is an answer: compared like any status
         status, body = exc.code, exc.read(OUTPUT_KEPT + 1).decode("utf-8", "replace")

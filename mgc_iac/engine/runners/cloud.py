@@ -251,12 +251,19 @@ class CloudSteps:
         test) or the target (TestValidation of a target test, BusinessValidation)."""
         from mgc_iac.cloud.endpoint import cloud_for
         from mgc_iac.engine.runners.checks import run_checks
+        from mgc_iac.engine.schedule import not_run
+        from mgc_iac.errors import CloudNotFoundError
 
         instance = None
         if ctx.step == "TestValidation" and self._workflow(ctx).get("test_launch") == "clone":
             clone = cloud_for(self.cloud_config).sms.show_task(self._task_id(ctx)).clone
             if clone is not None:
-                server = cloud_for(self.cloud_config).ecs.show_server(clone.vm_id)
+                try:
+                    server = cloud_for(self.cloud_config).ecs.show_server(clone.vm_id)
+                except CloudNotFoundError:  # deleted in the console while the gate waited: nothing to check on
+                    return not_run(checks, f"the clone {clone.name} ({clone.vm_id}) no longer exists (deleted "
+                                   "outside mgc-iac); check the target otherwise, then approve with "
+                                   "--override-checks")
                 instance = (clone.name or server.name, server)
         if instance is None:
             target = ctx.records.get(TARGET_SERVER)

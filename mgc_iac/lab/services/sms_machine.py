@@ -11,7 +11,8 @@ Sources (each rule below names its own):
 - continuous synchronisation: PostTask.syncing ("after the copy or a sync, whether it goes on synchronising
   continuously"; default false): the task stays SYNCING after the full copy and copies changes in rounds;
 - DeleteTask: allowed when the agent is disconnected, or the task is verification-failed, ready, finished,
-  error or paused (SMS API reference, DeleteTask; the Terraform provider deletes with a plain DELETE).
+  error or paused (SMS API reference, DeleteTask; the Terraform provider deletes with a plain DELETE); never
+  while a connected source is `cloning` (DeleteTask's Constraints list cloning among the refused source states).
 
 `test` launches the target and pauses the synchronisation (source stopped, no continuous round) until
 `restart`; `clone_test` makes a server of its own from the target while the source waits in `cloning`
@@ -441,6 +442,9 @@ def delete(lab: LabContext, task: dict[str, Any]) -> None:
         return
     source = source_of(lab, task) or {}
     agent_gone = not source or not connected(lab, source)
+    if not agent_gone and source.get("state") == "cloning":  # DeleteTask's constraints name `cloning` itself
+        raise refused("SMS.2015", f"task {task['id']}: its source is cloning the target with its agent connected: "
+                                  "The in-progress or stopping tasks cannot be deleted")
     if not (agent_gone or task["state"] in DELETABLE or source.get("state") in DELETABLE_SOURCE):
         raise refused("SMS.2015", f"task {task['id']} is {task['state']} with its agent connected: The in-progress "
                                   "or stopping tasks cannot be deleted")

@@ -119,6 +119,8 @@ def task_item(lab: LabContext, t: dict[str, Any]) -> dict[str, Any]:
                           "state": source.get("state", "")},
         "target_server": {"vm_id": t["target_server"]["vm_id"], "name": t["target_server"]["name"]},
         "syncing": t["syncing"], "need_migration_test": t.get("need_migration_test", False),
+        # TasksResponseBody.clone_server is a CloneServerBrief (SDK): vm_id and name, no clone_state
+        **({"clone_server": {k: t["clone_server"][k] for k in ("vm_id", "name")}} if t.get("clone_server") else {}),
     }
 
 
