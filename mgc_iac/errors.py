@@ -9,6 +9,7 @@
     |   +-- DriftRefusedError   a production target was changed outside mgc-iac
     |   +-- StateLockedError    another writer holds the state lock
     |   +-- ApprovalError       an approval is malformed or does not match the plan
+    |   +-- StateTamperedError  the state claims a gate passed that no verified approval passes
     |   +-- ConfigError         missing credentials, a bad endpoint, a bad option
     |   +-- UsageError          an operation asked for wrongly (a missing or conflicting option)
     +-- StateError              the state store is unusable (corrupt, unreachable)
@@ -86,6 +87,11 @@ class StateLockedError(UserError):
 
 class ApprovalError(UserError):
     """An approval that is malformed or does not apply."""
+
+
+class StateTamperedError(UserError):
+    """A state row claims a gate passed (done, or running with an approver) and no verified approval backs it:
+    someone wrote the state without an approval. Nothing runs."""
 
 
 class MacConflictError(UserError):

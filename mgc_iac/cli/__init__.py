@@ -64,8 +64,11 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="mgc-iac")
 @click.option("--debug", is_flag=True, envvar="MGC_IAC_DEBUG", help="Show tracebacks for internal errors.")
 @click.option("--no-color", is_flag=True, help="No colour in any output (also: NO_COLOR set, or not a terminal).")
+@click.option("--trust-stack-code", is_flag=True, envvar="MGC_IAC_TRUST_STACK_CODE",
+              help="Run a stack.py without bubblewrap in CI (only where every change to the stack is trusted: "
+                   "without bwrap it can read this job's files and reach the network).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
+def cli(ctx: click.Context, debug: bool, no_color: bool, trust_stack_code: bool) -> None:
     """Server migrations to Huawei Cloud, declared as code.
 
     Write the migration (sources, workflows, target network, encryption, verification, tags) as a stack in
@@ -81,6 +84,8 @@ def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
     if no_color or "NO_COLOR" in os.environ:  # https://no-color.org
         os.environ["NO_COLOR"] = "1"  # what the renderers (use_color), rich and the subcommands' contexts read
         ctx.color = False             # click.echo/secho of every subcommand strips its styles
+    if trust_stack_code:
+        os.environ["MGC_IAC_TRUST_STACK_CODE"] = "1"  # read where stack.py is run (stack/sandbox.py)
 
 
 def main() -> None:

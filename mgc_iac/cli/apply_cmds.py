@@ -18,6 +18,7 @@ import click
 from mgc_iac.cli._output import print_diagnostics, use_color
 from mgc_iac.cli._pipeline import Duration, deadline
 from mgc_iac.engine.hooks import Hooks
+from mgc_iac.visible import visible_line
 
 if TYPE_CHECKING:
     from mgc_iac.operations.apply import Applied
@@ -50,7 +51,7 @@ class _PrintHooks(Hooks):
     def step_finished(self, gate: str, status: str, detail: dict[str, Any]) -> None:
         extra = ""
         if status == "failed":
-            extra = f": {detail.get('error')}"
+            extra = f": {visible_line(detail.get('error'))}"
         elif status == "queued":
             extra = f": position {detail.get('queue_position')} in the account-wide queue"
         click.echo(f"  {'x' if status == 'failed' else '-'} {gate}: {status}{extra}", err=True)
@@ -62,7 +63,7 @@ class _PrintHooks(Hooks):
         click.echo(f"  - notified {workflow}: {event}", err=True)
 
     def message(self, text: str) -> None:
-        click.echo(f"  ! {text}", err=True)
+        click.echo(f"  ! {visible_line(text)}", err=True)
 
 
 class _TerminalView:
@@ -92,7 +93,10 @@ class _TerminalView:
         return progress_hooks(plan, _PrintHooks(), self.no_progress)  # the live view on a terminal
 
     def note(self, text: str) -> None:
-        click.echo(f"  ! {text}", err=True)
+        click.echo(f"  ! {visible_line(text)}", err=True)
+
+    def reviewed(self, text: str) -> None:
+        click.echo(text)
 
 
 @click.command("apply")
@@ -114,8 +118,18 @@ class _TerminalView:
 @click.option("--max-wait", type=Duration(), default=None, metavar="DURATION",
               help="Return after DURATION (90s, 10m, 1h30m) while cloud work goes on, with exit code 4; the next "
                    "apply picks every running step up where the cloud has it. For pipelines with time limits.")
+@click.option("--reviewed-plan", type=click.Path(path_type=Path, dir_okay=False, exists=True),
+              help="The plan a pull request's job made and its comment showed: refused unless the fresh plan is that "
+                   "plan, or (the state moved on since) has the same spec. For the apply job after merge.")
+@click.option("--continue-only", is_flag=True,
+              help="Refuse a spec other than the one the last apply ran: a scheduled job only moves on a migration a "
+                   "reviewed apply started.")
+@click.option("--new-state", is_flag=True,
+              help="In CI (CI set): start a new state on purpose. Without it, an empty state location or a missing "
+                   "state file is refused in CI.")
 def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, refresh: bool,
-              no_progress: bool, max_wait: float | None) -> None:
+              no_progress: bool, max_wait: float | None, reviewed_plan: Path | None, continue_only: bool,
+              new_state: bool) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is a proposal, never an authority: apply re-plans the stack against current state and refuses
@@ -142,9 +156,13 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     from mgc_iac.operations.apply import ApplyRequest, apply, open_for_apply
     from mgc_iac.operations.planfile import is_plan_file
 
+    if (reviewed_plan or continue_only) and is_plan_file(target):
+        raise click.UsageError("--reviewed-plan and --continue-only apply a STACK directory (a plan file is already "
+                               "exactly what is applied)")
     request = ApplyRequest(plan_file=target if is_plan_file(target) else None, auto_approve=auto_approve,
-                           parallelism=parallelism, refresh=refresh, deadline=deadline(max_wait))
-    with open_for_apply(target, stack_dir) as ws:
+                           parallelism=parallelism, refresh=refresh, deadline=deadline(max_wait),
+                           reviewed_plan=reviewed_plan, continue_only=continue_only, new_state=new_state)
+    with open_for_apply(target, stack_dir, new_state=new_state) as ws:
         applied = apply(ws, request, _TerminalView(no_progress))
     if applied.nothing_to_apply:
         click.echo("Nothing to apply.")
@@ -159,7 +177,7 @@ def _summary(applied: Applied) -> None:
     where = str(applied.directory)
     click.echo(f"\n{len(result.done)} step(s) done.")
     for gate, error in result.failed.items():
-        click.echo(f"FAILED {gate}: {error}")
+        click.echo(f"FAILED {gate}: {visible_line(error)}")
     for address, position in result.queued.items():
         click.echo(f"QUEUED {address}: position {position} (the account-wide cap of concurrent migrations)")
     for address, reason in result.blocked.items():
@@ -170,7 +188,7 @@ def _summary(applied: Applied) -> None:
         digest = result.approve_digest
         click.echo("Waiting for approval" + (f" of plan {digest}:" if digest else ":"))
         for waiting in result.waiting:
-            click.echo(f"  {waiting.gate}: needs {waiting.reason}")
+            click.echo(f"  {waiting.gate}: needs {visible_line(waiting.reason)}")
         gates = " ".join(f"--gate {w.gate}" for w in result.waiting)
         how = "--key ~/.ssh/id_ed25519" if applied.signed else "--by NAME"
         click.echo(f"Approve with: mgc-iac approve {where} {gates} {how}")
@@ -223,9 +241,9 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         for s in wf["servers"]:
             line = f"  {s['server']:<20} {s['progress']:>5}  {s['current_step'] or '-':<22} {s['state']}"
             if s.get("approved"):
-                line += f"  {s['approved']['text']}"
+                line += f"  {visible_line(s['approved']['text'])}"
             elif s.get("gate"):
-                line += f"  waits: {s.get('needs')}"
+                line += f"  waits: {visible_line(s.get('needs'))}"
             if s.get("queue_position"):
                 line += f"  queue position {s['queue_position']}"
             if s.get("blocked_by"):
@@ -233,7 +251,7 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
             if s.get("window"):
                 line += f"  window {s['window']}"
             if s.get("error"):
-                line += f"  error: {s['error']}"
+                line += f"  error: {visible_line(s['error'])}"
             click.echo(line)
             if s.get("verification"):
                 click.echo(_verification_line(s["verification"]))

@@ -44,17 +44,29 @@ then checks that the gates wait and the rest of the policy).
 @click.option("--override-checks", is_flag=True,
               help="Pass the gates although their automated checks (validation.checks) failed: signed with the "
                    "gates, recorded in the approval and shown in the report.")
+@click.option("--check", "check_only", is_flag=True,
+              help="Sign nothing: verify every entry of STACK/approvals.yaml as apply will (signer in the policy in "
+                   "force, this environment, the current plan) and say what passes; exit 1 when an entry does not "
+                   "verify or none counts. For an approvals pull request's job (read-only state access is enough).")
 def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file: Path | None, name: str | None,
                 to_file: bool, plan_file: Path | None, offline_digest: str | None, environment: str | None,
-                cloud_account: str | None, override_checks: bool) -> None:
+                cloud_account: str | None, override_checks: bool, check_only: bool) -> None:
     """Approve gates of STACK that wait, for the current plan's digest, in this state backend and cloud account.
 
     An approval counts only for a gate the migration has reached (`not waiting yet` otherwise, unless the
     stack sets approvals.allow_advance: true), only for this plan digest (a changed plan discards it), and only
     in this environment: the state backend's id and the cloud account/project are part of what is signed.
     """
-    from mgc_iac.operations.approve import ApproveRequest, OfflineApproval, approve, approve_offline, open_for_approve
+    from mgc_iac.operations.approve import (
+        ApproveRequest,
+        OfflineApproval,
+        approve,
+        approve_offline,
+        check_file,
+        open_for_approve,
+    )
     from mgc_iac.operations.workspace import Workspace
+    from mgc_iac.visible import visible_line
 
     chosen = tuple(dict.fromkeys(gates))
     if offline_digest is not None or environment is not None:
@@ -71,8 +83,21 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         click.echo(f"Appended to {done.written}: commit it. Apply counts it only if these gates wait in that "
                    "environment for that plan, and the policy's other rules hold.")
         return
+    if check_only:
+        with open_for_approve(stack, plan_file, writes_state=False) as ws:
+            checked = check_file(ws, plan_file)
+        if checked.review is None:
+            click.echo(f"{checked.directory}: no approvals.yaml: nothing to check")
+            return
+        for line in checked.review.lines:
+            click.echo(visible_line(line))
+        click.echo(f"{checked.review.counted} approval(s) of the current plan {checked.digest} verify, "
+                   f"{checked.review.rejected} do not, {checked.review.stale} approve another plan.")
+        if not checked.ok:
+            raise SystemExit(1)
+        return
     request = ApproveRequest(chosen, all_waiting, key_file, name, to_file, plan_file, override_checks)
-    with open_for_approve(stack, plan_file) as ws:
+    with open_for_approve(stack, plan_file, writes_state=not to_file) as ws:
         done = approve(ws, request)
     how = "signed" if done.signed else "UNSIGNED (this stack's policy does not require signatures)"
     click.echo(f"{done.approver} approved {len(done.gates)} gate(s) of plan {done.digest}, {how}"

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from mgc_iac.visible import visible_line
+
 
 @click.command("discover")
 @click.argument("stack", type=click.Path(path_type=Path))
@@ -24,14 +26,16 @@ def discover_cmd(stack: Path, write_to: Path | None) -> None:
         found = discover(ws, write_to)
     for item in found.found:
         if item.error:
-            click.secho(f"{item.name}: unreachable: {item.error}", fg="red", err=True)
+            click.secho(visible_line(f"{item.name}: unreachable: {item.error}"), fg="red", err=True)
         elif item.differences:
             for diff in item.differences:
-                click.echo(f"{item.name}: {diff.field} declared {diff.declared}, discovered {diff.discovered}")
+                click.echo(visible_line(f"{item.name}: {diff.field} declared {diff.declared}, discovered "
+                                        f"{diff.discovered}"))
         else:
             f = item.facts
             rsync = "present" if f.rsync_present else "MISSING"
-            click.echo(f"{item.name}: matches the inventory ({f.os.pretty_name or f.os.id}, {f.cpu_count} CPUs, "
+            system = visible_line(f.os.pretty_name or f.os.id)
+            click.echo(f"{item.name}: matches the inventory ({system}, {f.cpu_count} CPUs, "
                        f"{f.memory_available_kb // 1024} MB available, rsync {rsync})")
     for line in found.duplicates:
         click.secho(line, fg="red", err=True)

@@ -103,9 +103,11 @@ def messages_cmd(state_dir: Path | None) -> None:
     found = messages(state_dir)
     if not found:
         click.echo("no messages")
+    from mgc_iac.visible import visible, visible_line
+
     for m in found:
-        body = "\n".join("    " + line for line in str(m["message"]).splitlines())
-        click.echo(f"{m['time']}  {m['topic']}  {m['subject']}\n{body}")
+        body = "\n".join("    " + line for line in visible(m["message"]).splitlines())
+        click.echo(f"{m['time']}  {visible_line(m['topic'])}  {visible_line(m['subject'])}\n{body}")
 
 
 @lab_group.command("reset")
@@ -158,6 +160,13 @@ def ls_cmd(kind: str, fmt: str, state_dir: Path | None) -> None:
 
 
 def _cell(value: Any) -> str:
+    """A table cell as the user reads it: control characters in a name or a message shown escaped."""
+    from mgc_iac.visible import visible_line
+
+    return visible_line(_text(value))
+
+
+def _text(value: Any) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k}={v}" for k, v in sorted(value.items())) or "-"
     if isinstance(value, list | tuple):

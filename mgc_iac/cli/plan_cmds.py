@@ -26,13 +26,17 @@ FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "markdown", 
 @click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
 @click.option("--sign-key", type=click.Path(path_type=Path, dir_okay=False),
               help="Sign the plan as its author (SSH key, or the .pub of an ssh-agent key; the principal comes from "
-                   "approvals.allowed_signers). approvals.allow_plan_author: false then excludes you.")
+                   "approvals.allowed_signers), in the plan file. approvals.allow_plan_author: false then excludes "
+                   "you once `apply FILE` records it.")
 @click.option("--cost/--no-cost", default=True, show_default=True,
               help="Show the monthly on-demand price of what the plan creates and deletes, from Huawei's BSS price "
                    "inquiry (a lab stack: the lab's prices). Never fails the plan: without credentials or an answer "
                    "within 10 s it says \"price unknown\". Not part of the digest.")
+@click.option("--new-state", is_flag=True,
+              help="In CI (CI set): plan against an empty state on purpose (a new backend). Without it, an empty "
+                   "or missing state location is refused in CI.")
 def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, refresh: bool,
-             drift_exitcode: bool, color: bool | None, sign_key: Path | None, cost: bool) -> None:
+             drift_exitcode: bool, color: bool | None, sign_key: Path | None, cost: bool, new_state: bool) -> None:
     """Diff STACK against its recorded state and print the plan a reviewer approves.
 
     Offline unless --refresh: no credentials needed, so a pull request from a fork can be planned. With
@@ -40,13 +44,15 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     --detailed-exitcode then exits 2 when only drift is found (a scheduled drift check). The plan
     lists resources to create/update/replace/delete/forget and each server's steps (run, wait-for-approval,
     skip, done). With --out the plan is saved with its digest; `apply FILE` applies exactly that plan and
-    refuses it if the state changed since.
+    refuses it if the state changed since. Plan never writes the state: it opens it read-only (a role with
+    SELECT only is enough) and runs a stack.py fenced (README: "What a stack program may do").
     """
     from mgc_iac.diagnostics import Diagnostics
     from mgc_iac.operations.plan import PlanRequest, open_for_plan, plan
     from mgc_iac.render import render_plan
 
-    request = PlanRequest(out=out, refresh=refresh or drift_exitcode, sign_key=sign_key, cost=cost)
+    request = PlanRequest(out=out, refresh=refresh or drift_exitcode, sign_key=sign_key, cost=cost,
+                          new_state=new_state)
     with open_for_plan(stack, request) as ws:
         made = plan(ws, request)
     if fmt != "json":  # the plan itself lists warnings; print them on stderr too for CI logs

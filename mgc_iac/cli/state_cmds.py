@@ -26,9 +26,9 @@ def unlock_cmd(stack: Path, lock_id: str | None) -> None:
     check that apply is really gone and pass `--force LOCK_ID`, as `terraform force-unlock LOCK_ID`.
     """
     from mgc_iac.operations.repair import unlock
-    from mgc_iac.operations.workspace import STATE_OPEN, Workspace
+    from mgc_iac.operations.workspace import STATE_WRITE, Workspace
 
-    with Workspace.open(stack, state=STATE_OPEN) as ws:
+    with Workspace.open(stack, state=STATE_WRITE) as ws:
         held = unlock(ws, lock_id).removed
     if held is None:
         click.echo("no lock was held")
@@ -42,9 +42,9 @@ def unlock_cmd(stack: Path, lock_id: str | None) -> None:
 def journal_cmd(stack: Path, limit: int) -> None:
     """The last entries of STACK's write-ahead journal (before/after records of each step)."""
     from mgc_iac.operations.status import journal
-    from mgc_iac.operations.workspace import STATE_OPEN, Workspace
+    from mgc_iac.operations.workspace import STATE_READ, Workspace
 
-    with Workspace.open(stack, state=STATE_OPEN) as ws:
+    with Workspace.open(stack, state=STATE_READ) as ws:
         entries = journal(ws, limit)
     for e in entries:
         click.echo(f"{e.seq:>6} {e.at} {e.phase:<11} {e.address} {json.dumps(e.detail, sort_keys=True)}")
@@ -65,9 +65,9 @@ def export_cmd(stack: Path, fmt: str, out: Path | None, pulumi_stack: str | None
     Steps, gates and the journal stay in mgc-iac's state: Pulumi has no equivalent.
     """
     from mgc_iac.operations.state import export
-    from mgc_iac.operations.workspace import STATE_OPEN, Workspace
+    from mgc_iac.operations.workspace import STATE_WRITE, Workspace
 
-    with Workspace.open(stack, state=STATE_OPEN) as ws:
+    with Workspace.open(stack, state=STATE_WRITE) as ws:
         exported = export(ws, project=project, pulumi_stack=pulumi_stack)
     text = json.dumps(exported.deployment, indent=2, sort_keys=True) + "\n"
     if out is None:
@@ -91,9 +91,9 @@ def migrate_cmd(stack: Path, destination: str, all_stacks: bool) -> None:
     stack, or MGC_IAC_STATE) and run `mgc-iac plan` there.
     """
     from mgc_iac.operations.state import migrate
-    from mgc_iac.operations.workspace import STATE_OPEN, Workspace
+    from mgc_iac.operations.workspace import STATE_WRITE, Workspace
 
-    with Workspace.open(stack, state=STATE_OPEN) as ws:
+    with Workspace.open(stack, state=STATE_WRITE) as ws:
         migrated = migrate(ws, destination, all_stacks=all_stacks)
     for export in migrated.copied:
         click.echo(f"copied stack {export.stack}: serial {export.serial}, {len(export.resources)} resource(s), "

@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from mgc_iac.engine import ApplyResult, CloudSteps, Engine, EngineOptions, Hooks
+from mgc_iac.errors import UsageError
 from mgc_iac.operations.planfile import is_plan_file, read_proposal, stack_dir_for, verify_plan_file
 from mgc_iac.operations.planning import Planned
-from mgc_iac.operations.workspace import STATE_OPEN, Workspace
+from mgc_iac.operations.workspace import STATE_WRITE, Workspace
 
 if TYPE_CHECKING:
     from mgc_iac.approvals import Environment
@@ -42,6 +43,9 @@ class ApplyView(Protocol):
     def note(self, text: str) -> None:
         """A remark worth showing (e.g. a plan signature that does not count here)."""
 
+    def reviewed(self, text: str) -> None:
+        """How the fresh plan matches the reviewed one (ApplyRequest.reviewed_plan), before it is shown."""
+
 
 @dataclass(frozen=True)
 class ApplyRequest:
@@ -50,6 +54,9 @@ class ApplyRequest:
     parallelism: int = 10
     refresh: bool = True                 # read every recorded resource from the cloud first
     deadline: float | None = None        # time.monotonic() by which apply returns (--max-wait)
+    reviewed_plan: Path | None = None    # a stack: refused unless the fresh plan is this reviewed plan (or its spec)
+    continue_only: bool = False          # a stack: refused unless its spec is the one the last apply ran
+    new_state: bool = False              # in CI: an empty state location is meant (a new backend)
 
 
 @dataclass(frozen=True)
@@ -69,19 +76,24 @@ class Applied:
         return self.result.exit_code if self.result is not None else 0
 
 
-def open_for_apply(target: Path, stack_dir: Path | None = None) -> Workspace:
+def open_for_apply(target: Path, stack_dir: Path | None = None, *, new_state: bool = False) -> Workspace:
     """The workspace apply runs in: STACK's, or the stack a plan file was made from (`stack_dir`, else the one the
-    file records), with the state open and the stack's lock taken before any planning; a plan file made with
-    live facts has them gathered again, after the lock."""
+    file records), with the state open for writing (in CI an empty location is refused unless `new_state`) and
+    the stack's lock taken before any planning; a plan file made with live facts has them gathered again, after
+    the lock."""
     if is_plan_file(target):
         proposed, _ = read_proposal(target)
         directory = stack_dir_for(target, stack_dir, proposed.provenance.stack_dir)
-        return Workspace.open(directory, state=STATE_OPEN, lock="apply", refresh_facts=proposed.refreshed)
-    return Workspace.open(target, state=STATE_OPEN, lock="apply")
+        return Workspace.open(directory, state=STATE_WRITE, lock="apply", refresh_facts=proposed.refreshed,
+                              new_state=new_state)
+    return Workspace.open(target, state=STATE_WRITE, lock="apply", new_state=new_state)
 
 
 def apply(ws: Workspace, request: ApplyRequest, view: ApplyView) -> Applied:
     """Plan (or verify the plan file), confirm, then run the engine until done, a gate, a failure or the deadline."""
+    if request.plan_file is not None and (request.reviewed_plan is not None or request.continue_only):
+        raise UsageError("--reviewed-plan and --continue-only apply a STACK directory (a plan file is already "
+                         "exactly what is applied)")
     if request.plan_file is not None:
         planned, digest = verify_plan_file(ws, request.plan_file, refresh=request.refresh)
         plan = planned.plan
@@ -94,6 +106,14 @@ def apply(ws: Workspace, request: ApplyRequest, view: ApplyView) -> Applied:
         planned = ws.plan(refresh_resources=request.refresh)
         plan = planned.plan
         digest = plan_digest(plan)
+        if request.continue_only:
+            from mgc_iac.plan.reviewed import check_continues
+
+            check_continues(plan, ws.store.last_applied(plan.stack))
+        if request.reviewed_plan is not None:
+            from mgc_iac.plan.reviewed import check_reviewed
+
+            view.reviewed(check_reviewed(plan, digest, request.reviewed_plan))
         view.planned(planned, digest)
         if not plan.has_changes:
             return Applied(plan.stack, ws.directory, None, nothing_to_apply=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from mgc_iac.approvals import Refusal, Trust
 from mgc_iac.errors import ApprovalError, UsageError
-from mgc_iac.operations.workspace import STATE_OPEN, Workspace
+from mgc_iac.operations.workspace import STATE_READ, STATE_WRITE, Workspace
 
 
 @dataclass(frozen=True)
@@ -54,37 +54,67 @@ class Approved:
     cloud: str | None = None             # offline: the cloud account signed for
 
 
-def open_for_approve(stack: Path, plan_file: Path | None = None) -> Workspace:
-    """The workspace approve runs in: the state open; with a plan file made with live facts, those gathered."""
+def open_for_approve(stack: Path, plan_file: Path | None = None, *, writes_state: bool = True) -> Workspace:
+    """The workspace approve runs in: the state open for writing, or read-only when the approval goes to
+    approvals.yaml or is only checked (`writes_state` False: a role that may only read the state is enough); with
+    a plan file made with live facts, those gathered."""
     refreshed = False
     if plan_file is not None:
         from mgc_iac.operations.planfile import read_proposal
 
         refreshed = read_proposal(plan_file)[0].refreshed
-    return Workspace.open(stack, state=STATE_OPEN, refresh_facts=refreshed)
+    return Workspace.open(stack, state=STATE_WRITE if writes_state else STATE_READ, refresh_facts=refreshed)
+
+
+@dataclass(frozen=True)
+class _Current:
+    """The plan approvals bind to now, and what checking them needs."""
+
+    plan: Any
+    digest: str
+    trust: Trust
+    policy: Any
+    waiting: set[str]
+    authors: set[str]
+
+
+def _current(ws: Workspace, plan_file: Path | None) -> _Current:
+    from mgc_iac.approvals.environment import policy_of
+    from mgc_iac.plan.model import POLICY_GATE
+    from mgc_iac.plan.planfile import plan_digest
+    from mgc_iac.state import StepStatus
+
+    if plan_file is not None:
+        from mgc_iac.operations.planfile import read_proposal, verify_plan_file
+
+        planned, digest = verify_plan_file(ws, plan_file)
+    else:
+        planned = ws.plan()
+        digest = plan_digest(planned.plan)
+    plan = planned.plan
+    trust = ws.trust
+    policy = trust.policy or policy_of(plan.spec)  # the policy in force, never the change under review's
+    snapshot = ws.store.snapshot(plan.stack)
+    waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
+    if plan.policy_widens:  # a widening policy change waits in the plan itself
+        waiting.add(POLICY_GATE)
+    signatures = ws.store.plan_signatures(plan.stack, plan.spec_digest)
+    if plan_file is not None:  # a signed plan file names its author (plan never writes the state)
+        proposed = read_proposal(plan_file)[0].provenance
+        if proposed.signature:
+            signatures.append((proposed.author or "", proposed.signature))
+    return _Current(plan, digest, trust, policy, waiting, trust.authors(signatures, plan.spec_digest))
 
 
 def approve(ws: Workspace, request: ApproveRequest) -> Approved:
     """Approve gates of the stack that wait, for the current plan's digest, in this state backend and cloud account."""
     from mgc_iac.approvals import OVERRIDE_CHECKS, ApprovalsFile, check_approval, check_requirements, combine
-    from mgc_iac.approvals.environment import policy_of
-    from mgc_iac.plan.planfile import plan_digest
-    from mgc_iac.state import ApprovalRecord, StepStatus
+    from mgc_iac.state import ApprovalRecord
     from mgc_iac.state.holder import now
 
-    if request.plan_file is not None:
-        from mgc_iac.operations.planfile import verify_plan_file
-
-        planned, digest = verify_plan_file(ws, request.plan_file)
-    else:
-        planned = ws.plan()
-        digest = plan_digest(planned.plan)
-    plan = planned.plan
-    policy = policy_of(plan.spec)
-    trust = ws.trust
+    current = _current(ws, request.plan_file)
+    plan, digest, trust, policy, waiting = current.plan, current.digest, current.trust, current.policy, current.waiting
     store = ws.store
-    snapshot = store.snapshot(plan.stack)
-    waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
     chosen = list(dict.fromkeys(request.gates))
     if request.all_waiting:
         chosen += [g for g in sorted(waiting) if g not in chosen]
@@ -103,7 +133,7 @@ def approve(ws: Workspace, request: ApproveRequest) -> Approved:
     else:
         raise UsageError("pass --key PRIVATE_KEY_FILE to sign the approval (or --by NAME on a stack that "
                          "does not require signatures)")
-    authors = trust.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+    authors = current.authors
     refusals = check_approval(plan, digest, chosen, approver, policy, authors, waiting=waiting)
     if refusals:
         raise ApprovalError("not approved:\n  " + "\n  ".join(str(r) for r in refusals))
@@ -125,6 +155,35 @@ def approve(ws: Workspace, request: ApproveRequest) -> Approved:
 
         note = author_unknown_note()
     return Approved(approver, chosen, digest, bool(signature), written, list(left), note)
+
+
+@dataclass(frozen=True)
+class FileChecked:
+    """`approve --check`: approvals.yaml verified as apply will verify it. `review` is None without a file."""
+
+    directory: Path
+    digest: str
+    review: Any = None   # mgc_iac.approvals.review.FileReview: lines, counted, rejected, stale, ok
+
+    @property
+    def ok(self) -> bool:
+        return self.review is None or self.review.ok
+
+
+def check_file(ws: Workspace, plan_file: Path | None = None) -> FileChecked:
+    """Sign nothing: verify every entry of the stack's approvals.yaml as apply will (signer in the policy in force,
+    this environment, the current plan) and say what passes (an approvals pull request's job)."""
+    from mgc_iac.approvals import combine
+    from mgc_iac.approvals.review import review_file
+
+    current = _current(ws, plan_file)
+    file = ws.approvals_file
+    if file is None:
+        return FileChecked(ws.directory, current.digest)
+    recorded, _ = current.trust.check(combine(None, ws.store.approvals(current.plan.stack)))
+    return FileChecked(ws.directory, current.digest, review_file(current.plan, current.digest, file, current.trust,
+                                                                 current.policy, current.authors, current.waiting,
+                                                                 recorded))
 
 
 def check_offline(request: OfflineApproval) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from mgc_iac.errors import ApprovalError, UserError
 from mgc_iac.operations.planning import Planned
-from mgc_iac.operations.workspace import STATE_EXISTING, Workspace, stack_dir_of
+from mgc_iac.operations.workspace import STATE_READ, Workspace, stack_dir_of
 
 if TYPE_CHECKING:
     from mgc_iac.diagnostics import Diagnostic
@@ -28,6 +28,7 @@ class PlanRequest:
     refresh: bool = False            # read the cloud first: live facts, and every recorded resource (drift)
     sign_key: Path | None = None     # sign the plan as its author (SSH key, or the .pub of an ssh-agent key)
     cost: bool = False               # the monthly price of what it creates and deletes (BSS; never fails the plan)
+    new_state: bool = False          # in CI: plan against an empty state on purpose (a new backend)
 
 
 @dataclass(frozen=True)
@@ -56,11 +57,12 @@ def check_plan_out(out: Path, stack: Path) -> None:
 
 
 def open_for_plan(stack: Path, request: PlanRequest) -> Workspace:
-    """The workspace a plan is made in: a bad --out refused first; the state read where it exists (a plan never
-    creates it); live facts gathered when `refresh`."""
+    """The workspace a plan is made in: a bad --out refused first; the state read-only (a plan never writes it, nor
+    anything beside it: live facts, when `refresh`, are not remembered)."""
     if request.out is not None:
         check_plan_out(request.out, stack)
-    return Workspace.open(stack, state=STATE_EXISTING, refresh_facts=request.refresh)
+    return Workspace.open(stack, state=STATE_READ, refresh_facts=request.refresh, remember_facts=False,
+                          new_state=request.new_state)
 
 
 def plan(ws: Workspace, request: PlanRequest) -> PlanMade:
@@ -80,7 +82,8 @@ def plan(ws: Workspace, request: PlanRequest) -> PlanMade:
 
 
 def _signed(ws: Workspace, plan: Plan, key: Path) -> Plan:
-    """The plan with its author's signature (over stack, spec digest and environment), recorded in state."""
+    """The plan with its author's signature (over stack, spec digest and environment), in the plan only: plan
+    never writes the state; `apply FILE` verifies the signature and records the author."""
     from mgc_iac.approvals import plan_message
     from mgc_iac.approvals.sshsig import PLAN_NAMESPACE, sign
 
@@ -90,8 +93,6 @@ def _signed(ws: Workspace, plan: Plan, key: Path) -> Plan:
     message = plan_message(plan.stack, plan.spec_digest, trust.environment)
     signature = sign(message, key, PLAN_NAMESPACE)
     principal = trust.principal(message, signature, PLAN_NAMESPACE)
-    with ws.store.transaction(plan.stack) as txn:
-        txn.add_plan_signature(plan.spec_digest, principal, signature)
     return replace(plan, provenance=replace(plan.provenance, author=principal, signature=signature))
 
 

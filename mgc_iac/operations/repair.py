@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mgc_iac.errors import StateLockedError
-from mgc_iac.operations.workspace import STATE_OPEN, Workspace
+from mgc_iac.operations.workspace import STATE_WRITE, Workspace
 from mgc_iac.state import LockInfo
 
 
@@ -25,7 +25,7 @@ class Rewound:
 
 def open_for_repair(stack: Path, operation: str) -> Workspace:
     """The workspace of a repair: the state open and the stack's lock held for `operation` (retry, sync)."""
-    return Workspace.open(stack, state=STATE_OPEN, lock=operation)
+    return Workspace.open(stack, state=STATE_WRITE, lock=operation)
 
 
 def retry(ws: Workspace, server: str, *, full: bool = False) -> Rewound:

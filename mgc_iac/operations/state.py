@@ -68,8 +68,8 @@ def migrate(ws: Workspace, destination: str, *, all_stacks: bool = False) -> Mig
         if wrong:
             raise StateError("the copy differs from the original in " + ", ".join(wrong))
         assert ws.checked is not None
-        before = plan_checked(ws.checked, source.snapshot(name)).plan
-        after = plan_checked(check_loaded(ws.loaded, store=target), target.snapshot(name)).plan
+        before = plan_checked(ws.checked, source.snapshot(name), store=source).plan
+        after = plan_checked(check_loaded(ws.loaded, store=target), target.snapshot(name), store=target).plan
         if plan_digest(before) != plan_digest(after):
             raise StateError(f"a plan of {ws.directory} against the copy differs from one against the original")
     finally:

@@ -31,7 +31,8 @@ def status(ws: Workspace) -> StackStatus:
     planned = ws.plan()
     plan, store = planned.plan, ws.store
     report = stack_status(plan, store.snapshot(plan.stack), approved=planned.approved)
-    report["environment_id"] = store.environment_id()  # what approvals are bound to (with the cloud account)
+    # what approvals are bound to (with the cloud account); none before the first apply
+    report["environment_id"] = store.environment_id() if ws.has_state else None
     lock = store.lock_info(plan.stack)
     if lock is not None:
         report["lock"] = {"pid": lock.pid, "host": lock.host, "since": lock.since, "operation": lock.operation,

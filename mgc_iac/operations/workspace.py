@@ -1,6 +1,6 @@
 """The workspace an operation runs in: one stack, and what it reaches, each opened once.
 
-    with Workspace.open("stacks/demo", state=STATE_OPEN, lock="apply") as ws:
+    with Workspace.open("stacks/demo", state=STATE_WRITE, lock="apply") as ws:
         planned = ws.plan()                  # the stack was loaded and checked once, by open()
         ws.cloud_config                      # resolved once; a lab stack's lab found or started here, lazily
         ws.trust, ws.hosts, ws.approvals_file
@@ -37,10 +37,10 @@ from mgc_iac.operations.planning import (
 from mgc_iac.ssh.hosts import MigrationHosts
 from mgc_iac.stack.facts import LiveFacts
 from mgc_iac.stack.loader import LoadedStack, load_stack
-from mgc_iac.state import Snapshot, StateStore, is_url, open_store, state_exists
+from mgc_iac.state import Snapshot, StateStore, is_url, open_for_writing, open_store, require_state
 
-STATE_EXISTING = "existing"  # open the state only where some is recorded (plan, validate: never create it)
-STATE_OPEN = "open"          # open (create) the state backend (apply, approve, status, state ...)
+STATE_READ = "read"    # read-only: nothing created or written; a location holding nothing reads as empty (plan, status)
+STATE_WRITE = "write"  # a writer's store (apply, approve, retry ...): in CI an empty location is refused (new_state)
 
 
 def lab_cloud_config(spec: dict[str, Any], stack_dir: Path | None) -> dict[str, Any]:
@@ -60,8 +60,9 @@ def stack_dir_of(path: Path) -> Path:
 class Workspace:
     """One stack opened for one operation (see the module doc). Use `Workspace.open(...)` as a context manager."""
 
-    def __init__(self, loaded: LoadedStack, resources: ExitStack) -> None:
+    def __init__(self, loaded: LoadedStack, resources: ExitStack, new_state: bool = False) -> None:
         self.loaded = loaded
+        self.new_state = new_state  # in CI, an empty state location is meant (a new backend)
         self.directory = loaded.directory
         self._resources = resources
         self._guard = threading.RLock()
@@ -73,22 +74,23 @@ class Workspace:
     # ---- opening and closing ------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str, *, state: str = STATE_EXISTING, lock: str | None = None,
-             refresh_facts: bool = False, cloud: dict[str, Any] | None = None) -> Workspace:
-        """Load `path`'s stack, open its state (`state`: STATE_EXISTING or STATE_OPEN), take the stack's lock for
-        `lock` (an operation name), gather live facts when `refresh_facts`, then check the stack. `cloud`: a cloud
-        config to use instead of resolving one (a lab that already runs). Raises SpecError for load errors; rule
-        errors are in `checked.diagnostics` (plan() refuses them)."""
+    def open(cls, path: Path | str, *, state: str = STATE_READ, lock: str | None = None, refresh_facts: bool = False,
+             remember_facts: bool = True, new_state: bool = False, cloud: dict[str, Any] | None = None) -> Workspace:
+        """Load `path`'s stack, open its state (`state`: STATE_READ or STATE_WRITE; `new_state`: in CI, an empty
+        location is meant), take the stack's lock for `lock` (an operation name), gather live facts when
+        `refresh_facts` (kept for later offline checks unless not `remember_facts`: a plan writes nothing), then
+        check the stack. `cloud`: a cloud config to use instead of resolving one (a lab that already runs).
+        Raises SpecError for load errors; rule errors are in `checked.diagnostics` (plan() refuses them)."""
         resources = ExitStack()
         try:
-            ws = cls(load_stack(path), resources)
+            ws = cls(load_stack(path), resources, new_state)
             if cloud is not None:
                 ws.__dict__["cloud_config"] = cloud
             ws._open_state(state)
             if lock is not None:
                 resources.enter_context(ws.store.lock(ws.name, lock))
             if refresh_facts:
-                ws.facts = ws.gather_facts()
+                ws.facts = ws.gather_facts(remember=remember_facts)
             ws.checked = ws.check(ws.facts)
             return ws
         except BaseException:
@@ -97,15 +99,16 @@ class Workspace:
 
     def _open_state(self, mode: str) -> None:
         path = state_path_for(self.loaded)
-        if mode == STATE_EXISTING and not state_exists(path):
-            return
-        try:
-            self._store = open_store(path)
-        except StateError as exc:
-            if mode != STATE_EXISTING or not is_url(path):
-                raise
-            self._state_error = exc  # e.g. a fork's PR without the database secret: validate goes on, plan refuses
-            return
+        if mode == STATE_WRITE:
+            self._store = open_for_writing(path, new_state=self.new_state)
+        else:
+            try:
+                self._store = open_store(path, read_only=True)
+            except StateError as exc:
+                if not is_url(path):
+                    raise
+                self._state_error = exc  # e.g. a fork's PR without the database secret: validate goes on, plan not
+                return
         self._resources.callback(self._store.close)
 
     def close(self) -> None:
@@ -142,36 +145,33 @@ class Workspace:
         from the cloud first (drift). `with_facts=False`: the offline plan (as `mgc-iac plan` without --refresh)."""
         assert self.checked is not None
         checked = self.checked if with_facts or self.facts is None else self.check(None)
-        snapshot = self.snapshot()
+        store = self.store
+        require_state(self.state_path, store, new_state=self.new_state)  # CI: no plan against nothing
+        snapshot = store.snapshot(self.name)
         drift = read_drift(snapshot, self.cloud) if refresh_resources else ()
-        planned = plan_checked(checked, snapshot, refreshed=with_facts and self.facts is not None, drift=drift)
-        if self._store is None:
-            return planned
-        return with_approved(planned, snapshot, self._store, lambda: self.trust)  # which gates pass at the next apply
+        planned = plan_checked(checked, snapshot, refreshed=with_facts and self.facts is not None, drift=drift,
+                               store=store)
+        return with_approved(planned, snapshot, store, lambda: self.trust)  # which gates pass at the next apply
 
     # ---- the state ----------------------------------------------------------------------------------------
 
     @property
     def store(self) -> StateStore:
-        """The open state backend (a StateError when it could not be opened; opened on first use in
-        STATE_EXISTING mode, where nothing was recorded yet)."""
+        """The open state backend (a StateError when it could not be opened). Read-only in STATE_READ mode: every
+        write is refused there (an EmptyStore where nothing is recorded yet)."""
         if self._state_error is not None:
             raise self._state_error
-        with self._guard:
-            if self._store is None:
-                self._open_state(STATE_OPEN)
-            assert self._store is not None
-            return self._store
+        assert self._store is not None
+        return self._store
 
     @property
     def has_state(self) -> bool:
-        return self._store is not None
+        """Whether any state is recorded where the stack's state lives."""
+        return self._store is not None and not getattr(self._store, "empty", False)
 
     def snapshot(self) -> Snapshot:
         """The stack's recorded state (empty when nothing is recorded)."""
-        if self._state_error is not None:
-            raise self._state_error
-        return self._store.snapshot(self.name) if self._store is not None else Snapshot.empty(self.name)
+        return self.store.snapshot(self.name)
 
     # ---- the cloud, the lab and its hosts -----------------------------------------------------------------
 
@@ -225,11 +225,13 @@ class Workspace:
 
     # ---- live facts ---------------------------------------------------------------------------------------
 
-    def gather_facts(self) -> LiveFacts:
-        """The live facts the rules need (cloud and sources), kept for later offline checks of the keys."""
+    def gather_facts(self, *, remember: bool = True) -> LiveFacts:
+        """The live facts the rules need (cloud and sources); `remember`: the KMS keys seen are kept beside the
+        state for later offline checks (validate, apply; never plan, which writes nothing)."""
         from mgc_iac.operations.refresh import gather_facts
         from mgc_iac.stack.known_keys import remember_keys
 
         facts = gather_facts(self.loaded, self.cloud, self.hosts)
-        remember_keys(self.state_path, self.name, facts.keys)
+        if remember:
+            remember_keys(self.state_path, self.name, facts.keys)
         return facts

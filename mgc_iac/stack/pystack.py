@@ -1,8 +1,9 @@
 """A stack.py runs in a child Python process: whatever it does (raise, sys.exit(), os._exit(), print to
 stdout, loop for ever) cannot corrupt `--format json` output or end the CLI; the child hands back the spec as
-JSON data (or located diagnostics), which the parent validates again (it trusts nothing the child claims).
+JSON data (or located diagnostics) on its stdout, which the parent validates again (it trusts nothing the child
+claims). The child is untrusted code: mgc_iac.stack.sandbox says what it may see and do.
 
-Child: `python -m mgc_iac.stack.pystack STACK_PY RESULT_JSON`.
+Child: `python -m mgc_iac.stack.pystack STACK_PY`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import runpy
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,36 +23,91 @@ from pydantic import ValidationError
 from mgc_iac.diagnostics import Diagnostic, Diagnostics, Severity
 from mgc_iac.errors import SpecError
 from mgc_iac.stack.models import Stack
+from mgc_iac.stack.sandbox import (
+    TRUST_ENV,
+    Limits,
+    apply_limits,
+    bwrap_works,
+    child_env,
+    in_ci,
+    limits_spec,
+    sandbox_argv,
+    trusted,
+)
 from mgc_iac.stack.sourcemap import SourceMap
 from mgc_iac.stack.validation_errors import validation_diagnostics
 
-TIMEOUT_SECONDS = 120.0
+LIMITS_ENV = "MGC_IAC_STACK_LIMITS"
 
 
 def run_stack_py(file: Path, shown: str) -> dict:
     """The canonical data of the Stack that `file` defines; raises SpecError (with file and line)."""
-    package_root = str(Path(__file__).resolve().parents[2])  # where `mgc_iac` is importable from
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
-                                                          if p)}
-    with tempfile.TemporaryDirectory(prefix="mgc-iac-stack-") as tmp:
-        result = Path(tmp) / "result.json"
-        try:
-            done = subprocess.run([sys.executable, "-m", "mgc_iac.stack.pystack", str(file), str(result)],
-                                  stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            raise SpecError(_one(f"stack.py ran for more than {TIMEOUT_SECONDS:.0f} s", shown,
-                                 "make stack.py only build the spec (no waiting, no network)")) from None
-        try:
-            answer = json.loads(result.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise SpecError(_one(f"stack.py ended (exit code {done.returncode}) before it returned a stack",
-                                 shown, "do not call sys.exit() or os._exit() in stack.py; define "
-                                 "`stack = Stack(...)` or a function `stack()` that returns one")) from None
+    package_dir = Path(__file__).resolve().parents[1]  # mgc_iac/, whose parent makes it importable
+    limits = Limits.from_env()
+    env = {**child_env(str(package_dir.parent)), LIMITS_ENV: limits_spec(limits)}
+    command = [sys.executable, "-m", "mgc_iac.stack.pystack", str(file.resolve())]
+    if bwrap_works():
+        argv = sandbox_argv(command, stack_dir=file.parent.resolve(), package_dir=package_dir, env=env,
+                            limits=limits)
+        return _run(argv, {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, None, limits, shown)
+    if in_ci() and not trusted():
+        raise SpecError(_one("stack.py was not run: bubblewrap (bwrap) is not available here, and stack code from "
+                             "the change under review must not run with this job's files and network", shown,
+                             "install bubblewrap (apt-get install bubblewrap) on the runner; or, only where every "
+                             f"change is trusted, run `mgc-iac --trust-stack-code ...` ({TRUST_ENV}=1)"))
+    with tempfile.TemporaryDirectory(prefix="mgc-iac-stack-") as scratch:
+        env.update({"HOME": scratch, "TMPDIR": scratch})
+        return _run(command, env, file.parent, limits, shown)
+
+
+def _run(argv: list[str], env: dict[str, str], cwd: Path | None, limits: Limits, shown: str) -> dict:
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            cwd=cwd, start_new_session=True)
+    try:
+        out, err = proc.communicate(timeout=limits.wall_seconds)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        raise SpecError(_one(f"stack.py ran for more than {limits.wall_seconds:.0f} s", shown,
+                             "make stack.py only build the spec (no waiting, no network); "
+                             "MGC_IAC_STACK_TIMEOUT raises the limit")) from None
+    try:
+        answer = json.loads(out.decode("utf-8"))
+        if not isinstance(answer, dict) or not ("stack" in answer or "diagnostics" in answer):
+            raise ValueError("not an answer")
+    except (UnicodeDecodeError, ValueError):
+        raise SpecError(_one(_ended(proc.returncode, limits, err), shown,
+                             "do not call sys.exit() or os._exit() in stack.py; define `stack = Stack(...)` or a "
+                             "function `stack()` that returns one")) from None
     if "diagnostics" in answer:
         raise SpecError(Diagnostics([Diagnostic(Severity(d["severity"]), str(d["message"]), str(d["path"] or ""),
                                                 str(d["fix"] or ""), d["file"], d["line"], str(d["rule"] or ""))
                                      for d in answer["diagnostics"]]))
     return answer["stack"]
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    """The child's whole session (it and whatever it started), then reap it."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()
+    proc.communicate()
+
+
+def _ended(code: int, limits: Limits, err: bytes) -> str:
+    signum = -code if code < 0 else code - 128 if code > 128 else 0  # bwrap reports a signal as 128+N
+    if signum in (signal.SIGXCPU, signal.SIGKILL):
+        why = (f"it used more than {limits.cpu_seconds} s of CPU time (MGC_IAC_STACK_CPU_SECONDS)"
+               if signum == signal.SIGXCPU else "killed: the CPU-time or memory limit (MGC_IAC_STACK_*)")
+    elif signum == signal.SIGXFSZ:
+        why = f"it wrote a file larger than {limits.scratch_mb} MB (MGC_IAC_STACK_SCRATCH_MB)"
+    else:
+        why = f"exit code {code}"
+    from mgc_iac.visible import visible_line
+
+    last = [line for line in err.decode("utf-8", "replace").splitlines() if line.strip()][-1:]
+    said = f"; its last line: {visible_line(last[0][:300])}" if last else ""
+    return f"stack.py ended ({why}) before it returned a stack{said}"
 
 
 def _one(message: str, file: str, fix: str, line: int | None = None) -> Diagnostics:
@@ -92,8 +149,13 @@ def _user_line(exc: BaseException, file: Path) -> int | None:
     return line
 
 
-def _child(file: Path, result: Path) -> int:
-    """Run the user's stack.py (its stdout goes to our stderr) and write the answer as JSON."""
+def _child(file: Path) -> int:
+    """Run the user's stack.py (its output goes to our stderr) and write the answer as JSON on our stdout."""
+    limits = os.environ.pop(LIMITS_ENV, "")
+    if limits:
+        apply_limits(limits)
+    answer_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # print(), os.write(1, ...) and subprocesses of the stack land on stderr, never in the answer
     sys.stdout = sys.stderr
     try:
         stack = run_python_stack(file)
@@ -108,9 +170,10 @@ def _child(file: Path, result: Path) -> int:
         answer = {"diagnostics": [Diagnostic(Severity.ERROR, f"invalid stack: {exc.error_count()} error(s)", "",
                                              "fix the values stack.py builds", str(file), None,
                                              "load").to_dict()]}
-    result.write_text(json.dumps(answer), encoding="utf-8")
+    answer_out.write(json.dumps(answer))
+    answer_out.flush()
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(_child(Path(sys.argv[1]), Path(sys.argv[2])))
+    raise SystemExit(_child(Path(sys.argv[1])))

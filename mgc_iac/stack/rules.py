@@ -19,6 +19,7 @@ from mgc_iac.stack.loader import LoadedStack
 from mgc_iac.stack.models import Source
 from mgc_iac.stack.rule_context import RuleContext
 from mgc_iac.stack.rules_flow import FLOW_RULES
+from mgc_iac.stack.rules_input import INPUT_RULES
 from mgc_iac.stack.rules_page import PAGE_RULES, evs_key_specs, tag_problem
 from mgc_iac.stack.sourcemap import Loc
 
@@ -514,5 +515,5 @@ RULES: tuple[Rule, ...] = (
     rule_not_empty, rule_unique_names, rule_unique_macs, rule_disks, rule_source_resources,
     rule_migration_plans, rule_workflow_selection, rule_target_names, rule_ports, rule_security_group,
     rule_network, rule_vpc_subnet, rule_retain_ip, rule_encryption, rule_kms_agency, rule_rsync, rule_verification,
-    rule_bandwidth, rule_notifications_and_tags, rule_concurrency, *PAGE_RULES, *FLOW_RULES,
+    rule_bandwidth, rule_notifications_and_tags, rule_concurrency, *PAGE_RULES, *FLOW_RULES, *INPUT_RULES,
 )

@@ -241,7 +241,8 @@ def test_the_plan_signer_is_the_author_and_cannot_approve(stack_dir: Path, lab_d
     code, out = run("plan", str(stack_dir), "--out", str(plan_file), "--sign-key", str(keys["carol"]))
     assert code == 0, out
     assert json.loads(plan_file.read_text())["provenance"]["author"] == "carol@example.com"
-    code, out = run("approve", str(stack_dir), "--gate", WEB_BV, "--key", str(keys["carol"]))
+    # plan writes no state: the author travels in the plan file (approve --plan, apply FILE record it)
+    code, out = run("approve", str(stack_dir), "--gate", WEB_BV, "--key", str(keys["carol"]), "--plan", str(plan_file))
     assert code == 1 and "carol@example.com made this plan" in out, out
     code, out = run("approve", str(stack_dir), "--gate", WEB_BV, "--key", str(keys["bob"]))
     assert code == 0, out
