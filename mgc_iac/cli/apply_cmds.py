@@ -224,9 +224,9 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
     and no apply holds the lock, or on Ctrl-C.
     """
     from mgc_iac.operations import status as ops
-    from mgc_iac.operations.workspace import STATE_OPEN, Workspace
+    from mgc_iac.operations.workspace import Workspace
 
-    with Workspace.open(stack, state=STATE_OPEN) as ws:
+    with Workspace.open(stack) as ws:  # read-only: status never writes, never takes the lock
         if watch:
             _watched(ops.watch(ws, interval, _moved(fmt)), fmt)
             return
