@@ -94,10 +94,12 @@ def demo_cmd(stack: Path | None, workdir: Path, keep: bool, approver: str) -> No
     plan_file = workdir / "plan.json"
     try:
         _expect(_run(["validate", str(stack)]), 0, "the stack is valid")
-        _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0,
+        # the demo's state is new by design (its workdir was just emptied): said, so a CI job runs it too
+        _expect(_run(["plan", str(stack), "--out", str(plan_file), "--new-state"]), 0,
                 "the plan, with its monthly cost, is saved for review")
         first = "TestValidation (a clone of each target runs, checked)" if rehearsed else "BusinessValidation"
-        _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3, f"every server waits at {first}")
+        _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack), "--new-state"]), 3,
+                f"every server waits at {first}")
         click.secho("\nNote: the demo approves with `--by NAME`, UNSIGNED: its lab stack sets no "
                     "approvals.allowed_signers, so its policy does not require signatures. Real stacks sign "
                     "(`mgc-iac approve --key`, README: Signed approvals); huaweicloud stacks always do.", fg="yellow")
