@@ -2,8 +2,9 @@
 
 `required_approvers`, `require_signatures`, `allow_plan_author`, `allow_advance` and the allowed_signers lines
 that count are the ones recorded at the stack's last apply (state: `applied`, written only by apply, which runs
-on the protected branch with the state's write credential), or, where given, the stack as of a named trusted git
-ref (`--trusted-ref origin/main`). Before the first apply, the spec's own policy is the first one recorded.
+on the protected branch with the state's write credential), narrowed, where given, by the stack as of a named
+trusted git ref (MGC_IAC_TRUSTED_REF=origin/main; a ref never widens the record: after a merge it is the change).
+Before the first apply, the ref's (or else the spec's own) policy is the first one recorded.
 
 A spec whose policy differs from the one in force is a **policy change**: the plan and the PR comment show it.
 A change that only narrows it (more approvers, a signer removed, signatures required) is recorded by the next
@@ -19,7 +20,7 @@ import hashlib
 import re
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -156,13 +157,18 @@ def compare(current: Policy, proposed: Policy) -> PolicyChange | None:
 
 def trusted_base(recorded: dict[str, Any] | None, stack_dir: Path | None,
                  trusted_ref: str | None = None) -> Policy | None:
-    """The policy from the trusted side: the stack at `trusted_ref` when given, else the one recorded at the last
-    apply; None before the first apply (nothing trusted is known yet)."""
-    if trusted_ref:
-        return policy_at_ref(trusted_ref, stack_dir)
-    if recorded is not None:
-        return Policy.from_record(recorded, "recorded at the last apply")
-    return None
+    """The policy from the trusted side: the one recorded at the last apply, narrowed by the stack at
+    `trusted_ref` when given (the ref alone before the first apply); None when neither is known.
+
+    A ref never widens what an apply recorded: in the apply job after a merge, `origin/main` IS the change, and
+    a widening merged there must still pass the PolicyChange gate under the recorded policy."""
+    last = Policy.from_record(recorded, "recorded at the last apply") if recorded is not None else None
+    if not trusted_ref:
+        return last
+    at_ref = policy_at_ref(trusted_ref, stack_dir)
+    if last is None:
+        return at_ref
+    return replace(strictest(last, at_ref), source=f"recorded at the last apply and the stack at {trusted_ref}")
 
 
 def strictest(a: Policy, b: Policy) -> Policy:

@@ -14,7 +14,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from pydantic import ValidationError
 
@@ -33,6 +37,8 @@ from mgc_iac.stack.sandbox import (
 )
 
 LIMITS_ENV = "MGC_IAC_STACK_LIMITS"
+ANSWER_MAX_BYTES = 1 << 30  # the spec of a 100,000-server stack is some tens of MB
+SAID_TAIL_BYTES = 64 * 1024  # what stack.py printed: its end is kept, for the error that quotes its last line
 
 
 def run_stack_py(file: Path, shown: str) -> dict:
@@ -60,35 +66,94 @@ def run_stack_py(file: Path, shown: str) -> dict:
 def _run(argv: list[str], env: dict[str, str], cwd: Path | None, limits: Limits, shown: str) -> dict:
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
                             cwd=cwd, start_new_session=True)
+    # read as it comes, never all kept: stack.py may print gigabytes (only the end of it is kept, for the error)
+    # and an answer past ANSWER_MAX_BYTES is refused
+    answer = _Reader(proc.stdout, ANSWER_MAX_BYTES, lambda: _kill(proc))
+    said = _Reader(proc.stderr, SAID_TAIL_BYTES)
+    until = time.monotonic() + limits.wall_seconds
     try:
-        out, err = proc.communicate(timeout=limits.wall_seconds)
+        proc.wait(timeout=limits.wall_seconds)
+        answer.join(until)  # a process stack.py left behind may hold the pipes (without bwrap's pid namespace)
+        said.join(until)
     except subprocess.TimeoutExpired:
         _kill(proc)
         raise SpecError(_one(f"stack.py ran for more than {limits.wall_seconds:.0f} s", shown,
                              "make stack.py only build the spec (no waiting, no network); "
                              "MGC_IAC_STACK_TIMEOUT raises the limit")) from None
+    if answer.overflow:
+        raise SpecError(_one(f"stack.py handed back more than {ANSWER_MAX_BYTES >> 20} MB", shown,
+                             "a stack's spec is far smaller: check what stack.py builds"))
     try:
-        answer = json.loads(out.decode("utf-8"))
-        if not isinstance(answer, dict) or not ("stack" in answer or "diagnostics" in answer):
+        data = json.loads(bytes(answer.data).decode("utf-8"))
+        if not isinstance(data, dict) or not ("stack" in data or "diagnostics" in data):
             raise ValueError("not an answer")
     except (UnicodeDecodeError, ValueError):
-        raise SpecError(_one(_ended(proc.returncode, limits, err), shown,
+        raise SpecError(_one(_ended(proc.returncode, limits, bytes(said.data)), shown,
                              "do not call sys.exit() or os._exit() in stack.py; define `stack = Stack(...)` or a "
                              "function `stack()` that returns one")) from None
-    if "diagnostics" in answer:
-        raise SpecError(Diagnostics([Diagnostic(Severity(d["severity"]), str(d["message"]), str(d["path"] or ""),
-                                                str(d["fix"] or ""), d["file"], d["line"], str(d["rule"] or ""))
-                                     for d in answer["diagnostics"]]))
-    return answer["stack"]
+    if "diagnostics" in data:
+        raise SpecError(_diagnostics(data["diagnostics"], shown))
+    return data["stack"]
+
+
+class _Reader:
+    """A thread reading one of the child's pipes: up to `limit` bytes, then `on_overflow` (the rest is dropped);
+    or, without `on_overflow`, only the last `limit` bytes."""
+
+    def __init__(self, stream: IO[bytes] | None, limit: int, on_overflow: Callable[[], None] | None = None) -> None:
+        self.data = bytearray()
+        self.overflow = False
+        self._stream, self._limit, self._on_overflow = stream, limit, on_overflow
+        self._thread = threading.Thread(target=self._read, daemon=True, name="stack.py output")
+        self._thread.start()
+
+    def _read(self) -> None:
+        if self._stream is None:
+            return
+        with self._stream:
+            while chunk := self._stream.read1(1 << 16):  # type: ignore[attr-defined]
+                if self._on_overflow is None:
+                    self.data += chunk
+                    del self.data[:-self._limit]
+                elif not self.overflow:
+                    self.data += chunk
+                    if len(self.data) > self._limit:
+                        self.overflow = True
+                        self.data.clear()
+                        self._on_overflow()
+
+    def join(self, until: float) -> None:
+        self._thread.join(max(0.0, until - time.monotonic()))
+        if self._thread.is_alive():
+            raise subprocess.TimeoutExpired("stack.py", 0)
+
+
+def _diagnostics(items: object, shown: str) -> Diagnostics:
+    """The child's located diagnostics, read as untrusted data: about stack.py, with at least one error."""
+    found = Diagnostics()
+    try:
+        for d in items:  # type: ignore[attr-defined]
+            line = d["line"]
+            found.items.append(Diagnostic(Severity(d["severity"]), str(d["message"]), str(d.get("path") or ""),
+                                          str(d.get("fix") or ""), shown,
+                                          line if isinstance(line, int) and not isinstance(line, bool) else None,
+                                          str(d.get("rule") or "load")))
+    except (TypeError, KeyError, ValueError, AttributeError):
+        return _one("stack.py's process handed back an answer mgc-iac cannot read", shown,
+                    "define `stack = Stack(...)` in stack.py and write nothing to the process's other outputs")
+    if not found.has_errors:
+        found.error("stack.py did not return a stack", fix="define `stack = Stack(...)` (or a function `stack()` "
+                    "that returns one)", file=shown, rule="load")
+    return found
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    """The child's whole session (it and whatever it started), then reap it."""
+    """The child's whole session (it and whatever it started), then reap it; its pipes close with it."""
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
-    proc.communicate()
+    proc.wait()
 
 
 def _ended(code: int, limits: Limits, err: bytes) -> str:

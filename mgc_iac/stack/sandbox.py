@@ -6,9 +6,11 @@ token), reach the network, write outside a scratch directory or run for ever. So
 - an environment built from an allowlist (never the parent's environment minus a denylist);
 - under bubblewrap (`bwrap`, as the lab hosts use it): a new mount namespace showing only the Python runtime,
   mgc-iac's own package and the stack's directory, all read-only, and a size-capped tmpfs as its scratch
-  (/tmp, also $HOME); no network (a new, empty network namespace), its own pid/ipc/uts namespaces, no
-  capabilities, a new terminal session (no TIOCSTI into the caller's terminal), killed with its parent;
-- CPU-time, memory (address space) and file-size limits (setrlimit) and a wall-clock timeout.
+  (/tmp, also $HOME; /dev is read-only, /dev/shm small); no network (a new, empty network namespace), its own
+  pid/ipc/uts namespaces, no capabilities, a new terminal session (no TIOCSTI into the caller's terminal),
+  killed with its parent;
+- CPU-time, memory (address space), file-size and process-count limits (setrlimit) and a wall-clock
+  timeout.
 
 Without a working bwrap the allowlisted environment and the limits still apply, but files and the network are
 not fenced: in CI (`CI` set) stack code is then refused unless it is trusted explicitly
@@ -38,6 +40,7 @@ _SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 _SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/localtime", "/etc/alternatives", "/etc/passwd",
                  "/etc/group", "/etc/nsswitch.conf")
 SCRATCH = "/tmp"  # inside the sandbox
+SHM_MB = 16  # /dev/shm inside (Python's multiprocessing locks need a little)
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class Limits:
     cpu_seconds: int = 100
     memory_mb: int = 4096   # address space: a 100,000-server stack.py needs about 1.5 GiB
     scratch_mb: int = 256   # the tmpfs it may write to, and the largest file it may write
+    processes: int = 256    # processes it may start (beyond those this user already runs)
 
     @classmethod
     def from_env(cls) -> Limits:
@@ -95,6 +99,8 @@ def sandbox_argv(command: list[str], *, stack_dir: Path, package_dir: Path, env:
     """bwrap around `command`: read-only runtime + stack dir, a sized tmpfs scratch, no network, no caps."""
     argv = ["bwrap", "--unshare-all", "--cap-drop", "ALL", "--die-with-parent", "--new-session",
             "--hostname", "mgc-iac-stack", "--proc", "/proc", "--dev", "/dev",
+            # bwrap's /dev and its /dev/shm are tmpfs of half the machine's memory: /dev read-only, shm sized
+            "--size", str(SHM_MB * 1024 * 1024), "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
             "--size", str(limits.scratch_mb * 1024 * 1024), "--tmpfs", SCRATCH]
     for path in _SYSTEM_DIRS:
         if os.path.islink(path):
@@ -126,12 +132,29 @@ def apply_limits(spec: str) -> None:
     """In the child, before the stack's code runs: limits it cannot raise again (hard limits)."""
     import resource
 
-    cpu, memory_mb, file_mb = (int(x) for x in spec.split(","))
+    cpu, memory_mb, file_mb, processes = (int(x) for x in spec.split(","))
     resource.setrlimit(resource.RLIMIT_CPU, (max(1, cpu), max(1, cpu) + 1))  # SIGXCPU, then SIGKILL
     resource.setrlimit(resource.RLIMIT_AS, (memory_mb * 1024 * 1024,) * 2)
     resource.setrlimit(resource.RLIMIT_FSIZE, (file_mb * 1024 * 1024,) * 2)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # the memory limit is per process: without this, a fork loop multiplies it (root is exempt by the kernel)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NPROC)
+    cap = processes if hard == resource.RLIM_INFINITY else min(processes, hard)
+    resource.setrlimit(resource.RLIMIT_NPROC, (cap, cap))
 
 
 def limits_spec(limits: Limits) -> str:
-    return f"{limits.cpu_seconds},{limits.memory_mb},{limits.scratch_mb}"
+    return f"{limits.cpu_seconds},{limits.memory_mb},{limits.scratch_mb},{_user_processes() + limits.processes}"
+
+
+def _user_processes() -> int:
+    """How many processes this user runs now: RLIMIT_NPROC counts them all (outside a user namespace), so the
+    stack's allowance comes on top."""
+    uid = os.getuid()
+    count = 0
+    for entry in os.scandir("/proc"):
+        try:
+            count += entry.name.isdigit() and entry.stat().st_uid == uid
+        except OSError:
+            continue
+    return count

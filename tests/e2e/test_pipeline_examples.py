@@ -82,6 +82,15 @@ def test_the_pipelines_give_each_job_only_what_it_needs():
         assert env["PGPASSWORD"] == "${{ secrets.MGC_IAC_PLAN_PGPASSWORD }}"
         given = json.dumps(env)
         assert "secrets.HUAWEICLOUD_SDK_SK" not in given and "secrets.MGC_IAC_PGPASSWORD" not in given
+    # secrets reach only the step that runs mgc-iac: never a workflow's or a job's env, so never the checkout, the
+    # install (pip runs a build backend) or the download of the reviewed plan
+    for name, flow in flows.items():
+        assert "secrets." not in json.dumps(flow.get("env", {})), name
+        for job in flow["jobs"].values():
+            assert "secrets." not in json.dumps(job.get("env", {})), name
+            for step in job["steps"]:
+                if "uses" in step or step.get("id") in ("install", "reviewed"):
+                    assert "secrets." not in json.dumps(step.get("env", {})), (name, step)
     # the plan job's token is in the comment step alone, after the pull request's code ran
     plan_steps = flows["mgc-iac-plan"]["jobs"]["plan"]["steps"]
     assert [s.get("id") for s in plan_steps if "GH_TOKEN" in s.get("env", {})] == ["comment"]

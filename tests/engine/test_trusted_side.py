@@ -160,3 +160,33 @@ def test_a_narrowing_change_counts_at_once(stack_dir: Path, lab_dir: Path, keys:
     assert run("approve", str(stack_dir), "--gate", WEB_BV, "--key", str(keys["alice"]))[0] == 0
     code, out = run("apply", str(stack_dir), "--auto-approve")
     assert code == 3 and f"{WEB_BV}: needs 2 approval(s)" in out, out
+
+
+def _commit(directory: Path, message: str) -> None:
+    import subprocess
+
+    git = ["git", "-C", str(directory), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    if not (directory / ".git").exists():
+        subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", message], check=True)
+
+
+def test_a_trusted_ref_narrows_the_recorded_policy_and_never_widens_it(stack_dir: Path, lab_dir: Path,
+                                                                       keys: dict[str, Path],
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """MGC_IAC_TRUSTED_REF=origin/main in the apply job after a merge: the ref IS the change. A widening merged
+    there still waits at the PolicyChange gate; the policy recorded at the last apply is not replaced by it."""
+    signed_stack(stack_dir, keys, required_approvers=2)
+    assert run("apply", str(stack_dir), "--auto-approve")[0] == 3  # records 2 approvers, alice/bob/carol
+    data = yaml.safe_load((stack_dir / "stack.yaml").read_text())
+    data["approvals"]["required_approvers"] = 1
+    (stack_dir / "stack.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    _commit(stack_dir, "merged: one approver is enough")
+    monkeypatch.setenv("MGC_IAC_TRUSTED_REF", "HEAD")
+    code, out = run("plan", str(stack_dir))
+    assert "required_approvers: 2 -> 1 (fewer approvals: widens)" in out and POLICY_GATE in out, out
+    assert run("approve", str(stack_dir), "--gate", WEB_BV, "--key", str(keys["alice"]))[0] == 0
+    code, out = run("apply", str(stack_dir), "--auto-approve")
+    assert code == 3 and f"{WEB_BV}: needs 2 approval(s)" in out and f"{POLICY_GATE}: needs" in out, out
+    assert states(stack_dir)["web-01"] == ("BusinessValidation", "waiting")

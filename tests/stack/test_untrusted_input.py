@@ -4,6 +4,7 @@ holds are refused even where quoting would hold."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,82 @@ def test_stack_py_output_cannot_forge_the_answer(tmp_path: Path):
     (clean / "stack.py").write_text(DEMO_PY)
     (noisy / "stack.py").write_text("import os\nos.write(1, b'{\"stack\": {}}')\nprint('noise')\n" + DEMO_PY)
     assert load_stack(noisy).digest == load_stack(clean).digest
+
+
+@needs_bwrap
+def test_stack_py_writes_nothing_past_its_scratch_size(tmp_path: Path):
+    """Every writable place inside is sized: bwrap's own /dev and /dev/shm are tmpfs of half the machine's
+    memory, so a stack.py filling them filled the runner's memory past the scratch limit."""
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "stack.py").write_text(
+        "written = {}\n"
+        "for place in ('/tmp', '/dev/shm', '/dev'):\n"
+        "    written[place] = 0\n"
+        "    try:\n"
+        "        for i in range(24):\n"
+        "            with open(f'{place}/fill{i}', 'wb') as f:\n"
+        "                f.write(b'x' * (1 << 20))\n"
+        "            written[place] += 1\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "raise RuntimeError(' '.join(f'{k}={v}MB' for k, v in written.items()))\n")
+    done = _run_cli(["validate", str(stack)], {**os.environ, "MGC_IAC_STACK_SCRATCH_MB": "8"}, tmp_path)
+    said = done.stderr
+    assert done.returncode == 1 and "RuntimeError" in said, said
+    written = dict(item.split("=") for item in said.split("RuntimeError: ")[1].split(";")[0].split())
+    assert int(written["/tmp"].rstrip("MB")) <= 8 and int(written["/dev/shm"].rstrip("MB")) <= 16, said
+    assert written["/dev"] == "0MB", said
+
+
+def test_stack_py_cannot_start_processes_without_end(tmp_path: Path):
+    """A fork loop: each process may use the whole memory limit, so their number is limited too (RLIMIT_NPROC,
+    on top of what this user already runs). The kernel exempts root from it: run as root (this machine), the
+    test checks the limit stack.py is given; run as a CI runner's user, also that the loop stops."""
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "stack.py").write_text(
+        "import os, resource, time\nstarted = 0\ntry:\n    for _ in range(600 if os.geteuid() else 0):\n"
+        "        if os.fork() == 0:\n            time.sleep(5)\n            os._exit(0)\n        started += 1\n"
+        "except OSError:\n    pass\n"
+        "raise RuntimeError(f'limit {resource.getrlimit(resource.RLIMIT_NPROC)[1]} started {started}')\n")
+    done = _run_cli(["validate", str(stack)], dict(os.environ), tmp_path)
+    limit, started = (int(x) for x in re.search(r"limit (-?\d+) started (\d+)", done.stderr).groups())
+    mine = sum(1 for p in Path("/proc").iterdir() if p.name.isdigit() and p.stat().st_uid == os.getuid())
+    assert 0 < limit <= mine + 256 + 64, done.stderr  # what this user runs may change a little meanwhile
+    assert started <= 256, done.stderr
+
+
+def test_stack_py_printing_gigabytes_does_not_fill_the_callers_memory(tmp_path: Path):
+    """stack.py's output is read as it comes and only its end kept: 1 GiB printed, a stack still loads."""
+    from tests.stack.test_python_stack import DEMO_PY
+
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "stack.py").write_text("import sys\nfor _ in range(1024):\n    sys.stdout.write('y' * (1 << 20))\n"
+                                    + DEMO_PY)
+    proc = subprocess.Popen([sys.executable, "-m", "mgc_iac", "validate", str(stack)], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode == 0
+    assert usage.ru_maxrss < 400 * 1024, f"the CLI grew to {usage.ru_maxrss // 1024} MB"  # KiB on Linux
+
+
+@pytest.mark.parametrize("answer, said", [
+    ({"diagnostics": [{"severity": "bogus"}]}, "an answer mgc-iac cannot read"),
+    ({"diagnostics": 5}, "an answer mgc-iac cannot read"),
+    ({"diagnostics": [{"severity": "warning", "message": "all fine", "path": "", "fix": "", "file": "/etc/passwd",
+                       "line": {"x": 1}, "rule": ""}]}, "stack.py did not return a stack"),
+])
+def test_a_forged_answer_is_a_clear_error_not_an_internal_one(tmp_path: Path, answer: dict, said: str):
+    """The answer's channel is an inherited descriptor stack.py can write to: what comes back is input too."""
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    (stack / "stack.py").write_text(f"import json, os\nos.write(3, json.dumps({answer!r}).encode())\nos._exit(0)\n")
+    done = _run_cli(["validate", str(stack)], dict(os.environ), tmp_path)
+    assert done.returncode == 1 and said in done.stderr, done.stderr
+    assert "Internal error" not in done.stderr and "/etc/passwd" not in done.stderr
 
 
 @pytest.mark.parametrize("url, allow_http, problem", [
