@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mgc_iac.stack.rules import RuleContext
+    from mgc_iac.stack.rule_context import RuleContext
 
 TOKEN_ENV = "HUAWEICLOUD_SDK_SECURITY_TOKEN"
 

@@ -33,7 +33,7 @@ from mgc_iac.ssh.agent._dialog import StartupAnswers, StartupDialog, StartupDial
 if TYPE_CHECKING:
     import jinja2
 
-    from mgc_iac.ssh import Connector
+    from mgc_iac.ssh._connector import Connector
 
 PACKAGE = "SMS-Agent.tar.gz"
 AGENT_DIR = "/opt/SMS-Agent"  # where StartUpAgent extracts the SMS-Agent package
