@@ -9,7 +9,9 @@
     |   +-- DriftRefusedError   a production target was changed outside mgc-iac
     |   +-- StateLockedError    another writer holds the state lock
     |   +-- ApprovalError       an approval is malformed or does not match the plan
+    |   +-- StateTamperedError  the state claims a gate passed that no verified approval passes
     |   +-- ConfigError         missing credentials, a bad endpoint, a bad option
+    |   +-- UsageError          an operation asked for wrongly (a missing or conflicting option)
     +-- StateError              the state store is unusable (corrupt, unreachable)
     +-- CloudError              a cloud call failed (service, operation, code, request id; never a secret)
     |   +-- CloudAuthError      401/403
@@ -87,12 +89,21 @@ class ApprovalError(UserError):
     """An approval that is malformed or does not apply."""
 
 
+class StateTamperedError(UserError):
+    """A state row claims a gate passed (done, or running with an approver) and no verified approval backs it:
+    someone wrote the state without an approval. Nothing runs."""
+
+
 class MacConflictError(UserError):
     """A source MAC is already recorded for another stack of the same state backend (account-wide unique)."""
 
 
 class ConfigError(UserError):
     """Missing or wrong configuration (credentials, endpoints, options)."""
+
+
+class UsageError(UserError):
+    """An operation asked for wrongly: a missing or conflicting option (the CLI's `--help` tells the right way)."""
 
 
 class StateError(MgcIacError):

@@ -20,9 +20,11 @@ DEMO = REPO / "stacks" / "demo"
 
 @pytest.fixture(autouse=True)
 def isolated_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Nothing a test does is recorded in the repository's state."""
+    """Nothing a test does is recorded in the repository's state; each test's new state is intended (a CI run of
+    the suite must not refuse it: tests of that refusal unset MGC_IAC_NEW_STATE)."""
     path = tmp_path / "state" / "state.db"
     monkeypatch.setenv("MGC_IAC_STATE", str(path))
+    monkeypatch.setenv("MGC_IAC_NEW_STATE", "1")
     return path
 
 

@@ -1,4 +1,5 @@
-"""The environment approvals are bound to, and the Trust that checks them, for one stack as the CLI sees it."""
+"""The Trust that checks a stack's approvals in one environment (state backend id + cloud account, given) under the
+approval policy in force."""
 
 from __future__ import annotations
 
@@ -6,50 +7,27 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mgc_iac.approvals.policy import Policy, allowed_signers_path, in_force, policy_of, signers_file
 from mgc_iac.approvals.trust import Environment, Trust
-from mgc_iac.errors import ConfigError
-from mgc_iac.stack.models import ApprovalPolicy
 from mgc_iac.state.store import StateStore
 
-
-def cloud_account(spec: dict[str, Any], stack_dir: Path | None) -> str:
-    """provider/region/project_id of the cloud the stack migrates into (no credential needed to tell)."""
-    cloud = spec.get("cloud") or {}
-    provider = cloud.get("provider", "lab")
-    region = cloud.get("region", "cn-north-4")
-    if provider == "huaweicloud":
-        project = os.environ.get("HUAWEICLOUD_SDK_PROJECT_ID")
-        if not project:
-            raise ConfigError("set HUAWEICLOUD_SDK_PROJECT_ID to the project the stack migrates into: approvals "
-                              "are signed for one cloud account/project")
-        return f"huaweicloud/{region}/{project}"
-    from mgc_iac.cloud.endpoint import cloud_config, settings_for
-
-    settings = settings_for(cloud_config(spec, stack_dir))  # the lab's own project id (it starts when needed)
-    return f"{provider}/{settings.region}/{settings.project_id}"
+__all__ = ["allowed_signers_path", "policy_of", "trust_for", "trust_in"]
 
 
-def policy_of(spec: dict[str, Any]) -> ApprovalPolicy:
-    return ApprovalPolicy.model_validate((spec or {}).get("approvals") or {})
+def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, store: StateStore, *, account: str,
+              trusted_ref: str | None = None) -> Trust:
+    """How `stack`'s approvals are checked against this state backend and this cloud account (`account`:
+    provider/region/project, which the workspace resolves: approvals never resolve a cloud), under the approval
+    policy in force: recorded at the last apply (or the stack at a trusted ref), never the change under review."""
+    recorded = store.last_applied(stack)
+    return trust_in(stack, Environment(store.environment_id(), account),
+                    in_force(recorded.policy if recorded else None, spec, stack_dir,
+                             trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None), spec, stack_dir)
 
 
-def allowed_signers_path(spec: dict[str, Any], stack_dir: Path | None) -> Path | None:
-    """The stack's allowed_signers file (approvals.allowed_signers, relative to the stack dir), checked to exist."""
-    configured = policy_of(spec).allowed_signers
-    if configured is None:
-        return None
-    path = Path(configured).expanduser()
-    if not path.is_absolute():
-        path = (stack_dir or Path.cwd()) / path
-    if not path.is_file():
-        raise ConfigError(f"approvals.allowed_signers: {path} does not exist; create it with one line per approver "
-                          "(`PRINCIPAL ssh-ed25519 AAAA...`, see README: Signed approvals) and commit it")
-    return path
-
-
-def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, store: StateStore) -> Trust:
-    """How `stack`'s approvals are checked against this state backend and this cloud account."""
-    policy = policy_of(spec)
-    provider = (spec.get("cloud") or {}).get("provider", "lab")
-    return Trust(stack, Environment(store.environment_id(), cloud_account(spec, stack_dir)),
-                 allowed_signers_path(spec, stack_dir), policy.signatures_required(provider))
+def trust_in(stack: str, env: Environment, policy: Policy, spec: dict[str, Any], stack_dir: Path | None) -> Trust:
+    """The Trust of `policy` (its signers written where ssh-keygen reads them)."""
+    from_spec = policy.source.startswith("the spec")
+    label = str(allowed_signers_path(spec, stack_dir)) if from_spec and policy.signers else \
+        f"the allowed signers {policy.source}"
+    return Trust(stack, env, signers_file(policy.signers), policy.require_signatures, policy.rules(), label)

@@ -6,8 +6,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-GATE_PATTERN = (r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*/"
-                r"(ResizeDiskPartition|TestValidation|BusinessValidation|Cutover)$")
+# a server's manual step, or the stack-level gate of a widening approval policy change (plan.model.POLICY_GATE)
+GATE_PATTERN = (r"^([a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._-]*/"
+                r"(ResizeDiskPartition|TestValidation|BusinessValidation|Cutover)|_stack/approvals/PolicyChange)$")
 
 
 class ApprovalEntry(BaseModel):

@@ -14,7 +14,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from mgc_iac.approvals.model import ApprovalsFile
-from mgc_iac.plan.model import Plan, StepAction
+from mgc_iac.plan.model import POLICY_GATE, Plan, StepAction
 from mgc_iac.stack.models import ApprovalPolicy
 from mgc_iac.state.model import ApprovalRecord
 
@@ -85,7 +85,10 @@ def _is_author(approver: str, authors: set[str]) -> bool:
 
 
 def _gate_problem(plan: Plan, gate: str) -> Refusal | None:
-    """None when `gate` is a manual step waiting for approval in `plan`."""
+    """None when `gate` is a manual step waiting for approval in `plan` (or its widening policy change)."""
+    if gate == POLICY_GATE:
+        return None if plan.policy_widens else Refusal(gate, "not-a-gate", "this plan changes the approval policy "
+                                                                            "in no way that needs an approval")
     parts = gate.split("/")
     if len(parts) != 3:
         return Refusal(gate, "not-a-gate", "a gate is written workflow/server/Step, e.g. "
@@ -151,7 +154,7 @@ def check_requirements(plan: Plan, digest: str, approvals: Iterable[Approval], p
         if problem is not None:
             refusals.append(problem)
             continue
-        if waiting is not None and gate not in waiting and not policy.allow_advance:
+        if waiting is not None and gate not in waiting and gate != POLICY_GATE and not policy.allow_advance:
             refusals.append(_not_waiting_yet(gate))
             continue
         counted = gate_approvers(gate, digest, approvals, policy, excluded)
@@ -192,7 +195,7 @@ def check_approval(plan: Plan, digest: str, gates: Iterable[str], approver: str,
         problem = _gate_problem(plan, gate)
         if problem is not None:
             refusals.append(problem)
-        elif waiting is not None and gate not in waiting and not policy.allow_advance:
+        elif waiting is not None and gate not in waiting and gate != POLICY_GATE and not policy.allow_advance:
             refusals.append(_not_waiting_yet(gate))
         elif not policy.allow_plan_author and _is_author(approver, excluded):
             refusals.append(Refusal(gate, "author-not-allowed", f"{approver} made this plan and the stack's policy "

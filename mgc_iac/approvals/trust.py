@@ -17,6 +17,7 @@ from pathlib import Path
 from mgc_iac.approvals.requirements import Approval, Refusal, normalized_name
 from mgc_iac.approvals.sshsig import APPROVAL_NAMESPACE, PLAN_NAMESPACE, signer
 from mgc_iac.errors import ApprovalError, ConfigError
+from mgc_iac.stack.models import ApprovalPolicy
 
 
 @dataclass(frozen=True)
@@ -51,13 +52,22 @@ class Trust:
     environment: Environment
     allowed_signers: Path | None
     require_signatures: bool
+    # the rules in force (approvals/policy.py: recorded at the last apply, never the change under review);
+    # None: the spec's own (callers that check nothing but signatures)
+    policy: ApprovalPolicy | None = None
+    signers_label: str = ""  # what messages call the signers file (it may be a copy of the recorded lines)
 
     def principal(self, message: bytes, signature: str, namespace: str = APPROVAL_NAMESPACE) -> str:
         """The principal that signed `message`; ApprovalError when it does not verify or cannot be checked."""
         if self.allowed_signers is None:
-            raise ApprovalError("the stack names no allowed_signers file (approvals.allowed_signers), so no "
-                                "signature can be checked")
-        name = signer(message, signature, self.allowed_signers, namespace)
+            raise ApprovalError("the approval policy in force lists no allowed signers (approvals.allowed_signers), "
+                                "so no signature can be checked")
+        try:
+            name = signer(message, signature, self.allowed_signers, namespace)
+        except ApprovalError as exc:
+            if not self.signers_label:
+                raise
+            raise ApprovalError(str(exc).replace(str(self.allowed_signers), self.signers_label)) from None
         if any(ch in name for ch in "*?!"):
             raise ConfigError(f"{self.allowed_signers}: principal {name!r} is a pattern; name each approver on "
                               "its own line (a pattern makes several keys one person, or one key anyone)")

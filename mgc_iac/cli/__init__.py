@@ -1,7 +1,7 @@
-"""The `mgc-iac` command line. The only layer that prints; everything below returns data or raises.
+"""The `mgc-iac` command line: click only. Each command parses its arguments, calls one operation of
+mgc_iac.operations (over a Workspace) and renders the result; the only layer that prints.
 
-Subcommands live in one module each and are imported only when invoked, so `mgc-iac --help` stays fast
-(no SDK, no Pulumi, no asyncssh at start-up).
+Subcommands are imported only when invoked, so `mgc-iac --help` stays fast (no SDK, no Pulumi, no asyncssh).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("mgc_iac.cli.apply_cmds:status_cmd", "Show each server's step, state, progress, gates and queue."),
     "retry": ("mgc_iac.cli.apply_cmds:retry_cmd", "Full Retry of a server: delete its task, restart at StartUpAgent."),
     "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),
-    "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect, export, migrate or repair state."),
+    "state": ("mgc_iac.cli.state_cmds:state_group", "Inspect, export, migrate or repair state."),
     "report": ("mgc_iac.cli.report_cmd:report_cmd", "Write an HTML report of a stack's migration (from state)."),
     "pulumi": ("mgc_iac.cli.pulumi_cmd:pulumi_group", "Write a Pulumi project that declares mgc-iac stacks."),
 }
@@ -64,8 +64,11 @@ class LazyGroup(click.Group):
 @click.version_option(package_name="mgc-iac")
 @click.option("--debug", is_flag=True, envvar="MGC_IAC_DEBUG", help="Show tracebacks for internal errors.")
 @click.option("--no-color", is_flag=True, help="No colour in any output (also: NO_COLOR set, or not a terminal).")
+@click.option("--trust-stack-code", is_flag=True, envvar="MGC_IAC_TRUST_STACK_CODE",
+              help="Run a stack.py without bubblewrap in CI (only where every change to the stack is trusted: "
+                   "without bwrap it can read this job's files and reach the network).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
+def cli(ctx: click.Context, debug: bool, no_color: bool, trust_stack_code: bool) -> None:
     """Server migrations to Huawei Cloud, declared as code.
 
     Write the migration (sources, workflows, target network, encryption, verification, tags) as a stack in
@@ -81,6 +84,8 @@ def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
     if no_color or "NO_COLOR" in os.environ:  # https://no-color.org
         os.environ["NO_COLOR"] = "1"  # what the renderers (use_color), rich and the subcommands' contexts read
         ctx.color = False             # click.echo/secho of every subcommand strips its styles
+    if trust_stack_code:
+        os.environ["MGC_IAC_TRUST_STACK_CODE"] = "1"  # read where stack.py is run (stack/sandbox.py)
 
 
 def main() -> None:

@@ -12,7 +12,10 @@ from mgc_iac.errors import MgcIacError, SpecError
 
 def run(command: click.Command) -> None:
     """Run the click command; map mgc-iac errors to exit codes and readable messages."""
+    from mgc_iac.visible import install_visible_streams, visible
+
     debug = os.environ.get("MGC_IAC_DEBUG") == "1" or "--debug" in sys.argv
+    install_visible_streams()  # the last net: no control character from data reaches the terminal raw
     try:
         command.main(standalone_mode=False)
     except click.exceptions.Abort:
@@ -34,7 +37,7 @@ def run(command: click.Command) -> None:
     except MgcIacError as exc:
         if debug:
             raise
-        click.secho(f"Error: {exc}", fg="red", err=True)
+        click.secho(f"Error: {visible(exc)}", fg="red", err=True)
         sys.exit(exc.exit_code)
     except Exception:
         if debug:
@@ -42,7 +45,7 @@ def run(command: click.Command) -> None:
         import traceback
 
         click.secho("Internal error (a bug in mgc-iac, not in your stack):", fg="red", err=True)
-        click.echo(traceback.format_exc().strip().splitlines()[-1], err=True)
+        click.echo(visible(traceback.format_exc().strip().splitlines()[-1]), err=True)
         click.echo("Run again with --debug for the full traceback, and report it.", err=True)
         sys.exit(1)
     sys.exit(0)

@@ -27,7 +27,8 @@ from rich.text import Text
 
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.plan.model import Plan, StepAction
-from mgc_iac.render._filters import human_duration
+from mgc_iac.render.filters import human_duration
+from mgc_iac.visible import visible_line
 
 COPY_STEPS = ("StartMigration", "StartSynchronization")
 WIDE = 120  # columns from which each figure gets a column of its own; below, one short column (80 fits)
@@ -92,12 +93,12 @@ class LiveView(Hooks):
             self._rows.clear()
         for row in rows:
             if row.state == "waiting":
-                self._line(f"[yellow]⏸[/] {escape(row.address)} waits at {row.step}: needs {escape(row.needs)}")
+                self._line(f"[yellow]⏸[/] {_shown(row.address)} waits at {row.step}: needs {_shown(row.needs)}")
             elif row.state == "queued":
-                self._line(f"[cyan]…[/] {escape(row.address)} queued: position {row.queue_position} in the "
+                self._line(f"[cyan]…[/] {_shown(row.address)} queued: position {row.queue_position} in the "
                            "account-wide queue")
             elif row.state == "running":
-                self._line(f"[red]![/] {escape(row.address)} interrupted in {row.step} (it runs again on the next "
+                self._line(f"[red]![/] {_shown(row.address)} interrupted in {row.step} (it runs again on the next "
                            "apply)")
 
     # ---- hooks ----------------------------------------------------------------------------------------------
@@ -137,27 +138,27 @@ class LiveView(Hooks):
                     line = self._complete_line(row)
                     del self._rows[address]
             elif status == "failed":
-                line = f"[red]✗[/] {escape(address)} failed at {step}: {escape(str(detail.get('error')))}"
+                line = f"[red]✗[/] {_shown(address)} failed at {step}: {_shown(str(detail.get('error')))}"
                 del self._rows[address]
             elif status == "waiting":
-                row.state, row.needs = "waiting", str(detail.get("needs") or "approval")
+                row.state, row.needs = "waiting", visible_line(detail.get("needs") or "approval")
                 if detail.get("checks"):  # the gate's automated checks, as the summary shows them
                     from mgc_iac.engine.schedule import checks_summary
 
-                    row.needs += f"; checks: {checks_summary(detail['checks'])}"
+                    row.needs += f"; checks: {visible_line(checks_summary(detail['checks']))}"
             elif status == "queued":
                 row.state, row.queue_position = "queued", detail.get("queue_position")
         if line:
             self._line(line)
 
     def resource_changed(self, address: str, action: str) -> None:
-        self._line(f"- {escape(address)}: {action}")
+        self._line(f"- {_shown(address)}: {action}")
 
     def notified(self, workflow: str, event: str) -> None:
-        self._line(f"- notified {escape(workflow)}: {event}")
+        self._line(f"- notified {_shown(workflow)}: {event}")
 
     def message(self, text: str) -> None:
-        self._line(f"[yellow]![/] {escape(text)}")
+        self._line(f"[yellow]![/] {_shown(text)}")
 
     def api_pressure(self, endpoint: str, text: str | None) -> None:
         with self._lock:
@@ -185,7 +186,7 @@ class LiveView(Hooks):
     def _complete_line(self, row: _Row) -> str:
         took = human_duration(time.monotonic() - row.first_start) if row.first_start else "-"
         copied = f", {decimal(row.copied)} copied" if row.copied else ""
-        return f"[green]✓[/] {escape(row.address)}: {row.done} step(s) done in {took}{copied}"
+        return f"[green]✓[/] {_shown(row.address)}: {row.done} step(s) done in {took}{copied}"
 
     def _line(self, markup: str) -> None:
         """One line above the view; names and messages in it are escaped (an error may hold `[...]`)."""
@@ -276,7 +277,12 @@ class LiveView(Hooks):
         return (Text(row.address), step, ProgressBar(total=100, completed=percent, width=20), f"{percent}%",
                 f"{decimal(done)} / {decimal(total)}" if total else decimal(done),
                 f"{decimal(int(speed))}/s" if speed > 0 else "-", human_duration(remain) if remain else "-",
-                Text(f"{str(p.get('state') or 'running').lower()} {elapsed}", style="green"))
+                Text(f"{visible_line(p.get('state') or 'running').lower()} {elapsed}", style="green"))
+
+
+def _shown(text: object) -> str:
+    """Data in a line of rich markup: control characters escaped and visible, markup brackets literal."""
+    return escape(visible_line(text))
 
 
 def _order(row: _Row) -> tuple[int, str]:

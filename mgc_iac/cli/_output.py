@@ -7,6 +7,7 @@ import sys
 import click
 
 from mgc_iac.diagnostics import Diagnostics, Severity
+from mgc_iac.visible import visible
 
 
 def use_color(stream_is_err: bool = False) -> bool:
@@ -23,7 +24,7 @@ def print_diagnostics(diags: Diagnostics) -> None:
     for diag in diags:
         label = "error" if diag.severity is Severity.ERROR else "warning"
         prefix = click.style(label, fg="red" if label == "error" else "yellow", bold=True) if color else label
-        click.echo(f"{prefix}: {diag.render()}", err=True)
+        click.echo(f"{prefix}: {visible(diag.render())}", err=True)
     errors, warnings = len(diags.errors), len(diags.warnings)
     if errors or warnings:
         click.echo(f"{errors} error{'s' * (errors != 1)}, {warnings} warning{'s' * (warnings != 1)}", err=True)

@@ -149,7 +149,8 @@ class ServiceClient:
                         raise CloudAnswerLostError(f"no answer from the endpoint ({type(exc).__name__}): it may have "
                                                    "been carried out", service=self.service,
                                                    operation=operation) from exc
-                    raise to_cloud_error(exc, self.service, operation) from exc
+                    # not chained: the SDK exception quotes the raw body, which may echo the signed headers
+                    raise to_cloud_error(exc, self.service, operation) from None
                 failures += 1
                 error = to_cloud_error(exc, self.service, operation)
                 if scope is None:
@@ -162,12 +163,12 @@ class ServiceClient:
                 wait = limiter.failed(kind, error.status, error.code or "", delay=delay, retry_after=retry_after(exc))
                 if scope is None:
                     if failures >= policy.max_attempts:
-                        raise error from exc
+                        raise error from None
                     self._sleep(wait)
                     continue
                 deadline = scope.deadline()
                 if deadline is not None and time.monotonic() + wait > deadline:
-                    raise scope.expired(error) from exc
+                    raise scope.expired(error) from None
                 limiter.wait_after_failure(scope, wait, what)
                 continue
             limiter.succeeded()
@@ -181,7 +182,7 @@ class ServiceClient:
     def body(self, kind: str, value: dict[str, Any]) -> Any:
         """The SDK request model `kind` (e.g. "PostTask") from `value`; an undeclared key or a wrong type is a
         ContractError (a bug of ours, never sent)."""
-        from mgc_iac.cloud._contract import as_model
+        from mgc_iac.cloud.contract import as_model
 
         return as_model(self.sdk, kind, value)
 

@@ -1,13 +1,14 @@
 """SDK exceptions -> the project's CloudError tree, and which failures are worth a retry.
 
 The SDK's own messages can quote the request; ours are built only from status, error code, error message
-and request id, so no credential can leak into str() or repr() of the error.
+and request id, each checked and redacted (_redact.py), so no credential can leak into str() or repr().
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
+from mgc_iac.cloud._redact import error_message, safe_code, safe_request_id
 from mgc_iac.errors import (
     CloudAuthError,
     CloudConflictError,
@@ -115,9 +116,10 @@ def to_cloud_error(exc: BaseException, service: str, operation: str) -> CloudErr
 
     where = {"service": service, "operation": operation}
     if isinstance(exc, sdk.ServiceResponseException):
-        status, code = exc.status_code, exc.error_code
-        message = str(exc.error_msg or "")[:500]
-        info = {**where, "status": status, "code": code, "request_id": exc.request_id}
+        # quoted: the code, the message and the request id, checked and redacted (_redact.py); never the body
+        status, code = exc.status_code, safe_code(exc.error_code)
+        message = error_message(exc.error_code, exc.error_msg, status)
+        info = {**where, "status": status, "code": code, "request_id": safe_request_id(exc.request_id)}
         kind = _kind_of(status, str(code or ""))
         if kind == "auth":
             return CloudAuthError(message or "the cloud refused the credentials", **info)

@@ -40,7 +40,9 @@ from mgc_iac.approvals import (
     gate_approvers,
 )
 from mgc_iac.approvals.requirements import author_unknown_note
+from mgc_iac.approvals.resume import evidence, evidence_of
 from mgc_iac.engine.capacity import SlotQueue, needs_slot
+from mgc_iac.engine.gate_trust import check_passed_gates, settle_policy
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.engine.notify import render
 from mgc_iac.engine.result import ApplyResult, Waiting
@@ -94,7 +96,9 @@ class Engine:
         self.approvals_file = approvals_file
         self.options = options or EngineOptions()
         spec = plan.spec or {}
-        self.policy = ApprovalPolicy.model_validate(spec.get("approvals") or {})
+        # the policy in force (trusted side: approvals/policy.py), not the spec's own when a Trust says so
+        self.policy = (trust.policy if trust is not None and trust.policy is not None
+                       else ApprovalPolicy.model_validate(spec.get("approvals") or {}))
         self.limits = Limits.model_validate(spec.get("limits") or {})
         self.result = ApplyResult(plan.stack, digest)
         self.trust = trust
@@ -216,7 +220,7 @@ class Engine:
         trust = self.trust or Trust(stack, Environment(self.store.environment_id(), "unverified"), None,
                                     self.policy.signatures_required((self.plan.spec.get("cloud") or {})
                                                                     .get("provider", "lab")))
-        counted, rejected = trust.check(combine(self.approvals_file, self.store.approvals(stack)))
+        counted, rejected = trust.check(combine(self.approvals_file, self.store.approvals(stack)) + evidence(snapshot))
         self._approvals = counted
         self._rejected = defaultdict(list)
         for refusal in rejected:
@@ -224,6 +228,11 @@ class Engine:
         self._authors = trust.authors(self.store.plan_signatures(stack, self.plan.spec_digest), self.plan.spec_digest)
         if not self.policy.allow_plan_author and not self._authors and self.plan.gates():
             self.hooks.message(author_unknown_note())
+        # a gate is passed only by a verified approval, every time; then what this apply runs with is recorded
+        check_passed_gates(self.plan, snapshot, counted, self.policy)
+        policy_wait = settle_policy(self.store, self.plan, self.digest, counted, self.policy, self._authors, rejected)
+        if policy_wait is not None:
+            self.result.waiting.append(policy_wait)
         # an approval counts only for a gate that waited in the state this plan was made against
         self._waiting_at_start = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
         self._approvals_by_gate = None
@@ -381,8 +390,9 @@ class Engine:
             extra: dict[str, Any] = {}
             prev = self._steps.get(gate)
             if step.manual and step.action is StepAction.RUN and prev is not None:
-                # resumed after a crash (see planner): keep who approved it
-                extra = {k: prev.detail[k] for k in ("approved_by", "signed_by", "plan_digest") if k in prev.detail}
+                # resumed after a crash (see planner; verified again in _prepare): keep who approved it
+                extra = {k: prev.detail[k] for k in ("approved_by", "signed_by", "plan_digest", "approvals")
+                         if k in prev.detail}
             if step.action is StepAction.WAIT:
                 checks = await self._gate_checks(server, step.step)
                 refusals = check_requirements(self.plan, self.digest, self._gate_approvals(gate), self.policy,
@@ -412,6 +422,9 @@ class Engine:
                 signed = sorted({a.approver for a in self._gate_approvals(gate)
                                  if a.signature and a.plan_digest == self.digest and a.approver in approvers})
                 extra = {"approved_by": approvers, "signed_by": signed, "plan_digest": self.digest,
+                         # the signed approvals themselves: what a later apply verifies this pass from
+                         "approvals": evidence_of(a for a in self._gate_approvals(gate)
+                                                  if a.plan_digest == self.digest),
                          **({"checks": self._check_results.get(gate, checks)} if checks is not None else {}),
                          **({"checks_overridden_by": overridden} if overridden else {})}
             if not await self._execute(server, step.step, extra):

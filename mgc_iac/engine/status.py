@@ -27,7 +27,8 @@ def with_verdict(verification: dict[str, Any]) -> dict[str, Any]:
     return {**verification, "clean": verdict == "clean", "verdict": verdict}
 
 
-def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None) -> dict[str, Any]:
+def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None,
+                 approved: dict[str, Any] | None = None) -> dict[str, Any]:
     """{stack, serial, workflows: [{name, servers: [{server, current_step, state, progress, ...}]}]}; a server
     whose consistency was verified has `verification: {clean, results: [{dir, total, different, missing,
     extra}]}` (from its VerifyConsistency step, done or failed); a server of a wave that may not start yet has
@@ -54,6 +55,10 @@ def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None) ->
                 if record.status is StepStatus.WAITING:
                     entry["gate"] = f"{server.address}/{step.step}"
                     entry["needs"] = record.detail.get("needs")
+                    ok = (approved or {}).get(entry["gate"])  # approvals.status.GateApproval: enough approvals
+                    if ok is not None:
+                        entry["approved"] = {"by": [{"name": n, "signed": s} for n, s in ok.approvers],
+                                             "text": ok.describe()}
                 if record.status is StepStatus.QUEUED:
                     entry["queue_position"] = record.detail.get("queue_position")
                 if record.status is StepStatus.FAILED:

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mgc_iac.plan.cost import Cost
 
-FORMAT_VERSION = "1.2"  # 1.1: drift; 1.2: cost
+FORMAT_VERSION = "1.3"  # 1.1: drift; 1.2: cost; 1.3: the approval policy in force and a policy change
+# the stack-level gate a widening change of the approval policy waits at (a workflow name never starts with `_`)
+POLICY_GATE = "_stack/approvals/PolicyChange"
 
 
 class Action(StrEnum):
@@ -116,6 +118,10 @@ class Plan:
     drift: tuple[Drift, ...] = ()  # what the cloud reports differently from the records (plan --refresh)
     cost: Cost | None = None  # the monthly price of what it creates and deletes (operations.pricing; not digested)
     provenance: Provenance = Provenance()
+    # the approval policy in force (recorded at the last apply, or a trusted ref; mgc_iac/approvals/policy.py),
+    # shown, not digested; and what the spec changes in it (digested: it is reviewed like any change)
+    policy: dict[str, Any] | None = None
+    policy_change: dict[str, Any] | None = None
     format_version: str = FORMAT_VERSION
 
     def count(self, action: Action) -> int:
@@ -125,7 +131,12 @@ class Plan:
         return [c for c in self.resource_changes if c.moved_from]
 
     def gates(self) -> list[str]:
-        return [g for s in self.server_changes for g in s.gates()]
+        """Every gate waiting in this plan: the servers' manual steps, then a widening policy change."""
+        return [g for s in self.server_changes for g in s.gates()] + ([POLICY_GATE] if self.policy_widens else [])
+
+    @property
+    def policy_widens(self) -> bool:
+        return bool(self.policy_change and self.policy_change.get("widens"))
 
     def drifted(self) -> int:
         """Recorded resources the cloud reports differently (outside the digest, like the drift itself)."""
@@ -137,7 +148,8 @@ class Plan:
     @property
     def has_changes(self) -> bool:
         """Actions to take, moves, steps to run, gates to pass, or drift found (`--detailed-exitcode` exits 2)."""
-        if self.drift or any(c.action is not Action.NOOP or c.moved_from for c in self.resource_changes):
+        if self.drift or self.policy_change or any(c.action is not Action.NOOP or c.moved_from
+                                                    for c in self.resource_changes):
             return True
         return any(
             st.action in (StepAction.RUN, StepAction.WAIT) for s in self.server_changes for st in s.steps)

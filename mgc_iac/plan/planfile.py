@@ -1,7 +1,8 @@
 """Plan files: canonical JSON with a format_version and the plan's own digest.
 
-The digest is sha256 over the canonical JSON of everything but `digest`, `provenance`, `drift` and `cost`: no
-timestamps, so the same spec and state give the same digest, and an edited file is detected.
+The digest is sha256 over the canonical JSON of everything but `digest`, `provenance`, `drift`, `cost` and the
+approval policy in force (`policy`; a change to it, `policy_change`, is digested): no timestamps, so the same spec
+and state give the same digest, and an edited file is detected.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ from mgc_iac.plan.model import (
 # drift is shown, not digested: its repairs are resource changes (digested), and what is only reported must not
 # make a refreshed plan differ from an offline plan of the same spec and state (approvals bind to the digest);
 # cost is a quote that changes when Huawei changes its prices (or cannot be reached): an approval binds to what
-# runs, and `apply FILE` re-plans without asking for prices, so the digest never depends on them
-UNDIGESTED = ("digest", "provenance", "drift", "cost")
+# runs, and `apply FILE` re-plans without asking for prices, so the digest never depends on them; policy: the one
+# in force, shown (what the spec changes in it, policy_change, is digested)
+UNDIGESTED = ("digest", "provenance", "drift", "cost", "policy")
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -62,6 +64,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         ],
         "cost": cost_to_dict(plan.cost) if plan.cost is not None else None,
         "gates": plan.gates(),
+        "policy": plan.policy,
+        "policy_change": plan.policy_change,
         "diagnostics": list(plan.diagnostics),
         "spec": plan.spec,
     }
@@ -153,5 +157,7 @@ def _plan_from_dict(body: dict[str, Any]) -> Plan:
         cost=cost_from_dict(body["cost"]) if body.get("cost") else None,  # absent before 1.2
         provenance=Provenance(prov.get("git_commit"), prov.get("author"), prov.get("tool_version", ""),
                               prov.get("stack_dir"), prov.get("signature")),
+        policy=body.get("policy"),  # absent before 1.3
+        policy_change=body.get("policy_change"),
         format_version=body["format_version"],
     )

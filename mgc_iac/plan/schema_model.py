@@ -96,6 +96,25 @@ class ProvenanceFile(_Strict):
                                                     "mgc-iac-plan) of the stack, spec digest and environment.")
 
 
+class PolicyFile(_Strict):
+    required_approvers: int = Field(ge=1)
+    require_signatures: bool
+    allow_plan_author: bool
+    allow_advance: bool
+    signers: list[str] = Field(description="The allowed_signers lines that count (principal, key type, key).")
+    source: str | None = Field(None, description="Where the policy in force comes from (the last apply, a "
+                                                 "trusted ref, or the spec before the first apply).")
+
+
+class PolicyChangeFile(_Strict):
+    current: PolicyFile = Field(description="The policy in force.")
+    proposed: PolicyFile = Field(description="The policy the spec asks for.")
+    changes: list[str] = Field(description="One line per change, e.g. `required_approvers: 2 -> 1`.")
+    widens: bool = Field(description="Fewer approvers, signatures no longer required, the author or advance "
+                                     "approvals allowed, or a signer added: it waits at the policy gate.")
+    gate: str | None = Field(description="The gate a widening change waits at, approved under the policy in force.")
+
+
 class CostPartFile(_Strict):
     side: Literal["before", "after"] = Field(description="before: stops being billed; after: starts being billed.")
     part: Literal["flavor", "system_disk", "data_disk", "eip_bandwidth"]
@@ -159,7 +178,11 @@ class PlanFile(_Strict):
     cost: CostFile | None = Field(description="The monthly on-demand price of what the plan creates and deletes, "
                                   "per server, per workflow and in total; null when not asked (apply, --no-cost). "
                                   "Outside the digest.")
-    gates: list[str] = Field(description="workflow/server/step of every manual step waiting for approval.")
+    gates: list[str] = Field(description="workflow/server/step of every manual step waiting for approval (and the "
+                                         "policy gate of a widening policy change).")
+    policy: PolicyFile | None = Field(description="The approval policy in force. Outside the digest.")
+    policy_change: PolicyChangeFile | None = Field(description="What the spec changes in the approval policy in "
+                                                              "force; takes effect only once an apply records it.")
     diagnostics: list[DiagnosticFile] = Field(description="Warnings found when planning.")
     spec: dict[str, Any] = Field(description="The canonical stack spec (see stack.schema.json).")
     digest: str = Field(pattern=DIGEST, description="sha256 of the canonical JSON of all but digest, provenance, "

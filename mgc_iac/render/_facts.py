@@ -120,13 +120,20 @@ def _task_facts(a: dict[str, Any]) -> list[Fact]:
     ]
 
 
-def approval_rule(spec: dict[str, Any], author: str | None) -> str:
-    """Who may approve a gate under the stack's approval policy, in words."""
+def approval_rule(spec: dict[str, Any], author: str | None, in_force: dict[str, Any] | None = None) -> str:
+    """Who may approve a gate under the approval policy in force (the plan's `policy`; else the spec's), in words."""
     raw = (spec or {}).get("approvals") or {}
     policy = ApprovalPolicy.model_validate(raw)
+    if in_force is not None:
+        policy = ApprovalPolicy(required_approvers=int(in_force["required_approvers"]),
+                                allow_plan_author=bool(in_force["allow_plan_author"]),
+                                require_signatures=bool(in_force["require_signatures"]))
     n = policy.required_approvers
     who = f"{n} distinct approver{'s' if n != 1 else ''}"
-    if raw.get("allowed_signers"):  # signed approvals: the approvers are that file's principals
+    if in_force is not None and in_force.get("signers"):
+        names = sorted({line.split()[0] for line in in_force["signers"]})
+        who += f", signed, among {', '.join(names)} ({in_force.get('source', 'the policy in force')})"
+    elif in_force is None and raw.get("allowed_signers"):  # signed approvals: that file's principals
         who += f" among the principals of {raw['allowed_signers']}"
     if policy.allow_plan_author:
         return who + (f" (the plan's author {author} may be one)" if author else " (the plan's author may be one)")

@@ -10,10 +10,10 @@ from typing import Any
 import jinja2
 
 from mgc_iac.diagnostics import Diagnostic, Severity
-from mgc_iac.plan.model import Plan
+from mgc_iac.plan.model import POLICY_GATE, Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
 from mgc_iac.render import _cost as cost
-from mgc_iac.render import _filters as f
+from mgc_iac.render import filters as f
 from mgc_iac.render._drift import drift_effect, drift_value
 from mgc_iac.render._facts import approval_rule, resource_facts
 from mgc_iac.render._fit import Comment, fit_markdown
@@ -30,6 +30,7 @@ from mgc_iac.render._view import (
     workflow_counts,
     workflow_views,
 )
+from mgc_iac.visible import Painted, json_visible, visible
 
 FORMATS = ("text", "markdown", "json")
 TEMPLATES = {"text": "plan.txt.j2", "markdown": "plan.md.j2"}
@@ -45,7 +46,7 @@ def render_plan(plan: Plan, fmt: str = "text", *, color: bool = False, digest: s
     `show_noop` also lists unchanged resources and servers with nothing to run. `approved`: gate ->
     approvals.status.GateApproval for the gates that pass at the next apply (said instead of "waits")."""
     if fmt == "json":
-        return json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        return json_visible(json.dumps(plan_to_dict(plan), indent=2, sort_keys=True, ensure_ascii=False)) + "\n"
     if fmt not in TEMPLATES:
         raise ValueError(f"unknown plan format {fmt!r}; use one of: {', '.join(FORMATS)}")
     if fmt == "markdown" and digest is None:
@@ -61,19 +62,19 @@ def _context(plan: Plan, fmt: str, *, color: bool, digest: str | None, show_noop
     workflows = workflow_views(plan, show_noop)
     return {"plan": plan, "summary": plan.summary(), "workflows": workflows, "warnings": diagnostics_of(plan),
             "digest": digest, "color": color and fmt == "text", "show_noop": show_noop, "gates": gate_views(plan),
-            "approval_rule": approval_rule(plan.spec, plan.provenance.author), "schedule": schedule_view(plan),
+            "approval_rule": approval_rule(plan.spec, plan.provenance.author, plan.policy),
+            "policy_change": plan.policy_change, "policy_gate": POLICY_GATE, "schedule": schedule_view(plan),
             "approved": dict(approved or {})}
 
 
-def render_comment(plan: Plan, digest: str, *, limit: int = COMMENT_LIMIT, full_plan: str = "the job's artifacts",
+def render_comment(plan: Plan, digest: str, marker: str, *, limit: int = COMMENT_LIMIT,
+                   full_plan: str = "the job's artifacts",
                    approved: Mapping[str, Any] | None = None) -> str:
     """The plan as ONE PR/MR comment body of at most `limit` characters: a marker line naming the stack (so a
     pipeline edits its comment in place), each workflow folded under a summary naming it with its counts, and
     the same fitting as the markdown plan (mgc_iac/render/_fit.py), done once on the plan."""
-    from mgc_iac.render.comment import marker
-
     context = _context(plan, "markdown", color=False, digest=digest, show_noop=False, approved=approved)
-    return _fit(context, limit, Comment(marker(plan.stack), full_plan))
+    return _fit(context, limit, Comment(marker, full_plan))
 
 
 def _fit(context: dict[str, Any], limit: int, comment: Comment | None) -> str:
@@ -102,12 +103,20 @@ def _paint(ctx: jinja2.runtime.Context, text: object, role: str) -> str:
     return f.paint(text, role, bool(ctx.get("color")))
 
 
+def _visible(value: object) -> object:
+    """What every `{{ ... }}` prints: control characters escaped, except in text paint() escaped and coloured."""
+    if value is None or isinstance(value, Painted | bool | int | float):
+        return value
+    return visible(value)
+
+
 @cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("mgc_iac.render", "templates"),
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
         autoescape=False,  # plain text and markdown; markdown cells are escaped by md_cell
+        finalize=_visible,  # every value shows its control characters escaped (mgc_iac/visible.py)
     )
     env.filters.update(
         paint=_paint, symbol=f.SYMBOLS.__getitem__, emoji=f.EMOJI.__getitem__, step_label=f.STEP_LABELS.__getitem__,

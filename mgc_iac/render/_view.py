@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mgc_iac.diagnostics import Diagnostic, Severity
-from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
+from mgc_iac.plan.model import POLICY_GATE, Action, Plan, ResourceChange, ServerChange, StepAction
 
 
 @dataclass(frozen=True)
@@ -135,8 +135,11 @@ class GateView:
 
 def gate_views(plan: Plan) -> list[GateView]:
     """Every gate the plan stops at, in plan order."""
-    return [GateView(f"{s.address}/{st.step}", st.reason) for s in plan.server_changes for st in s.steps
-            if st.action is StepAction.WAIT]
+    views = [GateView(f"{s.address}/{st.step}", st.reason) for s in plan.server_changes for st in s.steps
+             if st.action is StepAction.WAIT]
+    if plan.policy_widens:
+        views.append(GateView(POLICY_GATE, "the approval policy change above, approved under the policy in force"))
+    return views
 
 
 _KIND_ORDER = {"target_server": 0, "migration_task": 1}  # a reviewer reads the target before its task
@@ -152,7 +155,7 @@ class DetailGroup:
 
 
 def detail_groups(wf: WorkflowView) -> list[DetailGroup]:
-    from mgc_iac.render._filters import detailed
+    from mgc_iac.render.filters import detailed
 
     targets = {s.server: s.target_name for s in wf.servers}
     groups: dict[str, list[ResourceChange]] = {}

@@ -184,8 +184,11 @@ class NetworkSpec(SpecModel):
     type: Literal["public", "private"] = "public"
     proxy: Proxy | None = None
     agent_package_url: str | None = Field(
-        None, description="Where sources without Internet access download the SMS-Agent package."
+        None, description="Where sources without Internet access download the SMS-Agent package (https)."
     )
+    agent_package_allow_http: bool = Field(
+        False, description="Accept a plain http:// agent_package_url: only on a network trusted end to end (the "
+                           "package and its .sha256 come from the same server).")
     agent_download: AgentDownload | None = None
 
 

@@ -3,14 +3,15 @@ verification paths. Same shape as stack/rules.py (each appends located diagnosti
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Address, ip_address
 from typing import TYPE_CHECKING
-from urllib.parse import urlparse
 
 from mgc_iac.stack.known_keys import state_name
+from mgc_iac.visible import has_controls
 
 if TYPE_CHECKING:
-    from mgc_iac.stack.rules import RuleContext
+    from mgc_iac.stack.rule_context import RuleContext
 
 MIN_MEMORY_MB = 520  # the page: "At least 520 MB of available memory"
 MAX_VERIFY_PATHS = 30  # the page, Table 2: "A maximum of 30 paths can be entered"
@@ -50,12 +51,6 @@ def rule_network_addresses(ctx: RuleContext) -> None:
                 ctx.error(loc + ("proxy", "host"), f"proxy host `{net.proxy.host}` is not a private IP address",
                           "the page asks for the private IP address of the source proxy server and its port, "
                           "e.g. {host: 192.168.1.5, port: 3128}", "network")
-        if net.agent_package_url is not None:
-            url = urlparse(net.agent_package_url)
-            if url.scheme not in ("http", "https", "ftp") or not url.netloc:
-                ctx.error(loc + ("agent_package_url",), f"`{net.agent_package_url}` is not a URL",
-                          "give where the sources download the SMS-Agent package, e.g. "
-                          "http://192.168.1.5/SMS-Agent.tar.gz", "network")
 
 
 def rule_target_region(ctx: RuleContext) -> None:
@@ -147,6 +142,10 @@ def rule_tags(ctx: RuleContext) -> None:
 def _path_problem(path: str, oses: set[str]) -> str | None:
     if not path.strip():
         return "is empty"
+    if any(ch in path for ch in "\n\r") or has_controls(path):
+        return "holds a line break or a control character (one path per entry, on one line)"
+    if any(part in (".", "..") for part in re.split(r"[\\/]", path)[1:]):
+        return "has `.` or `..` segments (write the path it means, e.g. /data rather than /srv/../data)"
     windows = len(path) >= 3 and path[1] == ":" and path[0].isalpha() and path[2] in "\\/"
     if oses == {"linux"} and not path.startswith("/"):
         return "is not an absolute Linux path" + (" (it is a Windows path)" if windows else "")

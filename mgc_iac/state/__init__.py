@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from mgc_iac.state.empty import EmptyStore
+from mgc_iac.state.location import STATE_ENV, require_state
 from mgc_iac.state.model import (
+    AppliedRecord,
     ApprovalRecord,
     JournalEntry,
     ResourceRecord,
@@ -16,8 +19,6 @@ from mgc_iac.state.model import (
 )
 from mgc_iac.state.sqlite import SQLiteStore
 from mgc_iac.state.store import LockInfo, StateStore, Transaction
-
-STATE_ENV = "MGC_IAC_STATE"
 
 
 def is_url(location: Path | str) -> bool:
@@ -39,14 +40,40 @@ def default_state_path(stack_dir: Path, configured: str | None = None, url: str 
     return stack_dir.resolve().parent / ".mgc-iac" / "state.db"
 
 
-def open_store(path: Path | str) -> StateStore:
+def open_store(path: Path | str, *, read_only: bool = False) -> StateStore:
     """Open the state backend at `path`: a SQLite file, or PostgreSQL for a postgresql:// URL (no password in
-    it: libpq reads PGPASSWORD, ~/.pgpass or a service file)."""
-    if is_url(path):
-        from mgc_iac.state.postgres import PostgresStore
+    it: libpq reads PGPASSWORD, ~/.pgpass or a service file).
 
-        return PostgresStore(str(path))
+    `read_only` (plan, validate, status, report): nothing is created, upgraded or written, and a location that
+    holds no state yet opens as an EmptyStore. A PostgreSQL role granted SELECT only is enough."""
+    if is_url(path):
+        from mgc_iac.state.postgres import PostgresStore, display
+
+        store = PostgresStore(str(path), read_only=read_only)
+        if read_only and store.empty:
+            store.close()
+            return EmptyStore(display(str(path)))
+        return store
+    if read_only:
+        if not Path(path).exists():
+            return EmptyStore(path)
+        local = SQLiteStore(path, read_only=True)
+        if local.empty:
+            local.close()
+            return EmptyStore(path)
+        return local
     return SQLiteStore(path)
+
+
+def open_for_writing(path: Path | str, *, new_state: bool = False) -> StateStore:
+    """The store a writing command (apply, approve, retry) opens: in CI, a location that holds no state is
+    refused before anything is created there, unless `new_state` (state/location.py)."""
+    probe = open_store(path, read_only=True)
+    try:
+        require_state(path, probe, new_state=new_state)
+    finally:
+        probe.close()
+    return open_store(path)
 
 
 def state_exists(path: Path | str) -> bool:
@@ -54,6 +81,7 @@ def state_exists(path: Path | str) -> bool:
     return is_url(path) or Path(path).exists()
 
 
-__all__ = ["STATE_ENV", "ApprovalRecord", "JournalEntry", "LockInfo", "ResourceRecord", "SQLiteStore", "Snapshot",
-           "SourceRecord", "StateStore", "StepRecord", "StepStatus", "Transaction", "default_state_path",
-           "is_url", "open_store", "state_exists"]
+__all__ = ["STATE_ENV", "AppliedRecord", "ApprovalRecord", "EmptyStore", "JournalEntry", "LockInfo",
+           "ResourceRecord", "SQLiteStore", "Snapshot", "SourceRecord", "StateStore", "StepRecord", "StepStatus",
+           "Transaction", "default_state_path", "is_url", "open_for_writing", "open_store", "require_state",
+           "state_exists"]

@@ -15,9 +15,10 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from mgc_iac._gc import gc_paused
-from mgc_iac.errors import MacConflictError, UserError
+from mgc_iac.errors import MacConflictError, StateError, UserError
 from mgc_iac.state.holder import allot, mac_conflict, now
 from mgc_iac.state.model import (
+    AppliedRecord,
     ApprovalRecord,
     JournalEntry,
     RecordedResources,
@@ -156,6 +157,14 @@ class SQLTransaction(Transaction):
             (self._stack, record.gate, record.approver, record.plan_digest, record.at, record.via, record.signature,
              json.dumps(list(record.signed_gates))))
 
+    def record_applied(self, record: AppliedRecord) -> None:
+        # not infrastructure: the serial (hence the digest approvals bind to) does not move
+        self._run.write(
+            "INSERT INTO applied (stack, spec_digest, policy, at, git_commit) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT (stack) DO UPDATE SET spec_digest = excluded.spec_digest, policy = excluded.policy, "
+            "at = excluded.at, git_commit = excluded.git_commit",
+            (self._stack, record.spec_digest, canonical_json(record.policy), record.at or now(), record.git_commit))
+
     def add_plan_signature(self, spec_digest: str, principal: str, signature: str) -> None:
         self._run.write("INSERT INTO plan_signatures VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                         (self._stack, spec_digest, principal, signature))
@@ -179,9 +188,14 @@ class SQLStore(StateStore):
     """Every method of the StateStore contract that is the same SQL on both engines."""
 
     path: Any  # what messages name: the SQLite file, or the PostgreSQL URL without its query
+    read_only = False  # opened for plan, validate, status: every write is refused (issue 19)
 
     def __init__(self) -> None:
         self._holding: set[tuple[str, str, str]] = set()
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StateError(f"the state {self.path} is open read-only: this command never writes it")
 
     # --- what each engine provides ----------------------------------------------------------------------
 
@@ -203,6 +217,10 @@ class SQLStore(StateStore):
         """Stacks whose lock is held by a live apply (what may keep a place in the account-wide FIFO)."""
 
     # --- reads ------------------------------------------------------------------------------------------
+
+    def last_applied(self, stack: str) -> AppliedRecord | None:
+        rows = self._rows("SELECT spec_digest, policy, at, git_commit FROM applied WHERE stack = ?", (stack,))
+        return AppliedRecord(rows[0][0], json.loads(rows[0][1]), rows[0][2], rows[0][3]) if rows else None
 
     def plan_signatures(self, stack: str, spec_digest: str) -> list[tuple[str, str]]:
         return [(p, sig) for p, sig in self._rows(
@@ -248,6 +266,7 @@ class SQLStore(StateStore):
 
     @contextmanager
     def transaction(self, stack: str) -> Iterator[Transaction]:
+        self._writable()
         with self._writing() as run:
             txn = SQLTransaction(run, stack, self._holding)
             yield txn
@@ -261,6 +280,7 @@ class SQLStore(StateStore):
         return {(w, s) for w, s in self._rows("SELECT workflow, server FROM slots WHERE stack = ?", (stack,))}
 
     def claim_slots(self, stack: str, requests: list[SlotRequest], cap: int) -> SlotClaim:
+        self._writable()
         with self._writing(serialized=True) as run:  # one claim at a time: the count and the queue are consistent
             run.write("DELETE FROM slot_queue WHERE stack = ?", (stack,))
             mine = {(w, s) for w, s in run.read("SELECT workflow, server FROM slots WHERE stack = ?", (stack,))}
@@ -283,6 +303,7 @@ class SQLStore(StateStore):
         return SlotClaim(tuple(granted), positions, held + len(granted), running)
 
     def leave_queue(self, stack: str) -> None:
+        self._writable()
         self._rows("DELETE FROM slot_queue WHERE stack = ?", (stack,))
 
     # --- copying between backends -----------------------------------------------------------------------
@@ -305,9 +326,12 @@ class SQLStore(StateStore):
                                                   "WHERE stack = ? ORDER BY at, gate", (stack,))],
                 [JournalEntry(s, st, a, p, at, json.loads(d)) for s, st, a, p, at, d in read(
                     "SELECT seq, stack, address, phase, at, detail FROM journal WHERE stack = ? ORDER BY seq",
-                    (stack,))])
+                    (stack,))],
+                next((AppliedRecord(d, json.loads(p), at, c) for d, p, at, c in read(
+                    "SELECT spec_digest, policy, at, git_commit FROM applied WHERE stack = ?", (stack,))), None))
 
     def import_stacks(self, exports: list[StackExport]) -> None:
+        self._writable()
         with self._writing() as run:
             for e in exports:
                 if _serial(run.read, e.stack) or run.read("SELECT 1 FROM steps WHERE stack = ? LIMIT 1", (e.stack,)):
@@ -322,6 +346,8 @@ class SQLStore(StateStore):
                     txn.put_step(st)
                 for a in e.approvals:
                     txn.add_approval(a)
+                if e.applied is not None:
+                    txn.record_applied(e.applied)
                 txn.set_sources(e.sources)
                 run.write_many("INSERT INTO journal (stack, address, phase, at, detail) VALUES (?, ?, ?, ?, ?)",
                                [(e.stack, j.address, j.phase, j.at, canonical_json(j.detail)) for j in e.journal])

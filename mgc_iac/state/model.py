@@ -132,6 +132,18 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class AppliedRecord:
+    """What the last apply of a stack ran with (the trusted side, issue 19): the spec digest it applied and the
+    approval policy in force, allowed_signers lines included. Only an apply writes it; a pull request's plan
+    reads it, so a change under review cannot choose who approves it."""
+
+    spec_digest: str
+    policy: dict[str, Any]
+    at: str = ""
+    git_commit: str = ""
+
+
+@dataclass(frozen=True)
 class StackExport:
     """One stack's whole recorded state, as `state migrate` copies it from one backend to another."""
 
@@ -143,3 +155,4 @@ class StackExport:
     sources: list[SourceRecord]
     approvals: list[ApprovalRecord]
     journal: list[JournalEntry]
+    applied: AppliedRecord | None = None

@@ -50,6 +50,11 @@ CREATE TABLE plan_signatures (stack TEXT NOT NULL, spec_digest TEXT NOT NULL, pr
 CREATE TABLE notifications (stack TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL, detail TEXT NOT NULL,
   PRIMARY KEY (stack, key));
 """,
+    # what the last apply ran with: the trusted approval policy (issue 19)
+    3: """
+CREATE TABLE applied (stack TEXT PRIMARY KEY, spec_digest TEXT NOT NULL, policy TEXT NOT NULL, at TEXT NOT NULL,
+  git_commit TEXT NOT NULL DEFAULT '');
+""",
 }
 
 LATEST = max(MIGRATIONS)

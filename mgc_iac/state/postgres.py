@@ -139,11 +139,15 @@ def _pg(sql: str) -> str:
 class PostgresStore(SQLStore):
     """One connection (autocommit outside explicit transactions); a mutex makes it safe across threads."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        """`read_only`: no schema creation or upgrade, a read-only session (plan, status: a pull request's job
+        runs with a role granted SELECT only, examples/ci/mgc-iac/state-roles.sql)."""
         super().__init__()
         check_url(url)
         self.url = url
         self.path = display(url)  # what messages name, like SQLiteStore.path
+        self.read_only = read_only
+        self.empty = False
         try:
             self._conn = self._connect()
         except psycopg.Error as exc:
@@ -153,6 +157,10 @@ class PostgresStore(SQLStore):
         self._gone: StateError | None = None   # set once the server stayed away past RECONNECT_DELAYS
         self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
         try:
+            if read_only:
+                self._session_settings()
+                self.empty = not self._check_schema()
+                return
             self._migrate()
             self._session_settings()
         except psycopg.Error as exc:
@@ -163,6 +171,8 @@ class PostgresStore(SQLStore):
         return psycopg.connect(self.url, autocommit=True, application_name="mgc-iac", connect_timeout=15)
 
     def _session_settings(self) -> None:
+        if self.read_only:  # a second fence under the store's own refusals (and again after a reconnect)
+            self._conn.execute("SET default_transaction_read_only TO on")
         self._conn.execute(f"SET search_path TO {SCHEMA}")
         if "synchronous_commit" not in self.url:
             # the durability of SQLite's WAL + synchronous=NORMAL: a commit survives this process being killed,
@@ -243,6 +253,17 @@ class PostgresStore(SQLStore):
             for version in sorted(v for v in MIGRATIONS if v > current):
                 self._conn.execute(MIGRATIONS[version])
                 self._conn.execute("INSERT INTO schema_migrations (version) VALUES (%s)", (version,))
+    def _check_schema(self) -> bool:
+        """Read-only: whether the schema exists (False: nothing was ever applied here) at this version."""
+        row = self._conn.execute("SELECT to_regclass(%s)", (f"{SCHEMA}.schema_migrations",)).fetchone()
+        if row is None or row[0] is None:
+            return False
+        version = int(self._conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0])
+        if version != LATEST:
+            raise StateError(f"the state in {self.path} is at schema version {version}, this mgc-iac reads {LATEST}; "
+                             "a read-only command never upgrades it: run `mgc-iac apply` once with this version")
+        return True
+
     @_reconnecting
     def schema_version(self) -> int:
         with self._mutex, _errors(self.path):
@@ -308,6 +329,7 @@ class PostgresStore(SQLStore):
 
     @contextmanager
     def lock(self, stack: str, operation: str) -> Iterator[LockInfo]:
+        self._writable()
         if stack in self._held:  # this process holds it already (apply locks before planning, then runs)
             info, depth = self._held[stack]
             self._held[stack] = (info, depth + 1)
@@ -358,6 +380,7 @@ class PostgresStore(SQLStore):
     def force_unlock(self, stack: str, lock_id: str | None = None) -> LockInfo | None:
         """Remove the lock row and end the holder's database session (its advisory lock dies with it): an apply
         still running there fails at its next write instead of writing beside the next one."""
+        self._writable()
         with self._mutex, _errors(self.path):
             row = self._conn.execute("SELECT stack, pid, host, since, operation, runner, lock_id, backend_pid "
                                      "FROM locks WHERE stack = %s", (stack,)).fetchone()

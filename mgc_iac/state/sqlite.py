@@ -17,7 +17,7 @@ from mgc_iac.state._sql import Rows, SQLStore, Statements
 from mgc_iac.state.holder import locked_message, new_holder
 from mgc_iac.state.store import LockInfo
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stacks (name TEXT PRIMARY KEY, serial INTEGER NOT NULL, updated_at TEXT NOT NULL);
@@ -64,6 +64,11 @@ CREATE TABLE IF NOT EXISTS plan_signatures (stack TEXT NOT NULL, spec_digest TEX
 CREATE TABLE IF NOT EXISTS notifications (stack TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT NULL,
   detail TEXT NOT NULL, PRIMARY KEY (stack, key));
 """,
+    # what the last apply ran with: the trusted approval policy (issue 19)
+    4: """
+CREATE TABLE IF NOT EXISTS applied (stack TEXT PRIMARY KEY, spec_digest TEXT NOT NULL, policy TEXT NOT NULL,
+  at TEXT NOT NULL, git_commit TEXT NOT NULL DEFAULT '');
+""",
 }
 
 
@@ -91,9 +96,15 @@ class _Now(Statements):
 class SQLiteStore(SQLStore):
     """Transactions are `BEGIN IMMEDIATE` (one writer at a time); WAL keeps readers unblocked."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
+        """`read_only`: open an existing store without creating, upgrading or writing anything (plan, status)."""
         super().__init__()
         self.path = Path(path)
+        self.read_only = read_only
+        self.empty = False
+        if read_only:
+            self._open_read_only()
+            return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
@@ -101,16 +112,41 @@ class SQLiteStore(SQLStore):
             # WAL + NORMAL survives a killed process (only power loss can drop the last commits)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
             self._upgrade()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
         self._mutex = threading.RLock()
         self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
 
+    def _open_read_only(self) -> None:
+        try:
+            self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                                       check_same_thread=False, timeout=30)
+            self._db.execute("PRAGMA query_only=ON")
+            # no tables: a file another apply is creating right now (or an empty one) holds no state yet
+            self.empty = not self._db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
+            row = None if self.empty else self._db.execute(
+                "SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"cannot read the state store {self.path}: {exc}") from exc
+        self._mutex = threading.RLock()
+        self._held: dict[str, tuple[LockInfo, int]] = {}
+        if self.empty:
+            return
+        version = int(row[0]) if row else 0
+        if version != SCHEMA_VERSION:
+            self._db.close()
+            raise StateError(f"{self.path} is at state schema {version}, this mgc-iac reads {SCHEMA_VERSION}; a "
+                             "read-only command never upgrades it: run `mgc-iac apply` once with this version (or "
+                             "use the version that wrote it)")
+
     def _upgrade(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            # the tables in the same transaction: a reader sees a store with none of them or all of them
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '1')")
             version = int(self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
             if version > SCHEMA_VERSION:
@@ -169,6 +205,7 @@ class SQLiteStore(SQLStore):
 
     @contextmanager
     def lock(self, stack: str, operation: str) -> Iterator[LockInfo]:
+        self._writable()
         if stack in self._held:  # this process holds it already (apply locks before planning, then runs)
             info, depth = self._held[stack]
             self._held[stack] = (info, depth + 1)
@@ -196,6 +233,7 @@ class SQLiteStore(SQLStore):
         return _lock_row(self._rows, stack)
 
     def force_unlock(self, stack: str, lock_id: str | None = None) -> LockInfo | None:
+        self._writable()
         with self._writing() as run:  # compare-and-delete: a lock taken since by another apply (another id) stays
             held = _lock_row(run.read, stack)
             if held is None or (lock_id is not None and held.lock_id != lock_id):

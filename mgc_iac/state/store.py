@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mgc_iac.state.model import (
+    AppliedRecord,
     ApprovalRecord,
     JournalEntry,
     ResourceRecord,
@@ -106,6 +107,10 @@ class Transaction(ABC):
         plan's author for the approval policy. Does not move the serial. Re-adding the same row is a no-op."""
 
     @abstractmethod
+    def record_applied(self, record: AppliedRecord) -> None:
+        """Record what this apply runs with (spec digest, approval policy in force). Does not move the serial."""
+
+    @abstractmethod
     def claim_notification(self, key: str, detail: Mapping[str, Any] | None = None) -> bool:
         """Journal a notification by its idempotency key BEFORE it is sent: True the first time `key` is claimed,
         False when it was claimed before (it went out, or a crash came while sending: never send it twice).
@@ -156,6 +161,10 @@ class StateStore(ABC):
 
     @abstractmethod
     def approvals(self, stack: str) -> list[ApprovalRecord]: ...
+
+    @abstractmethod
+    def last_applied(self, stack: str) -> AppliedRecord | None:
+        """What the stack's last apply ran with (see Transaction.record_applied); None before the first."""
 
     @abstractmethod
     def journal(self, stack: str, limit: int | None = None) -> list[JournalEntry]: ...

@@ -50,6 +50,81 @@ def test_each_status_maps_to_its_error(lab: RunningLab, cloud: Cloud, case: str)
         assert secret not in str(err.__cause__) and secret not in repr(err.__cause__)
 
 
+class _Echo:
+    """A real HTTP endpoint that answers every request with the request's own headers: as a misconfigured
+    gateway or a hostile double does (status 400, JSON with a Huawei error code, or a plain-text body)."""
+
+    def __init__(self, json_body: bool) -> None:
+        import http.server
+        import json
+        import threading
+
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _answer(self) -> None:
+                headers = "\n".join(f"{k}: {v}" for k, v in self.headers.items())
+                outer.seen = headers
+                if json_body:
+                    body = json.dumps({"error_code": "APIGW.0101", "error_msg": f"bad request; you sent\n{headers}"})
+                    kind = "application/json"
+                else:
+                    body, kind = f"<html>rejected\n{headers}</html>", "text/html"
+                data = body.encode()
+                self.send_response(400)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.send_header("X-Request-Id", "x" * 10 + "\x1b[2K")
+                self.end_headers()
+                self.wfile.write(data)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _answer
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.seen = ""
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.mark.parametrize("json_body", [True, False])
+def test_an_endpoint_echoing_the_request_leaks_no_key_or_token(lab: RunningLab, json_body: bool) -> None:
+    echo = _Echo(json_body)
+    token = "SeCuRiTyToKeN" + "a1B2" * 40
+    settings = replace(lab.settings, endpoints={s: echo.url for s in lab.settings.endpoints}, security_token=token)
+    try:
+        with pytest.raises(CloudError) as info:
+            Cloud(settings).sms.show_task("any")
+    finally:
+        echo.server.shutdown()
+    err = info.value
+    assert "X-Security-Token" in echo.seen and settings.ak in echo.seen  # the endpoint did see (and echo) them
+    shown = f"{err} {err!r} {err.__cause__!r} {err.__context__!r}"
+    for secret in (settings.ak, settings.sk, token, token[:40], "Signature="):
+        assert secret not in shown
+    assert err.status == 400 and err.request_id is None  # an id with a control character is not quoted
+    if json_body:
+        assert err.code == "APIGW.0101" and "bad request" in str(err) and "[redacted]" in str(err)
+    else:
+        assert err.code is None and "not a Huawei error" in str(err) and "<html>" not in str(err)
+
+
+@pytest.mark.parametrize("text, kept, gone", [
+    ("Access=HPUAAKIDEXAMPLE12345, SignedHeaders=host;x-sdk-date, Signature=9f86d081884c7d659a2feaa0c55ad015",
+     "Access=", "HPUAAKIDEXAMPLE12345"),
+    ('{"password": "hunter2", "name": "web-01"}', "web-01", "hunter2"),
+    ("token=abc def", "def", "abc"),
+    ("server 3f0a1c2e-5b6d-4e7f-8a9b-0c1d2e3f4a5b is busy", "3f0a1c2e-5b6d-4e7f-8a9b-0c1d2e3f4a5b", "[redacted]"),
+])
+def test_redaction_keeps_ids_and_hides_secrets(text: str, kept: str, gone: str) -> None:
+    from mgc_iac.cloud._redact import redact
+
+    out = redact(text)
+    assert kept in out and gone not in out
+
+
 @pytest.mark.parametrize(("status", "code", "expected"), [
     (403, "SMS.1038", CloudConflictError),       # SMS's v3 pages answer refusals 403: a state, not credentials
     (403, "SMS.2015", CloudConflictError),

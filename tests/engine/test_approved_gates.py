@@ -28,6 +28,13 @@ def test_the_next_plan_shows_approved_gates_as_approved(stack_dir, store, cloud_
     markdown = render_plan(after.plan, "markdown", approved=after.approved)
     assert "✅ BusinessValidation (approved by bob@example.com (unsigned); runs at the next apply)" in markdown
     assert "⏸ Cutover" in markdown
+    # status says so too, in text and JSON
+    from mgc_iac.engine.status import stack_status
+
+    status = stack_status(after.plan, store.snapshot("demo"), approved=after.approved)
+    web = next(s for wf in status["workflows"] for s in wf["servers"] if s["server"] == "web-01")
+    assert web["approved"] == {"by": [{"name": "bob@example.com", "signed": False}],
+                               "text": "approved by bob@example.com (unsigned); runs at the next apply"}
     # and it is true: the next apply runs them and stops at Cutover
     result = apply(stack_dir, store, CloudSteps(cloud_cfg))[0]
     assert result.exit_code == 3 and sorted(w.gate.rsplit("/", 1)[1] for w in result.waiting) == ["Cutover"] * 2

@@ -22,7 +22,7 @@ def test_file_carries_what_a_reviewer_and_apply_need(demo_stack, tmp_path):
     plan = plan_stack(demo_stack).plan
     write_plan(plan, tmp_path / "p.json")
     body = json.loads((tmp_path / "p.json").read_text())
-    assert body["format_version"] == "1.2"
+    assert body["format_version"] == "1.3"
     assert body["state_serial"] == 0 and body["spec_digest"].startswith("sha256:")
     assert body["provenance"]["author"] is None  # only a signed plan (plan --sign-key) names its author
     assert body["spec"]["metadata"]["name"] == "demo"

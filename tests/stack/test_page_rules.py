@@ -69,11 +69,12 @@ def test_private_proxy_is_a_private_ip(make_stack, base, host, ok):
     assert (errs == []) is ok
 
 
-@pytest.mark.parametrize("url, ok", [("http://192.168.1.5/SMS-Agent.tar.gz", True), ("https://repo/a.tgz", True),
-                                     ("192.168.1.5/agent", False), ("file:///tmp/a", False)])
+@pytest.mark.parametrize("url, ok", [("https://192.168.1.5/SMS-Agent.tar.gz", True), ("https://repo/a.tgz", True),
+                                     ("192.168.1.5/agent", False), ("file:///tmp/a", False),
+                                     ("ftp://192.168.1.5/a.tgz", False)])
 def test_agent_package_url_is_a_url(make_stack, base, url, ok):
     wf(base)["network"] = {"type": "private", "agent_package_url": url}
-    assert (errors(make_stack, base, "network") == []) is ok
+    assert (errors(make_stack, base, "package-url") == []) is ok
 
 
 def test_target_region_and_project_are_the_stacks_region(make_stack, base):

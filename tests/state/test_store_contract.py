@@ -277,3 +277,121 @@ def test_a_newer_schema_is_refused(location, store):
         db.close()
     with pytest.raises(StateError, match="newer"):
         open_store(location)
+
+
+# --- read-only access (issue 19): plan, validate, status and report never write the state ------------------
+
+def test_a_read_only_store_reads_everything_and_writes_nothing(location, store):
+    with store.transaction("demo") as txn:
+        txn.put_step(StepRecord("w", "s", "CreateTarget", StepStatus.DONE))
+    store.close()
+    reader = open_store(location, read_only=True)
+    try:
+        assert reader.serial("demo") == 1 and "w/s/CreateTarget" in reader.snapshot("demo").steps
+        for write in (lambda: reader.transaction("demo").__enter__(), lambda: reader.lock("demo", "plan").__enter__(),
+                      lambda: reader.claim_slots("demo", [SlotRequest("w", "s", (1, 0))], 1),
+                      lambda: reader.leave_queue("demo")):
+            with pytest.raises(StateError, match="read-only"):
+                write()
+    finally:
+        reader.close()
+    again = open_store(location)
+    try:
+        assert again.serial("demo") == 1 and again.lock_info("demo") is None
+    finally:
+        again.close()
+
+
+def test_a_location_with_no_state_is_read_as_empty_and_never_created(location):
+    from mgc_iac.state import EmptyStore
+
+    reader = open_store(location, read_only=True)
+    assert isinstance(reader, EmptyStore) and reader.snapshot("demo").serial == 0 and reader.last_applied("x") is None
+    with pytest.raises(StateError):
+        reader.transaction("demo").__enter__()
+    reader.close()
+    if "://" in location:
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            assert conn.execute("SELECT to_regnamespace('mgc_iac')").fetchone()[0] is None
+    else:
+        assert not os.path.exists(location)
+
+
+def test_a_sqlite_file_another_apply_is_creating_reads_as_empty(tmp_path):
+    """A second apply that opens the file while the first is creating it sees no state, not `no such table`."""
+    import sqlite3
+
+    from mgc_iac.state import EmptyStore
+
+    path = tmp_path / "state.db"
+    creating = sqlite3.connect(path)
+    creating.execute("PRAGMA journal_mode=WAL")  # the file exists, its tables are not committed yet
+    creating.execute("BEGIN IMMEDIATE")
+    creating.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    reader = open_store(path, read_only=True)
+    assert isinstance(reader, EmptyStore) and reader.snapshot("demo").serial == 0
+    reader.close()
+    creating.rollback()
+    creating.close()
+
+
+def test_what_the_last_apply_ran_with_is_recorded_without_moving_the_serial(location, store):
+    from mgc_iac.state import AppliedRecord
+
+    assert store.last_applied("demo") is None
+    policy = {"required_approvers": 2, "signers": ["alice@example.com ssh-ed25519 AAAA"]}
+    with store.transaction("demo") as txn:
+        txn.record_applied(AppliedRecord("sha256:" + "1" * 64, policy, git_commit="abc"))
+    got = store.last_applied("demo")
+    assert got.policy == policy and got.spec_digest.endswith("1" * 64) and got.git_commit == "abc" and got.at
+    assert store.serial("demo") == 0
+    with store.transaction("demo") as txn:
+        txn.record_applied(AppliedRecord("sha256:" + "2" * 64, {**policy, "required_approvers": 3}))
+    assert store.last_applied("demo").policy["required_approvers"] == 3
+    assert store.export_stack("demo").applied.spec_digest.endswith("2" * 64)
+
+
+def test_the_example_grants_let_the_plan_role_read_and_never_write(pg_server, pg_url):
+    """examples/ci/mgc-iac/state-roles.sql, as a DBA runs it: apply (as the apply role) creates and writes the
+    state; a pull request's job logs in as the plan role, reads the state, and every write is refused."""
+    import psycopg
+
+    database = pg_url.rsplit("/", 1)[1]
+    with open(os.path.join(REPO, "examples", "ci", "mgc-iac", "state-roles.sql")) as file:
+        sql = file.read()
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = 'mgc_iac_plan'").fetchone():
+            # roles belong to the server: an earlier test's database made them (a DBA runs it once too)
+            sql = sql.replace("CREATE ROLE mgc_iac_apply LOGIN;", "").replace("CREATE ROLE mgc_iac_plan LOGIN;", "")
+        conn.execute(sql)
+        conn.execute("ALTER ROLE mgc_iac_apply PASSWORD 'apply-pw'")
+        conn.execute("ALTER ROLE mgc_iac_plan PASSWORD 'plan-pw'")
+    apply_url = f"postgresql://mgc_iac_apply@127.0.0.1:{pg_server.port}/{database}"
+    plan_url = f"postgresql://mgc_iac_plan@127.0.0.1:{pg_server.port}/{database}"
+    os.environ["PGPASSWORD"] = "plan-pw"
+    before = open_store(plan_url, read_only=True)  # nothing applied yet: an empty state, nothing created
+    assert before.snapshot("demo").serial == 0
+    before.close()
+    os.environ["PGPASSWORD"] = "apply-pw"
+    writer = open_store(apply_url)
+    with writer.transaction("demo") as txn:
+        txn.put_step(StepRecord("w", "s", "BusinessValidation", StepStatus.WAITING))
+    writer.close()
+    os.environ["PGPASSWORD"] = "plan-pw"
+    reader = open_store(plan_url, read_only=True)
+    try:
+        assert reader.snapshot("demo").steps["w/s/BusinessValidation"].status is StepStatus.WAITING
+    finally:
+        reader.close()
+    with pytest.raises(StateError):  # a writer's open (schema upgrade, advisory lock) as the plan role
+        s = open_store(plan_url)
+        with s.transaction("demo") as txn:
+            txn.put_step(StepRecord("w", "s", "Cutover", StepStatus.RUNNING, detail={"approved_by": ["mallory"]}))
+    with psycopg.connect(plan_url, password="plan-pw", autocommit=True) as conn:  # raw SQL, as a hostile job would
+        for statement in ("UPDATE mgc_iac.steps SET status = 'done'", "DELETE FROM mgc_iac.approvals",
+                          "INSERT INTO mgc_iac.applied VALUES ('demo', 'x', '{}', 'now', '')",
+                          "CREATE TABLE public.planted (x int)"):
+            with pytest.raises(psycopg.Error):
+                conn.execute(statement)

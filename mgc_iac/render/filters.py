@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from mgc_iac.plan.model import Action, Plan, ResourceChange, StepAction
+from mgc_iac.visible import Painted, visible
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-",
            Action.FORGET: "forget", Action.NOOP: " "}
@@ -29,7 +30,8 @@ _ABSENT = object()
 
 
 def paint(text: object, role: str, color: bool) -> str:
-    return click.style(str(text), **STYLES[role]) if color else str(text)
+    """`text` in the role's colour (escaped first: the colour codes are the only ones that reach the terminal)."""
+    return Painted(click.style(visible(text), **STYLES[role])) if color else str(text)
 
 
 def plural(count: int, singular: str, plural_form: str | None = None) -> str:
