@@ -4,6 +4,8 @@ operations) and what create_task refuses."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from mgc_iac.cloud import (
@@ -16,7 +18,7 @@ from mgc_iac.cloud import (
     partitioned_disk,
 )
 from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
-from mgc_iac.lab.testing import RunningLab, lab_task
+from mgc_iac.lab.testing import RunningLab, lab_task, lab_task_request
 
 
 class Clock:
@@ -198,6 +200,33 @@ def test_clone_test_makes_a_server_of_its_own_while_the_sync_goes_on(cloud: Clou
     assert cloud.ecs.find_servers(name=done.clone.name) == []
     cloud.sms.task_action(task, "clone_test")                             # the old clone is gone: a new one
     assert cloud.sms.show_task(task).clone.vm_id != done.clone.vm_id
+
+
+def test_a_sync_round_that_ends_while_a_clone_is_made_does_not_lose_the_clone(cloud: Cloud,
+                                                                              lab: RunningLab) -> None:
+    """Continuous synchronisation: a round the agent finishes after clone_test must not replace the clone's own
+    transition (the clone stayed CREATING forever and TestLaunch waited without end): the clone is FINISHED after
+    its transition time, the source back in sync, and the next round follows."""
+    clock = Clock(lab)
+    source, request, _ = lab_task_request(cloud)
+    task = cloud.sms.create_task(dataclasses.replace(request, syncing=True))
+    cloud.sms.task_action(task, "start")
+    assert cloud.sms.show_command(source).name == "START"
+    cloud.sms.report_progress(task, Progress("MIGRATE_LINUX_FILE", 100, 12 << 30, 12 << 30))
+    assert cloud.sms.show_task(task).state == "SYNCING"                   # continuous: the rounds follow
+    clock.tick(LabControl(lab.settings).settings()["sync_interval_seconds"] + 1)
+    assert cloud.sms.show_command(source).name == "SYNC"                 # a round is running
+    cloud.sms.task_action(task, "clone_test")
+    assert cloud.sms.show_source(source).state == "cloning"
+    cloud.sms.report_progress(task, Progress("SYNC_LINUX_FILE", 100, 12 << 30, 12 << 30))   # the round ends
+    assert cloud.sms.show_source(source).state == "cloning"               # still making the clone
+    clock.tick()
+    done = cloud.sms.show_task(task)
+    assert done.clone is not None and done.clone.state == "FINISHED" and done.state == "SYNCING"
+    assert cloud.sms.show_source(source).state == "syncing"
+    clock.tick(LabControl(lab.settings).settings()["sync_interval_seconds"] + 1)
+    cloud.sms.show_task(task)                                             # a read begins the next round
+    assert cloud.sms.show_command(source).name == "SYNC"
 
 
 def test_create_task_refuses_what_the_api_refuses(cloud: Cloud, lab: RunningLab) -> None:

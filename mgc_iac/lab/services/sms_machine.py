@@ -170,6 +170,8 @@ def _cloned(lab: LabContext, task: dict[str, Any], pending: dict[str, Any]) -> d
     else:
         task["clone_server"] = {**task["clone_server"], "clone_state": "FINISHED"}
     set_source(lab, task, state=pending.get("source_state") or "syncing")   # back to its synchronisation
+    if task.pop("round_after_clone", False) and task["state"] == "SYNCING":
+        later(lab, task, "ROUND", lab.sync_interval())    # the round that ended during the clone: next one
     return task
 
 
@@ -212,10 +214,17 @@ def finish(lab: LabContext, task: dict[str, Any], phase: str) -> None:
     task["migrate_speed"] = 0.0
     if cycle_of(lab, task) in ("cutovering", "cutovered"):
         return                        # a round that ends during the launch: the cutover decides what comes next
-    set_source(lab, task, state="syncing", cycle="syncing")   # replicated: ready to sync or to cut over
+    # a round that ends while a clone is made: the source stays `cloning` and the clone's transition stays
+    # pending (one pending slot); the next round is scheduled when the clone is done (_cloned)
+    cloning = (task.get("pending") or {}).get("to") == "cloned"
+    if not cloning:
+        set_source(lab, task, state="syncing", cycle="syncing")   # replicated: ready to sync or to cut over
     if task["syncing"]:
         task["state"] = "SYNCING"
-        later(lab, task, "ROUND", lab.sync_interval())
+        if cloning:
+            task["round_after_clone"] = True
+        else:
+            later(lab, task, "ROUND", lab.sync_interval())
         return
     task["state"] = f"{phase}_SUCCESS"
 
