@@ -262,7 +262,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
         profile: Path | None = None, state: str | None = None, rate_limit: float | None = None,
         poll_interval: float | None = None, rate_per: str = "api") -> dict[str, Any]:
     from mgc_iac.cloud import limiters, reset_limiters
-    from mgc_iac.lab.process import start_background, stop_background
+    from mgc_iac.lab import start_background, stop_background
 
     reset_limiters()  # each run starts with fresh client-side limiters (a new lab, a new process's worth)
     load_before = os.getloadavg()[0]  # other work on the machine (the figure at the end counts our own threads)
@@ -447,7 +447,7 @@ def steady(servers: int, workdir: Path, window: float, rate_limit: float | None,
     the SMS calls the lab answers during `window` seconds, once every copy has started and one poll interval
     passed, per task and per minute."""
     from mgc_iac.cloud import reset_limiters
-    from mgc_iac.lab.process import start_background, stop_background
+    from mgc_iac.lab import start_background, stop_background
 
     reset_limiters()
     ramp = servers * 0.25 + 30          # generous: StartUpAgent of every server at parallelism 10 under the limit

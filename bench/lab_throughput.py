@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 
 from mgc_iac.cloud import Cloud, CloudSettings, LabControl
-from mgc_iac.lab.process import LabEndpoint, start_background, stop_background
+from mgc_iac.lab import LabEndpoint, start_background, stop_background
 from mgc_iac.lab.signature import sign_headers
 from mgc_iac.lab.testing import lab_task
 

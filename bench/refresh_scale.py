@@ -48,7 +48,7 @@ def best(fn, repeat: int = 3) -> tuple[float, object]:
 
 
 def run(servers: int, workdir: Path) -> None:
-    from mgc_iac.lab.process import start_background, stop_background
+    from mgc_iac.lab import start_background, stop_background
 
     lab_dir, stack_dir = workdir / "lab", workdir / "stack"
     write_stack(stack_dir, servers, servers)

@@ -1,10 +1,17 @@
 """mgc-iac: server migrations to Huawei Cloud declared as code.
 
-The public Python API is the spec model (to write a `stack.py`) and a few entry points. Names are
-resolved lazily so that `mgc-iac --help` does not import pydantic or the SDK.
+The public Python API: the stack model (to write a `stack.py`) and the operations the CLI runs, over a
+Workspace (mgc_iac.operations). Names are resolved lazily so that `mgc-iac --help` does not import pydantic or
+the SDK.
 
     from mgc_iac import Stack, Metadata, Source, Disk, Workflow, WorkflowSource, TargetSpec
     stack = Stack(metadata=Metadata(name="demo", project="shop"), sources=[...], workflows=[...])
+
+    from mgc_iac import ApplyRequest, Workspace, apply, open_for_apply, status, validate
+    with Workspace.open("stacks/demo") as ws:
+        assert validate(ws).valid
+    with open_for_apply(Path("stacks/demo")) as ws:        # the stack's lock is held until the block ends
+        applied = apply(ws, ApplyRequest(auto_approve=True), view)  # view: planned, confirm, progress, note
 """
 
 from __future__ import annotations
@@ -37,22 +44,43 @@ _EXPORTS = {
     "DiskResize": "mgc_iac.stack.models",
     "ApprovalPolicy": "mgc_iac.stack.models",
     "Limits": "mgc_iac.stack.models",
-    # entry points
+    # loading and planning a stack from its path
     "load_stack": "mgc_iac.stack.loader",
     "plan_stack": "mgc_iac.operations.planning",
     "Plan": "mgc_iac.plan.model",
     "Diagnostic": "mgc_iac.diagnostics",
     "MgcIacError": "mgc_iac.errors",
+    # the operations (what each CLI command calls), over a Workspace; results are data
+    "Workspace": "mgc_iac.operations.workspace",
+    "validate": "mgc_iac.operations.validate",
+    "PlanRequest": "mgc_iac.operations.plan",
+    "open_for_plan": "mgc_iac.operations.plan",
+    "create_plan": "mgc_iac.operations.plan:plan",
+    "ApplyRequest": "mgc_iac.operations.apply",
+    "open_for_apply": "mgc_iac.operations.apply",
+    "apply": "mgc_iac.operations.apply",
+    "ApproveRequest": "mgc_iac.operations.approve",
+    "open_for_approve": "mgc_iac.operations.approve",
+    "approve": "mgc_iac.operations.approve",
+    "status": "mgc_iac.operations.status",
+    "report": "mgc_iac.operations.report",
+    "discover": "mgc_iac.operations.discover",
+    "retry": "mgc_iac.operations.repair",
+    "resync": "mgc_iac.operations.repair",
+    "unlock": "mgc_iac.operations.repair",
+    "export_state": "mgc_iac.operations.state:export",
+    "migrate_state": "mgc_iac.operations.state:migrate",
 }
 
 __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
+    target = _EXPORTS.get(name)
+    if target is None:
         raise AttributeError(f"module 'mgc_iac' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr or name)
 
 
 def __dir__() -> list[str]:

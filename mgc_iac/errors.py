@@ -11,6 +11,7 @@
     |   +-- ApprovalError       an approval is malformed or does not match the plan
     |   +-- StateTamperedError  the state claims a gate passed that no verified approval passes
     |   +-- ConfigError         missing credentials, a bad endpoint, a bad option
+    |   +-- UsageError          an operation asked for wrongly (a missing or conflicting option)
     +-- StateError              the state store is unusable (corrupt, unreachable)
     +-- CloudError              a cloud call failed (service, operation, code, request id; never a secret)
     |   +-- CloudAuthError      401/403
@@ -99,6 +100,10 @@ class MacConflictError(UserError):
 
 class ConfigError(UserError):
     """Missing or wrong configuration (credentials, endpoints, options)."""
+
+
+class UsageError(UserError):
+    """An operation asked for wrongly: a missing or conflicting option (the CLI's `--help` tells the right way)."""
 
 
 class StateError(MgcIacError):

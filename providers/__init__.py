@@ -1,7 +1,7 @@
 """Pulumi dynamic providers for mgc-iac's resource kinds (one module per kind); see README.md.
 
 They are stateless and picklable: every method builds its cloud client from the `cloud` input at call time
-(providers/_cloud.py). mgc-iac's engine calls them in-process; under Pulumi they run in `python -m
+(mgc_iac.cloud.endpoint.cloud_for). mgc-iac's engine calls them in-process; under Pulumi they run in `python -m
 pulumi.dynamic`.
 
 The folder is the repository's top-level providers/ (the project's layout); it is imported and installed only as

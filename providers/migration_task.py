@@ -39,10 +39,11 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from mgc_iac.cloud.endpoint import cloud_for
 from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import MIGRATION_TASK
-from mgc_iac.providers._cloud import cloud_for
 from mgc_iac.providers._diff import diff_attrs
+from mgc_iac.providers._sources import find_source
 
 META = ("stack", "address", "cloud", "target_server_id")
 ALL_DAY = ("00:00", "23:59")
@@ -82,27 +83,6 @@ def task_configuration(props: dict[str, Any]) -> dict[str, str]:
     return {"DYNAMIC_PORT": str(int(props.get("migration_port") or 22)), "MIGRATE_EXCLUDE_DIR": copy_excludes,
             "SYNC_EXCLUDE_DIR": copy_excludes, "CONSISTENCY_MODE": mode,
             "CONSISTENCY_DIR": ",".join(checked) if mode else ""}
-
-
-def find_source(cloud: Any, mac: str, name: str | None = None) -> Any:
-    """The SMS source server whose network cards include `mac` (what the agent registered). list_servers has no
-    networks: the sources named `name` are asked first and each is confirmed by its MACs in show_server; when
-    none matches, every source is confirmed the same way. The MAC decides."""
-    mac = mac.lower()
-    named = cloud.sms.list_sources(name=name) if name else []
-    for listed in named:
-        source = cloud.sms.show_source(listed.id)
-        if mac in (m.lower() for m in source.macs):
-            return source
-    asked = {n.id for n in named}
-    for listed in cloud.sms.list_sources():          # named otherwise: every source, each confirmed by its MACs
-        if listed.id in asked:
-            continue
-        source = cloud.sms.show_source(listed.id)
-        if mac in (m.lower() for m in source.macs):
-            return source
-    raise CloudNotFoundError(f"no SMS source server has MAC {mac}: the agent has not registered it (StartUpAgent "
-                             "runs it)", service="sms", operation="show_server")
 
 
 _PLAN_VOLUME = ("name", "size", "used_size", "device_use", "file_system", "mount_point", "index", "uuid",

@@ -74,7 +74,7 @@ async def _start(source: HostAccess, package: AgentPackage, answers: str,
 def wait_registered(source: HostAccess, settings: Any, macs: list[str], name: str) -> str:
     """The SMS source whose MAC the agent reported, connected; the agent's death ends the wait."""
     from mgc_iac.cloud import Cloud
-    from mgc_iac.providers.migration_task import find_source
+    from mgc_iac.providers._sources import find_source
 
     cloud = Cloud(settings)
     deadline = time.monotonic() + REGISTER_TIMEOUT_SECONDS
@@ -139,6 +139,8 @@ def ensure_agent_for_task(props: dict[str, Any], stack_setting: str | None) -> b
     """Under Pulumi, SMS does not know the task's source yet: start its agent as StartUpAgent does, from the
     stack of `mgc-iac:stack` (relative to Pulumi.yaml). False when it cannot be started from here (no stack
     configured, or a source mgc-iac does not reach over SSH): the caller raises SMS's answer then."""
+    from mgc_iac.cloud.endpoint import lab_seed
+    from mgc_iac.lab.host_access import SeedLabHosts
     from mgc_iac.ssh.hosts import MigrationHosts
     from mgc_iac.stack.loader import load_stack
 
@@ -150,7 +152,11 @@ def ensure_agent_for_task(props: dict[str, Any], stack_setting: str | None) -> b
     loaded = load_stack(stack_dir)
     spec = loaded.canonical
     workflow, server = props["address"].split("/")[:2]
-    source = MigrationHosts(spec, loaded.directory, props["cloud"]).source(server)
+    config = props["cloud"]
+    seed = lab_seed(loaded.directory) if config.get("provider") == "lab" and config.get("lab_dir") else None
+    # the lab hosts as they run (the program's workspace started them): a provider never starts them
+    hosts = MigrationHosts(spec, SeedLabHosts(seed, lambda: config) if seed is not None else None)
+    source = hosts.source(server)
     if source is None:
         return False
     flow = next((w for w in spec.get("workflows", []) if w.get("name") == workflow), {})

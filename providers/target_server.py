@@ -4,7 +4,7 @@
 Inputs: the graph's target attributes (mgc_iac.graph.build._target_attrs) plus `stack`, `address`, `os`,
 `generation` (bumped on each replacement, so a replacement gets a new idempotency token), `incarnation`
 (the engine's: new for each new server at an address, kept across replays of one create) and `cloud`
-(providers/_cloud.py). Outputs: ids and addresses, never a credential.
+(mgc_iac.cloud.endpoint.cloud_for). Outputs: ids and addresses, never a credential.
 
 Encryption: root and data volumes carry metadata `__system__encrypted: "1"` and `__system__cmkid: KEY_ID`
 (an enabled AES_256 key; an alias is resolved to its id). It never changes on an existing disk: replace.
@@ -16,6 +16,7 @@ replay finds it.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from pulumi.dynamic import (
@@ -28,9 +29,10 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
+from mgc_iac.cloud.endpoint import cloud_for
+from mgc_iac.cloud.lookups import lookup
 from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.graph.kinds import EIP_BANDWIDTH_MBPS, TARGET_SERVER
-from mgc_iac.providers._cloud import client_token, cloud_for, lookup
 from mgc_iac.providers._diff import diff_attrs
 
 TOKEN_RETRIES = 3
@@ -148,3 +150,12 @@ class TargetServerProvider(ResourceProvider):
             cloud.ecs.delete_server(id_, delete_volumes=True)
         except CloudNotFoundError:
             return
+
+
+def client_token(stack: str, address: str, generation: int = 0, incarnation: str = "") -> str:
+    """The idempotency token of a create (ECS X-Client-Token): the same stack, address, generation and
+    incarnation give the same token, so a create replayed after a crash answers the server the first attempt
+    created; a new incarnation (a server created again after its record was deleted) gets a new token."""
+    seed = f"{stack}/{address}#{generation}" + (f"@{incarnation}" if incarnation else "")
+    digest = hashlib.sha256(seed.encode()).hexdigest()
+    return f"mgc-iac-{digest[:40]}"

@@ -21,7 +21,7 @@ def lab(tmp_path: Path) -> Iterator[RunningLab]:
 
 
 def refreshed(stack_dir: Path, lab: RunningLab):
-    facts = gather_facts(load_stack(stack_dir), cloud=Cloud(lab.settings), sources=False)
+    facts = gather_facts(load_stack(stack_dir), Cloud(lab.settings), sources=False)
     return facts, check(stack_dir, facts=facts).diagnostics
 
 

@@ -17,7 +17,7 @@ from mgc_iac.operations.planning import plan_stack
 from mgc_iac.plan.model import Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
 from mgc_iac.render import render_diagnostics, render_plan
-from mgc_iac.render._filters import human_duration, md_cell, mermaid_id
+from mgc_iac.render.filters import human_duration, md_cell, mermaid_id
 from mgc_iac.state import ResourceRecord, SQLiteStore, StepRecord, StepStatus
 
 DEMO = Path(__file__).resolve().parents[1] / "stacks" / "demo"

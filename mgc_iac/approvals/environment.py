@@ -1,4 +1,5 @@
-"""The environment approvals are bound to, and the Trust that checks them, for one stack as the CLI sees it."""
+"""The Trust that checks a stack's approvals in one environment (state backend id + cloud account, given) under the
+approval policy in force."""
 
 from __future__ import annotations
 
@@ -8,35 +9,18 @@ from typing import Any
 
 from mgc_iac.approvals.policy import Policy, allowed_signers_path, in_force, policy_of, signers_file
 from mgc_iac.approvals.trust import Environment, Trust
-from mgc_iac.errors import ConfigError
 from mgc_iac.state.store import StateStore
 
-__all__ = ["allowed_signers_path", "cloud_account", "policy_of", "trust_for", "trust_in"]
+__all__ = ["allowed_signers_path", "policy_of", "trust_for", "trust_in"]
 
 
-def cloud_account(spec: dict[str, Any], stack_dir: Path | None) -> str:
-    """provider/region/project_id of the cloud the stack migrates into (no credential needed to tell)."""
-    cloud = spec.get("cloud") or {}
-    provider = cloud.get("provider", "lab")
-    region = cloud.get("region", "cn-north-4")
-    if provider == "huaweicloud":
-        project = os.environ.get("HUAWEICLOUD_SDK_PROJECT_ID")
-        if not project:
-            raise ConfigError("set HUAWEICLOUD_SDK_PROJECT_ID to the project the stack migrates into: approvals "
-                              "are signed for one cloud account/project")
-        return f"huaweicloud/{region}/{project}"
-    from mgc_iac.cloud.endpoint import cloud_config, settings_for
-
-    settings = settings_for(cloud_config(spec, stack_dir))  # the lab's own project id (it starts when needed)
-    return f"{provider}/{settings.region}/{settings.project_id}"
-
-
-def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, store: StateStore, *,
+def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, store: StateStore, *, account: str,
               trusted_ref: str | None = None) -> Trust:
-    """How `stack`'s approvals are checked against this state backend and this cloud account, under the approval
+    """How `stack`'s approvals are checked against this state backend and this cloud account (`account`:
+    provider/region/project, which the workspace resolves: approvals never resolve a cloud), under the approval
     policy in force: recorded at the last apply (or the stack at a trusted ref), never the change under review."""
     recorded = store.last_applied(stack)
-    return trust_in(stack, Environment(store.environment_id(), cloud_account(spec, stack_dir)),
+    return trust_in(stack, Environment(store.environment_id(), account),
                     in_force(recorded.policy if recorded else None, spec, stack_dir,
                              trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None), spec, stack_dir)
 

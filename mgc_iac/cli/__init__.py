@@ -1,7 +1,7 @@
-"""The `mgc-iac` command line. The only layer that prints; everything below returns data or raises.
+"""The `mgc-iac` command line: click only. Each command parses its arguments, calls one operation of
+mgc_iac.operations (over a Workspace) and renders the result; the only layer that prints.
 
-Subcommands live in one module each and are imported only when invoked, so `mgc-iac --help` stays fast
-(no SDK, no Pulumi, no asyncssh at start-up).
+Subcommands are imported only when invoked, so `mgc-iac --help` stays fast (no SDK, no Pulumi, no asyncssh).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("mgc_iac.cli.apply_cmds:status_cmd", "Show each server's step, state, progress, gates and queue."),
     "retry": ("mgc_iac.cli.apply_cmds:retry_cmd", "Full Retry of a server: delete its task, restart at StartUpAgent."),
     "sync": ("mgc_iac.cli.apply_cmds:sync_cmd", "Run a server's incremental synchronization again."),
-    "state": ("mgc_iac.cli.apply_cmds:state_group", "Inspect, export, migrate or repair state."),
+    "state": ("mgc_iac.cli.state_cmds:state_group", "Inspect, export, migrate or repair state."),
     "report": ("mgc_iac.cli.report_cmd:report_cmd", "Write an HTML report of a stack's migration (from state)."),
     "pulumi": ("mgc_iac.cli.pulumi_cmd:pulumi_group", "Write a Pulumi project that declares mgc-iac stacks."),
 }

@@ -27,7 +27,7 @@ from rich.text import Text
 
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.plan.model import Plan, StepAction
-from mgc_iac.render._filters import human_duration
+from mgc_iac.render.filters import human_duration
 from mgc_iac.visible import visible_line
 
 COPY_STEPS = ("StartMigration", "StartSynchronization")

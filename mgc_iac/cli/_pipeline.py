@@ -1,11 +1,9 @@
-"""What apply needs to run in pipelines: a --max-wait DURATION, and the stack lock taken before planning."""
+"""What apply parses for pipelines: a --max-wait DURATION and the deadline it gives."""
 
 from __future__ import annotations
 
 import re
 import time
-from contextlib import ExitStack
-from pathlib import Path
 from typing import Any
 
 import click
@@ -35,17 +33,3 @@ class Duration(click.ParamType):
 def deadline(max_wait: float | None) -> float | None:
     """The time.monotonic() by which apply returns (None: no limit)."""
     return None if max_wait is None else time.monotonic() + max_wait
-
-
-def lock_stack(resources: ExitStack, store: Any, stack: str) -> None:
-    """Hold the stack's writer lock until `resources` closes: taken before planning, so a second apply is told who
-    holds it at once instead of after its whole plan and prompt."""
-    resources.enter_context(store.lock(stack, "apply"))
-
-
-def stack_name(stack_dir: Path) -> tuple[str, dict[str, Any]]:
-    """The stack's name and canonical spec (what locates its state), from loading it."""
-    from mgc_iac.stack.loader import load_stack
-
-    loaded = load_stack(stack_dir)
-    return loaded.stack.metadata.name, loaded.canonical

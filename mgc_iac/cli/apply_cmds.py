@@ -1,4 +1,4 @@
-"""`apply`, `approve`, `status` and `state`: run a plan, approve its gates, see where servers stand.
+"""`apply`, `status`, `retry` and `sync`: parse, call the operation (mgc_iac.operations), render its result.
 
 Exit codes of apply: 0 everything done, 3 stopped only at manual gates (or queued behind the account-wide
 cap), 4 returned at the --max-wait deadline with cloud work in progress, 1 a step failed or a refusal (stale
@@ -9,16 +9,21 @@ from __future__ import annotations
 
 import json
 import sys
-from contextlib import ExitStack
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mgc_iac.cli._output import print_diagnostics, use_color
-from mgc_iac.cli._pipeline import Duration, deadline, lock_stack, stack_name
+from mgc_iac.cli._pipeline import Duration, deadline
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.visible import visible_line
+
+if TYPE_CHECKING:
+    from mgc_iac.operations.apply import Applied
+    from mgc_iac.operations.planning import Planned
+    from mgc_iac.plan.model import Plan
 
 
 class _PrintHooks(Hooks):
@@ -61,34 +66,37 @@ class _PrintHooks(Hooks):
         click.echo(f"  ! {visible_line(text)}", err=True)
 
 
-def _is_plan_file(path: Path) -> bool:
-    return path.is_file() and path.suffix == ".json"
+class _TerminalView:
+    """How apply shows its work here: the plan of a stack, a confirmation, the live view (or plain lines)."""
 
+    def __init__(self, no_progress: bool) -> None:
+        self.no_progress = no_progress
 
-def _store_for(stack_dir: Path | None, spec: dict[str, Any], *, read_only: bool = False,
-               new_state: bool = False):  # -> StateStore
-    """The stack's state: read-only for commands that only read it; a writer refuses, in CI, a location
-    holding no state unless `new_state`."""
-    import os
+    def planned(self, planned: Planned, digest: str) -> None:
+        from mgc_iac.diagnostics import Diagnostics
+        from mgc_iac.render import render_plan
 
-    from mgc_iac.state import STATE_ENV, default_state_path, open_for_writing, open_store
+        print_diagnostics(Diagnostics(list(planned.checked.diagnostics.warnings)))
+        click.echo(render_plan(planned.plan, "text", color=use_color(), digest=digest, approved=planned.approved),
+                   nl=False)
 
-    if stack_dir is None and not os.environ.get(STATE_ENV):
-        raise click.UsageError(f"cannot tell where the state is: pass --stack-dir or set {STATE_ENV}")
-    state = spec.get("state") or {}
-    location = default_state_path(stack_dir or Path.cwd(), state.get("path"), state.get("url"))
-    return open_store(location, read_only=True) if read_only else open_for_writing(location, new_state=new_state)
+    def confirm(self, plan: Plan) -> bool:
+        if not sys.stdin.isatty():
+            raise click.UsageError("not a terminal: pass --auto-approve to apply without a confirmation "
+                                   "(manual gates still need `mgc-iac approve`)")
+        click.confirm("Apply this plan?", abort=True)
+        return True
 
+    def progress(self, plan: Plan) -> AbstractContextManager[Hooks]:
+        from mgc_iac.cli._live import progress_hooks
 
-def _approvals_file(stack_dir: Path | None):  # -> ApprovalsFile | None
-    from mgc_iac.approvals import approvals_path, load_approvals_file
+        return progress_hooks(plan, _PrintHooks(), self.no_progress)  # the live view on a terminal
 
-    path = approvals_path(stack_dir) if stack_dir is not None else None
-    return load_approvals_file(path) if path is not None else None
+    def note(self, text: str) -> None:
+        click.echo(f"  ! {visible_line(text)}", err=True)
 
-
-def _stack_dir_of(stack: Path) -> Path:
-    return stack if stack.is_dir() else stack.parent
+    def reviewed(self, text: str) -> None:
+        click.echo(text)
 
 
 @click.command("apply")
@@ -145,127 +153,28 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     Exit codes: 0 done, 1 error or a failed step, 3 waiting at gates (or queued behind the account-wide cap),
     4 in progress (--max-wait ran out while the cloud works: apply again later), 130 interrupted (Ctrl-C).
     """
-    if (reviewed_plan or continue_only) and _is_plan_file(target):
+    from mgc_iac.operations.apply import ApplyRequest, apply, open_for_apply
+    from mgc_iac.operations.planfile import is_plan_file
+
+    if (reviewed_plan or continue_only) and is_plan_file(target):
         raise click.UsageError("--reviewed-plan and --continue-only apply a STACK directory (a plan file is already "
                                "exactly what is applied)")
-    with ExitStack() as resources:
-        _apply(resources, target, auto_approve, parallelism, stack_dir, deadline(max_wait), refresh, no_progress,
-               _Pipeline(reviewed_plan, continue_only, new_state))
-
-
-class _Pipeline:
-    """What a pipeline job asks apply to hold to (see mgc_iac/plan/reviewed.py)."""
-
-    def __init__(self, reviewed: Path | None = None, continue_only: bool = False, new_state: bool = False) -> None:
-        self.reviewed, self.continue_only, self.new_state = reviewed, continue_only, new_state
-
-
-def _apply(resources: ExitStack, target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None,
-           until: float | None, refresh: bool, no_progress: bool, pipeline: _Pipeline | None = None) -> None:
-    from mgc_iac.approvals.environment import trust_for
-    from mgc_iac.cli._live import progress_hooks
-    from mgc_iac.cli._replan import replan_for_file, stack_dir_for
-    from mgc_iac.cloud.endpoint import cloud_config
-    from mgc_iac.engine import CloudSteps, Engine, EngineOptions
-    from mgc_iac.operations.planning import plan_stack
-    from mgc_iac.plan.planfile import plan_digest, read_plan
-    from mgc_iac.render import render_plan
-
-    color = use_color()
-    expected_serial = None
-    pipeline = pipeline or _Pipeline()
-    if _is_plan_file(target):
-        proposed, _ = read_plan(target)
-        directory = stack_dir_for(target, stack_dir, proposed.provenance.stack_dir)
-        name, spec = stack_name(directory)
-        store = _store_for(directory, spec, new_state=pipeline.new_state)
-        resources.callback(store.close)
-        lock_stack(resources, store, name)  # before planning: a refusal comes before any work
-        planned, digest = replan_for_file(target, directory, store, refresh=refresh, new_state=pipeline.new_state)
-        plan = planned.plan
-        if proposed.provenance.signature:
-            _record_plan_signature(trust_for(plan.stack, plan.spec, directory, store), store, plan,
-                                   proposed.provenance.signature)
-        expected_serial = plan.state_serial
-    else:
-        from mgc_iac.plan.reviewed import check_continues, check_reviewed
-
-        directory = _stack_dir_of(target)
-        name, spec = stack_name(target)
-        store = _store_for(directory, spec, new_state=pipeline.new_state)
-        resources.callback(store.close)
-        lock_stack(resources, store, name)
-        planned = plan_stack(target, store=store, refresh_resources=refresh, new_state=pipeline.new_state)
-        plan = planned.plan
-        digest = plan_digest(plan)
-        if pipeline.continue_only:
-            check_continues(plan, store.last_applied(plan.stack))
-        if pipeline.reviewed is not None:
-            click.echo(check_reviewed(plan, digest, pipeline.reviewed))
-        print_diagnostics(_warnings(planned))
-        expected_serial = plan.state_serial  # someone else applying between plan and apply makes it stale
-        click.echo(render_plan(plan, "text", color=color, digest=digest, approved=planned.approved), nl=False)
-        if not plan.has_changes:
-            click.echo("Nothing to apply.")
-            return
-        if not auto_approve:
-            if not sys.stdin.isatty():
-                raise click.UsageError("not a terminal: pass --auto-approve to apply without a confirmation "
-                                       "(manual gates still need `mgc-iac approve`)")
-            click.confirm("Apply this plan?", abort=True)
-    from mgc_iac.ssh.hosts import MigrationHosts
-
-    trust = trust_for(plan.stack, plan.spec, directory, store)
-    cloud = cloud_config(plan.spec, directory)
-    runner = CloudSteps(cloud, hosts=MigrationHosts(plan.spec, directory, cloud))
-    with progress_hooks(plan, _PrintHooks(), no_progress) as hooks:  # the live view on a terminal
-        engine = Engine(plan, digest, store, runner, hooks=hooks,
-                        approvals_file=_approvals_file(directory), trust=trust,
-                        options=EngineOptions(parallelism=parallelism, expected_serial=expected_serial,
-                                              replan_digest=_replanner(directory, store), deadline=until))
-        result = engine.run()
-    resources.close()
-    _summary(result, directory, trust.require_signatures, trust.environment)
-    raise SystemExit(result.exit_code)
-
-
-def _record_plan_signature(trust, store, plan, signature: str) -> None:  # noqa: ANN001 - Trust, StateStore, Plan
-    """A signed plan file names its author: verified here (ignored when it does not verify) and recorded."""
-    from mgc_iac.approvals import plan_message
-    from mgc_iac.approvals.sshsig import PLAN_NAMESPACE
-    from mgc_iac.errors import ApprovalError, ConfigError
-
-    try:
-        principal = trust.principal(plan_message(plan.stack, plan.spec_digest, trust.environment), signature,
-                                    PLAN_NAMESPACE)
-    except (ApprovalError, ConfigError) as exc:
-        click.echo(f"  ! the plan file's signature does not count here: {exc}", err=True)
+    request = ApplyRequest(plan_file=target if is_plan_file(target) else None, auto_approve=auto_approve,
+                           parallelism=parallelism, refresh=refresh, deadline=deadline(max_wait),
+                           reviewed_plan=reviewed_plan, continue_only=continue_only, new_state=new_state)
+    with open_for_apply(target, stack_dir, new_state=new_state) as ws:
+        applied = apply(ws, request, _TerminalView(no_progress))
+    if applied.nothing_to_apply:
+        click.echo("Nothing to apply.")
         return
-    with store.transaction(plan.stack) as txn:
-        txn.add_plan_signature(plan.spec_digest, principal, signature)
+    _summary(applied)
+    raise SystemExit(applied.exit_code)
 
 
-def _replanner(directory: Path | None, store):  # -> Callable[[], str] | None
-    if directory is None:
-        return None
-
-    def digest() -> str:
-        from mgc_iac.operations.planning import plan_stack
-        from mgc_iac.plan.planfile import plan_digest
-
-        return plan_digest(plan_stack(directory, store=store).plan)
-
-    return digest
-
-
-def _warnings(planned):  # -> Diagnostics
-    from mgc_iac.diagnostics import Diagnostics
-
-    return Diagnostics(list(planned.checked.diagnostics.warnings))
-
-
-def _summary(result, directory: Path | None, signed: bool = False, env=None) -> None:  # noqa: ANN001 - Environment
-    where = str(directory) if directory is not None else result.stack
+def _summary(applied: Applied) -> None:
+    result, env = applied.result, applied.environment
+    assert result is not None
+    where = str(applied.directory)
     click.echo(f"\n{len(result.done)} step(s) done.")
     for gate, error in result.failed.items():
         click.echo(f"FAILED {gate}: {visible_line(error)}")
@@ -281,9 +190,9 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
         for waiting in result.waiting:
             click.echo(f"  {waiting.gate}: needs {visible_line(waiting.reason)}")
         gates = " ".join(f"--gate {w.gate}" for w in result.waiting)
-        how = "--key ~/.ssh/id_ed25519" if signed else "--by NAME"
+        how = "--key ~/.ssh/id_ed25519" if applied.signed else "--by NAME"
         click.echo(f"Approve with: mgc-iac approve {where} {gates} {how}")
-        if digest and env is not None and signed:
+        if digest and env is not None and applied.signed:
             click.echo(f"In a PR, without the state backend: mgc-iac approve {where} {gates} --key "
                        f"~/.ssh/id_ed25519 --to-file --digest {digest} --environment {env.state_id} --cloud "
                        f"{env.cloud}; commit {where}/approvals.yaml; then apply again.")
@@ -298,7 +207,7 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
                    "to pick it up (exit code 4).")
     if result.interrupted:
         click.echo("Interrupted: the journal is consistent; apply again to resume.")
-    elif result.exit_code == 0:
+    elif applied.exit_code == 0:
         click.echo("Apply complete.")
 
 
@@ -308,30 +217,21 @@ def _summary(result, directory: Path | None, signed: bool = False, env=None) -> 
 @click.option("--watch", is_flag=True, help="Follow the stack while an apply runs it elsewhere (never takes its lock).")
 @click.option("--interval", type=click.FloatRange(0.1), default=2.0, show_default=True, help="Seconds between reads.")
 def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
-    """Where each server of STACK stands: current step, state, progress, gates waiting, queue position."""
-    from mgc_iac.engine.status import stack_status
-    from mgc_iac.operations.planning import plan_stack
+    """Where each server of STACK stands: current step, state, progress, gates waiting, queue position.
 
-    planned = plan_stack(stack)
-    plan = planned.plan
-    store = _store_for(_stack_dir_of(stack), plan.spec, read_only=True)
-    if watch:
-        from mgc_iac.cli.status_watch import watch_status
+    With --watch it only reads: every INTERVAL it prints what moved since the last read (one line per server
+    whose step or state changed; JSON lines with --format json), and ends when no server is running or queued
+    and no apply holds the lock, or on Ctrl-C.
+    """
+    from mgc_iac.operations import status as ops
+    from mgc_iac.operations.workspace import Workspace
 
-        try:
-            return watch_status(plan, store, interval, fmt)
-        finally:
-            store.close()
-    try:
-        status = stack_status(plan, store.snapshot(plan.stack), approved=planned.approved)
-        # what approvals are bound to (with the cloud account); none before the first apply
-        status["environment_id"] = None if getattr(store, "empty", False) else store.environment_id()
-        lock = store.lock_info(plan.stack)
-    finally:
-        store.close()
-    if lock is not None:
-        status["lock"] = {"pid": lock.pid, "host": lock.host, "since": lock.since, "operation": lock.operation,
-                          "id": lock.lock_id}
+    with Workspace.open(stack) as ws:  # read-only: status never writes, never takes the lock
+        if watch:
+            _watched(ops.watch(ws, interval, _moved(fmt)), fmt)
+            return
+        found = ops.status(ws)
+    status, lock = found.report, found.lock
     if fmt == "json":
         click.echo(json.dumps(status, indent=2, sort_keys=True))
         return
@@ -362,84 +262,34 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         click.echo(f"locked by {lock.describe()}")
 
 
-def _verification_line(verification: dict[str, Any]) -> str:
-    from mgc_iac.engine.status import verification_verdict
+def _moved(fmt: str):  # -> Callable[[Moved], None]
+    import time
 
+    def show(moved: Any) -> None:
+        if fmt == "json":
+            click.echo(json.dumps({"server": moved.server, "progress": moved.progress, "step": moved.step,
+                                   "state": moved.state, "serial": moved.serial}, sort_keys=True))
+        else:
+            click.echo(f"{time.strftime('%H:%M:%S')} {moved.server:<32} {moved.progress:>5}  {moved.step:<22} "
+                       f"{moved.state}")
+
+    return show
+
+
+def _watched(watched: Any, fmt: str) -> None:
+    if fmt == "json":
+        return
+    held = f"; locked by {watched.lock.describe()}" if watched.lock is not None else ""
+    click.echo(f"stack {watched.stack} at state serial {watched.serial}: nothing is running{held}"
+               if not watched.busy else f"stack {watched.stack} at state serial {watched.serial}{held}")
+
+
+def _verification_line(verification: dict[str, Any]) -> str:
     rows = verification.get("results") or []
     dirs = "; ".join(f"{r['dir']}: nothing compared (0 files)" if not r.get("total") else
                      f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
                      f"{r['extra']} extra" for r in rows)
-    return f"    verification {verification_verdict(verification)}: {dirs or 'no result'}"
-
-
-@click.group("state")
-def state_group() -> None:
-    """Inspect or repair recorded state."""
-
-
-@state_group.command("unlock")
-@click.argument("stack", type=click.Path(path_type=Path, exists=True))
-@click.option("--force", "lock_id", metavar="LOCK_ID",
-              help="Remove the lock with this id even though its holder looks alive (the id `status` and a "
-                   "refused unlock print). Only when you know that apply is gone. With PostgreSQL state this "
-                   "also ends the holder's database session.")
-def unlock_cmd(stack: Path, lock_id: str | None) -> None:
-    """Remove the state lock of STACK left by a process that is gone.
-
-    Refused while the holder runs on this host, or when another host took the lock recently (24 h): then
-    check that apply is really gone and pass `--force LOCK_ID`, as `terraform force-unlock LOCK_ID`.
-    """
-    from mgc_iac.errors import StateLockedError
-    from mgc_iac.operations.planning import check
-    from mgc_iac.state.locks import why_held
-
-    checked = check(stack)
-    spec = checked.loaded.canonical
-    name = checked.loaded.stack.metadata.name
-    store = _store_for(_stack_dir_of(stack), spec)
-    try:
-        lock = store.lock_info(name)
-        if lock is None:
-            click.echo("no lock was held")
-            return
-        if lock_id is not None and lock_id != lock.lock_id:
-            raise StateLockedError(f"the lock of `{name}` has id {lock.lock_id}, not {lock_id}: it may be another "
-                                   "apply's lock; run `mgc-iac status` and check again")
-        reason = why_held(lock) if lock_id is None else None
-        if reason is not None:
-            raise StateLockedError(f"not unlocked: {reason}. If that apply is really gone, run `mgc-iac state unlock "
-                                   f"{stack} --force {lock.lock_id}`")
-        held = store.force_unlock(name, lock.lock_id)
-    finally:
-        store.close()
-    if held is None:
-        raise StateLockedError(f"the lock of `{name}` changed while unlocking; run `mgc-iac status` and check again")
-    click.echo(f"removed the lock {held.lock_id} of pid {held.pid} on {held.host} ({held.operation})")
-
-
-@state_group.command("journal")
-@click.argument("stack", type=click.Path(path_type=Path, exists=True))
-@click.option("--limit", type=int, default=50, show_default=True)
-def journal_cmd(stack: Path, limit: int) -> None:
-    """The last entries of STACK's write-ahead journal (before/after records of each step)."""
-    from mgc_iac.operations.planning import check
-
-    checked = check(stack)
-    store = _store_for(_stack_dir_of(stack), checked.loaded.canonical, read_only=True)
-    try:
-        entries = store.journal(checked.loaded.stack.metadata.name, limit)
-    finally:
-        store.close()
-    for e in entries:
-        click.echo(f"{e.seq:>6} {e.at} {e.phase:<11} {e.address} {json.dumps(e.detail, sort_keys=True)}")
-
-
-def _stack_and_store(stack: Path):  # -> (stack name, spec, store)
-    from mgc_iac.operations.planning import check
-
-    checked = check(stack)
-    spec = checked.loaded.canonical
-    return checked.loaded.stack.metadata.name, spec, _store_for(_stack_dir_of(stack), spec)
+    return f"    verification {verification['verdict']}: {dirs or 'no result'}"  # status gives the verdict
 
 
 @click.command("retry")
@@ -456,28 +306,15 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
     again from StartUpAgent (the SMS-Agent started again on the source, a new task, full replication; the
     migrated data is overwritten).
     """
-    from mgc_iac.engine.rewind import full_retry, full_retry_target, retry
+    from mgc_iac.operations.repair import open_for_repair, retry
 
-    name, spec, store = _stack_and_store(stack)
-    try:
-        with store.lock(name, "retry"):
-            if not full:
-                moved = retry(store, name, server)
-            else:
-                from mgc_iac.cloud.endpoint import cloud_config
-                from mgc_iac.providers.migration_task import delete_task, poll_interval
-
-                task = full_retry_target(store, name, server)
-                cloud = cloud_config(spec, _stack_dir_of(stack))
-                if task is not None and task.outputs.get("id") and not task.outputs.get("cleared"):
-                    delete_task(cloud, str(task.outputs["id"]), interval=poll_interval(spec, server.split("/")[0]))
-                moved = full_retry(store, name, server, task)
-    finally:
-        store.close()
+    with open_for_repair(stack, "retry") as ws:
+        rewound = retry(ws, server, full=full)
     if full:
-        click.echo(f"{server}: the task is deleted; {len(moved)} step(s) will run again from StartUpAgent.")
+        click.echo(f"{server}: the task is deleted; {len(rewound.steps)} step(s) will run again from StartUpAgent.")
     else:
-        click.echo(f"{server}: {moved[0].rsplit('/', 1)[-1]} will run again ({len(moved)} step(s) reset).")
+        click.echo(f"{server}: {rewound.steps[0].rsplit('/', 1)[-1]} will run again ({len(rewound.steps)} step(s) "
+                   "reset).")
     click.echo(f"Run `mgc-iac apply {stack}` to go on.")
 
 
@@ -486,18 +323,10 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
 @click.argument("server", metavar="WORKFLOW/SERVER")
 def sync_cmd(stack: Path, server: str) -> None:
     """Run the incremental synchronization of SERVER again (while it waits at BusinessValidation)."""
-    from mgc_iac.engine.rewind import resync
+    from mgc_iac.operations.repair import open_for_repair, resync
 
-    name, _spec, store = _stack_and_store(stack)
-    try:
-        with store.lock(name, "sync"):
-            moved = resync(store, name, server)
-    finally:
-        store.close()
-    click.echo(f"{server}: {len(moved)} step(s) will run again from StartSynchronization; the plan changed, so "
-               "BusinessValidation needs a new approval.")
+    with open_for_repair(stack, "sync") as ws:
+        rewound = resync(ws, server)
+    click.echo(f"{server}: {len(rewound.steps)} step(s) will run again from StartSynchronization; the plan changed, "
+               "so BusinessValidation needs a new approval.")
     click.echo(f"Run `mgc-iac apply {stack}` to go on.")
-
-
-state_group.add_command(__import__("mgc_iac.cli.state_export", fromlist=["export_cmd"]).export_cmd)
-state_group.add_command(__import__("mgc_iac.cli.state_migrate", fromlist=["migrate_cmd"]).migrate_cmd)

@@ -17,8 +17,6 @@ import click
 def pr_comment_cmd(plan_file: Path, limit: int, full_plan: str) -> None:
     """Print PLAN_FILE as one PR/MR comment body; its first line is a marker naming the stack, so a pipeline can
     find its earlier comment and edit it instead of posting another."""
-    from mgc_iac.plan.planfile import read_plan
-    from mgc_iac.render.comment import pr_comment
+    from mgc_iac.operations.plan import pr_comment
 
-    plan, digest = read_plan(plan_file)
-    click.echo(pr_comment(plan, digest, limit, full_plan), nl=False)
+    click.echo(pr_comment(plan_file, limit, full_plan), nl=False)

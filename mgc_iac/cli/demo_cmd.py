@@ -23,7 +23,7 @@ DEMO = demo_stack()
 
 def _run(args: list[str]) -> int:
     """Run one mgc-iac command in this process; its exit code (errors propagate as in the real CLI)."""
-    from mgc_iac.cli import cli
+    cli = click.get_current_context().find_root().command  # the `mgc-iac` group this command runs under
 
     click.secho(f"\n$ mgc-iac {' '.join(args)}", bold=True)
     try:
@@ -76,16 +76,15 @@ def _expect(code: int, wanted: int, what: str) -> None:
 @click.option("--approver", default="demo-reviewer@example.com", show_default=True)
 def demo_cmd(stack: Path | None, workdir: Path, keep: bool, approver: str) -> None:
     """Run the demo migration on the embedded lab: plan, apply, stop at each gate, approve, finish, verify."""
-    from mgc_iac.lab.requirements import require_lab_tools
-    from mgc_iac.ssh.hosts import stop_lab_all
+    from mgc_iac.operations.lab import check_tools, down
 
     if stack is not None and not (stack / "stack.yaml").exists() and not (stack / "stack.py").exists():
         raise click.ClickException(f"no stack at {stack}: give a stack directory (stack.yaml or stack.py), or "
                                    "leave --stack out for the demo stack")
-    require_lab_tools()  # before anything is reset or started: a missing tool is named at once
+    check_tools()  # before anything is reset or started: a missing tool is named at once
     lab_dir = workdir / "lab"
     if lab_dir.exists():
-        stop_lab_all(lab_dir)
+        down(lab_dir)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     os.environ["MGC_IAC_STATE"] = str((workdir / "state.db").resolve())
@@ -95,10 +94,12 @@ def demo_cmd(stack: Path | None, workdir: Path, keep: bool, approver: str) -> No
     plan_file = workdir / "plan.json"
     try:
         _expect(_run(["validate", str(stack)]), 0, "the stack is valid")
-        _expect(_run(["plan", str(stack), "--out", str(plan_file)]), 0,
+        # the demo's state is new by design (its workdir was just emptied): said, so a CI job runs it too
+        _expect(_run(["plan", str(stack), "--out", str(plan_file), "--new-state"]), 0,
                 "the plan, with its monthly cost, is saved for review")
         first = "TestValidation (a clone of each target runs, checked)" if rehearsed else "BusinessValidation"
-        _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack)]), 3, f"every server waits at {first}")
+        _expect(_run(["apply", str(plan_file), "--stack-dir", str(stack), "--new-state"]), 3,
+                f"every server waits at {first}")
         click.secho("\nNote: the demo approves with `--by NAME`, UNSIGNED: its lab stack sets no "
                     "approvals.allowed_signers, so its policy does not require signatures. Real stacks sign "
                     "(`mgc-iac approve --key`, README: Signed approvals); huaweicloud stacks always do.", fg="yellow")
@@ -116,6 +117,6 @@ def demo_cmd(stack: Path | None, workdir: Path, keep: bool, approver: str) -> No
         _run(["lab", "messages"])  # last: the SMN notifications the workflow sent (checkpoints, success)
     finally:
         if not keep:
-            stop_lab_all(lab_dir)
+            down(lab_dir)
     click.secho(f"\nThe demo is complete. State: {workdir / 'state.db'}; run `mgc-iac demo --keep` to explore "
                 "the lab afterwards.", fg="green")

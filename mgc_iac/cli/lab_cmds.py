@@ -1,45 +1,42 @@
-"""`mgc-iac lab ...`: run the embedded Huawei-compatible lab cloud in the background."""
+"""`mgc-iac lab ...`: parse, call the lab operation (mgc_iac.operations.lab), render its result."""
 
 from __future__ import annotations
 
+import json
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
-
-if TYPE_CHECKING:
-    from mgc_iac.cloud import CloudSettings, LabControl
 
 _DIR = click.option("--dir", "state_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                     help="Lab state directory (default $MGC_IAC_LAB_DIR or ~/.mgc-iac/lab).")
 
-
-def _state_dir(state_dir: Path | None) -> Path:
-    from mgc_iac.lab.process import default_state_dir
-
-    return state_dir or default_state_dir()
-
-
-def _settings(state_dir: Path) -> tuple[CloudSettings, dict[str, Any]]:
-    """The signed-client settings of the lab running from `state_dir`, and its {pid, port, url}."""
-    from mgc_iac.cloud import CloudSettings
-    from mgc_iac.lab.process import endpoint_for, running
-
-    info = running(state_dir)
-    if info is None:
-        raise click.ClickException(f"no lab runs from {state_dir}: start one with `mgc-iac lab up`")
-    return CloudSettings.for_lab(endpoint_for(state_dir, str(info["url"]))), info
+# kind -> the columns of its table (keys of the rows mgc_iac.operations.lab.ls gives)
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "servers": ("id", "name", "status", "flavor", "private_ips", "public_ips", "volumes", "tags"),
+    "volumes": ("id", "name", "size_gb", "status", "encrypted", "kms_key_id", "server_ids"),
+    "tasks": ("id", "name", "state", "source_id", "target_server_id", "progress", "connected"),
+    "sources": ("id", "name", "ip", "os_type", "state", "connected", "current_task_id"),
+    "keys": ("key_id", "alias", "spec", "state", "enabled"),
+    "topics": ("urn", "name", "display_name"),
+    "messages": ("time", "topic", "subject", "message_id"),
+}
 
 
-def _control(state_dir: Path) -> tuple[LabControl, dict[str, Any]]:
-    from mgc_iac.cloud import LabControl
+class _LabGroup(click.Group):
+    """A lab that does not run is a usage message of the command (as click prints it), not an internal error."""
 
-    settings, info = _settings(state_dir)
-    return LabControl(settings), info
+    def invoke(self, ctx: click.Context) -> Any:
+        from mgc_iac.operations.lab import LabNotRunningError
+
+        try:
+            return super().invoke(ctx)
+        except LabNotRunningError as exc:
+            raise click.ClickException(str(exc)) from None
 
 
-@click.group("lab")
+@click.group("lab", cls=_LabGroup)
 def lab_group() -> None:
     """Run the embedded lab: a loopback Huawei Cloud (ECS, EVS, KMS, SMN, VPC, SMS) for the demo and tests.
 
@@ -59,16 +56,14 @@ def lab_group() -> None:
 @_DIR
 def up_cmd(port: int, seed: Path | None, state_dir: Path | None) -> None:
     """Start the lab in the background and print the environment to export (this prints the lab's SK)."""
-    from mgc_iac.lab.process import ensure_lab, running
+    from mgc_iac.operations.lab import up
 
-    state_dir = _state_dir(state_dir)
-    was_running = running(state_dir) is not None
-    endpoint = ensure_lab(state_dir, seed, port)
-    if was_running:
-        click.echo(f"# the lab already runs at {endpoint.url}", err=True)
+    lab = up(state_dir, seed, port)
+    if lab.started:
+        click.echo(f"# lab started at {lab.endpoint.url}; state in {lab.state_dir}", err=True)
     else:
-        click.echo(f"# lab started at {endpoint.url}; state in {state_dir}", err=True)
-    for key, value in endpoint.env().items():
+        click.echo(f"# the lab already runs at {lab.endpoint.url}", err=True)
+    for key, value in lab.endpoint.env().items():
         click.echo(f"export {key}={shlex.quote(value)}")
 
 
@@ -76,17 +71,14 @@ def up_cmd(port: int, seed: Path | None, state_dir: Path | None) -> None:
 @_DIR
 def status_cmd(state_dir: Path | None) -> None:
     """Say whether the lab runs, where, and with which settings and faults."""
-    state_dir = _state_dir(state_dir)
-    control, info = _control(state_dir)
-    health = control.health()
-    click.echo(f"running: {info['url']} (pid {info['pid']}), region {health['region']}, "
-               f"project {health['project_id']}")
-    click.echo(f"state:   {state_dir}")
-    settings = control.settings()
-    click.echo(f"settings: job_seconds={settings['job_seconds']} instant_transfers="
-               f"{str(settings['instant_transfers']).lower()}")
-    rules = control.faults()
-    click.echo(f"faults:  {len(rules)} rule(s)" + "".join(f"\n  - {r}" for r in rules))
+    from mgc_iac.operations.lab import status
+
+    lab = status(state_dir)
+    click.echo(f"running: {lab.url} (pid {lab.pid}), region {lab.region}, project {lab.project_id}")
+    click.echo(f"state:   {lab.state_dir}")
+    click.echo(f"settings: job_seconds={lab.settings['job_seconds']} instant_transfers="
+               f"{str(lab.settings['instant_transfers']).lower()}")
+    click.echo(f"faults:  {len(lab.faults)} rule(s)" + "".join(f"\n  - {r}" for r in lab.faults))
 
 
 @lab_group.command("down")
@@ -94,26 +86,26 @@ def status_cmd(state_dir: Path | None) -> None:
 def down_cmd(state_dir: Path | None) -> None:
     """Stop the background lab and its SSH hosts, with the SMS-Agents running in them (their state stays on disk
     for the next `lab up` or apply)."""
-    from mgc_iac.ssh.hosts import stop_lab_all
+    from mgc_iac.operations.lab import down
 
-    state_dir = _state_dir(state_dir)
-    _, hosts, lab = stop_lab_all(state_dir)
-    if hosts:
+    stopped = down(state_dir)
+    if stopped.hosts:
         click.echo("lab hosts stopped (with the SMS-Agents running in them)")
-    click.echo("lab stopped" if lab else f"no lab runs from {state_dir}")
+    click.echo("lab stopped" if stopped.lab else f"no lab runs from {stopped.state_dir}")
 
 
 @lab_group.command("messages")
 @_DIR
 def messages_cmd(state_dir: Path | None) -> None:
     """Show the SMN notifications the lab received (what subscribers of the topics would get)."""
-    control, _ = _control(_state_dir(state_dir))
-    messages = control.messages()
-    if not messages:
+    from mgc_iac.operations.lab import messages
+
+    found = messages(state_dir)
+    if not found:
         click.echo("no messages")
     from mgc_iac.visible import visible, visible_line
 
-    for m in messages:
+    for m in found:
         body = "\n".join("    " + line for line in visible(m["message"]).splitlines())
         click.echo(f"{m['time']}  {visible_line(m['topic'])}  {visible_line(m['subject'])}\n{body}")
 
@@ -124,20 +116,61 @@ def messages_cmd(state_dir: Path | None) -> None:
 def reset_cmd(state_dir: Path | None, yes: bool) -> None:
     """Forget every server, volume, source, task and message; load the seed again (a lab that is not running is
     reset on disk)."""
-    from mgc_iac.lab.process import reset_stopped, running
+    from mgc_iac.operations.lab import check_resettable, reset
 
-    state_dir = _state_dir(state_dir)
-    if running(state_dir) is None and not (state_dir / "lab.db").is_file():
-        raise click.ClickException(f"no lab state in {state_dir}: nothing to reset (a lab starts from its seed)")
+    where = check_resettable(state_dir)  # refused before asking
     if not yes:
         click.confirm("Forget everything the lab holds and reload its seed?", abort=True)
-    if running(state_dir) is None:
-        reset_stopped(state_dir)
-        click.echo(f"lab reset to its seed (on disk in {state_dir}; it was not running)")
+    if not reset(where):
+        click.echo(f"lab reset to its seed (on disk in {where}; it was not running)")
         return
-    control, _ = _control(state_dir)
-    control.reset()
     click.echo("lab reset to its seed")
 
 
-lab_group.add_command(__import__("mgc_iac.cli.lab_ls", fromlist=["ls_cmd"]).ls_cmd)
+@lab_group.command("ls")
+@click.argument("kind", type=click.Choice(list(COLUMNS)))
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@_DIR
+def ls_cmd(kind: str, fmt: str, state_dir: Path | None) -> None:
+    """List the lab's servers, volumes, tasks, sources, keys, topics or messages (SMN messages received).
+
+    Read through the lab's HTTP API with the official Huawei SDK clients, as a migration reads Huawei Cloud:
+    after a crash this shows what exists (a server without a task, a task never cleared, a volume left over).
+    """
+    from mgc_iac.operations.lab import ls
+
+    found = ls(kind, state_dir)
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2, sort_keys=True, default=str))
+        return
+    if not found:
+        click.echo(f"no {kind}")
+        return
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in COLUMNS[kind]:
+        table.add_column(column, overflow="fold")
+    for row in found:
+        table.add_row(*(Text(_cell(row.get(c))) for c in COLUMNS[kind]))  # literal: a subject may hold `[...]`
+    Console(soft_wrap=False, width=max(160, Console().width)).print(table)
+    click.echo(f"{len(found)} {kind}")
+
+
+def _cell(value: Any) -> str:
+    """A table cell as the user reads it: control characters in a name or a message shown escaped."""
+    from mgc_iac.visible import visible_line
+
+    return visible_line(_text(value))
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items())) or "-"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return "-" if value in (None, "") else str(value)

@@ -19,9 +19,9 @@ def pulumi_group() -> None:
               help="The mgc-iac stack the program declares (printed as the `pulumi config set` to run).")
 def init_cmd(directory: Path, stack_dir: Path | None) -> None:
     """Write Pulumi.yaml and pulumi_program/ into DIRECTORY (default: here), with this mgc-iac's virtualenv."""
-    from mgc_iac.pulumi.project import current_virtualenv, write_project
+    from mgc_iac.operations.program import init_project
 
-    for path in write_project(directory, current_virtualenv()):
+    for path in init_project(directory):
         click.echo(f"wrote {path}")
     stack = os.path.relpath(stack_dir.resolve(), directory.resolve()) if stack_dir else "STACK_DIR"
     click.echo("Next (the Pulumi CLI >= 3.274 on PATH, with its Python language host):\n"

@@ -18,29 +18,14 @@ def report_cmd(stack: Path, out: Path | None) -> None:
 
     Built from the recorded state (step records, journal, approvals) without changing it; it needs no cloud.
     """
-    from mgc_iac.cli.apply_cmds import _stack_dir_of, _store_for
-    from mgc_iac.errors import ConfigError
-    from mgc_iac.operations.planning import plan_stack, state_path_for
-    from mgc_iac.render.report import build_report, render_report
+    from mgc_iac.operations.report import open_for_report, report
 
-    planned = plan_stack(stack)
-    plan = planned.plan
-    path = state_path_for(planned.checked.loaded)
-    if "://" not in str(path) and not path.exists():
-        raise ConfigError(f"no state is recorded for stack `{plan.stack}` at {path}: run `mgc-iac apply {stack}` "
-                          "first (or set MGC_IAC_STATE to the state the migration used)")
-    directory = _stack_dir_of(stack)
-    store = _store_for(directory, plan.spec, read_only=True)
-    try:
-        report = build_report(plan, store.snapshot(plan.stack), store.journal(plan.stack),
-                              store.approvals(plan.stack), stack_dir=str(stack))
-    finally:
-        store.close()
-    html = render_report(report)
+    with open_for_report(stack) as ws:
+        made = report(ws, str(stack))
     if out is None:
-        click.echo(html, nl=False)
+        click.echo(made.html, nl=False)
         return
-    out.write_text(html, encoding="utf-8")
-    workflows = len(report.workflows)
-    click.echo(f"Wrote {out}: {report.totals['servers']} server(s) in {workflows} workflow(s), "
-               f"{report.totals['done']} migrated.")
+    out.write_text(made.html, encoding="utf-8")
+    workflows = len(made.report.workflows)
+    click.echo(f"Wrote {out}: {made.report.totals['servers']} server(s) in {workflows} workflow(s), "
+               f"{made.report.totals['done']} migrated.")

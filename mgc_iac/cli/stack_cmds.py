@@ -1,4 +1,4 @@
-"""`init`, `validate` and `schema`: write a stack, check it, describe its format."""
+"""`init`, `validate` and `schema`: parse, call the operation (mgc_iac.operations), render its result."""
 
 from __future__ import annotations
 
@@ -21,31 +21,15 @@ def validate_cmd(stack: Path, refresh: bool) -> None:
     Offline by default: no credentials are needed, nothing is changed. Errors name the file, the line, the
     field and the fix; warnings never block. Exit code 0 when valid, 1 on any error.
     """
-    from mgc_iac.operations.planning import check
+    from mgc_iac.operations.validate import validate
+    from mgc_iac.operations.workspace import Workspace
 
-    facts = _refresh_facts(stack) if refresh else None
-    checked = check(stack, facts=facts)
+    with Workspace.open(stack, refresh_facts=refresh) as ws:
+        checked = validate(ws)
     print_diagnostics(checked.diagnostics)
-    if checked.diagnostics.has_errors:
+    if not checked.valid:
         raise SystemExit(1)
-    spec = checked.loaded.stack
-    servers = len(spec.sources)
-    click.echo(f"Stack `{spec.metadata.name}` is valid: {len(spec.workflows)} workflow(s), {servers} source(s).")
-
-
-def _refresh_facts(stack: Path, *, remember: bool = True):  # -> LiveFacts
-    """Live facts; `remember` keeps the KMS keys seen in the refresh cache beside the state (validate and apply:
-    never plan, which writes nothing)."""
-    from mgc_iac.operations.planning import state_path_for
-    from mgc_iac.operations.refresh import gather_facts
-    from mgc_iac.stack.known_keys import remember_keys
-    from mgc_iac.stack.loader import load_stack
-
-    loaded = load_stack(stack)
-    facts = gather_facts(loaded)
-    if remember:
-        remember_keys(state_path_for(loaded), loaded.stack.metadata.name, facts.keys)  # for later offline checks
-    return facts
+    click.echo(f"Stack `{checked.stack}` is valid: {checked.workflows} workflow(s), {checked.sources} source(s).")
 
 
 @click.command("schema")
@@ -63,12 +47,9 @@ def schema_cmd(name: str) -> None:
 @click.option("--project", default="my-migration", show_default=True, help="MgC application migration project.")
 def init_cmd(directory: Path, name: str | None, project: str) -> None:
     """Scaffold a stack in DIRECTORY that validates: edit the sources and the target, then `plan` it."""
-    from mgc_iac.errors import UserError
-    from mgc_iac.stack.scaffold import scaffold_stack
+    from mgc_iac.operations.validate import init
 
-    if directory.exists() and any(directory.iterdir()):
-        raise UserError(f"{directory} is not empty; choose a new directory")
-    written = scaffold_stack(directory, name or directory.resolve().name, project)
+    written = init(directory, name, project)
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(f"Next: edit {directory}/sources.yaml, then `mgc-iac validate {directory}` and "

@@ -183,7 +183,7 @@ class ServiceClient:
     def body(self, kind: str, value: dict[str, Any]) -> Any:
         """The SDK request model `kind` (e.g. "PostTask") from `value`; an undeclared key or a wrong type is a
         ContractError (a bug of ours, never sent)."""
-        from mgc_iac.cloud._contract import as_model
+        from mgc_iac.cloud.contract import as_model
 
         return as_model(self.sdk, kind, value)
 

@@ -49,6 +49,10 @@ class PriceQuery:
     spec: str                  # resource_spec: "s6.large.2.linux", "SSD", "19_bgp"
     size: int | None = None    # GB of a disk, Mbit/s of a bandwidth
 
+    def product_info(self, product_id: str, hours: int) -> dict[str, Any]:
+        """The DemandProductInfo the inquiry sends for this product (one code path for the request's shape)."""
+        return product_info(product_id, self, hours)
+
 
 @dataclass(frozen=True)
 class PriceQuote:

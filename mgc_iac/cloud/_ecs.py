@@ -58,8 +58,8 @@ class EcsClient(ServiceClient):
 
     def wait_job(self, job_id: str) -> Job:
         """Poll the job until SUCCESS (returned) or FAIL (raised) within settings.job_timeout; a poll that fails
-        transiently (429, 5xx, no answer) is waited out (mgc_iac.cloud._wait)."""
-        from mgc_iac.cloud._wait import WaitPolicy, single_attempt, wait_until
+        transiently (429, 5xx, no answer) is waited out (mgc_iac.cloud.wait)."""
+        from mgc_iac.cloud.wait import WaitPolicy, single_attempt, wait_until
 
         def finished(job: Job) -> bool:
             if job.status == "FAIL":

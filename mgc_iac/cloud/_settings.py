@@ -6,12 +6,9 @@ import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from mgc_iac.errors import ConfigError
-
-if TYPE_CHECKING:
-    from mgc_iac.lab.process import LabEndpoint
 
 SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms", "bss", "iam")
 # BSS (prices) is a global service: the SDK's BssRegion has one endpoint, the Chinese-mainland site's
@@ -29,6 +26,17 @@ def sms_region_for(region: str) -> str:
     if region in SMS_REGIONS:
         return region
     return "cn-north-4" if region.startswith("cn-") else "ap-southeast-3"
+
+
+class LabAnswer(Protocol):
+    """A lab that answers (mgc_iac.lab.LabEndpoint is one): where, with which credentials, for which project."""
+
+    url: str
+    ak: str
+    sk: str
+    project_id: str
+    region: str
+    domain_id: str
 
 
 @dataclass(frozen=True)
@@ -111,8 +119,9 @@ class CloudSettings:
                    **overrides)  # type: ignore[arg-type]
 
     @classmethod
-    def for_lab(cls, lab: LabEndpoint, **overrides: object) -> CloudSettings:
-        """Settings that send every service to a running lab (see mgc_iac.lab.ensure_lab)."""
+    def for_lab(cls, lab: LabAnswer, **overrides: object) -> CloudSettings:
+        """Settings that send every service to a lab that answers (mgc_iac.cloud.endpoint reads one from its
+        directory; mgc_iac.lab.ensure_lab starts one)."""
         defaults: dict[str, object] = {"job_poll_interval": 0.05, "read_timeout": 30.0,
                                        "retry": RetryPolicy(base_delay=0.05, max_delay=0.5,
                                                                             throttle_base=0.5, throttle_max=8.0)}

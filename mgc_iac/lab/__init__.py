@@ -5,20 +5,28 @@ Public names (imported lazily, so importing this package costs nothing until one
     LabEndpoint(url, ak, sk, project_id, region, domain_id) .env() gives the variables to export
     LabServer(state_dir, seed=None, port=0)                 the lab in a thread of this process (tests)
     start_background / stop_background / running / default_state_dir
+The lab and its hosts run in the background under one supervisor (supervisor.py); only the workspace
+(mgc_iac.operations.workspace) and `mgc-iac lab` start them.
 See README.md next to this file for the seed format, the control API and the lab agent protocol.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+_EXPORTS = {
+    "ensure_lab": "mgc_iac.lab.supervisor", "start_background": "mgc_iac.lab.supervisor",
+    "stop_background": "mgc_iac.lab.supervisor", "running": "mgc_iac.lab.supervisor",
+    "LabEndpoint": "mgc_iac.lab.process", "LabServer": "mgc_iac.lab.process",
+    "default_state_dir": "mgc_iac.lab.process",
+}
 __all__ = ["ensure_lab", "LabEndpoint", "LabServer", "start_background", "stop_background", "running",
            "default_state_dir"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in __all__:
-        from mgc_iac.lab import process
-
-        return getattr(process, name)
-    raise AttributeError(name)
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(name)
+    return getattr(importlib.import_module(module), name)

@@ -124,7 +124,7 @@ def run_fleet(root: Path, url: str, env: dict[str, str], stacks: int = 4, server
     the journal saw."""
     import psycopg
 
-    from mgc_iac.lab.process import start_background, stop_background
+    from mgc_iac.lab.supervisor import start_background, stop_background
 
     seed = write_seed(root / "seed.yaml", job_seconds)
     dirs = [write_fleet_stack(root / f"team-{i}", i, servers, cap, seed) for i in range(stacks)]

@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def host_request(lab: LabContext, op: Literal["clone", "remove"], host: str, name: str | None = None) -> bool:
     """True when the lab hosts did it; False when none run or they could not (logged: the API answer stands)."""
-    from mgc_iac.lab.hosts import request_hosts
+    from mgc_iac.lab.hosts._process import request_hosts
 
     workdir = lab.store.path.parent / "hosts"
     try:

@@ -3,7 +3,7 @@
 The list of operations is read from the client's own code (every `self.call("op", XRequest(...))` in
 mgc_iac/cloud), never written by hand. For each: the SDK method's HTTP method and path (its `_<op>_http_info`),
 whether the lab routes that path to that operation, whether the lab accepted the body exactly as the SDK
-serialized it, and whether the answer fits the SDK response model (mgc_iac.cloud._contract; the documented
+serialized it, and whether the answer fits the SDK response model (mgc_iac.cloud.contract; the documented
 SDK gap in mgc_iac.cloud._sdk_gaps). Answers come from one scenario that drives the real client against a
 running lab, captured where the SDK reads them. Remaining differences are named in parity_allowlist.py.
 
@@ -265,7 +265,7 @@ def _route_names(calls: list[tuple[ClientCall, dict[str, Any]]]) -> dict[tuple[s
 def check(documented: dict[str, str] | None = None) -> list[Row]:
     """Run the scenario against a fresh lab and compare every client operation with the SDK."""
     from mgc_iac.cloud import Cloud
-    from mgc_iac.cloud._contract import coverage, declared, problems
+    from mgc_iac.cloud.contract import coverage, declared, problems
     from mgc_iac.lab.contract import SHARED_ROUTES
     from mgc_iac.lab.parity_allowlist import ALLOWED
     from mgc_iac.lab.testing import running_lab

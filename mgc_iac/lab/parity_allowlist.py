@@ -1,6 +1,6 @@
 """Reviewed differences between the lab and Huawei Cloud that remain, each with its reason.
 
-ALLOWED: (SDK operation, path of the answer problem as mgc_iac.cloud._contract reports it) -> reason.
+ALLOWED: (SDK operation, path of the answer problem as mgc_iac.cloud.contract reports it) -> reason.
 DOCUMENTED: SDK operation -> the Huawei page (or Terraform provider document) whose documented answer the
 client's parser is proven on (tests/parity/test_documented_answers.py).
 NOT_DOCUMENTED_CODES: error cases whose code Huawei's published SMS (or BSS) error-code table does not name.

@@ -1,7 +1,8 @@
-"""Running the lab: in this process (a thread, for tests) or as a background process (`mgc-iac lab up`).
+"""The lab's process: served in this process (a thread, for tests) or in the foreground of `python -m mgc_iac.lab
+serve` (which the supervisor, mgc_iac.lab.supervisor, starts in the background).
 
-The state directory holds lab.db (SQLite), credentials.json (AK/SK, mode 0600), lab.json (pid, port, url of
-the running lab) and lab.log (the background process's stderr).
+The state directory holds lab.db (SQLite), credentials.json (AK/SK, mode 0600), lab.json (pid, port, url, project
+and region of the running lab; the file names are the client's, mgc_iac.cloud.endpoint) and lab.log.
 """
 
 from __future__ import annotations
@@ -12,20 +13,16 @@ import json
 import os
 import secrets
 import signal
-import socket
 import string
-import subprocess
-import sys
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mgc_iac.cloud.endpoint import LAB_CREDENTIALS, LAB_RUNNING, default_lab_dir
 from mgc_iac.errors import ConfigError
 from mgc_iac.lab.context import LabContext
 from mgc_iac.lab.seed import Seed, load_seed
 from mgc_iac.lab.store import Store
-from mgc_iac.lab.supervisor import file_lock, pid_alive
 
 HOST = "127.0.0.1"
 SERVICES = ("ecs", "evs", "kms", "smn", "vpc", "sms", "bss")
@@ -54,12 +51,13 @@ class LabEndpoint:
 
 
 def default_state_dir() -> Path:
-    return Path(os.environ.get("MGC_IAC_LAB_DIR") or Path.home() / ".mgc-iac" / "lab")
+    """$MGC_IAC_LAB_DIR, else ~/.mgc-iac/lab."""
+    return default_lab_dir()
 
 
 def credentials(state_dir: Path) -> tuple[str, str]:
     """The lab's AK/SK, generated on first use and kept in credentials.json with mode 0600."""
-    path = state_dir / "credentials.json"
+    path = state_dir / LAB_CREDENTIALS
     if not path.exists():
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         ak = "LAB" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(17))
@@ -86,20 +84,6 @@ def open_context(state_dir: Path, seed_path: Path | None) -> LabContext:
     lab = LabContext(store=store, seed=seed, keys={ak: sk})
     lab.open()
     return lab
-
-
-def reset_stopped(state_dir: Path) -> bool:
-    """`lab reset` of a lab that does not run: wipe its store on disk and load its stored seed again. False when
-    the directory holds no lab state."""
-    if not (state_dir / "lab.db").is_file():
-        return False
-    with file_lock(state_dir / "lab.lock"):
-        lab = open_context(state_dir, None)
-        try:
-            lab.reset()
-        finally:
-            lab.store.close()
-    return True
 
 
 def endpoint_for(state_dir: Path, url: str, lab: LabContext | None = None) -> LabEndpoint:
@@ -176,7 +160,7 @@ class LabServer:
 def serve(state_dir: Path, port: int, seed: Path | None) -> None:
     """Run the lab in the foreground until SIGTERM/SIGINT (what the background process runs)."""
     lab = open_context(state_dir, seed)
-    info_path = state_dir / "lab.json"
+    info_path = state_dir / LAB_RUNNING
 
     async def main() -> None:
         runner, bound = await _start_site(lab, port)
@@ -184,7 +168,9 @@ def serve(state_dir: Path, port: int, seed: Path | None) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(sig, stop.set)
         tmp = info_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"pid": os.getpid(), "port": bound, "url": f"http://{HOST}:{bound}"}))
+        tmp.write_text(json.dumps({"pid": os.getpid(), "port": bound, "url": f"http://{HOST}:{bound}",
+                                   "project_id": lab.seed.project_id, "region": lab.seed.region,
+                                   "domain_id": lab.seed.domain_id}))
         tmp.replace(info_path)
         await stop.wait()
         await runner.cleanup()  # type: ignore[attr-defined]
@@ -196,92 +182,3 @@ def serve(state_dir: Path, port: int, seed: Path | None) -> None:
             if json.loads(info_path.read_text()).get("pid") == os.getpid():
                 info_path.unlink()
         lab.store.close()
-
-
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((HOST, port)) == 0
-
-
-def running(state_dir: Path) -> dict[str, object] | None:
-    """{pid, port, url} of the lab running from this state dir, or None."""
-    try:
-        info = json.loads((state_dir / "lab.json").read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    if pid_alive(int(info["pid"])) and _listening(int(info["port"])):
-        return info
-    return None
-
-
-def start_background(state_dir: Path, port: int = 0, seed: Path | None = None, timeout: float = 20.0) -> LabEndpoint:
-    """Start `python -m mgc_iac.lab serve` detached; wait until it listens; return its endpoint."""
-    state_dir.mkdir(parents=True, exist_ok=True)
-    credentials(state_dir)
-    with contextlib.suppress(FileNotFoundError):
-        (state_dir / "lab.json").unlink()
-    cmd = [sys.executable, "-m", "mgc_iac.lab", "serve", "--dir", str(state_dir), "--port", str(port)]
-    if seed is not None:
-        cmd += ["--seed", str(Path(seed).resolve())]
-    with open(state_dir / "lab.log", "ab") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log,
-                                start_new_session=True, close_fds=True)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        info = running(state_dir)
-        if info is not None and info["pid"] == proc.pid:
-            return endpoint_for(state_dir, str(info["url"]))
-        if proc.poll() is not None:
-            tail = (state_dir / "lab.log").read_text(errors="replace")[-800:]
-            raise ConfigError(f"the lab exited at start (code {proc.returncode}); see {state_dir}/lab.log:\n{tail}")
-        time.sleep(0.05)
-    proc.terminate()
-    raise ConfigError(f"the lab did not listen within {timeout:.0f} s; see {state_dir}/lab.log")
-
-
-def stop_background(state_dir: Path, timeout: float = 10.0) -> bool:
-    """Stop the lab recorded in this state dir (SIGTERM, then SIGKILL). False if none was running."""
-    info = running(state_dir)
-    if info is None:
-        return False
-    pid = int(info["pid"])  # type: ignore[call-overload]
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
-        time.sleep(0.05)
-    if pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
-    with contextlib.suppress(FileNotFoundError):
-        (state_dir / "lab.json").unlink()
-    return True
-
-
-
-
-def ensure_lab(state_dir: Path | None = None, seed: Path | None = None, port: int = 0) -> LabEndpoint:
-    """The running lab of this state dir, started in the background first if none runs. The seed is used
-    when the state dir is new (or to reseed on `lab reset`); a lab with state keeps it."""
-    state_dir = Path(state_dir) if state_dir is not None else default_state_dir()
-    with file_lock(state_dir / "lab.lock"):
-        info = running(state_dir)
-        if info is not None:
-            return endpoint_for(state_dir, str(info["url"]))
-        if seed is not None and _seed_has_hosts(seed):
-            from mgc_iac.lab.requirements import require_lab_tools
-
-            require_lab_tools()  # its hosts would fail inside a step: name what is missing before the lab starts
-        return start_background(state_dir, port=port, seed=seed)
-
-
-def _seed_has_hosts(seed: Path) -> bool:
-    from mgc_iac.lab.hosts._spec import load_hosts_spec
-
-    try:
-        return bool(load_hosts_spec(seed))
-    except Exception:  # noqa: BLE001 - a broken seed is reported where it is loaded, with its line
-        return False

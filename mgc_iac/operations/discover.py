@@ -1,4 +1,5 @@
 """`mgc-iac discover`: run the facts script on every source and compare what it reports with the inventory.
+Nothing here prints.
 
 Sources are reached the way apply reaches them (mgc_iac.ssh.hosts): the spec's `ssh:` block, or the lab
 host of the same name in a lab stack. `plan --refresh` uses the same facts for the live rules.
@@ -24,13 +25,12 @@ class Discovered:
     differences: list[Any] = field(default_factory=list)  # mgc_iac.ssh.Difference
 
 
-def discover_sources(spec: dict[str, Any], stack_dir: Path, *, concurrency: int = 16) -> list[Discovered]:
-    """Gather facts from every reachable source (bounded concurrency); unreachable ones carry the error."""
-    from mgc_iac.cloud.endpoint import cloud_config
+def discover_sources(spec: dict[str, Any], hosts: Any = None, *, concurrency: int = 16) -> list[Discovered]:
+    """Gather facts from every reachable source (bounded concurrency); unreachable ones carry the error.
+    `hosts`: how sources are reached (the workspace's MigrationHosts; default: their `ssh:` blocks only)."""
     from mgc_iac.ssh.hosts import MigrationHosts
 
-    hosts = MigrationHosts(spec, stack_dir, cloud_config(spec, stack_dir))
-    return asyncio.run(_discover(spec, hosts, concurrency))
+    return asyncio.run(_discover(spec, hosts or MigrationHosts(spec), concurrency))
 
 
 async def _discover(spec: dict[str, Any], hosts: Any, concurrency: int) -> list[Discovered]:
@@ -94,3 +94,32 @@ def sources_document(spec: dict[str, Any], found: list[Discovered]) -> dict[str,
                               "available_cpus": round(max(facts.cpu_count - facts.load1, 0.0), 2)}
         sources.append(entry)
     return {"sources": sources}
+
+
+@dataclass(frozen=True)
+class Discovery:
+    """What `mgc-iac discover` found: each source, the MACs two servers share, the file written (if asked)."""
+
+    found: list[Discovered]
+    duplicates: list[str]
+    written: Path | None = None
+
+    @property
+    def problems(self) -> int:
+        return sum(1 for d in self.found if d.error or d.differences) + len(self.duplicates)
+
+
+def discover(ws: Any, write_to: Path | None = None) -> Discovery:  # ws: mgc_iac.operations.workspace.Workspace
+    """Run the read-only facts script on every source of the workspace's stack and compare with the inventory;
+    `write_to`: write the inventory with the discovered facts as a sources YAML file (to review, then commit)."""
+    import yaml
+
+    found = discover_sources(ws.spec, ws.hosts)
+    from mgc_iac.state import is_url
+
+    recorded = ws.has_state or is_url(ws.state_path)  # an unreachable database is an error here, as in plan
+    elsewhere = ws.store.macs_elsewhere(ws.name) if recorded else {}
+    if write_to is not None:
+        text = yaml.safe_dump(sources_document(ws.spec, found), sort_keys=False, allow_unicode=True)
+        write_to.write_text("# Written by `mgc-iac discover`: the inventory with what the servers reported.\n" + text)
+    return Discovery(found, duplicate_macs(found, elsewhere), write_to)

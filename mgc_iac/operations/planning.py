@@ -1,4 +1,5 @@
-"""spec -> graph -> plan, for the CLI and the engine: load a stack, check it, diff it against state."""
+"""stack -> graph -> plan: load a stack, check it, diff it against recorded state (the workspace and the public
+API's plan_stack call these)."""
 
 from __future__ import annotations
 
@@ -49,14 +50,19 @@ def state_path_for(loaded: LoadedStack) -> Path | str:
 def check(stack_path: Path | str, *, facts: LiveFacts | None = None, store: StateStore | None = None) -> Checked:
     """Load and run every rule. Raises SpecError for load errors; rule errors are in `diagnostics`.
     Reads other stacks' MACs from the state backend when it exists; never creates or writes it."""
-    loaded = load_stack(stack_path)
+    return check_loaded(load_stack(stack_path), facts=facts, store=store)
+
+
+def check_loaded(loaded: LoadedStack, *, facts: LiveFacts | None = None, store: StateStore | None = None,
+                 unreachable: str | None = None) -> Checked:
+    """Run every rule on a loaded stack (see check). `store`: the state backend already open (its MACs of the
+    other stacks); `unreachable`: why the state could not be opened (the MACs are then not checked: a warning)."""
     path = state_path_for(loaded)
     other_macs: dict[str, tuple[str, str]] = {}
     name = loaded.stack.metadata.name
-    unreachable: str | None = None
     if store is not None:
         other_macs = store.macs_elsewhere(name)
-    elif state_exists(path):
+    elif unreachable is None and state_exists(path):
         try:
             owned = open_store(path, read_only=True)
         except StateError as exc:
@@ -84,7 +90,7 @@ def plan_stack(
     facts: LiveFacts | None = None,
     store: StateStore | None = None,
     refresh_resources: bool = False,
-    cloud=None,  # mgc_iac.cloud.Cloud: where drift is read (default: the stack's cloud)
+    cloud=None,  # mgc_iac.cloud.Cloud: where drift is read (needed with refresh_resources and recorded resources)
     new_state: bool = False,
     trusted_ref: str | None = None,
 ) -> Planned:
@@ -94,30 +100,42 @@ def plan_stack(
     Never writes the state (it is opened read-only unless the caller passes its own `store`); in CI, a state
     location that is empty or holds nothing is refused unless `new_state` (state/location.py). The approval
     policy in force comes from the last apply's record, or the stack at `trusted_ref` ($MGC_IAC_TRUSTED_REF);
-    the plan shows it and what the spec would change in it (approvals/policy.py)."""
+    the plan shows it and what the spec would change in it (approvals/policy.py). Never starts a lab (the
+    workspace does, mgc_iac.operations.workspace)."""
     checked = check(stack_path, facts=facts, store=store)
     if checked.diagnostics.has_errors:
         raise SpecError(checked.diagnostics)
-    loaded = checked.loaded
-    name = loaded.stack.metadata.name
     owned = store is None
     reader = open_store(checked.state_path, read_only=True) if store is None else store
     try:
         require_state(checked.state_path, reader, new_state=new_state)
-        snapshot = reader.snapshot(name)
-        applied = reader.last_applied(name)
-        graph = build_graph(loaded.stack)
-        drift = read_drift(loaded.canonical, loaded.directory, snapshot, cloud) if refresh_resources else ()
-        plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
-                         warnings=checked.diagnostics.warnings, refreshed=facts is not None,
-                         provenance=provenance(loaded.directory), drift=drift)
-        plan = with_policy(plan, applied.policy if applied else None, loaded.directory, trusted_ref)
-        approved = {} if getattr(reader, "empty", False) else approved_in_state(plan, snapshot, loaded.directory,
-                                                                                reader)
+        snapshot = reader.snapshot(checked.loaded.stack.metadata.name)
+        drift = read_drift(snapshot, cloud) if refresh_resources else ()
+        planned = plan_checked(checked, snapshot, refreshed=facts is not None, drift=drift, store=reader,
+                               trusted_ref=trusted_ref)
+        directory = checked.loaded.directory
+        planned = with_approved(planned, snapshot, reader,
+                                lambda: _trust_offline(planned.plan, directory, reader, trusted_ref))
     finally:
         if owned:
             reader.close()
-    return Planned(checked, graph, plan, approved)
+    return planned
+
+
+def plan_checked(checked: Checked, snapshot: Snapshot, *, refreshed: bool = False, drift: tuple = (),
+                 store: StateStore | None = None, trusted_ref: str | None = None) -> Planned:
+    """The plan of a checked stack (no rule errors) against `snapshot`: graph, then diff, then the approval policy
+    in force (from `store`'s record of the last apply, or the stack at `trusted_ref`)."""
+    if checked.diagnostics.has_errors:
+        raise SpecError(checked.diagnostics)
+    loaded = checked.loaded
+    graph = build_graph(loaded.stack)
+    plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
+                     warnings=checked.diagnostics.warnings, refreshed=refreshed,
+                     provenance=provenance(loaded.directory), drift=drift)
+    applied = store.last_applied(loaded.stack.metadata.name) if store is not None else None
+    plan = with_policy(plan, applied.policy if applied else None, loaded.directory, trusted_ref)
+    return Planned(checked, graph, plan)
 
 
 def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref: str | None = None) -> Plan:
@@ -138,39 +156,57 @@ def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref:
                    policy_change=change.to_dict() if change else None)
 
 
-def approved_in_state(plan: Plan, snapshot: Snapshot, directory: Path, store: StateStore) -> dict:
-    """The gates of `plan` whose approvals (state and approvals.yaml, signatures verified) let them pass now,
-    under the approval policy in force."""
+def _trust_offline(plan: Plan, directory: Path, store: StateStore, trusted_ref: str | None = None):  # -> Trust
+    """The Trust of a plan made from a path: the cloud account read without starting anything (a lab that does
+    not run: a ConfigError, and the plan then says the gates wait)."""
+    from mgc_iac.approvals.environment import trust_for
+    from mgc_iac.cloud.endpoint import cloud_account, cloud_config, default_lab_dir, provider_of
+
+    lab_dir = default_lab_dir() if provider_of(plan.spec) == "lab" else None
+    account = cloud_account(cloud_config(plan.spec, lab_dir=lab_dir))
+    return trust_for(plan.stack, plan.spec, directory, store, account=account, trusted_ref=trusted_ref)
+
+
+def with_approved(planned: Planned, snapshot: Snapshot, store: StateStore, trust) -> Planned:  # trust: () -> Trust
+    """`planned` with the gates whose approvals (state and approvals.yaml, signatures verified) let them pass at the
+    next apply; `trust()` is asked only when there are gates and approvals to check."""
+    from dataclasses import replace
+
     from mgc_iac.approvals import combine
-    from mgc_iac.approvals.environment import policy_of, trust_for
+    from mgc_iac.approvals.environment import policy_of
     from mgc_iac.approvals.loader import approvals_path, load_approvals_file
     from mgc_iac.approvals.status import approved_gates
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.state import StepStatus
 
+    plan, directory = planned.plan, planned.checked.loaded.directory
+    if getattr(store, "empty", False):  # nothing recorded yet: no environment, nothing approved
+        return planned
     waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
     file_path = approvals_path(directory)
     recorded = store.approvals(plan.stack)
     if not plan.gates() or not (recorded or file_path is not None):
-        return {}
+        return planned
     try:
-        trust = trust_for(plan.stack, plan.spec, directory, store)
-        counted, rejected = trust.check(combine(load_approvals_file(file_path) if file_path else None, recorded))
-        authors = trust.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
+        checker = trust()
+        counted, rejected = checker.check(combine(load_approvals_file(file_path) if file_path else None, recorded))
+        authors = checker.authors(store.plan_signatures(plan.stack, plan.spec_digest), plan.spec_digest)
     except MgcIacError:  # a broken approvals file or signers list: apply names it; the plan says "waits"
-        return {}
-    return approved_gates(plan, plan_digest(plan), counted, trust.policy or policy_of(plan.spec), authors, waiting,
-                          rejected)
+        return planned
+    return replace(planned, approved=approved_gates(plan, plan_digest(plan), counted,
+                                                    checker.policy or policy_of(plan.spec), authors, waiting,
+                                                    rejected))
 
 
-def read_drift(spec: dict, directory: Path | None, snapshot: Snapshot, cloud=None) -> tuple:  # -> tuple[Drift, ...]
+def read_drift(snapshot: Snapshot, cloud) -> tuple:  # cloud: mgc_iac.cloud.Cloud -> tuple[Drift, ...]
     """What the cloud reports differently from the stack's records (nothing recorded: no cloud call)."""
     if not snapshot.resources:
         return ()
-    from mgc_iac.cloud.endpoint import cloud_for_stack
+    if cloud is None:
+        raise ValueError("read_drift needs the stack's cloud (Workspace.cloud)")
     from mgc_iac.drift import find_drift, read_live
 
-    return find_drift(snapshot, read_live(snapshot, cloud or cloud_for_stack(spec, directory)))
+    return find_drift(snapshot, read_live(snapshot, cloud))
 
 
 def provenance(directory: Path) -> Provenance:

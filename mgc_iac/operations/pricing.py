@@ -86,20 +86,19 @@ def _cost(spec: dict[str, Any], stack_dir: Path | None, servers: list, keys: lis
 
 def _running_lab_cloud() -> Any:
     """A Cloud on the lab running from $MGC_IAC_LAB_DIR, or None: a plain plan never starts one."""
-    import os
+    from mgc_iac.cloud.endpoint import default_lab_dir, running_lab
 
-    state_dir = Path(os.environ.get("MGC_IAC_LAB_DIR") or Path.home() / ".mgc-iac" / "lab")  # process.default_state_dir
-    if not (state_dir / "lab.json").is_file():  # no lab ever ran there: the lab's machinery is not even imported
+    lab_dir = default_lab_dir()
+    if running_lab(lab_dir) is None:  # no lab runs there: the lab's machinery is not even imported
         return None
-    from mgc_iac.cloud import Cloud, CloudSettings
-    from mgc_iac.lab import process
+    from mgc_iac.lab import running
 
-    state_dir = process.default_state_dir()
-    info = process.running(state_dir)
-    if info is None:
+    if running(lab_dir) is None:  # lab.json of a lab that is gone
         return None
-    settings = CloudSettings.for_lab(process.endpoint_for(state_dir, str(info["url"])))
-    return Cloud(_quick(settings))
+    from mgc_iac.cloud import Cloud
+    from mgc_iac.cloud.endpoint import settings_for
+
+    return Cloud(_quick(settings_for({"provider": "lab", "lab_dir": str(lab_dir)})))
 
 
 def _huaweicloud(spec: dict[str, Any]) -> Any:
@@ -149,9 +148,8 @@ def _from_seed(stack_dir: Path | None, servers: list, keys: list[PriceKey]) -> C
 def _product_info(key: PriceKey) -> dict[str, Any]:
     """The DemandProductInfo the BSS client would send for `key` (one code path for the request's shape)."""
     from mgc_iac.cloud import PriceQuery
-    from mgc_iac.cloud._bss import product_info as info
 
-    return info("p0", PriceQuery(key.resource, key.region, key.spec, key.size), HOURS_PER_MONTH)
+    return PriceQuery(key.resource, key.region, key.spec, key.size).product_info("p0", HOURS_PER_MONTH)
 
 
 def _why(exc: BaseException) -> str:

@@ -17,12 +17,10 @@ from mgc_iac.stack.rules import required_ingress
 from mgc_iac.stack.selection import workflow_servers
 
 
-def gather_facts(loaded: LoadedStack, cloud=None, *, sources: bool = True) -> LiveFacts:  # cloud: Cloud
-    """Everything the live rules read, gathered once per name; `sources=False` skips the SSH side."""
-    from mgc_iac.cloud.endpoint import cloud_for_stack
-
+def gather_facts(loaded: LoadedStack, cloud, hosts=None, *, sources: bool = True) -> LiveFacts:
+    """Everything the live rules read, gathered once per name (cloud: mgc_iac.cloud.Cloud; hosts: the
+    workspace's MigrationHosts, how sources are reached); `sources=False` skips the SSH side."""
     stack = loaded.stack
-    cloud = cloud or cloud_for_stack(loaded.canonical, loaded.directory)
     facts = LiveFacts()
     servers = workflow_servers(stack)
     for wf in stack.workflows:
@@ -44,7 +42,7 @@ def gather_facts(loaded: LoadedStack, cloud=None, *, sources: bool = True) -> Li
     if any(wf.encryption.enabled for wf in stack.workflows):
         facts.kms_agency, facts.kms_agency_note = _kms_agency(cloud)
     if sources:
-        _source_facts(loaded, facts)
+        _source_facts(loaded, facts, hosts)
     return facts
 
 
@@ -59,11 +57,11 @@ def _kms_agency(cloud) -> tuple[bool | None, str]:
     return (grant is not None and grant.granted), ""
 
 
-def _source_facts(loaded: LoadedStack, facts: LiveFacts) -> None:
+def _source_facts(loaded: LoadedStack, facts: LiveFacts, hosts) -> None:
     """rsync, available memory and CPU of every source reachable over SSH (the others keep declared facts)."""
     from mgc_iac.operations.discover import discover_sources
 
-    for item in discover_sources(loaded.canonical, loaded.directory):
+    for item in discover_sources(loaded.canonical, hosts):
         if item.facts is not None:
             f = item.facts
             facts.sources[item.name] = SourceLiveFacts(

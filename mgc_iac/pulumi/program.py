@@ -1,10 +1,10 @@
 """The Pulumi program: the same desired graph as `mgc-iac apply`, declared as Pulumi dynamic resources.
 
-Pulumi.yaml runs pulumi_program/__main__.py, which calls `run(project_root)`, then `declare(stack_dir)`.
-For every desired resource of the stack's graph (mgc_iac.graph.build_graph) one `pulumi.dynamic.Resource`
-is declared with the provider from providers/ and the inputs the engine builds
-(mgc_iac.engine.runners.cloud.CloudSteps), so `pulumi up` and `mgc-iac apply` send the providers the same
-properties.
+Pulumi.yaml runs pulumi_program/__main__.py, which runs the operation mgc_iac.operations.program: the stack's
+workspace opened, then `declare_graph` here. For every desired resource of the stack's graph
+(mgc_iac.graph.build_graph) one `pulumi.dynamic.Resource` is declared with the provider from providers/ and the
+inputs the engine builds (mgc_iac.engine.runners.cloud.CloudSteps), so `pulumi up` and `mgc-iac apply` send the
+providers the same properties.
 
 Only resources are declared: the steps (StartMigration, synchronization, verification, the manual gates,
 cutover, clearing) are engine actions on existing resources, not resources (providers/README.md, "Steps and
@@ -58,7 +58,7 @@ def replacement_generation(attrs: dict[str, Any]) -> int:
 
     The engine counts replacements (0, 1, ...) in its state; Pulumi replaces without telling the program, so
     the program derives the generation from what forces a replacement. A replacement then gets a new ECS
-    idempotency token (providers._cloud.client_token) instead of replaying the deleted server's create."""
+    idempotency token (providers.target_server.client_token) instead of replaying the deleted server's create."""
     keys = sorted(REPLACE_ON[TARGET_SERVER]) + ["disks"]
     data = json.dumps({k: _canonical(attrs.get(k)) for k in keys}, sort_keys=True, separators=(",", ":"))
     return int(hashlib.sha256(data.encode()).hexdigest()[:8], 16)
@@ -115,43 +115,6 @@ def _task(steps: CloudSteps, stack: str, res: DesiredResource, declared: dict[st
     # target_server_id is the target's id Output: Pulumi creates the target first and records the edge.
     props = steps._task_props(stack, res.address, res.attrs, target.id)  # type: ignore[arg-type]
     return MigrationTask(provider, res.address, props, pulumi.ResourceOptions(depends_on=[target]))
-
-
-def declare(stack_dir: Path | str) -> Declared:
-    """Load and check the stack at `stack_dir`, build its graph and declare it (the program's body)."""
-    from mgc_iac.cloud.endpoint import cloud_config
-    from mgc_iac.errors import SpecError
-    from mgc_iac.graph import build_graph
-    from mgc_iac.operations.planning import check
-
-    checked = check(Path(stack_dir))
-    if checked.diagnostics.has_errors:
-        raise SpecError(checked.diagnostics)
-    loaded = checked.loaded
-    spec = loaded.canonical
-    declared = declare_graph(build_graph(loaded.stack), spec, cloud_config(spec, loaded.directory))
-    pulumi.export("mgc_iac_stack", declared.graph.stack)
-    pulumi.export("target_server_ids", {a: r.id for a, r in declared.resources.items()
-                                        if isinstance(r, TargetServer)})
-    return declared
-
-
-def run(project_root: Path) -> Declared:
-    """The program's body under the Pulumi engine: declare the stack of `mgc-iac:stack`. An mgc-iac error
-    becomes a `pulumi.RunError`, which the engine shows without a traceback: a broken stack fails with every
-    `file:line: field: message; fix` line that `mgc-iac validate` prints, its warnings logged as warnings."""
-    from mgc_iac.errors import MgcIacError, SpecError
-
-    try:
-        return declare(stack_dir_from_config(project_root))
-    except SpecError as exc:
-        for warning in exc.diagnostics.warnings:
-            pulumi.log.warn(warning.render())
-        errors = exc.diagnostics.errors
-        raise pulumi.RunError("\n".join([f"{len(errors)} error(s) in the stack spec:",
-                                          *(d.render() for d in errors)])) from None
-    except MgcIacError as exc:
-        raise pulumi.RunError(str(exc)) from None
 
 
 def stack_dir_from_config(project_root: Path) -> Path:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from mgc_iac.render._filters import mermaid_id, mermaid_label
 from mgc_iac.render._view import TemplateStep
+from mgc_iac.render.filters import mermaid_id, mermaid_label
 
 RESYNC_FROM, RESYNC_TO = "BusinessValidation", "StartSynchronization"  # synchronization can be run again
 CLASS_DEFS = (

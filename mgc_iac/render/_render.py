@@ -13,7 +13,7 @@ from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.plan.model import POLICY_GATE, Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
 from mgc_iac.render import _cost as cost
-from mgc_iac.render import _filters as f
+from mgc_iac.render import filters as f
 from mgc_iac.render._drift import drift_effect, drift_value
 from mgc_iac.render._facts import approval_rule, resource_facts
 from mgc_iac.render._fit import Comment, fit_markdown
@@ -67,15 +67,14 @@ def _context(plan: Plan, fmt: str, *, color: bool, digest: str | None, show_noop
             "approved": dict(approved or {})}
 
 
-def render_comment(plan: Plan, digest: str, *, limit: int = COMMENT_LIMIT, full_plan: str = "the job's artifacts",
+def render_comment(plan: Plan, digest: str, marker: str, *, limit: int = COMMENT_LIMIT,
+                   full_plan: str = "the job's artifacts",
                    approved: Mapping[str, Any] | None = None) -> str:
     """The plan as ONE PR/MR comment body of at most `limit` characters: a marker line naming the stack (so a
     pipeline edits its comment in place), each workflow folded under a summary naming it with its counts, and
     the same fitting as the markdown plan (mgc_iac/render/_fit.py), done once on the plan."""
-    from mgc_iac.render.comment import marker
-
     context = _context(plan, "markdown", color=False, digest=digest, show_noop=False, approved=approved)
-    return _fit(context, limit, Comment(marker(plan.stack), full_plan))
+    return _fit(context, limit, Comment(marker, full_plan))
 
 
 def _fit(context: dict[str, Any], limit: int, comment: Comment | None) -> str:

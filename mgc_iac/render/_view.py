@@ -155,7 +155,7 @@ class DetailGroup:
 
 
 def detail_groups(wf: WorkflowView) -> list[DetailGroup]:
-    from mgc_iac.render._filters import detailed
+    from mgc_iac.render.filters import detailed
 
     targets = {s.server: s.target_name for s in wf.servers}
     groups: dict[str, list[ResourceChange]] = {}

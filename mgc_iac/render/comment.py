@@ -23,4 +23,4 @@ def pr_comment(plan: Plan, digest: str, limit: int = GITHUB_COMMENT_LIMIT, full_
     """`plan` as a comment body of at most `limit` characters."""
     from mgc_iac.render._render import render_comment
 
-    return render_comment(plan, digest, limit=limit, full_plan=full_plan, approved=approved)
+    return render_comment(plan, digest, marker(plan.stack), limit=limit, full_plan=full_plan, approved=approved)

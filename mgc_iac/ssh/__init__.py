@@ -15,23 +15,27 @@ if TYPE_CHECKING:
     from mgc_iac.ssh._local import LocalConnector
     from mgc_iac.ssh._pool import ConnectionPool
     from mgc_iac.ssh._probe import port_reachable
-    from mgc_iac.ssh._settings import HostKeyPolicy, JumpHost, SSHSettings
+    from mgc_iac.ssh._settings import HostKeyPolicy, JumpHost, SSHSettings, TargetEndpoint
     from mgc_iac.ssh._ssh import SFTP_BLOCK, SSHConnector
     from mgc_iac.ssh.facts import HostFacts, facts_script, gather_facts, parse_facts
     from mgc_iac.ssh.prechecks import Difference, PrecheckResult, Requirements, compare_inventory, run_prechecks
 
+_CONNECTOR, _SETTINGS, _SSH = "mgc_iac.ssh._connector", "mgc_iac.ssh._settings", "mgc_iac.ssh._ssh"
+_FACTS, _PRECHECKS = "mgc_iac.ssh.facts", "mgc_iac.ssh.prechecks"
 _EXPORTS = {
-    "CommandResult": "_connector", "Connector": "_connector", "OutputCallback": "_connector",
-    "known_hosts_name": "_errors", "LocalConnector": "_local", "ConnectionPool": "_pool",
-    "port_reachable": "_probe", "HostKeyPolicy": "_settings", "JumpHost": "_settings", "SSHSettings": "_settings",
-    "SFTP_BLOCK": "_ssh", "SSHConnector": "_ssh", "HostFacts": "facts", "facts_script": "facts",
-    "gather_facts": "facts", "parse_facts": "facts", "Difference": "prechecks", "PrecheckResult": "prechecks",
-    "Requirements": "prechecks", "compare_inventory": "prechecks", "run_prechecks": "prechecks",
+    "CommandResult": _CONNECTOR, "Connector": _CONNECTOR, "OutputCallback": _CONNECTOR,
+    "known_hosts_name": "mgc_iac.ssh._errors", "LocalConnector": "mgc_iac.ssh._local",
+    "ConnectionPool": "mgc_iac.ssh._pool", "port_reachable": "mgc_iac.ssh._probe",
+    "HostKeyPolicy": _SETTINGS, "JumpHost": _SETTINGS, "SSHSettings": _SETTINGS, "TargetEndpoint": _SETTINGS,
+    "SFTP_BLOCK": _SSH, "SSHConnector": _SSH,
+    "HostFacts": _FACTS, "facts_script": _FACTS, "gather_facts": _FACTS, "parse_facts": _FACTS,
+    "Difference": _PRECHECKS, "PrecheckResult": _PRECHECKS, "Requirements": _PRECHECKS,
+    "compare_inventory": _PRECHECKS, "run_prechecks": _PRECHECKS,
 }
 
 __all__ = ["SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Difference", "HostFacts",
            "HostKeyPolicy", "JumpHost", "LocalConnector", "OutputCallback", "PrecheckResult", "Requirements",
-           "SSHConnector", "SSHSettings", "compare_inventory", "facts_script", "gather_facts",
+           "SSHConnector", "SSHSettings", "TargetEndpoint", "compare_inventory", "facts_script", "gather_facts",
            "known_hosts_name", "parse_facts", "port_reachable", "run_prechecks"]
 
 
@@ -39,7 +43,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mgc_iac.ssh' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"mgc_iac.ssh.{module}"), name)
+    return getattr(importlib.import_module(module), name)
 
 
 def __dir__() -> list[str]:

@@ -75,3 +75,13 @@ class SSHSettings:
         if value is None:
             raise ConfigError(f"ssh {self.target}: environment variable {self.password_env} is not set")
         return value
+
+
+@dataclass(frozen=True)
+class TargetEndpoint:
+    """The target as the SOURCE reaches it (its migration IP and port), and its pinned host key."""
+
+    host: str
+    port: int
+    host_key: str
+    user: str = "root"

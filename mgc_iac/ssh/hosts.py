@@ -1,4 +1,4 @@
-"""Which hosts a server's migration reaches over SSH: its source and its target (next to connect.py's cloud).
+"""Which hosts a server's migration reaches over SSH: its source and its target.
 
 Resolution (no secret is ever read here: key FILE paths and password variable NAMES only):
 - source: the spec's `ssh:` block when the source has one; else, in a `cloud.provider: lab` stack whose
@@ -10,109 +10,32 @@ Resolution (no secret is ever read here: key FILE paths and password variable NA
   mgc_iac.lab.hosts), in place of the task's migration IP and port. The controller never copies to a target
   and never logs in to one: the agent on the source does (Huawei Cloud targets are prepared by SMS).
 
-Lab hosts run as one background process per lab directory (`<lab dir>/hosts`, started on demand with the
-stack's lab-seed.yaml, found again through hosts.json and hosts.pid, stopped by `mgc-iac lab down`).
+Lab hosts run as one background process per lab directory, which the lab's supervisor starts; this module
+only reads what the workspace hands it (LabHostsAccess): which names are lab hosts, whether they serve the copy,
+and their inventory (host, port, keys), started on first use.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mgc_iac.errors import ConfigError
-from mgc_iac.lab.agent import TargetEndpoint
-from mgc_iac.lab.requirements import require_lab_tools
-from mgc_iac.lab.supervisor import file_lock, pid_alive
-from mgc_iac.ssh import JumpHost, SSHSettings
-
-LAB_SEED = "lab-seed.yaml"
-HOSTS_DIR = "hosts"
+from mgc_iac.ssh._settings import JumpHost, SSHSettings, TargetEndpoint
 
 
-# ---- lab hosts as a background process ------------------------------------------------------------------
+class LabHostsAccess(Protocol):
+    """The lab hosts of a lab stack, as the workspace gives them (mgc_iac.operations.workspace)."""
 
+    names: frozenset[str]      # the hosts the stack's lab-seed.yaml declares
+    where: str                 # the seed file, named in messages
 
+    def serve_copies(self) -> bool:
+        """Whether lab hosts serve the copy (not when the lab finishes copies by itself: instant_transfers)."""
 
-
-def hosts_workdir(lab_dir: Path) -> Path:
-    return Path(lab_dir) / HOSTS_DIR
-
-
-def running_lab_hosts(lab_dir: Path) -> dict[str, dict[str, Any]] | None:
-    """hosts.json of the lab hosts running for this lab dir, or None when none run."""
-    work = hosts_workdir(lab_dir)
-    try:
-        pid = int((work / "hosts.pid").read_text().strip())
-        inventory = json.loads((work / "hosts.json").read_text())
-    except (OSError, ValueError):
-        return None
-    return inventory if pid_alive(pid) else None
-
-
-
-
-def ensure_lab_hosts(lab_dir: Path, seed: Path, timeout: float = 60.0) -> dict[str, dict[str, Any]]:
-    """The running lab hosts of `lab_dir`, started (detached, `python -m mgc_iac.lab.hosts serve`) from the
-    seed's `hosts:` when none run. Roots are kept between runs, so files copied earlier are still there."""
-    work = hosts_workdir(lab_dir)
-    with file_lock(work / "hosts.lock"):
-        found = running_lab_hosts(lab_dir)
-        if found is not None:
-            return found
-        require_lab_tools()
-        (work / "hosts.json").unlink(missing_ok=True)
-        with open(work / "lab-hosts.log", "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "mgc_iac.lab.hosts", "serve", str(Path(seed).resolve()),
-                                     str(work)], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    start_new_session=True, close_fds=True)
-        (work / "hosts.pid").write_text(str(proc.pid))
-        deadline = time.monotonic() + timeout
-        while not (work / "hosts.json").exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-                tail = (work / "lab-hosts.log").read_text(errors="replace")[-600:]
-                raise ConfigError(f"the lab hosts did not start; see {work / 'lab-hosts.log'}:\n{tail}")
-            time.sleep(0.05)
-        return json.loads((work / "hosts.json").read_text())
-
-
-def stop_lab_hosts(lab_dir: Path, timeout: float = 15.0) -> bool:
-    """Stop the lab hosts of this lab dir (SIGTERM, then SIGKILL). False when none ran."""
-    work = hosts_workdir(lab_dir)
-    try:
-        pid = int((work / "hosts.pid").read_text().strip())
-    except (OSError, ValueError):
-        return False
-    if not pid_alive(pid):
-        (work / "hosts.pid").unlink(missing_ok=True)
-        return False
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if pid_alive(pid):
-        os.kill(pid, signal.SIGKILL)
-    (work / "hosts.pid").unlink(missing_ok=True)
-    (work / "hosts.json").unlink(missing_ok=True)
-    return True
-
-
-def stop_lab_all(lab_dir: Path) -> tuple[int, bool, bool]:
-    """`mgc-iac lab down`: the lab hosts (the SMS-Agents running inside them end with them), then the lab.
-    Returns (0: no agent runs on this machine any more, hosts stopped, lab stopped)."""
-    from mgc_iac.lab.process import stop_background
-
-    return 0, stop_lab_hosts(lab_dir), stop_background(Path(lab_dir))
+    def inventory(self, reread: bool = False) -> dict[str, dict[str, Any]]:
+        """{name: {host, port, user, role, key_file, known_hosts, host_key}} of the running lab hosts (started on
+        first use); `reread`: read hosts.json again (a clone's host appears once SMS made the clone)."""
 
 
 # ---- resolving a server's hosts -------------------------------------------------------------------------
@@ -151,51 +74,20 @@ def _lab_settings(entry: dict[str, Any]) -> SSHSettings:
                        key_file=str(entry["key_file"]), known_hosts=str(entry["known_hosts"]))
 
 
-def _seed_host_names(seed: Path) -> set[str]:
-    from mgc_iac.lab.hosts import load_hosts_spec
-
-    return {h.name for h in load_hosts_spec(seed)}
-
-
 class MigrationHosts:
-    """Resolves sources and targets of one stack for the engine (thread-safe; lab hosts started once)."""
+    """Resolves sources and targets of one stack for the engine (thread-safe: the lab hosts start once)."""
 
-    def __init__(self, spec: dict[str, Any], stack_dir: Path | None, cloud_config: dict[str, Any]) -> None:
+    def __init__(self, spec: dict[str, Any], lab_hosts: LabHostsAccess | None = None) -> None:
         self.spec = spec
-        self.cloud_config = cloud_config
-        seed = Path(stack_dir) / LAB_SEED if stack_dir is not None else None
-        lab = cloud_config.get("provider") == "lab" and cloud_config.get("lab_dir")
-        self.seed = seed if lab and seed is not None and seed.is_file() else None
-        self._lab_names = _seed_host_names(self.seed) if self.seed is not None else set()
-        if self._lab_names:
-            require_lab_tools()  # before any step runs: a missing program is named now, not inside a step
-        self._inventory: dict[str, dict[str, Any]] | None = None
-        self._instant: bool | None = None
-        self._guard = threading.Lock()
+        self.lab_hosts = lab_hosts
+        self._lab_names = lab_hosts.names if lab_hosts is not None else frozenset()
 
     def _lab_hosts_used(self) -> bool:
-        """Lab hosts serve the copy unless the lab finishes copies by itself (instant_transfers)."""
-        if not self._lab_names:
-            return False
-        with self._guard:
-            if self._instant is None:
-                from mgc_iac.cloud import LabControl
-                from mgc_iac.cloud.endpoint import settings_for
-
-                settings = LabControl(settings_for(self.cloud_config)).settings()
-                self._instant = bool(settings.get("instant_transfers"))
-            return not self._instant
-
-    @property
-    def lab_dir(self) -> Path | None:
-        return Path(self.cloud_config["lab_dir"]) if self.cloud_config.get("lab_dir") else None
+        return bool(self._lab_names) and self.lab_hosts is not None and self.lab_hosts.serve_copies()
 
     def _lab(self) -> dict[str, dict[str, Any]]:
-        with self._guard:
-            if self._inventory is None:
-                assert self.seed is not None and self.lab_dir is not None
-                self._inventory = ensure_lab_hosts(self.lab_dir, self.seed)
-            return self._inventory
+        assert self.lab_hosts is not None
+        return self.lab_hosts.inventory()
 
     def _source_spec(self, name: str) -> dict[str, Any]:
         return next((s for s in self.spec.get("sources", []) if s["name"] == name), {})
@@ -222,12 +114,8 @@ class MigrationHosts:
         """How automated checks log in to a launched instance (a target, or a clone of one): in the lab, the
         lab host of that name (a clone's host appears once SMS made the clone: hosts.json is read again); on
         Huawei Cloud, the workflow's `validation.ssh` login at the instance's IP. None: no way in."""
-        if self.seed is not None and self.lab_dir is not None and self._lab_hosts_used():
-            entry = self._lab().get(name)
-            if entry is None:
-                with self._guard:
-                    self._inventory = running_lab_hosts(self.lab_dir) or self._inventory
-                entry = (self._inventory or {}).get(name)
+        if self.lab_hosts is not None and self._lab_hosts_used():
+            entry = self._lab().get(name) or self.lab_hosts.inventory(reread=True).get(name)
             return _lab_settings(entry) if entry is not None else None
         if login and ip:
             return settings_from_spec({**login, "host": ip})
@@ -241,6 +129,7 @@ class MigrationHosts:
                 endpoint = TargetEndpoint(host=str(entry["host"]), port=int(entry["port"]),
                                           host_key=str(entry["host_key"]), user=str(entry.get("user") or "root"))
                 return TargetAccess(target_name, _lab_settings(entry), lab=True, endpoint=endpoint)
-        where = f"{self.seed}" if self.seed is not None else "the stack's lab-seed.yaml (a `cloud.provider: lab` stack)"
+        where = self.lab_hosts.where if self.lab_hosts is not None else \
+            "the stack's lab-seed.yaml (a `cloud.provider: lab` stack)"
         raise ConfigError(f"no target host {target_name!r} to copy to: declare it under `hosts:` in {where} "
                           "with role: target (the SSH data path reaches targets in the lab only)")

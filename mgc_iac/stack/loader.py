@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import runpy
-import traceback
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -158,40 +156,3 @@ def _load_python(directory: Path, file: Path) -> LoadedStack:
     except ValidationError as exc:
         raise SpecError(validation_diagnostics(exc, source_map)) from None
     return LoadedStack(stack, directory, (file,), source_map)
-
-
-def run_python_stack(file: Path) -> Stack:
-    """In the child process: run stack.py and return its Stack; SpecError names the user's line."""
-    source_map = SourceMap(root=file.parent, python_file=file)
-    shown = source_map.display(file)
-    try:
-        namespace = runpy.run_path(str(file), run_name="mgc_iac_stack")
-        stack = namespace.get("stack")
-        if callable(stack) and not isinstance(stack, Stack):
-            stack = stack()
-    except ValidationError as exc:
-        diags = validation_diagnostics(exc, source_map)
-        line = _user_line(exc, file)
-        raise SpecError(Diagnostics([d.__class__(**{**d.__dict__, "line": line}) for d in diags])) from None
-    except SpecError:
-        raise
-    except Exception as exc:  # the user's own code failed: show where, not our traceback
-        raise SpecError(_one(f"{type(exc).__name__}: {exc}", file=shown, line=_user_line(exc, file),
-                             fix="fix the Python stack so that it runs")) from None
-    if not isinstance(stack, Stack):
-        raise SpecError(_one("stack.py must define `stack = Stack(...)` (or a function `stack()` returning one)",
-                             file=shown, fix="from mgc_iac import Stack; stack = Stack(metadata=..., ...)"))
-    return stack
-
-
-def user_line(exc: BaseException, file: Path) -> int | None:
-    return _user_line(exc, file)
-
-
-def _user_line(exc: BaseException, file: Path) -> int | None:
-    """The deepest line of the traceback that is in the user's stack.py."""
-    line = None
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename).resolve() == file.resolve():
-            line = frame.lineno
-    return line

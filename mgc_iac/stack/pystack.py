@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import traceback
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
@@ -24,6 +27,7 @@ from pydantic import ValidationError
 
 from mgc_iac.diagnostics import Diagnostic, Diagnostics, Severity
 from mgc_iac.errors import SpecError
+from mgc_iac.stack.models import Stack
 from mgc_iac.stack.sandbox import (
     TRUST_ENV,
     Limits,
@@ -35,6 +39,8 @@ from mgc_iac.stack.sandbox import (
     sandbox_argv,
     trusted,
 )
+from mgc_iac.stack.sourcemap import SourceMap
+from mgc_iac.stack.validation_errors import validation_diagnostics
 
 LIMITS_ENV = "MGC_IAC_STACK_LIMITS"
 ANSWER_MAX_BYTES = 1 << 30  # the spec of a 100,000-server stack is some tens of MB
@@ -43,9 +49,7 @@ SAID_TAIL_BYTES = 64 * 1024  # what stack.py printed: its end is kept, for the e
 
 def run_stack_py(file: Path, shown: str) -> dict:
     """The canonical data of the Stack that `file` defines; raises SpecError (with file and line)."""
-    import mgc_iac
-
-    package_dir = Path(mgc_iac.__file__).resolve().parent
+    package_dir = Path(__file__).resolve().parents[1]  # mgc_iac/, whose parent makes it importable
     limits = Limits.from_env()
     env = {**child_env(str(package_dir.parent)), LIMITS_ENV: limits_spec(limits)}
     command = [sys.executable, "-m", "mgc_iac.stack.pystack", str(file.resolve())]
@@ -84,11 +88,11 @@ def _run(argv: list[str], env: dict[str, str], cwd: Path | None, limits: Limits,
         raise SpecError(_one(f"stack.py handed back more than {ANSWER_MAX_BYTES >> 20} MB", shown,
                              "a stack's spec is far smaller: check what stack.py builds"))
     try:
-        data = json.loads(bytes(answer.data).decode("utf-8"))
+        data = json.loads(answer.data.decode("utf-8"))
         if not isinstance(data, dict) or not ("stack" in data or "diagnostics" in data):
             raise ValueError("not an answer")
     except (UnicodeDecodeError, ValueError):
-        raise SpecError(_one(_ended(proc.returncode, limits, bytes(said.data)), shown,
+        raise SpecError(_one(_ended(proc.returncode, limits, said.data), shown,
                              "do not call sys.exit() or os._exit() in stack.py; define `stack = Stack(...)` or a "
                              "function `stack()` that returns one")) from None
     if "diagnostics" in data:
@@ -101,11 +105,23 @@ class _Reader:
     or, without `on_overflow`, only the last `limit` bytes."""
 
     def __init__(self, stream: IO[bytes] | None, limit: int, on_overflow: Callable[[], None] | None = None) -> None:
-        self.data = bytearray()
+        # whole chunks in a deque, never one growing buffer: a buffer trimmed at its front left the allocator
+        # holding hundreds of MB on some machines (CI: 498 MB for 1 GiB printed)
+        self._chunks: deque[bytes] = deque()
+        self._size = 0
         self.overflow = False
         self._stream, self._limit, self._on_overflow = stream, limit, on_overflow
         self._thread = threading.Thread(target=self._read, daemon=True, name="stack.py output")
         self._thread.start()
+
+    @property
+    def data(self) -> bytes:
+        """What was kept: all of it up to the limit, or (a tail reader) its last `limit` bytes."""
+        return b"".join(self._chunks)[-self._limit:] if self._chunks else b""
+
+    def _keep(self, chunk: bytes) -> None:
+        self._chunks.append(chunk)
+        self._size += len(chunk)
 
     def _read(self) -> None:
         if self._stream is None:
@@ -113,13 +129,14 @@ class _Reader:
         with self._stream:
             while chunk := self._stream.read1(1 << 16):  # type: ignore[attr-defined]
                 if self._on_overflow is None:
-                    self.data += chunk
-                    del self.data[:-self._limit]
+                    self._keep(chunk)
+                    while self._size - len(self._chunks[0]) >= self._limit:
+                        self._size -= len(self._chunks.popleft())
                 elif not self.overflow:
-                    self.data += chunk
-                    if len(self.data) > self._limit:
+                    self._keep(chunk)
+                    if self._size > self._limit:
                         self.overflow = True
-                        self.data.clear()
+                        self._chunks.clear()
                         self._on_overflow()
 
     def join(self, until: float) -> None:
@@ -178,6 +195,39 @@ def _one(message: str, file: str, fix: str, line: int | None = None) -> Diagnost
     return diags
 
 
+def run_python_stack(file: Path) -> Stack:
+    """In the child process: run stack.py and return its Stack; SpecError names the user's line."""
+    source_map = SourceMap(root=file.parent, python_file=file)
+    shown = source_map.display(file)
+    try:
+        namespace = runpy.run_path(str(file), run_name="mgc_iac_stack")
+        stack = namespace.get("stack")
+        if callable(stack) and not isinstance(stack, Stack):
+            stack = stack()
+    except ValidationError as exc:
+        diags = validation_diagnostics(exc, source_map)
+        line = _user_line(exc, file)
+        raise SpecError(Diagnostics([d.__class__(**{**d.__dict__, "line": line}) for d in diags])) from None
+    except SpecError:
+        raise
+    except Exception as exc:  # the user's own code failed: show where, not our traceback
+        raise SpecError(_one(f"{type(exc).__name__}: {exc}", shown, "fix the Python stack so that it runs",
+                             _user_line(exc, file))) from None
+    if not isinstance(stack, Stack):
+        raise SpecError(_one("stack.py must define `stack = Stack(...)` (or a function `stack()` returning one)",
+                             shown, "from mgc_iac import Stack; stack = Stack(metadata=..., ...)"))
+    return stack
+
+
+def _user_line(exc: BaseException, file: Path) -> int | None:
+    """The deepest line of the traceback that is in the user's stack.py."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == file.resolve():
+            line = frame.lineno
+    return line
+
+
 def _child(file: Path) -> int:
     """Run the user's stack.py (its output goes to our stderr) and write the answer as JSON on our stdout."""
     limits = os.environ.pop(LIMITS_ENV, "")
@@ -186,19 +236,15 @@ def _child(file: Path) -> int:
     answer_out = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # print(), os.write(1, ...) and subprocesses of the stack land on stderr, never in the answer
     sys.stdout = sys.stderr
-    from mgc_iac.stack.loader import run_python_stack
-
     try:
         stack = run_python_stack(file)
         answer: dict = {"stack": stack.model_dump(mode="json", by_alias=True)}
     except SpecError as exc:
         answer = {"diagnostics": [d.to_dict() for d in exc.diagnostics]}
     except SystemExit as exc:
-        from mgc_iac.stack.loader import user_line
-
         answer = {"diagnostics": [Diagnostic(
             Severity.ERROR, f"stack.py called sys.exit({exc.code!r})", "", "build the spec without exiting: "
-            "raise an exception or fix the data instead", str(file), user_line(exc, file), "load").to_dict()]}
+            "raise an exception or fix the data instead", str(file), _user_line(exc, file), "load").to_dict()]}
     except ValidationError as exc:  # raised outside stack.py's own frames
         answer = {"diagnostics": [Diagnostic(Severity.ERROR, f"invalid stack: {exc.error_count()} error(s)", "",
                                              "fix the values stack.py builds", str(file), None,

@@ -10,19 +10,18 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from ipaddress import IPv4Network
 
-from mgc_iac.diagnostics import Diagnostic, Diagnostics, Severity
+from mgc_iac.diagnostics import Diagnostic, Diagnostics
 from mgc_iac.stack.facts import KeyFacts, LiveFacts
 from mgc_iac.stack.known_keys import state_name
 from mgc_iac.stack.loader import LoadedStack
-from mgc_iac.stack.models import Source, Stack, Workflow
+from mgc_iac.stack.models import Source
+from mgc_iac.stack.rule_context import RuleContext
 from mgc_iac.stack.rules_flow import FLOW_RULES
 from mgc_iac.stack.rules_input import INPUT_RULES
 from mgc_iac.stack.rules_page import PAGE_RULES, evs_key_specs, tag_problem
-from mgc_iac.stack.selection import workflow_servers
-from mgc_iac.stack.sourcemap import Loc, format_loc
+from mgc_iac.stack.sourcemap import Loc
 
 # The page's blacklist: ports the migration port may never use.
 BLACKLISTED_PORTS = frozenset({
@@ -52,36 +51,6 @@ LINUX_DEFAULT_EXCLUDED = ("/bin", "/boot", "/dev", "/home", "/etc", "/lib", "/me
                           "/selinux", "/sys", "/usr", "/var", "/run", "/tmp")
 # The page's VPC advice: a source in one of these ranges is best served by a VPC in the same range.
 ADVISED_RANGES = tuple(IPv4Network(n) for n in ("192.168.0.0/16", "172.16.0.0/12", "10.0.0.0/8"))
-
-
-@dataclass
-class RuleContext:
-    """What the rules look at: the stack, live facts if refreshed, and what other stacks hold."""
-
-    stack: Stack
-    facts: LiveFacts | None = None
-    # MAC -> (stack, source) for every other stack sharing this state backend
-    other_macs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    diags: Diagnostics = field(default_factory=Diagnostics)
-    # KMS keys known offline (the lab seed, the last --refresh): stack/known_keys.py
-    known_keys: Mapping[str, KeyFacts] = field(default_factory=dict)
-
-    def error(self, loc: Loc, message: str, fix: str = "", rule: str = "") -> None:
-        self.diags.items.append(Diagnostic(Severity.ERROR, message, format_loc(loc), fix, rule=rule,
-                                           file=None, line=None))
-        self._locs.append(loc)
-
-    def warning(self, loc: Loc, message: str, fix: str = "", rule: str = "") -> None:
-        self.diags.items.append(Diagnostic(Severity.WARNING, message, format_loc(loc), fix, rule=rule,
-                                           file=None, line=None))
-        self._locs.append(loc)
-
-    def __post_init__(self) -> None:
-        self._locs: list[Loc] = []
-        self._servers = workflow_servers(self.stack)
-
-    def servers(self, wf: Workflow) -> list[Source]:
-        return self._servers.get(wf.name, [])
 
 
 Rule = Callable[[RuleContext], None]

@@ -9,7 +9,7 @@ from mgc_iac.graph.waves import find_cycle
 from mgc_iac.stack.models import CommandCheck
 
 if TYPE_CHECKING:
-    from mgc_iac.stack.rules import RuleContext
+    from mgc_iac.stack.rule_context import RuleContext
 
 
 def rule_depends_on(ctx: RuleContext) -> None:

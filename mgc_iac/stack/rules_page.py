@@ -11,7 +11,7 @@ from mgc_iac.stack.known_keys import state_name
 from mgc_iac.visible import has_controls
 
 if TYPE_CHECKING:
-    from mgc_iac.stack.rules import RuleContext
+    from mgc_iac.stack.rule_context import RuleContext
 
 MIN_MEMORY_MB = 520  # the page: "At least 520 MB of available memory"
 MAX_VERIFY_PATHS = 30  # the page, Table 2: "A maximum of 30 paths can be entered"

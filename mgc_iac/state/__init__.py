@@ -55,7 +55,13 @@ def open_store(path: Path | str, *, read_only: bool = False) -> StateStore:
             return EmptyStore(display(str(path)))
         return store
     if read_only:
-        return SQLiteStore(path, read_only=True) if Path(path).exists() else EmptyStore(path)
+        if not Path(path).exists():
+            return EmptyStore(path)
+        local = SQLiteStore(path, read_only=True)
+        if local.empty:
+            local.close()
+            return EmptyStore(path)
+        return local
     return SQLiteStore(path)
 
 

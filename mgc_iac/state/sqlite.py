@@ -101,6 +101,7 @@ class SQLiteStore(SQLStore):
         super().__init__()
         self.path = Path(path)
         self.read_only = read_only
+        self.empty = False
         if read_only:
             self._open_read_only()
             return
@@ -111,7 +112,6 @@ class SQLiteStore(SQLStore):
             # WAL + NORMAL survives a killed process (only power loss can drop the last commits)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
             self._upgrade()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
@@ -123,11 +123,16 @@ class SQLiteStore(SQLStore):
             self._db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
                                        check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA query_only=ON")
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            # no tables: a file another apply is creating right now (or an empty one) holds no state yet
+            self.empty = not self._db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
+            row = None if self.empty else self._db.execute(
+                "SELECT value FROM meta WHERE key='schema_version'").fetchone()
         except sqlite3.DatabaseError as exc:
             raise StateError(f"cannot read the state store {self.path}: {exc}") from exc
         self._mutex = threading.RLock()
         self._held: dict[str, tuple[LockInfo, int]] = {}
+        if self.empty:
+            return
         version = int(row[0]) if row else 0
         if version != SCHEMA_VERSION:
             self._db.close()
@@ -138,6 +143,10 @@ class SQLiteStore(SQLStore):
     def _upgrade(self) -> None:
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            # the tables in the same transaction: a reader sees a store with none of them or all of them
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    self._db.execute(statement)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', '1')")
             version = int(self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0])
             if version > SCHEMA_VERSION:

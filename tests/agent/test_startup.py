@@ -196,7 +196,7 @@ def test_a_huaweicloud_stack_s_start_up_agent_reaches_the_install_commands(lab: 
             "workflows": [{"name": "wf", "network": {"type": "private",
                                                      "proxy": {"host": "127.0.0.1", "port": closed}}}]}
     cloud = {"provider": "huaweicloud", "region": "cn-north-4"}
-    side = AgentSide(MigrationHosts(spec, None, cloud), cloud)
+    side = AgentSide(MigrationHosts(spec), cloud)
     ctx = StepContext(stack="s", step="StartUpAgent", spec=spec, changes={}, records={}, attempt=1,
                       server=SimpleNamespace(workflow="wf", server="src", target_name="src-hw"))  # type: ignore[arg-type]
     # no lab target needed: the SMS side of a real target is Huawei's (the lab hosts answer on lab.loop)

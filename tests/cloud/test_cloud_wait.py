@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from mgc_iac.cloud import Cloud, Fault, LabControl, RetryPolicy, ServerRequest, VolumeRequest
-from mgc_iac.cloud._wait import WaitPolicy, wait_until
+from mgc_iac.cloud.wait import WaitPolicy, wait_until
 from mgc_iac.errors import CloudError, CloudThrottledError, CloudUnavailableError
 from mgc_iac.lab.testing import RunningLab
 

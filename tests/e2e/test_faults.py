@@ -49,7 +49,7 @@ def only_web(demo: Demo, *, files: int = 120, mbps: int | None = 40, disk_mb: in
 
 def mid_copy(demo: Demo, low: float = 0.15, high: float = 0.7) -> None:
     """Wait until web-01's full replication is between `low` and `high` done (what SMS shows)."""
-    from mgc_iac.lab.process import running
+    from mgc_iac.lab import running
 
     wait_for(lambda: running(demo.lab_dir), timeout=30)  # the apply starts the lab (from the stack's seed)
     sms = demo.cloud().sms

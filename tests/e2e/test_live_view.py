@@ -84,6 +84,8 @@ def _exit_code(term: Terminal, timeout: float) -> int:
 
 def test_the_demo_shows_a_live_view_that_updates_and_leaves_summary_lines(demo: Demo, terminal: Terminal,
                                                                           tmp_path: Path) -> None:
+    seed = demo.stack / "lab-seed.yaml"  # db-01 holds ten times the files: web-01 waits at its gate while db-01 copies
+    seed.write_text(seed.read_text().replace("files: {count: 200,", "files: {count: 2000,"))
     terminal.start(_script(demo, tmp_path, "demo", "--stack", str(demo.stack), "--workdir", str(tmp_path / "work")))
     frames: list[str] = []
     deadline = time.monotonic() + 180

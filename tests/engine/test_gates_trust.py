@@ -164,23 +164,16 @@ def test_a_gate_that_does_not_wait_yet_cannot_be_approved(stack_dir: Path, lab_d
 
     # the same, hand-signed into approvals.yaml: BusinessValidation passes, Cutover still stops
     from mgc_iac.approvals import approval_message
-    from mgc_iac.approvals.environment import trust_for
     from mgc_iac.approvals.sshsig import APPROVAL_NAMESPACE, sign
-    from mgc_iac.operations.planning import plan_stack
-    from mgc_iac.state import default_state_path, open_store
+    from mgc_iac.operations.workspace import Workspace
+    from mgc_iac.plan.planfile import plan_digest
 
-    store = open_store(default_state_path(stack_dir))
-    try:
-        plan = plan_stack(stack_dir, store=store).plan
-        from mgc_iac.plan.planfile import plan_digest
-
-        digest = plan_digest(plan)
-        trust = trust_for("demo", plan.spec, stack_dir, store)
+    with Workspace.open(stack_dir) as ws:
+        digest = plan_digest(ws.plan().plan)
+        trust = ws.trust
         gates = [WEB_BV, WEB_CUT]
         signature = sign(approval_message("demo", digest, gates, trust.environment), keys["alice"],
                          APPROVAL_NAMESPACE)
-    finally:
-        store.close()
     (stack_dir / "approvals.yaml").write_text(yaml.safe_dump({"approvals": [
         {"gates": gates, "by": "alice@example.com", "plan_digest": digest, "signature": signature}]}))
     code, out = run("apply", str(stack_dir), "--auto-approve")
@@ -220,7 +213,7 @@ def test_approvals_copied_to_another_environment_approve_nothing(stack_dir: Path
         assert "does not verify" in out
         assert states(stack_dir)["web-01"] == ("BusinessValidation", "waiting")
     finally:
-        from mgc_iac.lab.process import stop_background
+        from mgc_iac.lab import stop_background
 
         stop_background(tmp_path / "other" / "lab")
 

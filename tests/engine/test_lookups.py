@@ -9,7 +9,7 @@ import pytest
 
 from mgc_iac.cloud import SourceFacts
 from mgc_iac.cloud._base import _InlineExecutor
-from mgc_iac.providers._cloud import lookup, lookup_scope
+from mgc_iac.cloud.lookups import lookup, lookup_scope
 from mgc_iac.providers.migration_task import find_source
 
 

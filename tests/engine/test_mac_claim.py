@@ -31,7 +31,7 @@ def test_two_concurrent_applies_cannot_both_take_a_mac(stack_dir: Path, tmp_path
                                   text=True) for d in (stack_dir, twin)]
         results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
     finally:
-        from mgc_iac.lab.process import stop_background
+        from mgc_iac.lab import stop_background
 
         stop_background(tmp_path / "lab")
     codes = sorted(code for code, _, _ in results)

@@ -21,7 +21,7 @@ def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("MGC_IAC_LAB_DIR", str(path))
     monkeypatch.setenv("NO_COLOR", "1")
     yield path
-    from mgc_iac.lab.process import stop_background
+    from mgc_iac.lab import stop_background
 
     stop_background(path)
 

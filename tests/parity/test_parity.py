@@ -50,7 +50,7 @@ def test_the_check_sees_an_answer_outside_the_model() -> None:
     """The same check the table comes from catches what the lab used to answer (a string current_task)."""
     import huaweicloudsdksms.v3.model as sms
 
-    from mgc_iac.cloud._contract import problems
+    from mgc_iac.cloud.contract import problems
 
     found = problems({"id": "s", "current_task": "task-id", "macs": ["fa:16:3e:00:00:01"]}, "ShowServerResponse", sms)
     assert found == ["$.current_task: str where the SDK declares the object TaskByServerSource",

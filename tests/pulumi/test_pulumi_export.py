@@ -39,7 +39,7 @@ def validator() -> jsonschema.Draft202012Validator:
 @pytest.fixture
 def applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The demo stack applied through the CLI on a background lab, up to the BusinessValidation gates."""
-    from mgc_iac.lab.process import stop_background
+    from mgc_iac.lab import stop_background
 
     stack_dir = tmp_path / "demo"
     shutil.copytree(REPO / "stacks" / "demo", stack_dir)

@@ -41,7 +41,7 @@ def run_program(stack_dir: Path | str, work: Path) -> subprocess.CompletedProces
 
 
 def registered(stack_dir: Path | str, work: Path) -> dict[str, Any]:
-    from mgc_iac.lab.process import stop_background
+    from mgc_iac.lab import stop_background
 
     try:
         result = run_program(stack_dir, work)
@@ -152,7 +152,7 @@ def test_a_stack_that_breaks_a_rule_declares_nothing(tmp_path: Path) -> None:
     path = stack_dir / "workflows.yaml"
     path.write_text(path.read_text().replace("migration_port: 22", "migration_port: 80"))
 
-    from mgc_iac.lab.process import stop_background
+    from mgc_iac.lab import stop_background
 
     try:
         result = run_program(stack_dir, tmp_path)

@@ -12,8 +12,8 @@ def test_exported_names_are_pinned() -> None:
     assert sorted(ssh.__all__) == sorted([
         "SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Difference", "HostFacts", "HostKeyPolicy",
         "JumpHost", "LocalConnector", "OutputCallback", "PrecheckResult", "Requirements", "SSHConnector",
-        "SSHSettings", "compare_inventory", "facts_script", "gather_facts", "known_hosts_name", "parse_facts",
-        "port_reachable", "run_prechecks"])
+        "SSHSettings", "TargetEndpoint", "compare_inventory", "facts_script", "gather_facts", "known_hosts_name",
+        "parse_facts", "port_reachable", "run_prechecks"])
     assert sorted(agent.__all__) == sorted([
         "DEFAULT_EXCLUDED_LINUX", "AgentCommand", "AgentCommands", "AgentInstall", "Entry",
         "PathDifference", "Progress", "ProgressCallback", "ReplicationError", "ReplicationInterrupted",

@@ -177,7 +177,7 @@ def test_a_malformed_ssh_key_fails_that_source_only(demo_stack, tmp_path):
     spec["sources"][0]["ssh"] = {"host": "127.0.0.1", "port": 1, "key_file": str(bad),
                                  "host_key_policy": "accept-new"}
     spec["sources"][1]["ssh"] = {"host": "127.0.0.1", "port": 1, "host_key_policy": "accept-new"}
-    found = {d.name: d for d in discover_sources(spec, demo_stack)}
+    found = {d.name: d for d in discover_sources(spec)}
     assert "not a usable private key" in found["web-01"].error
     assert found["db-01"].error and "private key" not in found["db-01"].error  # went on with the other
 

@@ -319,6 +319,24 @@ def test_a_location_with_no_state_is_read_as_empty_and_never_created(location):
         assert not os.path.exists(location)
 
 
+def test_a_sqlite_file_another_apply_is_creating_reads_as_empty(tmp_path):
+    """A second apply that opens the file while the first is creating it sees no state, not `no such table`."""
+    import sqlite3
+
+    from mgc_iac.state import EmptyStore
+
+    path = tmp_path / "state.db"
+    creating = sqlite3.connect(path)
+    creating.execute("PRAGMA journal_mode=WAL")  # the file exists, its tables are not committed yet
+    creating.execute("BEGIN IMMEDIATE")
+    creating.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    reader = open_store(path, read_only=True)
+    assert isinstance(reader, EmptyStore) and reader.snapshot("demo").serial == 0
+    reader.close()
+    creating.rollback()
+    creating.close()
+
+
 def test_what_the_last_apply_ran_with_is_recorded_without_moving_the_serial(location, store):
     from mgc_iac.state import AppliedRecord
 

@@ -38,6 +38,6 @@ def test_four_applies_hold_at_most_the_cap_in_fifo_order_and_survive_a_kill(tmp_
             assert len(cloud.ecs.find_servers(name=server)) == 1, server
         assert cloud.sms.list_tasks() == []  # every task cleared at the end
     finally:
-        from mgc_iac.lab.process import stop_background
+        from mgc_iac.lab import stop_background
 
         stop_background(tmp_path / "lab")

@@ -119,7 +119,7 @@ def test_apply_lines_and_the_live_view_escape_them(capsys: pytest.CaptureFixture
 
 
 def test_lab_ls_escapes_what_the_lab_holds(tmp_path: Path):
-    from mgc_iac.cli.lab_ls import _cell
+    from mgc_iac.cli.lab_cmds import _cell
 
     assert _cell(HOSTILE) == visible_line(HOSTILE) and _raw(_cell({"k": HOSTILE, "n": [HOSTILE]})) == []
 

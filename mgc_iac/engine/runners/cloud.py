@@ -41,7 +41,7 @@ def _pick(values: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 class CloudSteps:
-    """Runs steps against the cloud described by `cloud_config` (providers/_cloud.py: no secret inside)."""
+    """Runs steps against the cloud described by `cloud_config` (mgc_iac.cloud.endpoint: no secret inside)."""
 
     def __init__(self, cloud_config: dict[str, Any], hosts: MigrationHosts | None = None) -> None:
         """`hosts` resolves sources and targets over SSH (mgc_iac.ssh.hosts); without it only sources with
@@ -60,7 +60,7 @@ class CloudSteps:
         with self._agents_guard:
             if self._fleet is None:
                 from mgc_iac.cloud import FleetReader
-                from mgc_iac.providers._cloud import cloud_for
+                from mgc_iac.cloud.endpoint import cloud_for
 
                 self._fleet = FleetReader(cloud_for(self.cloud_config).sms)
             return self._fleet
@@ -84,7 +84,7 @@ class CloudSteps:
                 from mgc_iac.engine.runners.agent import AgentSide
                 from mgc_iac.ssh.hosts import MigrationHosts
 
-                hosts = self._hosts or MigrationHosts(ctx.spec, None, self.cloud_config)
+                hosts = self._hosts or MigrationHosts(ctx.spec)
                 self._agents = AgentSide(hosts, self.cloud_config)
             return self._agents
 
@@ -112,7 +112,7 @@ class CloudSteps:
     # ---- steps ---------------------------------------------------------------------------------------------
 
     def run_step(self, ctx: StepContext) -> StepOutcome:
-        from mgc_iac.providers._cloud import lookup_scope
+        from mgc_iac.cloud.lookups import lookup_scope
 
         handler = getattr(self, f"_step_{ctx.step}", None)
         if handler is None:
@@ -249,10 +249,10 @@ class CloudSteps:
     def run_checks(self, ctx: StepContext, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The workflow's checks against the instance the gate is about: the clone (TestValidation of a clone
         test) or the target (TestValidation of a target test, BusinessValidation)."""
+        from mgc_iac.cloud.endpoint import cloud_for
         from mgc_iac.engine.runners.checks import run_checks
         from mgc_iac.engine.schedule import not_run
         from mgc_iac.errors import CloudNotFoundError
-        from mgc_iac.providers._cloud import cloud_for
 
         instance = None
         if ctx.step == "TestValidation" and self._workflow(ctx).get("test_launch") == "clone":

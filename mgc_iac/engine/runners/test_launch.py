@@ -46,7 +46,7 @@ def _instance(server: Any, mode: str) -> dict[str, Any]:
 
 
 def _active(cloud: Any, server_id: str, cancel: threading.Event, what: str) -> Any:
-    from mgc_iac.cloud._wait import WaitPolicy, wait_until
+    from mgc_iac.cloud.wait import WaitPolicy, wait_until
 
     def reached(server: Any) -> bool:
         if server.status == "ERROR":
@@ -60,11 +60,13 @@ def _active(cloud: Any, server_id: str, cancel: threading.Event, what: str) -> A
 def launch_clone(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
                  template_id: str | None = None) -> dict[str, Any]:
     """clone_test, then wait until the clone is FINISHED and its server ACTIVE: {test_instance, sms_operation}."""
-    from mgc_iac.cloud._wait import WaitPolicy, wait_until
-    from mgc_iac.providers._cloud import cloud_for
+    from mgc_iac.cloud.endpoint import cloud_for
+    from mgc_iac.cloud.wait import WaitPolicy, wait_until
 
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
+    if task.clone is not None and task.clone.state == CLONE_FAILED and _exists(cloud, task.clone.vm_id):
+        cloud.ecs.delete_server(task.clone.vm_id, delete_volumes=True, wait=True)  # a failed clone is not kept
     if task.clone is None or (task.clone.state == CLONE_DONE and not _exists(cloud, task.clone.vm_id)) \
             or task.clone.state == CLONE_FAILED:
         cloud.sms.task_action(task_id, "clone_test", template_id=template_id)
@@ -83,8 +85,8 @@ def launch_clone(cloud_config: dict[str, Any], task_id: str, cancel: threading.E
 
 def delete_clone(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event) -> dict[str, Any]:
     """Delete the clone's server and its volumes; wait until ECS no longer knows it."""
-    from mgc_iac.cloud._wait import WaitPolicy, wait_until
-    from mgc_iac.providers._cloud import cloud_for
+    from mgc_iac.cloud.endpoint import cloud_for
+    from mgc_iac.cloud.wait import WaitPolicy, wait_until
 
     cloud = cloud_for(cloud_config)
     clone = cloud.sms.show_task(task_id).clone
@@ -101,7 +103,7 @@ def delete_clone(cloud_config: dict[str, Any], task_id: str, cancel: threading.E
 def launch_target(cloud_config: dict[str, Any], task_id: str, target_id: str,
                   cancel: threading.Event) -> dict[str, Any]:
     """test: the target is launched for a test and the synchronization pauses (source `stopped`)."""
-    from mgc_iac.providers._cloud import cloud_for
+    from mgc_iac.cloud.endpoint import cloud_for
 
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)

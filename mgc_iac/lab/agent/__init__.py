@@ -14,20 +14,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from mgc_iac.lab.agent._commands import AgentCommand, AgentCommands, run_agent_loop
     from mgc_iac.lab.agent._errors import ReplicationError, ReplicationInterrupted, TargetFullError
-    from mgc_iac.lab.agent._job import AgentInstall, ReplicationJob, ReplicationResult, TargetEndpoint
+    from mgc_iac.lab.agent._job import AgentInstall, ReplicationJob, ReplicationResult
     from mgc_iac.lab.agent._listing import Entry, list_tree
     from mgc_iac.lab.agent._paths import DEFAULT_EXCLUDED_LINUX
     from mgc_iac.lab.agent._progress import Progress, ProgressCallback
     from mgc_iac.lab.agent._replicate import replicate
     from mgc_iac.lab.agent._verify import PathDifference, VerifyResult, verify
+    from mgc_iac.ssh import TargetEndpoint
 
+_COMMANDS, _ERRORS, _JOB = "mgc_iac.lab.agent._commands", "mgc_iac.lab.agent._errors", "mgc_iac.lab.agent._job"
+_PROGRESS, _VERIFY = "mgc_iac.lab.agent._progress", "mgc_iac.lab.agent._verify"
 _EXPORTS = {
-    "AgentCommand": "_commands", "AgentCommands": "_commands", "run_agent_loop": "_commands",
-    "ReplicationError": "_errors", "ReplicationInterrupted": "_errors", "TargetFullError": "_errors",
-    "AgentInstall": "_job", "ReplicationJob": "_job", "ReplicationResult": "_job", "TargetEndpoint": "_job",
-    "Entry": "_listing", "list_tree": "_listing", "DEFAULT_EXCLUDED_LINUX": "_paths",
-    "Progress": "_progress", "ProgressCallback": "_progress", "replicate": "_replicate",
-    "PathDifference": "_verify", "VerifyResult": "_verify", "verify": "_verify",
+    "AgentCommand": _COMMANDS, "AgentCommands": _COMMANDS, "run_agent_loop": _COMMANDS,
+    "ReplicationError": _ERRORS, "ReplicationInterrupted": _ERRORS, "TargetFullError": _ERRORS,
+    "AgentInstall": _JOB, "ReplicationJob": _JOB, "ReplicationResult": _JOB, "TargetEndpoint": "mgc_iac.ssh",
+    "Entry": "mgc_iac.lab.agent._listing", "list_tree": "mgc_iac.lab.agent._listing",
+    "DEFAULT_EXCLUDED_LINUX": "mgc_iac.lab.agent._paths", "Progress": _PROGRESS, "ProgressCallback": _PROGRESS,
+    "replicate": "mgc_iac.lab.agent._replicate", "PathDifference": _VERIFY, "VerifyResult": _VERIFY, "verify": _VERIFY,
 }
 
 __all__ = ["AgentCommand", "AgentCommands", "AgentInstall",
@@ -41,7 +44,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'mgc_iac.lab.agent' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"mgc_iac.lab.agent.{module}"), name)
+    return getattr(importlib.import_module(module), name)
 
 
 def __dir__() -> list[str]:

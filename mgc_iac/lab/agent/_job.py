@@ -5,17 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from mgc_iac.lab.agent._paths import normalize
+from mgc_iac.ssh import TargetEndpoint
 from mgc_iac.ssh.agent import AGENT_DIR  # the agent's own files: never copied
-
-
-@dataclass(frozen=True)
-class TargetEndpoint:
-    """The target as the SOURCE reaches it (its migration IP and port), and its pinned host key."""
-
-    host: str
-    port: int
-    host_key: str
-    user: str = "root"
 
 
 @dataclass(frozen=True)

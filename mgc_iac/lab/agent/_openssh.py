@@ -6,8 +6,7 @@ import shlex
 
 from mgc_iac.lab.agent._job import AgentInstall
 from mgc_iac.lab.agent._rsync import ssh_command
-from mgc_iac.ssh._connector import CommandResult, OutputCallback
-from mgc_iac.ssh._local import LocalConnector
+from mgc_iac.ssh import CommandResult, LocalConnector, OutputCallback
 
 
 class OpenSSHTarget(LocalConnector):

@@ -8,10 +8,11 @@ import time
 from typing import TYPE_CHECKING
 
 from mgc_iac.lab.agent._errors import ReplicationError, ReplicationInterrupted, TargetFullError
-from mgc_iac.lab.agent._job import ReplicationJob, ReplicationResult, TargetEndpoint
+from mgc_iac.lab.agent._job import ReplicationJob, ReplicationResult
 from mgc_iac.lab.agent._paths import PARTIAL_SUFFIX
 from mgc_iac.lab.agent._progress import ProgressMeter
 from mgc_iac.lab.agent._space import disk_full
+from mgc_iac.ssh import TargetEndpoint
 
 if TYPE_CHECKING:
     from mgc_iac.ssh import Connector

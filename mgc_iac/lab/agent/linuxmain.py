@@ -33,11 +33,11 @@ from urllib.parse import urlparse
 from mgc_iac.cloud import Cloud, CloudSettings, SourceFacts
 from mgc_iac.lab.agent._commands import AgentCommand, run_agent_loop
 from mgc_iac.lab.agent._errors import ReplicationError
-from mgc_iac.lab.agent._job import AgentInstall, ReplicationJob, TargetEndpoint
+from mgc_iac.lab.agent._job import AgentInstall, ReplicationJob
 from mgc_iac.lab.agent._openssh import OpenSSHTarget
 from mgc_iac.lab.agent._rsync import TARGET_ALIAS
 from mgc_iac.lab.agent.sms import SmsAgentCommands
-from mgc_iac.ssh._local import LocalConnector
+from mgc_iac.ssh import LocalConnector, TargetEndpoint
 
 log = logging.getLogger("mgc_iac.lab.agent.linuxmain")
 

@@ -25,8 +25,9 @@ file).
 """
 
 from mgc_iac.lab.hosts._hosts import LabHost, LabHosts
-from mgc_iac.lab.hosts._process import LabHostsProcess, inject_fault, request_hosts
+from mgc_iac.lab.hosts._process import inject_fault, request_hosts
 from mgc_iac.lab.hosts._spec import FilesSpec, LabHostSpec, load_hosts_spec
+from mgc_iac.lab.supervisor import LabHostsProcess
 
 __all__ = ["FilesSpec", "LabHost", "LabHostSpec", "LabHosts", "LabHostsProcess", "inject_fault", "load_hosts_spec",
            "request_hosts"]

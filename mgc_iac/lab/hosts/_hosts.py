@@ -17,8 +17,7 @@ from mgc_iac.lab.hosts._root import generate_files, mount_quota, scaffold_root, 
 from mgc_iac.lab.hosts._sandbox import sandbox_argv
 from mgc_iac.lab.hosts._server import _ServerContext, start_server
 from mgc_iac.lab.hosts._spec import LabHostSpec
-from mgc_iac.ssh import SSHSettings
-from mgc_iac.ssh._errors import known_hosts_name
+from mgc_iac.ssh import SSHSettings, known_hosts_name
 
 NETWORK_FILE = "/.mgc-lab-network.json"  # read by the lab agent (mgc_iac.lab.agent.linuxmain.LAB_NETWORK)
 

@@ -1,4 +1,5 @@
-"""Run LabHosts as a background process (for the CLI): it writes hosts.json when every host listens."""
+"""LabHosts as a background process (`python -m mgc_iac.lab.hosts serve`, started by the lab's supervisor): it
+writes hosts.json when every host listens, and takes faults and host requests by signal."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -18,7 +17,7 @@ from mgc_iac.errors import ConfigError
 from mgc_iac.lab.hosts._hosts import LabHosts
 from mgc_iac.lab.hosts._spec import load_hosts_spec
 
-FAULT_REQUEST, FAULT_DONE, SERVE_PID = "fault.json", "fault.done.json", "serve.pid"
+FAULT_REQUEST, FAULT_DONE, SERVE_PID = "fault.json", "fault.done.json", "hosts.pid"  # the supervisor's pid file
 REQUESTS = "requests"  # host requests from the lab's services (SIGUSR2): clone a target, remove a clone
 Fault = Literal["drop", "power_off"]
 
@@ -98,6 +97,8 @@ def request_hosts(workdir: str | Path, op: Literal["clone", "remove"], host: str
         os.kill(pid, 0)
     except (OSError, ValueError):
         return None
+    if not (work / "hosts.json").exists():  # not serving yet: its signal handlers may not be installed
+        return None
     ident = uuid.uuid4().hex
     folder = work / REQUESTS
     folder.mkdir(parents=True, exist_ok=True)
@@ -136,44 +137,6 @@ async def serve(seed: Path, workdir: Path) -> None:
 
     loop.add_signal_handler(signal.SIGUSR2, on_request)
     async with lab:
-        (workdir / SERVE_PID).write_text(str(os.getpid()))
         lab.write_inventory(workdir / "hosts.json")
         await stop.wait()
     (workdir / "hosts.json").unlink(missing_ok=True)
-    (workdir / SERVE_PID).unlink(missing_ok=True)
-
-
-class LabHostsProcess:
-    """A `python -m mgc_iac.lab.hosts` child; `inventory` is its hosts.json once it is up."""
-
-    def __init__(self, seed: str | Path, workdir: str | Path) -> None:
-        self.seed = Path(seed).resolve()
-        self.workdir = Path(workdir).resolve()
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.inventory: dict[str, dict[str, object]] = {}
-
-    def start(self, timeout: float = 60.0) -> dict[str, dict[str, object]]:
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        ready = self.workdir / "hosts.json"
-        ready.unlink(missing_ok=True)
-        log = (self.workdir / "lab-hosts.log").open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "mgc_iac.lab.hosts", "serve", str(self.seed),
-                                      str(self.workdir)], stdout=log, stderr=log, env=dict(os.environ))
-        deadline = time.monotonic() + timeout
-        while not ready.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise ConfigError(f"lab hosts did not start; see {self.workdir / 'lab-hosts.log'}")
-            time.sleep(0.05)
-        self.inventory = json.loads(ready.read_text())
-        return self.inventory
-
-    def stop(self, timeout: float = 10.0) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None

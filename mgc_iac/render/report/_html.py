@@ -9,7 +9,7 @@ import jinja2
 from markupsafe import Markup
 from rich.filesize import decimal
 
-from mgc_iac.render._filters import human_duration
+from mgc_iac.render.filters import human_duration
 from mgc_iac.render.report._model import Report
 from mgc_iac.visible import visible
 

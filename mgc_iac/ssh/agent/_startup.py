@@ -19,7 +19,7 @@ from mgc_iac.errors import SSHCommandError
 if TYPE_CHECKING:
     import jinja2
 
-    from mgc_iac.ssh import Connector
+    from mgc_iac.ssh._connector import Connector
 
 PACKAGE = "SMS-Agent_Linux.tgz"
 AGENT_DIR = "/opt/SMS-Agent"  # where StartUpAgent extracts the SMS-Agent package
