@@ -119,6 +119,10 @@ class ServiceClient:
                               .with_credentials(creds).with_endpoints([s.endpoint(self.service)])
                               .with_exception_handler(retry_after_handler()).build())
                     self._client = _owned_policy(client, s.pool_size, s.endpoint(self.service))
+                    if s.proxy:  # the SDK's own proxy setting covers https only; a proxy carries both schemes
+                        session = getattr(self._client.get_http_client(), "_session", None)
+                        if session is not None:
+                            session.proxies = {"http": s.proxy, "https": s.proxy}
         return self._client
 
     def _limiter(self) -> EndpointLimiter:

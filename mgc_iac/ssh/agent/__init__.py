@@ -1,7 +1,8 @@
 """StartUpAgent / SourceClear on a source over SSH: install, start, ask about and remove Huawei's SMS-Agent.
 
 ONE template (templates/sms_agent.sh.j2) downloads the package, checks its sha256, refuses an older agent left on
-the source (SMS.0609) and starts it with the keys on stdin. Imports nothing heavy: the lab's agent (which runs on a
+the source (SMS.0609) and writes the proxy into auth.cfg; startup.sh's prompts are answered one by one over the
+SSH channel (_dialog.py, _startup.run_startup). Imports nothing heavy: the lab's agent (which runs on a
 source's own Python) reads AGENT_DIR from here.
 """
 
