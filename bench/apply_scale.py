@@ -75,8 +75,9 @@ LAST_STEP = "MigrationTaskClear"
 # --- stack and lab seed (plain text) -----------------------------------------------------------------------
 
 
-def write_seed(path: Path, rate_limit: float | None = None, transfer_seconds: float = 0.0) -> None:
-    limit = f"{{requests_per_second: {rate_limit:g}, per: service}}" if rate_limit else "null"
+def write_seed(path: Path, rate_limit: float | None = None, transfer_seconds: float = 0.0,
+               rate_per: str = "api") -> None:
+    limit = f"{{requests_per_second: {rate_limit:g}, per: {rate_per}}}" if rate_limit else "null"
     path.write_text(
         "cloud:\n  region: cn-north-4\n  availability_zone: cn-north-4a\n"
         "  vpcs:\n    - name: vpc-main\n      cidr: 10.0.0.0/8\n"
@@ -259,14 +260,14 @@ def _calls(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str,
 
 def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str = "upfront",
         profile: Path | None = None, state: str | None = None, rate_limit: float | None = None,
-        poll_interval: float | None = None) -> dict[str, Any]:
+        poll_interval: float | None = None, rate_per: str = "api") -> dict[str, Any]:
     from mgc_iac.cloud import limiters, reset_limiters
     from mgc_iac.lab import start_background, stop_background
 
     reset_limiters()  # each run starts with fresh client-side limiters (a new lab, a new process's worth)
     lab_dir, stack_dir = workdir / "lab", workdir / "stack"
     write_stack(stack_dir, servers, cap, poll_interval)
-    write_seed(stack_dir / "lab-seed.yaml", rate_limit)
+    write_seed(stack_dir / "lab-seed.yaml", rate_limit, rate_per=rate_per)
     os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir)
     endpoint = start_background(lab_dir, seed=stack_dir / "lab-seed.yaml")
     store = open_store(state or stack_dir / "state.db")  # a postgresql:// URL for bench/team_state.py
@@ -338,6 +339,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
             "check_s": checks1["check_seconds"] - checks0["check_seconds"],
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "hooks": hooks,
             "calls": _calls(checks0, checks1), "rate_limit": rate_limit, "client_429": client_429,
+            "rate_per": rate_per,
             "poll_interval": poll_interval,
             "order": [s.address for _, _, s in sorted((first_plan.workflow_order.index(s.workflow), i, s)
                                                       for i, s in enumerate(first_plan.server_changes))]}
@@ -370,7 +372,8 @@ def report(r: dict[str, Any]) -> None:
     steps = max(1, r["steps"])
     per_step_ms = r["loop_cpu_s"] / steps * 1000
     idle_ms = (r["wall_s"] - r["runner_busy_s"]) / steps * 1000
-    limit = f"lab rate limit {r['rate_limit']:g} req/s per service" if r["rate_limit"] else "no lab rate limit"
+    limit = (f"lab rate limit {r['rate_limit']:g} req/s per {r['rate_per']}" if r["rate_limit"] else
+             "no lab rate limit")
     cadence = f"poll_interval {r['poll_interval']:g} s" if r["poll_interval"] else "poll_interval default (10 s)"
     print(f"\n== {r['servers']} servers, cap {r['cap']}, parallelism {r['parallelism']}, gates {r['mode']}, {limit}, "
           f"{cadence} ==")
@@ -437,7 +440,7 @@ class CopyHooks(Hooks):
 
 
 def steady(servers: int, workdir: Path, window: float, rate_limit: float | None, parallelism: int,
-           poll_interval: float | None) -> dict[str, Any]:
+           poll_interval: float | None, rate_per: str = "api") -> dict[str, Any]:
     """Every server's full replication runs (lab only: `transfer_seconds`, simulated copies that stay RUNNING);
     the SMS calls the lab answers during `window` seconds, once every copy has started and one poll interval
     passed, per task and per minute."""
@@ -449,7 +452,7 @@ def steady(servers: int, workdir: Path, window: float, rate_limit: float | None,
     transfer = ramp + window + 60
     lab_dir, stack_dir = workdir / "lab", workdir / "stack"
     write_stack(stack_dir, servers, servers, poll_interval)
-    write_seed(stack_dir / "lab-seed.yaml", rate_limit, transfer_seconds=transfer)
+    write_seed(stack_dir / "lab-seed.yaml", rate_limit, transfer_seconds=transfer, rate_per=rate_per)
     os.environ["MGC_IAC_LAB_DIR"] = str(lab_dir)
     endpoint = start_background(lab_dir, seed=stack_dir / "lab-seed.yaml")
     store = open_store(stack_dir / "state.db")
@@ -509,6 +512,9 @@ def main() -> None:
     parser.add_argument("--rate-limit", type=float, default=None, metavar="REQ_PER_S",
                         help="the lab's API gateway limit per service; also runs the same apply without a limit "
                         "first and prints the ratio (the target run: --servers 1000 --rate-limit 50)")
+    parser.add_argument("--rate-per", choices=("api", "service", "account"), default="api",
+                        help="what the lab's limit counts: each API (the default, APIGW's user limit per API), each "
+                        "service, or the account")
     parser.add_argument("--poll-interval", type=float, default=None, metavar="SECONDS",
                         help="the stack's advanced.poll_interval (default: the product default, 10 s)")
     parser.add_argument("--steady", type=int, default=None, metavar="SERVERS",
@@ -526,7 +532,7 @@ def main() -> None:
         base = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mgc-apply-")))
         if args.steady:
             r = steady(args.steady, base / f"steady-{args.steady}", args.window, args.rate_limit, args.parallelism,
-                       args.poll_interval)
+                       args.poll_interval, args.rate_per)
             report_steady(r)
             sys.exit(0 if r["exit"] in (0, 3) and not r["failed"] else 1)
         if args.full:
@@ -542,7 +548,7 @@ def main() -> None:
         for servers, cap, limit in runs:
             workdir = base / f"{servers}-{cap}-{limit or 'free'}"
             r = run(servers, cap, args.parallelism, workdir, args.gates, args.profile, rate_limit=limit,
-                    poll_interval=args.poll_interval)
+                    poll_interval=args.poll_interval, rate_per=args.rate_per)
             report(r)
             bad = bad or r["exit"] != 0 or bool(r["servers"] > r["cap"] and check_cap_fifo(r))
             free = results.get((servers, cap))

@@ -87,7 +87,8 @@ class LabControl(ServiceClient):
 
     def fail_source(self, source_id: str, at: str = "now") -> None:
         """Fault injection: `now` puts the source in state error (its copying task fails); `cutover` / `clear`
-        make its next cutover end in source state error, its next clear in clearfailed."""
+        make its next cutover end in source state error, its next clear in clearfailed; `clone` its next
+        clone_test end in clone_state ERROR."""
         self.raw("lab.sms_fail", "POST", "/_lab/sms/fail", body={"source_id": source_id, "at": at},
                  idempotent=False)
 

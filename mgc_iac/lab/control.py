@@ -4,7 +4,7 @@
     GET    /_lab/stats                  {checks, check_seconds, handler_seconds, cpu_seconds, calls, throttled}: the
                                         SDK-model check, and the calls answered / refused 429 per operation
     GET    /_lab/settings               {"job_seconds": 2.0, "instant_transfers": false, "transfer_seconds": 0,
-                                        "rate_limit": {"requests_per_second": 50, "per": "service"}, ...}
+                                        "rate_limit": {"requests_per_second": 50, "per": "api"}, ...}
     PUT    /_lab/settings               same keys, any subset; job_seconds 0 = jobs finish at once; rate_limit
                                         null = no API gateway limit
     GET    /_lab/faults                 {"seed": 0, "rules": [FaultRule...]}

@@ -223,3 +223,37 @@ def test_a_server_removed_while_its_clone_runs_takes_the_clone_with_it(stack_dir
     names = {s.name for s in cloud.ecs.find_servers()}
     assert "db-01-hw" not in names and "db-01-hw-clone" not in names
     assert "web-01-hw-clone" in names
+
+
+def test_a_failed_clone_is_deleted_before_the_retry_clones_again(stack_dir: Path, store: Any,
+                                                                  cloud_cfg: dict[str, Any], cloud: Any) -> None:
+    """SMS may end a clone_test in clone_state ERROR (CloneServer.clone_state) with the clone's server left in
+    ECS: TestLaunch fails saying so, and the retry deletes that server before it asks for a new clone."""
+    from mgc_iac.cloud import LabControl
+    from mgc_iac.engine import CloudSteps
+    from mgc_iac.engine.rewind import retry
+
+    edit_workflows(stack_dir, lambda wfs: wfs[0].update(test_launch="clone"))
+
+    class CloneFailsOnce(CloudSteps):
+        """Arms the lab's own fault (POST /_lab/sms/fail at=clone) just before web-01's first clone_test."""
+
+        armed = False
+
+        def _step_TestLaunch(self, ctx: Any) -> Any:  # noqa: N802 - the runner's step name
+            if ctx.server.server == "web-01" and not CloneFailsOnce.armed:
+                CloneFailsOnce.armed = True
+                LabControl(cloud.settings).fail_source(cloud.sms.show_task(self._task_id(ctx)).source_id, "clone")
+            return super()._step_TestLaunch(ctx)
+
+    result, _ = apply(stack_dir, store, CloneFailsOnce(cloud_cfg))
+    gate = "shop-wave-1/web-01/TestLaunch"
+    assert "the clone failed: lab fault: the clone failed (injected at clone)" in result.failed[gate]
+    [failed_clone] = cloud.ecs.find_servers(name="web-01-hw-clone")
+
+    retry(store, "demo", "shop-wave-1/web-01")
+    result, _ = apply(stack_dir, store, runner(cloud_cfg))
+    assert not result.failed and "shop-wave-1/web-01/TestValidation" in {w.gate for w in result.waiting}
+    [clone] = cloud.ecs.find_servers(name="web-01-hw-clone")               # one clone: the failed one is gone
+    assert clone.id != failed_clone.id
+    assert store.snapshot("demo").steps[gate].detail["test_instance"]["id"] == clone.id

@@ -17,9 +17,9 @@ def _once(lab: RunningLab) -> CloudSettings:
     return replace(lab.settings, retry=RetryPolicy(max_attempts=1))
 
 
-def test_the_gateway_limit_is_on_by_default_at_fifty_per_second_per_service(lab: RunningLab) -> None:
+def test_the_gateway_limit_is_on_by_default_at_fifty_per_second_per_api(lab: RunningLab) -> None:
     assert LabControl(lab.settings).settings()["rate_limit"] == DEFAULT_RATE_LIMIT == {
-        "requests_per_second": 50.0, "per": "service"}
+        "requests_per_second": 50.0, "per": "api"}
 
 
 def test_over_the_limit_sms_answers_429_apigw_0308_and_other_services_still_answer(lab: RunningLab) -> None:

@@ -65,6 +65,8 @@ def launch_clone(cloud_config: dict[str, Any], task_id: str, cancel: threading.E
 
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
+    if task.clone is not None and task.clone.state == CLONE_FAILED and _exists(cloud, task.clone.vm_id):
+        cloud.ecs.delete_server(task.clone.vm_id, delete_volumes=True, wait=True)  # a failed clone is not kept
     if task.clone is None or (task.clone.state == CLONE_DONE and not _exists(cloud, task.clone.vm_id)) \
             or task.clone.state == CLONE_FAILED:
         cloud.sms.task_action(task_id, "clone_test", template_id=template_id)

@@ -37,7 +37,7 @@ REPLICATED = ("MIGRATE_SUCCESS", "SYNC_SUCCESS")
 DELETABLE = ("READY", "MIGRATE_SUCCESS", "SYNC_SUCCESS", "MIGRATE_FAIL", "SYNC_FAIL", "SYNC_F_ROLLBACK_SUCCESS",
              "ABORT")
 DELETABLE_SOURCE = ("unavailable", "finished", "error", "stopped", "cleared", "clearfailed")
-FAULT_POINTS = ("now", "cutover", "clear")
+FAULT_POINTS = ("now", "cutover", "clear", "clone")
 
 
 def ms(ts: float) -> int:
@@ -164,7 +164,11 @@ def _next_round(lab: LabContext, task: dict[str, Any], _pending: dict[str, Any])
 
 
 def _cloned(lab: LabContext, task: dict[str, Any], pending: dict[str, Any]) -> dict[str, Any]:
-    task["clone_server"] = {**task["clone_server"], "clone_state": "FINISHED"}
+    if _fault(lab, task, "clone"):   # CloneServer.clone_state ERROR with clone_error; its server stays in ECS
+        task["clone_server"] = {**task["clone_server"], "clone_state": "ERROR",
+                                "clone_error": "lab fault: the clone failed (injected at clone)"}
+    else:
+        task["clone_server"] = {**task["clone_server"], "clone_state": "FINISHED"}
     set_source(lab, task, state=pending.get("source_state") or "syncing")   # back to its synchronisation
     return task
 
@@ -275,7 +279,8 @@ def agent_failed(lab: LabContext, task: dict[str, Any], detail: str) -> None:
 
 def inject(lab: LabContext, task: dict[str, Any], source: dict[str, Any], point: str) -> None:
     """POST /_lab/sms/fail: `now` puts the source in state error (a copying task fails); `cutover` / `clear`
-    make the next cutover end in source state error / the next clear in clearfailed."""
+    make the next cutover end in source state error / the next clear in clearfailed; `clone` the next clone_test
+    end in clone_state ERROR."""
     if point not in FAULT_POINTS:
         raise bad_request("LAB.0003", f"at must be one of {', '.join(FAULT_POINTS)}")
     if point != "now":
