@@ -265,6 +265,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
     from mgc_iac.lab import start_background, stop_background
 
     reset_limiters()  # each run starts with fresh client-side limiters (a new lab, a new process's worth)
+    load_before = os.getloadavg()[0]  # other work on the machine (the figure at the end counts our own threads)
     lab_dir, stack_dir = workdir / "lab", workdir / "stack"
     write_stack(stack_dir, servers, cap, poll_interval)
     write_seed(stack_dir / "lab-seed.yaml", rate_limit, rate_per=rate_per)
@@ -339,7 +340,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
             "check_s": checks1["check_seconds"] - checks0["check_seconds"],
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "hooks": hooks,
             "calls": _calls(checks0, checks1), "rate_limit": rate_limit, "client_429": client_429,
-            "rate_per": rate_per,
+            "rate_per": rate_per, "load_before": load_before,
             "poll_interval": poll_interval,
             "order": [s.address for _, _, s in sorted((first_plan.workflow_order.index(s.workflow), i, s)
                                                       for i, s in enumerate(first_plan.server_changes))]}
@@ -400,7 +401,8 @@ def report(r: dict[str, Any]) -> None:
           f"per step; busy {r['runner_busy_s']:.1f} s of wall")
     print(f"CPU                {r['proc_cpu_s']:8.1f} s this process ({r['proc_cpu_s'] / steps * 1000:.1f} ms per "
           f"step: engine + runner + SDK), {r['lab_cpu_s']:.1f} s the lab process; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+          f"{r['load_before']:.1f} before the apply, {os.getloadavg()[0]:.1f} at its end (its own waiting threads "
+          f"count) on {os.cpu_count()} CPUs")
     print(f"lab process        peak RSS {r['lab_mib']:.0f} MiB")
     print(f"lab SDK-model check {r['check_s']:7.2f} s for {r['checks']} answers "
           f"({r['check_s'] * 1e6 / max(r['checks'], 1):.0f} us each): "

@@ -202,7 +202,7 @@ async def agent_vs_rsync(work: Path, scale: int) -> bool:
             cloud = Cloud(lab.settings)
             async with SSHConnector(settings("asrc")) as src, SSHConnector(settings("atgt")) as tgt:
                 package = AgentPackage(lab.endpoint.url + LAB_PATH, lab.endpoint.url + LAB_PATH + ".sha256")
-                await install_agent(src, package, startup_answers(lab.settings))
+                await install_agent(src, package, startup_answers(lab.settings, {"provider": "lab"}))
                 endpoint = TargetEndpoint("127.0.0.1", int(inv["atgt"]["port"]), tgt.server_host_key())
                 key = await transfer_key(src, tgt, endpoint)
                 rsync = (f"rsync -a --delete -e {ssh_command(endpoint, key.key_file, key.known_hosts)!r} "
@@ -235,7 +235,7 @@ async def agent_vs_rsync(work: Path, scale: int) -> bool:
                                                               "MIGRATE_FILE", public=True,
                                                               disks=target_disks(source, server)))
                     cloud.sms.set_configuration(task, {"DYNAMIC_PORT": "22", "MIGRATE_EXCLUDE_DIR": "",
-                                                       "SYNC_EXCLUDE_DIR": "", "CONSISTENCY_MODE": ""})
+                                                       "SYNC_EXCLUDE_DIR": "", "CONSISTENCY_DIR": ""})
                     cloud.sms.task_action(task, "start")
                     # polled slowly (a poll costs the lab CPU the copy needs on 2 cores); the time is SMS's own
                     # record of the task: start_date (the start action) to finish_date (the agent's last report)

@@ -69,20 +69,19 @@ def task_name(props: dict[str, Any]) -> str:
 
 
 def task_configuration(props: dict[str, Any]) -> dict[str, str]:
-    """The task's configuration keys, which the agent reads before each copy:
+    """The task's configuration keys (SDK ConfigBody.config_key), which the agent reads before each copy:
     DYNAMIC_PORT (migration port); MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR (comma-separated subtrees left out of
-    the full copy / the sync: advanced.copy_exclude_paths ONLY); CONSISTENCY_MODE (hash | size_mtime, or ""
-    for no verification) and CONSISTENCY_DIR (the include paths it verifies, "" = the whole copy, then the
-    verification excludes each prefixed with "!")."""
+    the full copy / the sync: advanced.copy_exclude_paths ONLY); CONSISTENCY_DIR (the directories the agent's
+    own quick check covers, comma-separated as the workflow page writes paths: the include paths, "/" for the
+    whole copy, "" when verification is off). CONSISTENCY_MODE is not sent, nor any exclude syntax inside
+    CONSISTENCY_DIR: their values are not documented (ConfigBody names the keys only; huawei-behaviour.md),
+    so mgc-iac does not invent conventions the agent would have to understand. Hash and verification
+    excludes are mgc-iac's OWN verification (VerifyConsistency over SSH), never the agent's."""
     verify = props.get("verify") or {}
     copy_excludes = ",".join(props.get("copy_exclude_paths") or ())
-    mode = ("hash" if verify.get("hash") else "size_mtime") if verify.get("enabled") else ""
-    # SMS has no key for verification excludes (ConfigBody enum, api-sms UploadConfigSetting); CONSISTENCY_DIR's
-    # value is parsed by the agent, so the excludes ride in it marked "!": they never reach the copy's keys
-    checked = [*(verify.get("include_paths") or ()), *(f"!{p}" for p in verify.get("exclude_paths") or ())]
+    checked = ",".join(verify.get("include_paths") or ["/"]) if verify.get("enabled") else ""
     return {"DYNAMIC_PORT": str(int(props.get("migration_port") or 22)), "MIGRATE_EXCLUDE_DIR": copy_excludes,
-            "SYNC_EXCLUDE_DIR": copy_excludes, "CONSISTENCY_MODE": mode,
-            "CONSISTENCY_DIR": ",".join(checked) if mode else ""}
+            "SYNC_EXCLUDE_DIR": copy_excludes, "CONSISTENCY_DIR": checked}
 
 
 _PLAN_VOLUME = ("name", "size", "used_size", "device_use", "file_system", "mount_point", "index", "uuid",

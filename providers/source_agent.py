@@ -1,9 +1,10 @@
 """StartUpAgent's work on one source: rsync (installed when allowed), Huawei's SMS-Agent installed and started ON
-the source with the keys on its stdin, then the wait until SMS has the source registered (found by a MAC the
-agent reports, connected). The engine's StartUpAgent step runs it (mgc_iac/engine/runners/agent.py); under
-Pulumi the migration task's create runs it when SMS does not know the source yet (`ensure_agent_for_task`),
-so `pulumi up` on a fresh stack creates the tasks too. Both ways it is idempotent: a running agent of the same
-package is kept (install_agent), and a registered source is found at once.
+the source (its startup.sh answered prompt by prompt over the SSH channel), then the wait until SMS has the source
+registered (found by a MAC the agent reports, connected). The engine's StartUpAgent step runs it
+(mgc_iac/engine/runners/agent.py); under Pulumi the migration task's create runs it when SMS does not know the
+source yet (`ensure_agent_for_task`), so `pulumi up` on a fresh stack creates the tasks too; never for a source
+whose agent is `preinstalled` (the user's). Both ways it is idempotent: a running agent of the same package is
+kept (install_agent), and a registered source is found at once.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from mgc_iac.errors import CloudNotFoundError, SSHError
 from mgc_iac.ssh import HostFacts, SSHConnector, gather_facts
-from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, agent_status, install_agent, startup_answers
+from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, StartupAnswers, agent_status, install_agent, startup_answers
 from mgc_iac.ssh.hosts import HostAccess
 
 REGISTER_TIMEOUT_SECONDS = 90.0
@@ -41,27 +42,43 @@ def sms_region(settings: Any) -> str:
     return parts[1] if len(parts) > 3 and parts[0] == "sms" else settings.region
 
 
+def installer(source: dict[str, Any]) -> str:
+    """mgc-iac | preinstalled for a source of the spec (see mgc_iac.stack.models.Source.agent_installer)."""
+    return str(source.get("agent") or ("preinstalled" if source.get("os") == "windows" else "mgc-iac"))
+
+
+def workflow_enterprise_project(workflow: dict[str, Any]) -> str:
+    """The enterprise project's NAME the agent registers in (startup.sh lists them by name): the workflow's
+    advanced.enterprise_project, else "default"."""
+    return str((workflow.get("advanced") or {}).get("enterprise_project") or "default")
+
+
 def start_agent(source: HostAccess, cloud_config: dict[str, Any], network: dict[str, Any], declared_mac: str,
-                install_rsync: bool, server: str) -> dict[str, Any]:
-    """Start the SMS-Agent on `source` and wait until SMS has it registered; the step detail to record."""
+                install_rsync: bool, server: str, *, enterprise_project: str = "default") -> dict[str, Any]:
+    """Start the SMS-Agent on `source` (its startup.sh answered prompt by prompt: mgc_iac.ssh.agent) and wait
+    until SMS has it registered; the step detail to record (no secret: the keys are never in it)."""
     from mgc_iac.cloud.endpoint import settings_for
 
     settings = settings_for(cloud_config)
+    answers = startup_answers(settings, cloud_config, enterprise_project)
     package = AgentPackage.for_stack(cloud_config, network, sms_region(settings))
-    facts, started, installed = asyncio.run(_start(source, package, startup_answers(settings), install_rsync))
+    facts, started, installed = asyncio.run(_start(source, package, answers, install_rsync))
     macs = [m.lower() for m in facts.macs] or [declared_mac.lower()]
     source_id = wait_registered(source, settings, macs, facts.hostname or server)
-    detail = {"agent": "sms-agent", "agent_dir": AGENT_DIR, "agent_state": started["state"],
-              "agent_pid": started["pid"], "package_url": package.url, "package_sha256": started["sha256"],
+    detail = {"agent": "sms-agent", "agent_installed_by": "mgc-iac", "agent_dir": AGENT_DIR,
+              "agent_state": started["state"], "agent_pid": started["pid"], "package_url": package.url,
+              "package_sha256": started["sha256"], "startup_prompts": started.get("prompts", []),
+              "sms_domain": answers.domain, "enterprise_project": answers.enterprise_project,
               "source_id": source_id, "facts": facts_summary(facts)}
     if package.proxy:
-        detail["proxy"] = package.proxy
+        detail["proxy"] = package.proxy.url
+        detail["agent_proxy"] = f"auth.cfg [proxy-config] {package.proxy.host}:{package.proxy.port}"
     if installed:
         detail["rsync_installed"] = installed
     return detail
 
 
-async def _start(source: HostAccess, package: AgentPackage, answers: str,
+async def _start(source: HostAccess, package: AgentPackage, answers: StartupAnswers,
                  install_rsync: bool) -> tuple[HostFacts, dict[str, Any], str]:
     async with SSHConnector(source.settings, name=source.name) as src:
         facts = await gather_facts(src)
@@ -91,11 +108,12 @@ def wait_registered(source: HostAccess, settings: Any, macs: list[str], name: st
             last_probe = time.monotonic()
             if asyncio.run(agent_state(source))["state"] != "running":
                 raise SSHError(f"the SMS-Agent on {source.name} stopped before it registered with SMS: see "
-                               f"{AGENT_DIR}/log on the source")
+                               f"{AGENT_DIR}/agent/Logs on the source")
         if time.monotonic() > deadline:
             raise SSHError(f"the SMS-Agent on {source.name} runs but did not register with SMS within "
                            f"{REGISTER_TIMEOUT_SECONDS:.0f} s: check that the source reaches the SMS endpoint "
-                           f"(through the proxy, if any) and the keys' permissions; its log is in {AGENT_DIR}/log")
+                           "(through the proxy, if any) and the keys' permissions; its log is in "
+                           f"{AGENT_DIR}/agent/Logs")
         time.sleep(0.2)
 
 
@@ -152,6 +170,9 @@ def ensure_agent_for_task(props: dict[str, Any], stack_setting: str | None) -> b
     loaded = load_stack(stack_dir)
     spec = loaded.canonical
     workflow, server = props["address"].split("/")[:2]
+    declared = next((s for s in spec.get("sources", []) if s.get("name") == server), {})
+    if installer(declared) == "preinstalled":
+        return False  # the user's agent: SMS knows the source once it registers (StartUpAgent waits for it)
     config = props["cloud"]
     seed = lab_seed(loaded.directory) if config.get("provider") == "lab" and config.get("lab_dir") else None
     # the lab hosts as they run (the program's workspace started them): a provider never starts them
@@ -161,5 +182,5 @@ def ensure_agent_for_task(props: dict[str, Any], stack_setting: str | None) -> b
         return False
     flow = next((w for w in spec.get("workflows", []) if w.get("name") == workflow), {})
     start_agent(source, props["cloud"], dict(flow.get("network") or {}), str(props.get("source_mac") or ""),
-                bool(props.get("install_rsync")), server)
+                bool(props.get("install_rsync")), server, enterprise_project=workflow_enterprise_project(flow))
     return True

@@ -37,7 +37,8 @@ def test_report_data_from_steps_journal_and_approvals(tmp_path: Path) -> None:
     ran("web-01", "StartUpAgent", 30, 40)
     ran("web-01", "StartMigration", 40, 140, replicated_bytes=500_000_000, total_bytes=500_000_000)
     ran("web-01", "StartSynchronization", 140, 150)
-    ran("web-01", "VerifyConsistency", 150, 152, verification={"clean": True, "results": [
+    ran("web-01", "VerifyConsistency", 150, 152, verification={"engine": "mgc-iac", "mode": "hash", "clean": True,
+                                                                "results": [
         {"dir": "/srv", "total": 10, "different": 0, "missing": 0, "extra": 0}]})
     ran("web-01", "BusinessValidation", 200, 200, approved_by=["bob@example.com", "carol@example.com"],
         signed_by=["carol@example.com"], plan_digest="sha256:" + "b" * 64)
@@ -68,6 +69,7 @@ def test_report_data_from_steps_journal_and_approvals(tmp_path: Path) -> None:
     page = render_report(report)
     assert "Generated 2026-12-01 11:00:00 UTC" in page and "serial 17" in page
     assert "quota exceeded for flavor s6.xlarge.2" in page and "carol@example.com" in page
+    assert "mgc-iac's own verification (hash), computed over SSH on the source and the target" in page
     assert "<td>bob@example.com</td><td>unsigned</td>" in page
     assert "<td>carol@example.com</td><td>signed (SSH, verified)</td>" in page
     assert "Verification: clean" in page

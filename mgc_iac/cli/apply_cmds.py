@@ -376,7 +376,8 @@ def _verification_line(verification: dict[str, Any]) -> str:
     dirs = "; ".join(f"{r['dir']}: nothing compared (0 files)" if not r.get("total") else
                      f"{r['dir']}: {r['total']} files, {r['different']} different, {r['missing']} missing, "
                      f"{r['extra']} extra" for r in rows)
-    return f"    verification {verification['verdict']}: {dirs or 'no result'}"  # status gives the verdict
+    label = verification.get("label") or "verification"  # which verification ran (engine/status.py)
+    return f"    {label}: {verification['verdict']}: {dirs or 'no result'}"  # status gives the verdict
 
 
 @click.command("retry")

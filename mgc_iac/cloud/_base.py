@@ -119,6 +119,10 @@ class ServiceClient:
                               .with_credentials(creds).with_endpoints([s.endpoint(self.service)])
                               .with_exception_handler(retry_after_handler()).build())
                     self._client = _owned_policy(client, s.pool_size, s.endpoint(self.service))
+                    if s.proxy:  # the SDK's own proxy setting covers https only; a proxy carries both schemes
+                        session = getattr(self._client.get_http_client(), "_session", None)
+                        if session is not None:
+                            session.proxies = {"http": s.proxy, "https": s.proxy}
         return self._client
 
     def _limiter(self) -> EndpointLimiter:
@@ -160,7 +164,8 @@ class ServiceClient:
                                     policy.throttle_max, self._rng)
                 else:
                     delay = backoff(failures, max(policy.base_delay, 0.05), policy.max_delay, self._rng)
-                wait = limiter.failed(kind, error.status, error.code or "", delay=delay, retry_after=retry_after(exc))
+                wait = limiter.failed(kind, error.status, error.code or "", delay=delay, retry_after=retry_after(exc),
+                                      what=what)
                 if scope is None:
                     if failures >= policy.max_attempts:
                         raise error from None
@@ -171,7 +176,7 @@ class ServiceClient:
                     raise scope.expired(error) from None
                 limiter.wait_after_failure(scope, wait, what)
                 continue
-            limiter.succeeded()
+            limiter.succeeded(what)
             return answer
 
     def call(self, operation: str, request: Any, *, idempotent: bool = True) -> Any:

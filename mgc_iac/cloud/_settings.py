@@ -74,6 +74,7 @@ class CloudSettings:
     job_timeout: float = 1800.0                                   # give up waiting for an ECS job
     pool_size: int = 64                                           # HTTP connections kept per service
     sms_region: str = ""                                          # SmsRegion entry; "" = sms_region_for(region)
+    proxy: str | None = field(default=None, repr=False)           # http://[user@]host:port for every call, or none
     domain_id: str = ""        # the account id global services (BSS, IAM) sign with; "" = asked from IAM
     # the client-side cap per service endpoint (requests/s; None: adaptive only, see mgc_iac/cloud/_throttle.py)
     max_requests_per_second: float | None = None

@@ -76,8 +76,21 @@ def stack_status(plan: Plan, snapshot: Snapshot, now: datetime | None = None,
             entry["checks"] = checks
         checked = snapshot.steps.get(f"{server.address}/VerifyConsistency")
         if checked is not None and checked.detail.get("verification"):
-            # {clean, verdict, results: [{dir, total, different, missing, extra}]}: what the agent's verification found
-            entry["verification"] = with_verdict(checked.detail["verification"])
+            # {engine, by, mode, clean, verdict, results: [{dir, total, different, missing, extra}]}: which check
+            # ran and what it found
+            verification = checked.detail["verification"]
+            entry["verification"] = {**with_verdict(verification), "label": verification_label(verification)}
         workflows.setdefault(server.workflow, []).append(entry)
     return {"stack": plan.stack, "serial": snapshot.serial,
             "workflows": [{"name": name, "servers": servers} for name, servers in workflows.items()]}
+
+
+def verification_label(verification: dict[str, Any]) -> str:
+    """Which verification ran, in words: mgc-iac's own (over SSH) or the SMS-Agent's own check."""
+    mode = "hash" if verification.get("mode") == "hash" else "size and mtime"
+    if verification.get("engine") == "mgc-iac":
+        return f"mgc-iac's own verification ({mode}, over SSH)"
+    if verification.get("engine") == "huawei-sms":
+        return "the SMS-Agent's own check (size and mtime)" + (" - not applied: hash/excludes"
+                                                               if verification.get("not_applied") else "")
+    return "verification (engine not recorded)"

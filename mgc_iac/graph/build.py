@@ -53,7 +53,7 @@ def _build_graph(stack: Stack) -> Graph:
                 f"{addr}/{TARGET_SERVER}", TARGET_SERVER, wf.name, src.name, target)
             resources[f"{addr}/{MIGRATION_TASK}"] = DesiredResource(
                 f"{addr}/{MIGRATION_TASK}", MIGRATION_TASK, wf.name, src.name, _task_attrs(wf, src, target))
-            nodes.append(_server_node(wf, src, target, len(servers), reasons, made))
+            nodes.append(_server_node(wf, src, target, len(servers), reasons, made, stack.cloud.provider))
         if wf.advanced.notifications is not None:
             note = wf.advanced.notifications
             resources[f"{wf.name}/{NOTIFICATION}"] = DesiredResource(
@@ -120,6 +120,40 @@ def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any]) -> dict[str, 
     }
 
 
+def agent_reason(wf: Workflow, src: Source) -> str:
+    """StartUpAgent in the plan: who installs the SMS-Agent and how (Source.agent_installer)."""
+    proxy = wf.network.proxy
+    at = f"{proxy.host}:{proxy.port}" if proxy else ""
+    if src.agent_installer == "preinstalled":
+        if src.os == "windows":
+            how = ("install SMS-Agent-Py3.exe on it (AK/SK, SMS domain"
+                   + (f", proxy {at} in the installer" if at else "") + ")")
+        else:
+            how = ("run the SMS console's install command on it (SMS-Agent.tar.gz, ./startup.sh"
+                   + (f", proxy {at} in agent/config/auth.cfg" if at else "") + ")")
+        return (f"the SMS-Agent is installed by YOU: {how}; apply waits up to {src.agent_wait_minutes:g} min for it to "
+                f"register with SMS (MAC {src.mac}, IP {src.ip})"
+                + ("; block-level, ports 8899/8900" if src.os == "windows" else ""))
+    return ("prechecks, " + ("install rsync, " if wf.advanced.install_rsync else "")
+            + "the SMS-Agent by mgc-iac over SSH (the source downloads SMS-Agent.tar.gz"
+            + (f" through {at}" if at else "") + ", sha256 checked; startup.sh answered prompt by prompt)")
+
+
+def verify_reason(wf: Workflow, src: Source, provider: str) -> str:
+    """VerifyConsistency in the plan: which verification runs (mgc-iac's own, or SMS's agent's)."""
+    pol = wf.verification_policy
+    if not (wf.advanced.verify_consistency or pol.hash):
+        return "verification off"
+    paths = ", ".join(pol.include_paths) or "the whole copy"
+    if provider == "lab" and src.agent_installer == "mgc-iac":
+        return (f"mgc-iac's own verification over SSH: {'hash' if pol.hash else 'size and mtime'} of {paths}"
+                + (f", excluding {', '.join(pol.exclude_paths)}" if pol.exclude_paths else ""))
+    skipped = [name for name, on in (("hash", pol.hash), ("exclude_paths", bool(pol.exclude_paths))) if on]
+    return (f"the SMS-Agent's own check (size and mtime of {paths})"
+            + (f"; {' and '.join(skipped)} not applied: mgc-iac's own verification needs SSH to the target"
+               if skipped else ""))
+
+
 def _checks_note(wf: Workflow) -> str:
     checks = wf.validation.checks
     return f" (after {len(checks)} automated check(s): {', '.join(c.name for c in checks)})" if checks else ""
@@ -127,12 +161,9 @@ def _checks_note(wf: Workflow) -> str:
 
 def _workflow_reasons(wf: Workflow) -> dict[StepKind, str]:
     """What each step does in this workflow, for the steps whose words are the same for all its servers."""
-    verify = wf.advanced.verify_consistency or wf.verification_policy.hash
     return {
         StepKind.START_SYNCHRONIZATION: "incremental synchronization" if not wf.advanced.quick_mode
         else "quick mode: no incremental synchronization",
-        StepKind.VERIFY_CONSISTENCY: ("hash verification of " + ", ".join(wf.verification_policy.include_paths))
-        if wf.verification_policy.hash else ("size and mtime verification" if verify else "verification off"),
         StepKind.TEST_LAUNCH: ("SMS clone_test: a clone of the target starts as its own server while the sync "
                                "goes on" if wf.test_launch == "clone" else
                                "SMS test: the target starts for a test, its synchronization pauses"),
@@ -144,14 +175,15 @@ def _workflow_reasons(wf: Workflow) -> dict[StepKind, str]:
         StepKind.BUSINESS_VALIDATION: "check the services on the target" + _checks_note(wf),
         StepKind.CUTOVER: "switch services to the target"
         + (" and start it" if wf.advanced.start_target_after_migration else ""),
-        StepKind.SOURCE_CLEAR: "stop and remove the agent on the source",
         StepKind.MIGRATION_TASK_CLEAR: "delete the SMS task",
     }
 
 
 def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_size: int,
-                 reasons: dict[StepKind, str], made: dict[tuple[StepKind, bool, str], Step]) -> ServerNode:
-    """`reasons`: the workflow's (_workflow_reasons); `made`: Steps already built, shared between servers."""
+                 reasons: dict[StepKind, str], made: dict[tuple[StepKind, bool, str], Step],
+                 provider: str = "lab") -> ServerNode:
+    """`reasons`: the workflow's (_workflow_reasons); `made`: Steps already built, shared between servers; the
+    agent's steps and the verification depend on the source (who installs its agent) and the cloud."""
     shrinks = [d for d, t in zip(src.disks, target["disks"], strict=True) if t["size_gb"] < d.size_gb]
     limit = wf.advanced.bandwidth_limit_mbps
     mbps = limit / max(workflow_size, 1) if limit else ASSUMED_UNLIMITED_MBPS
@@ -160,8 +192,10 @@ def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_siz
         **reasons,
         StepKind.CREATE_TARGET: f"create {target['name']} ({target['flavor']}"
         + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")",
-        StepKind.START_UP_AGENT: "prechecks, " + ("install rsync, " if wf.advanced.install_rsync else "")
-        + "start the migration agent" + (" (block-level, ports 8899/8900)" if src.os == "windows" else ""),
+        StepKind.START_UP_AGENT: agent_reason(wf, src),
+        StepKind.VERIFY_CONSISTENCY: verify_reason(wf, src, provider),
+        StepKind.SOURCE_CLEAR: "stop and remove the agent on the source (shutdown.sh, then SMS-Agent/)"
+        if src.agent_installer == "mgc-iac" else "SMS clears the source; the agent YOU installed stays: uninstall it",
         StepKind.START_MIGRATION: f"full replication of {used:g} GB"
         + (f" (not copied: {', '.join(wf.advanced.copy_exclude_paths)})" if wf.advanced.copy_exclude_paths else ""),
         StepKind.RESIZE_DISK_PARTITION: "target disks shrink: resize partitions on the SMS console"

@@ -103,14 +103,19 @@ def endpoint_for(state_dir: Path, url: str, lab: LabContext | None = None) -> La
 async def _start_site(lab: LabContext, port: int) -> tuple[object, int]:
     from aiohttp import web
 
-    from mgc_iac.lab.server import build_app
+    from mgc_iac.lab import preinstalled
+    from mgc_iac.lab.server import PREINSTALLED, build_app
 
     runner = web.AppRunner(build_app(lab), access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, HOST, port, backlog=1024)
     await site.start()
     sockets = site._server.sockets  # type: ignore[union-attr]  # aiohttp keeps the bound socket here
-    return runner, sockets[0].getsockname()[1]
+    bound = sockets[0].getsockname()[1]
+    agents = preinstalled.start(lab, f"http://{HOST}:{bound}")
+    if agents is not None:
+        runner.app[PREINSTALLED].append(agents)  # type: ignore[union-attr]  # stopped at the app's cleanup
+    return runner, bound
 
 
 class LabServer:
@@ -141,11 +146,20 @@ class LabServer:
         self._thread.start()
         if not ready.wait(10):
             raise ConfigError("the lab did not start within 10 s")
+        # lab.json as the background lab writes it: lab hosts of this state dir find the lab's URL there
+        info = self.state_dir / "lab.json"
+        tmp = info.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"pid": os.getpid(), "port": self.port, "url": f"http://{HOST}:{self.port}"}))
+        tmp.replace(info)
         return endpoint_for(self.state_dir, f"http://{HOST}:{self.port}", self.lab)
 
     def stop(self) -> None:
         if self._loop is None or self._thread is None:
             return
+        with contextlib.suppress(OSError, ValueError):
+            info = self.state_dir / "lab.json"
+            if json.loads(info.read_text()).get("port") == self.port:
+                info.unlink()
         loop = self._loop
         future = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), loop)  # type: ignore[attr-defined]
         future.result(10)

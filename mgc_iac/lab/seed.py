@@ -61,6 +61,11 @@ class Seed:
     lab: dict[str, Any] = field(default_factory=dict)
     # temporary credentials (IAM STS) the lab also accepts: [{access_key, secret_key, security_token}]
     temporary_credentials: list[dict[str, str]] = field(default_factory=list)
+    # the account's enterprise projects besides `default` (id "0"): [{name, id}]; the SMS-Agent's startup.sh lists
+    # them (a lab source reads them from its network file: mgc_iac.lab.hosts)
+    enterprise_projects: list[dict[str, str]] = field(default_factory=list)
+    # sources whose SMS-Agent a user installed (Windows): the lab registers and answers for them (lab/preinstalled.py)
+    preinstalled_agents: list[dict[str, Any]] = field(default_factory=list)
     domain_id: str = ""               # the account id (IAM KeystoneListAuthDomains, BSS and IAM sign with it)
     prices: dict[str, Any] = field(default_factory=dict)   # what BSS's price inquiry answers (mgc_iac.lab.prices)
     # IAM agencies of the account: [{name, projects: [project ids] (default this one), inherited: bool}]; None

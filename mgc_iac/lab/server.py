@@ -180,6 +180,9 @@ def _abort(request: web.Request) -> None:
     raise asyncio.CancelledError
 
 
+PREINSTALLED: web.AppKey[list[object]] = web.AppKey("preinstalled", list)
+
+
 def build_app(lab: LabContext) -> web.Application:
     app = web.Application(middlewares=[huawei_errors, loopback_and_signature, gateway_limit, injected_faults,
                                        sdk_contract],
@@ -188,4 +191,11 @@ def build_app(lab: LabContext) -> web.Application:
     app[STATS] = ContractStats()
     for module in (control, ecs, evs, iam, kms, smn, vpc, sms, bss, sms_agent):
         app.router.add_routes(module.routes)
+    app[PREINSTALLED] = []  # sources whose agent a user installed (a lab model): started once the lab answers
+
+    async def stop_preinstalled(app: web.Application) -> None:
+        for agents in app[PREINSTALLED]:
+            await asyncio.to_thread(agents.stop)  # type: ignore[attr-defined]
+
+    app.on_cleanup.append(stop_preinstalled)
     return app

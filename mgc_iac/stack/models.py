@@ -125,7 +125,19 @@ class Source(SpecModel):
     disks: list[Disk] = Field(min_length=1, max_length=23, description="At most 23 disks per migrated server.")
     application: str | None = None
     ssh: SSHAccess | None = None
+    agent: Literal["mgc-iac", "preinstalled"] | None = Field(
+        None, description="Who installs the SMS-Agent on this source. `mgc-iac`: apply installs and starts it over "
+        "`ssh:` (Linux; the default for Linux). `preinstalled`: you install it (Windows: SMS-Agent-Py3.exe, its "
+        "proxy in the installer; Linux without SSH from here: the console's command); apply waits for the source "
+        "to register with SMS, matched by its MAC and IP (the default for Windows).")
+    agent_wait_minutes: float = Field(60, gt=0, le=7 * 24 * 60, description="How long apply waits for a "
+                                      "`preinstalled` agent to register with SMS before the step fails.")
     facts: SourceFacts = SourceFacts()
+
+    @property
+    def agent_installer(self) -> str:
+        """mgc-iac | preinstalled: `agent`, else by OS (mgc-iac cannot run Windows' GUI installer)."""
+        return self.agent or ("preinstalled" if self.os == "windows" else "mgc-iac")
 
     @field_validator("mac", mode="before")
     @classmethod

@@ -18,6 +18,7 @@ from mgc_iac.stack.known_keys import state_name
 from mgc_iac.stack.loader import LoadedStack
 from mgc_iac.stack.models import Source
 from mgc_iac.stack.rule_context import RuleContext
+from mgc_iac.stack.rules_agent import AGENT_RULES
 from mgc_iac.stack.rules_flow import FLOW_RULES
 from mgc_iac.stack.rules_input import INPUT_RULES
 from mgc_iac.stack.rules_page import PAGE_RULES, evs_key_specs, tag_problem
@@ -516,4 +517,5 @@ RULES: tuple[Rule, ...] = (
     rule_migration_plans, rule_workflow_selection, rule_target_names, rule_ports, rule_security_group,
     rule_network, rule_vpc_subnet, rule_retain_ip, rule_encryption, rule_kms_agency, rule_rsync, rule_verification,
     rule_bandwidth, rule_notifications_and_tags, rule_concurrency, *PAGE_RULES, *FLOW_RULES, *INPUT_RULES,
+    *AGENT_RULES,
 )

@@ -24,10 +24,10 @@ def _get(url: str) -> bytes:
 
 def test_the_lab_serves_a_self_contained_package_with_its_published_sha256(tmp_path: Path) -> None:
     with running_lab(tmp_path / "lab") as lab:
-        base = f"{lab.endpoint.url}/sms-agent/SMS-Agent_Linux.tgz"
+        base = f"{lab.endpoint.url}/sms-agent/SMS-Agent.tar.gz"
         package = _get(base)  # no signature: a public download location, as Huawei's is
         published = _get(base + ".sha256").decode()
-        assert published == f"{hashlib.sha256(package).hexdigest()}  SMS-Agent_Linux.tgz\n"
+        assert published == f"{hashlib.sha256(package).hexdigest()}  SMS-Agent.tar.gz\n"
         with pytest.raises(urllib.error.HTTPError) as unsigned:  # the SMS API itself still wants a signature
             _get(f"{lab.endpoint.url}/v3/sources")
         assert unsigned.value.code == 401
@@ -35,12 +35,14 @@ def test_the_lab_serves_a_self_contained_package_with_its_published_sha256(tmp_p
     with tarfile.open(fileobj=io.BytesIO(package)) as tar:
         names = set(tar.getnames())
         tar.extractall(tmp_path / "x", filter="data")
-    assert {"SMS-Agent/startup.sh", "SMS-Agent/shutdown.sh", "SMS-Agent/linuxmain", "SMS-Agent/version",
-            "SMS-Agent/lib/huaweicloudsdkcore/signer/signer.py",
-            "SMS-Agent/lib/mgc_iac/lab/agent/linuxmain.py"} <= names
+    # Huawei's layout: startup.sh, shutdown.sh, agent/config/auth.cfg ([proxy-config] off), the process agent/linuxmain
+    assert {"SMS-Agent/startup.sh", "SMS-Agent/shutdown.sh", "SMS-Agent/agent/linuxmain", "SMS-Agent/version",
+            "SMS-Agent/agent/config/auth.cfg", "SMS-Agent/agent/lib/huaweicloudsdkcore/signer/signer.py",
+            "SMS-Agent/agent/lib/mgc_iac/lab/agent/linuxmain.py"} <= names
     assert not [n for n in names if n.endswith((".so", ".pyc")) or "/asyncssh/" in n or "/pydantic" in n]
     # the package runs on the system's Python alone (a lab source shares only /usr with this machine)
-    home = tmp_path / "x" / "SMS-Agent"
+    home = tmp_path / "x" / "SMS-Agent" / "agent"
+    assert (home / "config" / "auth.cfg").read_text().startswith("[proxy-config]\nenable = false\n")
     check = ("import sys; sys.path.insert(0, sys.argv[1]); import mgc_iac.lab.agent.linuxmain as m; m.warm_imports(); "
              "import huaweicloudsdksms.v3; print('ok')")
     out = subprocess.run(["/usr/bin/python3", "-I", "-c", check, str(home / "lib")], capture_output=True, text=True,

@@ -35,7 +35,7 @@ def test_demo_migrates_real_files_through_both_gates(demo: Demo) -> None:
         assert "linuxmain" in seen and not any(s in seen for s in secrets)
         environ = Path(f"/proc/{agents[0][0]}/environ").read_bytes().decode(errors="replace")
         assert not any(s in environ for s in secrets)
-        assert not any(s in (demo.root(source) / "opt/SMS-Agent/log/linuxmain.log").read_text() for s in secrets)
+        assert not any(s in (demo.root(source) / "opt/SMS-Agent/agent/Logs/linuxmain.log").read_text() for s in secrets)
 
     assert demo.cli("approve", stack, "--all-waiting", "--by", "alice").returncode == 0
     run = demo.cli("apply", stack, "--auto-approve")
@@ -77,6 +77,10 @@ def test_demo_migrates_real_files_through_both_gates(demo: Demo) -> None:
     for s in status.values():
         verification = s["verification"]
         assert verification["clean"] is True
+        # mgc-iac's own verification (hash, with the demo's exclude /data/tmp), over SSH on both hosts, and said so:
+        # the agent was sent no invented CONSISTENCY_MODE nor `!` exclude (huawei-behaviour.md)
+        assert (verification["engine"], verification["mode"]) == ("mgc-iac", "hash")
+        assert verification["label"] == "mgc-iac's own verification (hash, over SSH)"
         rows = {r["dir"]: r for r in verification["results"]}
         assert set(rows) == {"/srv", "/data"}  # the demo's include paths, hashed
         assert all(r["different"] == r["missing"] == r["extra"] == 0 for r in rows.values())

@@ -103,8 +103,9 @@ def test_the_report_shows_timeline_bytes_verification_approvals_and_failures_in_
     # the timeline: each done step with its start, end and duration; web-01 copied bytes at a measured speed
     assert re.search(r"StartMigration done (\d\d:\d\d:\d\d) (\d\d:\d\d:\d\d) \d+ s 1", page)
     assert re.search(r"copied [\d.]+ [kM]B \(full replication\) average speed [\d.]+ [kM]B/s", page)
-    assert re.search(r"Verification: clean Directory Files Different Missing on target Extra on target "
-                     r"/srv 150 0 0 0 /data 150 0 0 0", page)
+    assert re.search(r"Verification: clean mgc-iac's own verification \(hash\), computed over SSH on the source "
+                     r"and the target Directory Files Different Missing on target Extra on target "
+                     r"/srv 150 0 0 0 /data 150 0 0 0", page)  # which verification ran, said so
     assert re.search(r"Approvals Gate Approved by Signature When How Plan digest BusinessValidation "
                      r"alice@example\.com unsigned \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ cli sha256:", page)
     assert "Cutover waiting" in page and "waits for 1 approval(s)" in page

@@ -98,7 +98,8 @@ def test_max_wait_returns_while_the_cloud_works_and_the_next_apply_picks_it_up(d
     # slow replication: the copy outlives the pipeline job's time limit
     demo.edit("workflows.yaml", lambda d: d["workflows"][0]["advanced"].update(bandwidth_limit_mbps=20))
     started = time.monotonic()
-    run = demo.cli("apply", str(demo.stack), "--auto-approve", "--max-wait", "15s")
+    # long enough for CreateTarget and StartUpAgent (startup.sh's prompts answered one by one) under load
+    run = demo.cli("apply", str(demo.stack), "--auto-approve", "--max-wait", "25s")
     took = time.monotonic() - started
     assert run.returncode == 4, run.stdout + run.stderr
     assert "In progress" in run.stdout and took < 45

@@ -37,20 +37,22 @@ def test_an_agent_gone_from_the_source_ends_the_wait_at_once(cloud: Any, cloud_c
         start_migration(cloud_cfg, task_id, threading.Event(), agent_alive=lambda: False, interval=1.0)
 
 
-def test_the_task_configuration_carries_the_verification_policy() -> None:
+def test_the_task_configuration_sends_only_documented_keys_and_values_to_the_agent() -> None:
+    """SDK ConfigBody names CONSISTENCY_MODE but documents no value for it, and no exclude syntax inside
+    CONSISTENCY_DIR (huawei-behaviour.md): neither is sent. Hash and verification excludes are mgc-iac's own
+    verification (VerifyConsistency over SSH); the agent gets only the directories of its quick check."""
     props = {"migration_port": 22, "verify": {"enabled": True, "hash": True, "include_paths": ["/srv", "/data"],
                                               "exclude_paths": ["/data/tmp"]}}
+    config = task_configuration(props)
+    assert config == {"DYNAMIC_PORT": "22", "MIGRATE_EXCLUDE_DIR": "", "SYNC_EXCLUDE_DIR": "",
+                      "CONSISTENCY_DIR": "/srv,/data"}
+    assert "CONSISTENCY_MODE" not in config and "!" not in "".join(config.values())
     # a verification exclude is never a copy exclude (the page's Table 2: it only narrows the verification)
-    assert task_configuration(props) == {"DYNAMIC_PORT": "22", "MIGRATE_EXCLUDE_DIR": "",
-                                         "SYNC_EXCLUDE_DIR": "", "CONSISTENCY_MODE": "hash",
-                                         "CONSISTENCY_DIR": "/srv,/data,!/data/tmp"}
     copy = task_configuration({**props, "copy_exclude_paths": ["/var/cache", "/scratch"]})
     assert copy["MIGRATE_EXCLUDE_DIR"] == copy["SYNC_EXCLUDE_DIR"] == "/var/cache,/scratch"
-    from mgc_iac.lab.agent.sms import consistency_paths
-
-    assert consistency_paths(copy["CONSISTENCY_DIR"]) == (["/srv", "/data"], ["/data/tmp"])
     off = task_configuration({"verify": {"enabled": False, "include_paths": ["/srv"]}})
-    assert off["CONSISTENCY_MODE"] == "" and off["CONSISTENCY_DIR"] == ""
+    assert off["CONSISTENCY_DIR"] == ""
+    assert task_configuration({"verify": {"enabled": True}})["CONSISTENCY_DIR"] == "/"  # the whole copy
 
 
 def test_verify_refuses_a_verification_that_compared_no_file() -> None:

@@ -225,6 +225,8 @@ def test_a_huaweicloud_stack_refuses_unsigned_approvals(make_stack, base, monkey
     assert not ApprovalPolicy().signatures_required("lab")
     assert ApprovalPolicy(allowed_signers="allowed_signers").signatures_required("lab")
     base["cloud"] = {"provider": "huaweicloud", "region": "cn-north-4"}
+    for source in base["sources"]:  # no `ssh:` here: a huaweicloud source mgc-iac cannot log in to is preinstalled
+        source["agent"] = "preinstalled"
     stack = make_stack(base)
     monkeypatch.setenv("HUAWEICLOUD_SDK_PROJECT_ID", "0123456789abcdef0123456789abcdef")
     code, out = run("approve", str(stack), "--gate", "shop-wave-1/web-01/BusinessValidation", "--by", "bob")

@@ -218,9 +218,28 @@ class CloudSteps:
             raise
 
     def _step_VerifyConsistency(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from mgc_iac.engine.runners.sms_task import verify
+        """mgc-iac's own verification where this machine reaches source and target over SSH; else what SMS's
+        agent checked (its documented quick check: size and mtime), labelled as such: `verification.engine`."""
+        from mgc_iac.engine.runners.sms_task import VerificationFailedError, verify
 
-        return StepOutcome(verify(self.cloud_config, self._task_id(ctx)))
+        task_id = self._task_id(ctx)
+        record = ctx.records.get(MIGRATION_TASK)
+        attrs = dict(record.attrs) if record is not None else {}
+        ours = self._agent_side(ctx).verify(ctx, attrs)
+        if ours is not None:
+            return StepOutcome(ours)
+        policy = attrs.get("verify") or {}
+        label = {"engine": "huawei-sms", "by": "the SMS-Agent's own consistency check", "mode": "size_mtime"}
+        if policy.get("hash") or policy.get("exclude_paths"):
+            label["not_applied"] = ("hash and exclude_paths are mgc-iac's own verification, which needs SSH to the "
+                                    "source and the target; SMS's check has no documented option for them")
+        try:
+            out = verify(self.cloud_config, task_id)
+        except VerificationFailedError as exc:
+            exc.step_detail["verification"] = {**label, **exc.step_detail.get("verification", {})}
+            raise
+        out["verification"] = {**label, **out["verification"]}
+        return StepOutcome(out)
 
     # ---- test launch and automated checks (issue 23: runners/test_launch.py, checks.py) -------------
 

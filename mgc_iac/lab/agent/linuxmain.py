@@ -7,10 +7,17 @@ files with rsync over SSH to the task's target at its migration IP and port (DYN
 key SMS gives it for that task (show_cert_key; see mgc_iac.lab.sms_agent), verifies when the task asks, and
 reports progress, the consistency result and the command result.
 
-Started by the package's startup.sh, which pipes the answers to it: access key, secret key, SMS domain (a host
-name means https; the lab gives its http URL), project id, optional security token; one a line on stdin. They
-stay in this process's memory: never in argv, the environment, a file or the log. It writes its pid to
-<home>/linuxmain.pid and logs to stderr (<home>/log/linuxmain.log). SIGTERM ends it.
+Started by the package's startup.sh, which pipes it, one a line: `new`, the AK, the SK, the SMS domain (a bare
+host), the enterprise project's id and name (saved in agent/config/registration.cfg, the keys sealed: see
+_registration.py), or `saved` to reuse that saved configuration. The keys stay in this process's memory and
+that sealed file: never in argv, the environment or the log. It reaches SMS through the proxy of
+agent/config/auth.cfg [proxy-config] when one is enabled (what StartUpAgent writes there). It writes its pid to
+<home>/linuxmain.pid and logs to stderr (agent/Logs/linuxmain.log). SIGTERM ends it. `linuxmain
+--list-enterprise-projects DOMAIN` prints the account's enterprise projects (`<id> <name>` a line, 0 default).
+
+In the lab, the SMS domain Huawei names (`sms.<region>.myhuaweicloud.com`) is mapped onto the lab by the host's
+/.mgc-lab-network.json (`cloud`: the lab's URL, project and enterprise projects: what DNS, IAM and EPS answer
+on Huawei Cloud); a host declared `internet: false` reaches it only through a proxy (a lab model of a firewall).
 
 Runs on the source's /usr/bin/python3 with only what the package vendors: no asyncssh, no pydantic.
 """
@@ -20,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
-import json
 import logging
 import os
 import signal
@@ -35,6 +41,15 @@ from mgc_iac.lab.agent._commands import AgentCommand, run_agent_loop
 from mgc_iac.lab.agent._errors import ReplicationError
 from mgc_iac.lab.agent._job import AgentInstall, ReplicationJob
 from mgc_iac.lab.agent._openssh import OpenSSHTarget
+from mgc_iac.lab.agent._registration import (  # noqa: F401 - LAB_NETWORK: the lab hosts name it
+    LAB_NETWORK,
+    Registration,
+    enterprise_projects,
+    lab_network,
+    load,
+    proxy_url,
+    save,
+)
 from mgc_iac.lab.agent._rsync import TARGET_ALIAS
 from mgc_iac.lab.agent.sms import SmsAgentCommands
 from mgc_iac.ssh import LocalConnector, TargetEndpoint
@@ -46,7 +61,6 @@ PSEUDO_EXCLUDES = ("/proc", "/sys", "/dev", "/run", "/tmp")
 # the target user's authorized_keys holds the transfer key SMS placed there: the source's must not replace it
 TARGET_KEYS = "/root/.ssh/authorized_keys"
 POLL_SECONDS = 0.2  # show_command, the heartbeat: a started task's command is taken within this
-LAB_NETWORK = "/.mgc-lab-network.json"  # lab only: where each target answers on loopback (the lab README)
 
 
 def _name_process() -> None:
@@ -63,10 +77,7 @@ def _read(path: str) -> str:
 
 
 def _lab_network() -> dict[str, Any]:
-    try:
-        return dict(json.loads(_read(LAB_NETWORK) or "{}"))
-    except ValueError:
-        return {}
+    return lab_network()
 
 
 def source_ip(sms_url: str) -> str:
@@ -172,18 +183,45 @@ def _excludes(home: Path) -> tuple[str, ...]:
     return (*PSEUDO_EXCLUDES, TARGET_KEYS, *lab)
 
 
-def settings_from_answers(answers: list[str]) -> CloudSettings:
-    ak, sk, domain, project, token = (answers + [""] * 5)[:5]
-    url = domain if "://" in domain else f"https://{domain}"
-    host = urlparse(url).hostname or ""
-    parts = host.split(".")
-    region = parts[1] if len(parts) > 3 and parts[0] == "sms" else "cn-north-4"
-    return CloudSettings(region=region, project_id=project, ak=ak, sk=sk, security_token=token or None,
-                         endpoints={"sms": url})
+class NoRouteError(Exception):
+    """The lab host has no route to the cloud but through a proxy, and auth.cfg enables none."""
+
+
+def settings_for(home: Path, reg: Registration) -> CloudSettings:
+    """The SMS client settings from the saved answers and auth.cfg's proxy."""
+    network = _lab_network()
+    cloud = network.get("cloud") or {}
+    domain = reg.domain
+    parts = domain.split(".")
+    region = parts[1] if len(parts) > 3 and parts[0] == "sms" else str(cloud.get("region") or "cn-north-4")
+    url = f"https://{domain}"
+    if cloud.get("url") and domain.endswith(".myhuaweicloud.com"):
+        url = str(cloud["url"])  # the lab answers for Huawei's names (a lab deviation: DNS)
+    proxy = proxy_url(home)
+    if network.get("internet") is False and proxy is None:
+        raise NoRouteError(f"cannot reach {domain}: this host has no route out but through a proxy, and "
+                           "agent/config/auth.cfg [proxy-config] enables none")
+    projects = cloud.get("projects") or {}
+    return CloudSettings(region=region, project_id=str(projects.get(region) or cloud.get("project_id") or ""),
+                         ak=reg.ak, sk=reg.sk, endpoints={"sms": url}, proxy=proxy)
+
+
+def read_registration(home: Path, lines: list[str]) -> Registration:
+    """What startup.sh piped: `new` and the answers (saved for a restart), or `saved`."""
+    mode = lines[0] if lines else ""
+    if mode == "saved":
+        return load(home)
+    if mode != "new" or len(lines) < 4 or not all(lines[1:4]):
+        raise ValueError("startup: expected `new`, the AK, SK, SMS domain and enterprise project, or `saved`")
+    ak, sk, domain, ep_id, ep_name = (lines[1:] + ["0", "default"])[:5]
+    reg = Registration(ak=ak, sk=sk, domain=domain, enterprise_project_id=ep_id or "0",
+                       enterprise_project=ep_name or "default")
+    save(home, reg)
+    return reg
 
 
 async def run(home: Path, settings: CloudSettings) -> None:
-    version = _read(str(home / "version")).strip() or "unknown"
+    version = _read(str(home.parent / "version")).strip() or "unknown"
     cloud = Cloud(settings)
     facts = source_facts(version, source_ip(settings.endpoint("sms")))
     commands = SmsAgentCommands(cloud.sms, facts, poll_seconds=POLL_SECONDS)
@@ -206,19 +244,29 @@ def warm_imports() -> None:
         Cloud(settings).sms.show_command("warm")
 
 
-def main(home: str) -> int:
+def main(home: str, argv: list[str] | None = None) -> int:
+    args = list(argv or [])
+    if args[:1] == ["--list-enterprise-projects"]:
+        for ep_id, name in enterprise_projects():
+            print(f"{ep_id} {name}")
+        return 0
     _name_process()
-    answers = [sys.stdin.readline().rstrip("\n") for _ in range(5)]
+    lines = [line.rstrip("\n") for line in sys.stdin.readlines()[:6]]
     with contextlib.suppress(OSError):
         sys.stdin.close()
     # WARNING for libraries (the SDK's request logs carry the access key id); INFO for the agent's own lines
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("mgc_iac").setLevel(logging.INFO)
-    if not all(answers[:4]):
-        log.error("startup: the access key, secret key, SMS domain and project are required on stdin")
-        return 2
     root = Path(home)
+    try:
+        reg = read_registration(root, lines)
+        settings = settings_for(root, reg)
+    except (OSError, ValueError, KeyError, NoRouteError) as exc:
+        log.error("startup: %s", exc)
+        return 2
+    log.info("SMS domain %s, enterprise project %s (%s)%s", reg.domain, reg.enterprise_project,
+             reg.enterprise_project_id, f", through the proxy {settings.proxy}" if settings.proxy else "")
     pid_file = root / "linuxmain.pid"
     tmp = pid_file.with_suffix(".tmp")
     tmp.write_text(str(os.getpid()))
@@ -230,7 +278,7 @@ def main(home: str) -> int:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, task.cancel)  # type: ignore[union-attr]
         with contextlib.suppress(asyncio.CancelledError):
-            await run(root, settings_from_answers(answers))
+            await run(root, settings)
 
     try:
         asyncio.run(guarded())

@@ -3,8 +3,13 @@
 register_source with the host's facts; poll show_command (the heartbeat); START -> start (full replication),
 SYNC -> sync (incremental, the task action `restart`), STOP/CLEAR -> stop, SKIP -> nothing. Each command's
 params come from the task: its configuration (MIGRATE_EXCLUDE_DIR / SYNC_EXCLUDE_DIR: the copy's excludes;
-CONSISTENCY_DIR: verified paths and "!"-marked verification-only excludes; CONSISTENCY_MODE) and its speed
-limits. Progress goes to PUT progress (sub-task MIGRATE_LINUX_FILE or SYNC_LINUX_FILE); an agent that
+CONSISTENCY_DIR: the directories of the agent's own check) and its speed limits. After each copy the agent
+runs the check the workflow page documents for SMS: "a quick verification, and only the file size and last
+modification time will be verified" (size+mtime), over the CONSISTENCY_DIR directories ("/": the whole copy
+minus the page's default exclusions; none: no check). CONSISTENCY_MODE and any exclude syntax are not read:
+their values are not documented (huawei-behaviour.md); hash and verification excludes are mgc-iac's own check
+(VerifyConsistency).
+Progress goes to PUT progress (sub-task MIGRATE_LINUX_FILE or SYNC_LINUX_FILE); an agent that
 (re)starts while its task is RUNNING or SYNCING resumes that copy (the earlier process took the command and
 died with it). A finished copy reports its consistency result FIRST, then progress 100 (which ends the
 task's phase), then the command result, so whoever sees the phase done also sees the verification.
@@ -31,12 +36,6 @@ _NAMES = {"START": "start", "SYNC": "sync", "STOP": "stop", "CLEAR": "stop"}
 
 def split_paths(value: str | None) -> list[str]:
     return [p.strip() for p in (value or "").split(",") if p.strip()]
-
-
-def consistency_paths(value: str | None) -> tuple[list[str], list[str]]:
-    """CONSISTENCY_DIR -> (paths verified, paths left out of the verification only: those marked "!")."""
-    paths = split_paths(value)
-    return [p for p in paths if not p.startswith("!")], [p[1:] for p in paths if p.startswith("!") and p[1:]]
 
 
 def limit_now(limits: list[Any], now: time.struct_time | None = None) -> float | None:
@@ -88,18 +87,13 @@ class SmsAgentCommands:
         config, limits = await asyncio.gather(self._call(self.sms.configuration, task_id),
                                               self._call(self.sms.speed_limits, task_id))
         key = "MIGRATE_EXCLUDE_DIR" if name == "START" else "SYNC_EXCLUDE_DIR"
-        # what the copy leaves out and what the verification leaves out are separate inputs: a path left out of
-        # the verification is still copied (the `!` entries of CONSISTENCY_DIR: SMS's ConfigBody declares no
-        # key of its own for them; the copy's own excludes are never verified)
         copy_excludes = split_paths(config.get(key))
+        include = split_paths(config.get("CONSISTENCY_DIR"))
         params: dict[str, Any] = {"task_id": task_id, "exclude": copy_excludes,
                                   "bandwidth_limit_mbps": limit_now(limits)}
-        mode = config.get("CONSISTENCY_MODE", "")
-        if mode in ("hash", "size_mtime"):
-            include, verify_excludes = consistency_paths(config.get("CONSISTENCY_DIR"))
-            # the copy's excludes were never copied: left out of the verification too (job_for adds them)
-            params["verify"] = {"mode": mode, "include_paths": include, "exclude_paths": verify_excludes,
-                                "default_excludes": not include}
+        if include:  # SMS's quick check (size + mtime); the copy's excludes were never copied: job_for adds them
+            params["verify"] = {"mode": "size_mtime", "include_paths": include, "exclude_paths": [],
+                                "default_excludes": include == ["/"]}
         return params
 
     async def _resumed(self) -> Any:

@@ -73,8 +73,11 @@ class LabHost:
 class LabHosts:
     """The lab's SSH hosts: one asyncssh server each on 127.0.0.1 (free ports), one client key for all."""
 
-    def __init__(self, specs: list[LabHostSpec], workdir: str | Path) -> None:
+    def __init__(self, specs: list[LabHostSpec], workdir: str | Path, cloud: dict[str, object] | None = None) -> None:
         self.workdir = Path(workdir).resolve()
+        # what a source learns of the lab cloud (mgc_iac.lab.agent.linuxmain): its URL for Huawei's domain names, the
+        # project of its region and the enterprise projects (what DNS, IAM and EPS tell Huawei's agent)
+        self.cloud = cloud
         self.hosts: dict[str, LabHost] = {
             s.name: LabHost(s, self.workdir / "hosts" / s.name / "root", self.workdir / "hosts" / s.name / "facts")
             for s in specs}
@@ -175,7 +178,8 @@ class LabHosts:
     def write_network(self) -> None:
         """The lab's network as a source sees it, in each source root's /.mgc-lab-network.json: every target
         answers on 127.0.0.1 at its own port (the lab agent reaches a task's target there instead of at its
-        migration IP and port; a lab deviation)."""
+        migration IP and port; a lab deviation); `cloud` (the lab's URL for Huawei's SMS domain, its project and
+        enterprise projects) when known; `internet: false` for a host that reaches the cloud only by a proxy."""
         targets = {h.name: {"host": "127.0.0.1", "port": h.port} for h in self.hosts.values()
                    if h.spec.role == "target"}
         for host in self.hosts.values():
@@ -183,7 +187,10 @@ class LabHosts:
                 path = host.root / NETWORK_FILE.lstrip("/")
                 tmp = path.with_name(path.name + ".tmp")
                 own = {"ip": host.spec.ip or ""}  # the declared address (the lab's interfaces carry none)
-                tmp.write_text(json.dumps({"self": own, "targets": targets}, indent=2))
+                doc: dict[str, object] = {"self": own, "targets": targets, "internet": host.spec.internet}
+                if self.cloud:
+                    doc["cloud"] = self.cloud
+                tmp.write_text(json.dumps(doc, indent=2))
                 tmp.replace(path)
 
     def settings(self, name: str, **overrides: object) -> SSHSettings:

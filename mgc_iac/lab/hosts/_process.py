@@ -58,6 +58,42 @@ def inject_fault(workdir: str | Path, host: str, fault: Fault, timeout: float = 
     raise ConfigError(f"the lab hosts process did not run fault {fault} on {host}")
 
 
+def cloud_view(seed: Path | None, url: str) -> dict[str, object]:
+    """What a lab source learns of the lab cloud at `url` (its network file's `cloud`), from the seed's `cloud:`:
+    the URL answering Huawei's domain names, the region's project and the enterprise projects."""
+    from mgc_iac.lab.seed import load_seed, stable_id
+
+    try:
+        account = load_seed(seed)
+    except ConfigError:
+        account = load_seed(None)
+    return {"url": url, "region": account.region, "project_id": account.project_id,
+            "projects": {account.region: account.project_id},
+            "enterprise_projects": [{"id": str(p.get("id") or stable_id(account.region, "enterprise_project",
+                                                                        p["name"])),
+                                     "name": str(p["name"])} for p in account.enterprise_projects]}
+
+
+def _lab_url(workdir: Path) -> str:
+    """The URL of the lab whose state dir holds this hosts workdir (lab.json), or "" when none runs."""
+    with contextlib.suppress(OSError, ValueError, KeyError):
+        return str(json.loads((workdir.parent / "lab.json").read_text())["url"])
+    return ""
+
+
+async def _follow_lab(lab: LabHosts, seed: Path, workdir: Path, stop: asyncio.Event) -> None:
+    """Keep the sources' network file on the lab's current URL (the lab may restart on another port)."""
+    seen = None
+    while not stop.is_set():
+        url = _lab_url(workdir)
+        if url != seen:
+            seen = url
+            lab.cloud = cloud_view(seed, url) if url else None
+            lab.write_network()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 1.0)
+
+
 async def _host_requests(lab: LabHosts, workdir: Path, lock: asyncio.Lock) -> None:
     """SIGUSR2: run every pending request of requests/*.json ({op: clone|remove, host, as}), answering each
     in requests/<id>.done.json, then publish hosts.json again (one batch at a time)."""
@@ -121,7 +157,8 @@ def request_hosts(workdir: str | Path, op: Literal["clone", "remove"], host: str
 
 async def serve(seed: Path, workdir: Path) -> None:
     """Start the seed's hosts, publish hosts.json, run until SIGTERM/SIGINT (SIGUSR1: inject_fault)."""
-    lab = LabHosts(load_hosts_spec(seed), workdir)
+    url = _lab_url(workdir)
+    lab = LabHosts(load_hosts_spec(seed), workdir, cloud_view(seed, url) if url else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -138,5 +175,5 @@ async def serve(seed: Path, workdir: Path) -> None:
     loop.add_signal_handler(signal.SIGUSR2, on_request)
     async with lab:
         lab.write_inventory(workdir / "hosts.json")
-        await stop.wait()
+        await _follow_lab(lab, seed, workdir, stop)
     (workdir / "hosts.json").unlink(missing_ok=True)

@@ -46,6 +46,9 @@ class LabHostSpec(BaseModel):
     disk_size_mb: int | None = Field(default=None, ge=1)
     interface: str = "ens3"
     files: FilesSpec | None = None
+    # false: no route out but through a proxy (a firewall): the lab agent reaches SMS only through the proxy of its
+    # agent/config/auth.cfg [proxy-config], and refuses a direct connection (a lab model, read from the network file)
+    internet: bool = True
 
 
 class _Seed(BaseModel):

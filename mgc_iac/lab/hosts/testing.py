@@ -18,10 +18,11 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def serving(specs: list[LabHostSpec], workdir: Path) -> Iterator[LabHosts]:
-    """Start the hosts on a private event loop (`hosts.loop.run_until_complete` drives a test's coroutine)."""
+def serving(specs: list[LabHostSpec], workdir: Path, cloud: dict[str, object] | None = None) -> Iterator[LabHosts]:
+    """Start the hosts on a private event loop (`hosts.loop.run_until_complete` drives a test's coroutine);
+    `cloud` is what the sources' network file says of the lab cloud (see cloud_view)."""
     loop = asyncio.new_event_loop()
-    hosts = LabHosts(specs, workdir)
+    hosts = LabHosts(specs, workdir, cloud)
     loop.run_until_complete(hosts.start())
     hosts.loop = loop  # type: ignore[attr-defined]
     try:

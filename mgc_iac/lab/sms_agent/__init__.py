@@ -1,9 +1,9 @@
 """The lab's SMS-Agent: its package at the lab's download location, and SMS's side of the target.
 
-Download (public, like Huawei's OBS download location of SMS-Agent_Linux.tgz: no signature):
+Download (public, like Huawei's per-region OBS bucket of SMS-Agent.tar.gz: no signature):
 
-    GET /sms-agent/SMS-Agent_Linux.tgz          the package (mgc_iac.lab.sms_agent._build)
-    GET /sms-agent/SMS-Agent_Linux.tgz.sha256   "<sha256>  SMS-Agent_Linux.tgz", published beside it
+    GET /sms-agent/SMS-Agent.tar.gz             the package (mgc_iac.lab.sms_agent._build)
+    GET /sms-agent/SMS-Agent.tar.gz.sha256      "<sha256>  SMS-Agent.tar.gz", published beside it
 
 The target side (signed, SMS v3): GET /v3/tasks/{task_id}/certkey (ShowCertKey; Huawei's API reference,
 "Obtaining an SSL Certificate and Private Key", documents it for the block-level channel). On Huawei Cloud SMS
@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from mgc_iac.lab.context import LabError, lab_of, not_found, reply
+from mgc_iac.lab.sms_agent._build import LAB_EXCLUDES as LAB_EXCLUDES  # the engine's verification skips them
 from mgc_iac.lab.sms_agent._build import PACKAGE, build_package
 
 DOWNLOAD_PREFIX = "/sms-agent/"

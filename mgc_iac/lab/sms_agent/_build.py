@@ -1,4 +1,4 @@
-"""Build the lab's SMS-Agent package: SMS-Agent_Linux.tgz, self-contained for a lab source's /usr/bin/python3.
+"""Build the lab's SMS-Agent package: SMS-Agent.tar.gz, self-contained for a lab source's /usr/bin/python3.
 
 The package runs inside a lab host's sandbox, where only /usr (Python 3.11's interpreter and stdlib) is shared:
 the controller's venv is not there. So the package vendors what its entry module imports, found by importing
@@ -6,13 +6,17 @@ it in a fresh interpreter of this venv (not a hand list): mgc_iac's agent and cl
 (huaweicloudsdkcore, huaweicloudsdksms) and their pure-Python dependencies. The agent signs its SMS calls with
 the SDK's own SDK-HMAC-SHA256 signer, the one the lab's gateway verifies, rather than a second signer of ours.
 
-    SMS-Agent/version        lab-<digest of the contents>: a changed package is a different (newer) agent
-    SMS-Agent/startup.sh     reads AK, SK, SMS domain, project (and a token) on stdin, starts linuxmain
-    SMS-Agent/shutdown.sh    stops linuxmain
-    SMS-Agent/linuxmain      the process (bash exec -a linuxmain /usr/bin/python3 -I linuxmain.py)
-    SMS-Agent/linuxmain.py   puts lib/ first on sys.path and runs mgc_iac.lab.agent.linuxmain
-    SMS-Agent/config/excludes  the lab's own paths the copy leaves out (one a line)
-    SMS-Agent/lib/...        the vendored modules
+    SMS-Agent/version                lab-<digest of the contents>: a changed package is a different (newer) agent
+    SMS-Agent/startup.sh             Huawei's prompt sequence (see startup.sh), then starts agent/linuxmain detached
+    SMS-Agent/shutdown.sh            stops linuxmain
+    SMS-Agent/agent/linuxmain        the process (bash exec -a linuxmain /usr/bin/python3 -I linuxmain.py)
+    SMS-Agent/agent/linuxmain.py     puts lib/ first on sys.path and runs mgc_iac.lab.agent.linuxmain
+    SMS-Agent/agent/config/auth.cfg  the agent's settings: [proxy-config] enable, proxy_addr, proxy_port,
+                                     proxy_user, use_password (Huawei's names; StartUpAgent writes them)
+    SMS-Agent/agent/config/excludes  the lab's own paths the copy leaves out (one a line)
+    SMS-Agent/agent/lib/...          the vendored modules
+Huawei's package has the same top level (startup.sh, shutdown.sh, agent/config/auth.cfg, the process
+agent/linuxmain); what is inside agent/ besides is Huawei's own binary, not reproduced.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ import tarfile
 import threading
 from pathlib import Path
 
-PACKAGE = "SMS-Agent_Linux.tgz"
+PACKAGE = "SMS-Agent.tar.gz"
+# auth.cfg as shipped: the proxy off (Huawei's key names, huawei-behaviour.md); StartUpAgent rewrites the section
+AUTH_CFG = "[proxy-config]\nenable = false\nproxy_addr =\nproxy_port =\nproxy_user =\nuse_password = false\n"
 ENTRY = "mgc_iac.lab.agent.linuxmain"
 HERE = Path(__file__).resolve().parent
 # what every lab host binds read-only from this machine, and the lab's own files: never copied to a target
@@ -36,8 +42,12 @@ LAB_EXCLUDES = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/etc/alternatives", 
 _LAUNCHER = """import os, sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "lib"))
+if sys.argv[1:2] == ["--list-enterprise-projects"]:  # between two prompts of startup.sh: no SDK import
+    from mgc_iac.lab.agent._registration import enterprise_projects
+    print("".join(f"{i} {n}\\n" for i, n in enterprise_projects()), end="")
+    raise SystemExit(0)
 from mgc_iac.lab.agent.linuxmain import main
-raise SystemExit(main(HERE))
+raise SystemExit(main(HERE, sys.argv[1:]))
 """
 _FIND = """
 import importlib, json, os, sys, sysconfig
@@ -75,13 +85,13 @@ def _imported_tops() -> list[tuple[str, Path]]:
 
 
 def _files(tops: list[tuple[str, Path]]) -> list[tuple[Path, str]]:
-    """(file on this machine, name in the archive under lib/); no bytecode, no C extension (pure fallbacks
+    """(file on this machine, name in the archive under agent/lib/); no bytecode, no C extension (pure fallbacks
     exist for each: bson, simplejson, charset_normalizer), no dist-info."""
     out: list[tuple[Path, str]] = []
     for _name, path in tops:
         if path.is_file():
             if path.suffix == ".py":
-                out.append((path, f"lib/{path.name}"))
+                out.append((path, f"agent/lib/{path.name}"))
             continue
         for dirpath, dirnames, filenames in os.walk(path):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__" and not d.endswith(".dist-info"))
@@ -89,7 +99,7 @@ def _files(tops: list[tuple[str, Path]]) -> list[tuple[Path, str]]:
                 if fn.endswith((".pyc", ".so")):
                     continue
                 full = Path(dirpath) / fn
-                out.append((full, f"lib/{path.name}/{full.relative_to(path)}"))
+                out.append((full, f"agent/lib/{path.name}/{full.relative_to(path)}"))
     return out
 
 
@@ -100,7 +110,7 @@ def _digest(files: list[tuple[Path, str]]) -> str:
         h.update(full.read_bytes())
     for name in ("startup.sh", "shutdown.sh", "linuxmain.sh"):
         h.update((HERE / name).read_bytes())
-    h.update(_LAUNCHER.encode() + "\n".join(LAB_EXCLUDES).encode())
+    h.update(_LAUNCHER.encode() + AUTH_CFG.encode() + "\n".join(LAB_EXCLUDES).encode())
     return h.hexdigest()
 
 
@@ -128,9 +138,10 @@ def build_package(cache_dir: Path) -> tuple[Path, str]:
             _add(tar, "version", f"{version}\n".encode())
             _add(tar, "startup.sh", (HERE / "startup.sh").read_bytes(), 0o755)
             _add(tar, "shutdown.sh", (HERE / "shutdown.sh").read_bytes(), 0o755)
-            _add(tar, "linuxmain", (HERE / "linuxmain.sh").read_bytes(), 0o755)
-            _add(tar, "linuxmain.py", _LAUNCHER.encode())
-            _add(tar, "config/excludes", ("\n".join(LAB_EXCLUDES) + "\n").encode())
+            _add(tar, "agent/linuxmain", (HERE / "linuxmain.sh").read_bytes(), 0o755)
+            _add(tar, "agent/linuxmain.py", _LAUNCHER.encode())
+            _add(tar, "agent/config/auth.cfg", AUTH_CFG.encode(), 0o600)
+            _add(tar, "agent/config/excludes", ("\n".join(LAB_EXCLUDES) + "\n").encode())
             for full, arc in files:
                 _add(tar, arc, full.read_bytes())
         data = buf.getvalue()
