@@ -16,8 +16,7 @@ from typing import Any
 
 from mgc_iac.errors import CloudNotFoundError, SSHError
 from mgc_iac.ssh import HostFacts, SSHConnector, gather_facts
-from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, agent_status, install_agent, startup_answers
-from mgc_iac.ssh.agent._dialog import StartupAnswers
+from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, StartupAnswers, agent_status, install_agent, startup_answers
 from mgc_iac.ssh.hosts import HostAccess
 
 REGISTER_TIMEOUT_SECONDS = 90.0

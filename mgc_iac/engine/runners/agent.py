@@ -239,7 +239,7 @@ class AgentSide:
         excludes = [*AGENT_COPY_EXCLUDES, *(task_attrs.get("copy_exclude_paths") or ()),
                     *(policy.get("exclude_paths") or ())]
         if source.lab:
-            from mgc_iac.lab.sms_agent._build import LAB_EXCLUDES
+            from mgc_iac.lab.sms_agent import LAB_EXCLUDES
 
             excludes += LAB_EXCLUDES
 

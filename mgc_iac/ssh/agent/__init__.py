@@ -6,6 +6,7 @@ SSH channel (_dialog.py, _startup.run_startup). Imports nothing heavy: the lab's
 source's own Python) reads AGENT_DIR from here.
 """
 
+from mgc_iac.ssh.agent._dialog import StartupAnswers
 from mgc_iac.ssh.agent._startup import (
     AGENT_DIR,
     AgentPackage,
@@ -15,4 +16,5 @@ from mgc_iac.ssh.agent._startup import (
     uninstall_agent,
 )
 
-__all__ = ["AGENT_DIR", "AgentPackage", "agent_status", "install_agent", "startup_answers", "uninstall_agent"]
+__all__ = ["AGENT_DIR", "AgentPackage", "StartupAnswers", "agent_status", "install_agent", "startup_answers",
+           "uninstall_agent"]
