@@ -257,3 +257,22 @@ def test_names_with_control_characters_are_refused(make_stack, base):
     with pytest.raises(SpecError):
         check(make_stack(base))
 
+
+
+@pytest.mark.parametrize("description, warned", [
+    ("C:\\new\\temp and D:\\\\table", False),  # backslashes before n and t: no line break in the text
+    ("C:\\\x1b[2Kdone", True),  # an escape right after a backslash
+    ("ok\\\nnext line", False),  # a line break in free text is no control; in a path it is (below)
+    ("price \x85 total", True), ("admin\u202egnp.exe", True), ("tab\there", False), ("plain text", False),
+])
+def test_control_characters_are_found_behind_backslashes_and_past_ascii(make_stack, base, description, warned):
+    wf(base)["description"] = description
+    diags = check(make_stack(base)).diagnostics
+    found = [d for d in diags.warnings if d.rule == "control-characters"]
+    assert bool(found) is warned, found
+    wf(base)["description"] = "wave"
+    wf(base)["target"]["security_group"] = "sg-main"
+    wf(base)["verification_policy"] = {"hash": True, "include_paths": ["/data"],
+                                       "exclude_paths": [f"/data/{description}"]}
+    errors_found = [d for d in check(make_stack(base)).diagnostics.errors if d.rule == "control-characters"]
+    assert bool(errors_found) is (warned or "\t" in description or "\n" in description), errors_found
