@@ -131,6 +131,27 @@ class EndpointLimiter:
         self._pressure: Pressure | None = None
         self.throttled_total = 0                      # 429s seen by this process (for benches and tests)
         self.sent_total = 0
+        self._start = clock()
+        self._stats: dict[str, dict[str, float]] = {}          # what -> counters (see stats())
+        self._per_second: dict[str, dict[int, int]] = {}       # what -> second since start -> calls sent
+        self._pauses: list[float] = []                         # lengths of the endpoint-wide pauses
+
+    def _count(self, what: str, key: str, amount: float = 1.0) -> None:
+        """Add to one of `what`'s counters (caller holds the lock)."""
+        counters = self._stats.setdefault(what, {"sent": 0.0, "throttled": 0.0, "token_s": 0.0, "paused_s": 0.0,
+                                                 "backoff_s": 0.0})
+        counters[key] += amount
+
+    def stats(self) -> dict[str, object]:
+        """What this limiter did, for benches: per API `sent`, `throttled` (429s), seconds callers waited for a
+        token (`token_s`), for a pause (`paused_s`) and after a failed call (`backoff_s`), calls sent per second
+        (`per_second`: peak and the seconds at or above the learnt rate are read from it), the rate learnt; and
+        the endpoint-wide pauses (`pauses`: their lengths in seconds)."""
+        with self._lock:
+            apis = {what: {**counters, "rate": self._apis[what].rate if what in self._apis else None,
+                           "per_second": dict(self._per_second.get(what, {}))}
+                    for what, counters in self._stats.items()}
+            return {"apis": apis, "pauses": list(self._pauses)}
 
     # ---- sending -----------------------------------------------------------------------------------------
 
@@ -151,8 +172,13 @@ class EndpointLimiter:
                         if api is not None:
                             api.take()
                         self.sent_total += 1
+                        self._count(what, "sent")
+                        second = self._per_second.setdefault(what, {})
+                        at = int(now - self._start)
+                        second[at] = second.get(at, 0) + 1
                         return
                 paused = self._paused_until > now
+                self._count(what, "paused_s" if paused else "token_s", wait)
             if paused:
                 self._sleep(scope, wait, what)
             elif scope is not None:
@@ -224,13 +250,17 @@ class EndpointLimiter:
             now = self._clock()
             if kind == "throttled":
                 self.throttled_total += 1
+                self._count(what, "throttled")
                 self._throttled_in_row += 1
                 self._cut(now, what)
                 if retry_after is not None:
                     delay = retry_after
                 if retry_after is not None or self._throttled_in_row >= PAUSE_AFTER:
+                    if now + delay > self._paused_until:
+                        self._pauses.append(now + delay - max(now, self._paused_until))
                     self._paused_until = max(self._paused_until, now + delay)
             wait = max(delay, self._paused_until - now)
+            self._count(what, "backoff_s", wait)
             since = self._pressure.since if self._pressure is not None else now
             api = self._apis.get(what)
             self._pressure = Pressure(self.service, self.endpoint, kind, status, code, now + wait, 0, since,
