@@ -328,6 +328,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
         lab_cpu1, lab_mib = _lab_figures(lab_dir)
         checks1 = _contract_stats(endpoint)
         client_429 = sum(lim.throttled_total for lim in limiters())
+        limiter_stats = {lim.service: lim.stats() for lim in limiters()}
     finally:
         store.close()
         stop_background(lab_dir)
@@ -341,6 +342,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "hooks": hooks,
             "calls": _calls(checks0, checks1), "rate_limit": rate_limit, "client_429": client_429,
             "rate_per": rate_per, "load_before": load_before,
+            "limiters": limiter_stats,
             "poll_interval": poll_interval,
             "order": [s.address for _, _, s in sorted((first_plan.workflow_order.index(s.workflow), i, s)
                                                       for i, s in enumerate(first_plan.server_changes))]}
@@ -410,6 +412,7 @@ def report(r: dict[str, Any]) -> None:
     print(f"peak RSS (apply)   {r['rss_mib']:8.0f} MiB (this process: plan + engine + SDK clients)")
     if r["failed"]:
         print(f"FAILED (first)     {r['failed']}")
+    report_limiters(r)
     hooks: SlotHooks = r["hooks"]
     queued = len(r["order"]) - r["cap"]
     if queued > 0:
@@ -420,6 +423,28 @@ def report(r: dict[str, Any]) -> None:
               f"FIFO order as slots freed; max {hooks.max_in_flight} holding a slot (cap {r['cap']})")
     else:
         print(f"cap                max {hooks.max_in_flight} servers holding a slot (cap {r['cap']})")
+
+
+def report_limiters(r: dict[str, Any]) -> None:
+    """The client's rate limiter: Retry-After pauses (each of one API), and per API the calls sent, 429s, the
+    seconds callers waited (for a token, a pause, after a failure), the peak and mean calls per second, the rate
+    learnt."""
+    for service, st in sorted(r.get("limiters", {}).items()):
+        pauses = [seconds for _, seconds in st["pauses"]]
+        apis = st["apis"]
+        waited = sum(a["token_s"] + a["paused_s"] + a["backoff_s"] for a in apis.values())
+        print(f"limiter {service:<10} {len(pauses)} Retry-After pause(s) of one API, {sum(pauses):.1f} s in all "
+              f"(longest {max(pauses, default=0):.1f} s); callers waited {waited:.1f} s in all")
+        hot = sorted(apis.items(), key=lambda kv: -(kv[1]["token_s"] + kv[1]["paused_s"] + kv[1]["backoff_s"]
+                                                     + kv[1]["throttled"]))
+        for what, a in hot[:6]:
+            per_second = a["per_second"]
+            busy = [n for n in per_second.values() if n]
+            mean = sum(busy) / len(busy) if busy else 0.0
+            rate = f"{a['rate']:.1f}/s" if a["rate"] is not None else "none"
+            print(f"  {what:<34} {int(a['sent']):6d} sent, {int(a['throttled']):4d} 429s; waited token "
+                  f"{a['token_s']:6.1f} s, pause {a['paused_s']:6.1f} s, after failure {a['backoff_s']:6.1f} s; "
+                  f"peak {max(busy, default=0)}/s, mean {mean:.1f}/s over {len(busy)} s; learnt {rate}")
 
 
 # --- steady state: SMS calls per task per minute while every copy runs ----------------------------------------
