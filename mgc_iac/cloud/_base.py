@@ -160,8 +160,8 @@ class ServiceClient:
                 if scope is None:
                     delay = policy.delay(failures - 1, self._rng)
                 elif kind == "throttled":
-                    # this call's own 429s: other callers' refusals lower the API's rate, not this wait
-                    delay = backoff(failures, policy.throttle_base, policy.throttle_max, self._rng)
+                    delay = backoff(max(failures, limiter.throttled_in_row + 1), policy.throttle_base,
+                                    policy.throttle_max, self._rng)
                 else:
                     delay = backoff(failures, max(policy.base_delay, 0.05), policy.max_delay, self._rng)
                 wait = limiter.failed(kind, error.status, error.code or "", delay=delay, retry_after=retry_after(exc),

@@ -10,16 +10,12 @@ and send again (Huawei Cloud FAQ "How Do I Handle the Error APIG.0308?"; Huawei'
   so a fleet of workers stops hammering a throttled API together while the endpoint's other APIs go on: APIGW's
   user limit binds to an API (CreateRequestThrottlingPolicyV2: user_call_limits, see lab/gateway.py); where a
   budget is shared, every API drawing on it is refused and cut. `cloud.max_requests_per_second` in the stack
-  caps the whole endpoint. A caller reserves its token (the bucket may go below zero) and sleeps until its own
-  turn: waiting workers are paced one after another at the learnt rate, never woken together;
-- a 429's Retry-After (when the gateway sends one) pauses every caller of that API until then; without one, the
-  throttled call alone waits an exponential, jittered backoff counted from its own 429s. No API's 429s stop the
-  endpoint's other APIs (a pause of all of SMS after three 429s in a row tripled the 1,000-server apply under the
-  lab's limit: the ten workers' calls of every API waited 8-16 s, then woke together into the next burst);
+  caps the whole endpoint;
+- a 429's Retry-After (when the gateway sends one) pauses every caller of that endpoint until then; without
+  one, the throttled call waits an exponential, jittered backoff, and after three 429s in a row the whole
+  endpoint pauses the same way;
 - while an endpoint pushes back, its Pressure (what, next try, how many servers wait on it) goes to the
-  observers: the apply shows "SMS throttled (429); next try in 8 s; 3 servers waiting on it";
-- `stats()` counts, per API, calls sent, 429s, and the seconds callers spent waiting for a token, for a
-  Retry-After and after a failure, and the calls sent per second (what bench/apply_scale.py prints).
+  observers: the apply shows "SMS throttled (429); next try in 8 s; 3 servers waiting on it".
 """
 
 from __future__ import annotations
@@ -36,6 +32,7 @@ from mgc_iac.cloud._scope import CallScope
 
 Observer = Callable[["Pressure | None", str], None]   # (pressure or None when it ends, service key)
 
+PAUSE_AFTER = 3            # 429s in a row after which the whole endpoint pauses
 MAX_RATE = 5000.0          # above this the limiter lifts its limit again
 
 
@@ -77,7 +74,6 @@ class _Bucket:
         self.stamp = now
         self.last_cut = float("-inf")
         self.ok: deque[float] = deque(maxlen=4096)   # answers in the last second (what the API takes)
-        self.paused_until = float("-inf")            # a 429's Retry-After for this API
 
     def refill(self, now: float, adaptive: bool) -> None:
         dt, self.stamp = now - self.stamp, now
@@ -93,7 +89,7 @@ class _Bucket:
         self.tokens = min(max(1.0, self.rate * 0.2), self.tokens + dt * self.rate)
 
     def wait(self) -> float:
-        """Seconds until a token is there (0: take it now); the tokens go below zero while callers hold turns."""
+        """Seconds until a token is there (0: take it now)."""
         # within a nanotoken is whole: a refill after exactly the wait may land a rounding error short
         return 0.0 if self.rate is None or self.tokens >= 1.0 - 1e-9 else (1.0 - self.tokens) / self.rate
 
@@ -117,8 +113,8 @@ class _Bucket:
 
 
 class EndpointLimiter:
-    """Tokens and pushback for one service endpoint: the stack's cap for the whole endpoint; a rate learnt from
-    429s and a Retry-After pause per API (`what`, e.g. "sms.ListTasks"); thread-safe."""
+    """Tokens and pushback for one service endpoint: the stack's cap and pauses for the whole endpoint, a rate
+    learnt from 429s per API (`what`, e.g. "sms.ListTasks"); thread-safe."""
 
     def __init__(self, service: str, endpoint: str, rate: float | None = None, *,
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> None:
@@ -129,6 +125,8 @@ class EndpointLimiter:
         self._cap = _Bucket(rate, rate, clock())       # the stack's limit for the whole endpoint (fixed)
         self._apis: dict[str, _Bucket] = {}            # what -> the rate learnt for that API
         self._recent: deque[tuple[float, str]] = deque(maxlen=8192)   # (time, what) of the latest answers
+        self._paused_until = 0.0
+        self._throttled_in_row = 0
         self._waiting: dict[int, int] = {}            # id(waiter) -> servers it stands for
         self._pressure: Pressure | None = None
         self.throttled_total = 0                      # 429s seen by this process (for benches and tests)
@@ -136,7 +134,7 @@ class EndpointLimiter:
         self._start = clock()
         self._stats: dict[str, dict[str, float]] = {}          # what -> counters (see stats())
         self._per_second: dict[str, dict[int, int]] = {}       # what -> second since start -> calls sent
-        self._pauses: list[tuple[str, float]] = []             # (what, seconds) of each Retry-After pause
+        self._pauses: list[float] = []                         # lengths of the endpoint-wide pauses
 
     def _count(self, what: str, key: str, amount: float = 1.0) -> None:
         """Add to one of `what`'s counters (caller holds the lock)."""
@@ -148,7 +146,7 @@ class EndpointLimiter:
         """What this limiter did, for benches: per API `sent`, `throttled` (429s), seconds callers waited for a
         token (`token_s`), for a pause (`paused_s`) and after a failed call (`backoff_s`), calls sent per second
         (`per_second`: peak and the seconds at or above the learnt rate are read from it), the rate learnt; and
-        the Retry-After pauses (`pauses`: (API, seconds) each; one API's pause never stops another)."""
+        the endpoint-wide pauses (`pauses`: their lengths in seconds)."""
         with self._lock:
             apis = {what: {**counters, "rate": self._apis[what].rate if what in self._apis else None,
                            "per_second": dict(self._per_second.get(what, {}))}
@@ -158,39 +156,36 @@ class EndpointLimiter:
     # ---- sending -----------------------------------------------------------------------------------------
 
     def acquire(self, scope: CallScope | None, what: str) -> None:
-        """Return when a call of API `what` may be sent: after its Retry-After pause, at its turn in the API's
-        learnt rate and the endpoint's cap. The caller reserves its turn, then sleeps until it: callers waiting
-        on one API leave one after another at its rate, never all at once."""
+        """Return when a call may be sent: after a pause, and once a token is there."""
         while True:
             with self._lock:
                 now = self._clock()
-                api = self._apis.get(what)
-                pause = api.paused_until - now if api is not None else 0.0
-                if pause <= 0:
+                wait = self._paused_until - now
+                if wait <= 0:
+                    api = self._apis.get(what)
                     self._cap.refill(now, adaptive=False)
                     if api is not None:
                         api.refill(now, adaptive=True)
                     wait = max(self._cap.wait(), api.wait() if api is not None else 0.0)
-                    self._cap.take()
-                    if api is not None:
-                        api.take()
-                    self.sent_total += 1
-                    self._count(what, "sent")
-                    self._count(what, "token_s", wait)
-                    second = self._per_second.setdefault(what, {})
-                    at = int(now + wait - self._start)
-                    second[at] = second.get(at, 0) + 1
-                else:
-                    self._count(what, "paused_s", pause)
-            if pause > 0:
-                self._sleep(scope, pause, what)
-                continue
-            if wait > 0:
-                if scope is None:
-                    time.sleep(wait)
-                elif scope.wait(wait):
+                    if wait <= 0:
+                        self._cap.take()
+                        if api is not None:
+                            api.take()
+                        self.sent_total += 1
+                        self._count(what, "sent")
+                        second = self._per_second.setdefault(what, {})
+                        at = int(now - self._start)
+                        second[at] = second.get(at, 0) + 1
+                        return
+                paused = self._paused_until > now
+                self._count(what, "paused_s" if paused else "token_s", wait)
+            if paused:
+                self._sleep(scope, wait, what)
+            elif scope is not None:
+                if scope.wait(wait):
                     raise scope.interrupted(what, self.service)
-            return
+            else:
+                time.sleep(wait)
 
     @property
     def cap(self) -> float | None:
@@ -237,36 +232,42 @@ class EndpointLimiter:
             if api is not None:
                 api.ok.append(now)
             self._recent.append((now, what))
+            self._throttled_in_row = 0
             if self._pressure is not None and not self._waiting:
                 self._pressure, ended = None, True
         if ended:
             _notify(None, self.key)
 
+    @property
+    def throttled_in_row(self) -> int:
+        return self._throttled_in_row
+
     def failed(self, kind: str, status: int | None, code: str, *, delay: float,
                retry_after: float | None = None, what: str = "") -> float:
         """Record a failed answer (throttled, unavailable, lost) of API `what` the caller will wait `delay` after;
-        returns the wait: a 429's Retry-After (every caller of that API waits for it), or the API's pause when
-        it ends later. Another API of the endpoint goes on."""
+        returns the wait: a 429's Retry-After, or the endpoint's pause when it ends later."""
         with self._lock:
             now = self._clock()
-            api = self._apis.get(what)
             if kind == "throttled":
                 self.throttled_total += 1
                 self._count(what, "throttled")
-                api = self._cut(now, what)
+                self._throttled_in_row += 1
+                self._cut(now, what)
                 if retry_after is not None:
                     delay = retry_after
-                    if now + delay > api.paused_until:
-                        self._pauses.append((what, now + delay - max(now, api.paused_until)))
-                        api.paused_until = now + delay
-            wait = max(delay, api.paused_until - now) if api is not None else delay
+                if retry_after is not None or self._throttled_in_row >= PAUSE_AFTER:
+                    if now + delay > self._paused_until:
+                        self._pauses.append(now + delay - max(now, self._paused_until))
+                    self._paused_until = max(self._paused_until, now + delay)
+            wait = max(delay, self._paused_until - now)
             self._count(what, "backoff_s", wait)
             since = self._pressure.since if self._pressure is not None else now
+            api = self._apis.get(what)
             self._pressure = Pressure(self.service, self.endpoint, kind, status, code, now + wait, 0, since,
                                       api.rate if api is not None else self._cap.rate)
         return wait
 
-    def _cut(self, now: float, what: str) -> _Bucket:
+    def _cut(self, now: float, what: str) -> None:
         """Multiplicative decrease of the API's rate; its first 429 starts it at what the API was answered at."""
         api = self._apis.get(what)
         if api is None:
@@ -275,7 +276,6 @@ class EndpointLimiter:
                 self._recent.popleft()
             api.ok.extend(t for t, w in self._recent if w == what)
         api.cut(now)
-        return api
 
     def wait_after_failure(self, scope: CallScope | None, seconds: float, what: str) -> None:
         """The failed call's own wait before it tries again (counted among the waiting)."""

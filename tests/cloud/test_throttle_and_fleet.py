@@ -1,7 +1,6 @@
 """Issue 20 at the client layer, against a real lab (HTTP, signatures) in a thread: one shared rate limiter per
-endpoint that settles under the gateway's limit per API and says so, Retry-After honoured, a bound at the step's
-deadline, one paged reader for every waiting task, and a lost action answer sent again once. The limiter's own
-pacing is tested on a fake clock (nothing sleeps)."""
+endpoint that settles under the gateway's limit and says so, Retry-After honoured, a bound at the step's deadline,
+one paged reader for every waiting task, and a lost action answer sent again once."""
 
 from __future__ import annotations
 
@@ -102,113 +101,7 @@ def test_a_throttled_api_slows_itself_not_the_endpoints_other_apis() -> None:
     assert limiter.rate is not None and limiter.rate < 20
 
 
-class _FakeClock:
-    """A clock the tests move by hand, and scopes that record the waits asked of them (nothing sleeps)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def scope(self, waits: list[float], advance: bool = True) -> CallScope:
-        clock = self
-
-        class Recording(CallScope):
-            def wait(self, seconds: float) -> bool:
-                if not advance and len(waits) >= 3:    # a limiter that asks again at the same instant would spin
-                    raise AssertionError(f"asked to wait again and again at one instant: {waits}")
-                waits.append(seconds)
-                if advance:
-                    clock.now += seconds
-                return False
-
-        return Recording(who="step")
-
-
-def _throttled_after(limiter: Any, clock: _FakeClock, what: str, answered: int) -> None:
-    """`what` answered `answered` times in the last second, then refused with a 429 (no Retry-After)."""
-    for i in range(answered):
-        clock.now = i / answered
-        limiter.succeeded(what)
-    clock.now = 1.0
-    limiter.failed("throttled", 429, "APIGW.0308", delay=2.0, what=what)
-
-
-def test_three_429s_in_a_row_on_one_api_stop_neither_the_endpoint_nor_that_api() -> None:
-    """Three 429s in a row used to pause all of SMS for the backoff (8-16 s by then) and wake every waiting worker
-    at once: at a thousand servers under the lab's 50 req/s per API the apply took 2.9x its unlimited time. Each
-    refused call waits its own backoff; the API goes on at its learnt rate, the endpoint's other APIs at once."""
-    from mgc_iac.cloud._throttle import EndpointLimiter
-
-    clock = _FakeClock()
-    limiter = EndpointLimiter("sms", "https://sms.example", clock=clock)
-    _throttled_after(limiter, clock, "sms.ListTasks", 40)
-    waits = [limiter.failed("throttled", 429, "APIGW.0308", delay=2.0, what="sms.ListTasks") for _ in range(4)]
-    assert waits == [2.0] * 4                           # the refused calls' own backoff, not a growing pause
-    other: list[float] = []
-    limiter.acquire(clock.scope(other), "sms.ShowTask")
-    assert other == []                                  # another API of the endpoint: sent at once
-    same: list[float] = []
-    limiter.acquire(clock.scope(same), "sms.ListTasks")
-    assert sum(same) < 0.1                              # the throttled API itself: paced, not stopped
-
-
-def test_retry_after_pauses_only_the_api_that_got_it() -> None:
-    from mgc_iac.cloud._throttle import EndpointLimiter
-
-    clock = _FakeClock()
-    limiter = EndpointLimiter("sms", "https://sms.example", clock=clock)
-    wait = limiter.failed("throttled", 429, "APIGW.0308", delay=2.0, retry_after=5.0, what="sms.ListTasks")
-    assert wait == 5.0
-    other: list[float] = []
-    limiter.acquire(clock.scope(other, advance=False), "sms.ShowTask")
-    assert other == []                                  # ShowTask was not told to wait
-    same: list[float] = []
-    limiter.acquire(clock.scope(same), "sms.ListTasks")
-    assert 5.0 <= sum(same) < 5.5                       # every caller of ListTasks waits out the Retry-After
-    assert [what for what, _ in limiter.stats()["pauses"]] == ["sms.ListTasks"]
-
-
-def test_callers_waiting_on_a_throttled_api_leave_one_after_another_at_its_rate() -> None:
-    """Ten workers asking at the same instant get ten turns 1/rate apart: no herd waking together into a burst."""
-    from mgc_iac.cloud._throttle import EndpointLimiter
-
-    clock = _FakeClock()
-    limiter = EndpointLimiter("sms", "https://sms.example", clock=clock)
-    _throttled_after(limiter, clock, "sms.ShowTask", 20)     # learnt: 0.85 x 20 = 17 req/s
-    rate = limiter.rate
-    assert rate is not None and 16.0 < rate < 18.0
-    turns: list[float] = []
-    for _ in range(10):                                  # same instant: the clock does not move between them
-        waits: list[float] = []
-        limiter.acquire(clock.scope(waits, advance=False), "sms.ShowTask")
-        turns.append(sum(waits))
-    gaps = [b - a for a, b in zip(turns, turns[1:], strict=False)]
-    assert all(abs(gap - 1 / rate) < 1e-6 for gap in gaps), turns
-    assert turns[-1] < 10 / rate
-
-
-def test_a_learnt_rate_recovers_while_the_api_takes_what_it_gets() -> None:
-    """AIMD that recovers: after a cut the rate climbs again (5% a second at least), so one burst of 429s does
-    not hold the API at a fraction of its limit for the rest of the apply."""
-    from mgc_iac.cloud._throttle import EndpointLimiter
-
-    clock = _FakeClock()
-    limiter = EndpointLimiter("sms", "https://sms.example", clock=clock)
-    _throttled_after(limiter, clock, "sms.ShowTask", 20)
-    cut = limiter.rate
-    assert cut is not None
-    waits: list[float] = []
-    scope = clock.scope(waits)
-    while clock.now < 21.0:                              # 20 s of calls answered without a 429
-        limiter.acquire(scope, "sms.ShowTask")
-        limiter.succeeded("sms.ShowTask")
-    assert limiter.rate is not None and limiter.rate > 2 * cut
-    assert limiter.stats()["apis"]["sms.ShowTask"]["throttled"] == 1
-
-
-def test_retry_after_is_honoured_by_every_caller_of_that_api(lab: RunningLab) -> None:
+def test_retry_after_is_honoured_by_every_caller_of_the_endpoint(lab: RunningLab) -> None:
     LabControl(lab.settings).set_faults([Fault("sms", "list_tasks", throttle_rate=1.0, count=1,
                                                retry_after_seconds=2)])
     cloud = Cloud(lab.settings)
