@@ -265,6 +265,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
     from mgc_iac.lab import start_background, stop_background
 
     reset_limiters()  # each run starts with fresh client-side limiters (a new lab, a new process's worth)
+    load_before = os.getloadavg()[0]  # other work on the machine (the figure at the end counts our own threads)
     lab_dir, stack_dir = workdir / "lab", workdir / "stack"
     write_stack(stack_dir, servers, cap, poll_interval)
     write_seed(stack_dir / "lab-seed.yaml", rate_limit, rate_per=rate_per)
@@ -327,6 +328,7 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
         lab_cpu1, lab_mib = _lab_figures(lab_dir)
         checks1 = _contract_stats(endpoint)
         client_429 = sum(lim.throttled_total for lim in limiters())
+        limiter_stats = {lim.service: lim.stats() for lim in limiters()}
     finally:
         store.close()
         stop_background(lab_dir)
@@ -339,7 +341,8 @@ def run(servers: int, cap: int, parallelism: int, workdir: Path, gates_mode: str
             "check_s": checks1["check_seconds"] - checks0["check_seconds"],
             "rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "hooks": hooks,
             "calls": _calls(checks0, checks1), "rate_limit": rate_limit, "client_429": client_429,
-            "rate_per": rate_per,
+            "rate_per": rate_per, "load_before": load_before,
+            "limiters": limiter_stats,
             "poll_interval": poll_interval,
             "order": [s.address for _, _, s in sorted((first_plan.workflow_order.index(s.workflow), i, s)
                                                       for i, s in enumerate(first_plan.server_changes))]}
@@ -400,7 +403,8 @@ def report(r: dict[str, Any]) -> None:
           f"per step; busy {r['runner_busy_s']:.1f} s of wall")
     print(f"CPU                {r['proc_cpu_s']:8.1f} s this process ({r['proc_cpu_s'] / steps * 1000:.1f} ms per "
           f"step: engine + runner + SDK), {r['lab_cpu_s']:.1f} s the lab process; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+          f"{r['load_before']:.1f} before the apply, {os.getloadavg()[0]:.1f} at its end (its own waiting threads "
+          f"count) on {os.cpu_count()} CPUs")
     print(f"lab process        peak RSS {r['lab_mib']:.0f} MiB")
     print(f"lab SDK-model check {r['check_s']:7.2f} s for {r['checks']} answers "
           f"({r['check_s'] * 1e6 / max(r['checks'], 1):.0f} us each): "
@@ -408,6 +412,7 @@ def report(r: dict[str, Any]) -> None:
     print(f"peak RSS (apply)   {r['rss_mib']:8.0f} MiB (this process: plan + engine + SDK clients)")
     if r["failed"]:
         print(f"FAILED (first)     {r['failed']}")
+    report_limiters(r)
     hooks: SlotHooks = r["hooks"]
     queued = len(r["order"]) - r["cap"]
     if queued > 0:
@@ -418,6 +423,27 @@ def report(r: dict[str, Any]) -> None:
               f"FIFO order as slots freed; max {hooks.max_in_flight} holding a slot (cap {r['cap']})")
     else:
         print(f"cap                max {hooks.max_in_flight} servers holding a slot (cap {r['cap']})")
+
+
+def report_limiters(r: dict[str, Any]) -> None:
+    """The client's rate limiter: endpoint-wide pauses, and per API the calls sent, 429s, the seconds callers
+    waited (for a token, a pause, after a failure), the peak and mean calls per second, the rate learnt."""
+    for service, st in sorted(r.get("limiters", {}).items()):
+        pauses = st["pauses"]
+        apis = st["apis"]
+        waited = sum(a["token_s"] + a["paused_s"] + a["backoff_s"] for a in apis.values())
+        print(f"limiter {service:<10} {len(pauses)} endpoint-wide pause(s), {sum(pauses):.1f} s in all (longest "
+              f"{max(pauses, default=0):.1f} s); callers waited {waited:.1f} s in all")
+        hot = sorted(apis.items(), key=lambda kv: -(kv[1]["token_s"] + kv[1]["paused_s"] + kv[1]["backoff_s"]
+                                                     + kv[1]["throttled"]))
+        for what, a in hot[:6]:
+            per_second = a["per_second"]
+            busy = [n for n in per_second.values() if n]
+            mean = sum(busy) / len(busy) if busy else 0.0
+            rate = f"{a['rate']:.1f}/s" if a["rate"] is not None else "none"
+            print(f"  {what:<34} {int(a['sent']):6d} sent, {int(a['throttled']):4d} 429s; waited token "
+                  f"{a['token_s']:6.1f} s, pause {a['paused_s']:6.1f} s, after failure {a['backoff_s']:6.1f} s; "
+                  f"peak {max(busy, default=0)}/s, mean {mean:.1f}/s over {len(busy)} s; learnt {rate}")
 
 
 # --- steady state: SMS calls per task per minute while every copy runs ----------------------------------------

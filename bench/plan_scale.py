@@ -10,6 +10,7 @@ its share of the plan's time.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import resource
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 SERVERS_PER_WORKFLOW = 100
-TARGETS = {"10k_seconds": 3.0, "100k_seconds": 30.0, "100k_mib": 2048.0, "ratio": 12.0}
+TARGETS = {"10k_seconds": 1.5, "100k_seconds": 30.0, "100k_mib": 2048.0, "ratio": 11.0}  # issue 21: 1.5 s, 11x
 PHASES = ("load+validate", "graph", "plan")
 PRICES = {"currency": "CNY",
           "vm": {f"s6.{size}.2.{os}": price for size, price in (("large", 0.46), ("xlarge", 0.92), ("2xlarge", 1.84))
@@ -139,6 +140,7 @@ def child_plan(stack: Path) -> dict[str, Any]:
     planning.build_graph = timed("graph", planning.build_graph)
     start, cpu_start = time.perf_counter(), time.process_time()
     planned = planning.plan_stack(stack)
+    gc.collect(0)  # the young-generation pass plan_stack leaves pending (it pauses the collector) is its cost too
     total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     spent["plan"] = total - spent["load+validate"] - spent["graph"]  # state read + keyed diff + provenance
     plan = planned.plan
@@ -205,7 +207,7 @@ def report(all_results: dict[int, dict[str, dict[str, Any]]]) -> None:
     for state in ("empty", "recorded+1"):
         ten, hundred = all_results.get(10_000, {}).get(state), all_results.get(100_000, {}).get(state)
         if ten:
-            print(f"  {state:<10} 10k total {ten['total']:.2f} s (target <= {TARGETS['10k_seconds']:.0f} s): "
+            print(f"  {state:<10} 10k total {ten['total']:.2f} s (target <= {TARGETS['10k_seconds']:g} s): "
                   f"{'ok' if ten['total'] <= TARGETS['10k_seconds'] else 'MISSED'}")
         if hundred:
             print(f"  {state:<10} 100k total {hundred['total']:.2f} s (target <= {TARGETS['100k_seconds']:.0f} s): "
@@ -215,7 +217,7 @@ def report(all_results: dict[int, dict[str, dict[str, Any]]]) -> None:
         if ten and hundred:
             ratios = ", ".join(f"{p} {hundred['phases'][p] / max(ten['phases'][p], 1e-9):.1f}x" for p in PHASES)
             ratio = hundred["total"] / ten["total"]
-            print(f"  {state:<10} 100k/10k total {ratio:.1f}x (target <= {TARGETS['ratio']:.0f}x): "
+            print(f"  {state:<10} 100k/10k total {ratio:.1f}x (target <= {TARGETS['ratio']:g}x): "
                   f"{'ok' if ratio <= TARGETS['ratio'] else 'MISSED'}  [{ratios}]")
 
 

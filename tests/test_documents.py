@@ -28,8 +28,8 @@ def _valid(document: dict) -> dict:
 
 def test_every_output_schema_is_a_valid_schema_named_by_its_kind():
     kinds = sorted(p.name.removesuffix(".schema.json") for p in SCHEMAS.glob("*.schema.json"))
-    assert kinds == ["apply-event", "apply-result", "approval", "discovery", "error", "journal", "lab-messages",
-                     "validation"]
+    assert kinds == ["apply-event", "apply-result", "approval", "approval-check", "discovery", "error", "journal",
+                     "lab-messages", "status", "status-change", "validation"]
     for kind in kinds:
         schema = json.loads((SCHEMAS / f"{kind}.schema.json").read_text())
         Draft202012Validator.check_schema(schema)
@@ -86,4 +86,11 @@ def test_journal_messages_approval_discovery_and_error(tmp_path):
     assert doc["sources"][1]["differences"] == [{"field": "cpus", "declared": 4, "discovered": 2}]
     from mgc_iac.diagnostics import Diagnostic, Severity
 
-    _valid(documents.error("the stack is invalid", [Diagnostic(Severity.ERROR, "bad", path="x", fix="fix it")]))
+    assert _valid(documents.error("the stack is invalid", [Diagnostic(Severity.ERROR, "bad", path="x", fix="fix it")],
+                                  exit_code=1))["exit_code"] == 1
+    from mgc_iac.approvals.review import FileReview
+
+    review = FileReview(("REFUSED: wf/db-01/Cutover: bad signature",), counted=0, rejected=1, stale=0)
+    checked = _valid(documents.approval_check(tmp_path, "sha256:" + "c" * 64, review))
+    assert not checked["ok"] and checked["rejected"] == 1 and checked["file_present"]
+    assert _valid(documents.approval_check(tmp_path, "sha256:" + "c" * 64, None))["ok"]

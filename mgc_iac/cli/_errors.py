@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
+from typing import NoReturn
 
 import click
 
+from mgc_iac.diagnostics import Diagnostic
 from mgc_iac.errors import MgcIacError, SpecError
 
 
@@ -20,32 +23,47 @@ def run(command: click.Command) -> None:
         command.main(standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
-        sys.exit(130)
+        _failed("aborted", 130)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(1 if exc.exit_code == 2 else exc.exit_code)
+        _failed(exc.format_message(), 1 if exc.exit_code == 2 else exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
-        sys.exit(130)
+        _failed("interrupted", 130)
     except SpecError as exc:
         from mgc_iac.cli._output import print_diagnostics
 
         print_diagnostics(exc.diagnostics)
-        sys.exit(exc.exit_code)
+        _failed(" ".join(line.strip() for line in str(exc).splitlines()), exc.exit_code, exc.diagnostics)
     except MgcIacError as exc:
         if debug:
             raise
         click.secho(f"Error: {visible(exc)}", fg="red", err=True)
-        sys.exit(exc.exit_code)
+        _failed(str(exc), exc.exit_code)
     except Exception:
         if debug:
             raise
         import traceback
 
+        last = traceback.format_exc().strip().splitlines()[-1]
         click.secho("Internal error (a bug in mgc-iac, not in your stack):", fg="red", err=True)
-        click.echo(visible(traceback.format_exc().strip().splitlines()[-1]), err=True)
+        click.echo(visible(last), err=True)
         click.echo("Run again with --debug for the full traceback, and report it.", err=True)
-        sys.exit(1)
+        _failed(f"internal error (a bug in mgc-iac; run again with --debug and report it): {last}", 1)
     sys.exit(0)
+
+
+def _failed(message: str, exit_code: int, diagnostics: Iterable[Diagnostic] = ()) -> NoReturn:
+    """Exit with `exit_code`; with --format json, the `error` document on stdout first (the text is on stderr)."""
+    from mgc_iac.cli._output import emit, json_output
+
+    argv = sys.argv[1:]
+    # a usage error found while click parses comes before the --format option is processed: read argv then
+    asked = "--format=json" in argv or any(pair == ("--format", "json") for pair in zip(argv, argv[1:], strict=False))
+    if json_output() or asked:
+        from mgc_iac.render.documents import error
+
+        emit(error(message, diagnostics, exit_code=exit_code), lines=True)  # one line: apply's stream ends with it
+    sys.exit(exit_code)

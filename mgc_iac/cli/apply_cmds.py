@@ -7,7 +7,6 @@ or edited plan file, lock held).
 
 from __future__ import annotations
 
-import json
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mgc_iac.cli._output import print_diagnostics, use_color
+from mgc_iac.cli._output import emit, format_option, print_diagnostics, use_color
 from mgc_iac.cli._pipeline import Duration, deadline
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.visible import visible_line
@@ -99,6 +98,76 @@ class _TerminalView:
         click.echo(text)
 
 
+class _JsonHooks(Hooks):
+    """Each engine event as one `apply-event` JSON line on stdout, and as the plain progress line on stderr."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._lines = _PrintHooks()
+        self._lock = threading.Lock()  # one whole line at a time, whichever thread reports
+
+    def _event(self, event: str, **fields: Any) -> None:
+        from mgc_iac.render.documents import apply_event
+
+        with self._lock:
+            emit(apply_event(event, **fields), lines=True)
+
+    def api_pressure(self, endpoint: str, text: str | None) -> None:
+        self._lines.api_pressure(endpoint, text)
+        self._event("api_pressure", endpoint=endpoint, text=text)
+
+    def step_started(self, gate: str, attempt: int) -> None:
+        self._lines.step_started(gate, attempt)
+        self._event("step_started", gate=gate, attempt=attempt)
+
+    def step_progress(self, gate: str, progress: dict[str, Any]) -> None:
+        self._event("step_progress", gate=gate, progress=progress)
+
+    def step_finished(self, gate: str, status: str, detail: dict[str, Any]) -> None:
+        self._lines.step_finished(gate, status, detail)
+        self._event("step_finished", gate=gate, status=status, detail=detail)
+
+    def resource_changed(self, address: str, action: str) -> None:
+        self._lines.resource_changed(address, action)
+        self._event("resource_changed", address=address, action=action)
+
+    def notified(self, workflow: str, event: str) -> None:
+        self._lines.notified(workflow, event)
+        self._event("notified", workflow=workflow, text=event)
+
+    def message(self, text: str) -> None:
+        self._lines.message(text)
+        self._event("message", text=text)
+
+
+class _JsonView(_TerminalView):
+    """apply --format json: the plan as text on stderr, never a question, the engine's events as JSON lines."""
+
+    def planned(self, planned: Planned, digest: str) -> None:
+        from mgc_iac.diagnostics import Diagnostics
+        from mgc_iac.render import render_plan
+
+        print_diagnostics(Diagnostics(list(planned.checked.diagnostics.warnings)))
+        click.echo(render_plan(planned.plan, "text", color=False, digest=digest, approved=planned.approved),
+                   nl=False, err=True)
+
+    def confirm(self, plan: Plan) -> bool:
+        raise click.UsageError("--format json never asks: pass --auto-approve to apply this plan (manual gates "
+                               "still need `mgc-iac approve`), or apply a reviewed plan file")
+
+    def progress(self, plan: Plan) -> AbstractContextManager[Hooks]:
+        from contextlib import nullcontext
+
+        return nullcontext(_JsonHooks())
+
+    def note(self, text: str) -> None:
+        _JsonHooks().message(text)
+
+    def reviewed(self, text: str) -> None:
+        _JsonHooks().message(text)
+
+
 @click.command("apply")
 @click.argument("target", metavar="STACK|PLAN_FILE", type=click.Path(path_type=Path, exists=True))
 @click.option("--auto-approve", is_flag=True,
@@ -127,9 +196,15 @@ class _TerminalView:
 @click.option("--new-state", is_flag=True,
               help="In CI (CI set): start a new state on purpose. Without it, an empty state location or a missing "
                    "state file is refused in CI.")
+@format_option("JSON lines on stdout: one `apply-event` per engine event (step_started, step_progress, "
+               "step_finished, resource_changed, notified, message, api_pressure; "
+               "schemas/output/apply-event.schema.json), then the `apply-result` as the last line: exit code, "
+               "steps done, gates waiting and for whom, failures, queue, the digest to approve and the "
+               "environment (schemas/output/apply-result.schema.json). The plan and progress lines go to "
+               "stderr; it never asks (a stack with changes needs --auto-approve).")
 def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Path | None, refresh: bool,
               no_progress: bool, max_wait: float | None, reviewed_plan: Path | None, continue_only: bool,
-              new_state: bool) -> None:
+              new_state: bool, fmt: str) -> None:
     """Apply STACK (plan it, show the plan, confirm) or exactly the plan in PLAN_FILE.
 
     A plan file is a proposal, never an authority: apply re-plans the stack against current state and refuses
@@ -163,7 +238,13 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
                            parallelism=parallelism, refresh=refresh, deadline=deadline(max_wait),
                            reviewed_plan=reviewed_plan, continue_only=continue_only, new_state=new_state)
     with open_for_apply(target, stack_dir, new_state=new_state) as ws:
-        applied = apply(ws, request, _TerminalView(no_progress))
+        applied = apply(ws, request, _JsonView(True) if fmt == "json" else _TerminalView(no_progress))
+    if fmt == "json":
+        from mgc_iac.render.documents import apply_result
+
+        emit(apply_result(applied.stack, applied.result, nothing_to_apply=applied.nothing_to_apply,
+                          environment=applied.environment, signatures_required=applied.signed), lines=True)
+        raise SystemExit(applied.exit_code)
     if applied.nothing_to_apply:
         click.echo("Nothing to apply.")
         return
@@ -213,7 +294,10 @@ def _summary(applied: Applied) -> None:
 
 @click.command("status")
 @click.argument("stack", type=click.Path(path_type=Path, exists=True))
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@format_option("one `status` document on stdout: each workflow's servers with their current step, state, "
+               "progress, the gate they wait at and for whom, approvals, queue position, error, checks and "
+               "verification, and the lock (schemas/output/status.schema.json). With --watch: one `status-change` "
+               "JSON line per server that moved (schemas/output/status-change.schema.json).")
 @click.option("--watch", is_flag=True, help="Follow the stack while an apply runs it elsewhere (never takes its lock).")
 @click.option("--interval", type=click.FloatRange(0.1), default=2.0, show_default=True, help="Seconds between reads.")
 def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
@@ -233,7 +317,9 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         found = ops.status(ws)
     status, lock = found.report, found.lock
     if fmt == "json":
-        click.echo(json.dumps(status, indent=2, sort_keys=True))
+        from mgc_iac.render.documents import status as status_document
+
+        emit(status_document(status))
         return
     click.echo(f"stack {status['stack']} (state serial {status['serial']}, environment {status['environment_id']})")
     for wf in status["workflows"]:
@@ -267,8 +353,9 @@ def _moved(fmt: str):  # -> Callable[[Moved], None]
 
     def show(moved: Any) -> None:
         if fmt == "json":
-            click.echo(json.dumps({"server": moved.server, "progress": moved.progress, "step": moved.step,
-                                   "state": moved.state, "serial": moved.serial}, sort_keys=True))
+            from mgc_iac.render.documents import status_change
+
+            emit(status_change(moved.server, moved.progress, moved.step, moved.state, moved.serial), lines=True)
         else:
             click.echo(f"{time.strftime('%H:%M:%S')} {moved.server:<32} {moved.progress:>5}  {moved.step:<22} "
                        f"{moved.state}")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+
+from mgc_iac.cli._output import emit, format_option, json_output
 
 EPILOG = """\b
 Signed flow (what a reviewer does):
@@ -48,9 +51,13 @@ then checks that the gates wait and the rest of the policy).
               help="Sign nothing: verify every entry of STACK/approvals.yaml as apply will (signer in the policy in "
                    "force, this environment, the current plan) and say what passes; exit 1 when an entry does not "
                    "verify or none counts. For an approvals pull request's job (read-only state access is enough).")
+@format_option("one `approval` document on stdout: approver, gates, plan digest, signed, where it is recorded "
+               "(state or approvals-file, and the file), what still waits (gate, code, reason) "
+               "(schemas/output/approval.schema.json); with --check one `approval-check` document: ok, the counts "
+               "and one line per entry (schemas/output/approval-check.schema.json).")
 def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file: Path | None, name: str | None,
                 to_file: bool, plan_file: Path | None, offline_digest: str | None, environment: str | None,
-                cloud_account: str | None, override_checks: bool, check_only: bool) -> None:
+                cloud_account: str | None, override_checks: bool, check_only: bool, fmt: str) -> None:
     """Approve gates of STACK that wait, for the current plan's digest, in this state backend and cloud account.
 
     An approval counts only for a gate the migration has reached (`not waiting yet` otherwise, unless the
@@ -76,6 +83,9 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         with Workspace.open(stack) as ws:
             done = approve_offline(ws, OfflineApproval(chosen, key_file, offline_digest, environment, cloud_account,
                                                        override_checks))
+        if json_output():
+            emit(_document(done, override_checks))
+            return
         click.echo(f"{done.approver} signed {len(done.gates)} gate(s) of plan {done.digest} for environment "
                    f"{done.environment} ({done.cloud}), offline:")
         for gate in done.gates:
@@ -86,6 +96,11 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
     if check_only:
         with open_for_approve(stack, plan_file, writes_state=False) as ws:
             checked = check_file(ws, plan_file)
+        if json_output():
+            from mgc_iac.render.documents import approval_check
+
+            emit(approval_check(checked.directory, checked.digest, checked.review))
+            raise SystemExit(0 if checked.ok else 1)
         if checked.review is None:
             click.echo(f"{checked.directory}: no approvals.yaml: nothing to check")
             return
@@ -99,6 +114,9 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
     request = ApproveRequest(chosen, all_waiting, key_file, name, to_file, plan_file, override_checks)
     with open_for_approve(stack, plan_file, writes_state=not to_file) as ws:
         done = approve(ws, request)
+    if json_output():
+        emit(_document(done, override_checks))
+        return
     how = "signed" if done.signed else "UNSIGNED (this stack's policy does not require signatures)"
     click.echo(f"{done.approver} approved {len(done.gates)} gate(s) of plan {done.digest}, {how}"
                + (", OVERRIDING failed automated checks" if override_checks else "") + ":")
@@ -112,3 +130,11 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         click.echo(f"Appended to {done.written}: commit it (the PR shows the signature), then apply after merge.")
     else:
         click.echo(f"Run `mgc-iac apply {stack}` to go on.")
+
+
+def _document(done: Any, override_checks: bool) -> dict[str, Any]:  # done: operations.approve.Approved
+    from mgc_iac.render.documents import approval
+
+    return approval(done.approver, done.gates, done.digest, done.signed, done.written, done.still_waiting,
+                    override_checks=override_checks, note=done.author_unknown, environment=done.environment,
+                    cloud=done.cloud)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from mgc_iac.cli._output import emit, format_option
 from mgc_iac.visible import visible_line
 
 
@@ -13,7 +14,10 @@ from mgc_iac.visible import visible_line
 @click.argument("stack", type=click.Path(path_type=Path))
 @click.option("--write", "write_to", type=click.Path(path_type=Path, dir_okay=False),
               help="Write the inventory with the discovered facts as a sources YAML file (review, then commit).")
-def discover_cmd(stack: Path, write_to: Path | None) -> None:
+@format_option("one `discovery` document on stdout: per source what it reported (hostname, OS, CPUs, memory, "
+               "MACs, rsync) or why it could not be asked, how it differs from the inventory (field, declared, "
+               "discovered), MACs seen on two sources, the file written (schemas/output/discovery.schema.json).")
+def discover_cmd(stack: Path, write_to: Path | None, fmt: str) -> None:
     """Run the read-only facts script on every source of STACK over SSH and report, per source, what differs
     from the declared inventory (MAC, memory, CPUs, disks), and MACs shared by two servers.
 
@@ -24,6 +28,12 @@ def discover_cmd(stack: Path, write_to: Path | None) -> None:
 
     with Workspace.open(stack) as ws:
         found = discover(ws, write_to)
+        name = ws.name
+    if fmt == "json":
+        from mgc_iac.render.documents import discovery
+
+        emit(discovery(name, found.found, found.duplicates, found.written))
+        raise SystemExit(1 if found.problems else 0)
     for item in found.found:
         if item.error:
             click.secho(visible_line(f"{item.name}: unreachable: {item.error}"), fg="red", err=True)

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from mgc_iac.cli._output import emit, format_option
+
 _DIR = click.option("--dir", "state_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                     help="Lab state directory (default $MGC_IAC_LAB_DIR or ~/.mgc-iac/lab).")
 
@@ -96,11 +98,18 @@ def down_cmd(state_dir: Path | None) -> None:
 
 @lab_group.command("messages")
 @_DIR
-def messages_cmd(state_dir: Path | None) -> None:
+@format_option("one `lab-messages` document on stdout: each notification's time, topic, subject and message "
+               "(schemas/output/lab-messages.schema.json).")
+def messages_cmd(state_dir: Path | None, fmt: str) -> None:
     """Show the SMN notifications the lab received (what subscribers of the topics would get)."""
     from mgc_iac.operations.lab import messages
 
     found = messages(state_dir)
+    if fmt == "json":
+        from mgc_iac.render.documents import lab_messages
+
+        emit(lab_messages(found))
+        return
     if not found:
         click.echo("no messages")
     from mgc_iac.visible import visible, visible_line
@@ -129,7 +138,7 @@ def reset_cmd(state_dir: Path | None, yes: bool) -> None:
 
 @lab_group.command("ls")
 @click.argument("kind", type=click.Choice(list(COLUMNS)))
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option("the rows as a JSON array (the columns of the table, and more).", ("table", "json"))
 @_DIR
 def ls_cmd(kind: str, fmt: str, state_dir: Path | None) -> None:
     """List the lab's servers, volumes, tasks, sources, keys, topics or messages (SMN messages received).

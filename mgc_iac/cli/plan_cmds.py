@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
-from mgc_iac.cli._output import print_diagnostics, use_color
+from mgc_iac.cli._output import format_option, print_diagnostics, use_color
 
-FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text",
-                      show_default=True, help="text for terminals, markdown for a PR comment, json for machines.")
+FORMAT = format_option("the plan document on stdout, as a plan file holds it: stack, digest, resource changes, "
+                       "each server's steps, drift, cost (schemas/plan.schema.json).", ("text", "markdown", "json"),
+                       lead="text for terminals, markdown for a PR comment. ")
 
 
 @click.command("plan")

@@ -6,8 +6,11 @@ from pathlib import Path
 
 import click
 
-from mgc_iac.cli._output import print_diagnostics
+from mgc_iac.cli._output import emit, format_option, print_diagnostics
 
+# the documents of `--format json` (schemas/output/<kind>.schema.json); listed here so --help needs no imports
+OUTPUT_KINDS = ("validation", "apply-event", "apply-result", "approval", "approval-check", "journal",
+                "lab-messages", "discovery", "status", "status-change", "error")
 STACK_ARG = click.argument("stack", type=click.Path(path_type=Path))
 
 
@@ -15,7 +18,11 @@ STACK_ARG = click.argument("stack", type=click.Path(path_type=Path))
 @STACK_ARG
 @click.option("--refresh", is_flag=True,
               help="Also check the rules that need live facts (security group rules, KMS keys, subnets, sources).")
-def validate_cmd(stack: Path, refresh: bool) -> None:
+@format_option("one `validation` document on stdout: valid, counts of errors and warnings, workflows, sources, "
+               "and every diagnostic (severity, message, file, line, path, rule, fix) "
+               "(schemas/output/validation.schema.json). A stack that does not load at all is an `error` document "
+               "with its diagnostics.")
+def validate_cmd(stack: Path, refresh: bool, fmt: str) -> None:
     """Check STACK (a directory of YAML files, or a stack.py) against every MgC rule.
 
     Offline by default: no credentials are needed, nothing is changed. Errors name the file, the line, the
@@ -26,6 +33,11 @@ def validate_cmd(stack: Path, refresh: bool) -> None:
 
     with Workspace.open(stack, refresh_facts=refresh) as ws:
         checked = validate(ws)
+    if fmt == "json":
+        from mgc_iac.render.documents import validation
+
+        emit(validation(checked.stack, checked.diagnostics, checked.workflows, checked.sources))
+        raise SystemExit(0 if checked.valid else 1)
     print_diagnostics(checked.diagnostics)
     if not checked.valid:
         raise SystemExit(1)
@@ -33,9 +45,11 @@ def validate_cmd(stack: Path, refresh: bool) -> None:
 
 
 @click.command("schema")
-@click.argument("name", type=click.Choice(["stack", "stack-part", "plan", "approvals"]))
+@click.argument("name", type=click.Choice(["stack", "stack-part", "plan", "approvals", *OUTPUT_KINDS]))
 def schema_cmd(name: str) -> None:
-    """Print the JSON Schema of a stack spec (stack-part: one file of a stack), a plan file or an approvals file."""
+    """Print the JSON Schema of a stack spec (stack-part: one file of a stack), a plan file or an approvals file,
+    or of a document that `--format json` prints (validation, apply-event, apply-result, approval, ...,
+    error; schemas/output/)."""
     from mgc_iac.operations.schema import schema_json
 
     click.echo(schema_json(name), nl=False)

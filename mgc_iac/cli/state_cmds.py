@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from mgc_iac.cli._output import emit, format_option
+
 
 @click.group("state")
 def state_group() -> None:
@@ -39,13 +41,22 @@ def unlock_cmd(stack: Path, lock_id: str | None) -> None:
 @state_group.command("journal")
 @click.argument("stack", type=click.Path(path_type=Path, exists=True))
 @click.option("--limit", type=int, default=50, show_default=True)
-def journal_cmd(stack: Path, limit: int) -> None:
+@format_option("one `journal` document on stdout: the entries, oldest first, each with seq, address "
+               "(workflow/server/step or a resource), phase (before, after, failed, waiting, ...), at (UTC), detail "
+               "(schemas/output/journal.schema.json).")
+def journal_cmd(stack: Path, limit: int, fmt: str) -> None:
     """The last entries of STACK's write-ahead journal (before/after records of each step)."""
     from mgc_iac.operations.status import journal
     from mgc_iac.operations.workspace import STATE_READ, Workspace
 
     with Workspace.open(stack, state=STATE_READ) as ws:
         entries = journal(ws, limit)
+        name = ws.name
+    if fmt == "json":
+        from mgc_iac.render.documents import journal as journal_document
+
+        emit(journal_document(name, entries))
+        return
     for e in entries:
         click.echo(f"{e.seq:>6} {e.at} {e.phase:<11} {e.address} {json.dumps(e.detail, sort_keys=True)}")
 

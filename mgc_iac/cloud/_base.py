@@ -164,7 +164,8 @@ class ServiceClient:
                                     policy.throttle_max, self._rng)
                 else:
                     delay = backoff(failures, max(policy.base_delay, 0.05), policy.max_delay, self._rng)
-                wait = limiter.failed(kind, error.status, error.code or "", delay=delay, retry_after=retry_after(exc))
+                wait = limiter.failed(kind, error.status, error.code or "", delay=delay, retry_after=retry_after(exc),
+                                      what=what)
                 if scope is None:
                     if failures >= policy.max_attempts:
                         raise error from None
@@ -175,7 +176,7 @@ class ServiceClient:
                     raise scope.expired(error) from None
                 limiter.wait_after_failure(scope, wait, what)
                 continue
-            limiter.succeeded()
+            limiter.succeeded(what)
             return answer
 
     def call(self, operation: str, request: Any, *, idempotent: bool = True) -> Any:

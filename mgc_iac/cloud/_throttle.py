@@ -5,9 +5,12 @@ has been reached: policy user over ratelimit,limit:XX,time:1 second"; Huawei's a
 and send again (Huawei Cloud FAQ "How Do I Handle the Error APIG.0308?"; Huawei's Terraform provider retries
 429s with growing waits, terraform-provider-huaweicloud PR #1351). So:
 
-- every call takes a token first; the limiter starts without a limit and, on the first 429, settles just
-  under the rate the endpoint answered (additive increase, multiplicative decrease), so a fleet of workers
-  stops hammering a throttled endpoint together (`cloud.max_requests_per_second` in the stack caps it);
+- every call takes a token first; each API (operation) of the endpoint starts without a limit and, on its
+  first 429, settles just under the rate that API was answered at (additive increase, multiplicative decrease),
+  so a fleet of workers stops hammering a throttled API together while the endpoint's other APIs go on: APIGW's
+  user limit binds to an API (CreateRequestThrottlingPolicyV2: user_call_limits, see lab/gateway.py); where a
+  budget is shared, every API drawing on it is refused and cut. `cloud.max_requests_per_second` in the stack
+  caps the whole endpoint;
 - a 429's Retry-After (when the gateway sends one) pauses every caller of that endpoint until then; without
   one, the throttled call waits an exponential, jittered backoff, and after three 429s in a row the whole
   endpoint pauses the same way;
@@ -62,27 +65,93 @@ def backoff(failures: int, base: float, cap: float, rng: random.Random) -> float
     return rng.uniform(top / 2, top)
 
 
+class _Bucket:
+    """A token bucket whose rate is learnt from 429s (or fixed by the stack's cap); guarded by its limiter's lock."""
+
+    def __init__(self, rate: float | None, cap: float | None, now: float) -> None:
+        self.rate, self.cap = rate, cap
+        self.tokens = 1.0
+        self.stamp = now
+        self.last_cut = float("-inf")
+        self.ok: deque[float] = deque(maxlen=4096)   # answers in the last second (what the API takes)
+
+    def refill(self, now: float, adaptive: bool) -> None:
+        dt, self.stamp = now - self.stamp, now
+        if self.rate is None:
+            return
+        if adaptive and now - self.last_cut > 1.0:   # additive increase while the API takes what it gets
+            self.rate += max(0.5, 0.05 * self.rate) * dt
+            if self.cap is not None:
+                self.rate = min(self.rate, self.cap)
+            elif self.rate > MAX_RATE:
+                self.rate = None
+                return
+        self.tokens = min(max(1.0, self.rate * 0.2), self.tokens + dt * self.rate)
+
+    def wait(self) -> float:
+        """Seconds until a token is there (0: take it now)."""
+        # within a nanotoken is whole: a refill after exactly the wait may land a rounding error short
+        return 0.0 if self.rate is None or self.tokens >= 1.0 - 1e-9 else (1.0 - self.tokens) / self.rate
+
+    def take(self) -> None:
+        if self.rate is not None:
+            self.tokens -= 1.0
+
+    def cut(self, now: float) -> None:
+        """Multiplicative decrease, once per second (the answers of calls in flight arrive together)."""
+        if now - self.last_cut < 1.0:
+            return
+        self.last_cut = now
+        while self.ok and self.ok[0] < now - 1.0:
+            self.ok.popleft()
+        answered = len(self.ok)
+        base = answered if answered else (self.rate or 2.0)
+        self.rate = max(1.0, 0.85 * base)
+        if self.cap is not None:
+            self.rate = min(self.rate, self.cap)
+        self.tokens = min(self.tokens, 1.0)
+
+
 class EndpointLimiter:
-    """Tokens and pushback for one service endpoint; thread-safe."""
+    """Tokens and pushback for one service endpoint: the stack's cap and pauses for the whole endpoint, a rate
+    learnt from 429s per API (`what`, e.g. "sms.ListTasks"); thread-safe."""
 
     def __init__(self, service: str, endpoint: str, rate: float | None = None, *,
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> None:
         self.service, self.endpoint = service, endpoint
-        self.cap = rate                          # the stack's limit (never exceeded), None = adaptive only
-        self.rate = rate                         # the limit now
         self._clock = clock
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
-        self._tokens = 1.0
-        self._stamp = clock()
+        self._cap = _Bucket(rate, rate, clock())       # the stack's limit for the whole endpoint (fixed)
+        self._apis: dict[str, _Bucket] = {}            # what -> the rate learnt for that API
+        self._recent: deque[tuple[float, str]] = deque(maxlen=8192)   # (time, what) of the latest answers
         self._paused_until = 0.0
         self._throttled_in_row = 0
-        self._last_cut = float("-inf")
-        self._ok: deque[float] = deque(maxlen=4096)   # answers in the last second (what the endpoint takes)
         self._waiting: dict[int, int] = {}            # id(waiter) -> servers it stands for
         self._pressure: Pressure | None = None
         self.throttled_total = 0                      # 429s seen by this process (for benches and tests)
         self.sent_total = 0
+        self._start = clock()
+        self._stats: dict[str, dict[str, float]] = {}          # what -> counters (see stats())
+        self._per_second: dict[str, dict[int, int]] = {}       # what -> second since start -> calls sent
+        self._pauses: list[float] = []                         # lengths of the endpoint-wide pauses
+
+    def _count(self, what: str, key: str, amount: float = 1.0) -> None:
+        """Add to one of `what`'s counters (caller holds the lock)."""
+        counters = self._stats.setdefault(what, {"sent": 0.0, "throttled": 0.0, "token_s": 0.0, "paused_s": 0.0,
+                                                 "backoff_s": 0.0})
+        counters[key] += amount
+
+    def stats(self) -> dict[str, object]:
+        """What this limiter did, for benches: per API `sent`, `throttled` (429s), seconds callers waited for a
+        token (`token_s`), for a pause (`paused_s`) and after a failed call (`backoff_s`), calls sent per second
+        (`per_second`: peak and the seconds at or above the learnt rate are read from it), the rate learnt; and
+        the endpoint-wide pauses (`pauses`: their lengths in seconds)."""
+        with self._lock:
+            apis = {what: {**counters, "rate": self._apis[what].rate if what in self._apis else None,
+                           "per_second": dict(self._per_second.get(what, {}))}
+                    for what, counters in self._stats.items()}
+            return {"apis": apis, "pauses": list(self._pauses)}
 
     # ---- sending -----------------------------------------------------------------------------------------
 
@@ -93,13 +162,23 @@ class EndpointLimiter:
                 now = self._clock()
                 wait = self._paused_until - now
                 if wait <= 0:
-                    self._refill(now)
-                    if self.rate is None or self._tokens >= 1.0:
-                        self._tokens -= 1.0 if self.rate is not None else 0.0
+                    api = self._apis.get(what)
+                    self._cap.refill(now, adaptive=False)
+                    if api is not None:
+                        api.refill(now, adaptive=True)
+                    wait = max(self._cap.wait(), api.wait() if api is not None else 0.0)
+                    if wait <= 0:
+                        self._cap.take()
+                        if api is not None:
+                            api.take()
                         self.sent_total += 1
+                        self._count(what, "sent")
+                        second = self._per_second.setdefault(what, {})
+                        at = int(now - self._start)
+                        second[at] = second.get(at, 0) + 1
                         return
-                    wait = (1.0 - self._tokens) / self.rate
                 paused = self._paused_until > now
+                self._count(what, "paused_s" if paused else "token_s", wait)
             if paused:
                 self._sleep(scope, wait, what)
             elif scope is not None:
@@ -108,18 +187,25 @@ class EndpointLimiter:
             else:
                 time.sleep(wait)
 
-    def _refill(self, now: float) -> None:
-        dt, self._stamp = now - self._stamp, now
-        if self.rate is None:
-            return
-        if now - self._last_cut > 1.0:   # additive increase while the endpoint takes what it gets
-            self.rate += max(0.5, 0.05 * self.rate) * dt
-            if self.cap is not None:
-                self.rate = min(self.rate, self.cap)
-            elif self.rate > MAX_RATE:
-                self.rate = None
-                return
-        self._tokens = min(max(1.0, self.rate * 0.2), self._tokens + dt * self.rate)
+    @property
+    def cap(self) -> float | None:
+        """The stack's limit for the whole endpoint (None: none)."""
+        return self._cap.cap
+
+    def lower_cap(self, rate: float) -> None:
+        with self._lock:
+            if self._cap.cap is None or rate < self._cap.cap:
+                self._cap.cap = self._cap.rate = rate
+                for api in self._apis.values():
+                    api.cap = rate if api.cap is None else min(api.cap, rate)
+                    api.rate = rate if api.rate is None else min(api.rate, rate)
+
+    @property
+    def rate(self) -> float | None:
+        """The tightest limit now (requests/s): the lowest rate learnt for one of its APIs, or the stack's cap."""
+        with self._lock:
+            rates = [b.rate for b in (self._cap, *self._apis.values()) if b.rate is not None]
+        return min(rates) if rates else None
 
     def _sleep(self, scope: CallScope | None, seconds: float, what: str) -> None:
         """Wait `seconds` counted among those waiting on this endpoint."""
@@ -138,11 +224,14 @@ class EndpointLimiter:
 
     # ---- answers -------------------------------------------------------------------------------------------
 
-    def succeeded(self) -> None:
+    def succeeded(self, what: str = "") -> None:
         ended = False
         with self._lock:
             now = self._clock()
-            self._ok.append(now)
+            api = self._apis.get(what)
+            if api is not None:
+                api.ok.append(now)
+            self._recent.append((now, what))
             self._throttled_in_row = 0
             if self._pressure is not None and not self._waiting:
                 self._pressure, ended = None, True
@@ -154,38 +243,39 @@ class EndpointLimiter:
         return self._throttled_in_row
 
     def failed(self, kind: str, status: int | None, code: str, *, delay: float,
-               retry_after: float | None = None) -> float:
-        """Record a failed answer (throttled, unavailable, lost) the caller will wait `delay` after; returns the
-        wait: a 429's Retry-After, or the endpoint's pause when it ends later."""
+               retry_after: float | None = None, what: str = "") -> float:
+        """Record a failed answer (throttled, unavailable, lost) of API `what` the caller will wait `delay` after;
+        returns the wait: a 429's Retry-After, or the endpoint's pause when it ends later."""
         with self._lock:
             now = self._clock()
             if kind == "throttled":
                 self.throttled_total += 1
+                self._count(what, "throttled")
                 self._throttled_in_row += 1
-                self._cut(now)
+                self._cut(now, what)
                 if retry_after is not None:
                     delay = retry_after
                 if retry_after is not None or self._throttled_in_row >= PAUSE_AFTER:
+                    if now + delay > self._paused_until:
+                        self._pauses.append(now + delay - max(now, self._paused_until))
                     self._paused_until = max(self._paused_until, now + delay)
             wait = max(delay, self._paused_until - now)
+            self._count(what, "backoff_s", wait)
             since = self._pressure.since if self._pressure is not None else now
+            api = self._apis.get(what)
             self._pressure = Pressure(self.service, self.endpoint, kind, status, code, now + wait, 0, since,
-                                      self.rate)
+                                      api.rate if api is not None else self._cap.rate)
         return wait
 
-    def _cut(self, now: float) -> None:
-        """Multiplicative decrease, once per second (the answers of calls in flight arrive together)."""
-        if now - self._last_cut < 1.0:
-            return
-        self._last_cut = now
-        while self._ok and self._ok[0] < now - 1.0:
-            self._ok.popleft()
-        answered = len(self._ok)
-        base = answered if answered else (self.rate or 2.0)
-        self.rate = max(1.0, 0.85 * base)
-        if self.cap is not None:
-            self.rate = min(self.rate, self.cap)
-        self._tokens = min(self._tokens, 1.0)
+    def _cut(self, now: float, what: str) -> None:
+        """Multiplicative decrease of the API's rate; its first 429 starts it at what the API was answered at."""
+        api = self._apis.get(what)
+        if api is None:
+            api = self._apis[what] = _Bucket(None, self._cap.cap, now)
+            while self._recent and self._recent[0][0] < now - 1.0:
+                self._recent.popleft()
+            api.ok.extend(t for t, w in self._recent if w == what)
+        api.cut(now)
 
     def wait_after_failure(self, scope: CallScope | None, seconds: float, what: str) -> None:
         """The failed call's own wait before it tries again (counted among the waiting)."""
@@ -202,7 +292,7 @@ class EndpointLimiter:
             if self._pressure is None:
                 return None
             waiting = sum(self._waiting.values())
-            return Pressure(**{**self._pressure.__dict__, "waiting": waiting, "rate": self.rate})
+            return Pressure(**{**self._pressure.__dict__, "waiting": waiting})
 
     def _publish(self) -> None:
         current = self.pressure()
@@ -229,9 +319,8 @@ def limiter_for(service: str, url: str, rate: float | None = None) -> EndpointLi
         limiter = _registry.get(key)
         if limiter is None:
             limiter = _registry[key] = EndpointLimiter(service, key[1], rate)
-        elif rate is not None and (limiter.cap is None or rate < limiter.cap):
-            limiter.cap = rate
-            limiter.rate = rate if limiter.rate is None else min(limiter.rate, rate)
+        elif rate is not None:
+            limiter.lower_cap(rate)
     return limiter
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from mgc_iac._gc import gc_paused
@@ -24,6 +25,7 @@ ASSUMED_UNLIMITED_MBPS = 100.0
 _SIZES = {1: "medium", 2: "large", 4: "xlarge", 8: "2xlarge", 16: "4xlarge", 32: "8xlarge", 64: "16xlarge"}
 
 
+@lru_cache(maxsize=1024)  # a fleet has few distinct shapes: 10k servers, a handful of (CPUs, memory) pairs
 def default_flavor(cpus: int, memory_mb: int) -> str:
     """The s6 flavor closest to the source's CPUs and memory (e.g. 2 CPUs, 4 GB -> s6.large.2)."""
     vcpus = min(_SIZES, key=lambda n: (n < cpus, abs(n - cpus)))

@@ -7,6 +7,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostics
 from mgc_iac.errors import MgcIacError, SpecError, StateError
 from mgc_iac.graph import Graph, build_graph
@@ -77,7 +78,8 @@ def check_loaded(loaded: LoadedStack, *, facts: LiveFacts | None = None, store: 
     from mgc_iac.stack.known_keys import known_keys
 
     known = known_keys(loaded.directory, loaded.stack.cloud.provider, path, name)
-    diagnostics = check_stack(loaded, facts, other_macs, known)
+    with gc_paused():  # the rules walk every server and allocate no cycles: no collector passes over the stack
+        diagnostics = check_stack(loaded, facts, other_macs, known)
     if unreachable:
         diagnostics.warning(f"the MACs of the other stacks were not checked: {unreachable}", path="state",
                             fix="give the job the state database (its URL and PGPASSWORD) to check them", rule="state")
@@ -102,6 +104,12 @@ def plan_stack(
     policy in force comes from the last apply's record, or the stack at `trusted_ref` ($MGC_IAC_TRUSTED_REF);
     the plan shows it and what the spec would change in it (approvals/policy.py). Never starts a lab (the
     workspace does, mgc_iac.operations.workspace)."""
+    with gc_paused():  # one pause over the phases: the collections between them walked the whole stack again
+        return _plan_stack(stack_path, facts, store, refresh_resources, cloud, new_state, trusted_ref)
+
+
+def _plan_stack(stack_path: Path | str, facts: LiveFacts | None, store: StateStore | None, refresh_resources: bool,
+                cloud, new_state: bool, trusted_ref: str | None) -> Planned:
     checked = check(stack_path, facts=facts, store=store)
     if checked.diagnostics.has_errors:
         raise SpecError(checked.diagnostics)
@@ -129,10 +137,11 @@ def plan_checked(checked: Checked, snapshot: Snapshot, *, refreshed: bool = Fals
     if checked.diagnostics.has_errors:
         raise SpecError(checked.diagnostics)
     loaded = checked.loaded
-    graph = build_graph(loaded.stack)
-    plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
-                     warnings=checked.diagnostics.warnings, refreshed=refreshed,
-                     provenance=provenance(loaded.directory), drift=drift)
+    with gc_paused():  # graph, digest and diff: millions of acyclic objects between the phases' own pauses
+        graph = build_graph(loaded.stack)
+        plan = make_plan(graph, snapshot, spec_digest=loaded.digest, spec=loaded.canonical,
+                         warnings=checked.diagnostics.warnings, refreshed=refreshed,
+                         provenance=provenance(loaded.directory), drift=drift)
     applied = store.last_applied(loaded.stack.metadata.name) if store is not None else None
     plan = with_policy(plan, applied.policy if applied else None, loaded.directory, trusted_ref)
     return Planned(checked, graph, plan)

@@ -168,9 +168,10 @@ def _leftover_changes(graph: Graph, snapshot: Snapshot, taken: set[str], cut_ove
                       ) -> list[ResourceChange]:
     """Phase 3: records the spec no longer has: deleted, or forgotten when their target is in production."""
     changes = []
-    for address, record in snapshot.resources.items():
+    for address in snapshot.resources:  # by address: a kept record is never parsed from its stored JSON
         if address in graph.resources or address in taken:
             continue
+        record = snapshot.resources[address]
         if f"{record.workflow}/{record.server}" in cut_over:
             changes.append(ResourceChange(address, record.kind, record.workflow, record.server, Action.FORGET,
                                           record.attrs, None, (), ("cut over: the target is production; "

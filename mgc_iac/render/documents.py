@@ -32,9 +32,10 @@ def validation(stack: str, diagnostics: Iterable[Diagnostic], workflows: int, so
                 workflows=workflows, sources=sources, diagnostics=items)
 
 
-def error(message: str, diagnostics: Iterable[Diagnostic] = ()) -> dict[str, Any]:
-    """What a command that failed prints in JSON mode (exit 1), beside its text on stderr."""
-    return _doc("error", message=message, diagnostics=[d.to_dict() for d in diagnostics])
+def error(message: str, diagnostics: Iterable[Diagnostic] = (), *, exit_code: int = 1) -> dict[str, Any]:
+    """What a command that failed prints in JSON mode (with the exit code it exits with), beside its text on
+    stderr: the refusal's message, and the stack's diagnostics when the stack does not load."""
+    return _doc("error", message=message, exit_code=exit_code, diagnostics=[d.to_dict() for d in diagnostics])
 
 
 def apply_event(event: str, **fields: Any) -> dict[str, Any]:
@@ -43,13 +44,18 @@ def apply_event(event: str, **fields: Any) -> dict[str, Any]:
     return _doc("apply-event", event=event, **fields)
 
 
-def apply_result(stack: str, result: Any | None, *, nothing_to_apply: bool = False) -> dict[str, Any]:
-    """The last line of apply's stream: what the apply ended with (an engine ApplyResult), and its exit code."""
+def apply_result(stack: str, result: Any | None, *, nothing_to_apply: bool = False, environment: Any = None,
+                 signatures_required: bool = False) -> dict[str, Any]:
+    """The last line of apply's stream: what the apply ended with (an engine ApplyResult), and its exit code;
+    `environment` (approvals.Environment: state_id, cloud) is what an approval of the waiting gates signs for."""
+    where = {"environment_id": environment.state_id if environment is not None else None,
+             "cloud": environment.cloud if environment is not None else None,
+             "signatures_required": signatures_required}
     if result is None:
         return _doc("apply-result", stack=stack, digest=None, exit_code=0, nothing_to_apply=nothing_to_apply,
                     done=[], waiting=[], failed=[], queued=[], blocked=[], scheduled=[], interrupted=False,
-                    in_progress=False, approve_digest=None, pushback=[])
-    return _doc("apply-result", stack=stack, digest=result.digest, exit_code=result.exit_code,
+                    in_progress=False, approve_digest=None, pushback=[], **where)
+    return _doc("apply-result", stack=stack, digest=result.digest, exit_code=result.exit_code, **where,
                 nothing_to_apply=False, done=list(result.done),
                 waiting=[{"gate": w.gate, "needs": w.reason} for w in result.waiting],
                 failed=[{"gate": g, "error": e} for g, e in result.failed.items()],
@@ -61,12 +67,29 @@ def apply_result(stack: str, result: Any | None, *, nothing_to_apply: bool = Fal
 
 
 def approval(approver: str, gates: Iterable[str], digest: str, signed: bool, written: Path | None,
-             still_waiting: Iterable[Any] = ()) -> dict[str, Any]:
+             still_waiting: Iterable[Any] = (), *, override_checks: bool = False, note: str | None = None,
+             environment: str | None = None, cloud: str | None = None) -> dict[str, Any]:
     """`approve`: who approved which gates of which plan, signed or not, where it is recorded, what still waits
-    (refusals: gate, code, reason)."""
+    (refusals: gate, code, reason); an offline approval names the environment and cloud account it signed for."""
     return _doc("approval", approver=approver, gates=list(gates), digest=digest, signed=signed,
                 recorded_in="approvals-file" if written else "state", file=str(written) if written else None,
-                still_waiting=[{"gate": r.gate, "code": r.code, "reason": r.reason} for r in still_waiting])
+                still_waiting=[{"gate": r.gate, "code": r.code, "reason": r.reason} for r in still_waiting],
+                override_checks=override_checks, note=note, environment=environment, cloud=cloud)
+
+
+def approval_check(directory: Path, digest: str, review: Any | None) -> dict[str, Any]:
+    """`approve --check`: how the entries of approvals.yaml verify against the current plan (review: an
+    approvals.review.FileReview, None without an approvals.yaml)."""
+    if review is None:
+        return _doc("approval-check", directory=str(directory), digest=digest, file_present=False, ok=True,
+                    counted=0, rejected=0, stale=0, lines=[])
+    return _doc("approval-check", directory=str(directory), digest=digest, file_present=True, ok=review.ok,
+                counted=review.counted, rejected=review.rejected, stale=review.stale, lines=list(review.lines))
+
+
+def status(report: Mapping[str, Any]) -> dict[str, Any]:
+    """`status`: each workflow's servers (step, state, progress, gate, approvals, queue, checks, verification)."""
+    return _doc("status", **report)
 
 
 def journal(stack: str, entries: Iterable[Any]) -> dict[str, Any]:
@@ -97,3 +120,8 @@ def discovery(stack: str, found: Iterable[Any], duplicates: Iterable[str], writt
                                         for d in item.differences]})
     return _doc("discovery", stack=stack, sources=sources, duplicate_macs=list(duplicates),
                 written=str(written) if written else None)
+
+
+def status_change(server: str, progress: str, step: str, state: str, serial: int) -> dict[str, Any]:
+    """`status --watch`: one JSON line per server whose step or state moved since the last read."""
+    return _doc("status-change", server=server, progress=progress, step=step, state=state, serial=serial)

@@ -41,14 +41,22 @@ class LoadedStack:
             return self.stack.model_dump(mode="json", by_alias=True)
 
     @cached_property
+    def canonical_text(self) -> str:
+        """The canonical spec as one JSON text (what the digest hashes; the control-character rule scans it)."""
+        return canonical_text(self.canonical)
+
+    @cached_property
     def digest(self) -> str:
         """sha256 of the canonical spec: the same for YAML and Python forms of the same stack."""
-        return spec_digest(self.canonical)
+        return "sha256:" + hashlib.sha256(self.canonical_text.encode()).hexdigest()
+
+
+def canonical_text(canonical: dict[str, Any]) -> str:
+    return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def spec_digest(canonical: dict[str, Any]) -> str:
-    data = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(data.encode()).hexdigest()
+    return "sha256:" + hashlib.sha256(canonical_text(canonical).encode()).hexdigest()
 
 
 def stack_files(path: Path) -> tuple[Path, list[Path]]:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from mgc_iac.diagnostics import Diagnostic, Diagnostics, Severity
 from mgc_iac.stack.facts import KeyFacts, LiveFacts
 from mgc_iac.stack.models import Source, Stack, Workflow
 from mgc_iac.stack.selection import workflow_servers
 from mgc_iac.stack.sourcemap import Loc, format_loc
+
+if TYPE_CHECKING:
+    from mgc_iac.stack.loader import LoadedStack
 
 
 @dataclass
@@ -26,6 +30,8 @@ class RuleContext:
     diags: Diagnostics = field(default_factory=Diagnostics)
     # KMS keys known offline (the lab seed, the last --refresh): stack/known_keys.py
     known_keys: Mapping[str, KeyFacts] = field(default_factory=dict)
+    # the loaded stack `stack` came from: its canonical JSON (cached, the digest's) spares a rule a dump
+    loaded: LoadedStack | None = None
 
     def error(self, loc: Loc, message: str, fix: str = "", rule: str = "") -> None:
         self.diags.items.append(Diagnostic(Severity.ERROR, message, format_loc(loc), fix, rule=rule,

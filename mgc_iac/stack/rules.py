@@ -64,7 +64,7 @@ def check_stack(
     known_keys: Mapping[str, KeyFacts] | None = None,
 ) -> Diagnostics:
     """Run every rule; return errors and warnings located in the stack's files."""
-    ctx = RuleContext(loaded.stack, facts, other_macs or {}, known_keys=known_keys or {})
+    ctx = RuleContext(loaded.stack, facts, other_macs or {}, known_keys=known_keys or {}, loaded=loaded)
     for rule in RULES:
         rule(ctx)
     located = Diagnostics()

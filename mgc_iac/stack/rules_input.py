@@ -75,7 +75,9 @@ def rule_network_names(ctx: RuleContext) -> None:
 
 def rule_control_characters(ctx: RuleContext) -> None:
     """Control characters: an error in an identifier-like field, a warning in free text."""
-    data = ctx.stack.model_dump(mode="json", by_alias=True)
+    if ctx.loaded is not None and not may_hold_controls(ctx.loaded.canonical_text):
+        return  # the usual case: one scan of the digest's JSON text instead of a walk of every string
+    data = ctx.loaded.canonical if ctx.loaded is not None else ctx.stack.model_dump(mode="json", by_alias=True)
     for loc, key, value in _strings(data, ()):
         if not has_controls(value) and not (key not in FREE_TEXT and ("\n" in value or "\t" in value)):
             continue
@@ -87,6 +89,20 @@ def rule_control_characters(ctx: RuleContext) -> None:
         else:
             ctx.error(loc, f"holds control characters or line breaks: `{shown}`",
                       "write the value on one line of printable characters", "control-characters")
+
+
+# json.dumps(ensure_ascii=False) writes C0 (tab and newline included) as escapes, DEL, C1 and bidi raw
+_JSON_C0_ESCAPE = re.compile(r"\\(?:[bfnrt]|u00[01])")
+_RAW_CONTROL = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def may_hold_controls(json_text: str) -> bool:
+    """Whether a JSON text from json.dumps(ensure_ascii=False) may hold a string with a control character, a
+    tab or a newline (keys included); False means none does. Escaped backslashes go first so `\\\\n` is not read
+    as a newline."""
+    if _RAW_CONTROL.search(json_text):
+        return True
+    return "\\" in json_text and _JSON_C0_ESCAPE.search(json_text.replace("\\\\", "")) is not None
 
 
 def _strings(value: Any, loc: tuple[Any, ...], key: str = "") -> list[tuple[tuple[Any, ...], str, str]]:

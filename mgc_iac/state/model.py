@@ -51,7 +51,7 @@ class JournalEntry:
     seq: int
     stack: str
     address: str  # workflow/server/step or a resource address
-    phase: str  # before | after | failed | note
+    phase: str  # before | after | failed | a step status (waiting, skipped, ...) | moved | forgotten | rewind
     at: str
     detail: dict[str, Any] = field(default_factory=dict)
 

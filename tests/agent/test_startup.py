@@ -152,7 +152,11 @@ def test_a_refused_answer_stops_startup_with_the_prompt_quoted(lab: Lab) -> None
             with pytest.raises(AgentInstallError) as refused:
                 await install_agent(src, lab.package, url_domain)
             await asyncio.sleep(0.5)  # (a zombie its parent has not reaped yet is not asking anything)
-            left = (await src.run("ps -eo stat,args | awk '$1 !~ /Z/ && /[s]tartup.sh/'")).stdout
+            # a lab source sees every process of this machine: only those under its own root count
+            left = (await src.run(
+                "me=$(stat -Lc %d:%i /); ps -eo pid,stat,args | awk '$2 !~ /Z/ && /[s]tartup.sh/' | "
+                "while read -r pid rest; do [ \"$(stat -Lc %d:%i /proc/$pid/root 2>/dev/null)\" = \"$me\" ] && "
+                "echo \"$pid $rest\"; done; true")).stdout
             return str(refused.value), (await agent_status(src))["state"], left
 
     message, state, left = lab.run(scenario())

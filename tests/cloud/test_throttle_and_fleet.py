@@ -67,6 +67,40 @@ def test_workers_of_one_apply_share_a_limiter_that_settles_under_the_gateway_lim
     assert stats["throttled"].get("sms.list_tasks", 0) < 72       # it backed off instead of hammering
 
 
+def test_a_throttled_api_slows_itself_not_the_endpoints_other_apis() -> None:
+    """APIGW's user limit binds to an API (lab/gateway.py): after 429s on ListTasks the client paces ListTasks and
+    sends ShowTask at once; at a thousand servers, pacing all of SMS at one API's limit tripled the apply. A fake
+    clock and a scope that records the waits asked of it: nothing sleeps."""
+    from mgc_iac.cloud._throttle import EndpointLimiter
+
+    now = [0.0]
+    waits: dict[str, float] = {"sms.ListTasks": 0.0, "sms.ShowTask": 0.0}
+
+    class Recording(CallScope):
+        what = ""
+
+        def wait(self, seconds: float) -> bool:
+            waits[self.what] += seconds
+            now[0] += seconds
+            return False
+
+    limiter = EndpointLimiter("sms", "https://sms.example", clock=lambda: now[0])
+    for i in range(20):                      # ListTasks answered 20 times in the last second, then refused
+        now[0] = i / 20
+        limiter.succeeded("sms.ListTasks")
+    now[0] = 1.0
+    limiter.failed("throttled", 429, "APIGW.0308", delay=0.0, what="sms.ListTasks")
+    for what in ("sms.ShowTask", "sms.ListTasks"):
+        scope = Recording(who="step")
+        scope.what = what
+        for _ in range(30):
+            limiter.acquire(scope, what)
+            limiter.succeeded(what)
+    assert waits["sms.ShowTask"] == 0.0                   # the other API goes on at full speed
+    assert 1.0 < waits["sms.ListTasks"] < 3.0             # ~30 calls at the ~17/s learnt for ListTasks
+    assert limiter.rate is not None and limiter.rate < 20
+
+
 def test_retry_after_is_honoured_by_every_caller_of_the_endpoint(lab: RunningLab) -> None:
     LabControl(lab.settings).set_faults([Fault("sms", "list_tasks", throttle_rate=1.0, count=1,
                                                retry_after_seconds=2)])

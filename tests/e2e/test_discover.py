@@ -31,3 +31,22 @@ def test_plan_refresh_checks_the_sources_live_facts(demo: Demo):
     out = demo.cli("plan", str(demo.stack), "--refresh")
     assert out.returncode == 1
     assert "rsync is not installed on `web-01`" in out.stderr
+
+
+def test_discover_as_json(demo: Demo):
+    """`discover --format json`: one `discovery` document the committed schema accepts, the same exit codes."""
+    import json
+    from pathlib import Path
+
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads((Path(__file__).resolve().parents[2] / "schemas/output/discovery.schema.json").read_text())
+    demo.edit("sources.yaml", lambda d: d["sources"][1].update(memory_mb=32768))
+    out = demo.cli("discover", str(demo.stack), "--format", "json")
+    doc = json.loads(out.stdout)  # all of stdout: the text lines are not there
+    assert not list(Draft202012Validator(schema).iter_errors(doc)) and doc["kind"] == "discovery"
+    assert out.returncode == 1 and "declared" not in out.stderr
+    assert all(s["error"] is None and s["facts"]["macs"] for s in doc["sources"])
+    db = next(s for s in doc["sources"] if s["name"] == "db-01")
+    assert {"field": "memory_mb", "declared": 32768, "discovered": 8192} in db["differences"]
+    assert db["facts"]["memory_mb"] == 8192 and db["facts"]["rsync"] is True

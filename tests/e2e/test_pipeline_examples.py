@@ -200,6 +200,22 @@ def _signer(principal: str, key: Path) -> str:
     return f"{principal} {' '.join(key.with_suffix('.pub').read_text().split()[:2])}\n"
 
 
+def _pull_request_adding_the_stack(repo: Path, demo_stack: Path, keys: dict[str, Path], *,
+                                   required_approvers: int) -> Path:
+    """A branch `migrate-shop` that adds stacks/prod (the demo, signed approvals by alice and bob), committed."""
+    _git(repo, "checkout", "-qb", "migrate-shop")
+    stack = repo / "stacks" / "prod"
+    shutil.copytree(demo_stack, stack)
+    (stack / "allowed_signers").write_text(_signer("alice@example.com", keys["alice"])
+                                           + _signer("bob@example.com", keys["bob"]))
+    data = yaml.safe_load((stack / "stack.yaml").read_text())
+    data["approvals"] = {"required_approvers": required_approvers, "allowed_signers": "allowed_signers"}
+    (stack / "stack.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "migrate the shop")
+    return stack
+
+
 class Roles:
     """The state database's roles as examples/ci/mgc-iac/state-roles.sql makes them (run by the DBA, once)."""
 
@@ -290,16 +306,7 @@ def test_the_examples_run_in_order_in_a_git_repository(kind, demo: Demo, pg_serv
     approver = {**env, "MGC_IAC_STATE": roles.plan_url, "PGPASSWORD": "plan-secret-pw"}
 
     # a pull request adds the stack (signed approvals: alice and bob): plan, and the comment body the job posts
-    _git(repo, "checkout", "-qb", "migrate-shop")
-    stack = repo / "stacks" / "prod"
-    shutil.copytree(demo.stack, stack)
-    (stack / "allowed_signers").write_text(_signer("alice@example.com", keys["alice"])
-                                           + _signer("bob@example.com", keys["bob"]))
-    data = yaml.safe_load((stack / "stack.yaml").read_text())
-    data["approvals"] = {"required_approvers": 1, "allowed_signers": "allowed_signers"}
-    (stack / "stack.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "migrate the shop")
+    stack = _pull_request_adding_the_stack(repo, demo.stack, keys, required_approvers=1)
     out = ci.run(*jobs["plan"])
     assert "changes present" in out
     comment = (repo / "mgc-iac-out" / "comment.md").read_text()
@@ -437,16 +444,7 @@ def test_attacks_on_the_gates_through_the_github_jobs(demo: Demo, pg_server, pg_
     jobs = _jobs(kind)
     keys = {name: _keygen(tmp_path, name) for name in ("alice", "bob", "mallory1", "mallory2")}
     approver = {**env, "MGC_IAC_STATE": roles.plan_url, "PGPASSWORD": "plan-secret-pw"}
-    _git(repo, "checkout", "-qb", "migrate-shop")
-    stack = repo / "stacks" / "prod"
-    shutil.copytree(demo.stack, stack)
-    (stack / "allowed_signers").write_text(_signer("alice@example.com", keys["alice"])
-                                           + _signer("bob@example.com", keys["bob"]))
-    data = yaml.safe_load((stack / "stack.yaml").read_text())
-    data["approvals"] = {"required_approvers": 2, "allowed_signers": "allowed_signers"}
-    (stack / "stack.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    _git(repo, "add", "-A")
-    _git(repo, "commit", "-qm", "migrate the shop")
+    stack = _pull_request_adding_the_stack(repo, demo.stack, keys, required_approvers=2)
     ci.run(*jobs["plan"])
     _keep_reviewed(repo)
     _merge(repo, "migrate-shop")

@@ -4,7 +4,6 @@ the change relaxed. Real CLI, real lab, real `ssh-keygen -Y` signatures."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,17 +12,6 @@ import yaml
 from mgc_iac.plan.model import POLICY_GATE
 
 from .test_gates_trust import DB_BV, WEB_BV, WEB_CUT, keygen, run, signed_stack, states, waiting_digest
-
-
-@pytest.fixture
-def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "lab"
-    monkeypatch.setenv("MGC_IAC_LAB_DIR", str(path))
-    monkeypatch.setenv("NO_COLOR", "1")
-    yield path
-    from mgc_iac.lab import stop_background
-
-    stop_background(path)
 
 
 @pytest.fixture

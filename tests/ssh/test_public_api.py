@@ -19,7 +19,8 @@ def test_exported_names_are_pinned() -> None:
         "PathDifference", "Progress", "ProgressCallback", "ReplicationError", "ReplicationInterrupted",
         "ReplicationJob", "ReplicationResult", "TargetEndpoint", "TargetFullError", "VerifyResult",
         "list_tree", "replicate", "run_agent_loop", "verify"])
-    assert sorted(agent_install.__all__) == sorted(["AGENT_DIR", "AgentPackage", "agent_status", "install_agent",
+    assert sorted(agent_install.__all__) == sorted(["AGENT_DIR", "AgentPackage", "StartupAnswers", "agent_status",
+                                                    "install_agent",
                                                     "startup_answers", "uninstall_agent"])
     assert sorted(lab_hosts.__all__) == sorted(["FilesSpec", "LabHost", "LabHostSpec", "LabHosts", "LabHostsProcess",
                                                 "inject_fault", "load_hosts_spec", "request_hosts"])

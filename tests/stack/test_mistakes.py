@@ -143,7 +143,10 @@ def test_a_misbehaving_stack_py_is_a_clear_error(tmp_path, body, expect):
     out = mgc("plan", str(stack), "--format", "json", cwd=tmp_path)
     assert_clean_failure(out)
     assert expect in out.stderr and "stack.py" in out.stderr
-    assert out.stdout == ""  # nothing the stack printed reaches the JSON stream
+    # nothing the stack printed reaches the JSON stream: stdout is the one `error` document of --format json
+    error = json.loads(out.stdout)
+    assert error["kind"] == "error" and error["exit_code"] == 1 and expect in error["message"]
+    assert '"not": "json"' not in out.stdout
     assert sorted(p.name for p in stack.iterdir()) == ["stack.py"]
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from mgc_iac.lab.context import LabError, lab_of, not_found, reply
-from mgc_iac.lab.sms_agent._build import LAB_EXCLUDES as LAB_EXCLUDES  # what the lab's copy leaves out (verify)
+from mgc_iac.lab.sms_agent._build import LAB_EXCLUDES as LAB_EXCLUDES  # the engine's verification skips them
 from mgc_iac.lab.sms_agent._build import PACKAGE, build_package
 
 DOWNLOAD_PREFIX = "/sms-agent/"
