@@ -11,7 +11,9 @@ from mgc_iac.render import render_plan
 from .helpers import apply, approve_waiting
 
 
-def test_the_next_plan_shows_approved_gates_as_approved(stack_dir, store, cloud_cfg, lab):
+def test_the_next_plan_shows_approved_gates_as_approved(stack_dir, store, cloud_cfg, lab, monkeypatch):
+    # the plan checks approvals against the lab stack's account: the lab this test runs, not one at the default dir
+    monkeypatch.setenv("MGC_IAC_LAB_DIR", str(lab.state_dir))
     assert apply(stack_dir, store, CloudSteps(cloud_cfg))[0].exit_code == 3  # BusinessValidation waits
     before = plan_stack(stack_dir, store=store)
     assert before.approved == {}
