@@ -165,10 +165,26 @@ def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref:
                    policy_change=change.to_dict() if change else None)
 
 
+def trust_for(stack: str, spec: dict, stack_dir: Path | None, store: StateStore, *, account: str,  # -> Trust
+              trusted_ref: str | None = None):
+    """How `stack`'s approvals are checked against this state backend and this cloud account (`account`:
+    provider/region/project, which the workspace resolves: approvals never resolve a cloud), under the approval
+    policy in force: recorded at the last apply (or the stack at a trusted ref), never the change under review."""
+    import os
+
+    from mgc_iac.approvals.environment import trust_in
+    from mgc_iac.approvals.policy import in_force
+    from mgc_iac.approvals.trust import Environment
+
+    recorded = store.last_applied(stack)
+    return trust_in(stack, Environment(store.environment_id(), account),
+                    in_force(recorded.policy if recorded else None, spec, stack_dir,
+                             trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None), spec, stack_dir)
+
+
 def _trust_offline(plan: Plan, directory: Path, store: StateStore, trusted_ref: str | None = None):  # -> Trust
     """The Trust of a plan made from a path: the cloud account read without starting anything (a lab that does
     not run: a ConfigError, and the plan then says the gates wait)."""
-    from mgc_iac.approvals.environment import trust_for
     from mgc_iac.cloud.endpoint import cloud_account, cloud_config, default_lab_dir, provider_of
 
     lab_dir = default_lab_dir() if provider_of(plan.spec) == "lab" else None
