@@ -6,10 +6,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from mgc_iac.approvals.policy import Policy, allowed_signers_path, policy_of, signers_file
+from mgc_iac.approvals.policy import Policy, allowed_signers_path, in_force, policy_of, signers_file
 from mgc_iac.approvals.trust import Environment, Trust
 
-__all__ = ["allowed_signers_path", "policy_of", "trust_in"]
+__all__ = ["allowed_signers_path", "policy_of", "trust_for", "trust_in"]
+
+
+def trust_for(stack: str, spec: dict[str, Any], stack_dir: Path | None, *, environment_id: str, account: str,
+              recorded_policy: dict[str, Any] | None, trusted_ref: str | None = None) -> Trust:
+    """How `stack`'s approvals are checked against one state backend (`environment_id`) and one cloud account
+    (`account`: provider/region/project), both given, under the approval policy in force: `recorded_policy` (the
+    last apply's, read from the state by the caller) or the stack at `trusted_ref`, never the change under review."""
+    return trust_in(stack, Environment(environment_id, account),
+                    in_force(recorded_policy, spec, stack_dir, trusted_ref), spec, stack_dir)
 
 
 def trust_in(stack: str, env: Environment, policy: Policy, spec: dict[str, Any], stack_dir: Path | None) -> Trust:

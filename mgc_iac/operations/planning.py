@@ -167,19 +167,17 @@ def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref:
 
 def trust_for(stack: str, spec: dict, stack_dir: Path | None, store: StateStore, *, account: str,  # -> Trust
               trusted_ref: str | None = None):
-    """How `stack`'s approvals are checked against this state backend and this cloud account (`account`:
-    provider/region/project, which the workspace resolves: approvals never resolve a cloud), under the approval
-    policy in force: recorded at the last apply (or the stack at a trusted ref), never the change under review."""
+    """How `stack`'s approvals are checked against this state backend and this cloud account (`account`, which the
+    workspace resolves), under the policy the last apply recorded in this state (or the stack at a trusted ref:
+    `trusted_ref`, else MGC_IAC_TRUSTED_REF)."""
     import os
 
-    from mgc_iac.approvals.environment import trust_in
-    from mgc_iac.approvals.policy import in_force
-    from mgc_iac.approvals.trust import Environment
+    from mgc_iac.approvals.environment import trust_for as trust_given
 
     recorded = store.last_applied(stack)
-    return trust_in(stack, Environment(store.environment_id(), account),
-                    in_force(recorded.policy if recorded else None, spec, stack_dir,
-                             trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None), spec, stack_dir)
+    return trust_given(stack, spec, stack_dir, environment_id=store.environment_id(), account=account,
+                       recorded_policy=recorded.policy if recorded else None,
+                       trusted_ref=trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None)
 
 
 def _trust_offline(plan: Plan, directory: Path, store: StateStore, trusted_ref: str | None = None):  # -> Trust
