@@ -37,10 +37,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from mgc_iac.lab.agent import ReplicationJob, TargetEndpoint, replicate, verify  # noqa: E402
-from mgc_iac.lab.agent._verify import hash_command  # noqa: E402
 from mgc_iac.lab.hosts import LabHostSpec, LabHostsProcess  # noqa: E402
 from mgc_iac.lab.hosts.testing import transfer_key  # noqa: E402
 from mgc_iac.ssh import SSHConnector, SSHSettings  # noqa: E402
+from mgc_iac.ssh.verify import hash_command  # noqa: E402
 
 MiB = 1024 * 1024
 CIPHER = "aes128-gcm@openssh.com"

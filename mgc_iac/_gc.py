@@ -3,6 +3,11 @@
 Loading, graphing and planning a big stack allocate millions of containers and no reference cycles; each
 full collection walks every live object, so collections made 10k-server plans 2-3x slower and 100k ones
 superlinear. Reference counting still frees everything while the collector is paused.
+
+When the outermost pause ends, what it built joins the oldest generation (`gc.freeze()` then `gc.unfreeze()`),
+as if it had survived two collections: otherwise the first young collection after the pause walks every object
+made during it (0.13 s after a 10k-server plan) and the next one walks them again. Nothing is kept frozen: a full
+collection still examines them, so cyclic garbage made during the pause is freed as usual.
 """
 
 from __future__ import annotations
@@ -21,4 +26,12 @@ def gc_paused() -> Iterator[None]:
         yield
     finally:
         if was_enabled:
+            _age_young_objects()
             gc.enable()
+
+
+def _age_young_objects() -> None:
+    """Move every tracked object to the oldest generation, unless something else froze objects on purpose."""
+    if gc.get_freeze_count() == 0:
+        gc.freeze()
+        gc.unfreeze()

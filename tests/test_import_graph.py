@@ -29,6 +29,10 @@ What the graph must keep (issue 21, "one way"):
   hosts: outside mgc_iac.lab, no other module imports the lab's supervisor or names its starters;
 - the cloud client (mgc_iac.cloud) never imports the lab; approvals never import the cloud or the lab (they are
   given an environment, never resolve one);
+- no folder imports against the one-way flow (FLOW_RANK below): a folder imports only folders of a lower rank (the
+  kernel and the entry points aside), never one of its own rank (sideways) or above (upward); the lab, Huawei Cloud's
+  double, is imported only by the operations (the workspace, `mgc-iac lab`); the few exceptions are named with why
+  (FLOW_EXCEPTIONS); /work/coord/tools/applypath.py counts the same ranks over the calls an apply makes;
 - the CLI imports only the CLI, the operations, the renderers, the kernel and the types it renders or implements
   (the engine's Hooks, the plan model, the wording of a gate's checks) and where the shipped files are: it parses,
   calls one operation, renders.
@@ -57,6 +61,23 @@ MAY_START_THE_LAB = {"mgc_iac.operations.workspace", "mgc_iac.operations.lab"}
 # and where the shipped files are (mgc_iac.data: the demo stack)
 CLI_MAY_IMPORT = ("mgc_iac.cli", "mgc_iac.operations", "mgc_iac.render", "mgc_iac.engine.hooks", "mgc_iac.plan.model",
                   "mgc_iac.engine.schedule", "mgc_iac.data")
+# the one-way flow (DESIGN.md): cli -> operations -> {render, pulumi} -> engine -> providers -> cloud, with the
+# services used from above (approvals and drift over plan over graph over stack; state, ssh and cloud at the bottom)
+FLOW_RANK = {
+    "mgc_iac.cli": 9, "mgc_iac.operations": 8, "mgc_iac.render": 7, "mgc_iac.pulumi": 7, "mgc_iac.engine": 6,
+    "mgc_iac.providers": 5, "mgc_iac.approvals": 4, "mgc_iac.drift": 4, "mgc_iac.plan": 3, "mgc_iac.graph": 2,
+    "mgc_iac.stack": 1, "mgc_iac.lab": 1, "mgc_iac.cloud": 0, "mgc_iac.ssh": 0, "mgc_iac.state": 0, "mgc_iac.data": 0,
+}
+MAY_IMPORT_THE_LAB = {"mgc_iac.operations", "mgc_iac.lab"}
+FLOW_EXCEPTIONS = {
+    # test support shipped with the lab: a task request as the provider builds it (tests only, never on a user's path)
+    ("mgc_iac.lab.testing", "mgc_iac.providers.migration_task"),
+    # under Pulumi's provider host a provider has only its inputs: it finds the lab hosts running (never starts them)
+    ("mgc_iac.providers.source_agent", "mgc_iac.lab.host_access"),
+    # the state backend shares the rate limiters' learnt rates between applies: it hands out the cloud's LimiterPeer
+    # (store.limiter_peer) and the PostgreSQL peer implements it (issue 20 point 2)
+    ("mgc_iac.state.pg_limits", "mgc_iac.cloud"), ("mgc_iac.state.store", "mgc_iac.cloud"),
+}
 
 
 def _modules() -> dict[str, Path]:
@@ -303,6 +324,33 @@ def test_a_layer_below_never_imports(below: str, never: str) -> None:
     wrong = sorted((a, b) for a, targets in GRAPH.edges.items() for b in targets
                    if (a == below or a.startswith(below + ".")) and (b == never or b.startswith(never + ".")))
     assert wrong == []
+
+
+def with_the_flow(importer: str, imported: str) -> bool:
+    """Whether folder `importer` may import folder `imported` (module doc: the one-way flow)."""
+    if importer == imported or imported == "mgc_iac" or importer in ("mgc_iac", "pulumi_program"):
+        return True
+    if imported == "mgc_iac.lab":
+        return importer in MAY_IMPORT_THE_LAB
+    return FLOW_RANK[importer] > FLOW_RANK[imported]
+
+
+def test_every_folder_has_a_rank_in_the_flow() -> None:
+    assert {folder(m) for m in MODULES} - {"mgc_iac", "pulumi_program"} == set(FLOW_RANK)
+
+
+def test_no_folder_imports_against_the_flow() -> None:
+    """Upward or sideways imports (the engine reaching the lab, the stack reaching the graph) are refused."""
+    against = sorted((a, b) for a, targets in GRAPH.edges.items() for b in targets
+                     if not with_the_flow(folder(a), folder(b)) and (a, b) not in FLOW_EXCEPTIONS)
+    assert against == []
+    assert not with_the_flow("mgc_iac.engine", "mgc_iac.lab") and not with_the_flow("mgc_iac.cloud", "mgc_iac.state")
+    assert with_the_flow("mgc_iac.engine", "mgc_iac.providers") and not with_the_flow("mgc_iac.providers",
+                                                                                     "mgc_iac.engine")
+
+
+def test_the_flow_exceptions_are_still_needed() -> None:
+    assert {(a, b) for a, b in FLOW_EXCEPTIONS if b in GRAPH.edges[a]} == FLOW_EXCEPTIONS
 
 
 def test_the_cli_parses_calls_one_operation_and_renders() -> None:

@@ -8,7 +8,9 @@ cloud and the embedded lab (the lab is just another endpoint).
 Every call takes a token of its endpoint's shared rate limiter and retries 429 (and, when safe to replay, 5xx
 and lost connections) with jittered backoff: a bounded number of times, or inside a step's CallScope until the
 step's progress watchdog gives up; then it raises a CloudError subclass carrying service, operation, status,
-code and request id. Waits on SMS tasks go through one FleetReader per apply (paged ListTasks/ListServers).
+code and request id. Applies on one PostgreSQL state share what their limiters learn (`sharing_limits`, given
+the state store's `LimiterPeer`). Waits on SMS tasks go through one FleetReader per apply (paged
+ListTasks/ListServers).
 The SDK is imported on first use of a service, never at import time of this package.
 """
 
@@ -21,6 +23,7 @@ from mgc_iac.cloud._kms import KmsClient
 from mgc_iac.cloud._lab import Fault, LabControl
 from mgc_iac.cloud._scope import CallScope, call_scope, current_scope
 from mgc_iac.cloud._settings import CloudSettings, RetryPolicy
+from mgc_iac.cloud._shared import LimiterPeer, Share, sharing_limits
 from mgc_iac.cloud._smn import SmnClient
 from mgc_iac.cloud._sms import SmsClient
 from mgc_iac.cloud._throttle import Pressure, limiters, observe, reset_limiters
@@ -61,5 +64,5 @@ __all__ = [
     "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan",
     "partitioned_disk",
     "FleetReader", "FleetTask", "CallScope", "call_scope", "current_scope", "Pressure", "limiters", "observe",
-    "reset_limiters",
+    "reset_limiters", "LimiterPeer", "Share", "sharing_limits",
 ]

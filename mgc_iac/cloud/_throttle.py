@@ -164,6 +164,8 @@ class EndpointLimiter:
         self._stats: dict[str, dict[str, float]] = {}          # what -> counters (see stats())
         self._per_second: dict[str, dict[int, int]] = {}       # what -> second since start -> calls sent
         self._pauses: list[float] = []                         # lengths of the Retry-After pauses (one API each)
+        self._retry_after: dict[str, float] = {}   # what -> until when its latest Retry-After said (to share)
+        self._holds: dict[str, float] = {}         # what -> until when another apply's Retry-After holds it
 
     def _count(self, what: str, key: str, amount: float = 1.0) -> None:
         """Add to one of `what`'s counters (caller holds the lock)."""
@@ -204,10 +206,12 @@ class EndpointLimiter:
                         if first:
                             api = self._apis.get(what)
                             self._cap.refill(now, adaptive=False)
+                            held = self._holds.get(what, 0.0) - now        # another apply's Retry-After
+                            paused = max(0.0, held)
                             if api is not None:
                                 api.refill(now, adaptive=True, queued=bool(queue))
-                                paused = max(0.0, api.paused_until - now)
-                            wait = max(self._cap.wait(now), api.wait(now) if api is not None else 0.0)
+                                paused = max(paused, api.paused_until - now)
+                            wait = max(self._cap.wait(now), api.wait(now) if api is not None else 0.0, held)
                             if wait <= 0:
                                 self._send(now, what, api)
                                 if ticket is not None:
@@ -327,6 +331,7 @@ class EndpointLimiter:
                 api = self._cut(now, what)
                 if retry_after is not None:
                     delay = retry_after
+                    self._retry_after[what] = max(self._retry_after.get(what, 0.0), now + retry_after)
                     if now + delay > api.paused_until:
                         self._pauses.append(now + delay - max(now, api.paused_until))
                         api.paused_until = now + delay
@@ -337,6 +342,33 @@ class EndpointLimiter:
             self._pressure = Pressure(self.service, self.endpoint, kind, status, code, now + wait, 0, since,
                                       api.rate if api is not None else self._cap.rate)
         return wait
+
+    # ---- what applies sharing a state learn from each other (cloud/_shared.py) ---------------------------------
+
+    def shared(self) -> dict[str, tuple[int, float | None, float]]:
+        """Per API: calls sent so far, the rate learnt (None: none) and the seconds its last Retry-After still holds."""
+        with self._lock:
+            now = self._clock()
+            return {what: (int(self._stats.get(what, {}).get("sent", 0)),
+                           self._apis[what].rate if what in self._apis else None,
+                           max(0.0, self._retry_after.get(what, 0.0) - now))
+                    for what in {*self._stats, *self._apis, *self._retry_after}}
+
+    def share(self, what: str, rate: float | None = None, hold_seconds: float = 0.0) -> None:
+        """Take the applies sharing a state's word for API `what`: this apply's share of the rate they learnt
+        together (AIMD goes on from it) and a Retry-After another one got (held here until then)."""
+        with self._lock:
+            if rate is not None:
+                rate = max(1.0, rate if self._cap.cap is None else min(rate, self._cap.cap))
+                api = self._apis.get(what)
+                if api is None:
+                    self._apis[what] = _Bucket(rate, self._cap.cap, self._clock())
+                else:
+                    if api.rate is None or rate < api.rate:
+                        api.tokens = min(api.tokens, 1.0)
+                    api.rate = rate
+            if hold_seconds > 0:
+                self._holds[what] = max(self._holds.get(what, 0.0), self._clock() + hold_seconds)
 
     def _cut(self, now: float, what: str) -> _Bucket:
         """Multiplicative decrease of the API's rate; its first 429 starts it at what the API was answered at."""

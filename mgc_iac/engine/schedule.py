@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mgc_iac.graph.model import WINDOWED_STEPS, StepKind
-from mgc_iac.graph.waves import dependencies
 from mgc_iac.plan.model import Plan, ServerChange, StepAction
 from mgc_iac.stack.models import CutoverWindow
+from mgc_iac.stack.waves import dependencies
 from mgc_iac.stack.windows import describe, next_opening, open_window
 from mgc_iac.state.model import StepRecord, StepStatus
 

@@ -25,12 +25,14 @@ class SeedLabHosts:
     def __init__(self, seed: Path, cloud_config: Callable[[], dict[str, Any]],
                  start: Callable[[Path, Path], Inventory] | None = None) -> None:
         from mgc_iac.lab.hosts._spec import load_hosts_spec
+        from mgc_iac.lab.sms_agent._build import LAB_EXCLUDES
 
         self._seed = seed
         self._cloud_config = cloud_config
         self._start = start
         self.names = frozenset(h.name for h in load_hosts_spec(seed))
         self.where = str(seed)
+        self.shared_paths = LAB_EXCLUDES
         self._guard = threading.Lock()
         self._instant: bool | None = None
         self._inventory: Inventory | None = None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from mgc_iac.cloud import sharing_limits
 from mgc_iac.engine import ApplyResult, CloudSteps, Engine, EngineOptions, Hooks
 from mgc_iac.errors import UsageError
 from mgc_iac.operations.planfile import is_plan_file, read_proposal, stack_dir_for, verify_plan_file
@@ -121,7 +122,8 @@ def apply(ws: Workspace, request: ApplyRequest, view: ApplyView) -> Applied:
             return Applied(plan.stack, ws.directory, None, declined=True)
     trust = ws.trust
     runner = CloudSteps(ws.cloud_config, hosts=ws.hosts)
-    with view.progress(plan) as hooks:
+    # applies on one PostgreSQL state share the API gateway's budget (mgc_iac/cloud/_shared.py; SQLite: no peer)
+    with view.progress(plan) as hooks, sharing_limits(ws.store.limiter_peer()):
         # expected_serial: someone else applying between plan and apply makes the plan stale
         engine = Engine(plan, digest, ws.store, runner, hooks=hooks, approvals_file=ws.approvals_file, trust=trust,
                         options=EngineOptions(parallelism=request.parallelism, expected_serial=plan.state_serial,

@@ -108,8 +108,8 @@ class ScheduleView:
 
 
 def schedule_view(plan: Plan, now: Any = None) -> ScheduleView:
-    from mgc_iac.graph.waves import dependencies, wave_levels
     from mgc_iac.stack.models import CutoverWindow
+    from mgc_iac.stack.waves import dependencies, wave_levels
     from mgc_iac.stack.windows import describe, next_opening, open_window, summary, utc_now
 
     deps = dependencies(plan.spec or {})

@@ -29,6 +29,7 @@ class LabHostsAccess(Protocol):
 
     names: frozenset[str]      # the hosts the stack's lab-seed.yaml declares
     where: str                 # the seed file, named in messages
+    shared_paths: tuple[str, ...]  # what every lab host binds read-only from this machine: never copied
 
     def serve_copies(self) -> bool:
         """Whether lab hosts serve the copy (not when the lab finishes copies by itself: instant_transfers)."""
@@ -43,11 +44,13 @@ class LabHostsAccess(Protocol):
 
 @dataclass(frozen=True)
 class HostAccess:
-    """How the controller reaches one host; `lab` when it is a lab host (it cannot install packages)."""
+    """How the controller reaches one host; `lab` when it is a lab host (it cannot install packages);
+    `shared_paths`: what the host shares with this machine (a lab host's bind mounts), never compared."""
 
     name: str
     settings: SSHSettings
     lab: bool = False
+    shared_paths: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,7 +103,8 @@ class MigrationHosts:
         if name in self._lab_names and self._lab_hosts_used():
             entry = self._lab().get(name)
             if entry is not None and entry.get("role") == "source":
-                return HostAccess(name, _lab_settings(entry), lab=True)
+                return HostAccess(name, _lab_settings(entry), lab=True,
+                                  shared_paths=tuple(self.lab_hosts.shared_paths))
         return None
 
     def target_endpoint(self, target_name: str) -> TargetEndpoint | None:

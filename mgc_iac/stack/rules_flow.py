@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from mgc_iac.graph.waves import find_cycle
 from mgc_iac.stack.models import CommandCheck
+from mgc_iac.stack.waves import find_cycle
 
 if TYPE_CHECKING:
     from mgc_iac.stack.rule_context import RuleContext

@@ -55,6 +55,15 @@ CREATE TABLE notifications (stack TEXT NOT NULL, key TEXT NOT NULL, at TEXT NOT 
 CREATE TABLE applied (stack TEXT PRIMARY KEY, spec_digest TEXT NOT NULL, policy TEXT NOT NULL, at TEXT NOT NULL,
   git_commit TEXT NOT NULL DEFAULT '');
 """,
+    # what the rate limiters of the live applies on this state learnt (issue 20 point 2; state/pg_limits.py): one
+    # row per apply, endpoint (service and host) and API; a row whose heartbeat (seen_at) is older than a few
+    # seconds is no one's and is pruned. Nothing secret: no key, no project, no account.
+    4: """
+CREATE TABLE limiter_shares (apply_id TEXT NOT NULL, endpoint TEXT NOT NULL, api TEXT NOT NULL,
+  rate DOUBLE PRECISION, applies INTEGER NOT NULL, active BOOLEAN NOT NULL, hold_until TIMESTAMPTZ,
+  seen_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (apply_id, endpoint, api));
+CREATE INDEX limiter_shares_seen ON limiter_shares (seen_at);
+""",
 }
 
 LATEST = max(MIGRATIONS)

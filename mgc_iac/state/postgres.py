@@ -22,6 +22,7 @@ from psycopg import conninfo as pg_conninfo
 from mgc_iac.errors import ConfigError, StateError, StateLockedError
 from mgc_iac.state._sql import Rows, SQLStore, Statements
 from mgc_iac.state.holder import locked_message, new_holder
+from mgc_iac.state.pg_limits import PostgresLimiterPeer
 from mgc_iac.state.pg_schema import LATEST, MIGRATIONS, SCHEMA
 from mgc_iac.state.store import LockInfo
 
@@ -401,6 +402,10 @@ class PostgresStore(SQLStore):
                 time.sleep(0.05)
             self._conn.execute("DELETE FROM locks WHERE stack = %s AND lock_id = %s", (stack, held.lock_id))
         return held
+
+    def limiter_peer(self) -> PostgresLimiterPeer | None:
+        """The applies on this database share their rate limits through `limiter_shares` (a connection of its own)."""
+        return None if self.read_only else PostgresLimiterPeer(self.url, self.path)
 
     def close(self) -> None:
         with self._mutex, contextlib.suppress(psycopg.Error):

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mgc_iac.state.model import (
     AppliedRecord,
@@ -23,6 +23,9 @@ from mgc_iac.state.model import (
     StackExport,
     StepRecord,
 )
+
+if TYPE_CHECKING:
+    from mgc_iac.cloud import LimiterPeer
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,11 @@ class StateStore(ABC):
     @abstractmethod
     def import_stacks(self, exports: list[StackExport]) -> None:
         """Write whole stacks (refused when one exists here already), serials and workflow order kept."""
+
+    def limiter_peer(self) -> LimiterPeer | None:
+        """Where the rate limiters of the applies on this backend share what they learn (mgc_iac/cloud/_shared.py);
+        None: one apply at a time (SQLite), nothing to share."""
+        return None
 
     @abstractmethod
     def close(self) -> None: ...

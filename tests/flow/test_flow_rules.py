@@ -6,8 +6,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mgc_iac.graph.waves import find_cycle, wave_levels
 from mgc_iac.operations.planning import check
+from mgc_iac.stack.waves import find_cycle, wave_levels
 
 
 def three_workflows(base: dict[str, Any]) -> dict[str, Any]:

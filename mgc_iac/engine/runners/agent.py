@@ -222,10 +222,10 @@ class AgentSide:
 
     def verify(self, ctx: StepContext, task_attrs: dict[str, Any]) -> dict[str, Any] | None:
         """mgc-iac's OWN verification, with the stack's policy (hash or size+mtime, include and exclude paths),
-        computed ON the source and ON the target over SSH (mgc_iac.lab.agent._verify); None when this machine does not
+        computed ON the source and ON the target over SSH (mgc_iac.ssh.verify); None when this machine does not
         reach both (then SMS's own check is what there is: runners/cloud.py). Raises VerificationFailedError."""
         from mgc_iac.engine.runners.sms_task import VerificationFailedError
-        from mgc_iac.lab.agent import verify
+        from mgc_iac.ssh.verify import verify
 
         source = self._source(ctx)
         if source is None or self.hosts.target_endpoint(ctx.server.target_name) is None:
@@ -235,13 +235,9 @@ class AgentSide:
         mode = "hash" if policy.get("hash") else "size_mtime"
         include = list(policy.get("include_paths") or ())
         # what the copy left out is not on the target: never counted (the agent's own excludes, the copy's,
-        # and in the lab the paths every lab host shares with this machine)
+        # and in the lab the paths every lab host shares with this machine: the host's shared_paths)
         excludes = [*AGENT_COPY_EXCLUDES, *(task_attrs.get("copy_exclude_paths") or ()),
-                    *(policy.get("exclude_paths") or ())]
-        if source.lab:
-            from mgc_iac.lab.sms_agent import LAB_EXCLUDES
-
-            excludes += LAB_EXCLUDES
+                    *(policy.get("exclude_paths") or ()), *source.shared_paths]
 
         async def go() -> list[tuple[str, Any]]:
             async with SSHConnector(source.settings, name=source.name) as src, \

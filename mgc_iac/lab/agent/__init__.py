@@ -16,20 +16,20 @@ if TYPE_CHECKING:
     from mgc_iac.lab.agent._errors import ReplicationError, ReplicationInterrupted, TargetFullError
     from mgc_iac.lab.agent._job import AgentInstall, ReplicationJob, ReplicationResult
     from mgc_iac.lab.agent._listing import Entry, list_tree
-    from mgc_iac.lab.agent._paths import DEFAULT_EXCLUDED_LINUX
     from mgc_iac.lab.agent._progress import Progress, ProgressCallback
     from mgc_iac.lab.agent._replicate import replicate
-    from mgc_iac.lab.agent._verify import PathDifference, VerifyResult, verify
     from mgc_iac.ssh import TargetEndpoint
+    from mgc_iac.ssh.paths import DEFAULT_EXCLUDED_LINUX
+    from mgc_iac.ssh.verify import PathDifference, VerifyResult, verify
 
 _COMMANDS, _ERRORS, _JOB = "mgc_iac.lab.agent._commands", "mgc_iac.lab.agent._errors", "mgc_iac.lab.agent._job"
-_PROGRESS, _VERIFY = "mgc_iac.lab.agent._progress", "mgc_iac.lab.agent._verify"
+_PROGRESS, _VERIFY = "mgc_iac.lab.agent._progress", "mgc_iac.ssh.verify"
 _EXPORTS = {
     "AgentCommand": _COMMANDS, "AgentCommands": _COMMANDS, "run_agent_loop": _COMMANDS,
     "ReplicationError": _ERRORS, "ReplicationInterrupted": _ERRORS, "TargetFullError": _ERRORS,
     "AgentInstall": _JOB, "ReplicationJob": _JOB, "ReplicationResult": _JOB, "TargetEndpoint": "mgc_iac.ssh",
     "Entry": "mgc_iac.lab.agent._listing", "list_tree": "mgc_iac.lab.agent._listing",
-    "DEFAULT_EXCLUDED_LINUX": "mgc_iac.lab.agent._paths", "Progress": _PROGRESS, "ProgressCallback": _PROGRESS,
+    "DEFAULT_EXCLUDED_LINUX": "mgc_iac.ssh.paths", "Progress": _PROGRESS, "ProgressCallback": _PROGRESS,
     "replicate": "mgc_iac.lab.agent._replicate", "PathDifference": _VERIFY, "VerifyResult": _VERIFY, "verify": _VERIFY,
 }
 

@@ -30,7 +30,7 @@ from mgc_iac.errors import MgcIacError
 from mgc_iac.lab.agent._job import AgentInstall, ReplicationJob
 from mgc_iac.lab.agent._progress import Progress
 from mgc_iac.lab.agent._replicate import replicate
-from mgc_iac.lab.agent._verify import verify
+from mgc_iac.ssh.verify import verify
 
 if TYPE_CHECKING:
     from mgc_iac.ssh import Connector

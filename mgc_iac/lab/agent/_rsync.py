@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from mgc_iac.lab.agent._errors import ReplicationError, ReplicationInterrupted, TargetFullError
 from mgc_iac.lab.agent._job import ReplicationJob, ReplicationResult
-from mgc_iac.lab.agent._paths import PARTIAL_SUFFIX
 from mgc_iac.lab.agent._progress import ProgressMeter
 from mgc_iac.lab.agent._space import disk_full
 from mgc_iac.ssh import TargetEndpoint
+from mgc_iac.ssh.paths import PARTIAL_SUFFIX
 
 if TYPE_CHECKING:
     from mgc_iac.ssh import Connector

@@ -11,11 +11,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from mgc_iac.lab.agent._paths import DEFAULT_EXCLUDED_LINUX, existing_roots_sh, find_selector, normalize
 from mgc_iac.ssh.agent import AGENT_DIR  # the agent's own files: never copied
+from mgc_iac.ssh.paths import DEFAULT_EXCLUDED_LINUX, existing_roots_sh, find_selector, normalize
 
 if TYPE_CHECKING:
-    from mgc_iac.ssh import Connector
+    from mgc_iac.ssh._connector import Connector
 
 Mode = Literal["size_mtime", "hash"]
 

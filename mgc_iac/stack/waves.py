@@ -1,4 +1,5 @@
-"""Waves: the order `depends_on` puts workflows in. A workflow's servers start only once every server of the
+"""Waves: the order a stack's `depends_on` puts its workflows in (the stack's own declaration, so it lives with the
+stack: its rules, the engine and the renderers read it). A workflow's servers start only once every server of the
 workflows it depends on has finished Cutover; workflows with no dependency between them run side by side.
 Pure functions of the declared dependencies (validation refuses unknown names and cycles before these run)."""
 
