@@ -156,7 +156,8 @@ def test_the_line_reader_reads_what_pyyaml_reads_or_leaves_it_to_libyaml(text: s
     "sources:\n- name: web-01\n  ip: 10.0.0.1   # the primary\n  mac: \"fa:16:3e:00:00:01\"\n  tags: {}\n  d: []\n",
     "a:\n  b:\n    c: 'it''s'\n  d: ~\ne:\n",
     "- - a\n", "a: |\n  x\n", "a: &x 1\nb: *x\n", "a: b\n  c\n", "a: 1\na: 2\n", "a:\n    b: 1\n  c: 2\n",
-    "---\na: 1\n", "a: 1\n...\n", "a:\tb\n", "a: 'x\n  y'\n", "a: [1,\n  2]\n", "a: é\n", "<<: {a: 1}\n",
+    "---\na: 1\n", "a: 1\n...\n", "a: 1\r\nb:\r\n  - x # c\r\n  - {k: v}\r\n", "a: 1\rb: 2\n",
+    "a:\tb\n", "a: 'x\n  y'\n", "a: [1,\n  2]\n", "a: é\n", "<<: {a: 1}\n",
 ])
 def test_stack_shaped_documents_and_their_edges(text: str) -> None:
     expected, got = _both(text)

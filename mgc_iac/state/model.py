@@ -111,9 +111,12 @@ class RecordedResources(Mapping[str, ResourceRecord]):
         return row[3] if row is not None else None
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # json.dumps would build one per call
+
+
 def canonical_json(value: Any) -> str:
     """The one JSON text form of stored attributes: what the store writes and the planner compares."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return _CANONICAL.encode(value)
 
 
 @dataclass(frozen=True)
