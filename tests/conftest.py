@@ -51,7 +51,7 @@ def _pid_files(root: Path, depth: int = 5) -> Iterator[Path]:
 def lab_processes(*roots: Path) -> list[tuple[Path, int]]:
     """(pid file, pid) of every lab or lab-hosts process started under `roots` that still runs: the pid its
     supervisor wrote, alive, and naming its folder in its command line (a reused pid is someone else's)."""
-    from mgc_iac.lab.supervisor import pid_alive
+    from mgc_iac._pids import pid_alive
 
     found, seen = [], set()
     for root in roots:

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from mgc_iac._pids import pid_alive
 from mgc_iac.lab import start_background
-from mgc_iac.lab.supervisor import ensure_lab_hosts, pid_alive, running_lab_hosts
+from mgc_iac.lab.supervisor import ensure_lab_hosts, running_lab_hosts
 from mgc_iac.lab.testing import DEMO_SEED
 from tests.conftest import lab_processes, stop_labs
 
