@@ -64,7 +64,13 @@ def child(stack_dir: Path, url: str, cloud: dict[str, Any], share: bool) -> None
                         options=EngineOptions(parallelism=10, expected_serial=plan.state_serial)).run()
         wall = time.perf_counter() - t0
     store.close()
-    print(json.dumps({"stack": plan.stack, "wall_s": wall, "exit": result.exit_code, "failed": len(hooks.failed),
+    throttled: dict[str, int] = {}
+    for lim in limiters():
+        for api, counters in lim.stats()["apis"].items():   # type: ignore[union-attr]
+            if counters["throttled"]:
+                throttled[api] = int(counters["throttled"])
+    print(json.dumps({"throttled": throttled,
+                      "stack": plan.stack, "wall_s": wall, "exit": result.exit_code, "failed": len(hooks.failed),
                       "client_429": sum(lim.throttled_total for lim in limiters()),
                       "sent": sum(lim.sent_total for lim in limiters())}), flush=True)
 
@@ -116,6 +122,8 @@ def report(r: dict[str, Any]) -> None:
     for a in r["applies"]:
         print(f"   {a['stack']}: {a['wall_s']:.1f} s, exit {a['exit']}, {a['failed']} failed steps, "
               f"{a['client_429']} x 429 of {a['sent']} calls sent")
+        print("     429s per API: " + ", ".join(f"{api} {n}" for api, n in sorted(a["throttled"].items(),
+                                                                                  key=lambda kv: -kv[1])))
 
 
 def main() -> None:
