@@ -57,10 +57,11 @@ def start_agent(source: HostAccess, cloud_config: dict[str, Any], network: dict[
                 install_rsync: bool, server: str, *, enterprise_project: str = "default") -> dict[str, Any]:
     """Start the SMS-Agent on `source` (its startup.sh answered prompt by prompt: mgc_iac.ssh.agent) and wait
     until SMS has it registered; the step detail to record (no secret: the keys are never in it)."""
-    from mgc_iac.cloud.endpoint import settings_for
+    from mgc_iac.cloud.endpoint import settings_for, sms_agent_domain
 
     settings = settings_for(cloud_config)
-    answers = startup_answers(settings, cloud_config, enterprise_project)
+    answers = startup_answers(settings.ak, settings.sk, sms_agent_domain(settings, cloud_config),
+                              security_token=settings.security_token, enterprise_project=enterprise_project)
     package = AgentPackage.for_stack(cloud_config, network, sms_region(settings))
     facts, started, installed = asyncio.run(_start(source, package, answers, install_rsync))
     macs = [m.lower() for m in facts.macs] or [declared_mac.lower()]

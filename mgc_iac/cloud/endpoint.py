@@ -22,6 +22,7 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from mgc_iac.cloud._cloud import Cloud
 from mgc_iac.cloud._settings import CloudSettings, LabAnswer
@@ -142,6 +143,20 @@ class _Answer:
     def __init__(self, url: str, ak: str, sk: str, project_id: str, region: str, domain_id: str = "") -> None:
         self.url, self.ak, self.sk, self.project_id, self.region = url, ak, sk, project_id, region
         self.domain_id = domain_id
+
+
+def sms_agent_domain(settings: CloudSettings, config: dict[str, Any]) -> str:
+    """The SMS domain the SMS-Agent's startup.sh wants: the bare host of the SMS endpoint
+    (`sms.<region>.myhuaweicloud.com`). In the lab, Huawei's name of the lab's region (the lab's network maps it
+    onto the lab, as DNS would)."""
+    parsed = urlparse(settings.endpoint("sms"))
+    if config.get("provider") == "lab":
+        return f"sms.{settings.sms_region or settings.region}.myhuaweicloud.com"
+    if parsed.scheme != "https" or not parsed.hostname or parsed.port or parsed.path.strip("/"):
+        raise ConfigError(f"the SMS endpoint {settings.endpoint('sms')} is not a bare https host name, and the "
+                          "SMS-Agent takes only a domain (e.g. sms.cn-north-4.myhuaweicloud.com): unset the SMS "
+                          "endpoint override (MGC_IAC_ENDPOINT_SMS / cloud.endpoints.sms) or give it as https://HOST")
+    return parsed.hostname
 
 
 def default_lab_dir() -> Path:

@@ -165,10 +165,24 @@ def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref:
                    policy_change=change.to_dict() if change else None)
 
 
+def trust_for(stack: str, spec: dict, stack_dir: Path | None, store: StateStore, *, account: str,  # -> Trust
+              trusted_ref: str | None = None):
+    """How `stack`'s approvals are checked against this state backend and this cloud account (`account`, which the
+    workspace resolves), under the policy the last apply recorded in this state (or the stack at a trusted ref:
+    `trusted_ref`, else MGC_IAC_TRUSTED_REF)."""
+    import os
+
+    from mgc_iac.approvals.environment import trust_for as trust_given
+
+    recorded = store.last_applied(stack)
+    return trust_given(stack, spec, stack_dir, environment_id=store.environment_id(), account=account,
+                       recorded_policy=recorded.policy if recorded else None,
+                       trusted_ref=trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None)
+
+
 def _trust_offline(plan: Plan, directory: Path, store: StateStore, trusted_ref: str | None = None):  # -> Trust
     """The Trust of a plan made from a path: the cloud account read without starting anything (a lab that does
     not run: a ConfigError, and the plan then says the gates wait)."""
-    from mgc_iac.approvals.environment import trust_for
     from mgc_iac.cloud.endpoint import cloud_account, cloud_config, default_lab_dir, provider_of
 
     lab_dir = default_lab_dir() if provider_of(plan.spec) == "lab" else None

@@ -32,6 +32,7 @@ from mgc_iac.operations.planning import (
     plan_checked,
     read_drift,
     state_path_for,
+    trust_for,
     with_approved,
 )
 from mgc_iac.ssh.hosts import MigrationHosts
@@ -212,8 +213,6 @@ class Workspace:
     @cached_property
     def trust(self) -> Trust:
         """How approvals are checked here: this state backend's id, this cloud account, the stack's signers."""
-        from mgc_iac.approvals.environment import trust_for
-
         return trust_for(self.name, self.spec, self.directory, self.store, account=self.cloud_account)
 
     @cached_property

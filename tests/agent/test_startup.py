@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from mgc_iac.cloud import Cloud
+from mgc_iac.cloud.endpoint import sms_agent_domain
 from mgc_iac.lab.hosts import LabHosts, LabHostSpec
 from mgc_iac.lab.hosts.testing import serving
 from mgc_iac.lab.proxy import forward_proxy
@@ -49,7 +50,9 @@ class Lab:
         return AgentPackage(url, url + ".sha256")
 
     def answers(self, enterprise_project: str = "shop") -> StartupAnswers:
-        return startup_answers(self.cloud.settings, {"provider": "lab"}, enterprise_project)
+        settings = self.cloud.settings
+        return startup_answers(settings.ak, settings.sk, sms_agent_domain(settings, {"provider": "lab"}),
+                               enterprise_project=enterprise_project)
 
     def run(self, coro: Any) -> Any:
         return self.hosts.loop.run_until_complete(coro)

@@ -11,9 +11,10 @@ import asyncio
 import pytest
 
 from mgc_iac.cloud import CloudSettings
+from mgc_iac.cloud.endpoint import sms_agent_domain
 from mgc_iac.errors import ConfigError
 from mgc_iac.ssh.agent._dialog import StartupAnswers, StartupDialog, StartupDialogError, classify, drive
-from mgc_iac.ssh.agent._startup import official_package_url, sms_domain, startup_answers
+from mgc_iac.ssh.agent._startup import official_package_url, startup_answers
 
 AK, SK = "AKDIALOG000000000001", "sk-dialog-secret-0123456789"
 ANSWERS = StartupAnswers(ak=AK, sk=SK, domain="sms.ap-southeast-3.myhuaweicloud.com", enterprise_project="shop")
@@ -116,17 +117,18 @@ def test_the_dialog_has_a_deadline() -> None:
 
 def test_temporary_credentials_and_a_url_domain_are_refused_before_startup_sh_runs() -> None:
     real = CloudSettings(region="cn-north-4", project_id="p" * 32, ak=AK, sk=SK)
-    assert startup_answers(real, {"provider": "huaweicloud"}).domain == "sms.cn-north-4.myhuaweicloud.com"
+    domain = sms_agent_domain(real, {"provider": "huaweicloud"})
+    assert domain == "sms.cn-north-4.myhuaweicloud.com"
+    assert startup_answers(AK, SK, domain).domain == domain
     with pytest.raises(ConfigError, match="security token") as temporary:
-        startup_answers(CloudSettings(region="cn-north-4", project_id="p" * 32, ak=AK, sk=SK,
-                                      security_token="tok-123"), {"provider": "huaweicloud"})
+        startup_answers(AK, SK, domain, security_token="tok-123")
     assert "tok-123" not in str(temporary.value) and "agent: preinstalled" in str(temporary.value)
     proxied = CloudSettings(region="cn-north-4", project_id="p" * 32, ak=AK, sk=SK,
                             endpoints={"sms": "https://gw.example.com:8443/sms"})
     with pytest.raises(ConfigError, match="bare https host"):
-        sms_domain(proxied, {"provider": "huaweicloud"})
+        sms_agent_domain(proxied, {"provider": "huaweicloud"})
     lab = CloudSettings(region="cn-north-4", project_id="p" * 32, ak=AK, sk=SK, endpoints={"sms": "http://127.0.0.1:9"})
-    assert sms_domain(lab, {"provider": "lab"}) == "sms.cn-north-4.myhuaweicloud.com"  # the lab maps it onto itself
+    assert sms_agent_domain(lab, {"provider": "lab"}) == "sms.cn-north-4.myhuaweicloud.com"  # the lab maps it
 
 
 def test_the_package_is_sms_agent_tar_gz_from_the_region_s_bucket() -> None:

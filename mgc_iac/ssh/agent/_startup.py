@@ -25,7 +25,6 @@ import shlex
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Literal
-from urllib.parse import urlparse
 
 from mgc_iac.errors import ConfigError, SSHCommandError
 from mgc_iac.ssh.agent._dialog import StartupAnswers, StartupDialog, StartupDialogError, drive
@@ -96,27 +95,14 @@ class AgentPackage:
         return cls(url=url, sha256_url=url + ".sha256", proxy=proxy)
 
 
-def sms_domain(settings: Any, cloud_config: dict[str, Any]) -> str:
-    """The SMS domain startup.sh wants: the bare host of the SMS endpoint (`sms.<region>.myhuaweicloud.com`).
-    In the lab, Huawei's name of the lab's region (the lab's network maps it onto the lab, as DNS would)."""
-    parsed = urlparse(settings.endpoint("sms"))
-    if cloud_config.get("provider") == "lab":
-        return f"sms.{settings.sms_region or settings.region}.myhuaweicloud.com"
-    if parsed.scheme != "https" or not parsed.hostname or parsed.port or parsed.path.strip("/"):
-        raise ConfigError(f"the SMS endpoint {settings.endpoint('sms')} is not a bare https host name, and the "
-                          "SMS-Agent takes only a domain (e.g. sms.cn-north-4.myhuaweicloud.com): unset the SMS "
-                          "endpoint override (MGC_IAC_ENDPOINT_SMS / cloud.endpoints.sms) or give it as https://HOST")
-    return parsed.hostname
-
-
-def startup_answers(settings: Any, cloud_config: dict[str, Any], enterprise_project: str = "default"
-                    ) -> StartupAnswers:
-    """What startup.sh may be told. Refuses temporary credentials: the agent has no security-token prompt and
-    federated or temporary AK/SK cannot start it (SMS FAQ; huawei-behaviour.md)."""
-    if getattr(settings, "security_token", None):
+def startup_answers(ak: str, sk: str, domain: str, *, security_token: str | None = None,
+                    enterprise_project: str = "default") -> StartupAnswers:
+    """What startup.sh may be told (`domain`: the SMS domain, mgc_iac.cloud.endpoint.sms_agent_domain). Refuses
+    temporary credentials: the agent has no security-token prompt and federated or temporary AK/SK cannot start
+    it (SMS FAQ; huawei-behaviour.md)."""
+    if security_token:
         raise ConfigError(temporary_credentials_reason())
-    return StartupAnswers(ak=settings.ak, sk=settings.sk, domain=sms_domain(settings, cloud_config),
-                          enterprise_project=enterprise_project or "default")
+    return StartupAnswers(ak=ak, sk=sk, domain=domain, enterprise_project=enterprise_project or "default")
 
 
 def temporary_credentials_reason() -> str:
