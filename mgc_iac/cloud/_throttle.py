@@ -354,19 +354,20 @@ class EndpointLimiter:
                            max(0.0, self._retry_after.get(what, 0.0) - now))
                     for what in {*self._stats, *self._apis, *self._retry_after}}
 
-    def share(self, what: str, rate: float | None = None, hold_seconds: float = 0.0) -> None:
+    def share(self, what: str, rate: float | None = None, hold_seconds: float = 0.0, *, resize: bool = False
+              ) -> None:
         """Take the applies sharing a state's word for API `what`: this apply's share of the rate they learnt
-        together (AIMD goes on from it) and a Retry-After another one got (held here until then)."""
+        together (it starts a rate where none was learnt; replaces a learnt one only when `resize`: an apply
+        started or stopped calling it; AIMD goes on from there) and a Retry-After another one got (held here
+        until then)."""
         with self._lock:
             if rate is not None:
                 rate = max(1.0, rate if self._cap.cap is None else min(rate, self._cap.cap))
                 api = self._apis.get(what)
                 if api is None:
                     self._apis[what] = _Bucket(rate, self._cap.cap, self._clock())
-                else:
-                    if api.rate is None or rate < api.rate:
-                        api.tokens = min(api.tokens, 1.0)
-                    api.rate = rate
+                elif api.rate is None or resize:
+                    api.rate, api.tokens = rate, min(api.tokens, 1.0)
             if hold_seconds > 0:
                 self._holds[what] = max(self._holds.get(what, 0.0), self._clock() + hold_seconds)
 
