@@ -10,10 +10,11 @@ import mgc_iac.ssh.agent as agent_install
 
 def test_exported_names_are_pinned() -> None:
     assert sorted(ssh.__all__) == sorted([
-        "SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Difference", "HostFacts", "HostKeyPolicy",
-        "JumpHost", "LocalConnector", "OutputCallback", "PrecheckResult", "Requirements", "SSHConnector",
-        "SSHSettings", "TargetEndpoint", "compare_inventory", "facts_script", "gather_facts", "known_hosts_name",
-        "parse_facts", "port_reachable", "run_prechecks"])
+        "SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Difference", "HostAccess", "HostFacts",
+        "HostKeyPolicy", "JumpHost", "LocalConnector", "MigrationHosts", "OutputCallback", "PrecheckResult",
+        "Requirements", "SSHConnector", "SSHSettings", "TargetEndpoint", "VerifyResult", "compare_inventory",
+        "facts_script", "gather_facts", "known_hosts_name", "parse_facts", "port_reachable", "run_prechecks",
+        "verify"])
     assert sorted(agent.__all__) == sorted([
         "DEFAULT_EXCLUDED_LINUX", "AgentCommand", "AgentCommands", "AgentInstall", "Entry",
         "PathDifference", "Progress", "ProgressCallback", "ReplicationError", "ReplicationInterrupted",
