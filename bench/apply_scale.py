@@ -426,14 +426,15 @@ def report(r: dict[str, Any]) -> None:
 
 
 def report_limiters(r: dict[str, Any]) -> None:
-    """The client's rate limiter: endpoint-wide pauses, and per API the calls sent, 429s, the seconds callers
-    waited (for a token, a pause, after a failure), the peak and mean calls per second, the rate learnt."""
+    """The client's rate limiter: Retry-After pauses (each of one API), and per API the calls sent, 429s, the
+    seconds callers waited (for a token, a pause, after a failure), the peak and mean calls per second, the rate
+    learnt."""
     for service, st in sorted(r.get("limiters", {}).items()):
         pauses = st["pauses"]
         apis = st["apis"]
         waited = sum(a["token_s"] + a["paused_s"] + a["backoff_s"] for a in apis.values())
-        print(f"limiter {service:<10} {len(pauses)} endpoint-wide pause(s), {sum(pauses):.1f} s in all (longest "
-              f"{max(pauses, default=0):.1f} s); callers waited {waited:.1f} s in all")
+        print(f"limiter {service:<10} {len(pauses)} Retry-After pause(s) of one API, {sum(pauses):.1f} s in all "
+              f"(longest {max(pauses, default=0):.1f} s); callers waited {waited:.1f} s in all")
         hot = sorted(apis.items(), key=lambda kv: -(kv[1]["token_s"] + kv[1]["paused_s"] + kv[1]["backoff_s"]
                                                      + kv[1]["throttled"]))
         for what, a in hot[:6]:

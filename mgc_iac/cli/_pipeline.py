@@ -1,9 +1,10 @@
-"""What apply parses for pipelines: a --max-wait DURATION and the deadline it gives."""
+"""What plan and apply parse for pipelines: a --max-wait DURATION and the deadline it gives; --new-state."""
 
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -33,3 +34,10 @@ class Duration(click.ParamType):
 def deadline(max_wait: float | None) -> float | None:
     """The time.monotonic() by which apply returns (None: no limit)."""
     return None if max_wait is None else time.monotonic() + max_wait
+
+
+def new_state_option(what: str) -> Callable[[Any], Any]:
+    """plan's and apply's `--new-state` (the `new_state` flag): `what` the command does on purpose in CI."""
+    return click.option("--new-state", is_flag=True,
+                        help=f"In CI (CI set): {what} on purpose (a new backend; MGC_IAC_NEW_STATE=1 does the same). "
+                             "Without it, an empty state location or a missing state file is refused in CI.")

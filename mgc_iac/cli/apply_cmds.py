@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mgc_iac.cli._output import emit, format_option, print_diagnostics, use_color
-from mgc_iac.cli._pipeline import Duration, deadline
+from mgc_iac.cli._pipeline import Duration, deadline, new_state_option
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.visible import visible_line
 
@@ -193,9 +193,7 @@ class _JsonView(_TerminalView):
 @click.option("--continue-only", is_flag=True,
               help="Refuse a spec other than the one the last apply ran: a scheduled job only moves on a migration a "
                    "reviewed apply started.")
-@click.option("--new-state", is_flag=True,
-              help="In CI (CI set): start a new state on purpose. Without it, an empty state location or a missing "
-                   "state file is refused in CI.")
+@new_state_option("start a new state")
 @format_option("JSON lines on stdout: one `apply-event` per engine event (step_started, step_progress, "
                "step_finished, resource_changed, notified, message, api_pressure; "
                "schemas/output/apply-event.schema.json), then the `apply-result` as the last line: exit code, "

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mgc_iac.cli._output import format_option, print_diagnostics, use_color
+from mgc_iac.cli._pipeline import new_state_option
 
 FORMAT = format_option("the plan document on stdout, as a plan file holds it: stack, digest, resource changes, "
                        "each server's steps, drift, cost (schemas/plan.schema.json).", ("text", "markdown", "json"),
@@ -33,9 +34,7 @@ FORMAT = format_option("the plan document on stdout, as a plan file holds it: st
               help="Show the monthly on-demand price of what the plan creates and deletes, from Huawei's BSS price "
                    "inquiry (a lab stack: the lab's prices). Never fails the plan: without credentials or an answer "
                    "within 10 s it says \"price unknown\". Not part of the digest.")
-@click.option("--new-state", is_flag=True,
-              help="In CI (CI set): plan against an empty state on purpose (a new backend). Without it, an empty "
-                   "or missing state location is refused in CI.")
+@new_state_option("plan against an empty state")
 def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, refresh: bool,
              drift_exitcode: bool, color: bool | None, sign_key: Path | None, cost: bool, new_state: bool) -> None:
     """Diff STACK against its recorded state and print the plan a reviewer approves.

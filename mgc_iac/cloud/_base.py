@@ -159,9 +159,8 @@ class ServiceClient:
                 error = to_cloud_error(exc, self.service, operation)
                 if scope is None:
                     delay = policy.delay(failures - 1, self._rng)
-                elif kind == "throttled":
-                    delay = backoff(max(failures, limiter.throttled_in_row + 1), policy.throttle_base,
-                                    policy.throttle_max, self._rng)
+                elif kind == "throttled":   # this call's own 429s: others' refusals cut the rate, not its wait
+                    delay = backoff(failures, policy.throttle_base, policy.throttle_max, self._rng)
                 else:
                     delay = backoff(failures, max(policy.base_delay, 0.05), policy.max_delay, self._rng)
                 wait = limiter.failed(kind, error.status, error.code or "", delay=delay, retry_after=retry_after(exc),

@@ -116,9 +116,12 @@ class FleetReader:
 
     def wait(self, task_id: str, reached: Callable[[FleetTask], bool], *, interval: float = 10.0,
              delay: float | None = None, what: str = "", on_view: Callable[[FleetTask], None] | None = None,
-             ) -> FleetTask:
+             confirm_gone: bool = True) -> FleetTask:
         """Block until `reached(view)` is true for the task and return that view. `reached` may raise (a failure
-        state). The first view comes about `delay` (default: interval / 2) from now, then one every `interval`."""
+        state). The first view comes about `delay` (default: interval / 2) from now, then one every `interval`.
+        A task missing from the list is confirmed with one ShowTask unless `confirm_gone` is false (a wait for a
+        task SMS is deleting: gone is what it waits for, and one ShowTask per deleted task was a thousand calls
+        at a thousand servers)."""
         scope = current_scope() or CallScope(who=what)
         what = what or f"SMS task {task_id}"
         now = self._clock()
@@ -129,7 +132,7 @@ class FleetReader:
             self._ensure_thread()
             self._cond.notify_all()
         try:
-            with scope.idle():
+            with scope.lent():
                 while True:
                     if waiter.event.wait(CHECK_SECONDS):
                         with self._cond:
@@ -137,7 +140,7 @@ class FleetReader:
                             view, error, waiter.error = waiter.view, waiter.error, None
                         if error is not None:
                             raise error
-                        if view is not None and view.gone:
+                        if view is not None and view.gone and confirm_gone:
                             view = self._confirm_gone(task_id, view)
                         if view is not None:
                             scope.progress(view.fingerprint(), view.words())

@@ -32,6 +32,21 @@ class CallScope:
     # what the cloud showed: (fingerprint, words); a change of fingerprint is progress for the watchdog
     progress: Callable[[Any, str], None] = lambda fingerprint, what: None
     weight: Callable[[], int] = lambda: 1                   # servers this caller stands for (the fleet reader: many)
+    _lending: bool = field(default=False, init=False, repr=False, compare=False)
+
+    @contextmanager
+    def lent(self) -> Iterator[None]:
+        """`idle()` for the block, once however deeply nested (a token wait inside a fleet wait): lending twice
+        took the slot back twice."""
+        if self._lending:
+            yield
+            return
+        self._lending = True
+        try:
+            with self.idle():
+                yield
+        finally:
+            self._lending = False
 
     def interrupted(self, what: str, service: str = "", operation: str = "") -> CloudError:
         return CloudError(f"stopped waiting for {what} (interrupted)", service=service, operation=operation)

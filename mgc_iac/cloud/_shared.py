@@ -8,10 +8,13 @@ long a Retry-After still holds it; then they read what the other live applies pu
 - a Retry-After another apply got holds that API here too, until the time it said;
 - each apply calling an API takes an equal share of the budget learnt for it: budget / N, N the applies calling
   it now, this one included. Each apply says what it thinks the budget is (its learnt rate times the N it took
-  its share among); the lowest word of those calling it counts (when none of them learnt a rate, the highest
-  word of an idle apply). So a second apply halves the first one's rate at once and starts at the other half
-  instead of learning it from its own 429s, and when it ends the first one takes the whole budget back; the
-  limiters' own AIMD goes on in between (the shares grow together and shrink at the next 429).
+  its share among); the mean word of those calling it counts (when none of them learnt a rate, the highest word
+  of an idle apply). So a second apply starts at half of what the first learnt instead of learning it from its
+  own 429s, the first halves its rate at once, and when one ends the others take its part back.
+- the share is taken when N changes (an apply starts or stops calling the API) and by an apply that learnt no
+  rate yet; in between each apply's own AIMD moves its rate (independent AIMD flows on one bottleneck settle at
+  equal shares by themselves; resetting them every second to a consensus undid the cuts each made on its own
+  evidence and cost more 429s in bench/shared_limits.py).
 
 The store behind it is a `LimiterPeer` (PostgreSQL: mgc_iac/state/pg_limits.py; SQLite has none: one apply at a
 time). A peer that fails is logged and the apply goes on with its own limiter: sharing is an optimisation, never
@@ -33,7 +36,8 @@ from mgc_iac.cloud._throttle import EndpointLimiter, limiter_for, limiters
 log = logging.getLogger(__name__)
 
 SYNC_SECONDS = 1.0      # how often an apply publishes and reads (one write and one read per second, not per call)
-ACTIVE_SECONDS = 5.0    # an API called within this long counts this apply among those sharing its budget
+ACTIVE_SECONDS = 30.0   # an API called within this long counts this apply among those sharing its budget (longer
+                        # than the fleet reader's 10 s cadence: N must not flap between two reads)
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,7 @@ def split(mine: Share | None, others: Iterable[Share]) -> tuple[float | None, fl
     words = [b for s in (*calling, *([mine] if mine is not None else [])) if (b := s.budget) is not None]
     if not words:   # nobody calling it learnt a rate: an idle apply's word, if any
         words = [max((b for s in others if (b := s.budget) is not None), default=0.0)]
-    budget = min(words)
+    budget = sum(words) / len(words)   # the mean: one apply's deep cut (a burst's few answers) does not pin all
     return (budget / applies if budget > 0 else None), hold, applies
 
 
@@ -129,6 +133,7 @@ class LimitSync:
             for key in {*by_key, *(k for k in mine if self._applies.get(k, 1) > 1)}:   # and those others left
                 endpoint, api = key
                 rate, hold, applies = split(mine.get(key), by_key.get(key, ()))
+                resized = applies != self._applies.get(key, 1)   # one started or ended: take the new share
                 self._applies[key] = applies if rate is not None else 1
                 if rate is None and hold <= 0:
                     continue
@@ -138,7 +143,7 @@ class LimitSync:
                     if not url.startswith(("https://", "http://")):
                         continue
                     limiter = local[endpoint] = self._make(service, url)
-                limiter.share(api, rate, hold)
+                limiter.share(api, rate, hold, resize=resized)
             if self._failing:
                 log.warning("the rate limit is shared with the other applies on this state again")
             self._failing = False

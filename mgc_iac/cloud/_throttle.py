@@ -6,14 +6,20 @@ and send again (Huawei Cloud FAQ "How Do I Handle the Error APIG.0308?"; Huawei'
 429s with growing waits, terraform-provider-huaweicloud PR #1351). So:
 
 - every call takes a token first; each API (operation) of the endpoint starts without a limit and, on its
-  first 429, settles just under the rate that API was answered at (additive increase, multiplicative decrease),
-  so a fleet of workers stops hammering a throttled API together while the endpoint's other APIs go on: APIGW's
-  user limit binds to an API (CreateRequestThrottlingPolicyV2: user_call_limits, see lab/gateway.py); where a
-  budget is shared, every API drawing on it is refused and cut. `cloud.max_requests_per_second` in the stack
-  caps the whole endpoint;
-- a 429's Retry-After (when the gateway sends one) pauses every caller of that endpoint until then; without
-  one, the throttled call waits an exponential, jittered backoff, and after three 429s in a row the whole
-  endpoint pauses the same way;
+  first 429, settles just under the rate that API was answered at; each later 429 cuts the API's own rate
+  (x0.85, never below half of it in one cut: a bursty API answered little in the last second is not cut to a
+  few calls a second), once a second at most, and the rate grows back by 10% a second while callers queue for
+  it and it is not refused (additive increase, multiplicative decrease; an API used below its limit keeps
+  it). APIGW's user limit binds to an API (CreateRequestThrottlingPolicyV2: user_call_limits, see
+  lab/gateway.py), so one throttled API never slows the endpoint's others; where a budget is shared, every API
+  drawing on it is refused and cut.
+  `cloud.max_requests_per_second` in the stack caps the whole endpoint;
+- callers waiting for an API's token queue in arrival order: only the first sleeps, until the token is there
+  at the rate of that moment (no turn is booked ahead: a rate that grows back shortens every wait behind it),
+  then wakes the next; a caller that queues lends its step's parallelism slot meanwhile (CallScope.idle), so
+  steps needing other APIs go on;
+- a 429's Retry-After (when the gateway sends one) pauses that API until then; without one, the throttled
+  call waits an exponential, jittered backoff counted from its own 429s;
 - while an endpoint pushes back, its Pressure (what, next try, how many servers wait on it) goes to the
   observers: the apply shows "SMS throttled (429); next try in 8 s; 3 servers waiting on it".
 """
@@ -25,6 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
@@ -32,8 +39,12 @@ from mgc_iac.cloud._scope import CallScope
 
 Observer = Callable[["Pressure | None", str], None]   # (pressure or None when it ends, service key)
 
-PAUSE_AFTER = 3            # 429s in a row after which the whole endpoint pauses
 MAX_RATE = 5000.0          # above this the limiter lifts its limit again
+MIN_RATE = 1.0             # no cut goes below one call a second
+CUT = 0.85                 # a 429 cuts an API's rate to this share (of what it was answered at, or of its rate)
+GROWTH = 0.10              # share of its rate an API's limit grows by each second it is not refused
+LEND_AFTER = 0.25          # a wait longer than this (s) lends the step's parallelism slot back meanwhile
+CHECK_SECONDS = 1.0        # how often a queued caller looks at its cancel flag
 
 
 @dataclass(frozen=True)
@@ -73,14 +84,17 @@ class _Bucket:
         self.tokens = 1.0
         self.stamp = now
         self.last_cut = float("-inf")
+        self.paused_until = float("-inf")            # a Retry-After of this API
         self.ok: deque[float] = deque(maxlen=4096)   # answers in the last second (what the API takes)
 
-    def refill(self, now: float, adaptive: bool) -> None:
-        dt, self.stamp = now - self.stamp, now
+    def refill(self, now: float, adaptive: bool, queued: bool = False) -> None:
+        dt, self.stamp = max(0.0, now - self.stamp), now
         if self.rate is None:
             return
-        if adaptive and now - self.last_cut > 1.0:   # additive increase while the API takes what it gets
-            self.rate += max(0.5, 0.05 * self.rate) * dt
+        if adaptive and queued and now - self.last_cut > 1.0:
+            # additive increase while the API takes what it gets and callers queue for it: a limit that grew
+            # while the API was used below it came back as a burst far over the gateway's limit (1,900 429s)
+            self.rate += max(MIN_RATE, GROWTH * self.rate) * dt
             if self.cap is not None:
                 self.rate = min(self.rate, self.cap)
             elif self.rate > MAX_RATE:
@@ -88,8 +102,11 @@ class _Bucket:
                 return
         self.tokens = min(max(1.0, self.rate * 0.2), self.tokens + dt * self.rate)
 
-    def wait(self) -> float:
+    def wait(self, now: float) -> float:
         """Seconds until a token is there (0: take it now)."""
+        paused = self.paused_until - now
+        if paused > 0:
+            return paused
         # within a nanotoken is whole: a refill after exactly the wait may land a rounding error short
         return 0.0 if self.rate is None or self.tokens >= 1.0 - 1e-9 else (1.0 - self.tokens) / self.rate
 
@@ -98,23 +115,36 @@ class _Bucket:
             self.tokens -= 1.0
 
     def cut(self, now: float) -> None:
-        """Multiplicative decrease, once per second (the answers of calls in flight arrive together)."""
+        """Multiplicative decrease, once per second (the answers of calls in flight arrive together): the first
+        from what the API was answered at in the last second, the next from the rate itself, at most halving it
+        (a bursty API answers little in any one second; cutting to that count starved it for tens of seconds)."""
         if now - self.last_cut < 1.0:
             return
         self.last_cut = now
         while self.ok and self.ok[0] < now - 1.0:
             self.ok.popleft()
-        answered = len(self.ok)
-        base = answered if answered else (self.rate or 2.0)
-        self.rate = max(1.0, 0.85 * base)
+        answered = float(len(self.ok))
+        # first 429: what it was answered at; later ones: its rate, cut at most to half by a quiet second
+        base = (answered or 2.0) if self.rate is None else min(self.rate, max(answered, self.rate / 2))
+        self.rate = max(MIN_RATE, CUT * base)
         if self.cap is not None:
             self.rate = min(self.rate, self.cap)
         self.tokens = min(self.tokens, 1.0)
 
 
+class _Ticket:
+    """A caller queued for an API's token."""
+
+    __slots__ = ("event", "weight")
+
+    def __init__(self, weight: int) -> None:
+        self.event = threading.Event()
+        self.weight = weight
+
+
 class EndpointLimiter:
-    """Tokens and pushback for one service endpoint: the stack's cap and pauses for the whole endpoint, a rate
-    learnt from 429s per API (`what`, e.g. "sms.ListTasks"); thread-safe."""
+    """Tokens and pushback for one service endpoint: the stack's cap for the whole endpoint, a rate learnt from
+    429s and a Retry-After pause per API (`what`, e.g. "sms.ListTasks"), callers queued per API; thread-safe."""
 
     def __init__(self, service: str, endpoint: str, rate: float | None = None, *,
                  clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None) -> None:
@@ -124,9 +154,8 @@ class EndpointLimiter:
         self._lock = threading.Lock()
         self._cap = _Bucket(rate, rate, clock())       # the stack's limit for the whole endpoint (fixed)
         self._apis: dict[str, _Bucket] = {}            # what -> the rate learnt for that API
+        self._queues: dict[str, deque[_Ticket]] = {}   # what -> callers waiting for its token, first first
         self._recent: deque[tuple[float, str]] = deque(maxlen=8192)   # (time, what) of the latest answers
-        self._paused_until = 0.0
-        self._throttled_in_row = 0
         self._waiting: dict[int, int] = {}            # id(waiter) -> servers it stands for
         self._pressure: Pressure | None = None
         self.throttled_total = 0                      # 429s seen by this process (for benches and tests)
@@ -134,7 +163,7 @@ class EndpointLimiter:
         self._start = clock()
         self._stats: dict[str, dict[str, float]] = {}          # what -> counters (see stats())
         self._per_second: dict[str, dict[int, int]] = {}       # what -> second since start -> calls sent
-        self._pauses: list[float] = []                         # lengths of the endpoint-wide pauses
+        self._pauses: list[float] = []                         # lengths of the Retry-After pauses (one API each)
         self._retry_after: dict[str, float] = {}   # what -> until when its latest Retry-After said (to share)
         self._holds: dict[str, float] = {}         # what -> until when another apply's Retry-After holds it
 
@@ -146,9 +175,9 @@ class EndpointLimiter:
 
     def stats(self) -> dict[str, object]:
         """What this limiter did, for benches: per API `sent`, `throttled` (429s), seconds callers waited for a
-        token (`token_s`), for a pause (`paused_s`) and after a failed call (`backoff_s`), calls sent per second
-        (`per_second`: peak and the seconds at or above the learnt rate are read from it), the rate learnt; and
-        the endpoint-wide pauses (`pauses`: their lengths in seconds)."""
+        token (`token_s`), for a Retry-After pause (`paused_s`) and after a failed call (`backoff_s`), calls sent
+        per second (`per_second`: peak and the seconds at or above the learnt rate are read from it), the rate
+        learnt; and the Retry-After pauses (`pauses`: their lengths in seconds, each of one API)."""
         with self._lock:
             apis = {what: {**counters, "rate": self._apis[what].rate if what in self._apis else None,
                            "per_second": dict(self._per_second.get(what, {}))}
@@ -158,37 +187,84 @@ class EndpointLimiter:
     # ---- sending -----------------------------------------------------------------------------------------
 
     def acquire(self, scope: CallScope | None, what: str) -> None:
-        """Return when a call may be sent: after a pause, and once a token is there."""
-        while True:
-            with self._lock:
-                now = self._clock()
-                paused_until = max(self._paused_until, self._holds.get(what, 0.0))   # a peer's hold too
-                wait = paused_until - now
-                if wait <= 0:
-                    api = self._apis.get(what)
-                    self._cap.refill(now, adaptive=False)
-                    if api is not None:
-                        api.refill(now, adaptive=True)
-                    wait = max(self._cap.wait(), api.wait() if api is not None else 0.0)
-                    if wait <= 0:
-                        self._cap.take()
-                        if api is not None:
-                            api.take()
-                        self.sent_total += 1
-                        self._count(what, "sent")
-                        second = self._per_second.setdefault(what, {})
-                        at = int(now - self._start)
-                        second[at] = second.get(at, 0) + 1
-                        return
-                paused = paused_until > now
-                self._count(what, "paused_s" if paused else "token_s", wait)
-            if paused:
-                self._sleep(scope, wait, what)
-            elif scope is not None:
-                if scope.wait(wait):
-                    raise scope.interrupted(what, self.service)
-            else:
-                time.sleep(wait)
+        """Return when a call of API `what` may be sent: after the callers queued before it, once its API is not
+        paused and a token is there. A caller that has to queue lends its step's slot meanwhile."""
+        ticket: _Ticket | None = None
+        queue: deque[_Ticket] | None = None
+        lending = False
+        with ExitStack() as lent:
+            try:
+                while True:
+                    with self._lock:
+                        now = self._clock()
+                        queue = self._queues.setdefault(what, deque())
+                        if ticket is None and queue:          # others wait for this API: behind them
+                            ticket = _Ticket(scope.weight() if scope is not None else 1)
+                            queue.append(ticket)
+                        first = ticket is None or queue[0] is ticket
+                        wait = paused = 0.0
+                        if first:
+                            api = self._apis.get(what)
+                            self._cap.refill(now, adaptive=False)
+                            held = self._holds.get(what, 0.0) - now        # another apply's Retry-After
+                            paused = max(0.0, held)
+                            if api is not None:
+                                api.refill(now, adaptive=True, queued=bool(queue))
+                                paused = max(paused, api.paused_until - now)
+                            wait = max(self._cap.wait(now), api.wait(now) if api is not None else 0.0, held)
+                            if wait <= 0:
+                                self._send(now, what, api)
+                                if ticket is not None:
+                                    queue.popleft()
+                                    ticket = None
+                                if queue:
+                                    queue[0].event.set()      # the next caller's turn to wait for a token
+                                return
+                            if ticket is None:                # the first to wait: it heads the queue
+                                ticket = _Ticket(scope.weight() if scope is not None else 1)
+                                queue.append(ticket)
+                            self._count(what, "paused_s" if paused > 0 else "token_s", wait)
+                    if scope is not None and not lending and (not first or wait > LEND_AFTER):
+                        lent.enter_context(scope.lent())
+                        lending = True
+                    if first and paused > 0:
+                        self._sleep(scope, wait, what)
+                    elif first:
+                        self._pause(scope, wait, what)
+                    else:
+                        started = self._clock()
+                        ticket.event.wait(CHECK_SECONDS)
+                        ticket.event.clear()
+                        with self._lock:
+                            self._count(what, "token_s", max(0.0, self._clock() - started))
+                        if scope is not None and scope.cancel.is_set():
+                            raise scope.interrupted(what, self.service)
+            finally:
+                if ticket is not None and queue is not None:  # cancelled while queued: the next one goes on
+                    with self._lock:
+                        was_first = bool(queue) and queue[0] is ticket
+                        if ticket in queue:
+                            queue.remove(ticket)
+                        if was_first and queue:
+                            queue[0].event.set()
+
+    def _send(self, now: float, what: str, api: _Bucket | None) -> None:
+        """Take the tokens of a call sent now (lock held)."""
+        self._cap.take()
+        if api is not None:
+            api.take()
+        self.sent_total += 1
+        self._count(what, "sent")
+        second = self._per_second.setdefault(what, {})
+        at = int(now - self._start)
+        second[at] = second.get(at, 0) + 1
+
+    def _pause(self, scope: CallScope | None, seconds: float, what: str) -> None:
+        if scope is not None:
+            if scope.wait(seconds):
+                raise scope.interrupted(what, self.service)
+        else:
+            time.sleep(seconds)
 
     @property
     def cap(self) -> float | None:
@@ -210,6 +286,12 @@ class EndpointLimiter:
             rates = [b.rate for b in (self._cap, *self._apis.values()) if b.rate is not None]
         return min(rates) if rates else None
 
+    def api_rate(self, what: str) -> float | None:
+        """The rate learnt for API `what` (None: none yet)."""
+        with self._lock:
+            api = self._apis.get(what)
+            return api.rate if api is not None else None
+
     def _sleep(self, scope: CallScope | None, seconds: float, what: str) -> None:
         """Wait `seconds` counted among those waiting on this endpoint."""
         key = id(scope) if scope is not None else threading.get_ident()
@@ -217,10 +299,7 @@ class EndpointLimiter:
             self._waiting[key] = scope.weight() if scope is not None else 1
         self._publish()
         try:
-            if scope is None:
-                time.sleep(seconds)
-            elif scope.wait(seconds):
-                raise scope.interrupted(what, self.service)
+            self._pause(scope, seconds, what)
         finally:
             with self._lock:
                 self._waiting.pop(key, None)
@@ -235,35 +314,28 @@ class EndpointLimiter:
             if api is not None:
                 api.ok.append(now)
             self._recent.append((now, what))
-            self._throttled_in_row = 0
             if self._pressure is not None and not self._waiting:
                 self._pressure, ended = None, True
         if ended:
             _notify(None, self.key)
 
-    @property
-    def throttled_in_row(self) -> int:
-        return self._throttled_in_row
-
     def failed(self, kind: str, status: int | None, code: str, *, delay: float,
                retry_after: float | None = None, what: str = "") -> float:
         """Record a failed answer (throttled, unavailable, lost) of API `what` the caller will wait `delay` after;
-        returns the wait: a 429's Retry-After, or the endpoint's pause when it ends later."""
+        returns the wait: a 429's Retry-After (which pauses that API, not the endpoint's others), else `delay`."""
         with self._lock:
             now = self._clock()
             if kind == "throttled":
                 self.throttled_total += 1
                 self._count(what, "throttled")
-                self._throttled_in_row += 1
-                self._cut(now, what)
+                api = self._cut(now, what)
                 if retry_after is not None:
                     delay = retry_after
                     self._retry_after[what] = max(self._retry_after.get(what, 0.0), now + retry_after)
-                if retry_after is not None or self._throttled_in_row >= PAUSE_AFTER:
-                    if now + delay > self._paused_until:
-                        self._pauses.append(now + delay - max(now, self._paused_until))
-                    self._paused_until = max(self._paused_until, now + delay)
-            wait = max(delay, self._paused_until - now)
+                    if now + delay > api.paused_until:
+                        self._pauses.append(now + delay - max(now, api.paused_until))
+                        api.paused_until = now + delay
+            wait = delay
             self._count(what, "backoff_s", wait)
             since = self._pressure.since if self._pressure is not None else now
             api = self._apis.get(what)
@@ -282,23 +354,24 @@ class EndpointLimiter:
                            max(0.0, self._retry_after.get(what, 0.0) - now))
                     for what in {*self._stats, *self._apis, *self._retry_after}}
 
-    def share(self, what: str, rate: float | None = None, hold_seconds: float = 0.0) -> None:
+    def share(self, what: str, rate: float | None = None, hold_seconds: float = 0.0, *, resize: bool = False
+              ) -> None:
         """Take the applies sharing a state's word for API `what`: this apply's share of the rate they learnt
-        together (AIMD goes on from it) and a Retry-After another one got (held here until then)."""
+        together (it starts a rate where none was learnt; replaces a learnt one only when `resize`: an apply
+        started or stopped calling it; AIMD goes on from there) and a Retry-After another one got (held here
+        until then)."""
         with self._lock:
             if rate is not None:
                 rate = max(1.0, rate if self._cap.cap is None else min(rate, self._cap.cap))
                 api = self._apis.get(what)
                 if api is None:
                     self._apis[what] = _Bucket(rate, self._cap.cap, self._clock())
-                else:
-                    if api.rate is None or rate < api.rate:
-                        api.tokens = min(api.tokens, 1.0)
-                    api.rate = rate
+                elif api.rate is None or resize:
+                    api.rate, api.tokens = rate, min(api.tokens, 1.0)
             if hold_seconds > 0:
                 self._holds[what] = max(self._holds.get(what, 0.0), self._clock() + hold_seconds)
 
-    def _cut(self, now: float, what: str) -> None:
+    def _cut(self, now: float, what: str) -> _Bucket:
         """Multiplicative decrease of the API's rate; its first 429 starts it at what the API was answered at."""
         api = self._apis.get(what)
         if api is None:
@@ -307,10 +380,14 @@ class EndpointLimiter:
                 self._recent.popleft()
             api.ok.extend(t for t, w in self._recent if w == what)
         api.cut(now)
+        return api
 
     def wait_after_failure(self, scope: CallScope | None, seconds: float, what: str) -> None:
-        """The failed call's own wait before it tries again (counted among the waiting)."""
-        self._sleep(scope, seconds, what)
+        """The failed call's own wait before it tries again (counted among the waiting; the step's slot lent)."""
+        with ExitStack() as lent:
+            if scope is not None and seconds > LEND_AFTER:
+                lent.enter_context(scope.lent())
+            self._sleep(scope, seconds, what)
 
     # ---- what the person sees ------------------------------------------------------------------------------
 
@@ -322,7 +399,7 @@ class EndpointLimiter:
         with self._lock:
             if self._pressure is None:
                 return None
-            waiting = sum(self._waiting.values())
+            waiting = sum(self._waiting.values()) + sum(t.weight for q in self._queues.values() for t in q)
             return Pressure(**{**self._pressure.__dict__, "waiting": waiting})
 
     def _publish(self) -> None:

@@ -25,26 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mgc_iac._pids import pid_alive
 from mgc_iac.cloud.endpoint import LAB_RUNNING
 from mgc_iac.errors import ConfigError
 from mgc_iac.lab.process import HOST, LabEndpoint, credentials, default_state_dir, endpoint_for, open_context
 
 HOSTS_DIR = "hosts"
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether `pid` runs; a zombie child of this process counts as dead (and is reaped)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        done, _ = os.waitpid(pid, os.WNOHANG)
-        return done == 0
-    except ChildProcessError:
-        return True
 
 
 @contextlib.contextmanager

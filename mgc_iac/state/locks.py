@@ -7,35 +7,20 @@ old lock of another host (whose liveness this host cannot see), is removed on re
 
 from __future__ import annotations
 
-import os
 import socket
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
+from mgc_iac._pids import pid_alive
 from mgc_iac.state.store import LockInfo
 
 # a long apply holds its lock for hours (copies); another host's lock younger than this counts as live
 RECENT = timedelta(hours=24)
 
 
-def _running(pid: int) -> bool:
-    """Whether process `pid` runs on this host; a zombie (ended, not yet reaped) does not."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def why_held(lock: LockInfo, *, now: datetime | None = None) -> str | None:
     """Why `lock` may not be removed without --force (its holder is alive or recent), or None when it may."""
     if lock.host == socket.gethostname():
-        if _running(lock.pid):
+        if pid_alive(lock.pid):
             return f"its holder, pid {lock.pid} on this host ({lock.operation} since {lock.since}), is running"
         return None
     try:

@@ -59,12 +59,8 @@ def store(isolated_state: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def lab_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Where the CLI's background lab lives (MGC_IAC_LAB_DIR), stopped after the test; plain output."""
-    path = tmp_path / "lab"
-    monkeypatch.setenv("MGC_IAC_LAB_DIR", str(path))
+def lab_dir(isolated_lab: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Where the CLI's background lab lives (MGC_IAC_LAB_DIR; it and its hosts are stopped after the test by
+    tests/conftest.py's isolated_lab); plain output."""
     monkeypatch.setenv("NO_COLOR", "1")
-    yield path
-    from mgc_iac.lab import stop_background
-
-    stop_background(path)
+    return isolated_lab

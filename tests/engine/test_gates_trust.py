@@ -204,18 +204,13 @@ def test_approvals_copied_to_another_environment_approve_nothing(stack_dir: Path
     monkeypatch.setenv("MGC_IAC_STATE", str(tmp_path / "other" / "state.db"))
     monkeypatch.setenv("MGC_IAC_LAB_DIR", str(tmp_path / "other" / "lab"))
     (stack_dir / "approvals.yaml").unlink()
-    try:
-        code, out = run("apply", str(stack_dir), "--auto-approve")
-        assert code == 3, out
-        (stack_dir / "approvals.yaml").write_text(approvals)
-        code, out = run("apply", str(stack_dir), "--auto-approve")
-        assert code == 3, out  # ...but the approval was signed for the other backend: it does not verify here
-        assert "does not verify" in out
-        assert states(stack_dir)["web-01"] == ("BusinessValidation", "waiting")
-    finally:
-        from mgc_iac.lab import stop_background
-
-        stop_background(tmp_path / "other" / "lab")
+    code, out = run("apply", str(stack_dir), "--auto-approve")  # both labs: stopped by isolated_lab
+    assert code == 3, out
+    (stack_dir / "approvals.yaml").write_text(approvals)
+    code, out = run("apply", str(stack_dir), "--auto-approve")
+    assert code == 3, out  # ...but the approval was signed for the other backend: it does not verify here
+    assert "does not verify" in out
+    assert states(stack_dir)["web-01"] == ("BusinessValidation", "waiting")
 
 
 def test_a_huaweicloud_stack_refuses_unsigned_approvals(make_stack, base, monkeypatch: pytest.MonkeyPatch) -> None:

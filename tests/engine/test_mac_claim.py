@@ -26,14 +26,9 @@ def test_two_concurrent_applies_cannot_both_take_a_mac(stack_dir: Path, tmp_path
     (twin / "stack.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
     env = {**os.environ, "PYTHONPATH": str(REPO), "MGC_IAC_LAB_DIR": str(tmp_path / "lab"), "NO_COLOR": "1"}
     command = [sys.executable, "-c", "from mgc_iac.cli import main; main()", "apply", "--auto-approve"]
-    try:
-        procs = [subprocess.Popen([*command, str(d)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  text=True) for d in (stack_dir, twin)]
-        results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
-    finally:
-        from mgc_iac.lab import stop_background
-
-        stop_background(tmp_path / "lab")
+    procs = [subprocess.Popen([*command, str(d)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for d in (stack_dir, twin)]  # their lab: stopped by isolated_lab
+    results = [(p.wait(timeout=300), *p.communicate()) for p in procs]
     codes = sorted(code for code, _, _ in results)
     assert codes == [1, 3], results  # one stops at its gates, the other is refused before anything runs
     loser = next(err for code, _, err in results if code == 1)

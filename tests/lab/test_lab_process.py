@@ -45,26 +45,24 @@ def test_lab_cli_up_status_messages_down(tmp_path: Path) -> None:
     state = tmp_path / "lab"
     runner = CliRunner()
     env = {"MGC_IAC_LAB_DIR": str(state)}
-    try:
-        up = runner.invoke(cli, ["lab", "up", "--seed", str(DEMO_SEED)], env=env, catch_exceptions=False)
-        assert up.exit_code == 0
-        exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines()
-                       if line.startswith("export "))
-        assert exports["HUAWEICLOUD_SDK_REGION_SMS_CN_NORTH_4"].startswith("http://127.0.0.1:")
-        cloud = Cloud(CloudSettings.from_env(exports))
-        assert cloud.kms.describe_key("evs/default").enabled
-        cloud.smn.publish(cloud.smn.list_topics()[0].urn, "Cutover waits", "approve web-01/Cutover")
-        status = runner.invoke(cli, ["lab", "status"], env=env, catch_exceptions=False)
-        assert "running: http://127.0.0.1:" in status.stdout
-        messages = runner.invoke(cli, ["lab", "messages"], env=env, catch_exceptions=False)
-        assert "migration-events  Cutover waits" in messages.stdout
-        for result in (status, messages):
-            assert exports["HUAWEICLOUD_SDK_SK"] not in result.output
-        assert "stopped" in runner.invoke(cli, ["lab", "down"], env=env).stdout
-        after = runner.invoke(cli, ["lab", "status"], env=env)
-        assert after.exit_code == 1 and "lab up" in after.output
-    finally:
-        stop_background(state)
+    # the lab and hosts `lab up` started (`lab down` left, on a failed assertion): stopped by isolated_lab
+    up = runner.invoke(cli, ["lab", "up", "--seed", str(DEMO_SEED)], env=env, catch_exceptions=False)
+    assert up.exit_code == 0
+    exports = dict(line.removeprefix("export ").split("=", 1) for line in up.stdout.splitlines()
+                   if line.startswith("export "))
+    assert exports["HUAWEICLOUD_SDK_REGION_SMS_CN_NORTH_4"].startswith("http://127.0.0.1:")
+    cloud = Cloud(CloudSettings.from_env(exports))
+    assert cloud.kms.describe_key("evs/default").enabled
+    cloud.smn.publish(cloud.smn.list_topics()[0].urn, "Cutover waits", "approve web-01/Cutover")
+    status = runner.invoke(cli, ["lab", "status"], env=env, catch_exceptions=False)
+    assert "running: http://127.0.0.1:" in status.stdout
+    messages = runner.invoke(cli, ["lab", "messages"], env=env, catch_exceptions=False)
+    assert "migration-events  Cutover waits" in messages.stdout
+    for result in (status, messages):
+        assert exports["HUAWEICLOUD_SDK_SK"] not in result.output
+    assert "stopped" in runner.invoke(cli, ["lab", "down"], env=env).stdout
+    after = runner.invoke(cli, ["lab", "status"], env=env)
+    assert after.exit_code == 1 and "lab up" in after.output
 
 
 def test_in_process_lab_keeps_state_across_restarts(tmp_path: Path) -> None:

@@ -38,21 +38,17 @@ def validator() -> jsonschema.Draft202012Validator:
 
 @pytest.fixture
 def applied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """The demo stack applied through the CLI on a background lab, up to the BusinessValidation gates."""
-    from mgc_iac.lab import stop_background
-
+    """The demo stack applied through the CLI on a background lab, up to the BusinessValidation gates (the lab and
+    its hosts: stopped by tests/conftest.py's isolated_lab)."""
     stack_dir = tmp_path / "demo"
     shutil.copytree(REPO / "stacks" / "demo", stack_dir)
     seed = yaml.safe_load((stack_dir / "lab-seed.yaml").read_text())
     seed["cloud"]["lab"].update(job_seconds=0, instant_transfers=True)
     (stack_dir / "lab-seed.yaml").write_text(yaml.safe_dump(seed))
     monkeypatch.setenv("MGC_IAC_LAB_DIR", str(tmp_path / "lab"))
-    try:
-        result = CliRunner().invoke(cli, ["apply", str(stack_dir), "--auto-approve"], catch_exceptions=False)
-        assert result.exit_code == 3, result.output  # waiting at BusinessValidation: targets and tasks exist
-        yield stack_dir
-    finally:
-        stop_background(tmp_path / "lab")
+    result = CliRunner().invoke(cli, ["apply", str(stack_dir), "--auto-approve"], catch_exceptions=False)
+    assert result.exit_code == 3, result.output  # waiting at BusinessValidation: targets and tasks exist
+    yield stack_dir
 
 
 def export(stack_dir: Path, out: Path, *extra: str) -> dict[str, Any]:

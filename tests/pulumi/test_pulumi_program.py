@@ -24,6 +24,7 @@ from mgc_iac.graph import build_graph
 from mgc_iac.providers import MigrationTaskProvider, NotificationProvider, TargetServerProvider
 from mgc_iac.pulumi.program import replacement_generation
 from mgc_iac.stack.loader import load_stack
+from tests.conftest import stop_labs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -41,12 +42,10 @@ def run_program(stack_dir: Path | str, work: Path) -> subprocess.CompletedProces
 
 
 def registered(stack_dir: Path | str, work: Path) -> dict[str, Any]:
-    from mgc_iac.lab import stop_background
-
     try:
         result = run_program(stack_dir, work)
     finally:
-        stop_background(work / "lab")  # the program found no lab in MGC_IAC_LAB_DIR and started one
+        stop_labs(work)  # the program found no lab in MGC_IAC_LAB_DIR and started one (and its hosts)
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads((work / "registered.json").read_text())
 
@@ -152,12 +151,7 @@ def test_a_stack_that_breaks_a_rule_declares_nothing(tmp_path: Path) -> None:
     path = stack_dir / "workflows.yaml"
     path.write_text(path.read_text().replace("migration_port: 22", "migration_port: 80"))
 
-    from mgc_iac.lab import stop_background
-
-    try:
-        result = run_program(stack_dir, tmp_path)
-    finally:
-        stop_background(tmp_path / "lab")
+    result = run_program(stack_dir, tmp_path)  # the lab it starts: stopped by tests/conftest.py's isolated_lab
     assert result.returncode != 0
     # the rule's own message, with the file and line, as `mgc-iac plan` shows it
     assert re.search(r"workflows\.yaml:\d+: workflows\[0\]\.migration_port: port 80 is not allowed", result.stderr)

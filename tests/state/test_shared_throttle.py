@@ -106,10 +106,16 @@ def test_two_live_applies_each_take_half_the_rate_learnt_and_one_takes_it_all_ba
     assert second.rate("sms.ListTasks") == pytest.approx(8.5)   # from the first's 429s, not from its own
     second.now += 1.0                                   # a full bucket's worth later: 17 calls at ~8.5/s
     assert 1.5 < second.call("sms.ListTasks", 17) < 2.2
+    first.now += 2.0
+    first.limiter().failed("throttled", 429, "APIGW.0308", delay=0.0, what="sms.ListTasks")   # its own 429
+    cut = first.rate("sms.ListTasks")
+    assert cut is not None and cut < 8.5
+    first.sync.sync()
+    assert first.rate("sms.ListTasks") == cut           # the others' words never undo a cut made on its own 429
     second.sync.stop()                                  # the second apply ends: its rows go
     first.now += 1.0
     first.sync.sync()
-    assert first.rate("sms.ListTasks") == pytest.approx(17.0, rel=0.05)
+    assert first.rate("sms.ListTasks") == pytest.approx(2 * cut)   # alone again: the other half back
 
 
 def test_a_dropped_connection_leaves_the_apply_going_and_sharing_comes_back(pg_url: str, pg_server,
@@ -173,7 +179,7 @@ def test_what_is_stored_names_no_secret_and_a_read_only_or_sqlite_state_shares_n
     assert SQLiteStore(tmp_path / "state.db").limiter_peer() is None      # SQLite: one apply at a time
 
 
-def test_the_split_takes_the_lowest_word_of_those_calling_over_how_many_call() -> None:
+def test_the_split_takes_the_mean_word_of_those_calling_over_how_many_call() -> None:
     from mgc_iac.cloud import Share
 
     def share(rate, active=True, hold=0.0, applies=1):
@@ -182,6 +188,6 @@ def test_the_split_takes_the_lowest_word_of_those_calling_over_how_many_call() -
     assert split(share(None), [share(40.0)]) == (20.0, 0.0, 2)                    # a newcomer takes half
     assert split(share(40.0), [share(None)]) == (20.0, 0.0, 2)                    # and the first halves
     assert split(share(20.0, applies=2), []) == (40.0, 0.0, 1)                    # alone again: all of it
-    assert split(share(20.0, applies=2), [share(15.0, applies=2)]) == (15.0, 0.0, 2)   # the last 429 counts
+    assert split(share(20.0, applies=2), [share(15.0, applies=2)]) == (17.5, 0.0, 2)   # the mean word
     assert split(None, [share(30.0, active=False)]) == (30.0, 0.0, 1)             # an idle apply's knowledge
     assert split(share(None), [share(None, active=False, hold=4.0)]) == (None, 4.0, 1)          # a hold alone

@@ -32,12 +32,8 @@ def test_four_applies_hold_at_most_the_cap_in_fifo_order_and_survive_a_kill(tmp_
     from mgc_iac.cloud import Cloud, CloudSettings
     from mgc_iac.lab import ensure_lab
 
+    # the lab (and any hosts) under tmp_path: stopped after the test by tests/conftest.py's isolated_lab
     cloud = Cloud(CloudSettings.for_lab(ensure_lab(tmp_path / "lab", seed=tmp_path / "seed.yaml")))
-    try:
-        for server in starts:  # the killed apply's servers were picked up, not created again
-            assert len(cloud.ecs.find_servers(name=server)) == 1, server
-        assert cloud.sms.list_tasks() == []  # every task cleared at the end
-    finally:
-        from mgc_iac.lab import stop_background
-
-        stop_background(tmp_path / "lab")
+    for server in starts:  # the killed apply's servers were picked up, not created again
+        assert len(cloud.ecs.find_servers(name=server)) == 1, server
+    assert cloud.sms.list_tasks() == []  # every task cleared at the end
