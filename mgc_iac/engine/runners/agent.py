@@ -233,7 +233,7 @@ class AgentSide:
         computed ON the source and ON the target over SSH (mgc_iac.ssh.verify); None when this machine does not
         reach both (then SMS's own check is what there is: runners/cloud.py). Raises VerificationFailedError."""
         from mgc_iac.engine.runners.sms_task import VerificationFailedError
-        from mgc_iac.ssh import verify
+        from mgc_iac.ssh.verify import verify
 
         source = self._source(ctx)
         if source is None or self.hosts.target_endpoint(ctx.server.target_name) is None:
