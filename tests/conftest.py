@@ -84,6 +84,24 @@ def stop_labs(*roots: Path) -> list[str]:
     return [f"{pid_file} ({pid})" for pid_file, pid in running]
 
 
+@pytest.fixture
+def lab(tmp_path: Path) -> Iterator[Any]:
+    """A fresh lab (mgc_iac.lab.testing.RunningLab: in this process, on a free loopback port) in the test's lab dir.
+    Folders whose `lab` is another thing override it (ssh, agent: lab SSH hosts; engine, pulumi: other settings)."""
+    from mgc_iac.lab.testing import running_lab
+
+    with running_lab(tmp_path / "lab") as running:
+        yield running
+
+
+@pytest.fixture
+def cloud(lab: Any) -> Any:
+    """The official-SDK clients (mgc_iac.cloud.Cloud) pointed at `lab`."""
+    from mgc_iac.cloud import Cloud
+
+    return Cloud(lab.settings)
+
+
 @pytest.fixture(autouse=True)
 def isolated_lab(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A lab the test's CLI starts lives under the test's tmp dir (never ~/.mgc-iac/lab, which outlives the run and
@@ -199,9 +217,10 @@ def make_stack(tmp_path: Path):
 
 # --- PostgreSQL state (issue 11): one real server per test session, a fresh database per test -----------------
 
-@pytest.fixture(scope="session")
-def pg_server():
-    """A real PostgreSQL server on loopback (Debian's binaries, run as the postgres user), for the session."""
+@contextlib.contextmanager
+def local_postgres() -> Iterator[Any]:
+    """A real PostgreSQL server on loopback (Debian's binaries, run as the postgres user), without durability (a
+    test's data need not survive a crash of the machine), stopped on exit."""
     from mgc_iac.state.pg_local import LocalPostgres
 
     server = LocalPostgres(settings={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
@@ -210,6 +229,13 @@ def pg_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[Any]:
+    """One PostgreSQL server for the session (local_postgres)."""
+    with local_postgres() as server:
+        yield server
 
 
 @pytest.fixture

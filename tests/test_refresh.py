@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,12 +11,6 @@ from mgc_iac.lab.testing import RunningLab, running_lab
 from mgc_iac.operations.planning import check
 from mgc_iac.operations.refresh import gather_facts
 from mgc_iac.stack.loader import load_stack
-
-
-@pytest.fixture
-def lab(tmp_path: Path) -> Iterator[RunningLab]:
-    with running_lab(tmp_path / "lab") as running:
-        yield running
 
 
 def refreshed(stack_dir: Path, lab: RunningLab):

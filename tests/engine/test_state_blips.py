@@ -22,6 +22,7 @@ from mgc_iac.operations.planning import plan_stack
 from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.state import StepStatus, open_store
 from mgc_iac.state.pg_local import LocalPostgres, find_bindir
+from tests.conftest import local_postgres
 
 pytestmark = pytest.mark.skipif(find_bindir() is None, reason="PostgreSQL's binaries are not installed")
 REPO = Path(__file__).resolve().parent.parent.parent
@@ -75,12 +76,8 @@ def test_a_terminated_session_mid_apply_is_reconnected_and_the_apply_goes_on(sta
 @pytest.fixture
 def own_pg() -> Iterator[LocalPostgres]:
     """A PostgreSQL server of this test alone: it is stopped and started under the apply."""
-    server = LocalPostgres(settings={"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"})
-    server.start()
-    try:
+    with local_postgres() as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_a_restarted_server_mid_apply_is_waited_for_and_the_apply_goes_on(stack_dir, cloud_cfg, cloud, own_pg,
