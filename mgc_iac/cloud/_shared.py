@@ -11,6 +11,9 @@ long a Retry-After still holds it; then they read what the other live applies pu
   its share among); the mean word of those calling it counts (when none of them learnt a rate, the highest word
   of an idle apply). So a second apply starts at half of what the first learnt instead of learning it from its
   own 429s, the first halves its rate at once, and when one ends the others take its part back.
+- another apply's new 429 on an API this one calls too cuts this one's rate as its own 429 would (the budget
+  is one: the sum of their rates is over it); a cut made on a peer's word is never passed on (only 429s
+  received count), so no cut echoes between applies;
 - the share is taken when N changes (an apply starts or stops calling the API) and by an apply that learnt no
   rate yet; in between each apply's own AIMD moves its rate (independent AIMD flows on one bottleneck settle at
   equal shares by themselves; resetting them every second to a consensus undid the cuts each made on its own
@@ -51,6 +54,8 @@ class Share:
     active: bool              # called within ACTIVE_SECONDS
     hold_seconds: float       # how long a Retry-After this apply got still holds it (0: none)
     applies: int = 1          # how many applies it took its rate as a share among (1: it had the whole budget)
+    throttled: int = 0        # the 429s it got for this API so far
+    apply: str = ""           # which apply said it (observe fills it in; an opaque random id)
 
     @property
     def budget(self) -> float | None:
@@ -99,6 +104,7 @@ class LimitSync:
         self._peer, self._clock, self._source, self._make = peer, clock, source, make
         self._last_sent: dict[tuple[str, str], tuple[int, float]] = {}   # (endpoint, api) -> (sent, when it moved)
         self._applies: dict[tuple[str, str], int] = {}   # (endpoint, api) -> the N of its last share
+        self._their_429s: dict[tuple[str, str, str], int] = {}   # (apply, endpoint, api) -> its 429s last seen
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failing = False
@@ -107,14 +113,15 @@ class LimitSync:
         now = self._clock()
         out = []
         for limiter in self._source():
-            for api, (sent, rate, hold) in limiter.shared().items():
+            for api, (sent, rate, hold, throttled) in limiter.shared().items():
                 key = (limiter.key, api)
                 before = self._last_sent.get(key)
                 if before is None or before[0] != sent:
                     before = self._last_sent[key] = (sent, now if sent else float("-inf"))
                 active = now - before[1] <= ACTIVE_SECONDS
                 if active or rate is not None or hold > 0:
-                    out.append((limiter, Share(limiter.key, api, rate, active, hold, self._applies.get(key, 1))))
+                    out.append((limiter, Share(limiter.key, api, rate, active, hold, self._applies.get(key, 1),
+                                               throttled)))
         return out
 
     def sync(self) -> None:
@@ -126,16 +133,23 @@ class LimitSync:
             if others is None:   # not seen this time (the peer logged why): keep the shares as they are
                 return
             by_key: dict[tuple[str, str], list[Share]] = {}
-            for share in others:
-                by_key.setdefault((share.endpoint, share.api), []).append(share)
             mine = {(s.endpoint, s.api): s for _, s in published}
+            refused: set[tuple[str, str]] = set()   # APIs this apply calls that another calling one got a 429 for
+            for share in others:
+                key = (share.endpoint, share.api)
+                by_key.setdefault(key, []).append(share)
+                before = self._their_429s.get((share.apply, *key))
+                self._their_429s[(share.apply, *key)] = share.throttled
+                own = mine.get(key)
+                if before is not None and share.throttled > before and share.active and own is not None and own.active:
+                    refused.add(key)
             local = {limiter.key: limiter for limiter in self._source()}
             for key in {*by_key, *(k for k in mine if self._applies.get(k, 1) > 1)}:   # and those others left
                 endpoint, api = key
                 rate, hold, applies = split(mine.get(key), by_key.get(key, ()))
                 resized = applies != self._applies.get(key, 1)   # one started or ended: take the new share
                 self._applies[key] = applies if rate is not None else 1
-                if rate is None and hold <= 0:
+                if rate is None and hold <= 0 and key not in refused:
                     continue
                 limiter = local.get(endpoint)
                 if limiter is None:   # not called here yet: its first burst starts at the share
@@ -143,7 +157,7 @@ class LimitSync:
                     if not url.startswith(("https://", "http://")):
                         continue
                     limiter = local[endpoint] = self._make(service, url)
-                limiter.share(api, rate, hold, resize=resized)
+                limiter.share(api, rate, hold, resize=resized, cut=key in refused)
             if self._failing:
                 log.warning("the rate limit is shared with the other applies on this state again")
             self._failing = False

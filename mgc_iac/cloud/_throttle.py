@@ -345,22 +345,27 @@ class EndpointLimiter:
 
     # ---- what applies sharing a state learn from each other (cloud/_shared.py) ---------------------------------
 
-    def shared(self) -> dict[str, tuple[int, float | None, float]]:
-        """Per API: calls sent so far, the rate learnt (None: none) and the seconds its last Retry-After still holds."""
+    def shared(self) -> dict[str, tuple[int, float | None, float, int]]:
+        """Per API: calls sent so far, the rate learnt (None: none), the seconds its last Retry-After still holds
+        and the 429s it got so far."""
         with self._lock:
             now = self._clock()
             return {what: (int(self._stats.get(what, {}).get("sent", 0)),
                            self._apis[what].rate if what in self._apis else None,
-                           max(0.0, self._retry_after.get(what, 0.0) - now))
+                           max(0.0, self._retry_after.get(what, 0.0) - now),
+                           int(self._stats.get(what, {}).get("throttled", 0)))
                     for what in {*self._stats, *self._apis, *self._retry_after}}
 
-    def share(self, what: str, rate: float | None = None, hold_seconds: float = 0.0, *, resize: bool = False
-              ) -> None:
+    def share(self, what: str, rate: float | None = None, hold_seconds: float = 0.0, *, resize: bool = False,
+              cut: bool = False) -> None:
         """Take the applies sharing a state's word for API `what`: this apply's share of the rate they learnt
         together (it starts a rate where none was learnt; replaces a learnt one only when `resize`: an apply
         started or stopped calling it; AIMD goes on from there) and a Retry-After another one got (held here
-        until then)."""
+        until then); `cut`: another apply calling it was just refused 429 (the budget is one): cut as for a
+        429 of its own (at most once a second either way)."""
         with self._lock:
+            if cut:
+                self._cut(self._clock(), what)
             if rate is not None:
                 rate = max(1.0, rate if self._cap.cap is None else min(rate, self._cap.cap))
                 api = self._apis.get(what)

@@ -78,10 +78,11 @@ class PostgresLimiterPeer:
                 return
             cur = psycopg.ClientCursor(conn)
             parts = ["BEGIN", cur.mogrify("DELETE FROM limiter_shares WHERE apply_id = %s", (self.apply_id,))]
-            parts += [cur.mogrify("INSERT INTO limiter_shares VALUES (%s, %s, %s, %s, %s, %s, CASE WHEN %s > 0 THEN "
-                                  "clock_timestamp() + make_interval(secs => %s) END, clock_timestamp())",
+            parts += [cur.mogrify("INSERT INTO limiter_shares (apply_id, endpoint, api, rate, applies, active, "
+                                  "hold_until, seen_at, throttled) VALUES (%s, %s, %s, %s, %s, %s, CASE WHEN %s > 0 "
+                                  "THEN clock_timestamp() + make_interval(secs => %s) END, clock_timestamp(), %s)",
                                   (self.apply_id, s.endpoint, s.api, s.rate, s.applies, s.active, s.hold_seconds,
-                                   s.hold_seconds)) for s in shares]
+                                   s.hold_seconds, s.throttled)) for s in shares]
             parts += [cur.mogrify("DELETE FROM limiter_shares WHERE seen_at < clock_timestamp() - "
                                   "make_interval(secs => %s)", (self.heartbeat,)), "COMMIT"]
             cur.execute(";\n".join(parts))   # one round trip, one transaction
@@ -97,7 +98,7 @@ class PostgresLimiterPeer:
             if conn is None:
                 return None
             rows = conn.execute(
-                "SELECT endpoint, api, rate, applies, active, "
+                "SELECT endpoint, api, rate, applies, active, throttled, apply_id, "
                 "coalesce(extract(epoch FROM hold_until - clock_timestamp()), 0) FROM limiter_shares "
                 "WHERE apply_id <> %s AND seen_at >= clock_timestamp() - make_interval(secs => %s)",
                 (self.apply_id, self.heartbeat)).fetchall()
@@ -108,8 +109,9 @@ class PostgresLimiterPeer:
         # trust nothing a row says: a rate that is not a positive number is no rate, a hold is at most a minute
         return [Share(str(endpoint), str(api),
                       float(rate) if rate is not None and math.isfinite(rate) and rate > 0 else None,
-                      bool(active), min(60.0, max(0.0, float(hold))), max(1, min(1000, int(applies))))
-                for endpoint, api, rate, applies, active, hold in rows]
+                      bool(active), min(60.0, max(0.0, float(hold))), max(1, min(1000, int(applies))),
+                      max(0, int(throttled)), str(apply_id))
+                for endpoint, api, rate, applies, active, throttled, apply_id, hold in rows]
 
     def close(self) -> None:
         with contextlib.suppress(psycopg.Error):

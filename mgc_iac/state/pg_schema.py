@@ -64,6 +64,10 @@ CREATE TABLE limiter_shares (apply_id TEXT NOT NULL, endpoint TEXT NOT NULL, api
   seen_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (apply_id, endpoint, api));
 CREATE INDEX limiter_shares_seen ON limiter_shares (seen_at);
 """,
+    # the 429s each apply got per API so far: another apply's new 429 cuts this one's rate too (one budget)
+    5: """
+ALTER TABLE limiter_shares ADD COLUMN throttled BIGINT NOT NULL DEFAULT 0;
+""",
 }
 
 LATEST = max(MIGRATIONS)

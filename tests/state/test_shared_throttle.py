@@ -118,6 +118,29 @@ def test_two_live_applies_each_take_half_the_rate_learnt_and_one_takes_it_all_ba
     assert first.rate("sms.ListTasks") == pytest.approx(2 * cut)   # alone again: the other half back
 
 
+def test_a_429_one_apply_gets_cuts_the_other_calling_that_api_and_the_cut_does_not_echo(pg_url: str) -> None:
+    first, second = Apply(pg_url), Apply(pg_url)
+    first.learn("sms.ListTasks", answered=20)
+    second.learn("sms.ListTasks", answered=20)
+    for apply in (first, second, first, second):
+        apply.sync.sync()
+    assert first.rate("sms.ListTasks") == second.rate("sms.ListTasks") == pytest.approx(8.5)   # 17 split in two
+    first.now += 2.0
+    second.now += 2.0
+    first.limiter().failed("throttled", 429, "APIGW.0308", delay=0.0, what="sms.ListTasks")   # only the first
+    first_cut = first.rate("sms.ListTasks")
+    assert first_cut is not None and first_cut < 8.5
+    assert second.call("sms.ShowTask") == 0.0
+    first.sync.sync()
+    second.sync.sync()
+    second_cut = second.rate("sms.ListTasks")
+    assert second_cut is not None and second_cut < 8.5      # the sum was over the gateway's limit: both cut
+    assert second.rate("sms.ShowTask") is None               # not the other APIs
+    first.now += 2.0
+    first.sync.sync()
+    assert first.rate("sms.ListTasks") == first_cut           # the second's cut came from no 429: no echo back
+
+
 def test_a_dropped_connection_leaves_the_apply_going_and_sharing_comes_back(pg_url: str, pg_server,
                                                                             caplog: pytest.LogCaptureFixture) -> None:
     first, second = Apply(pg_url), Apply(pg_url)
