@@ -17,7 +17,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlparse
 
-from mgc_iac.cloud._errors import classify, retry_after, retry_after_handler, stated_limit, to_cloud_error
+from mgc_iac.cloud._errors import classify, retry_after, retry_after_handler, to_cloud_error
 from mgc_iac.cloud._scope import current_scope
 from mgc_iac.cloud._settings import CloudSettings
 from mgc_iac.cloud._throttle import EndpointLimiter, backoff, limiter_for
@@ -164,7 +164,7 @@ class ServiceClient:
                 else:
                     delay = backoff(failures, max(policy.base_delay, 0.05), policy.max_delay, self._rng)
                 wait = limiter.failed(kind, error.status, error.code or "", delay=delay, retry_after=retry_after(exc),
-                                      what=what, limit=stated_limit(exc) if kind == "throttled" else None)
+                                      what=what)
                 if scope is None:
                     if failures >= policy.max_attempts:
                         raise error from None

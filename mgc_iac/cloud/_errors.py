@@ -72,24 +72,6 @@ def classify(exc: BaseException) -> Kind:
     return "final"
 
 
-_PER = {"second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86400.0}
-
-
-def stated_limit(exc: BaseException) -> float | None:
-    """Requests per second a 429 names as the limit it enforced, if it did: Huawei's API gateway answers
-    "The throttling threshold has been reached: policy user over ratelimit,limit:XX,time:1 second" (or "1 minute":
-    Huawei Cloud FAQ "How Do I Handle the Error APIG.0308?", its OCR variant per minute)."""
-    import re
-
-    text = str(getattr(exc, "error_msg", None) or "")
-    found = re.search(r"ratelimit,\s*limit:\s*(\d+(?:\.\d+)?)\s*,\s*time:\s*(\d+)\s*(second|minute|hour|day)", text)
-    if found is None:
-        return None
-    per = int(found.group(2)) * _PER[found.group(3)]
-    limit = float(found.group(1)) / per if per > 0 else 0.0
-    return limit if limit > 0 else None
-
-
 def retry_after(exc: BaseException) -> float | None:
     """Seconds a 429 (or 503) asked us to wait (its Retry-After header: seconds or an HTTP date), if it said."""
     value = getattr(exc, "retry_after", None)

@@ -14,8 +14,6 @@ and send again (Huawei Cloud FAQ "How Do I Handle the Error APIG.0308?"; Huawei'
   lab/gateway.py), so one throttled API never slows the endpoint's others; where a budget is shared, every API
   drawing on it is refused and cut.
   `cloud.max_requests_per_second` in the stack caps the whole endpoint;
-- a 429 that names its limit ("limit:50,time:1 second", Huawei's APIG.0308 message) starts the API just under
-  it (x0.9) and its rate never grows past that: the gateway said what it takes;
 - callers waiting for an API's token queue in arrival order: only the first sleeps, until the token is there
   at the rate of that moment (no turn is booked ahead: a rate that grows back shortens every wait behind it),
   then wakes the next; a caller that queues lends its step's parallelism slot meanwhile (CallScope.idle), so
@@ -45,7 +43,6 @@ MAX_RATE = 5000.0          # above this the limiter lifts its limit again
 MIN_RATE = 1.0             # no cut goes below one call a second
 CUT = 0.85                 # a 429 cuts an API's rate to this share (of what it was answered at, or of its rate)
 GROWTH = 0.10              # share of its rate an API's limit grows by each second it is not refused
-STATED = 0.9              # share of the limit a 429 names that an API is sent at, at most
 LEND_AFTER = 0.25          # a wait longer than this (s) lends the step's parallelism slot back meanwhile
 CHECK_SECONDS = 1.0        # how often a queued caller looks at its cancel flag
 
@@ -88,7 +85,6 @@ class _Bucket:
         self.stamp = now
         self.last_cut = float("-inf")
         self.paused_until = float("-inf")            # a Retry-After of this API
-        self.ceiling: float | None = None            # just under the limit the gateway's 429 named, if it did
         self.ok: deque[float] = deque(maxlen=4096)   # answers in the last second (what the API takes)
 
     def refill(self, now: float, adaptive: bool, queued: bool = False) -> None:
@@ -99,8 +95,6 @@ class _Bucket:
             # additive increase while the API takes what it gets and callers queue for it: a limit that grew
             # while the API was used below it came back as a burst far over the gateway's limit (1,900 429s)
             self.rate += max(MIN_RATE, GROWTH * self.rate) * dt
-            if self.ceiling is not None:
-                self.rate = min(self.rate, self.ceiling)
             if self.cap is not None:
                 self.rate = min(self.rate, self.cap)
             elif self.rate > MAX_RATE:
@@ -326,17 +320,15 @@ class EndpointLimiter:
             _notify(None, self.key)
 
     def failed(self, kind: str, status: int | None, code: str, *, delay: float,
-               retry_after: float | None = None, what: str = "", limit: float | None = None) -> float:
+               retry_after: float | None = None, what: str = "") -> float:
         """Record a failed answer (throttled, unavailable, lost) of API `what` the caller will wait `delay` after;
-        returns the wait: a 429's Retry-After (which pauses that API, not the endpoint's others), else `delay`.
-        `limit`: the requests per second the 429 named ("limit:50,time:1 second"): the API's rate starts just
-        under it and never grows past it (guessing from answer counts overshot it and drew hundreds of 429s)."""
+        returns the wait: a 429's Retry-After (which pauses that API, not the endpoint's others), else `delay`."""
         with self._lock:
             now = self._clock()
             if kind == "throttled":
                 self.throttled_total += 1
                 self._count(what, "throttled")
-                api = self._cut(now, what, limit)
+                api = self._cut(now, what)
                 if retry_after is not None:
                     delay = retry_after
                     self._retry_after[what] = max(self._retry_after.get(what, 0.0), now + retry_after)
@@ -379,26 +371,15 @@ class EndpointLimiter:
             if hold_seconds > 0:
                 self._holds[what] = max(self._holds.get(what, 0.0), self._clock() + hold_seconds)
 
-    def _cut(self, now: float, what: str, limit: float | None = None) -> _Bucket:
-        """Multiplicative decrease of the API's rate; its first 429 starts it at what the API was answered at, or
-        just under the limit the 429 named."""
+    def _cut(self, now: float, what: str) -> _Bucket:
+        """Multiplicative decrease of the API's rate; its first 429 starts it at what the API was answered at."""
         api = self._apis.get(what)
-        first = api is None or api.rate is None
         if api is None:
             api = self._apis[what] = _Bucket(None, self._cap.cap, now)
             while self._recent and self._recent[0][0] < now - 1.0:
                 self._recent.popleft()
             api.ok.extend(t for t, w in self._recent if w == what)
-        if limit is not None:
-            api.ceiling = max(MIN_RATE, STATED * limit)
-        if first and api.ceiling is not None and now - api.last_cut >= 1.0:
-            api.last_cut = now                          # the gateway said what it takes: start just under it
-            api.rate = api.ceiling if api.cap is None else min(api.ceiling, api.cap)
-            api.tokens = min(api.tokens, 1.0)
-        else:
-            api.cut(now)
-            if api.ceiling is not None and api.rate is not None:
-                api.rate = min(api.rate, api.ceiling)
+        api.cut(now)
         return api
 
     def wait_after_failure(self, scope: CallScope | None, seconds: float, what: str) -> None:

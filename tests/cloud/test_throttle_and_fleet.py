@@ -362,38 +362,3 @@ def test_an_api_used_below_its_learnt_rate_does_not_grow_a_burst() -> None:
     now[0] += 1.5
     _answered(limiter, "sms.ShowTask", now, 300, 60.0)
     assert limiter.api_rate("sms.ShowTask") == cut
-
-
-def test_the_limit_a_429_names_is_read_from_huaweis_message() -> None:
-    """APIG.0308's message names the limit (Huawei Cloud FAQ "How Do I Handle the Error APIG.0308?": "...policy
-    user over ratelimit,limit:XX,time:1 second"; per minute for OCR)."""
-    from huaweicloudsdkcore.exceptions.exceptions import SdkError, ServiceResponseException
-
-    from mgc_iac.cloud._errors import stated_limit
-
-    def refusal(message: str) -> ServiceResponseException:
-        return ServiceResponseException(429, SdkError("req-1", "APIG.0308", message))
-
-    gateway = "The throttling threshold has been reached: policy user over ratelimit,limit:{},time:1 {}"
-    assert stated_limit(refusal(gateway.format(50, "second"))) == 50.0
-    assert stated_limit(refusal(gateway.format(600, "minute"))) == 10.0
-    assert stated_limit(refusal("Too many requests")) is None
-
-
-def test_an_api_refused_with_a_named_limit_runs_just_under_it_and_never_past_it() -> None:
-    """A bursty API answered 3 calls in the last second is refused "limit:50,time:1 second": it goes on at 45/s
-    at once (not 0.85 x 3), and however long callers queue its rate never grows past 45: 1,900 429s at a thousand
-    servers came from rates probing far past the gateway's limit."""
-    now = [0.0]
-    limiter = _limiter(now)
-    _answered(limiter, "sms.ShowTask", now, 3, 1.0)
-    limiter.failed("throttled", 429, "APIGW.0308", delay=0.0, what="sms.ShowTask", limit=50.0)
-    assert limiter.api_rate("sms.ShowTask") == 45.0
-    scope = _Clocked(now)
-    for _ in range(2000):                              # 2,000 calls as fast as they may go: ~44 s at 45/s
-        limiter.acquire(scope, "sms.ShowTask")
-        limiter.succeeded("sms.ShowTask")
-    assert limiter.api_rate("sms.ShowTask") == 45.0
-    assert 40.0 < now[0] < 50.0
-    limiter.failed("throttled", 429, "APIGW.0308", delay=0.0, what="sms.ShowTask", limit=50.0)
-    assert limiter.api_rate("sms.ShowTask") < 45.0      # refused under it all the same (a shared budget): cut
