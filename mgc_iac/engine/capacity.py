@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mgc_iac.plan.model import ServerChange, StepAction
-from mgc_iac.state.store import SlotRequest, StateStore
+from mgc_iac.state import SlotRequest, StateStore
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

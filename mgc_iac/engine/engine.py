@@ -35,12 +35,13 @@ from mgc_iac.approvals import (
     Environment,
     Refusal,
     Trust,
+    author_unknown_note,
     check_requirements,
     combine,
+    evidence,
+    evidence_of,
     gate_approvers,
 )
-from mgc_iac.approvals.requirements import author_unknown_note
-from mgc_iac.approvals.resume import evidence, evidence_of
 from mgc_iac.engine.capacity import SlotQueue, needs_slot
 from mgc_iac.engine.gate_trust import check_passed_gates, settle_policy
 from mgc_iac.engine.hooks import Hooks
@@ -54,8 +55,7 @@ from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
 from mgc_iac.stack.models import ApprovalPolicy, Limits
 from mgc_iac.stack.windows import utc_now
-from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus
-from mgc_iac.state.holder import now
+from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus, now
 
 _T = TypeVar("_T")
 

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mgc_iac.approvals import Approval, Refusal, check_requirements
-from mgc_iac.approvals.policy import Policy, settle
-from mgc_iac.approvals.resume import unverified_passes
+from mgc_iac.approvals import Approval, Policy, Refusal, check_requirements, settle, unverified_passes
 from mgc_iac.engine.result import Waiting
 from mgc_iac.errors import StateTamperedError
 from mgc_iac.plan.model import POLICY_GATE, Plan

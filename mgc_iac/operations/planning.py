@@ -13,9 +13,7 @@ from mgc_iac.errors import MgcIacError, SpecError, StateError
 from mgc_iac.graph import Graph, build_graph
 from mgc_iac.plan.model import Plan, Provenance
 from mgc_iac.plan.planner import make_plan
-from mgc_iac.stack.facts import LiveFacts
-from mgc_iac.stack.loader import LoadedStack, load_stack
-from mgc_iac.stack.rules import check_stack
+from mgc_iac.stack import LiveFacts, LoadedStack, check_stack, load_stack
 from mgc_iac.state import (
     Snapshot,
     StateStore,
@@ -195,9 +193,8 @@ def with_approved(planned: Planned, snapshot: Snapshot, store: StateStore, trust
     next apply; `trust()` is asked only when there are gates and approvals to check."""
     from dataclasses import replace
 
-    from mgc_iac.approvals import combine
+    from mgc_iac.approvals import approvals_path, combine, load_approvals_file
     from mgc_iac.approvals.environment import policy_of
-    from mgc_iac.approvals.loader import approvals_path, load_approvals_file
     from mgc_iac.approvals.status import approved_gates
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.state import StepStatus

@@ -36,8 +36,7 @@ from mgc_iac.operations.planning import (
     with_approved,
 )
 from mgc_iac.ssh.hosts import MigrationHosts
-from mgc_iac.stack.facts import LiveFacts
-from mgc_iac.stack.loader import LoadedStack, load_stack
+from mgc_iac.stack import LiveFacts, LoadedStack, load_stack
 from mgc_iac.state import Snapshot, StateStore, is_url, open_for_writing, open_store, require_state
 
 STATE_READ = "read"    # read-only: nothing created or written; a location holding nothing reads as empty (plan, status)

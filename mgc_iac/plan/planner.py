@@ -122,13 +122,15 @@ def _desired_changes(graph: Graph, snapshot: Snapshot, moves: dict[str, str], dr
     changes: list[ResourceChange] = []
     recorded = snapshot.resources
     stored_text = getattr(recorded, "attrs_text", None)
+    any_recorded = len(recorded) > 0
     for address, desired in graph.resources.items():
         server_addr = f"{desired.workflow}/{desired.server}"
         moved_from = None
-        if address not in recorded and server_addr in moves:
+        known = any_recorded and address in recorded
+        if not known and server_addr in moves:
             old = f"{moves[server_addr]}/{desired.kind}"
             moved_from = old if old in recorded else None
-        if address not in recorded and moved_from is None:
+        if not known and moved_from is None:
             changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.CREATE,
                                           None, desired.attrs))
             continue
@@ -348,7 +350,7 @@ def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
     steps = []
     for index, step in enumerate(node.steps):
         kind, manual = _KIND_VALUE[step.kind], step.kind in MANUAL_STEPS
-        record = recorded.get(prefix + kind)
+        record = recorded.get(prefix + kind) if recorded else None  # a first plan: nothing recorded
         done = record is not None and record.status is StepStatus.DONE and (reset_from is None or index < reset_from)
         reason = step.reason
         if not step.enabled:

@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from mgc_iac.ssh._settings import HostKeyPolicy, JumpHost, SSHSettings, TargetEndpoint
     from mgc_iac.ssh._ssh import SFTP_BLOCK, SSHConnector
     from mgc_iac.ssh.facts import HostFacts, facts_script, gather_facts, parse_facts
+    from mgc_iac.ssh.hosts import HostAccess, MigrationHosts
     from mgc_iac.ssh.prechecks import Difference, PrecheckResult, Requirements, compare_inventory, run_prechecks
+    from mgc_iac.ssh.verify import VerifyResult
 
 _CONNECTOR, _SETTINGS, _SSH = "mgc_iac.ssh._connector", "mgc_iac.ssh._settings", "mgc_iac.ssh._ssh"
 _FACTS, _PRECHECKS = "mgc_iac.ssh.facts", "mgc_iac.ssh.prechecks"
@@ -31,12 +33,14 @@ _EXPORTS = {
     "HostFacts": _FACTS, "facts_script": _FACTS, "gather_facts": _FACTS, "parse_facts": _FACTS,
     "Difference": _PRECHECKS, "PrecheckResult": _PRECHECKS, "Requirements": _PRECHECKS,
     "compare_inventory": _PRECHECKS, "run_prechecks": _PRECHECKS,
+    "HostAccess": "mgc_iac.ssh.hosts", "MigrationHosts": "mgc_iac.ssh.hosts",
+    "VerifyResult": "mgc_iac.ssh.verify",  # not verify(): the module's own name would shadow it
 }
 
-__all__ = ["SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Difference", "HostFacts",
-           "HostKeyPolicy", "JumpHost", "LocalConnector", "OutputCallback", "PrecheckResult", "Requirements",
-           "SSHConnector", "SSHSettings", "TargetEndpoint", "compare_inventory", "facts_script", "gather_facts",
-           "known_hosts_name", "parse_facts", "port_reachable", "run_prechecks"]
+__all__ = ["SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Difference", "HostAccess", "HostFacts",
+           "HostKeyPolicy", "JumpHost", "LocalConnector", "MigrationHosts", "OutputCallback", "PrecheckResult",
+           "Requirements", "SSHConnector", "SSHSettings", "TargetEndpoint", "VerifyResult", "compare_inventory",
+           "facts_script", "gather_facts", "known_hosts_name", "parse_facts", "port_reachable", "run_prechecks"]
 
 
 def __getattr__(name: str) -> Any:

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from mgc_iac.state.empty import EmptyStore
+from mgc_iac.state.holder import now
 from mgc_iac.state.location import STATE_ENV, require_state
 from mgc_iac.state.model import (
     AppliedRecord,
@@ -18,7 +19,7 @@ from mgc_iac.state.model import (
     StepStatus,
 )
 from mgc_iac.state.sqlite import SQLiteStore
-from mgc_iac.state.store import LockInfo, StateStore, Transaction
+from mgc_iac.state.store import LockInfo, SlotRequest, StateStore, Transaction
 
 
 def is_url(location: Path | str) -> bool:
@@ -82,6 +83,6 @@ def state_exists(path: Path | str) -> bool:
 
 
 __all__ = ["STATE_ENV", "AppliedRecord", "ApprovalRecord", "EmptyStore", "JournalEntry", "LockInfo",
-           "ResourceRecord", "SQLiteStore", "Snapshot", "SourceRecord", "StateStore", "StepRecord", "StepStatus",
-           "Transaction", "default_state_path", "is_url", "open_for_writing", "open_store", "require_state",
-           "state_exists"]
+           "ResourceRecord", "SQLiteStore", "SlotRequest", "Snapshot", "SourceRecord", "StateStore", "StepRecord",
+           "StepStatus", "Transaction", "default_state_path", "is_url", "now", "open_for_writing", "open_store",
+           "require_state", "state_exists"]

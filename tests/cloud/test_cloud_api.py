@@ -17,6 +17,8 @@ EXPORTED = {
     # issue 20: the apply's one reader of task states, the call scope of a step, the endpoints' pushback
     "FleetReader", "FleetTask", "CallScope", "call_scope", "current_scope", "Pressure", "limiters", "observe",
     "reset_limiters",
+    # issue 20 point 2: applies on one PostgreSQL state share what their limiters learn
+    "LimiterPeer", "Share", "sharing_limits",
 }
 
 

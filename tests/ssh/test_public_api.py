@@ -10,10 +10,10 @@ import mgc_iac.ssh.agent as agent_install
 
 def test_exported_names_are_pinned() -> None:
     assert sorted(ssh.__all__) == sorted([
-        "SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Difference", "HostFacts", "HostKeyPolicy",
-        "JumpHost", "LocalConnector", "OutputCallback", "PrecheckResult", "Requirements", "SSHConnector",
-        "SSHSettings", "TargetEndpoint", "compare_inventory", "facts_script", "gather_facts", "known_hosts_name",
-        "parse_facts", "port_reachable", "run_prechecks"])
+        "SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Difference", "HostAccess", "HostFacts",
+        "HostKeyPolicy", "JumpHost", "LocalConnector", "MigrationHosts", "OutputCallback", "PrecheckResult",
+        "Requirements", "SSHConnector", "SSHSettings", "TargetEndpoint", "VerifyResult", "compare_inventory",
+        "facts_script", "gather_facts", "known_hosts_name", "parse_facts", "port_reachable", "run_prechecks"])
     assert sorted(agent.__all__) == sorted([
         "DEFAULT_EXCLUDED_LINUX", "AgentCommand", "AgentCommands", "AgentInstall", "Entry",
         "PathDifference", "Progress", "ProgressCallback", "ReplicationError", "ReplicationInterrupted",
@@ -26,6 +26,20 @@ def test_exported_names_are_pinned() -> None:
                                                 "inject_fault", "load_hosts_spec", "request_hosts"])
     for module in (ssh, agent, agent_install, lab_hosts):
         assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_no_exported_name_is_shadowed_by_a_submodule_of_the_same_name() -> None:
+    """A lazy export named like a submodule (`mgc_iac.ssh.verify`) turns into that module once it is imported."""
+    import pkgutil
+
+    import mgc_iac.approvals as approvals
+    import mgc_iac.engine as engine
+    import mgc_iac.stack as stack
+    import mgc_iac.state as state
+
+    for package in (ssh, stack, approvals, state, engine):
+        submodules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+        assert not submodules & set(package.__all__), package.__name__
 
 
 def test_the_lab_agent_imports_neither_asyncssh_nor_pydantic() -> None:

@@ -33,9 +33,17 @@ from mgc_iac.providers.source_agent import (
     start_agent,
     workflow_enterprise_project,
 )
-from mgc_iac.ssh import HostFacts, Requirements, SSHConnector, gather_facts, port_reachable, run_prechecks
+from mgc_iac.ssh import (
+    HostAccess,
+    HostFacts,
+    MigrationHosts,
+    Requirements,
+    SSHConnector,
+    gather_facts,
+    port_reachable,
+    run_prechecks,
+)
 from mgc_iac.ssh.agent import AgentPackage, uninstall_agent
-from mgc_iac.ssh.hosts import HostAccess, MigrationHosts
 
 PREINSTALLED_POLL_SECONDS = 5.0
 # what the SMS-Agent's copy leaves out besides the task's excludes (mgc_iac.lab.agent.linuxmain: the pseudo file

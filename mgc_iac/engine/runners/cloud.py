@@ -15,11 +15,11 @@ from mgc_iac.engine.steps import StepContext, StepOutcome
 from mgc_iac.errors import CloudError
 from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
 from mgc_iac.plan.model import Action, ResourceChange
-from mgc_iac.state.model import ResourceRecord
+from mgc_iac.state import ResourceRecord
 
 if TYPE_CHECKING:
     from mgc_iac.engine.runners.agent import AgentSide
-    from mgc_iac.ssh.hosts import MigrationHosts
+    from mgc_iac.ssh import MigrationHosts
 
 # The image a target is created from when the workflow names none (the migration overwrites its disks).
 # In the lab these ids exist when the seed declares them; on Huawei Cloud set MGC_IAC_DEFAULT_IMAGE_LINUX/_WINDOWS.
