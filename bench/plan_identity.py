@@ -1,6 +1,7 @@
 """Same plans after a speed-up: plan plan_scale's generated stacks with this checkout's code and with another
 checkout's (e.g. main before the change), and compare the plan documents, plan digests and spec digests byte for
-byte: empty state for each size, and recorded+1 (a recorded state with one change) for the first size.
+byte (key order included: the text rendering shows attributes in their order): empty state for each size, and
+recorded+1 (a recorded state with one change) for the first size.
 
     .venv/bin/python bench/plan_identity.py /path/to/other/checkout [--sizes 1000,10000]
 
@@ -29,7 +30,7 @@ def child(stack: str) -> None:
     planned = plan_stack(stack)
     print(json.dumps({"spec_digest": planned.plan.spec_digest, "plan_digest": plan_digest(planned.plan),
                       "warnings": len(planned.checked.diagnostics.warnings),
-                      "plan": json.dumps(plan_to_dict(planned.plan), sort_keys=True, default=str)}))
+                      "plan": json.dumps(plan_to_dict(planned.plan), default=str)}))  # key order counts too
 
 
 def plan_with(checkout: Path, stack: Path, state: Path, work: Path) -> dict:

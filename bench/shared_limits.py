@@ -3,6 +3,7 @@ limit on): the 429s the gateway answered and the wall time, with the client-side
 state (issue 20 point 2: mgc_iac/cloud/_shared.py, table limiter_shares) and without (each apply learns alone).
 
     flock /work/coord/bench.lock .venv/bin/python bench/shared_limits.py --servers 100 --rate-limit 10
+    ... --stagger 30      # the second apply starts 30 s after the first (it may use what the first learnt)
 
 Each pair gets a new lab (apply_scale's seed: instant transfers, no faults; the gateway limit N requests/s per
 API) and a new database on one local PostgreSQL server. Both processes plan their stack and record its
@@ -63,12 +64,19 @@ def child(stack_dir: Path, url: str, cloud: dict[str, Any], share: bool) -> None
                         options=EngineOptions(parallelism=10, expected_serial=plan.state_serial)).run()
         wall = time.perf_counter() - t0
     store.close()
-    print(json.dumps({"stack": plan.stack, "wall_s": wall, "exit": result.exit_code, "failed": len(hooks.failed),
+    throttled: dict[str, int] = {}
+    for lim in limiters():
+        for api, counters in lim.stats()["apis"].items():   # type: ignore[union-attr]
+            if counters["throttled"]:
+                throttled[api] = int(counters["throttled"])
+    print(json.dumps({"throttled": throttled,
+                      "stack": plan.stack, "wall_s": wall, "exit": result.exit_code, "failed": len(hooks.failed),
                       "client_429": sum(lim.throttled_total for lim in limiters()),
                       "sent": sum(lim.sent_total for lim in limiters())}), flush=True)
 
 
-def pair(workdir: Path, server: Any, servers: int, rate_limit: float, share: bool) -> dict[str, Any]:
+def pair(workdir: Path, server: Any, servers: int, rate_limit: float, share: bool, stagger: float
+         ) -> dict[str, Any]:
     from mgc_iac.lab import start_background, stop_background
 
     lab_dir, a, b = workdir / "lab", workdir / "a", workdir / "b"
@@ -89,8 +97,10 @@ def pair(workdir: Path, server: Any, servers: int, rate_limit: float, share: boo
             if line.strip() != "ready":
                 raise SystemExit(f"an apply did not get ready: {line!r}")
         t0 = time.perf_counter()
-        for proc in procs:
+        for i, proc in enumerate(procs):
             assert proc.stdin is not None
+            if i and stagger:
+                time.sleep(stagger)   # the second apply starts while the first runs (it can use what it learnt)
             proc.stdin.write("go\n")
             proc.stdin.flush()
         results = []
@@ -112,12 +122,16 @@ def report(r: dict[str, Any]) -> None:
     for a in r["applies"]:
         print(f"   {a['stack']}: {a['wall_s']:.1f} s, exit {a['exit']}, {a['failed']} failed steps, "
               f"{a['client_429']} x 429 of {a['sent']} calls sent")
+        print("     429s per API: " + ", ".join(f"{api} {n}" for api, n in sorted(a["throttled"].items(),
+                                                                                  key=lambda kv: -kv[1])))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--servers", type=int, default=100, help="servers per stack (default 100)")
     parser.add_argument("--rate-limit", type=float, default=10.0, help="the lab's limit, requests/s per API")
+    parser.add_argument("--stagger", type=float, default=0.0, metavar="SECONDS",
+                        help="start the second apply this long after the first (default: together)")
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--state", help=argparse.SUPPRESS)
     parser.add_argument("--cloud", help=argparse.SUPPRESS)
@@ -133,12 +147,12 @@ def main() -> None:
     server.start()
     try:
         with tempfile.TemporaryDirectory(prefix="mgc-shared-limits-") as tmp:
-            runs = [pair(Path(tmp) / ("shared" if share else "alone"), server, args.servers, args.rate_limit, share)
-                    for share in (False, True)]
+            runs = [pair(Path(tmp) / ("shared" if share else "alone"), server, args.servers, args.rate_limit, share,
+                         args.stagger) for share in (False, True)]
     finally:
         server.stop()
     print(f"two stacks of {args.servers} servers, two processes, one state, lab limit {args.rate_limit:g} req/s "
-          "per API")
+          f"per API, the second started {args.stagger:g} s after the first")
     for r in runs:
         report(r)
     alone, shared = runs

@@ -3,11 +3,11 @@
 `yaml.load` composes the whole node tree before building any data: ~17 KB of nodes and marks per server,
 1.7 GB for 100k servers, then ~3-5 us per node in a generic constructor. `load_yaml` builds plain data
 straight from libyaml's events (no node tree), resolving tags with PyYAML's own resolver and building
-non-string scalars with PyYAML's own constructors. Files in plain block YAML (most stacks) are read line by
-line without libyaml's event objects first (`_fastyaml_lines`, 2-3x faster); anything beyond that subset is
-read from the events. Anything unusual (anchors and aliases, explicit tags,
-merge keys, collection keys, several documents) makes it start over with `yaml.load`, so every document
-loads (or fails) exactly as with the safe loader.
+non-string scalars with PyYAML's own constructors. Files in plain block YAML (most stacks) are first read
+line by line without libyaml's event objects (`_fastyaml_lines`: 0.40 s instead of 0.65 s for 10k servers);
+anything beyond that subset is read from the events. Anything unusual there (anchors and aliases, explicit
+tags, merge keys, collection keys, several documents) makes it start over with `yaml.load`, so every
+document loads (or fails) exactly as with the safe loader.
 """
 
 from __future__ import annotations
