@@ -22,8 +22,8 @@ What the graph must keep (issue 21, "one way"):
 - no import cycle between modules (a package's __init__ and its modules included; imports that run only);
 - no module imports the __init__ of a package it is part of (its own facade: the cycle's usual start);
 - no folder (mgc_iac/<folder>, providers, pulumi_program) imports another folder's private module (`_name`); the
-  kernel at mgc_iac's top (errors, diagnostics, visible, ci, _gc, _pids) belongs to no folder and may be imported by all
-  (and imports nothing of ours beside the kernel);
+  kernel at mgc_iac's top (errors, diagnostics, visible, ci, _gc, _pids, _lazy) belongs to no folder and may be
+  imported by all (and imports nothing of ours beside the kernel);
 - nothing is loose at mgc_iac's top but the kernel and the package's own entry points;
 - only the workspace (mgc_iac.operations.workspace) and `mgc-iac lab` (mgc_iac.operations.lab) start the lab or its
   hosts: outside mgc_iac.lab, no other module imports the lab's supervisor or names its starters;
@@ -50,7 +50,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("mgc_iac", "providers", "pulumi_program")
-KERNEL = {"mgc_iac.errors", "mgc_iac.diagnostics", "mgc_iac.visible", "mgc_iac.ci", "mgc_iac._gc",
+KERNEL = {"mgc_iac.errors", "mgc_iac.diagnostics", "mgc_iac.visible", "mgc_iac.ci", "mgc_iac._gc", "mgc_iac._lazy",
           "mgc_iac._pids"}
 ENTRY = {"mgc_iac", "mgc_iac.__main__"}
 MODULE_STRING = re.compile(r"^((?:mgc_iac|providers|pulumi_program)(?:\.[A-Za-z_][A-Za-z0-9_]*)+)(?::[A-Za-z_]\w*)?$")

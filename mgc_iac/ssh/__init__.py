@@ -6,8 +6,9 @@ asyncssh or pydantic, and imports only the local connector and the connector con
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mgc_iac._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mgc_iac.ssh._connector import CommandResult, Connector, OutputCallback
@@ -43,12 +44,4 @@ __all__ = ["SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Differ
            "facts_script", "gather_facts", "known_hosts_name", "parse_facts", "port_reachable", "run_prechecks"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mgc_iac.ssh' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -6,8 +6,9 @@ load_stack / LoadedStack (loader.py), check_stack (rules.py), LiveFacts (facts.p
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mgc_iac._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mgc_iac.stack.facts import LiveFacts
@@ -22,12 +23,4 @@ _EXPORTS = {
 __all__ = ["LiveFacts", "LoadedStack", "check_stack", "load_stack"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mgc_iac.stack' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

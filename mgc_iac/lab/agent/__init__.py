@@ -8,8 +8,9 @@ Names resolve lazily: the lab agent runs on a source's own Python, without async
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from mgc_iac._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from mgc_iac.lab.agent._commands import AgentCommand, AgentCommands, run_agent_loop
@@ -40,12 +41,4 @@ __all__ = ["AgentCommand", "AgentCommands", "AgentInstall",
            "replicate", "run_agent_loop", "verify"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'mgc_iac.lab.agent' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return __all__
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
