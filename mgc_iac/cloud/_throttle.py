@@ -45,6 +45,7 @@ CUT = 0.85                 # a 429 cuts an API's rate to this share (of what it 
 GROWTH = 0.10              # share of its rate an API's limit grows by each second it is not refused
 LEND_AFTER = 0.25          # a wait longer than this (s) lends the step's parallelism slot back meanwhile
 CHECK_SECONDS = 1.0        # how often a queued caller looks at its cancel flag
+PER_SECOND_KEPT = 3600     # seconds of per-API call counts kept for stats() (the benches run for minutes)
 
 
 @dataclass(frozen=True)
@@ -257,6 +258,8 @@ class EndpointLimiter:
         self._count(what, "sent")
         second = self._per_second.setdefault(what, {})
         at = int(now - self._start)
+        if at not in second and len(second) >= PER_SECOND_KEPT:   # an apply may run for days: the last hour
+            del second[next(iter(second))]
         second[at] = second.get(at, 0) + 1
 
     def _pause(self, scope: CallScope | None, seconds: float, what: str) -> None:

@@ -48,15 +48,20 @@ class LoadedStack:
     @cached_property
     def digest(self) -> str:
         """sha256 of the canonical spec: the same for YAML and Python forms of the same stack."""
-        return "sha256:" + hashlib.sha256(self.canonical_text.encode()).hexdigest()
+        return _text_digest(self.canonical_text)
 
 
 def canonical_text(canonical: dict[str, Any]) -> str:
+    """The canonical spec's one JSON text: sorted keys, no spaces, UTF-8 as is."""
     return json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def spec_digest(canonical: dict[str, Any]) -> str:
-    return "sha256:" + hashlib.sha256(canonical_text(canonical).encode()).hexdigest()
+    return _text_digest(canonical_text(canonical))
+
+
+def _text_digest(text: str) -> str:
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def stack_files(path: Path) -> tuple[Path, list[Path]]:
