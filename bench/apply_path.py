@@ -122,7 +122,7 @@ def profile(frame, event, arg):  # noqa: ANN001
     back = frame.f_back
     while back is not None and not ours(back.f_globals.get("__name__")):
         back = back.f_back
-    if back is None:
+    if back is None or back.f_code.co_name == "<module>":  # a call made by a module body at import is no step
         return
     caller = canonical(back.f_globals.get("__name__"))
     if caller == mod:
