@@ -12,8 +12,7 @@ See README.md next to this file for the seed format, the control API and the lab
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from mgc_iac._lazy import lazy_exports
 
 _EXPORTS = {
     "ensure_lab": "mgc_iac.lab.supervisor", "start_background": "mgc_iac.lab.supervisor",
@@ -25,8 +24,4 @@ __all__ = ["ensure_lab", "LabEndpoint", "LabServer", "start_background", "stop_b
            "default_state_dir"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(name)
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)
