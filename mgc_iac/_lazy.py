@@ -7,6 +7,11 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 
+def by_module(table: Mapping[str, str]) -> dict[str, str]:
+    """A package's exports written one line per module: {"pkg.mod": "NameA NameB"} -> {"NameA": "pkg.mod", ...}."""
+    return {name: module for module, names in table.items() for name in names.split()}
+
+
 def lazy_exports(package: str, exports: Mapping[str, str],
                  names: Sequence[str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """The package's `__getattr__` and `__dir__`: `exports` maps each public name to the module defining it."""

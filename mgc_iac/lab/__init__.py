@@ -12,6 +12,8 @@ See README.md next to this file for the seed format, the control API and the lab
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from mgc_iac._lazy import lazy_exports
 
 _EXPORTS = {
