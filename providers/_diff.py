@@ -6,7 +6,7 @@ from typing import Any
 
 from pulumi.dynamic import DiffResult
 
-from mgc_iac.graph.kinds import replace_reasons
+from mgc_iac.graph import replace_reasons
 
 
 def input_attrs(props: dict[str, Any], meta: tuple[str, ...]) -> dict[str, Any]:

@@ -39,9 +39,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mgc_iac.cloud.endpoint import cloud_for
+from mgc_iac.cloud import cloud_for
 from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
-from mgc_iac.graph.kinds import MIGRATION_TASK
+from mgc_iac.graph import MIGRATION_TASK
 from mgc_iac.providers._diff import diff_attrs
 from mgc_iac.providers._sources import find_source
 

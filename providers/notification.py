@@ -18,8 +18,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mgc_iac.cloud.endpoint import cloud_for
-from mgc_iac.graph.kinds import NOTIFICATION
+from mgc_iac.cloud import cloud_for
+from mgc_iac.graph import NOTIFICATION
 from mgc_iac.providers._diff import diff_attrs
 
 META = ("stack", "address", "cloud")

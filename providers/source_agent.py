@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac.errors import CloudNotFoundError, SSHError
-from mgc_iac.ssh import HostFacts, SSHConnector, gather_facts
+from mgc_iac.ssh import HostAccess, HostFacts, SSHConnector, gather_facts
 from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, StartupAnswers, agent_status, install_agent, startup_answers
-from mgc_iac.ssh.hosts import HostAccess
 
 REGISTER_TIMEOUT_SECONDS = 90.0
 PROBE_SECONDS = 2.0
@@ -57,7 +56,7 @@ def start_agent(source: HostAccess, cloud_config: dict[str, Any], network: dict[
                 install_rsync: bool, server: str, *, enterprise_project: str = "default") -> dict[str, Any]:
     """Start the SMS-Agent on `source` (its startup.sh answered prompt by prompt: mgc_iac.ssh.agent) and wait
     until SMS has it registered; the step detail to record (no secret: the keys are never in it)."""
-    from mgc_iac.cloud.endpoint import settings_for, sms_agent_domain
+    from mgc_iac.cloud import settings_for, sms_agent_domain
 
     settings = settings_for(cloud_config)
     answers = startup_answers(settings.ak, settings.sk, sms_agent_domain(settings, cloud_config),
@@ -158,10 +157,10 @@ def ensure_agent_for_task(props: dict[str, Any], stack_setting: str | None) -> b
     """Under Pulumi, SMS does not know the task's source yet: start its agent as StartUpAgent does, from the
     stack of `mgc-iac:stack` (relative to Pulumi.yaml). False when it cannot be started from here (no stack
     configured, or a source mgc-iac does not reach over SSH): the caller raises SMS's answer then."""
-    from mgc_iac.cloud.endpoint import lab_seed
+    from mgc_iac.cloud import lab_seed
     from mgc_iac.lab.host_access import SeedLabHosts
-    from mgc_iac.ssh.hosts import MigrationHosts
-    from mgc_iac.stack.loader import load_stack
+    from mgc_iac.ssh import MigrationHosts
+    from mgc_iac.stack import load_stack
 
     if not stack_setting:
         return False

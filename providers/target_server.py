@@ -29,10 +29,9 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mgc_iac.cloud.endpoint import cloud_for
-from mgc_iac.cloud.lookups import lookup
+from mgc_iac.cloud import cloud_for, lookup
 from mgc_iac.errors import CloudError, CloudNotFoundError
-from mgc_iac.graph.kinds import EIP_BANDWIDTH_MBPS, TARGET_SERVER
+from mgc_iac.graph import EIP_BANDWIDTH_MBPS, TARGET_SERVER
 from mgc_iac.providers._diff import diff_attrs
 
 TOKEN_RETRIES = 3
@@ -79,7 +78,7 @@ class TargetServerProvider(ResourceProvider):
         if enc.get("enabled"):
             ref = enc.get("key_id") or enc["key_alias"]
             key = lookup(config, "kms_key", ref, lambda: cloud.kms.describe_key(ref))
-            from mgc_iac.stack.rules_page import evs_key_specs
+            from mgc_iac.stack import evs_key_specs
 
             specs = evs_key_specs(cloud.settings.region)      # SM4 only in Chinese-mainland regions
             if not key.enabled or key.spec not in specs:

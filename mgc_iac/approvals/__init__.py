@@ -1,23 +1,22 @@
 """Approvals of manual gates: the approvals.yaml file, state approvals, signatures and the apply requirements."""
 
-from mgc_iac.approvals.loader import APPROVALS_FILE, approvals_path, load_approvals_file
-from mgc_iac.approvals.model import ApprovalEntry, ApprovalsFile
-from mgc_iac.approvals.policy import Policy, settle
-from mgc_iac.approvals.requirements import (
-    OVERRIDE_CHECKS,
-    Approval,
-    Refusal,
-    author_unknown_note,
-    check_approval,
-    check_overriders,
-    check_requirements,
-    combine,
-    gate_approvers,
-)
-from mgc_iac.approvals.resume import evidence, evidence_of, unverified_passes
-from mgc_iac.approvals.trust import Environment, Trust, approval_message, plan_message
+from __future__ import annotations
 
-__all__ = ["APPROVALS_FILE", "OVERRIDE_CHECKS", "Approval", "ApprovalEntry", "ApprovalsFile", "Environment",
-           "Policy", "Refusal", "Trust", "approval_message", "approvals_path", "author_unknown_note", "check_approval",
-           "check_overriders", "check_requirements", "combine", "evidence", "evidence_of", "gate_approvers",
-           "load_approvals_file", "plan_message", "settle", "unverified_passes"]
+from mgc_iac._lazy import by_module, lazy_exports
+
+_EXPORTS = by_module({
+    "mgc_iac.approvals.environment": "allowed_signers_path policy_of trust_for",
+    "mgc_iac.approvals.loader": "APPROVALS_FILE approvals_path load_approvals_file",
+    "mgc_iac.approvals.model": "ApprovalEntry ApprovalsFile",
+    "mgc_iac.approvals.policy": "Policy compare settle spec_policy strictest trusted_base",
+    "mgc_iac.approvals.requirements": "Approval OVERRIDE_CHECKS Refusal author_unknown_note check_approval "
+                                      "check_overriders check_requirements combine gate_approvers",
+    "mgc_iac.approvals.resume": "evidence evidence_of unverified_passes",
+    "mgc_iac.approvals.review": "review_file",
+    "mgc_iac.approvals.sshsig": "APPROVAL_NAMESPACE PLAN_NAMESPACE sign",
+    "mgc_iac.approvals.status": "approved_gates",
+    "mgc_iac.approvals.trust": "Environment Trust approval_message plan_message",
+})
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

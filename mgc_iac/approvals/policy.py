@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac.errors import ConfigError
-from mgc_iac.plan.model import POLICY_GATE
-from mgc_iac.stack.models import ApprovalPolicy
+from mgc_iac.plan import POLICY_GATE
+from mgc_iac.stack import ApprovalPolicy
 
 FIELDS = ("required_approvers", "require_signatures", "allow_plan_author", "allow_advance")
 _KEY_TYPE = re.compile(r"^(ssh-|ecdsa-|sk-)")
@@ -194,7 +194,7 @@ def in_force(recorded: dict[str, Any] | None, spec: dict[str, Any], stack_dir: P
 def policy_at_ref(ref: str, stack_dir: Path | None) -> Policy:
     """The policy of the stack as committed at `ref` (e.g. origin/main): its files are read from git, not from
     the working tree a change under review controls."""
-    from mgc_iac.stack.loader import load_stack
+    from mgc_iac.stack import load_stack
 
     directory = (stack_dir or Path.cwd()).resolve()
     with tempfile.TemporaryDirectory(prefix="mgc-iac-ref-") as tmp:

@@ -14,9 +14,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from mgc_iac.approvals.model import ApprovalsFile
-from mgc_iac.plan.model import POLICY_GATE, Plan, StepAction
-from mgc_iac.stack.models import ApprovalPolicy
-from mgc_iac.state.model import ApprovalRecord
+from mgc_iac.plan import POLICY_GATE, Plan, StepAction
+from mgc_iac.stack import ApprovalPolicy
+from mgc_iac.state import ApprovalRecord
 
 Authors = Iterable[str] | str | None
 # Listed with the gates an approval signs (`approve --override-checks`, `override_checks: true` in

@@ -19,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mgc_iac.approvals.requirements import Approval, gate_approvers
-from mgc_iac.plan.model import Plan, StepAction
-from mgc_iac.stack.models import ApprovalPolicy
-from mgc_iac.state.model import Snapshot, StepStatus
+from mgc_iac.plan import Plan, StepAction
+from mgc_iac.stack import ApprovalPolicy
+from mgc_iac.state import Snapshot, StepStatus
 
 
 def evidence(snapshot: Snapshot) -> list[Approval]:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from mgc_iac.approvals.model import ApprovalsFile
 from mgc_iac.approvals.requirements import Approval, check_requirements, combine
 from mgc_iac.approvals.trust import Trust
-from mgc_iac.plan.model import Plan
-from mgc_iac.stack.models import ApprovalPolicy
+from mgc_iac.plan import Plan
+from mgc_iac.stack import ApprovalPolicy
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from mgc_iac.approvals.requirements import Approval, Authors, Refusal, check_requirements, gate_approvers
-from mgc_iac.plan.model import Plan
-from mgc_iac.stack.models import ApprovalPolicy
+from mgc_iac.plan import Plan
+from mgc_iac.stack import ApprovalPolicy
 
 
 @dataclass(frozen=True)

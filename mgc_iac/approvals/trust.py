@@ -17,7 +17,7 @@ from pathlib import Path
 from mgc_iac.approvals.requirements import Approval, Refusal, normalized_name
 from mgc_iac.approvals.sshsig import APPROVAL_NAMESPACE, PLAN_NAMESPACE, signer
 from mgc_iac.errors import ApprovalError, ConfigError
-from mgc_iac.stack.models import ApprovalPolicy
+from mgc_iac.stack import ApprovalPolicy
 
 
 @dataclass(frozen=True)

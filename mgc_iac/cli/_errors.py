@@ -63,7 +63,7 @@ def _failed(message: str, exit_code: int, diagnostics: Iterable[Diagnostic] = ()
     # a usage error found while click parses comes before the --format option is processed: read argv then
     asked = "--format=json" in argv or any(pair == ("--format", "json") for pair in zip(argv, argv[1:], strict=False))
     if json_output() or asked:
-        from mgc_iac.render.documents import error
+        from mgc_iac.render import error
 
         emit(error(message, diagnostics, exit_code=exit_code), lines=True)  # one line: apply's stream ends with it
     sys.exit(exit_code)

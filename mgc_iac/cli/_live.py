@@ -25,9 +25,9 @@ from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
-from mgc_iac.engine.hooks import Hooks
-from mgc_iac.plan.model import Plan, StepAction
-from mgc_iac.render.filters import human_duration
+from mgc_iac.engine import Hooks
+from mgc_iac.plan import Plan, StepAction
+from mgc_iac.render import human_duration
 from mgc_iac.visible import visible_line
 
 COPY_STEPS = ("StartMigration", "StartSynchronization")
@@ -143,7 +143,7 @@ class LiveView(Hooks):
             elif status == "waiting":
                 row.state, row.needs = "waiting", visible_line(detail.get("needs") or "approval")
                 if detail.get("checks"):  # the gate's automated checks, as the summary shows them
-                    from mgc_iac.engine.schedule import checks_summary
+                    from mgc_iac.engine import checks_summary
 
                     row.needs += f"; checks: {visible_line(checks_summary(detail['checks']))}"
             elif status == "queued":

@@ -48,7 +48,7 @@ def format_option(holds: str, choices: tuple[str, ...] = ("text", "json"), lead:
 
 def emit(document: Mapping[str, Any], *, lines: bool = False) -> None:
     """One JSON document on stdout (one line in a JSON-lines stream)."""
-    from mgc_iac.render.documents import dumps
+    from mgc_iac.render import dumps
 
     click.echo(dumps(document, lines=lines))
 

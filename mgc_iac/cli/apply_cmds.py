@@ -16,13 +16,13 @@ import click
 
 from mgc_iac.cli._output import emit, format_option, print_diagnostics, use_color
 from mgc_iac.cli._pipeline import Duration, deadline, new_state_option
-from mgc_iac.engine.hooks import Hooks
+from mgc_iac.engine import Hooks
 from mgc_iac.visible import visible_line
 
 if TYPE_CHECKING:
     from mgc_iac.operations.apply import Applied
     from mgc_iac.operations.planning import Planned
-    from mgc_iac.plan.model import Plan
+    from mgc_iac.plan import Plan
 
 
 class _PrintHooks(Hooks):
@@ -108,7 +108,7 @@ class _JsonHooks(Hooks):
         self._lock = threading.Lock()  # one whole line at a time, whichever thread reports
 
     def _event(self, event: str, **fields: Any) -> None:
-        from mgc_iac.render.documents import apply_event
+        from mgc_iac.render import apply_event
 
         with self._lock:
             emit(apply_event(event, **fields), lines=True)
@@ -238,7 +238,7 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     with open_for_apply(target, stack_dir, new_state=new_state) as ws:
         applied = apply(ws, request, _JsonView(True) if fmt == "json" else _TerminalView(no_progress))
     if fmt == "json":
-        from mgc_iac.render.documents import apply_result
+        from mgc_iac.render import apply_result
 
         emit(apply_result(applied.stack, applied.result, nothing_to_apply=applied.nothing_to_apply,
                           environment=applied.environment, signatures_required=applied.signed), lines=True)
@@ -315,7 +315,7 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
         found = ops.status(ws)
     status, lock = found.report, found.lock
     if fmt == "json":
-        from mgc_iac.render.documents import status as status_document
+        from mgc_iac.render import status as status_document
 
         emit(status_document(status))
         return
@@ -351,7 +351,7 @@ def _moved(fmt: str):  # -> Callable[[Moved], None]
 
     def show(moved: Any) -> None:
         if fmt == "json":
-            from mgc_iac.render.documents import status_change
+            from mgc_iac.render import status_change
 
             emit(status_change(moved.server, moved.progress, moved.step, moved.state, moved.serial), lines=True)
         else:

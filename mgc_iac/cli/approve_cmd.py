@@ -97,7 +97,7 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
         with open_for_approve(stack, plan_file, writes_state=False) as ws:
             checked = check_file(ws, plan_file)
         if json_output():
-            from mgc_iac.render.documents import approval_check
+            from mgc_iac.render import approval_check
 
             emit(approval_check(checked.directory, checked.digest, checked.review))
             raise SystemExit(0 if checked.ok else 1)
@@ -133,7 +133,7 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
 
 
 def _document(done: Any, override_checks: bool) -> dict[str, Any]:  # done: operations.approve.Approved
-    from mgc_iac.render.documents import approval
+    from mgc_iac.render import approval
 
     return approval(done.approver, done.gates, done.digest, done.signed, done.written, done.still_waiting,
                     override_checks=override_checks, note=done.author_unknown, environment=done.environment,

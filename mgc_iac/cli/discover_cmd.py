@@ -30,7 +30,7 @@ def discover_cmd(stack: Path, write_to: Path | None, fmt: str) -> None:
         found = discover(ws, write_to)
         name = ws.name
     if fmt == "json":
-        from mgc_iac.render.documents import discovery
+        from mgc_iac.render import discovery
 
         emit(discovery(name, found.found, found.duplicates, found.written))
         raise SystemExit(1 if found.problems else 0)

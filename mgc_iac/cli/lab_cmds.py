@@ -106,7 +106,7 @@ def messages_cmd(state_dir: Path | None, fmt: str) -> None:
 
     found = messages(state_dir)
     if fmt == "json":
-        from mgc_iac.render.documents import lab_messages
+        from mgc_iac.render import lab_messages
 
         emit(lab_messages(found))
         return

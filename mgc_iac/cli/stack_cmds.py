@@ -34,7 +34,7 @@ def validate_cmd(stack: Path, refresh: bool, fmt: str) -> None:
     with Workspace.open(stack, refresh_facts=refresh) as ws:
         checked = validate(ws)
     if fmt == "json":
-        from mgc_iac.render.documents import validation
+        from mgc_iac.render import validation
 
         emit(validation(checked.stack, checked.diagnostics, checked.workflows, checked.sources))
         raise SystemExit(0 if checked.valid else 1)

@@ -53,7 +53,7 @@ def journal_cmd(stack: Path, limit: int, fmt: str) -> None:
         entries = journal(ws, limit)
         name = ws.name
     if fmt == "json":
-        from mgc_iac.render.documents import journal as journal_document
+        from mgc_iac.render import journal as journal_document
 
         emit(journal_document(name, entries))
         return

@@ -14,55 +14,35 @@ ListTasks/ListServers).
 The SDK is imported on first use of a service, never at import time of this package.
 """
 
-from mgc_iac.cloud._bss import BssClient, PriceQuery, PriceQuote
-from mgc_iac.cloud._cloud import Cloud
-from mgc_iac.cloud._ecs import EcsClient
-from mgc_iac.cloud._evs import EvsClient
-from mgc_iac.cloud._fleet import FleetReader, FleetTask
-from mgc_iac.cloud._kms import KmsClient
-from mgc_iac.cloud._lab import Fault, LabControl
-from mgc_iac.cloud._scope import CallScope, call_scope, current_scope
-from mgc_iac.cloud._settings import CloudSettings, RetryPolicy
-from mgc_iac.cloud._shared import LimiterPeer, Share, sharing_limits
-from mgc_iac.cloud._smn import SmnClient
-from mgc_iac.cloud._sms import SmsClient
-from mgc_iac.cloud._throttle import Pressure, limiters, observe, reset_limiters
-from mgc_iac.cloud._types import (
-    AttachedVolume,
-    Command,
-    ConsistencyResult,
-    Job,
-    KeyInfo,
-    Progress,
-    SecurityGroup,
-    SecurityGroupRule,
-    Server,
-    ServerRequest,
-    SourceDisk,
-    SourceFacts,
-    SourceServer,
-    SpeedLimit,
-    Subnet,
-    SubTask,
-    TargetDiskPlan,
-    Task,
-    TaskRequest,
-    Topic,
-    Volume,
-    VolumeRequest,
-    Vpc,
-    partitioned_disk,
-)
-from mgc_iac.cloud._vpc import VpcClient
+from __future__ import annotations
 
-__all__ = [
-    "Cloud", "CloudSettings", "RetryPolicy", "LabControl", "Fault",
-    "BssClient", "PriceQuery", "PriceQuote",
-    "EcsClient", "EvsClient", "KmsClient", "SmnClient", "SmsClient", "VpcClient",
-    "ServerRequest", "VolumeRequest", "Server", "Job", "Volume", "KeyInfo", "Topic", "Vpc", "Subnet",
-    "SecurityGroup", "SecurityGroupRule", "SourceFacts", "SourceServer", "SourceDisk", "Command", "TaskRequest", "Task",
-    "SubTask", "Progress", "SpeedLimit", "ConsistencyResult", "AttachedVolume", "TargetDiskPlan",
-    "partitioned_disk",
-    "FleetReader", "FleetTask", "CallScope", "call_scope", "current_scope", "Pressure", "limiters", "observe",
-    "reset_limiters", "LimiterPeer", "Share", "sharing_limits",
-]
+from mgc_iac._lazy import by_module, lazy_exports
+
+_EXPORTS = by_module({
+    "mgc_iac.cloud._bss": "BssClient PriceQuery PriceQuote",
+    "mgc_iac.cloud._cloud": "Cloud",
+    "mgc_iac.cloud._ecs": "EcsClient",
+    "mgc_iac.cloud._evs": "EvsClient",
+    "mgc_iac.cloud._fleet": "FleetReader FleetTask",
+    "mgc_iac.cloud._kms": "KmsClient",
+    "mgc_iac.cloud._lab": "Fault LabControl",
+    "mgc_iac.cloud._scope": "CallScope call_scope current_scope",
+    "mgc_iac.cloud._settings": "CloudSettings RetryPolicy",
+    "mgc_iac.cloud._shared": "LimiterPeer Share sharing_limits",
+    "mgc_iac.cloud._smn": "SmnClient",
+    "mgc_iac.cloud._sms": "SmsClient",
+    "mgc_iac.cloud._throttle": "Pressure limiters observe reset_limiters",
+    "mgc_iac.cloud._types": "AttachedVolume Command ConsistencyResult Job KeyInfo Progress SecurityGroup "
+                            "SecurityGroupRule Server ServerRequest SourceDisk SourceFacts SourceServer SpeedLimit "
+                            "SubTask Subnet TargetDiskPlan Task TaskRequest Topic Volume VolumeRequest Vpc "
+                            "partitioned_disk",
+    "mgc_iac.cloud._vpc": "VpcClient",
+    "mgc_iac.cloud.contract": "coverage declared problems",
+    "mgc_iac.cloud.endpoint": "LAB_CREDENTIALS LAB_RUNNING cloud_account cloud_config cloud_for default_lab_dir "
+                              "lab_seed provider_of running_lab settings_for sms_agent_domain",
+    "mgc_iac.cloud.lookups": "lookup lookup_scope",
+    "mgc_iac.cloud.wait": "WaitPolicy wait_until",
+})
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

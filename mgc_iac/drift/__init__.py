@@ -4,7 +4,14 @@
 compares it with the records, attribute by attribute. The planner decides what to do about each drift.
 """
 
-from mgc_iac.drift.compare import find_drift
-from mgc_iac.drift.live import LiveResources, read_live
+from __future__ import annotations
 
-__all__ = ["LiveResources", "find_drift", "read_live"]
+from mgc_iac._lazy import by_module, lazy_exports
+
+_EXPORTS = by_module({
+    "mgc_iac.drift.compare": "find_drift",
+    "mgc_iac.drift.live": "LiveResources read_live",
+})
+__all__ = sorted(_EXPORTS)
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

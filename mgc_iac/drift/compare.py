@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from mgc_iac.drift.live import LiveResources
-from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
-from mgc_iac.plan.model import Drift
-from mgc_iac.state.model import ResourceRecord, Snapshot
+from mgc_iac.graph import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
+from mgc_iac.plan import Drift
+from mgc_iac.state import ResourceRecord, Snapshot
 
 # TMS: tag keys starting with "_sys_" are system tags that the cloud sets itself, not the user
 SYSTEM_TAG_PREFIXES = ("_sys_", "__")

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
-from mgc_iac.state.model import Snapshot
+from mgc_iac.graph import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
+from mgc_iac.state import Snapshot
 
 
 @dataclass

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mgc_iac.plan.model import ServerChange, StepAction
+from mgc_iac.plan import ServerChange, StepAction
 from mgc_iac.state import SlotRequest, StateStore
 
 if TYPE_CHECKING:

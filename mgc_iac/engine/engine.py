@@ -52,9 +52,8 @@ from mgc_iac.engine.slots import StepSlot
 from mgc_iac.engine.steps import StepContext, StepOutcome, StepRunner
 from mgc_iac.engine.watchdog import DEFAULT_STALL_SECONDS, StepWatch
 from mgc_iac.errors import MgcIacError, StalePlanError
-from mgc_iac.plan.model import Action, Plan, ResourceChange, ServerChange, StepAction
-from mgc_iac.stack.models import ApprovalPolicy, Limits
-from mgc_iac.stack.windows import utc_now
+from mgc_iac.plan import Action, Plan, ResourceChange, ServerChange, StepAction
+from mgc_iac.stack import ApprovalPolicy, Limits, utc_now
 from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus, now
 
 _T = TypeVar("_T")
@@ -445,7 +444,7 @@ class Engine:
         record only when a verdict changed (so an override approval of the same failure stays bound to its
         digest); this apply's messages show the new results either way (_check_results)."""
         from mgc_iac.engine.schedule import checks_of, failed_checks, verdicts
-        from mgc_iac.graph.model import CHECKED_GATES
+        from mgc_iac.graph import CHECKED_GATES
 
         run = getattr(self.runner, "run_checks", None)
         checks = checks_of(self.plan.spec or {}, server.change.workflow)

@@ -14,8 +14,8 @@ from collections.abc import Iterable
 from mgc_iac.approvals import Approval, Policy, Refusal, check_requirements, settle, unverified_passes
 from mgc_iac.engine.result import Waiting
 from mgc_iac.errors import StateTamperedError
-from mgc_iac.plan.model import POLICY_GATE, Plan
-from mgc_iac.stack.models import ApprovalPolicy
+from mgc_iac.plan import POLICY_GATE, Plan
+from mgc_iac.stack import ApprovalPolicy
 from mgc_iac.state import AppliedRecord, Snapshot, StateStore
 
 

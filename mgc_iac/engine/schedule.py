@@ -15,12 +15,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mgc_iac.graph.model import WINDOWED_STEPS, StepKind
-from mgc_iac.plan.model import Plan, ServerChange, StepAction
-from mgc_iac.stack.models import CutoverWindow
-from mgc_iac.stack.waves import dependencies
-from mgc_iac.stack.windows import describe, next_opening, open_window
-from mgc_iac.state.model import StepRecord, StepStatus
+from mgc_iac.graph import WINDOWED_STEPS, StepKind
+from mgc_iac.plan import Plan, ServerChange, StepAction
+from mgc_iac.stack import CutoverWindow, dependencies, describe, next_opening, open_window
+from mgc_iac.state import StepRecord, StepStatus
 
 CUTOVER = StepKind.CUTOVER.value
 STARTED = (StepStatus.RUNNING, StepStatus.DONE, StepStatus.WAITING, StepStatus.FAILED)

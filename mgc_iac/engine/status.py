@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from mgc_iac.engine.schedule import Waves, blocked_reason, window_allows, window_of
-from mgc_iac.plan.model import Plan
-from mgc_iac.stack.windows import utc_now
-from mgc_iac.state.model import Snapshot, StepStatus
+from mgc_iac.plan import Plan
+from mgc_iac.stack import utc_now
+from mgc_iac.state import Snapshot, StepStatus
 
 FINISHED = (StepStatus.DONE, StepStatus.SKIPPED)
 

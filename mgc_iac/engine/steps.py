@@ -14,8 +14,8 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from mgc_iac.plan.model import ResourceChange, ServerChange
-from mgc_iac.state.model import ResourceRecord
+from mgc_iac.plan import ResourceChange, ServerChange
+from mgc_iac.state import ResourceRecord
 
 
 @dataclass

@@ -17,8 +17,7 @@ from mgc_iac.graph.model import (
     StepKind,
     WorkflowNode,
 )
-from mgc_iac.stack.models import Source, Stack, Workflow
-from mgc_iac.stack.selection import workflow_servers
+from mgc_iac.stack import Source, Stack, Workflow, workflow_servers
 
 # Estimates assume this per-server bandwidth when the workflow sets no limit (shown as "assumed").
 ASSUMED_UNLIMITED_MBPS = 100.0

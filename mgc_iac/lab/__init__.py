@@ -12,18 +12,17 @@ See README.md next to this file for the seed format, the control API and the lab
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from mgc_iac._lazy import by_module, lazy_exports
 
-from mgc_iac._lazy import lazy_exports
-
-_EXPORTS = {
-    "ensure_lab": "mgc_iac.lab.supervisor", "start_background": "mgc_iac.lab.supervisor",
-    "stop_background": "mgc_iac.lab.supervisor", "running": "mgc_iac.lab.supervisor",
-    "LabEndpoint": "mgc_iac.lab.process", "LabServer": "mgc_iac.lab.process",
-    "default_state_dir": "mgc_iac.lab.process",
-}
-__all__ = ["ensure_lab", "LabEndpoint", "LabServer", "start_background", "stop_background", "running",
-           "default_state_dir"]
-
+_EXPORTS = by_module({
+    "mgc_iac.lab.host_access": "SeedLabHosts",
+    "mgc_iac.lab.prices": "PriceError rate_product",
+    "mgc_iac.lab.process": "LabEndpoint LabServer default_state_dir endpoint_for",
+    "mgc_iac.lab.requirements": "require_lab_tools",
+    "mgc_iac.lab.seed": "load_seed",
+    "mgc_iac.lab.supervisor": "ensure_lab ensure_lab_hosts reset_stopped running start_background stop_background "
+                              "stop_lab_all",
+})
+__all__ = sorted(_EXPORTS)
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -18,7 +18,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mgc_iac.cloud.contract import problems
+from mgc_iac.cloud import problems
 
 PACKAGES = {"ecs": "huaweicloudsdkecs.v2.model", "evs": "huaweicloudsdkevs.v2.model",
             "kms": "huaweicloudsdkkms.v2.model", "smn": "huaweicloudsdksmn.v2.model",

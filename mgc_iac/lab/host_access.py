@@ -47,15 +47,14 @@ class SeedLabHosts:
             return False
         with self._guard:
             if self._instant is None:
-                from mgc_iac.cloud import LabControl
-                from mgc_iac.cloud.endpoint import settings_for
+                from mgc_iac.cloud import LabControl, settings_for
 
                 self._instant = bool(LabControl(settings_for(self._cloud_config())).settings()
                                      .get("instant_transfers"))
             return not self._instant
 
     def _lab_dir(self) -> Path:
-        from mgc_iac.cloud.endpoint import default_lab_dir
+        from mgc_iac.cloud import default_lab_dir
 
         return Path(self._cloud_config().get("lab_dir") or default_lab_dir())
 

@@ -264,8 +264,7 @@ def _route_names(calls: list[tuple[ClientCall, dict[str, Any]]]) -> dict[tuple[s
 
 def check(documented: dict[str, str] | None = None) -> list[Row]:
     """Run the scenario against a fresh lab and compare every client operation with the SDK."""
-    from mgc_iac.cloud import Cloud
-    from mgc_iac.cloud.contract import coverage, declared, problems
+    from mgc_iac.cloud import Cloud, coverage, declared, problems
     from mgc_iac.lab.contract import SHARED_ROUTES
     from mgc_iac.lab.parity_allowlist import ALLOWED
     from mgc_iac.lab.testing import running_lab

@@ -18,7 +18,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from mgc_iac.cloud.endpoint import LAB_CREDENTIALS, LAB_RUNNING, default_lab_dir
+from mgc_iac.cloud import LAB_CREDENTIALS, LAB_RUNNING, default_lab_dir
 from mgc_iac.errors import ConfigError
 from mgc_iac.lab.context import LabContext
 from mgc_iac.lab.seed import Seed, load_seed

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac._pids import pid_alive
-from mgc_iac.cloud.endpoint import LAB_RUNNING
+from mgc_iac.cloud import LAB_RUNNING
 from mgc_iac.errors import ConfigError
 from mgc_iac.lab.process import HOST, LabEndpoint, credentials, default_state_dir, endpoint_for, open_context
 

@@ -26,7 +26,7 @@ from mgc_iac.operations.workspace import STATE_WRITE, Workspace
 
 if TYPE_CHECKING:
     from mgc_iac.approvals import Environment
-    from mgc_iac.plan.model import Plan
+    from mgc_iac.plan import Plan
 
 
 class ApplyView(Protocol):
@@ -102,17 +102,17 @@ def apply(ws: Workspace, request: ApplyRequest, view: ApplyView) -> Applied:
         if proposed.provenance.signature:
             _record_plan_signature(ws, plan, proposed.provenance.signature, view)
     else:
-        from mgc_iac.plan.planfile import plan_digest
+        from mgc_iac.plan import plan_digest
 
         planned = ws.plan(refresh_resources=request.refresh)
         plan = planned.plan
         digest = plan_digest(plan)
         if request.continue_only:
-            from mgc_iac.plan.reviewed import check_continues
+            from mgc_iac.plan import check_continues
 
             check_continues(plan, ws.store.last_applied(plan.stack))
         if request.reviewed_plan is not None:
-            from mgc_iac.plan.reviewed import check_reviewed
+            from mgc_iac.plan import check_reviewed
 
             view.reviewed(check_reviewed(plan, digest, request.reviewed_plan))
         view.planned(planned, digest)
@@ -134,8 +134,7 @@ def apply(ws: Workspace, request: ApplyRequest, view: ApplyView) -> Applied:
 
 def _record_plan_signature(ws: Workspace, plan: Plan, signature: str, view: ApplyView) -> None:
     """A signed plan file names its author: verified here (ignored when it does not verify) and recorded."""
-    from mgc_iac.approvals import plan_message
-    from mgc_iac.approvals.sshsig import PLAN_NAMESPACE
+    from mgc_iac.approvals import PLAN_NAMESPACE, plan_message
     from mgc_iac.errors import ApprovalError, ConfigError
 
     trust = ws.trust
@@ -154,7 +153,7 @@ def _replanner(ws: Workspace) -> Callable[[], str]:
     which is what approvals bind to."""
 
     def digest() -> str:
-        from mgc_iac.plan.planfile import plan_digest
+        from mgc_iac.plan import plan_digest
 
         return plan_digest(ws.plan(with_facts=False).plan)
 

@@ -79,9 +79,8 @@ class _Current:
 
 
 def _current(ws: Workspace, plan_file: Path | None) -> _Current:
-    from mgc_iac.approvals.environment import policy_of
-    from mgc_iac.plan.model import POLICY_GATE
-    from mgc_iac.plan.planfile import plan_digest
+    from mgc_iac.approvals import policy_of
+    from mgc_iac.plan import POLICY_GATE, plan_digest
     from mgc_iac.state import StepStatus
 
     if plan_file is not None:
@@ -109,8 +108,7 @@ def _current(ws: Workspace, plan_file: Path | None) -> _Current:
 def approve(ws: Workspace, request: ApproveRequest) -> Approved:
     """Approve gates of the stack that wait, for the current plan's digest, in this state backend and cloud account."""
     from mgc_iac.approvals import OVERRIDE_CHECKS, ApprovalsFile, check_approval, check_requirements, combine
-    from mgc_iac.state import ApprovalRecord
-    from mgc_iac.state.holder import now
+    from mgc_iac.state import ApprovalRecord, now
 
     current = _current(ws, request.plan_file)
     plan, digest, trust, policy, waiting = current.plan, current.digest, current.trust, current.policy, current.waiting
@@ -151,7 +149,7 @@ def approve(ws: Workspace, request: ApproveRequest) -> Approved:
                               rejected=rejected)
     note = None
     if not policy.allow_plan_author and not authors:
-        from mgc_iac.approvals.requirements import author_unknown_note
+        from mgc_iac.approvals import author_unknown_note
 
         note = author_unknown_note()
     return Approved(approver, chosen, digest, bool(signature), written, list(left), note)
@@ -173,8 +171,7 @@ class FileChecked:
 def check_file(ws: Workspace, plan_file: Path | None = None) -> FileChecked:
     """Sign nothing: verify every entry of the stack's approvals.yaml as apply will (signer in the policy in force,
     this environment, the current plan) and say what passes (an approvals pull request's job)."""
-    from mgc_iac.approvals import combine
-    from mgc_iac.approvals.review import review_file
+    from mgc_iac.approvals import combine, review_file
 
     current = _current(ws, plan_file)
     file = ws.approvals_file
@@ -200,9 +197,8 @@ def check_offline(request: OfflineApproval) -> None:
 def approve_offline(ws: Workspace, request: OfflineApproval) -> Approved:
     """Sign for the digest and environment apply printed, without the state backend (a reviewer in a PR): the
     entry goes to approvals.yaml, and apply checks what approve cannot see here (the gates wait, the author)."""
-    from mgc_iac.approvals import OVERRIDE_CHECKS, Environment
-    from mgc_iac.approvals.environment import allowed_signers_path, policy_of
-    from mgc_iac.cloud.endpoint import provider_of
+    from mgc_iac.approvals import OVERRIDE_CHECKS, Environment, allowed_signers_path, policy_of
+    from mgc_iac.cloud import provider_of
 
     check_offline(request)
     spec, directory = ws.spec, ws.directory
@@ -218,8 +214,7 @@ def approve_offline(ws: Workspace, request: OfflineApproval) -> Approved:
 
 def _sign(trust: Any, digest: str, gates: list[str], key_file: Path, name: str | None) -> tuple[str, str]:
     """(principal, armored signature) of `key_file` over the gates, the digest and the trust's environment."""
-    from mgc_iac.approvals import approval_message
-    from mgc_iac.approvals.sshsig import APPROVAL_NAMESPACE, sign
+    from mgc_iac.approvals import APPROVAL_NAMESPACE, approval_message, sign
 
     if trust.allowed_signers is None:
         raise ApprovalError("the stack names no allowed_signers file: add `approvals: {allowed_signers: "

@@ -28,7 +28,7 @@ class Discovered:
 def discover_sources(spec: dict[str, Any], hosts: Any = None, *, concurrency: int = 16) -> list[Discovered]:
     """Gather facts from every reachable source (bounded concurrency); unreachable ones carry the error.
     `hosts`: how sources are reached (the workspace's MigrationHosts; default: their `ssh:` blocks only)."""
-    from mgc_iac.ssh.hosts import MigrationHosts
+    from mgc_iac.ssh import MigrationHosts
 
     return asyncio.run(_discover(spec, hosts or MigrationHosts(spec), concurrency))
 

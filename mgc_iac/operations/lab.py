@@ -24,7 +24,7 @@ KINDS = ("servers", "volumes", "tasks", "sources", "keys", "topics", "messages")
 
 def lab_dir(given: Path | None = None) -> Path:
     """The lab's state directory: `given`, else $MGC_IAC_LAB_DIR, else ~/.mgc-iac/lab."""
-    from mgc_iac.cloud.endpoint import default_lab_dir
+    from mgc_iac.cloud import default_lab_dir
 
     return given or default_lab_dir()
 
@@ -32,7 +32,7 @@ def lab_dir(given: Path | None = None) -> Path:
 def check_tools() -> None:
     """The machine's programs the lab's SSH hosts run (bubblewrap, rsync, ssh, sftp-server, curl, python3): a
     ConfigError naming each missing one and its package."""
-    from mgc_iac.lab.requirements import require_lab_tools
+    from mgc_iac.lab import require_lab_tools
 
     require_lab_tools()
 
@@ -46,7 +46,7 @@ class LabUp:
 
 def up(state_dir: Path | None = None, seed: Path | None = None, port: int = 0) -> LabUp:
     """The lab of `state_dir`, started in the background when none runs (seeded from `seed`)."""
-    from mgc_iac.lab.supervisor import ensure_lab, running
+    from mgc_iac.lab import ensure_lab, running
 
     where = lab_dir(state_dir)
     was_running = running(where) is not None
@@ -62,7 +62,7 @@ class LabDown:
 
 def down(state_dir: Path | None = None) -> LabDown:
     """Stop the lab's SSH hosts, then the lab (their state stays on disk for the next `lab up` or apply)."""
-    from mgc_iac.lab.supervisor import stop_lab_all
+    from mgc_iac.lab import stop_lab_all
 
     where = lab_dir(state_dir)
     hosts, lab = stop_lab_all(where)
@@ -71,8 +71,7 @@ def down(state_dir: Path | None = None) -> LabDown:
 
 def _running(state_dir: Path) -> tuple[CloudSettings, dict[str, Any]]:
     """The signed-client settings of the lab running from `state_dir`, and its {pid, port, url}."""
-    from mgc_iac.lab.process import endpoint_for
-    from mgc_iac.lab.supervisor import running
+    from mgc_iac.lab import endpoint_for, running
 
     info = running(state_dir)
     if info is None:
@@ -109,7 +108,7 @@ def messages(state_dir: Path | None = None) -> list[dict[str, Any]]:
 
 def check_resettable(state_dir: Path | None = None) -> Path:
     """The lab directory to reset: a running lab, or a stopped one's state on disk (else LabNotRunningError)."""
-    from mgc_iac.lab.supervisor import running
+    from mgc_iac.lab import running
 
     where = lab_dir(state_dir)
     if running(where) is None and not (where / "lab.db").is_file():
@@ -120,7 +119,7 @@ def check_resettable(state_dir: Path | None = None) -> Path:
 def reset(state_dir: Path | None = None) -> bool:
     """Forget every server, volume, source, task and message; load the seed again. True: the running lab was reset;
     False: it was not running and its state on disk was reset."""
-    from mgc_iac.lab.supervisor import reset_stopped, running
+    from mgc_iac.lab import reset_stopped, running
 
     where = lab_dir(state_dir)
     if running(where) is None:

@@ -19,7 +19,7 @@ from mgc_iac.operations.workspace import STATE_READ, Workspace, stack_dir_of
 
 if TYPE_CHECKING:
     from mgc_iac.diagnostics import Diagnostic
-    from mgc_iac.plan.model import Plan
+    from mgc_iac.plan import Plan
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,7 @@ def open_for_plan(stack: Path, request: PlanRequest) -> Workspace:
 
 def plan(ws: Workspace, request: PlanRequest) -> PlanMade:
     """The plan of the workspace's stack now (SpecError when a rule fails), signed and saved when asked."""
-    from mgc_iac.plan.planfile import plan_to_dict, write_plan
+    from mgc_iac.plan import plan_to_dict, write_plan
 
     planned = ws.plan(refresh_resources=request.refresh)
     made = planned.plan
@@ -84,8 +84,7 @@ def plan(ws: Workspace, request: PlanRequest) -> PlanMade:
 def _signed(ws: Workspace, plan: Plan, key: Path) -> Plan:
     """The plan with its author's signature (over stack, spec digest and environment), in the plan only: plan
     never writes the state; `apply FILE` verifies the signature and records the author."""
-    from mgc_iac.approvals import plan_message
-    from mgc_iac.approvals.sshsig import PLAN_NAMESPACE, sign
+    from mgc_iac.approvals import PLAN_NAMESPACE, plan_message, sign
 
     trust = ws.trust
     if trust.allowed_signers is None:
@@ -104,7 +103,7 @@ class Shown:
 
 def show(plan_file: Path) -> Shown:
     """A saved plan (refused if it was edited or has an unknown format_version)."""
-    from mgc_iac.plan.planfile import read_plan
+    from mgc_iac.plan import read_plan
 
     saved, digest = read_plan(plan_file)
     return Shown(saved, digest)
@@ -113,7 +112,7 @@ def show(plan_file: Path) -> Shown:
 def pr_comment(plan_file: Path, limit: int = 65_536, full_plan: str = "the job's artifacts") -> str:
     """A saved plan as one PR/MR comment body (markdown, per-workflow detail collapsed, under `limit` characters);
     its first line is a marker naming the stack, so a pipeline can find and edit its earlier comment."""
-    from mgc_iac.render.comment import pr_comment as comment
+    from mgc_iac.render import pr_comment as comment
 
     shown = show(plan_file)
     return comment(shown.plan, shown.digest, limit, full_plan)

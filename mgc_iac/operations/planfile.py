@@ -11,7 +11,7 @@ from mgc_iac.operations.planning import Planned
 
 if TYPE_CHECKING:
     from mgc_iac.operations.workspace import Workspace
-    from mgc_iac.plan.model import Plan
+    from mgc_iac.plan import Plan
 
 
 def is_plan_file(path: Path) -> bool:
@@ -20,7 +20,7 @@ def is_plan_file(path: Path) -> bool:
 
 def read_proposal(plan_file: Path) -> tuple[Plan, str]:
     """(the plan in the file, its digest); refused when the file was edited or is of an unknown format."""
-    from mgc_iac.plan.planfile import read_plan
+    from mgc_iac.plan import read_plan
 
     return read_plan(plan_file)
 
@@ -41,8 +41,7 @@ def verify_plan_file(ws: Workspace, plan_file: Path, *, refresh: bool = True) ->
     fresh plan reads the recorded resources from the cloud too, so drift since the file was made refuses it
     (its repairs are resource changes, which are digested). A refreshed plan file is compared with a plan made
     with live facts: open the workspace with refresh_facts=proposed.refreshed."""
-    from mgc_iac.plan.compare import differences
-    from mgc_iac.plan.planfile import plan_to_dict, read_plan_body
+    from mgc_iac.plan import differences, plan_to_dict, read_plan_body
 
     proposed, proposed_digest = read_proposal(plan_file)
     body = read_plan_body(plan_file)

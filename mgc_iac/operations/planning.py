@@ -11,8 +11,7 @@ from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostics
 from mgc_iac.errors import MgcIacError, SpecError, StateError
 from mgc_iac.graph import Graph, build_graph
-from mgc_iac.plan.model import Plan, Provenance
-from mgc_iac.plan.planner import make_plan
+from mgc_iac.plan import Plan, Provenance, make_plan
 from mgc_iac.stack import LiveFacts, LoadedStack, check_stack, load_stack
 from mgc_iac.state import (
     Snapshot,
@@ -73,9 +72,9 @@ def check_loaded(loaded: LoadedStack, *, facts: LiveFacts | None = None, store: 
                 other_macs = owned.macs_elsewhere(name)
             finally:
                 owned.close()
-    from mgc_iac.stack.known_keys import known_keys
+    from mgc_iac.stack import load_known_keys
 
-    known = known_keys(loaded.directory, loaded.stack.cloud.provider, path, name)
+    known = load_known_keys(loaded.directory, loaded.stack.cloud.provider, path, name)
     with gc_paused():  # the rules walk every server and allocate no cycles: no collector passes over the stack
         diagnostics = check_stack(loaded, facts, other_macs, known)
     if unreachable:
@@ -150,7 +149,7 @@ def with_policy(plan: Plan, recorded: dict | None, directory: Path, trusted_ref:
     import os
     from dataclasses import replace
 
-    from mgc_iac.approvals.policy import compare, spec_policy, strictest, trusted_base
+    from mgc_iac.approvals import compare, spec_policy, strictest, trusted_base
 
     proposed = spec_policy(plan.spec, directory)
     base = trusted_base(recorded, directory, trusted_ref or os.environ.get("MGC_IAC_TRUSTED_REF") or None)
@@ -170,7 +169,7 @@ def trust_for(stack: str, spec: dict, stack_dir: Path | None, store: StateStore,
     `trusted_ref`, else MGC_IAC_TRUSTED_REF)."""
     import os
 
-    from mgc_iac.approvals.environment import trust_for as trust_given
+    from mgc_iac.approvals import trust_for as trust_given
 
     recorded = store.last_applied(stack)
     return trust_given(stack, spec, stack_dir, environment_id=store.environment_id(), account=account,
@@ -181,7 +180,7 @@ def trust_for(stack: str, spec: dict, stack_dir: Path | None, store: StateStore,
 def _trust_offline(plan: Plan, directory: Path, store: StateStore, trusted_ref: str | None = None):  # -> Trust
     """The Trust of a plan made from a path: the cloud account read without starting anything (a lab that does
     not run: a ConfigError, and the plan then says the gates wait)."""
-    from mgc_iac.cloud.endpoint import cloud_account, cloud_config, default_lab_dir, provider_of
+    from mgc_iac.cloud import cloud_account, cloud_config, default_lab_dir, provider_of
 
     lab_dir = default_lab_dir() if provider_of(plan.spec) == "lab" else None
     account = cloud_account(cloud_config(plan.spec, lab_dir=lab_dir))
@@ -193,10 +192,8 @@ def with_approved(planned: Planned, snapshot: Snapshot, store: StateStore, trust
     next apply; `trust()` is asked only when there are gates and approvals to check."""
     from dataclasses import replace
 
-    from mgc_iac.approvals import approvals_path, combine, load_approvals_file
-    from mgc_iac.approvals.environment import policy_of
-    from mgc_iac.approvals.status import approved_gates
-    from mgc_iac.plan.planfile import plan_digest
+    from mgc_iac.approvals import approvals_path, approved_gates, combine, load_approvals_file, policy_of
+    from mgc_iac.plan import plan_digest
     from mgc_iac.state import StepStatus
 
     plan, directory = planned.plan, planned.checked.loaded.directory

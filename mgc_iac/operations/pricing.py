@@ -21,8 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from mgc_iac.plan.cost import HOURS_PER_MONTH, Cost, PriceKey, price_keys, priced, server_costs, unknown
-from mgc_iac.plan.model import Plan
+from mgc_iac.plan import HOURS_PER_MONTH, Cost, Plan, PriceKey, price_keys, priced, server_costs, unknown
 
 PRICE_TIMEOUT_SECONDS = 10.0      # the whole inquiry; the plan goes on without prices after it
 CONNECT_TIMEOUT, READ_TIMEOUT = 3.0, 5.0
@@ -86,7 +85,7 @@ def _cost(spec: dict[str, Any], stack_dir: Path | None, servers: list, keys: lis
 
 def _running_lab_cloud() -> Any:
     """A Cloud on the lab running from $MGC_IAC_LAB_DIR, or None: a plain plan never starts one."""
-    from mgc_iac.cloud.endpoint import default_lab_dir, running_lab
+    from mgc_iac.cloud import default_lab_dir, running_lab
 
     lab_dir = default_lab_dir()
     if running_lab(lab_dir) is None:  # no lab runs there: the lab's machinery is not even imported
@@ -95,8 +94,7 @@ def _running_lab_cloud() -> Any:
 
     if running(lab_dir) is None:  # lab.json of a lab that is gone
         return None
-    from mgc_iac.cloud import Cloud
-    from mgc_iac.cloud.endpoint import settings_for
+    from mgc_iac.cloud import Cloud, settings_for
 
     return Cloud(_quick(settings_for({"provider": "lab", "lab_dir": str(lab_dir)})))
 
@@ -122,8 +120,7 @@ def _quick(settings: Any) -> Any:
 def _from_seed(stack_dir: Path | None, servers: list, keys: list[PriceKey]) -> Cost:
     """An offline plan of a lab stack: the seed's price list, rated as the lab's BSS rates it."""
     from mgc_iac.errors import ConfigError
-    from mgc_iac.lab.prices import PriceError, rate_product
-    from mgc_iac.lab.seed import load_seed
+    from mgc_iac.lab import PriceError, load_seed, rate_product
 
     path = stack_dir / LAB_SEED if stack_dir is not None else None
     if path is None or not path.is_file():

@@ -11,13 +11,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mgc_iac.pulumi.program import Declared
+    from mgc_iac.pulumi import Declared
 
 
 def init_project(directory: Path) -> list[Path]:
     """`mgc-iac pulumi init`: Pulumi.yaml and pulumi_program/ written into `directory`, naming this mgc-iac's
     virtualenv (Pulumi runs the program and the providers with it); the files written."""
-    from mgc_iac.pulumi.project import current_virtualenv, write_project
+    from mgc_iac.pulumi import current_virtualenv, write_project
 
     return list(write_project(directory, current_virtualenv()))
 
@@ -29,7 +29,7 @@ def declare(stack_dir: Path | str) -> Declared:
     from mgc_iac.errors import SpecError
     from mgc_iac.graph import build_graph
     from mgc_iac.operations.workspace import Workspace
-    from mgc_iac.pulumi.program import TargetServer, declare_graph
+    from mgc_iac.pulumi import TargetServer, declare_graph
 
     with Workspace.open(Path(stack_dir)) as ws:
         assert ws.checked is not None
@@ -52,7 +52,7 @@ def run(project_root: Path) -> Declared:
     import pulumi
 
     from mgc_iac.errors import MgcIacError, SpecError
-    from mgc_iac.pulumi.program import stack_dir_from_config
+    from mgc_iac.pulumi import stack_dir_from_config
 
     try:
         return declare(stack_dir_from_config(project_root))

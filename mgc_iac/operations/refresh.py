@@ -11,10 +11,16 @@ from __future__ import annotations
 from ipaddress import IPv4Network
 
 from mgc_iac.errors import CloudNotFoundError
-from mgc_iac.stack.facts import KeyFacts, LiveFacts, NetworkFacts, SecurityGroupFacts, SourceLiveFacts
-from mgc_iac.stack.loader import LoadedStack
-from mgc_iac.stack.rules import required_ingress
-from mgc_iac.stack.selection import workflow_servers
+from mgc_iac.stack import (
+    KeyFacts,
+    LiveFacts,
+    LoadedStack,
+    NetworkFacts,
+    SecurityGroupFacts,
+    SourceLiveFacts,
+    required_ingress,
+    workflow_servers,
+)
 
 
 def gather_facts(loaded: LoadedStack, cloud, hosts=None, *, sources: bool = True) -> LiveFacts:

@@ -30,12 +30,12 @@ def open_for_repair(stack: Path, operation: str) -> Workspace:
 
 def retry(ws: Workspace, server: str, *, full: bool = False) -> Rewound:
     """Retry `server`'s failed step; `full`: delete its SMS task and start again from StartUpAgent."""
-    from mgc_iac.engine.rewind import full_retry, full_retry_target
-    from mgc_iac.engine.rewind import retry as rewind
+    from mgc_iac.engine import full_retry, full_retry_target
+    from mgc_iac.engine import retry as rewind
 
     if not full:
         return Rewound(server, rewind(ws.store, ws.name, server))
-    from mgc_iac.providers.migration_task import delete_task, poll_interval
+    from mgc_iac.providers import delete_task, poll_interval
 
     task = full_retry_target(ws.store, ws.name, server)
     deleted = False
@@ -47,7 +47,7 @@ def retry(ws: Workspace, server: str, *, full: bool = False) -> Rewound:
 
 def resync(ws: Workspace, server: str) -> Rewound:
     """Run `server`'s incremental synchronization again (while it waits at BusinessValidation)."""
-    from mgc_iac.engine.rewind import resync as rewind
+    from mgc_iac.engine import resync as rewind
 
     return Rewound(server, rewind(ws.store, ws.name, server))
 
@@ -60,7 +60,7 @@ class Unlocked:
 def unlock(ws: Workspace, lock_id: str | None = None) -> Unlocked:
     """Remove the stack's lock left by a process that is gone. Refused while the holder runs on this host, or when
     another host took it recently (24 h), unless `lock_id` names it (`--force LOCK_ID`)."""
-    from mgc_iac.state.locks import why_held
+    from mgc_iac.state import why_held
 
     store, name = ws.store, ws.name
     lock = store.lock_info(name)

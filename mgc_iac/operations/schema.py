@@ -12,10 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from mgc_iac.approvals.model import ApprovalsFile
+from mgc_iac.approvals import ApprovalsFile
 from mgc_iac.data import schemas_dir
-from mgc_iac.plan.schema_model import PlanFile
-from mgc_iac.stack.models import Stack
+from mgc_iac.plan import PlanFile
+from mgc_iac.stack import Stack
 
 SCHEMAS: dict[str, type[BaseModel]] = {"stack": Stack, "stack-part": Stack, "plan": PlanFile,
                                        "approvals": ApprovalsFile}

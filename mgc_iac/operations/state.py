@@ -25,14 +25,14 @@ class Exported:
 def export_cloud_config(spec: dict[str, Any]) -> dict[str, Any]:
     """The non-secret cloud config recorded in the deployment, without starting a lab: a lab is named by its state
     directory only (no URL, which changes when the lab restarts); a provider finds the lab running there."""
-    from mgc_iac.cloud.endpoint import cloud_config, default_lab_dir, provider_of
+    from mgc_iac.cloud import cloud_config, default_lab_dir, provider_of
 
     return cloud_config(spec, lab_dir=default_lab_dir() if provider_of(spec) == "lab" else None)
 
 
 def export(ws: Workspace, *, project: str = "mgc-iac", pulumi_stack: str | None = None) -> Exported:
     """The stack's recorded resources (ids, inputs, outputs, dependencies) as a Pulumi deployment (version 3)."""
-    from mgc_iac.pulumi.export import ExportOptions, to_deployment
+    from mgc_iac.pulumi import ExportOptions, to_deployment
 
     snapshot = ws.store.snapshot(ws.name)
     options = ExportOptions(project=project, pulumi_stack=pulumi_stack, cloud=export_cloud_config(ws.spec),
@@ -53,9 +53,8 @@ def migrate(ws: Workspace, destination: str, *, all_stacks: bool = False) -> Mig
     """Copy the stack's state (or every stack of its backend) to `destination` (a postgresql:// URL or a SQLite
     file), then check the copy record by record and by a re-plan that must equal the one against the original."""
     from mgc_iac.operations.planning import check_loaded, plan_checked
-    from mgc_iac.plan.planfile import plan_digest
-    from mgc_iac.state import is_url, open_store
-    from mgc_iac.state.migrate import copy_stacks, differences
+    from mgc_iac.plan import plan_digest
+    from mgc_iac.state import copy_stacks, differences, is_url, open_store
 
     source, name = ws.store, ws.name
     target = open_store(destination if is_url(destination) else Path(destination).expanduser())

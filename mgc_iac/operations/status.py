@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from mgc_iac.engine.status import stack_status
+from mgc_iac.engine import stack_status
 from mgc_iac.operations.workspace import Workspace
 from mgc_iac.state import JournalEntry, LockInfo
 

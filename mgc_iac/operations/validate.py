@@ -36,7 +36,7 @@ def validate(ws: Workspace) -> Validated:
 def init(directory: Path, name: str | None = None, project: str = "my-migration") -> list[Path]:
     """Scaffold a stack in an empty (or new) `directory` that validates; the files written."""
     from mgc_iac.errors import UserError
-    from mgc_iac.stack.scaffold import scaffold_stack
+    from mgc_iac.stack import scaffold_stack
 
     if directory.exists() and any(directory.iterdir()):
         raise UserError(f"{directory} is not empty; choose a new directory")

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac.approvals import ApprovalsFile, Trust
-from mgc_iac.cloud import Cloud
-from mgc_iac.cloud.endpoint import cloud_account, cloud_config, cloud_for, default_lab_dir, lab_seed, provider_of
+from mgc_iac.cloud import Cloud, cloud_account, cloud_config, cloud_for, default_lab_dir, lab_seed, provider_of
 from mgc_iac.errors import StateError
 from mgc_iac.operations.planning import (
     Checked,
@@ -35,7 +34,7 @@ from mgc_iac.operations.planning import (
     trust_for,
     with_approved,
 )
-from mgc_iac.ssh.hosts import MigrationHosts
+from mgc_iac.ssh import MigrationHosts
 from mgc_iac.stack import LiveFacts, LoadedStack, load_stack
 from mgc_iac.state import Snapshot, StateStore, is_url, open_for_writing, open_store, require_state
 
@@ -46,7 +45,7 @@ STATE_WRITE = "write"  # a writer's store (apply, approve, retry ...): in CI an 
 def lab_cloud_config(spec: dict[str, Any], stack_dir: Path | None) -> dict[str, Any]:
     """The cloud config of a lab stack: the lab of $MGC_IAC_LAB_DIR (default ~/.mgc-iac/lab), found running or
     started in the background from the stack's lab-seed.yaml."""
-    from mgc_iac.lab.supervisor import ensure_lab
+    from mgc_iac.lab import ensure_lab
 
     lab_dir = default_lab_dir()
     return cloud_config(spec, ensure_lab(lab_dir, lab_seed(stack_dir)), lab_dir)
@@ -202,8 +201,7 @@ class Workspace:
         seed = lab_seed(self.directory) if provider_of(self.spec) == "lab" else None
         if seed is None:
             return MigrationHosts(self.spec)
-        from mgc_iac.lab.host_access import SeedLabHosts
-        from mgc_iac.lab.supervisor import ensure_lab_hosts
+        from mgc_iac.lab import SeedLabHosts, ensure_lab_hosts
 
         return MigrationHosts(self.spec, SeedLabHosts(seed, lambda: self.cloud_config, start=ensure_lab_hosts))
 
@@ -227,7 +225,7 @@ class Workspace:
         """The live facts the rules need (cloud and sources); `remember`: the KMS keys seen are kept beside the
         state for later offline checks (validate, apply; never plan, which writes nothing)."""
         from mgc_iac.operations.refresh import gather_facts
-        from mgc_iac.stack.known_keys import remember_keys
+        from mgc_iac.stack import remember_keys
 
         facts = gather_facts(self.loaded, self.cloud, self.hosts)
         if remember:

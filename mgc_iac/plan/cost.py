@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from mgc_iac.graph.kinds import EIP_BANDWIDTH_MBPS, MIGRATION_TASK, TARGET_SERVER
+from mgc_iac.graph import EIP_BANDWIDTH_MBPS, MIGRATION_TASK, TARGET_SERVER
 
 if TYPE_CHECKING:
     from mgc_iac.plan.model import Plan

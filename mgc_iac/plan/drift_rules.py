@@ -16,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mgc_iac.graph.kinds import MIGRATION_TASK, TARGET_SERVER, replace_reasons
+from mgc_iac.graph import MIGRATION_TASK, TARGET_SERVER, replace_reasons
 from mgc_iac.plan.model import Action, Drift, ResourceChange
-from mgc_iac.state.model import ResourceRecord
+from mgc_iac.state import ResourceRecord
 
 FORGET_HINT = "remove the server from its workflow in the spec to stop managing it (the plan then forgets it)"
 

@@ -13,8 +13,7 @@ from typing import Any
 from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.errors import DriftRefusedError, PlanRefusedError
-from mgc_iac.graph.kinds import MIGRATION_TASK, TARGET_SERVER, replace_reasons
-from mgc_iac.graph.model import MANUAL_STEPS, Graph, ServerNode, StepKind
+from mgc_iac.graph import MANUAL_STEPS, MIGRATION_TASK, TARGET_SERVER, Graph, ServerNode, StepKind, replace_reasons
 from mgc_iac.plan.drift_rules import repair_drift
 from mgc_iac.plan.model import (
     Action,
@@ -26,7 +25,7 @@ from mgc_iac.plan.model import (
     StepAction,
     StepChange,
 )
-from mgc_iac.state.model import ResourceRecord, Snapshot, StepStatus, canonical_json
+from mgc_iac.state import ResourceRecord, Snapshot, StepStatus, canonical_json
 
 CUTOVER = StepKind.CUTOVER.value
 RESTART_FROM = {TARGET_SERVER: 0, MIGRATION_TASK: 1}  # index in the step template

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mgc_iac.errors import PlanFileError
 from mgc_iac.plan.model import Plan
-from mgc_iac.state.model import AppliedRecord
+from mgc_iac.state import AppliedRecord
 
 
 def check_reviewed(fresh: Plan, fresh_digest: str, reviewed_file: Path) -> str:

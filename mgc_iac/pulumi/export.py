@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
-from mgc_iac.state.model import ResourceRecord, Snapshot
+from mgc_iac.graph import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
+from mgc_iac.state import ResourceRecord, Snapshot
 
 DEPLOYMENT_VERSION = 3
 PULUMI_SDK_FALLBACK = "3.272.0"
@@ -59,7 +59,7 @@ def _serialized_providers() -> dict[str, str]:
 
 def to_deployment(snapshot: Snapshot, options: ExportOptions | None = None) -> dict[str, Any]:
     """The Pulumi deployment of `snapshot`: {"version": 3, "deployment": {"manifest", "resources"}}."""
-    from mgc_iac.engine.runners.cloud import CloudSteps
+    from mgc_iac.engine import CloudSteps
     from mgc_iac.pulumi.program import type_token
 
     opts = options or ExportOptions()

@@ -23,9 +23,8 @@ from typing import Any
 import pulumi
 import pulumi.dynamic
 
-from mgc_iac.engine.runners.cloud import CloudSteps
-from mgc_iac.graph import DesiredResource, Graph
-from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, REPLACE_ON, TARGET_SERVER
+from mgc_iac.engine import CloudSteps
+from mgc_iac.graph import MIGRATION_TASK, NOTIFICATION, REPLACE_ON, TARGET_SERVER, DesiredResource, Graph
 
 PROJECT = "mgc-iac"
 STACK_CONFIG_KEY = "stack"  # `pulumi config set mgc-iac:stack stacks/demo`

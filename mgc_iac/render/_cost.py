@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
-from mgc_iac.plan.cost import CostPart, CostSums, ServerCost
+from mgc_iac.plan import CostPart, CostSums, ServerCost
 
 MARKDOWN_SERVERS = 50  # per-server cost rows in a PR comment; `show --format json` lists every one
 _CENT = Decimal("0.01")

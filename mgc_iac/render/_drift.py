@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mgc_iac.plan.model import Drift
+from mgc_iac.plan import Drift
 
 _EXISTS = {True: "exists", False: "deleted"}
 

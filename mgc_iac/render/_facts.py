@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
-from mgc_iac.plan.model import Action, ResourceChange
-from mgc_iac.stack.models import ApprovalPolicy
+from mgc_iac.graph import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
+from mgc_iac.plan import Action, ResourceChange
+from mgc_iac.stack import ApprovalPolicy
 
 Piece = tuple[str, bool]  # (text, literal)
 

@@ -10,8 +10,7 @@ from typing import Any
 import jinja2
 
 from mgc_iac.diagnostics import Diagnostic, Severity
-from mgc_iac.plan.model import POLICY_GATE, Plan
-from mgc_iac.plan.planfile import plan_digest, plan_to_dict
+from mgc_iac.plan import POLICY_GATE, Plan, plan_digest, plan_to_dict
 from mgc_iac.render import _cost as cost
 from mgc_iac.render import filters as f
 from mgc_iac.render._drift import drift_effect, drift_value

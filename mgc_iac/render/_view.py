@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mgc_iac.diagnostics import Diagnostic, Severity
-from mgc_iac.plan.model import POLICY_GATE, Action, Plan, ResourceChange, ServerChange, StepAction
+from mgc_iac.plan import POLICY_GATE, Action, Plan, ResourceChange, ServerChange, StepAction
 
 
 @dataclass(frozen=True)
@@ -108,9 +108,16 @@ class ScheduleView:
 
 
 def schedule_view(plan: Plan, now: Any = None) -> ScheduleView:
-    from mgc_iac.stack.models import CutoverWindow
-    from mgc_iac.stack.waves import dependencies, wave_levels
-    from mgc_iac.stack.windows import describe, next_opening, open_window, summary, utc_now
+    from mgc_iac.stack import (
+        CutoverWindow,
+        dependencies,
+        describe,
+        next_opening,
+        open_window,
+        summary,
+        utc_now,
+        wave_levels,
+    )
 
     deps = dependencies(plan.spec or {})
     order = [w for w in plan.workflow_order if w in deps]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mgc_iac.plan.model import Plan
+from mgc_iac.plan import Plan
 
 GITHUB_COMMENT_LIMIT = 65_536
 

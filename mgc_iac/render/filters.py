@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from mgc_iac.plan.model import Action, Plan, ResourceChange, StepAction
+from mgc_iac.plan import Action, Plan, ResourceChange, StepAction
 from mgc_iac.visible import Painted, visible
 
 SYMBOLS = {Action.CREATE: "+", Action.UPDATE: "~", Action.REPLACE: "-/+", Action.DELETE: "-",

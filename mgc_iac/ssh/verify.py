@@ -112,7 +112,7 @@ def compare(mode: Mode, source: dict[str, str], target: dict[str, str], cap: int
     return VerifyResult(mode, len(source), different, missing, extra, tuple(diffs[:cap]), len(diffs) > cap)
 
 
-async def verify(source: Connector, target: Connector, include_paths: Iterable[str] = ("/",), *,
+async def verify_paths(source: Connector, target: Connector, include_paths: Iterable[str] = ("/",), *,
                  exclude_paths: Iterable[str] = (), mode: Mode = "size_mtime", default_excludes: bool = True,
                  workers: int = 2, cap: int = 100) -> VerifyResult:
     """Compare the files under include_paths minus exclude_paths (and the seed page's default excluded

@@ -6,21 +6,20 @@ load_stack / LoadedStack (loader.py), check_stack (rules.py), LiveFacts (facts.p
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from mgc_iac._lazy import by_module, lazy_exports
 
-from mgc_iac._lazy import lazy_exports
-
-if TYPE_CHECKING:
-    from mgc_iac.stack.facts import LiveFacts
-    from mgc_iac.stack.loader import LoadedStack, load_stack
-    from mgc_iac.stack.rules import check_stack
-
-_EXPORTS = {
-    "LiveFacts": "mgc_iac.stack.facts", "LoadedStack": "mgc_iac.stack.loader",
-    "load_stack": "mgc_iac.stack.loader", "check_stack": "mgc_iac.stack.rules",
-}
-
-__all__ = ["LiveFacts", "LoadedStack", "check_stack", "load_stack"]
-
+_EXPORTS = by_module({
+    "mgc_iac.stack.facts": "KeyFacts LiveFacts NetworkFacts SecurityGroupFacts SourceLiveFacts",
+    "mgc_iac.stack.known_keys": "load_known_keys remember_keys",
+    "mgc_iac.stack.loader": "LoadedStack load_stack",
+    "mgc_iac.stack.models": "ApprovalPolicy CutoverWindow Limits Source Stack Workflow",
+    "mgc_iac.stack.rules": "check_stack required_ingress",
+    "mgc_iac.stack.rules_page": "evs_key_specs",
+    "mgc_iac.stack.scaffold": "scaffold_stack",
+    "mgc_iac.stack.selection": "workflow_servers",
+    "mgc_iac.stack.waves": "dependencies wave_levels",
+    "mgc_iac.stack.windows": "describe next_opening open_window summary utc_now",
+})
+__all__ = sorted(_EXPORTS)
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, __all__)

@@ -33,7 +33,7 @@ def cache_path(state_path: Path | str) -> Path:
     return Path(state_path).parent / CACHE_NAME
 
 
-def known_keys(stack_dir: Path, provider: str, state_path: Path | str, stack: str) -> dict[str, KeyFacts]:
+def load_known_keys(stack_dir: Path, provider: str, state_path: Path | str, stack: str) -> dict[str, KeyFacts]:
     """Key reference (alias or id) -> what is known of it; a damaged file is ignored (offline hints only)."""
     known: dict[str, KeyFacts] = {}
     seed = stack_dir / "lab-seed.yaml"

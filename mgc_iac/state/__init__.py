@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from mgc_iac._lazy import lazy_exports
 from mgc_iac.state.empty import EmptyStore
 from mgc_iac.state.holder import now
 from mgc_iac.state.location import STATE_ENV, require_state
@@ -86,3 +88,19 @@ __all__ = ["STATE_ENV", "AppliedRecord", "ApprovalRecord", "EmptyStore", "Journa
            "ResourceRecord", "SQLiteStore", "SlotRequest", "Snapshot", "SourceRecord", "StateStore", "StepRecord",
            "StepStatus", "Transaction", "default_state_path", "is_url", "now", "open_for_writing", "open_store",
            "require_state", "state_exists"]
+
+
+# the rest of the folder's public surface, resolved on first use (importing the package loads none of it)
+if TYPE_CHECKING:
+    from mgc_iac.state.locks import why_held
+    from mgc_iac.state.migrate import copy_stacks, differences
+    from mgc_iac.state.model import canonical_json
+
+_LAZY = {
+    'canonical_json': 'mgc_iac.state.model',
+    'copy_stacks': 'mgc_iac.state.migrate',
+    'differences': 'mgc_iac.state.migrate',
+    'why_held': 'mgc_iac.state.locks',
+}
+__all__ = [*__all__, 'canonical_json', 'copy_stacks', 'differences', 'why_held']
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

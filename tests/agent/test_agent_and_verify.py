@@ -13,7 +13,7 @@ from mgc_iac.lab.agent import (
     TargetEndpoint,
     replicate,
     run_agent_loop,
-    verify,
+    verify_paths,
 )
 from mgc_iac.lab.hosts import LabHosts
 from mgc_iac.lab.hosts.testing import transfer_key
@@ -31,19 +31,20 @@ def test_verify_reports_each_kind_of_difference_and_hash_sees_what_size_mtime_ca
                           "conv=notrunc 2>/dev/null; touch -d @$t $f")
             await tgt.run("rm /srv/app/d000/f00000.bin; echo extra > /data/extra.txt")
             await tgt.run("printf more >> /srv/app/d000/f00002.bin")
-            quick = await verify(src, tgt, ["/srv/app", "/data"])
+            quick = await verify_paths(src, tgt, ["/srv/app", "/data"])
             assert (quick.different, quick.missing_on_target, quick.extra_on_target) == (1, 1, 1)
-            deep = await verify(src, tgt, ["/srv/app", "/data"], mode="hash")
+            deep = await verify_paths(src, tgt, ["/srv/app", "/data"], mode="hash")
             assert (deep.different, deep.missing_on_target, deep.extra_on_target) == (2, 1, 1)
             assert {(d.path, d.kind) for d in deep.paths} == {
                 ("/data/d000/f00001.bin", "different"), ("/srv/app/d000/f00002.bin", "different"),
                 ("/srv/app/d000/f00000.bin", "missing_on_target"), ("/data/extra.txt", "extra_on_target")}
-            excluded = await verify(src, tgt, ["/srv/app", "/data"], exclude_paths=["/data"], mode="hash")
+            excluded = await verify_paths(src, tgt, ["/srv/app", "/data"], exclude_paths=["/data"], mode="hash")
             assert {d.path for d in excluded.paths} == {"/srv/app/d000/f00002.bin", "/srv/app/d000/f00000.bin"}
-            capped = await verify(src, tgt, ["/srv/app", "/data"], mode="hash", cap=2)
+            capped = await verify_paths(src, tgt, ["/srv/app", "/data"], mode="hash", cap=2)
             assert capped.capped and len(capped.paths) == 2 and capped.different == 2
             # "/" with the seed page's default exclusions: /etc differs (hostname) but is not looked at
-            whole = await verify(src, tgt, ["/"], exclude_paths=["/root", "/.mgc-lab-files", "/.mgc-lab-network.json"])
+            whole = await verify_paths(src, tgt, ["/"],
+                                       exclude_paths=["/root", "/.mgc-lab-files", "/.mgc-lab-network.json"])
             assert whole.total == quick.total and "/etc/hostname" not in {d.path for d in whole.paths}
 
     lab.loop.run_until_complete(scenario())

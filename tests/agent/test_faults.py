@@ -17,7 +17,7 @@ from mgc_iac.lab.agent import (
     TargetEndpoint,
     TargetFullError,
     replicate,
-    verify,
+    verify_paths,
 )
 from mgc_iac.lab.hosts import LabHosts
 from mgc_iac.lab.hosts.testing import transfer_key
@@ -58,7 +58,7 @@ def test_dropped_connection_resumes_without_recopying_finished_files(lab: LabHos
                 assert resumed.files_transferred == 8 - len(done_before)
                 done_after = await inodes(tgt2, "/big")
                 assert {p: done_after[p] for p in done_before} == done_before  # same inodes: not recopied
-                assert (await verify(src, tgt2, ["/big"], mode="hash")).consistent
+                assert (await verify_paths(src, tgt2, ["/big"], mode="hash")).consistent
 
     lab.loop.run_until_complete(scenario())
 
@@ -80,11 +80,11 @@ def test_file_changed_during_full_replication_is_caught_by_the_next_sync(lab: La
                                    agent=agent, on_progress=edit_once)
             await edits[0]
             assert full.files_transferred == 6
-            stale = await verify(src, tgt, ["/chg"], mode="hash")
+            stale = await verify_paths(src, tgt, ["/chg"], mode="hash")
             assert [d.path for d in stale.paths] == ["/chg/f0"]
             sync = await replicate(src, tgt, ReplicationJob(paths=("/chg",)), agent=agent, phase="sync")
             assert sync.files_transferred == 1
-            assert (await verify(src, tgt, ["/chg"], mode="hash")).consistent
+            assert (await verify_paths(src, tgt, ["/chg"], mode="hash")).consistent
 
     lab.loop.run_until_complete(scenario())
 

@@ -14,7 +14,7 @@ from mgc_iac.lab.agent import (
     ReplicationJob,
     TargetEndpoint,
     replicate,
-    verify,
+    verify_paths,
 )
 from mgc_iac.lab.hosts import LabHosts
 from mgc_iac.lab.hosts.testing import transfer_key
@@ -47,7 +47,7 @@ def test_full_then_incremental_moves_only_changes_and_verifies_clean(lab: LabHos
             assert full.files_transferred == full.files_total > 0
             assert events[-1].done and events[-1].bytes_done == events[-1].bytes_total > 0
             assert all(a.bytes_done <= b.bytes_done for a, b in zip(events, events[1:], strict=False))
-            clean = await verify(src, tgt, JOB.paths, exclude_paths=JOB.exclude, mode="hash")
+            clean = await verify_paths(src, tgt, JOB.paths, exclude_paths=JOB.exclude, mode="hash")
             assert clean.consistent and clean.total == full.files_total
             # the excluded subtree never reached the target
             assert (await tgt.run("test -e /data/d001")).exit_status == 1
@@ -61,9 +61,9 @@ def test_full_then_incremental_moves_only_changes_and_verifies_clean(lab: LabHos
             assert sync.files_transferred == 2
             assert sync.files_deleted >= 1
             assert sync.bytes_transferred < full.bytes_transferred / 5
-            again = await verify(src, tgt, JOB.paths, exclude_paths=JOB.exclude, mode="hash")
+            again = await verify_paths(src, tgt, JOB.paths, exclude_paths=JOB.exclude, mode="hash")
             assert again.consistent, again.paths
-            stat = await verify(src, tgt, JOB.paths, exclude_paths=JOB.exclude)  # mtimes were carried over
+            stat = await verify_paths(src, tgt, JOB.paths, exclude_paths=JOB.exclude)  # mtimes were carried over
             assert stat.consistent, stat.paths
             modes = await tgt.run("stat -c %a /srv/app/d000/f00002.bin; readlink /srv/app/current")
             assert modes.stdout.split() == ["600", "d000/new.bin"]

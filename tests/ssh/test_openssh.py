@@ -14,7 +14,7 @@ from pathlib import Path
 import asyncssh
 import pytest
 
-from mgc_iac.lab.agent import ReplicationJob, TargetEndpoint, replicate, verify
+from mgc_iac.lab.agent import ReplicationJob, TargetEndpoint, replicate, verify_paths
 from mgc_iac.lab.hosts import LabHosts
 from mgc_iac.lab.hosts.testing import transfer_key
 from mgc_iac.ssh import SSHConnector, SSHSettings, gather_facts
@@ -82,16 +82,16 @@ def test_facts_and_replication_against_openssh(sshd: SSHSettings, lab: LabHosts,
                                       folder=str(tmp_path / "agent"))
             full = await replicate(src, tgt, job, agent=agent)
             assert full.method == "rsync" and full.files_transferred == 12
-            assert (await verify(src, tgt, job.paths, mode="hash")).consistent
+            assert (await verify_paths(src, tgt, job.paths, mode="hash")).consistent
             (data / "sub" / "f3.bin").write_bytes(b"changed")
             sync = await replicate(src, tgt, job, agent=agent, phase="sync")
             assert sync.files_transferred == 1
-            assert (await verify(src, tgt, job.paths, mode="hash")).consistent
+            assert (await verify_paths(src, tgt, job.paths, mode="hash")).consistent
             # the SFTP path reads through OpenSSH's own sftp-server
             async with SSHConnector(lab.settings("db-01")) as tgt2:
                 copied = await replicate(src, tgt2, job, method="sftp")
                 assert copied.files_transferred == 12
                 assert (await tgt2.run(f"readlink {data}/link")).stdout.strip() == "sub/f1.bin"
-                assert (await verify(src, tgt2, job.paths, mode="hash")).consistent
+                assert (await verify_paths(src, tgt2, job.paths, mode="hash")).consistent
 
     lab.loop.run_until_complete(scenario())

@@ -11,6 +11,8 @@ import mgc_iac.ssh.agent as agent_install
 def test_exported_names_are_pinned() -> None:
     assert sorted(ssh.__all__) == sorted([
         "SFTP_BLOCK", "CommandResult", "ConnectionPool", "Connector", "Difference", "HostAccess", "HostFacts",
+        "DEFAULT_EXCLUDED_LINUX", "PARTIAL_SUFFIX", "PathDifference", "existing_roots_sh", "find_selector",
+        "normalize", "verify_paths",
         "HostKeyPolicy", "JumpHost", "LocalConnector", "MigrationHosts", "OutputCallback", "PrecheckResult",
         "Requirements", "SSHConnector", "SSHSettings", "TargetEndpoint", "VerifyResult", "compare_inventory",
         "facts_script", "gather_facts", "known_hosts_name", "parse_facts", "port_reachable", "run_prechecks"])
@@ -18,7 +20,7 @@ def test_exported_names_are_pinned() -> None:
         "DEFAULT_EXCLUDED_LINUX", "AgentCommand", "AgentCommands", "AgentInstall", "Entry",
         "PathDifference", "Progress", "ProgressCallback", "ReplicationError", "ReplicationInterrupted",
         "ReplicationJob", "ReplicationResult", "TargetEndpoint", "TargetFullError", "VerifyResult",
-        "list_tree", "replicate", "run_agent_loop", "verify"])
+        "list_tree", "replicate", "run_agent_loop", "verify_paths"])
     assert sorted(agent_install.__all__) == sorted(["AGENT_DIR", "AgentPackage", "StartupAnswers", "agent_status",
                                                     "install_agent",
                                                     "startup_answers", "uninstall_agent"])

@@ -24,7 +24,7 @@ from typing import Any
 
 from mgc_iac.engine.steps import StepContext
 from mgc_iac.errors import MgcIacError, SSHError
-from mgc_iac.providers.source_agent import (
+from mgc_iac.providers import (
     PROBE_SECONDS,
     agent_state,
     facts_summary,
@@ -162,8 +162,7 @@ class AgentSide:
     def wait_preinstalled(self, ctx: StepContext, spec: dict[str, Any]) -> dict[str, Any]:
         """A source whose agent the user installed: wait until SMS has it registered and connected, matched by
         its MAC AND its IP (a registration with only one of them is reported, not taken); a clear timeout."""
-        from mgc_iac.cloud import Cloud
-        from mgc_iac.cloud.endpoint import settings_for
+        from mgc_iac.cloud import Cloud, settings_for
 
         mac, ip = str(spec.get("mac", "")).lower(), str(spec.get("ip", ""))
         minutes = float(spec.get("agent_wait_minutes") or 60)
@@ -233,7 +232,7 @@ class AgentSide:
         computed ON the source and ON the target over SSH (mgc_iac.ssh.verify); None when this machine does not
         reach both (then SMS's own check is what there is: runners/cloud.py). Raises VerificationFailedError."""
         from mgc_iac.engine.runners.sms_task import VerificationFailedError
-        from mgc_iac.ssh.verify import verify
+        from mgc_iac.ssh import verify_paths
 
         source = self._source(ctx)
         if source is None or self.hosts.target_endpoint(ctx.server.target_name) is None:
@@ -250,7 +249,7 @@ class AgentSide:
         async def go() -> list[tuple[str, Any]]:
             async with SSHConnector(source.settings, name=source.name) as src, \
                     SSHConnector(target.settings, name=target.name) as dst:
-                return [(path, await verify(src, dst, [path], exclude_paths=excludes, mode=mode,
+                return [(path, await verify_paths(src, dst, [path], exclude_paths=excludes, mode=mode,
                                             default_excludes=not include)) for path in include or ["/"]]
 
         checked = asyncio.run(go())

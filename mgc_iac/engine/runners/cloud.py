@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from mgc_iac.engine.steps import StepContext, StepOutcome
 from mgc_iac.errors import CloudError
-from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
-from mgc_iac.plan.model import Action, ResourceChange
+from mgc_iac.graph import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
+from mgc_iac.plan import Action, ResourceChange
 from mgc_iac.state import ResourceRecord
 
 if TYPE_CHECKING:
@@ -59,15 +59,14 @@ class CloudSteps:
         """The apply's one reader of SMS task states (mgc_iac/cloud/_fleet.py), built on first use."""
         with self._agents_guard:
             if self._fleet is None:
-                from mgc_iac.cloud import FleetReader
-                from mgc_iac.cloud.endpoint import cloud_for
+                from mgc_iac.cloud import FleetReader, cloud_for
 
                 self._fleet = FleetReader(cloud_for(self.cloud_config).sms)
             return self._fleet
 
     @staticmethod
     def _interval(ctx: StepContext) -> float:
-        from mgc_iac.providers.migration_task import poll_interval
+        from mgc_iac.providers import poll_interval
 
         return poll_interval(ctx.spec, ctx.server.workflow)
 
@@ -82,7 +81,7 @@ class CloudSteps:
         with self._agents_guard:  # steps of several servers ask at once, from the engine's worker threads
             if self._agents is None:
                 from mgc_iac.engine.runners.agent import AgentSide
-                from mgc_iac.ssh.hosts import MigrationHosts
+                from mgc_iac.ssh import MigrationHosts
 
                 hosts = self._hosts or MigrationHosts(ctx.spec)
                 self._agents = AgentSide(hosts, self.cloud_config)
@@ -112,7 +111,7 @@ class CloudSteps:
     # ---- steps ---------------------------------------------------------------------------------------------
 
     def run_step(self, ctx: StepContext) -> StepOutcome:
-        from mgc_iac.cloud.lookups import lookup_scope
+        from mgc_iac.cloud import lookup_scope
 
         handler = getattr(self, f"_step_{ctx.step}", None)
         if handler is None:
@@ -121,7 +120,7 @@ class CloudSteps:
             return handler(ctx)
 
     def _step_CreateTarget(self, ctx: StepContext) -> StepOutcome:  # noqa: N802 - named after the step
-        from mgc_iac.providers.target_server import TargetServerProvider
+        from mgc_iac.providers import TargetServerProvider
 
         provider = TargetServerProvider()
         change = ctx.changes[TARGET_SERVER]
@@ -150,7 +149,7 @@ class CloudSteps:
 
     def _step_StartUpAgent(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
         from mgc_iac.engine.runners.sms_task import register_simulated_source
-        from mgc_iac.providers.migration_task import MigrationTaskProvider, create_task_for, delete_task
+        from mgc_iac.providers import MigrationTaskProvider, create_task_for, delete_task
 
         source = next(s for s in ctx.spec.get("sources", []) if s["name"] == ctx.server.server)
         target = ctx.records.get(TARGET_SERVER)
@@ -268,7 +267,7 @@ class CloudSteps:
     def run_checks(self, ctx: StepContext, checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The workflow's checks against the instance the gate is about: the clone (TestValidation of a clone
         test) or the target (TestValidation of a target test, BusinessValidation)."""
-        from mgc_iac.cloud.endpoint import cloud_for
+        from mgc_iac.cloud import cloud_for
         from mgc_iac.engine.runners.checks import run_checks
         from mgc_iac.engine.schedule import not_run
         from mgc_iac.errors import CloudNotFoundError
@@ -316,7 +315,7 @@ class CloudSteps:
         return StepOutcome({**detail, **(agent or {})})
 
     def _step_MigrationTaskClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from mgc_iac.providers.migration_task import delete_task
+        from mgc_iac.providers import delete_task
 
         record = ctx.records.get(MIGRATION_TASK)
         if record is None:
@@ -335,7 +334,7 @@ class CloudSteps:
         if change.action is Action.FORGET:
             return None
         if change.kind == NOTIFICATION:
-            from mgc_iac.providers.notification import NotificationProvider
+            from mgc_iac.providers import NotificationProvider
 
             if change.action is Action.DELETE:
                 return None
@@ -343,7 +342,7 @@ class CloudSteps:
             outs = NotificationProvider().create(props).outs or {}
             return self._record(change, change.after or {}, {"topic_name": outs.get("topic_name")})
         if change.kind == TARGET_SERVER and record is not None:
-            from mgc_iac.providers.target_server import TargetServerProvider
+            from mgc_iac.providers import TargetServerProvider
 
             old = _olds(record, change, self.cloud_config)
             if change.action is Action.DELETE:
@@ -357,7 +356,7 @@ class CloudSteps:
             outs = TargetServerProvider().update(record.outputs["id"], old, props).outs or {}
             return self._record(change, change.after or {}, {**record.outputs, **_pick(outs, TARGET_OUTPUTS)})
         if change.kind == MIGRATION_TASK and record is not None:
-            from mgc_iac.providers.migration_task import MigrationTaskProvider, delete_task, poll_interval
+            from mgc_iac.providers import MigrationTaskProvider, delete_task, poll_interval
 
             cleared = bool(record.outputs.get("cleared"))
             if change.action is Action.DELETE:
@@ -375,7 +374,7 @@ class CloudSteps:
         return None if change.action is Action.DELETE else record
 
     def notify(self, spec: dict[str, Any], workflow: str, subject: str, message: str) -> bool:
-        from mgc_iac.providers.notification import publish
+        from mgc_iac.providers import publish
 
         wf = next((w for w in spec.get("workflows", []) if w.get("name") == workflow), {})
         note = (wf.get("advanced") or {}).get("notifications")

@@ -28,10 +28,9 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from mgc_iac.cloud.endpoint import cloud_for
-from mgc_iac.cloud.lookups import lookup
+from mgc_iac.cloud import cloud_for, lookup
 from mgc_iac.errors import CloudError
-from mgc_iac.providers.migration_task import act, cancel_scope, every, fleet_of, known, settled, stop_copy
+from mgc_iac.providers import act, cancel_scope, every, fleet_of, known, settled, stop_copy
 
 
 def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, Any]) -> str:

@@ -46,7 +46,7 @@ def _instance(server: Any, mode: str) -> dict[str, Any]:
 
 
 def _active(cloud: Any, server_id: str, cancel: threading.Event, what: str) -> Any:
-    from mgc_iac.cloud.wait import WaitPolicy, wait_until
+    from mgc_iac.cloud import WaitPolicy, wait_until
 
     def reached(server: Any) -> bool:
         if server.status == "ERROR":
@@ -60,8 +60,7 @@ def _active(cloud: Any, server_id: str, cancel: threading.Event, what: str) -> A
 def launch_clone(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event,
                  template_id: str | None = None) -> dict[str, Any]:
     """clone_test, then wait until the clone is FINISHED and its server ACTIVE: {test_instance, sms_operation}."""
-    from mgc_iac.cloud.endpoint import cloud_for
-    from mgc_iac.cloud.wait import WaitPolicy, wait_until
+    from mgc_iac.cloud import WaitPolicy, cloud_for, wait_until
 
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)
@@ -85,8 +84,7 @@ def launch_clone(cloud_config: dict[str, Any], task_id: str, cancel: threading.E
 
 def delete_clone(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event) -> dict[str, Any]:
     """Delete the clone's server and its volumes; wait until ECS no longer knows it."""
-    from mgc_iac.cloud.endpoint import cloud_for
-    from mgc_iac.cloud.wait import WaitPolicy, wait_until
+    from mgc_iac.cloud import WaitPolicy, cloud_for, wait_until
 
     cloud = cloud_for(cloud_config)
     clone = cloud.sms.show_task(task_id).clone
@@ -103,7 +101,7 @@ def delete_clone(cloud_config: dict[str, Any], task_id: str, cancel: threading.E
 def launch_target(cloud_config: dict[str, Any], task_id: str, target_id: str,
                   cancel: threading.Event) -> dict[str, Any]:
     """test: the target is launched for a test and the synchronization pauses (source `stopped`)."""
-    from mgc_iac.cloud.endpoint import cloud_for
+    from mgc_iac.cloud import cloud_for
 
     cloud = cloud_for(cloud_config)
     task = cloud.sms.show_task(task_id)

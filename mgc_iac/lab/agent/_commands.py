@@ -30,7 +30,7 @@ from mgc_iac.errors import MgcIacError
 from mgc_iac.lab.agent._job import AgentInstall, ReplicationJob
 from mgc_iac.lab.agent._progress import Progress
 from mgc_iac.lab.agent._replicate import replicate
-from mgc_iac.ssh.verify import verify
+from mgc_iac.ssh import verify_paths
 
 if TYPE_CHECKING:
     from mgc_iac.ssh import Connector
@@ -71,7 +71,7 @@ async def _verify_dirs(source: Connector, target: Connector, policy: dict[str, A
     defaults = bool(policy.get("default_excludes", not policy.get("include_paths")))
     out = []
     for path in includes:
-        vr = await verify(source, target, [path], exclude_paths=excludes, mode=mode, default_excludes=defaults)
+        vr = await verify_paths(source, target, [path], exclude_paths=excludes, mode=mode, default_excludes=defaults)
         out.append({"dir": path, **asdict(vr)})
     return out
 
@@ -130,7 +130,7 @@ async def run_agent_loop(commands: AgentCommands, source: Connector, job: Replic
             if cmd.name in ("start", "sync"):
                 await commands.report_result(cmd.id, True, await _copy(commands, cmd, source, target, run_job, agent))
             else:
-                vr = await verify(source, target, cmd.params.get("include_paths", run_job.paths),
+                vr = await verify_paths(source, target, cmd.params.get("include_paths", run_job.paths),
                                   exclude_paths=cmd.params.get("exclude_paths", run_job.exclude),
                                   mode="hash" if cmd.params.get("hash") else "size_mtime",
                                   default_excludes=cmd.params.get("default_excludes", False))

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mgc_iac.ssh import TargetEndpoint
+from mgc_iac.ssh import TargetEndpoint, normalize
 from mgc_iac.ssh.agent import AGENT_DIR  # the agent's own files: never copied
-from mgc_iac.ssh.paths import normalize
 
 
 @dataclass(frozen=True)

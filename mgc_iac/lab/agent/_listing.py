@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from mgc_iac.ssh.paths import existing_roots_sh, find_selector
+from mgc_iac.ssh import existing_roots_sh, find_selector
 
 if TYPE_CHECKING:
     from mgc_iac.ssh import Connector

@@ -9,7 +9,7 @@ from mgc_iac.lab.agent._errors import ReplicationError
 from mgc_iac.lab.agent._job import AgentInstall, ReplicationJob, ReplicationResult
 from mgc_iac.lab.agent._progress import ProgressCallback, ProgressMeter
 from mgc_iac.lab.agent._rsync import rsync_replicate
-from mgc_iac.ssh.paths import existing_roots_sh, find_selector
+from mgc_iac.ssh import existing_roots_sh, find_selector
 
 if TYPE_CHECKING:
     from mgc_iac.ssh import Connector

@@ -11,8 +11,7 @@ from mgc_iac.lab.agent._errors import ReplicationError, ReplicationInterrupted, 
 from mgc_iac.lab.agent._job import ReplicationJob, ReplicationResult
 from mgc_iac.lab.agent._progress import ProgressMeter
 from mgc_iac.lab.agent._space import disk_full
-from mgc_iac.ssh import TargetEndpoint
-from mgc_iac.ssh.paths import PARTIAL_SUFFIX
+from mgc_iac.ssh import PARTIAL_SUFFIX, TargetEndpoint
 
 if TYPE_CHECKING:
     from mgc_iac.ssh import Connector

@@ -19,8 +19,7 @@ from mgc_iac.lab.agent._job import ReplicationJob, ReplicationResult
 from mgc_iac.lab.agent._listing import Entry, list_tree
 from mgc_iac.lab.agent._progress import ProgressMeter
 from mgc_iac.lab.agent._space import disk_full
-from mgc_iac.ssh import SFTP_BLOCK, SSHConnector
-from mgc_iac.ssh.paths import PARTIAL_SUFFIX
+from mgc_iac.ssh import PARTIAL_SUFFIX, SFTP_BLOCK, SSHConnector
 
 _READ = 16 * SFTP_BLOCK  # one read call = 16 pipelined SFTP requests
 

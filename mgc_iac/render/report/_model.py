@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from mgc_iac.approvals.requirements import OVERRIDE_CHECKS
-from mgc_iac.plan.model import Plan
-from mgc_iac.state.model import ApprovalRecord, JournalEntry, Snapshot, StepStatus
+from mgc_iac.approvals import OVERRIDE_CHECKS
+from mgc_iac.plan import Plan
+from mgc_iac.state import ApprovalRecord, JournalEntry, Snapshot, StepStatus
 
 COPY_STEPS = ("StartMigration", "StartSynchronization")
 
@@ -165,7 +165,7 @@ def _server(server: Any, snapshot: Snapshot, by_gate: dict[str, list[JournalEntr
 
 
 def _verification(detail: dict[str, Any]) -> dict[str, Any] | None:
-    from mgc_iac.engine.status import with_verdict
+    from mgc_iac.engine import with_verdict
 
     return with_verdict(detail["verification"]) if detail.get("verification") else None
 
