@@ -19,6 +19,11 @@ EXPORTED = {
     "reset_limiters",
     # issue 20 point 2: applies on one PostgreSQL state share what their limiters learn
     "LimiterPeer", "Share", "sharing_limits",
+    # issue 21: other folders reach the cloud through this package only: a stack's cloud settings, the lab's
+    # endpoint (endpoint.py), the SDK contract (contract.py), lookups kept for an apply, the bounded waits
+    "LAB_CREDENTIALS", "LAB_RUNNING", "cloud_account", "cloud_config", "cloud_for", "default_lab_dir", "lab_seed",
+    "provider_of", "running_lab", "settings_for", "sms_agent_domain", "coverage", "declared", "problems", "lookup",
+    "lookup_scope", "WaitPolicy", "wait_until",
 }
 
 
@@ -28,7 +33,10 @@ def test_exported_names_are_pinned() -> None:
     from mgc_iac import lab as lab_package
 
     assert set(lab_package.__all__) == {"ensure_lab", "LabEndpoint", "LabServer", "start_background",
-                                        "stop_background", "running", "default_state_dir"}
+                                        "stop_background", "running", "default_state_dir",
+                                        # issue 21: what the operations use, through the package
+                                        "PriceError", "SeedLabHosts", "endpoint_for", "ensure_lab_hosts", "load_seed",
+                                        "rate_product", "require_lab_tools", "reset_stopped", "stop_lab_all"}
 
 
 def test_importing_the_client_layer_and_the_help_do_not_load_the_sdk() -> None:
