@@ -60,7 +60,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from mgc_iac.engine import CloudSteps, Engine, EngineOptions, Hooks, StepContext, StepOutcome  # noqa: E402
-from mgc_iac.operations.planning import plan_stack  # noqa: E402
+from mgc_iac.operations._planning import plan_stack  # noqa: E402
 from mgc_iac.plan.planfile import plan_digest  # noqa: E402
 from mgc_iac.state import ApprovalRecord, open_store  # noqa: E402
 

@@ -24,7 +24,7 @@ ROOT = HERE.parent
 
 
 def child(stack: str) -> None:
-    from mgc_iac.operations.planning import plan_stack
+    from mgc_iac.operations._planning import plan_stack
     from mgc_iac.plan.planfile import plan_digest, plan_to_dict
 
     planned = plan_stack(stack)

@@ -102,7 +102,7 @@ def change_one_server(directory: Path) -> None:
 def child_seed(stack: Path) -> dict[str, Any]:
     """Record what a previous apply would have: every desired resource, and DONE for each automated step."""
     from mgc_iac.graph import build_graph
-    from mgc_iac.operations.planning import check
+    from mgc_iac.operations._planning import check
     from mgc_iac.state import ResourceRecord, StepRecord, StepStatus, open_store
 
     checked = check(stack)
@@ -123,7 +123,7 @@ def child_seed(stack: Path) -> dict[str, Any]:
 
 def child_plan(stack: Path) -> dict[str, Any]:
     """Time plan_stack end to end, with timers on the names it calls to split it into phases."""
-    import mgc_iac.operations.planning as planning
+    import mgc_iac.operations._planning as planning
 
     spent = dict.fromkeys(PHASES, 0.0)
 
@@ -144,7 +144,7 @@ def child_plan(stack: Path) -> dict[str, Any]:
     total, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     spent["plan"] = total - spent["load+validate"] - spent["graph"]  # state read + keyed diff + provenance
     plan = planned.plan
-    from mgc_iac.operations.pricing import price_plan
+    from mgc_iac.operations._pricing import price_plan
     from mgc_iac.plan.cost import price_keys, server_costs
 
     start = time.perf_counter()

@@ -31,7 +31,7 @@ from apply_scale import write_seed, write_stack  # noqa: E402
 from mgc_iac.cloud import Cloud, CloudSettings  # noqa: E402
 from mgc_iac.drift import find_drift, read_live  # noqa: E402
 from mgc_iac.engine import CloudSteps, Engine, EngineOptions  # noqa: E402
-from mgc_iac.operations.planning import plan_stack  # noqa: E402
+from mgc_iac.operations._planning import plan_stack  # noqa: E402
 from mgc_iac.plan.planfile import plan_digest  # noqa: E402
 from mgc_iac.state import open_store  # noqa: E402
 

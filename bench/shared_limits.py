@@ -47,7 +47,7 @@ def child(stack_dir: Path, url: str, cloud: dict[str, Any], share: bool) -> None
     """One apply: plan, approve every gate, wait for the parent's word, apply; print its figures as JSON."""
     from mgc_iac.cloud import limiters, sharing_limits
     from mgc_iac.engine import CloudSteps, Engine, EngineOptions
-    from mgc_iac.operations.planning import plan_stack
+    from mgc_iac.operations._planning import plan_stack
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.state import open_store
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.model import Action, Plan
 from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.render import render_plan

@@ -10,7 +10,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from mgc_iac.engine.result import ApplyResult, Waiting
-from mgc_iac.operations.planning import check
+from mgc_iac.operations._planning import check
 from mgc_iac.render import documents
 from mgc_iac.state.model import JournalEntry
 
@@ -77,7 +77,7 @@ def test_journal_messages_approval_discovery_and_error(tmp_path):
     doc = _valid(documents.approval("alice", ["wf/web-01/Cutover"], "sha256:" + "c" * 64, True,
                                     tmp_path / "approvals.yaml", [Refusal()]))
     assert doc["recorded_in"] == "approvals-file" and doc["still_waiting"][0]["code"] == "not-waiting-yet"
-    from mgc_iac.operations.discover import Discovered
+    from mgc_iac.operations._discover import Discovered
     from mgc_iac.ssh.prechecks import Difference
 
     found = [Discovered("web-01", None, "connection refused", []),

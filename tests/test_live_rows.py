@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 
 from mgc_iac.cli._live import LiveView, live_wanted
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 
 DEMO = Path(__file__).resolve().parents[1] / "stacks" / "demo"
 WEB, DB = "shop-wave-1/web-01", "shop-wave-1/db-01"

@@ -8,8 +8,8 @@ import pytest
 
 from mgc_iac.cloud import Cloud
 from mgc_iac.lab.testing import RunningLab, running_lab
-from mgc_iac.operations.planning import check
-from mgc_iac.operations.refresh import gather_facts
+from mgc_iac.operations._planning import check
+from mgc_iac.operations._refresh import gather_facts
 from mgc_iac.stack.loader import load_stack
 
 

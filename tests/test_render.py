@@ -13,7 +13,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from mgc_iac.diagnostics import Diagnostic, Diagnostics, Severity
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.model import Plan
 from mgc_iac.plan.planfile import plan_digest, plan_to_dict
 from mgc_iac.render import render_diagnostics, render_plan
@@ -274,7 +274,7 @@ def test_big_workflows_fold_their_server_table(mixed: Plan) -> None:
 
 def test_the_symbols_legend_fits_80_columns(tmp_path):
     """One short legend line (it was 170 characters on every plan)."""
-    from mgc_iac.operations.planning import plan_stack
+    from mgc_iac.operations._planning import plan_stack
     from mgc_iac.render import render_plan
 
     text = render_plan(plan_stack(shutil.copytree(DEMO, tmp_path / "demo")).plan, "text")

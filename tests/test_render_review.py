@@ -13,7 +13,7 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.model import Plan
 from mgc_iac.render import render_plan
 from mgc_iac.render._render import COMMENT_LIMIT

@@ -8,7 +8,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.render.report import build_report, render_report
 from mgc_iac.state import ApprovalRecord, JournalEntry, Snapshot, StepRecord, StepStatus
 from mgc_iac.state.model import RecordedResources

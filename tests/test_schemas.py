@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 import yaml
 
-from mgc_iac.operations.planning import plan_stack
-from mgc_iac.operations.schema import SCHEMA_DIR, SCHEMAS, file_name, schema_json, write_schemas
+from mgc_iac.operations._planning import plan_stack
+from mgc_iac.operations._schema import SCHEMA_DIR, SCHEMAS, file_name, schema_json, write_schemas
 from mgc_iac.plan.planfile import write_plan
 from mgc_iac.stack.loader import stack_files
 
@@ -43,9 +43,9 @@ def _merged_demo() -> dict[str, Any]:
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
 def test_committed_schema_matches_the_model(name: str) -> None:
     committed = SCHEMA_DIR / file_name(name)
-    assert committed.exists(), f"{committed} is missing: run `python -m mgc_iac.operations.schema`"
+    assert committed.exists(), f"{committed} is missing: run `python -m mgc_iac.operations._schema`"
     assert committed.read_text(encoding="utf-8") == schema_json(name), (
-        f"{committed} is out of date with its model: run `python -m mgc_iac.operations.schema` and commit the result")
+        f"{committed} is out of date with its model: run `python -m mgc_iac.operations._schema` and commit the result")
 
 
 def test_write_schemas_writes_every_schema(tmp_path: Path) -> None:

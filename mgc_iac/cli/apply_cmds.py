@@ -20,8 +20,7 @@ from mgc_iac.engine import Hooks
 from mgc_iac.visible import visible_line
 
 if TYPE_CHECKING:
-    from mgc_iac.operations.apply import Applied
-    from mgc_iac.operations.planning import Planned
+    from mgc_iac.operations import Applied, Planned
     from mgc_iac.plan import Plan
 
 
@@ -226,8 +225,7 @@ def apply_cmd(target: Path, auto_approve: bool, parallelism: int, stack_dir: Pat
     Exit codes: 0 done, 1 error or a failed step, 3 waiting at gates (or queued behind the account-wide cap),
     4 in progress (--max-wait ran out while the cloud works: apply again later), 130 interrupted (Ctrl-C).
     """
-    from mgc_iac.operations.apply import ApplyRequest, apply, open_for_apply
-    from mgc_iac.operations.planfile import is_plan_file
+    from mgc_iac.operations import ApplyRequest, apply, is_plan_file, open_for_apply
 
     if (reviewed_plan or continue_only) and is_plan_file(target):
         raise click.UsageError("--reviewed-plan and --continue-only apply a STACK directory (a plan file is already "
@@ -305,14 +303,15 @@ def status_cmd(stack: Path, fmt: str, watch: bool, interval: float) -> None:
     whose step or state changed; JSON lines with --format json), and ends when no server is running or queued
     and no apply holds the lock, or on Ctrl-C.
     """
-    from mgc_iac.operations import status as ops
-    from mgc_iac.operations.workspace import Workspace
+    from mgc_iac.operations import Workspace
+    from mgc_iac.operations import status as read_status
+    from mgc_iac.operations import watch as watch_status
 
     with Workspace.open(stack) as ws:  # read-only: status never writes, never takes the lock
         if watch:
-            _watched(ops.watch(ws, interval, _moved(fmt)), fmt)
+            _watched(watch_status(ws, interval, _moved(fmt)), fmt)
             return
-        found = ops.status(ws)
+        found = read_status(ws)
     status, lock = found.report, found.lock
     if fmt == "json":
         from mgc_iac.render import status as status_document
@@ -392,7 +391,7 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
     again from StartUpAgent (the SMS-Agent started again on the source, a new task, full replication; the
     migrated data is overwritten).
     """
-    from mgc_iac.operations.repair import open_for_repair, retry
+    from mgc_iac.operations import open_for_repair, retry
 
     with open_for_repair(stack, "retry") as ws:
         rewound = retry(ws, server, full=full)
@@ -409,7 +408,7 @@ def retry_cmd(stack: Path, server: str, full: bool) -> None:
 @click.argument("server", metavar="WORKFLOW/SERVER")
 def sync_cmd(stack: Path, server: str) -> None:
     """Run the incremental synchronization of SERVER again (while it waits at BusinessValidation)."""
-    from mgc_iac.operations.repair import open_for_repair, resync
+    from mgc_iac.operations import open_for_repair, resync
 
     with open_for_repair(stack, "sync") as ws:
         rewound = resync(ws, server)

@@ -1,4 +1,4 @@
-"""`approve`: parse, call the operation (mgc_iac.operations.approve), render what was approved."""
+"""`approve`: parse, call the operation (mgc_iac.operations._approve), render what was approved."""
 
 from __future__ import annotations
 
@@ -64,15 +64,15 @@ def approve_cmd(stack: Path, gates: tuple[str, ...], all_waiting: bool, key_file
     stack sets approvals.allow_advance: true), only for this plan digest (a changed plan discards it), and only
     in this environment: the state backend's id and the cloud account/project are part of what is signed.
     """
-    from mgc_iac.operations.approve import (
+    from mgc_iac.operations import (
         ApproveRequest,
         OfflineApproval,
+        Workspace,
         approve,
         approve_offline,
         check_file,
         open_for_approve,
     )
-    from mgc_iac.operations.workspace import Workspace
     from mgc_iac.visible import visible_line
 
     chosen = tuple(dict.fromkeys(gates))

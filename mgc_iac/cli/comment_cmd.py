@@ -17,6 +17,6 @@ import click
 def pr_comment_cmd(plan_file: Path, limit: int, full_plan: str) -> None:
     """Print PLAN_FILE as one PR/MR comment body; its first line is a marker naming the stack, so a pipeline can
     find its earlier comment and edit it instead of posting another."""
-    from mgc_iac.operations.plan import pr_comment
+    from mgc_iac.operations import pr_comment
 
     click.echo(pr_comment(plan_file, limit, full_plan), nl=False)

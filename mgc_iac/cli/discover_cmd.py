@@ -23,8 +23,7 @@ def discover_cmd(stack: Path, write_to: Path | None, fmt: str) -> None:
 
     Exit code 0 when every source answered and matches, 1 otherwise.
     """
-    from mgc_iac.operations.discover import discover
-    from mgc_iac.operations.workspace import Workspace
+    from mgc_iac.operations import Workspace, discover
 
     with Workspace.open(stack) as ws:
         found = discover(ws, write_to)

@@ -1,4 +1,4 @@
-"""`plan` and `show`: parse, call the operation (mgc_iac.operations.plan), render the plan."""
+"""`plan` and `show`: parse, call the operation (mgc_iac.operations._plan), render the plan."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
     SELECT only is enough) and runs a stack.py fenced (README: "What a stack program may do").
     """
     from mgc_iac.diagnostics import Diagnostics
-    from mgc_iac.operations.plan import PlanRequest, open_for_plan, plan
+    from mgc_iac.operations import PlanRequest, open_for_plan, plan
     from mgc_iac.render import render_plan
 
     request = PlanRequest(out=out, refresh=refresh or drift_exitcode, sign_key=sign_key, cost=cost,
@@ -71,9 +71,9 @@ def plan_cmd(stack: Path, out: Path | None, fmt: str, detailed_exitcode: bool, r
 @click.option("--color/--no-color", default=None, help="Force colour on or off (default: on a terminal).")
 def show_cmd(plan_file: Path, fmt: str, color: bool | None) -> None:
     """Render a saved plan file (refused if it was edited or has an unknown format_version)."""
-    from mgc_iac.operations.plan import show
+    from mgc_iac.operations import show_plan
     from mgc_iac.render import render_plan
 
-    shown = show(plan_file)
+    shown = show_plan(plan_file)
     click.echo(render_plan(shown.plan, fmt, color=use_color() if color is None else color, digest=shown.digest),
                nl=False)

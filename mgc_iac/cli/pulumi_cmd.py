@@ -19,7 +19,7 @@ def pulumi_group() -> None:
               help="The mgc-iac stack the program declares (printed as the `pulumi config set` to run).")
 def init_cmd(directory: Path, stack_dir: Path | None) -> None:
     """Write Pulumi.yaml and pulumi_program/ into DIRECTORY (default: here), with this mgc-iac's virtualenv."""
-    from mgc_iac.operations.program import init_project
+    from mgc_iac.operations import init_project
 
     for path in init_project(directory):
         click.echo(f"wrote {path}")

@@ -18,7 +18,7 @@ def report_cmd(stack: Path, out: Path | None) -> None:
 
     Built from the recorded state (step records, journal, approvals) without changing it; it needs no cloud.
     """
-    from mgc_iac.operations.report import open_for_report, report
+    from mgc_iac.operations import open_for_report, report
 
     with open_for_report(stack) as ws:
         made = report(ws, str(stack))

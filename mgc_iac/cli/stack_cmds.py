@@ -28,8 +28,7 @@ def validate_cmd(stack: Path, refresh: bool, fmt: str) -> None:
     Offline by default: no credentials are needed, nothing is changed. Errors name the file, the line, the
     field and the fix; warnings never block. Exit code 0 when valid, 1 on any error.
     """
-    from mgc_iac.operations.validate import validate
-    from mgc_iac.operations.workspace import Workspace
+    from mgc_iac.operations import Workspace, validate
 
     with Workspace.open(stack, refresh_facts=refresh) as ws:
         checked = validate(ws)
@@ -50,7 +49,7 @@ def schema_cmd(name: str) -> None:
     """Print the JSON Schema of a stack spec (stack-part: one file of a stack), a plan file or an approvals file,
     or of a document that `--format json` prints (validation, apply-event, apply-result, approval, ...,
     error; schemas/output/)."""
-    from mgc_iac.operations.schema import schema_json
+    from mgc_iac.operations import schema_json
 
     click.echo(schema_json(name), nl=False)
 
@@ -61,9 +60,9 @@ def schema_cmd(name: str) -> None:
 @click.option("--project", default="my-migration", show_default=True, help="MgC application migration project.")
 def init_cmd(directory: Path, name: str | None, project: str) -> None:
     """Scaffold a stack in DIRECTORY that validates: edit the sources and the target, then `plan` it."""
-    from mgc_iac.operations.validate import init
+    from mgc_iac.operations import init_stack
 
-    written = init(directory, name, project)
+    written = init_stack(directory, name, project)
     for path in written:
         click.echo(f"wrote {path}")
     click.echo(f"Next: edit {directory}/sources.yaml, then `mgc-iac validate {directory}` and "

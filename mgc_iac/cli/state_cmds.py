@@ -27,8 +27,7 @@ def unlock_cmd(stack: Path, lock_id: str | None) -> None:
     Refused while the holder runs on this host, or when another host took the lock recently (24 h): then
     check that apply is really gone and pass `--force LOCK_ID`, as `terraform force-unlock LOCK_ID`.
     """
-    from mgc_iac.operations.repair import unlock
-    from mgc_iac.operations.workspace import STATE_WRITE, Workspace
+    from mgc_iac.operations import STATE_WRITE, Workspace, unlock
 
     with Workspace.open(stack, state=STATE_WRITE) as ws:
         held = unlock(ws, lock_id).removed
@@ -46,8 +45,7 @@ def unlock_cmd(stack: Path, lock_id: str | None) -> None:
                "(schemas/output/journal.schema.json).")
 def journal_cmd(stack: Path, limit: int, fmt: str) -> None:
     """The last entries of STACK's write-ahead journal (before/after records of each step)."""
-    from mgc_iac.operations.status import journal
-    from mgc_iac.operations.workspace import STATE_READ, Workspace
+    from mgc_iac.operations import STATE_READ, Workspace, journal
 
     with Workspace.open(stack, state=STATE_READ) as ws:
         entries = journal(ws, limit)
@@ -75,11 +73,10 @@ def export_cmd(stack: Path, fmt: str, out: Path | None, pulumi_stack: str | None
     Import it with `pulumi stack import --file FILE` into the stack named by --pulumi-stack.
     Steps, gates and the journal stay in mgc-iac's state: Pulumi has no equivalent.
     """
-    from mgc_iac.operations.state import export
-    from mgc_iac.operations.workspace import STATE_WRITE, Workspace
+    from mgc_iac.operations import STATE_WRITE, Workspace, export_state
 
     with Workspace.open(stack, state=STATE_WRITE) as ws:
-        exported = export(ws, project=project, pulumi_stack=pulumi_stack)
+        exported = export_state(ws, project=project, pulumi_stack=pulumi_stack)
     text = json.dumps(exported.deployment, indent=2, sort_keys=True) + "\n"
     if out is None:
         click.echo(text, nl=False)
@@ -101,11 +98,10 @@ def migrate_cmd(stack: Path, destination: str, all_stacks: bool) -> None:
     The old backend is left as it was. Point the stack at the new one afterwards (`state: {url: ...}` in the
     stack, or MGC_IAC_STATE) and run `mgc-iac plan` there.
     """
-    from mgc_iac.operations.state import migrate
-    from mgc_iac.operations.workspace import STATE_WRITE, Workspace
+    from mgc_iac.operations import STATE_WRITE, Workspace, migrate_state
 
     with Workspace.open(stack, state=STATE_WRITE) as ws:
-        migrated = migrate(ws, destination, all_stacks=all_stacks)
+        migrated = migrate_state(ws, destination, all_stacks=all_stacks)
     for export in migrated.copied:
         click.echo(f"copied stack {export.stack}: serial {export.serial}, {len(export.resources)} resource(s), "
                    f"{len(export.steps)} step record(s), {len(export.journal)} journal entries")

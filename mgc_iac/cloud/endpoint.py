@@ -7,7 +7,7 @@ The `cloud config` is the non-secret description that travels in provider inputs
      "project_id": "...", "domain_id": "..."}
     {"provider": "huaweicloud", "region": "cn-north-4", "endpoints": {"sms": "https://..."}}
 
-A lab stack's config is made from a lab that already answers (the workspace, mgc_iac.operations.workspace, finds
+A lab stack's config is made from a lab that already answers (the workspace, mgc_iac.operations._workspace, finds
 or starts it; this module never does). Credentials never travel in the config: the lab's are read from its
 state directory (credentials.json, mode 0600), Huawei Cloud's from the environment
 (HUAWEICLOUD_SDK_AK/_SK/_PROJECT_ID). The files of a lab directory that a client reads are named here, and the

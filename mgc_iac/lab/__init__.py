@@ -6,7 +6,7 @@ Public names (imported lazily, so importing this package costs nothing until one
     LabServer(state_dir, seed=None, port=0)                 the lab in a thread of this process (tests)
     start_background / stop_background / running / default_state_dir
 The lab and its hosts run in the background under one supervisor (supervisor.py); only the workspace
-(mgc_iac.operations.workspace) and `mgc-iac lab` start them.
+(mgc_iac.operations._workspace) and `mgc-iac lab` start them.
 See README.md next to this file for the seed format, the control API and the lab agent protocol.
 """
 

@@ -5,7 +5,7 @@ Each is a `Background`: a child started in its own session, its pid written here
 file it writes once it serves (lab.json, hosts.json), its output in a log whose tail explains a failed start,
 stopped with SIGTERM, then SIGKILL. A file lock makes two callers find one process instead of starting two.
 
-Who starts them: the workspace (mgc_iac.operations.workspace, lazily, once per operation) and `mgc-iac lab`
+Who starts them: the workspace (mgc_iac.operations._workspace, lazily, once per operation) and `mgc-iac lab`
 (mgc_iac.operations.lab). The cloud client never does (a config names a lab that answers already).
 """
 

@@ -1,6 +1,6 @@
 """What a plan does to the monthly bill: the on-demand price of the targets it creates and deletes.
 
-Data and pure functions only; the prices come from Huawei's BSS price inquiry (mgc_iac.operations.pricing asks it). A
+Data and pure functions only; the prices come from Huawei's BSS price inquiry (mgc_iac.operations._pricing asks it). A
 pay-per-use ECS server is billed for its flavor, its system and data disks and its EIP bandwidth (Huawei's
 "Pay-per-Use Billing" of ECS, support.huaweicloud.com/intl/en-us/price-ecs/ecs_billing_2003.html); an EIP bound to
 an instance has no reservation price, only its bandwidth (productdesc-eip/eip_price_0001.html). A month is 730

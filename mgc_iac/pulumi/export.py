@@ -72,7 +72,7 @@ def to_deployment(snapshot: Snapshot, options: ExportOptions | None = None) -> d
     serialized = _serialized_providers()
     records = sorted(snapshot.resources.values(), key=lambda r: (KIND_ORDER.index(r.kind), r.address))
     urns = {r.address: urn(stack, opts.project, type_token(r.kind), r.address) for r in records}
-    exports = {"mgc_iac_stack": snapshot.stack,  # what the program exports (mgc_iac.operations.program.declare)
+    exports = {"mgc_iac_stack": snapshot.stack,  # what the program exports (mgc_iac.operations._program.declare)
                "target_server_ids": {r.address: r.outputs["id"] for r in records
                                      if r.kind == TARGET_SERVER and r.outputs.get("id")}}
     out: list[dict[str, Any]] = [

@@ -1,6 +1,6 @@
 """The Pulumi program: the same desired graph as `mgc-iac apply`, declared as Pulumi dynamic resources.
 
-Pulumi.yaml runs pulumi_program/__main__.py, which runs the operation mgc_iac.operations.program: the stack's
+Pulumi.yaml runs pulumi_program/__main__.py, which runs the operation mgc_iac.operations._program: the stack's
 workspace opened, then `declare_graph` here. For every desired resource of the stack's graph
 (mgc_iac.graph.build_graph) one `pulumi.dynamic.Resource` is declared with the provider from providers/ and the
 inputs the engine builds (mgc_iac.engine.runners.cloud.CloudSteps), so `pulumi up` and `mgc-iac apply` send the

@@ -25,7 +25,7 @@ from mgc_iac.ssh._settings import JumpHost, SSHSettings, TargetEndpoint
 
 
 class LabHostsAccess(Protocol):
-    """The lab hosts of a lab stack, as the workspace gives them (mgc_iac.operations.workspace)."""
+    """The lab hosts of a lab stack, as the workspace gives them (mgc_iac.operations._workspace)."""
 
     names: frozenset[str]      # the hosts the stack's lab-seed.yaml declares
     where: str                 # the seed file, named in messages

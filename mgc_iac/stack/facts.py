@@ -1,7 +1,7 @@
 """Live facts that some rules need: gathered by `plan --refresh` from the cloud and the sources.
 
 The rules in stack/rules.py read these when present; offline they fall back to what the spec declares.
-Filling them is the job of mgc_iac.operations.refresh (cloud clients and SSH); this module is only the data.
+Filling them is the job of mgc_iac.operations._refresh (cloud clients and SSH); this module is only the data.
 """
 
 from __future__ import annotations

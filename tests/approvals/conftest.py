@@ -11,7 +11,7 @@ import yaml
 
 @pytest.fixture
 def planned(demo_stack: Path) -> tuple[Any, str]:
-    from mgc_iac.operations.planning import plan_stack
+    from mgc_iac.operations._planning import plan_stack
     from mgc_iac.plan.planfile import plan_digest
 
     plan = plan_stack(demo_stack).plan

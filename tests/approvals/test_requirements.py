@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mgc_iac.approvals import Approval, check_approval, check_requirements
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.stack.models import ApprovalPolicy
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac.engine import ApplyResult, CloudSteps, Engine, EngineOptions, RecordingHooks
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.model import Plan
 from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.state import ApprovalRecord, StateStore

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from mgc_iac.engine import CloudSteps, Engine, EngineOptions
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.state import default_state_path, open_store
 

@@ -5,7 +5,7 @@ a gate approved for another plan digest, or short of approvers, still waits."""
 from __future__ import annotations
 
 from mgc_iac.engine import CloudSteps
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.render import render_plan
 
 from .helpers import apply, approve_waiting

@@ -17,7 +17,7 @@ import pytest
 from mgc_iac.cloud import LabControl
 from mgc_iac.engine import CloudSteps
 from mgc_iac.engine.status import stack_status
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.model import StepAction
 from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.state import StepStatus

@@ -56,7 +56,7 @@ class TimedHooks(RecordingHooks):
 
 def _run(stack_dir: Path, store: Any, runner: Any, hooks: RecordingHooks, **options: Any) -> Any:
     from mgc_iac.engine import Engine
-    from mgc_iac.operations.planning import plan_stack
+    from mgc_iac.operations._planning import plan_stack
     from mgc_iac.plan.planfile import plan_digest
 
     plan = plan_stack(stack_dir, store=store).plan

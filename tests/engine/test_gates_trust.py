@@ -165,7 +165,7 @@ def test_a_gate_that_does_not_wait_yet_cannot_be_approved(stack_dir: Path, lab_d
     # the same, hand-signed into approvals.yaml: BusinessValidation passes, Cutover still stops
     from mgc_iac.approvals import approval_message
     from mgc_iac.approvals.sshsig import APPROVAL_NAMESPACE, sign
-    from mgc_iac.operations.workspace import Workspace
+    from mgc_iac.operations._workspace import Workspace
     from mgc_iac.plan.planfile import plan_digest
 
     with Workspace.open(stack_dir) as ws:

@@ -17,7 +17,7 @@ WEB = "shop-wave-1/web-01"
 
 def _cli(monkeypatch, cloud_cfg, *args):
     # the CLI reaches the lab of the fixture: same state dir, already running (no background start)
-    monkeypatch.setattr("mgc_iac.operations.workspace.lab_cloud_config", lambda spec, d: cloud_cfg)
+    monkeypatch.setattr("mgc_iac.operations._workspace.lab_cloud_config", lambda spec, d: cloud_cfg)
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 

@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from mgc_iac.engine import CloudSteps, Engine, EngineOptions, RecordingHooks
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.state import StepStatus, open_store
 from mgc_iac.state.pg_local import LocalPostgres, find_bindir

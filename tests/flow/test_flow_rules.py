@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mgc_iac.operations.planning import check
+from mgc_iac.operations._planning import check
 from mgc_iac.stack.waves import find_cycle, wave_levels
 
 

@@ -17,9 +17,9 @@ import jsonschema
 import pytest
 import yaml
 
-from mgc_iac.operations.planning import plan_stack
-from mgc_iac.operations.pricing import price_plan
-from mgc_iac.operations.schema import SCHEMA_DIR
+from mgc_iac.operations._planning import plan_stack
+from mgc_iac.operations._pricing import price_plan
+from mgc_iac.operations._schema import SCHEMA_DIR
 from mgc_iac.plan.cost import parts_of
 from mgc_iac.plan.planfile import plan_to_dict, read_plan, write_plan
 from mgc_iac.render import render_plan
@@ -40,7 +40,7 @@ def no_lab_running(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 def _record_applied(stack: Path) -> None:
     """State as if the stack had been applied as written (every resource recorded)."""
     from mgc_iac.graph import build_graph
-    from mgc_iac.operations.planning import check
+    from mgc_iac.operations._planning import check
     from mgc_iac.state import ResourceRecord, open_store
 
     checked = check(stack)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from mgc_iac.errors import PlanFileError
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.planfile import plan_to_dict, read_plan, write_plan
 
 

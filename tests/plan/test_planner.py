@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mgc_iac.graph import build_graph
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.model import Action, StepAction
 from mgc_iac.stack.loader import load_stack
 from mgc_iac.state import ResourceRecord, SQLiteStore, StepRecord, StepStatus

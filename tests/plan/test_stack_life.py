@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from mgc_iac.errors import PlanRefusedError
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.model import Action, StepAction
 from mgc_iac.render import render_plan
 from mgc_iac.state import SQLiteStore, StepRecord, StepStatus

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mgc_iac.operations.planning import check
+from mgc_iac.operations._planning import check
 from mgc_iac.stack.rules import RuleContext
 from mgc_iac.stack.rules_agent import rule_agent_installer
 

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from mgc_iac.errors import SpecError
-from mgc_iac.operations.planning import check
+from mgc_iac.operations._planning import check
 
 GOOD = {"apiVersion": "mgc-iac/v1", "kind": "MigrationStack", "metadata": {"name": "t", "project": "p"}}
 
@@ -171,7 +171,7 @@ def test_plan_out_where_it_cannot_or_must_not_go(demo_stack, tmp_path, where):
 
 
 def test_a_malformed_ssh_key_fails_that_source_only(demo_stack, tmp_path):
-    from mgc_iac.operations.discover import discover_sources
+    from mgc_iac.operations._discover import discover_sources
     from mgc_iac.stack.loader import load_stack
 
     bad = tmp_path / "bad_key"

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mgc_iac.errors import SpecError
-from mgc_iac.operations.planning import check
+from mgc_iac.operations._planning import check
 from mgc_iac.stack.facts import KeyFacts, LiveFacts
 
 

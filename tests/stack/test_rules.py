@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mgc_iac.operations.planning import check
+from mgc_iac.operations._planning import check
 from mgc_iac.stack.facts import KeyFacts, LiveFacts, NetworkFacts, SecurityGroupFacts, SourceLiveFacts
 
 

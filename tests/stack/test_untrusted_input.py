@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mgc_iac.errors import SpecError
-from mgc_iac.operations.planning import check
+from mgc_iac.operations._planning import check
 from mgc_iac.stack.loader import load_stack
 from mgc_iac.stack.sandbox import bwrap_works
 

@@ -8,7 +8,7 @@ import click
 import pytest
 
 from mgc_iac.cli._pipeline import Duration
-from mgc_iac.operations.planning import plan_stack
+from mgc_iac.operations._planning import plan_stack
 from mgc_iac.plan.planfile import plan_digest
 from mgc_iac.render import render_plan
 from mgc_iac.render.comment import GITHUB_COMMENT_LIMIT, marker, pr_comment

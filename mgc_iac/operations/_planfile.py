@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mgc_iac.errors import PlanFileError, StalePlanError, UsageError
-from mgc_iac.operations.planning import Planned
+from mgc_iac.operations._planning import Planned
 
 if TYPE_CHECKING:
-    from mgc_iac.operations.workspace import Workspace
+    from mgc_iac.operations._workspace import Workspace
     from mgc_iac.plan import Plan
 
 

@@ -24,7 +24,7 @@ from typing import Any
 from mgc_iac.approvals import ApprovalsFile, Trust
 from mgc_iac.cloud import Cloud, cloud_account, cloud_config, cloud_for, default_lab_dir, lab_seed, provider_of
 from mgc_iac.errors import StateError
-from mgc_iac.operations.planning import (
+from mgc_iac.operations._planning import (
     Checked,
     Planned,
     check_loaded,
@@ -224,7 +224,7 @@ class Workspace:
     def gather_facts(self, *, remember: bool = True) -> LiveFacts:
         """The live facts the rules need (cloud and sources); `remember`: the KMS keys seen are kept beside the
         state for later offline checks (validate, apply; never plan, which writes nothing)."""
-        from mgc_iac.operations.refresh import gather_facts
+        from mgc_iac.operations._refresh import gather_facts
         from mgc_iac.stack import remember_keys
 
         facts = gather_facts(self.loaded, self.cloud, self.hosts)

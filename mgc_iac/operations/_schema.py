@@ -1,6 +1,6 @@
 """JSON Schemas generated from the models (stack spec, plan file, approvals), committed under schemas/.
 
-Regenerate with `python -m mgc_iac.operations.schema [DIRECTORY]`; tests/test_schemas.py fails when they drift.
+Regenerate with `python -m mgc_iac.operations._schema [DIRECTORY]`; tests/test_schemas.py fails when they drift.
 """
 
 from __future__ import annotations

@@ -109,7 +109,7 @@ class Discovery:
         return sum(1 for d in self.found if d.error or d.differences) + len(self.duplicates)
 
 
-def discover(ws: Any, write_to: Path | None = None) -> Discovery:  # ws: mgc_iac.operations.workspace.Workspace
+def discover(ws: Any, write_to: Path | None = None) -> Discovery:  # ws: mgc_iac.operations._workspace.Workspace
     """Run the read-only facts script on every source of the workspace's stack and compare with the inventory;
     `write_to`: write the inventory with the discovered facts as a sources YAML file (to review, then commit)."""
     import yaml

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mgc_iac.errors import StateLockedError
-from mgc_iac.operations.workspace import STATE_WRITE, Workspace
+from mgc_iac.operations._workspace import STATE_WRITE, Workspace
 from mgc_iac.state import LockInfo
 
 

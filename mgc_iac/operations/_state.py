@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac.errors import StateError
-from mgc_iac.operations.workspace import Workspace
+from mgc_iac.operations._workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def export_cloud_config(spec: dict[str, Any]) -> dict[str, Any]:
     return cloud_config(spec, lab_dir=default_lab_dir() if provider_of(spec) == "lab" else None)
 
 
-def export(ws: Workspace, *, project: str = "mgc-iac", pulumi_stack: str | None = None) -> Exported:
+def export_state(ws: Workspace, *, project: str = "mgc-iac", pulumi_stack: str | None = None) -> Exported:
     """The stack's recorded resources (ids, inputs, outputs, dependencies) as a Pulumi deployment (version 3)."""
     from mgc_iac.pulumi import ExportOptions, to_deployment
 
@@ -49,10 +49,10 @@ class Migrated:
     where: str                   # the destination, without its query string
 
 
-def migrate(ws: Workspace, destination: str, *, all_stacks: bool = False) -> Migrated:
+def migrate_state(ws: Workspace, destination: str, *, all_stacks: bool = False) -> Migrated:
     """Copy the stack's state (or every stack of its backend) to `destination` (a postgresql:// URL or a SQLite
     file), then check the copy record by record and by a re-plan that must equal the one against the original."""
-    from mgc_iac.operations.planning import check_loaded, plan_checked
+    from mgc_iac.operations._planning import check_loaded, plan_checked
     from mgc_iac.plan import plan_digest
     from mgc_iac.state import copy_stacks, differences, is_url, open_store
 

@@ -100,7 +100,7 @@ def plan_stack(
     location that is empty or holds nothing is refused unless `new_state` (state/location.py). The approval
     policy in force comes from the last apply's record, or the stack at `trusted_ref` ($MGC_IAC_TRUSTED_REF);
     the plan shows it and what the spec would change in it (approvals/policy.py). Never starts a lab (the
-    workspace does, mgc_iac.operations.workspace)."""
+    workspace does, mgc_iac.operations._workspace)."""
     with gc_paused():  # one pause over the phases: the collections between them walked the whole stack again
         return _plan_stack(stack_path, facts, store, refresh_resources, cloud, new_state, trusted_ref)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac.errors import ConfigError
-from mgc_iac.operations.workspace import Workspace
+from mgc_iac.operations._workspace import Workspace
 from mgc_iac.state import is_url
 
 

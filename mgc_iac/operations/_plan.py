@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mgc_iac.errors import ApprovalError, UserError
-from mgc_iac.operations.planning import Planned
-from mgc_iac.operations.workspace import STATE_READ, Workspace, stack_dir_of
+from mgc_iac.operations._planning import Planned
+from mgc_iac.operations._workspace import STATE_READ, Workspace, stack_dir_of
 
 if TYPE_CHECKING:
     from mgc_iac.diagnostics import Diagnostic
@@ -72,7 +72,7 @@ def plan(ws: Workspace, request: PlanRequest) -> PlanMade:
     planned = ws.plan(refresh_resources=request.refresh)
     made = planned.plan
     if request.cost:
-        from mgc_iac.operations.pricing import price_plan
+        from mgc_iac.operations._pricing import price_plan
 
         made = price_plan(made, ws.directory)  # a running lab's prices, or the seed's: never starts one
     if request.sign_key is not None:
@@ -101,7 +101,7 @@ class Shown:
     digest: str
 
 
-def show(plan_file: Path) -> Shown:
+def show_plan(plan_file: Path) -> Shown:
     """A saved plan (refused if it was edited or has an unknown format_version)."""
     from mgc_iac.plan import read_plan
 
@@ -114,5 +114,5 @@ def pr_comment(plan_file: Path, limit: int = 65_536, full_plan: str = "the job's
     its first line is a marker naming the stack, so a pipeline can find and edit its earlier comment."""
     from mgc_iac.render import pr_comment as comment
 
-    shown = show(plan_file)
+    shown = show_plan(plan_file)
     return comment(shown.plan, shown.digest, limit, full_plan)

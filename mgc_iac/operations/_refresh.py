@@ -65,7 +65,7 @@ def _kms_agency(cloud) -> tuple[bool | None, str]:
 
 def _source_facts(loaded: LoadedStack, facts: LiveFacts, hosts) -> None:
     """rsync, available memory and CPU of every source reachable over SSH (the others keep declared facts)."""
-    from mgc_iac.operations.discover import discover_sources
+    from mgc_iac.operations._discover import discover_sources
 
     for item in discover_sources(loaded.canonical, hosts):
         if item.facts is not None:

@@ -28,7 +28,7 @@ def declare(stack_dir: Path | str) -> Declared:
 
     from mgc_iac.errors import SpecError
     from mgc_iac.graph import build_graph
-    from mgc_iac.operations.workspace import Workspace
+    from mgc_iac.operations._workspace import Workspace
     from mgc_iac.pulumi import TargetServer, declare_graph
 
     with Workspace.open(Path(stack_dir)) as ws:
@@ -45,7 +45,7 @@ def declare(stack_dir: Path | str) -> Declared:
     return declared
 
 
-def run(project_root: Path) -> Declared:
+def run_program(project_root: Path) -> Declared:
     """The program's body under the Pulumi engine: declare the stack of `mgc-iac:stack`. An mgc-iac error
     becomes a `pulumi.RunError`, which the engine shows without a traceback: a broken stack fails with every
     `file:line: field: message; fix` line that `mgc-iac validate` prints, its warnings logged as warnings."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mgc_iac.diagnostics import Diagnostics
-from mgc_iac.operations.workspace import Workspace
+from mgc_iac.operations._workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def validate(ws: Workspace) -> Validated:
     return Validated(ws.name, ws.checked.diagnostics, len(model.workflows), len(model.sources))
 
 
-def init(directory: Path, name: str | None = None, project: str = "my-migration") -> list[Path]:
+def init_stack(directory: Path, name: str | None = None, project: str = "my-migration") -> list[Path]:
     """Scaffold a stack in an empty (or new) `directory` that validates; the files written."""
     from mgc_iac.errors import UserError
     from mgc_iac.stack import scaffold_stack

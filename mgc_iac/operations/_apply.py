@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Protocol
 from mgc_iac.cloud import sharing_limits
 from mgc_iac.engine import ApplyResult, CloudSteps, Engine, EngineOptions, Hooks
 from mgc_iac.errors import UsageError
-from mgc_iac.operations.planfile import is_plan_file, read_proposal, stack_dir_for, verify_plan_file
-from mgc_iac.operations.planning import Planned
-from mgc_iac.operations.workspace import STATE_WRITE, Workspace
+from mgc_iac.operations._planfile import is_plan_file, read_proposal, stack_dir_for, verify_plan_file
+from mgc_iac.operations._planning import Planned
+from mgc_iac.operations._workspace import STATE_WRITE, Workspace
 
 if TYPE_CHECKING:
     from mgc_iac.approvals import Environment

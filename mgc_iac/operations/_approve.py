@@ -15,7 +15,7 @@ from typing import Any
 
 from mgc_iac.approvals import Refusal, Trust
 from mgc_iac.errors import ApprovalError, UsageError
-from mgc_iac.operations.workspace import STATE_READ, STATE_WRITE, Workspace
+from mgc_iac.operations._workspace import STATE_READ, STATE_WRITE, Workspace
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def open_for_approve(stack: Path, plan_file: Path | None = None, *, writes_state
     a plan file made with live facts, those gathered."""
     refreshed = False
     if plan_file is not None:
-        from mgc_iac.operations.planfile import read_proposal
+        from mgc_iac.operations._planfile import read_proposal
 
         refreshed = read_proposal(plan_file)[0].refreshed
     return Workspace.open(stack, state=STATE_WRITE if writes_state else STATE_READ, refresh_facts=refreshed)
@@ -84,7 +84,7 @@ def _current(ws: Workspace, plan_file: Path | None) -> _Current:
     from mgc_iac.state import StepStatus
 
     if plan_file is not None:
-        from mgc_iac.operations.planfile import read_proposal, verify_plan_file
+        from mgc_iac.operations._planfile import read_proposal, verify_plan_file
 
         planned, digest = verify_plan_file(ws, plan_file)
     else:

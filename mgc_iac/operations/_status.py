@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mgc_iac.engine import stack_status
-from mgc_iac.operations.workspace import Workspace
+from mgc_iac.operations._workspace import Workspace
 from mgc_iac.state import JournalEntry, LockInfo
 
 
