@@ -56,7 +56,7 @@ import threading
 from collections import Counter, defaultdict
 
 OURS = ("mgc_iac", "providers", "pulumi_program")
-KERNEL = {"mgc_iac", "mgc_iac.errors", "mgc_iac.diagnostics", "mgc_iac._gc", "mgc_iac.visible", "mgc_iac.ci",
+KERNEL = {"mgc_iac", "mgc_iac._lazy", "mgc_iac._pids", "mgc_iac.errors", "mgc_iac.diagnostics", "mgc_iac._gc", "mgc_iac.visible", "mgc_iac.ci",
           "mgc_iac.__main__"}
 RANK = {
     "mgc_iac.cli": 9,
