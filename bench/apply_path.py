@@ -8,7 +8,7 @@ What is recorded: every `call` event of a Python function whose module is ours (
 pulumi_program.*), in every thread; its caller is the nearest frame up the stack that is ours, so click, asyncio,
 threads or a thread pool in between do not hide it. Module bodies run at import do not count. providers.* and
 mgc_iac.providers.* (a symlink) are one folder, "providers". The kernel (mgc_iac's top: errors, diagnostics,
-visible, ci, _gc, the package __init__) belongs to no folder: everyone may call it.
+visible, ci, _gc, _lazy, _pids, the package __init__) belongs to no folder: everyone may call it.
 
 (a) EVERYTHING THAT RAN
 - modules: distinct modules of ours whose functions ran.
@@ -56,8 +56,8 @@ import threading
 from collections import Counter, defaultdict
 
 OURS = ("mgc_iac", "providers", "pulumi_program")
-KERNEL = {"mgc_iac", "mgc_iac._lazy", "mgc_iac._pids", "mgc_iac.errors", "mgc_iac.diagnostics", "mgc_iac._gc", "mgc_iac.visible", "mgc_iac.ci",
-          "mgc_iac.__main__"}
+KERNEL = {"mgc_iac", "mgc_iac._lazy", "mgc_iac._pids", "mgc_iac.errors", "mgc_iac.diagnostics", "mgc_iac._gc",
+          "mgc_iac.visible", "mgc_iac.ci", "mgc_iac.__main__"}
 RANK = {
     "mgc_iac.cli": 9,
     "mgc_iac.operations": 8,

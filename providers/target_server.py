@@ -29,7 +29,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mgc_iac.cloud import cloud_for, lookup
+from mgc_iac.cloud import cloud_for, evs_key_specs, lookup
 from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.graph import EIP_BANDWIDTH_MBPS, TARGET_SERVER
 from mgc_iac.providers._diff import diff_attrs
@@ -78,8 +78,6 @@ class TargetServerProvider(ResourceProvider):
         if enc.get("enabled"):
             ref = enc.get("key_id") or enc["key_alias"]
             key = lookup(config, "kms_key", ref, lambda: cloud.kms.describe_key(ref))
-            from mgc_iac.stack import evs_key_specs
-
             specs = evs_key_specs(cloud.settings.region)      # SM4 only in Chinese-mainland regions
             if not key.enabled or key.spec not in specs:
                 raise CloudError(f"KMS key {key.alias or key.key_id} must be enabled and {' or '.join(specs)} to "

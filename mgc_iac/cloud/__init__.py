@@ -38,6 +38,7 @@ _EXPORTS = by_module({
                             "partitioned_disk",
     "mgc_iac.cloud._vpc": "VpcClient",
     "mgc_iac.cloud.contract": "coverage declared problems",
+    "mgc_iac.cloud.encryption": "evs_key_specs",
     "mgc_iac.cloud.endpoint": "LAB_CREDENTIALS LAB_RUNNING cloud_account cloud_config cloud_for default_lab_dir "
                               "lab_seed provider_of running_lab settings_for sms_agent_domain",
     "mgc_iac.cloud.lookups": "lookup lookup_scope",

@@ -14,7 +14,6 @@ _EXPORTS = by_module({
     "mgc_iac.stack.loader": "LoadedStack load_stack",
     "mgc_iac.stack.models": "ApprovalPolicy CutoverWindow Limits Source Stack Workflow",
     "mgc_iac.stack.rules": "check_stack required_ingress",
-    "mgc_iac.stack.rules_page": "evs_key_specs",
     "mgc_iac.stack.scaffold": "scaffold_stack",
     "mgc_iac.stack.selection": "workflow_servers",
     "mgc_iac.stack.waves": "dependencies wave_levels",

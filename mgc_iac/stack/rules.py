@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from ipaddress import IPv4Network
 
+from mgc_iac.cloud import evs_key_specs
 from mgc_iac.diagnostics import Diagnostic, Diagnostics
 from mgc_iac.stack.facts import KeyFacts, LiveFacts
 from mgc_iac.stack.known_keys import state_name
@@ -21,7 +22,7 @@ from mgc_iac.stack.rule_context import RuleContext
 from mgc_iac.stack.rules_agent import AGENT_RULES
 from mgc_iac.stack.rules_flow import FLOW_RULES
 from mgc_iac.stack.rules_input import INPUT_RULES
-from mgc_iac.stack.rules_page import PAGE_RULES, evs_key_specs, tag_problem
+from mgc_iac.stack.rules_page import PAGE_RULES, tag_problem
 from mgc_iac.stack.sourcemap import Loc
 
 # The page's blacklist: ports the migration port may never use.

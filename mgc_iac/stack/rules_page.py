@@ -7,6 +7,7 @@ import re
 from ipaddress import IPv4Address, ip_address
 from typing import TYPE_CHECKING
 
+from mgc_iac.cloud import evs_key_specs
 from mgc_iac.stack.known_keys import state_name
 from mgc_iac.visible import has_controls
 
@@ -101,16 +102,6 @@ def rule_topic_region(ctx: RuleContext) -> None:
                       f"SMN topic is in `{topic_region}`, not in `{region}` where MgC runs",
                       f"the page: only a topic of the default IAM project of {region} can be chosen; create one "
                       "there", "notifications")
-
-
-# KMS key specs EVS encrypts with: AES_256 everywhere, SM4 (China's national algorithm) in Chinese-mainland
-# regions only (KMS key specs by region; huawei-behaviour.md "KMS keys can be AES_256 or SM4 (Chinese regions)")
-SM4_REGION_PREFIX = "cn-"
-
-
-def evs_key_specs(region: str) -> tuple[str, ...]:
-    """The KMS key specs EVS encrypts with in `region`."""
-    return ("AES_256", "SM4") if region.startswith(SM4_REGION_PREFIX) else ("AES_256",)
 
 
 def tag_problem(key: str, value: str) -> str | None:

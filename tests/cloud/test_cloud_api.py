@@ -20,10 +20,11 @@ EXPORTED = {
     # issue 20 point 2: applies on one PostgreSQL state share what their limiters learn
     "LimiterPeer", "Share", "sharing_limits",
     # issue 21: other folders reach the cloud through this package only: a stack's cloud settings, the lab's
-    # endpoint (endpoint.py), the SDK contract (contract.py), lookups kept for an apply, the bounded waits
+    # endpoint (endpoint.py), the SDK contract (contract.py), the key specs EVS encrypts with (encryption.py),
+    # lookups kept for an apply, the bounded waits
     "LAB_CREDENTIALS", "LAB_RUNNING", "cloud_account", "cloud_config", "cloud_for", "default_lab_dir", "lab_seed",
-    "provider_of", "running_lab", "settings_for", "sms_agent_domain", "coverage", "declared", "problems", "lookup",
-    "lookup_scope", "WaitPolicy", "wait_until",
+    "provider_of", "running_lab", "settings_for", "sms_agent_domain", "coverage", "declared", "problems",
+    "evs_key_specs", "lookup", "lookup_scope", "WaitPolicy", "wait_until",
 }
 
 
