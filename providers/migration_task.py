@@ -14,18 +14,16 @@ the target's EIP on a public network, its private IP on a private one. The task 
 the server is called (task_name).
 
 The steps the engine runs on an existing task (start, sync, verify, cutover, clear) live in
-mgc_iac.engine.runners.sms_task; they share this module's actions and waits on SMS's own transitions, all of
-them through the apply's one FleetReader (mgc_iac/cloud/_fleet.py: paged ListTasks/ListServers at the
-workflow's poll_interval). The provider's delete (MigrationTaskClear) is DeleteTask as Huawei allows it
-(`delete_task`). What each state means for each step is mgc_iac.cloud.sms_states (one table, shared with the
-fleet reader); a state it does not know fails the step naming it.
+mgc_iac.engine.runners.sms_task; they and the provider's delete (MigrationTaskClear: DeleteTask as Huawei allows
+it) share the cloud's actions and waits on a task (mgc_iac/cloud/sms_tasks.py), all of them through the apply's
+one FleetReader (paged ListTasks/ListServers at the workflow's poll_interval). What each state means for each
+step is mgc_iac.cloud.sms_states (one table, shared with the fleet reader); a state it does not know fails the
+step naming it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pulumi.dynamic import (
@@ -39,15 +37,14 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mgc_iac.cloud import cloud_for
-from mgc_iac.errors import CloudConflictError, CloudError, CloudNotFoundError
+from mgc_iac.cloud import SMS_POLL_SECONDS, cloud_for, delete_sms_task
+from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.graph import MIGRATION_TASK
 from mgc_iac.providers._diff import diff_attrs
 from mgc_iac.providers._sources import find_source
 
 META = ("stack", "address", "cloud", "target_server_id")
 ALL_DAY = ("00:00", "23:59")
-POLL_SECONDS = 10.0     # Huawei's Terraform provider reads a task every 10 s (after 5 s): advanced.poll_interval
 
 
 TASK_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")   # SDK PostTask.name: letters, digits, '_', '-'; 1-64 (API)
@@ -196,7 +193,7 @@ class MigrationTaskProvider(ResourceProvider):
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Stop the task if it runs, then delete it. If it fails, the task is assumed to still exist."""
-        delete_task(props["cloud"], id_)
+        delete_sms_task(props["cloud"], id_)
 
 
 def _configure(cloud: Any, task_id: str, props: dict[str, Any], fresh: bool = False) -> None:
@@ -240,158 +237,7 @@ def create_task_for(props: dict[str, Any], *, source_id: str = "", replay: bool 
     return {**props, "id": task_id, "source_id": source.id, "name": name, "state": state}
 
 
-# ---- actions and waits on a task (the engine's steps, in mgc_iac.engine.runners.sms_task, and delete) ----------
-#
-# Every wait on a task goes through the apply's FleetReader (mgc_iac/cloud/_fleet.py): one paged ListTasks /
-# ListServers read at the workflow's `advanced.poll_interval` for all waiting steps, first after half of it.
-# Actions are sent on what the apply last saw of the task (the reader's last read, or what it noted itself) and
-# read the task only when that is unknown or when SMS refuses; a lost answer to an action is checked against the
-# task and sent once more if SMS did not act (mgc_iac.errors.CloudAnswerLostError).
-
-
 def poll_interval(spec: dict[str, Any] | None, workflow: str) -> float:
     """The workflow's advanced.poll_interval (seconds), Terraform's 10 s when the spec says nothing."""
     wf = next((w for w in (spec or {}).get("workflows", []) if w.get("name") == workflow), {})
-    return float((wf.get("advanced") or {}).get("poll_interval") or POLL_SECONDS)
-
-
-def every(interval: float | None) -> float:
-    """The interval asked for, else POLL_SECONDS (read at call time)."""
-    return POLL_SECONDS if interval is None else float(interval)
-
-
-@contextmanager
-def cancel_scope(cancel: Any) -> Iterator[None]:
-    """Outside the engine (no CallScope yet): waits end when `cancel` is set."""
-    from mgc_iac.cloud import CallScope, call_scope, current_scope
-
-    if cancel is None or current_scope() is not None:
-        yield
-        return
-    with call_scope(CallScope(who="sms task", cancel=cancel)):
-        yield
-
-
-def fleet_of(cloud: Any, fleet: Any) -> Any:
-    """The apply's FleetReader, or one of its own (a CLI call such as `retry --full`)."""
-    from mgc_iac.cloud import FleetReader
-
-    return fleet if fleet is not None else FleetReader(cloud.sms)
-
-
-def known(cloud: Any, fleet: Any, task_id: str, interval: float, need_source: bool = False) -> Any:
-    """The task as this apply last saw it (a read at most `interval` old, or its own note), else ShowTask."""
-    seen = fleet.latest(task_id, max_age=interval)
-    if seen is not None and seen.task is not None and (seen.source is not None or not need_source):
-        return seen.task
-    noted = fleet.noted(task_id)
-    if noted is not None and not need_source:
-        return noted
-    return cloud.sms.show_task(task_id)
-
-
-def act(cloud: Any, fleet: Any, task_id: str, operation: str, took: Callable[[Any], bool]) -> None:
-    """Send a task action. SMS refusing it because it is done already (`took(task)`) is success; a lost answer
-    is checked against the task and the action sent once more when SMS did not carry it out."""
-    from mgc_iac.errors import CloudAnswerLostError
-
-    for attempt in (1, 2):
-        fleet.forget(task_id)
-        try:
-            cloud.sms.task_action(task_id, operation)
-            return
-        except CloudAnswerLostError:
-            if took(cloud.sms.show_task(task_id)):
-                return
-            if attempt == 2:
-                raise
-        except CloudConflictError:
-            if took(cloud.sms.show_task(task_id)):
-                return
-            raise
-
-
-def _present(view: Any, task_id: str) -> Any:
-    if view.gone:
-        raise CloudNotFoundError(f"task {task_id} is gone from SMS (deleted outside mgc-iac?)", service="sms",
-                                 operation="list_tasks")
-    return view.task
-
-
-def settled(cloud: Any, fleet: Any, task_id: str, task: Any, interval: float) -> Any:
-    """The task once SMS has finished a transition it makes on its own (ABORTING, SKIPPING, RESETING...); a
-    state SMS does not document raises UnknownStateError naming it."""
-    from mgc_iac.cloud import sms_states
-
-    def steady(t: Any) -> bool:
-        if t.state not in sms_states.TASK_STATES:
-            sms_states.migration(t)       # raises UnknownStateError naming the state
-        return t.state not in sms_states.TRANSIENT or t.state == "DELETING"
-
-    if steady(task):
-        return task
-    view = fleet.wait(task_id, lambda v: steady(_present(v, task_id)), interval=interval,
-                      what=f"SMS task {task_id} ({task.state})")
-    return view.task
-
-
-def stop_copy(cloud: Any, fleet: Any, task_id: str, interval: float) -> Any:
-    """A copy SMS thinks runs, stopped (ABORTING, then ABORT): the safe point a stalled copy starts from again."""
-    act(cloud, fleet, task_id, "stop", lambda t: t.state in ("ABORTING", "ABORT"))
-    return settled(cloud, fleet, task_id, cloud.sms.show_task(task_id), interval)
-
-
-def _delete_clone(cloud: Any, clone: Any) -> None:
-    """The clone SMS made of the task (TestLaunch's clone_test), deleted with it: a server of its own that nothing
-    deletes once the task is gone (SMS user guide, "(Optional) Deleting a Server Clone": the user deletes it), so
-    a server removed from the stack or a Full Retry while TestValidation waits would leave it running, billed."""
-    try:
-        cloud.ecs.show_server(clone.vm_id)
-    except CloudNotFoundError:   # TestCleanup deleted it already
-        return
-    cloud.ecs.delete_server(clone.vm_id, delete_volumes=True, wait=True)
-
-
-def delete_task(cloud_config: dict[str, Any], task_id: str, cancel: Any = None, *, fleet: Any = None,
-                interval: float | None = None) -> None:
-    """DeleteTask as Huawei allows it: a plain DELETE when the agent is disconnected or the task is ready,
-    finished, failed or paused (sms_states.deletable: no stop first, as the Terraform provider); a task copying
-    with its agent connected is paused first (action stop, ABORTING, then ABORT), since SMS refuses to delete
-    it. A clone the task names is deleted first (_delete_clone). Then wait (the fleet reader's lists) through
-    DELETING until it is gone. `cancel` is the CallScope's."""
-
-    with cancel_scope(cancel):
-        _delete(cloud_for(cloud_config), task_id, fleet_of(cloud_for(cloud_config), fleet), every(interval))
-
-
-def _delete(cloud: Any, task_id: str, fleet: Any, interval: float) -> None:
-    from mgc_iac.cloud import sms_states
-
-    try:
-        task = settled(cloud, fleet, task_id, known(cloud, fleet, task_id, interval), interval)
-        if task.clone is not None:
-            _delete_clone(cloud, task.clone)
-        if not sms_states.deletable(task):
-            task = stop_copy(cloud, fleet, task_id, interval)
-        if task.state != "DELETING":
-            try:
-                cloud.sms.delete_task(task_id)
-            except CloudConflictError:   # what we knew was out of date: SMS says it copies
-                if cloud.sms.show_task(task_id).state != "DELETING":
-                    stop_copy(cloud, fleet, task_id, interval)
-                    cloud.sms.delete_task(task_id)
-    except CloudNotFoundError:
-        return
-    fleet.forget(task_id)
-
-    def gone(view: Any) -> bool:
-        if view.gone:
-            return True
-        if view.task.state != "DELETING":
-            raise CloudError(f"task {task_id} is {view.task.state} after DeleteTask, not DELETING", service="sms",
-                             operation="delete_task")
-        return False
-
-    # SMS accepted the delete (DELETING): a list that no longer shows the task is taken at its word, without a
-    # ShowTask each (a list paged while others are deleted may skip it: then it is DELETING and gone a moment later)
-    fleet.wait(task_id, gone, interval=interval, what=f"SMS task {task_id} deleting", confirm_gone=False)
+    return float((wf.get("advanced") or {}).get("poll_interval") or SMS_POLL_SECONDS)

@@ -42,6 +42,8 @@ _EXPORTS = by_module({
     "mgc_iac.cloud.endpoint": "LAB_CREDENTIALS LAB_RUNNING cloud_account cloud_config cloud_for default_lab_dir "
                               "lab_seed provider_of running_lab settings_for sms_agent_domain",
     "mgc_iac.cloud.lookups": "lookup lookup_scope",
+    "mgc_iac.cloud.sms_tasks": "SMS_POLL_SECONDS cancel_scope delete_sms_task fleet_reader_for latest_task poll_every "
+                                 "send_task_action settled_task stop_task_copy",
     "mgc_iac.cloud.wait": "WaitPolicy wait_until",
 })
 __all__ = sorted(_EXPORTS)

@@ -184,7 +184,7 @@ def test_a_lost_action_answer_is_checked_and_sent_once_more(lab: RunningLab) -> 
     """The connection drops before SMS acts (the call is not replayed blindly, it is not idempotent): the step
     reads the task, sees READY, and sends `start` once more; a lost answer of an action SMS did carry out is
     not sent again."""
-    from mgc_iac.providers.migration_task import act
+    from mgc_iac.cloud import send_task_action
 
     cloud = Cloud(lab.settings)
     task = lab_task(cloud)[1]
@@ -192,13 +192,14 @@ def test_a_lost_action_answer_is_checked_and_sent_once_more(lab: RunningLab) -> 
     control = LabControl(lab.settings)
     control.set_faults([Fault("sms", "update_task_status", drop_rate=1.0, count=1)])
     before = control.stats()["calls"].get("sms.update_task_status", 0)
-    act(cloud, FleetReader(cloud.sms), task, "start", lambda t: t.state not in ("READY", "MIGRATE_FAIL", "ABORT"))
+    send_task_action(cloud, FleetReader(cloud.sms), task, "start",
+                     lambda t: t.state not in ("READY", "MIGRATE_FAIL", "ABORT"))
     assert cloud.sms.show_task(task).state == "RUNNING"
     assert control.stats()["calls"]["sms.update_task_status"] - before == 2
 
     control.set_faults([Fault("sms", "update_task_status", lost_answer_rate=1.0, count=1)])
     before = control.stats()["calls"]["sms.update_task_status"]
-    act(cloud, FleetReader(cloud.sms), task, "stop", lambda t: t.state in ("ABORTING", "ABORT"))
+    send_task_action(cloud, FleetReader(cloud.sms), task, "stop", lambda t: t.state in ("ABORTING", "ABORT"))
     assert control.stats()["calls"]["sms.update_task_status"] - before == 1   # carried out: not sent again
 
 
@@ -339,7 +340,7 @@ def test_a_step_slot_is_lent_once_for_nested_waits() -> None:
 def test_a_task_being_deleted_is_waited_out_from_the_list_without_a_showtask(lab: RunningLab) -> None:
     """MigrationTaskClear waits for its task to leave SMS's list; it is not confirmed with one ShowTask per task
     (a thousand servers: a thousand ShowTasks queued behind the gateway's limit)."""
-    from mgc_iac.providers.migration_task import _delete
+    from mgc_iac.cloud.sms_tasks import _delete
 
     cloud = Cloud(lab.settings)
     task = lab_task(cloud)[1]

@@ -148,8 +148,9 @@ class CloudSteps:
         return StepOutcome(detail, [self._record(change, attrs, outs)])
 
     def _step_StartUpAgent(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
+        from mgc_iac.cloud import delete_sms_task
         from mgc_iac.engine.runners.sms_task import register_simulated_source
-        from mgc_iac.providers import MigrationTaskProvider, create_task_for, delete_task
+        from mgc_iac.providers import MigrationTaskProvider, create_task_for
 
         source = next(s for s in ctx.spec.get("sources", []) if s["name"] == ctx.server.server)
         target = ctx.records.get(TARGET_SERVER)
@@ -165,7 +166,7 @@ class CloudSteps:
         props = self._task_props(ctx.stack, change.address, attrs, target.outputs["id"])
         old_id = record.outputs.get("id") if record and not record.outputs.get("cleared") else None
         if old_id and change.action is Action.REPLACE:
-            delete_task(self.cloud_config, old_id, fleet=self.fleet, interval=self._interval(ctx))
+            delete_sms_task(self.cloud_config, old_id, fleet=self.fleet, interval=self._interval(ctx))
             old_id = None
         if old_id and change.action is Action.UPDATE:
             outs = provider.update(old_id, {**record.attrs, **record.outputs, "cloud": self.cloud_config}, props).outs
@@ -315,13 +316,13 @@ class CloudSteps:
         return StepOutcome({**detail, **(agent or {})})
 
     def _step_MigrationTaskClear(self, ctx: StepContext) -> StepOutcome:  # noqa: N802
-        from mgc_iac.providers import delete_task
+        from mgc_iac.cloud import delete_sms_task
 
         record = ctx.records.get(MIGRATION_TASK)
         if record is None:
             return StepOutcome({"note": "no task recorded"})
         if not record.outputs.get("cleared"):
-            delete_task(self.cloud_config, str(record.outputs["id"]), ctx.cancel, fleet=self.fleet,
+            delete_sms_task(self.cloud_config, str(record.outputs["id"]), ctx.cancel, fleet=self.fleet,
                         interval=self._interval(ctx))
         kept = ResourceRecord(record.address, record.kind, record.workflow, record.server, record.attrs,
                               {**record.outputs, "cleared": True})
@@ -356,13 +357,14 @@ class CloudSteps:
             outs = TargetServerProvider().update(record.outputs["id"], old, props).outs or {}
             return self._record(change, change.after or {}, {**record.outputs, **_pick(outs, TARGET_OUTPUTS)})
         if change.kind == MIGRATION_TASK and record is not None:
-            from mgc_iac.providers import MigrationTaskProvider, delete_task, poll_interval
+            from mgc_iac.cloud import delete_sms_task
+            from mgc_iac.providers import MigrationTaskProvider, poll_interval
 
             cleared = bool(record.outputs.get("cleared"))
             if change.action is Action.DELETE:
                 if not cleared and record.outputs.get("id"):
-                    delete_task(self.cloud_config, str(record.outputs["id"]), fleet=self.fleet,
-                                interval=poll_interval(spec, change.workflow))
+                    delete_sms_task(self.cloud_config, str(record.outputs["id"]), fleet=self.fleet,
+                                    interval=poll_interval(spec, change.workflow))
                 return None
             if cleared:
                 return self._record(change, change.after or {}, record.outputs)

@@ -10,7 +10,7 @@
                          fails at once), then start or stop the target as the spec asks
     SourceClear          clear_source: action clear, wait through clearing until cleared (clearfailed or error
                          fail at once; the agent stops)
-    MigrationTaskClear   the provider's delete (providers.migration_task.delete_task): a plain DELETE whenever
+    MigrationTaskClear   the provider's delete (mgc_iac.cloud.sms_tasks.delete_sms_task): a plain DELETE whenever
                          SMS accepts one
 
 What each state means for each step is mgc_iac.cloud.sms_states; a state it does not know fails the step
@@ -28,9 +28,18 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from mgc_iac.cloud import cloud_for, lookup
+from mgc_iac.cloud import (
+    cancel_scope,
+    cloud_for,
+    fleet_reader_for,
+    latest_task,
+    lookup,
+    poll_every,
+    send_task_action,
+    settled_task,
+    stop_task_copy,
+)
 from mgc_iac.errors import CloudError
-from mgc_iac.providers import act, cancel_scope, every, fleet_of, known, settled, stop_copy
 
 
 def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, Any]) -> str:
@@ -120,12 +129,12 @@ def _start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threadi
     from mgc_iac.cloud import sms_states
 
     cloud = cloud_for(cloud_config)
-    fleet = fleet_of(cloud, fleet)
-    task = settled(cloud, fleet, task_id, known(cloud, fleet, task_id, interval), interval)
+    fleet = fleet_reader_for(cloud, fleet)
+    task = settled_task(cloud, fleet, task_id, latest_task(cloud, fleet, task_id, interval), interval)
     if restart and task.state == "RUNNING":
-        task = stop_copy(cloud, fleet, task_id, interval)
+        task = stop_task_copy(cloud, fleet, task_id, interval)
     if task.state in ("READY", "MIGRATE_FAIL", "ABORT"):
-        act(cloud, fleet, task_id, "start", lambda t: t.state not in ("READY", "MIGRATE_FAIL", "ABORT"))
+        send_task_action(cloud, fleet, task_id, "start", lambda t: t.state not in ("READY", "MIGRATE_FAIL", "ABORT"))
     task = _wait(cloud, fleet, task_id, sms_states.migration, "StartMigration", interval, agent_alive, on_progress)
     # the byte counts are the source's (replicatesize/totalsize), merged into the listed task by the reader
     return {"task_state": task.state, "replicated_bytes": task.replicated_bytes, "total_bytes": task.total_bytes}
@@ -143,20 +152,20 @@ def _synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.E
     from mgc_iac.cloud import sms_states
 
     cloud = cloud_for(cloud_config)
-    fleet = fleet_of(cloud, fleet)
+    fleet = fleet_reader_for(cloud, fleet)
     # read now, not from the fleet's last read: the baseline must be the rounds SMS had begun when the step began
-    task = settled(cloud, fleet, task_id, cloud.sms.show_task(task_id), interval)
+    task = settled_task(cloud, fleet, task_id, cloud.sms.show_task(task_id), interval)
     if restart and task.state == "SYNCING" and task.source_state != "stopped":
-        task = stop_copy(cloud, fleet, task_id, interval)
+        task = stop_task_copy(cloud, fleet, task_id, interval)
     if task.state in ("ABORT", "MIGRATE_FAIL"):      # paused or failed mid-copy: the copy resumes first
-        act(cloud, fleet, task_id, "restart", lambda t: t.state not in ("ABORT", "MIGRATE_FAIL"))
+        send_task_action(cloud, fleet, task_id, "restart", lambda t: t.state not in ("ABORT", "MIGRATE_FAIL"))
         _wait(cloud, fleet, task_id, sms_states.migration, "StartSynchronization", interval, agent_alive, on_progress)
         task = cloud.sms.show_task(task_id)
     since = sms_states.sync_baseline(task)
     paused = task.state == "SYNCING" and task.source_state == "stopped"     # a test of the target paused it
     if paused or task.state in ("MIGRATE_SUCCESS", "SYNC_SUCCESS", "SYNC_FAIL", "SYNC_F_ROLLBACK_SUCCESS"):
         before = (task.state, task.source_state, since)
-        act(cloud, fleet, task_id, "restart",
+        send_task_action(cloud, fleet, task_id, "restart",
             lambda t: (t.state, t.source_state, sms_states.sync_baseline(t)) != before)
     task = _wait(cloud, fleet, task_id, lambda t: sms_states.synchronization(t, since), "StartSynchronization",
                  interval, agent_alive, on_progress)
@@ -208,11 +217,11 @@ def _cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_t
     from mgc_iac.cloud import sms_states
 
     cloud = cloud_for(cloud_config)
-    fleet = fleet_of(cloud, fleet)
-    task = known(cloud, fleet, task_id, interval, need_source=True)
+    fleet = fleet_reader_for(cloud, fleet)
+    task = latest_task(cloud, fleet, task_id, interval, need_source=True)
     if task.migration_cycle not in ("cutovering", "cutovered") and task.source_state not in (
             "finished", "error", "clearfailed"):     # a source in error: the wait below reports it at once
-        act(cloud, fleet, task_id, "cutover",
+        send_task_action(cloud, fleet, task_id, "cutover",
             lambda t: t.migration_cycle in ("cutovering", "cutovered") or t.source_state in ("cutovering", "finished"))
     _wait(cloud, fleet, task_id, sms_states.cutover, "Cutover", interval)
     server = cloud.ecs.show_server(target_id)
@@ -231,10 +240,10 @@ def _clear_source(cloud_config: dict[str, Any], task_id: str, cancel: threading.
     from mgc_iac.cloud import sms_states
 
     cloud = cloud_for(cloud_config)
-    fleet = fleet_of(cloud, fleet)
-    task = known(cloud, fleet, task_id, interval, need_source=True)
+    fleet = fleet_reader_for(cloud, fleet)
+    task = latest_task(cloud, fleet, task_id, interval, need_source=True)
     if task.source_state not in ("clearing", "cleared", "clearfailed", "error"):
-        act(cloud, fleet, task_id, "clear", lambda t: t.source_state in ("clearing", "cleared"))
+        send_task_action(cloud, fleet, task_id, "clear", lambda t: t.source_state in ("clearing", "cleared"))
     _wait(cloud, fleet, task_id, sms_states.clear, "SourceClear", interval)
     return {"source_state": "cleared"}
 
@@ -247,7 +256,7 @@ def start_migration(cloud_config: dict[str, Any], task_id: str, cancel: threadin
                     interval: float | None = None, restart: bool = False) -> dict[str, Any]:
     with cancel_scope(cancel):
         return _start_migration(cloud_config, task_id, cancel, agent_alive, on_progress, fleet=fleet,
-                                interval=every(interval), restart=restart)
+                                interval=poll_every(interval), restart=restart)
 
 
 def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event | None = None,
@@ -256,7 +265,7 @@ def synchronize(cloud_config: dict[str, Any], task_id: str, cancel: threading.Ev
                 interval: float | None = None, restart: bool = False) -> dict[str, Any]:
     with cancel_scope(cancel):
         return _synchronize(cloud_config, task_id, cancel, agent_alive, on_progress, fleet=fleet,
-                            interval=every(interval), restart=restart)
+                            interval=poll_every(interval), restart=restart)
 
 
 def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_target: bool,
@@ -264,10 +273,10 @@ def cutover(cloud_config: dict[str, Any], task_id: str, target_id: str, start_ta
             ) -> dict[str, Any]:
     with cancel_scope(cancel):
         return _cutover(cloud_config, task_id, target_id, start_target, cancel, fleet=fleet,
-                        interval=every(interval))
+                        interval=poll_every(interval))
 
 
 def clear_source(cloud_config: dict[str, Any], task_id: str, cancel: threading.Event | None = None, *,
                  fleet: Any = None, interval: float | None = None) -> dict[str, Any]:
     with cancel_scope(cancel):
-        return _clear_source(cloud_config, task_id, cancel, fleet=fleet, interval=every(interval))
+        return _clear_source(cloud_config, task_id, cancel, fleet=fleet, interval=poll_every(interval))
