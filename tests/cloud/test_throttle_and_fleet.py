@@ -177,7 +177,8 @@ def test_one_paged_read_serves_every_waiting_task(lab: RunningLab) -> None:
     assert calls["sms.list_tasks"] == calls["sms.list_servers"] <= 6   # ~3 reads for 8 tasks, not 24 per list
     firsts = [v[0] for v in views.values()]
     assert min(firsts) >= 0.45                                       # first read after ~interval / 2
-    assert all(0.8 <= b - a <= 2.0 for v in views.values() for a, b in zip(v, v[1:], strict=False))
+    # then one per interval: never sooner; later only by what a loaded 2-core machine holds a thread back
+    assert all(0.8 <= b - a <= 3.0 for v in views.values() for a, b in zip(v, v[1:], strict=False))
 
 
 def test_a_lost_action_answer_is_checked_and_sent_once_more(lab: RunningLab) -> None:
