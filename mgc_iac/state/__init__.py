@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from mgc_iac._lazy import lazy_exports
+from mgc_iac._lazy import by_module, lazy_exports
 from mgc_iac.state.empty import EmptyStore
 from mgc_iac.state.holder import now
 from mgc_iac.state.location import STATE_ENV, require_state
@@ -90,17 +89,12 @@ __all__ = ["STATE_ENV", "AppliedRecord", "ApprovalRecord", "EmptyStore", "Journa
            "require_state", "state_exists"]
 
 
-# the rest of the folder's public surface, resolved on first use (importing the package loads none of it)
-if TYPE_CHECKING:
-    from mgc_iac.state.locks import why_held
-    from mgc_iac.state.migrate import copy_stacks, differences
-    from mgc_iac.state.model import canonical_json
-
-_LAZY = {
-    'canonical_json': 'mgc_iac.state.model',
-    'copy_stacks': 'mgc_iac.state.migrate',
-    'differences': 'mgc_iac.state.migrate',
-    'why_held': 'mgc_iac.state.locks',
-}
-__all__ = [*__all__, 'canonical_json', 'copy_stacks', 'differences', 'why_held']
+# the rest of the folder's public surface, resolved on first use: `state migrate`'s copy, who holds a lock, the
+# canonical JSON the planner compares records in
+_LAZY = by_module({
+    "mgc_iac.state.locks": "why_held",
+    "mgc_iac.state.migrate": "copy_stacks differences",
+    "mgc_iac.state.model": "canonical_json",
+})
+__all__ = [*__all__, *sorted(_LAZY)]
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
