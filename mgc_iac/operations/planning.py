@@ -198,15 +198,17 @@ def with_approved(planned: Planned, snapshot: Snapshot, store: StateStore, trust
     from mgc_iac.approvals.status import approved_gates
     from mgc_iac.plan.planfile import plan_digest
     from mgc_iac.state import StepStatus
+    from mgc_iac.state.model import step_statuses
 
     plan, directory = planned.plan, planned.checked.loaded.directory
     if getattr(store, "empty", False):  # nothing recorded yet: no environment, nothing approved
         return planned
-    waiting = {g for g, r in snapshot.steps.items() if r.status is StepStatus.WAITING}
     file_path = approvals_path(directory)
     recorded = store.approvals(plan.stack)
     if not plan.gates() or not (recorded or file_path is not None):
         return planned
+    # statuses only: the snapshot builds a step's record when asked for it
+    waiting = {g for g, status in step_statuses(snapshot.steps).items() if status == StepStatus.WAITING.value}
     try:
         checker = trust()
         counted, rejected = checker.check(combine(load_approvals_file(file_path) if file_path else None, recorded))

@@ -73,8 +73,9 @@ def _make_plan(
     """Four phases, each one pass over its input: moves, the desired resources, the recorded ones the spec no
     longer has, then each server's steps."""
     found = _Findings(list(warnings))
-    cut_over = {f"{s.workflow}/{s.server}" for s in snapshot.steps.values()
-                if s.step == CUTOVER and s.status is StepStatus.DONE}
+    statuses = _statuses(snapshot.steps)
+    cut_over = {gate[:-_CUTOVER_SUFFIX] for gate, status in statuses.items()
+                if status == _DONE and gate.endswith(_CUTOVER_GATE)}
     moves = _moves(graph, snapshot, cut_over, found)
     changes = _desired_changes(graph, snapshot, moves, drift, cut_over, found)
     changes += _leftover_changes(graph, snapshot, {c.moved_from for c in changes if c.moved_from}, cut_over)
@@ -86,7 +87,7 @@ def _make_plan(
         spec_digest=spec_digest,
         state_serial=snapshot.serial,
         resource_changes=tuple(changes),
-        server_changes=_server_changes(graph, snapshot, changes, moves),
+        server_changes=_server_changes(graph, snapshot, changes, moves, statuses),
         workflow_order=tuple(wf.name for wf in graph.workflows),
         diagnostics=tuple(d.to_dict() for d in found.notes),
         spec=spec,
@@ -184,8 +185,8 @@ def _leftover_changes(graph: Graph, snapshot: Snapshot, taken: set[str], cut_ove
     return changes
 
 
-def _server_changes(graph: Graph, snapshot: Snapshot, changes: list[ResourceChange], moves: dict[str, str]
-                    ) -> tuple[ServerChange, ...]:
+def _server_changes(graph: Graph, snapshot: Snapshot, changes: list[ResourceChange], moves: dict[str, str],
+                    statuses: dict[str, str] | None = None) -> tuple[ServerChange, ...]:
     """Phase 4: each server's steps; a new or replaced target restarts its server from CreateTarget, a new task
     from StartUpAgent (Full Retry)."""
     restart: dict[str, int] = {}
@@ -194,9 +195,21 @@ def _server_changes(graph: Graph, snapshot: Snapshot, changes: list[ResourceChan
             key = f"{c.workflow}/{c.server}"
             restart[key] = min(restart.get(key, RESTART_FROM[c.kind]), RESTART_FROM[c.kind])
     made: dict[tuple[str, StepAction, bool, str], StepChange] = {}  # frozen: servers with the same words share one
+    statuses = _statuses(snapshot.steps) if statuses is None else statuses
     return tuple(_server_change(node, snapshot, restart.get(f"{node.workflow}/{node.server}"),
-                                moves.get(f"{node.workflow}/{node.server}"), made)
+                                moves.get(f"{node.workflow}/{node.server}"), made, statuses)
                  for node in graph.servers())
+
+
+_DONE, _RUNNING = StepStatus.DONE.value, StepStatus.RUNNING.value
+_CUTOVER_GATE = "/" + CUTOVER
+_CUTOVER_SUFFIX = len(_CUTOVER_GATE)
+
+
+def _statuses(steps: Any) -> dict[str, str]:
+    """gate -> status value; a store's RecordedSteps gives them without building a StepRecord per step."""
+    fast = getattr(steps, "statuses", None)
+    return fast() if fast is not None else {gate: record.status.value for gate, record in steps.items()}
 
 
 def _planned(record: ResourceRecord, desired: Any, production: bool, notes: list[Diagnostic],
@@ -312,6 +325,63 @@ def _cascade_target_replacements(changes: list[ResourceChange]) -> None:
 
 
 def _changed_leaves(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
+    """The dotted paths DeepDiff reports between two records; the usual change (a scalar or two in records of the
+    same shape) is found by a plain walk, without importing DeepDiff (a tenth of a second: half a 10k plan)."""
+    paths: list[str] = []
+    try:
+        _scalar_leaves(before, after, "", paths)
+    except _NeedsDeepDiff:
+        return _deepdiff_leaves(before, after)
+    return tuple(sorted(set(paths)))
+
+
+class _NeedsDeepDiff(Exception):
+    """Records that differ in a way only DeepDiff's own rules describe (lists, keys added or removed...)."""
+
+
+_SCALARS = (str, int, float, bool, type(None))
+_PATH_UNSAFE = frozenset("'\"[]\\")
+
+
+def _scalar_leaves(before: Any, after: Any, path: str, out: list[str]) -> None:
+    """DeepDiff's report for dicts with the same keys and scalar leaves: a type or a value change at each leaf
+    (types first, as DeepDiff: 1 and True differ); anything else raises _NeedsDeepDiff."""
+    if before is after:
+        return
+    kind = type(before)
+    if kind is not type(after):
+        out.append(path)
+    elif kind is dict:
+        if before.keys() != after.keys():
+            raise _NeedsDeepDiff
+        for key, value in before.items():
+            if not (type(key) is str and key.isascii() and key.isprintable() and not key.startswith("__")
+                    and _PATH_UNSAFE.isdisjoint(key)):
+                raise _NeedsDeepDiff  # DeepDiff skips or quotes such keys its own way
+            _scalar_leaves(value, after[key], f"{path}.{key}" if path else key, out)
+    elif kind in _SCALARS:
+        if before != after:
+            out.append(path)
+    elif not (kind is list and _same(before, after)):
+        raise _NeedsDeepDiff
+
+
+def _same(before: Any, after: Any) -> bool:
+    """Whether DeepDiff finds nothing between two values: equal, with the same type at every leaf."""
+    if before is after:
+        return True
+    kind = type(before)
+    if kind is not type(after):
+        return False
+    if kind is list:
+        return len(before) == len(after) and all(_same(a, b) for a, b in zip(before, after, strict=True))
+    if kind is dict:
+        return before.keys() == after.keys() and all(
+            type(k) is str and not k.startswith("__") and _same(v, after[k]) for k, v in before.items())
+    return kind in _SCALARS and before == after  # NaN is not: DeepDiff reports it
+
+
+def _deepdiff_leaves(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
     from deepdiff import DeepDiff
 
     diff = DeepDiff(before, after, ignore_order=False)
@@ -342,22 +412,25 @@ def _approved_and_started(record: Any, reset_from: int | None, index: int) -> bo
 
 def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
                    moved_from: str | None = None,
-                   made: dict[tuple[str, StepAction, bool, str], StepChange] | None = None) -> ServerChange:
-    """`made`: StepChanges already built, shared between servers (100,000 -> 11,161 objects at 10k servers)."""
-    recorded = snapshot.steps
+                   made: dict[tuple[str, StepAction, bool, str], StepChange] | None = None,
+                   statuses: dict[str, str] | None = None) -> ServerChange:
+    """`made`: StepChanges already built, shared between servers (100,000 -> 11,161 objects at 10k servers);
+    `statuses`: gate -> recorded status value (_statuses)."""
     made = {} if made is None else made
+    statuses = _statuses(snapshot.steps) if statuses is None else statuses
     prefix = f"{moved_from or f'{node.workflow}/{node.server}'}/"
     steps = []
     for index, step in enumerate(node.steps):
         kind, manual = _KIND_VALUE[step.kind], step.kind in MANUAL_STEPS
-        record = recorded.get(prefix + kind) if recorded else None  # a first plan: nothing recorded
-        done = record is not None and record.status is StepStatus.DONE and (reset_from is None or index < reset_from)
+        status = statuses.get(prefix + kind) if statuses else None  # a first plan: nothing recorded
+        done = status == _DONE and (reset_from is None or index < reset_from)
         reason = step.reason
         if not step.enabled:
             action = StepAction.SKIP
         elif done:
             action = StepAction.DONE
-        elif manual and _approved_and_started(record, reset_from, index):
+        elif manual and status == _RUNNING and _approved_and_started(snapshot.steps.get(prefix + kind), reset_from,
+                                                                      index):
             # the gate passed and the step began (a Cutover may have reached the cloud) before a crash: it is
             # finished from what the cloud reports, without asking for the approval again
             action, reason = StepAction.RUN, RESUMED_REASON
