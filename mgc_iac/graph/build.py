@@ -8,8 +8,6 @@ from typing import Any
 from mgc_iac._gc import gc_paused
 from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
 from mgc_iac.graph.model import (
-    STEP_ORDER,
-    TEST_STEPS,
     DesiredResource,
     Graph,
     ServerNode,
@@ -46,7 +44,7 @@ def _build_graph(stack: Stack) -> Graph:
     made: dict[tuple[StepKind, bool, str], Step] = {}  # Steps are frozen: servers with the same words share one
     for position, wf in enumerate(stack.workflows):
         servers = selection[wf.name]
-        reasons = _workflow_reasons(wf)
+        steps = _WorkflowSteps(wf, _workflow_reasons(wf), made, stack.cloud.provider)
         nodes = []
         for src in servers:
             target = _target_attrs(wf, src)
@@ -55,7 +53,7 @@ def _build_graph(stack: Stack) -> Graph:
                 f"{addr}/{TARGET_SERVER}", TARGET_SERVER, wf.name, src.name, target)
             resources[f"{addr}/{MIGRATION_TASK}"] = DesiredResource(
                 f"{addr}/{MIGRATION_TASK}", MIGRATION_TASK, wf.name, src.name, _task_attrs(wf, src, target))
-            nodes.append(_server_node(wf, src, target, len(servers), reasons, made, stack.cloud.provider))
+            nodes.append(_server_node(wf, src, target, len(servers), steps))
         if wf.advanced.notifications is not None:
             note = wf.advanced.notifications
             resources[f"{wf.name}/{NOTIFICATION}"] = DesiredResource(
@@ -181,43 +179,74 @@ def _workflow_reasons(wf: Workflow) -> dict[StepKind, str]:
     }
 
 
+class _WorkflowSteps:
+    """A workflow's steps for each of its servers: the words that are the same for all its servers are built once,
+    the others once per distinct value (who installs the agent, the GB copied, a disk that shrinks)."""
+
+    def __init__(self, wf: Workflow, reasons: dict[StepKind, str], made: dict[tuple[StepKind, bool, str], Step],
+                 provider: str) -> None:
+        """`reasons`: the workflow's (_workflow_reasons); `made`: Steps already built, shared between servers and
+        workflows (Steps are frozen)."""
+        self.wf, self.made, self.provider = wf, made, provider
+        self.verify_on = wf.advanced.verify_consistency or wf.verification_policy.hash
+        enabled = {StepKind.START_SYNCHRONIZATION: not wf.advanced.quick_mode}
+        shared = {kind: self.step(kind, enabled.get(kind, True), reason) for kind, reason in reasons.items()}
+        tests = () if wf.test_launch == "off" else (StepKind.TEST_LAUNCH, StepKind.TEST_VALIDATION,
+                                                        StepKind.TEST_CLEANUP)
+        # the template's order (STEP_ORDER) around the steps whose words depend on the server
+        self.sync = shared[StepKind.START_SYNCHRONIZATION]  # after ResizeDiskPartition
+        self.gates = tuple(shared[k] for k in (*tests, StepKind.BUSINESS_VALIDATION, StepKind.CUTOVER))  # after Verify
+        self.last = shared[StepKind.MIGRATION_TASK_CLEAR]  # after SourceClear
+        copy_exclude = wf.advanced.copy_exclude_paths
+        self.not_copied = f" (not copied: {', '.join(copy_exclude)})" if copy_exclude else ""
+        self.by_installer: dict[str, tuple[Step | None, Step, Step]] = {}
+        self.copies: dict[float, Step] = {}
+        self.resize = {shrinks: self.step(StepKind.RESIZE_DISK_PARTITION, shrinks,
+                                          "target disks shrink: resize partitions on the SMS console" if shrinks
+                                          else "no target disk shrinks") for shrinks in (False, True)}
+
+    def step(self, kind: StepKind, enabled: bool, reason: str) -> Step:
+        key = (kind, enabled, reason)
+        step = self.made.get(key)
+        if step is None:
+            step = self.made[key] = Step(*key)
+        return step
+
+    def of(self, src: Source, target: dict[str, Any], used: float, shrinks: bool) -> tuple[Step, ...]:
+        """The server's steps in template order (STEP_ORDER, the test steps only when the workflow launches one)."""
+        installer = src.agent_installer
+        known = self.by_installer.get(installer)
+        if known is None:  # the agent's words name the source (its MAC and IP) only when YOU install it
+            wf = self.wf
+            agent = None if installer == "preinstalled" else agent_reason(wf, src)
+            known = self.by_installer[installer] = (
+                None if agent is None else self.step(StepKind.START_UP_AGENT, True, agent),
+                self.step(StepKind.VERIFY_CONSISTENCY, self.verify_on, verify_reason(wf, src, self.provider)),
+                self.step(StepKind.SOURCE_CLEAR, True,
+                          "stop and remove the agent on the source (shutdown.sh, then SMS-Agent/)"
+                          if installer == "mgc-iac" else
+                          "SMS clears the source; the agent YOU installed stays: uninstall it"))
+        agent, verify, clear = known
+        if agent is None:
+            agent = self.step(StepKind.START_UP_AGENT, True, agent_reason(self.wf, src))
+        copy = self.copies.get(used)
+        if copy is None:
+            copy = self.copies[used] = self.step(StepKind.START_MIGRATION, True,
+                                                 f"full replication of {used:g} GB{self.not_copied}")
+        create = self.step(StepKind.CREATE_TARGET, True, f"create {target['name']} ({target['flavor']}"
+                           + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")")
+        return (create, agent, copy, self.resize[shrinks], self.sync, verify, *self.gates, clear, self.last)
+
+
 def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_size: int,
-                 reasons: dict[StepKind, str], made: dict[tuple[StepKind, bool, str], Step],
-                 provider: str = "lab") -> ServerNode:
-    """`reasons`: the workflow's (_workflow_reasons); `made`: Steps already built, shared between servers; the
-    agent's steps and the verification depend on the source (who installs its agent) and the cloud."""
-    shrinks = [d for d, t in zip(src.disks, target["disks"], strict=True) if t["size_gb"] < d.size_gb]
+                 steps: _WorkflowSteps) -> ServerNode:
+    """`steps`: the workflow's (_WorkflowSteps); the agent's steps and the verification depend on the source (who
+    installs its agent) and the cloud."""
+    shrinks = any(t["size_gb"] < d.size_gb for d, t in zip(src.disks, target["disks"], strict=True))
     limit = wf.advanced.bandwidth_limit_mbps
     mbps = limit / max(workflow_size, 1) if limit else ASSUMED_UNLIMITED_MBPS
     used = sum(d.used_gb for d in src.disks)
-    why = {
-        **reasons,
-        StepKind.CREATE_TARGET: f"create {target['name']} ({target['flavor']}"
-        + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")",
-        StepKind.START_UP_AGENT: agent_reason(wf, src),
-        StepKind.VERIFY_CONSISTENCY: verify_reason(wf, src, provider),
-        StepKind.SOURCE_CLEAR: "stop and remove the agent on the source (shutdown.sh, then SMS-Agent/)"
-        if src.agent_installer == "mgc-iac" else "SMS clears the source; the agent YOU installed stays: uninstall it",
-        StepKind.START_MIGRATION: f"full replication of {used:g} GB"
-        + (f" (not copied: {', '.join(wf.advanced.copy_exclude_paths)})" if wf.advanced.copy_exclude_paths else ""),
-        StepKind.RESIZE_DISK_PARTITION: "target disks shrink: resize partitions on the SMS console"
-        if shrinks else "no target disk shrinks",
-    }
-    enabled = {
-        StepKind.RESIZE_DISK_PARTITION: bool(shrinks),
-        StepKind.START_SYNCHRONIZATION: not wf.advanced.quick_mode,
-        StepKind.VERIFY_CONSISTENCY: wf.advanced.verify_consistency or wf.verification_policy.hash,
-    }
-    steps = []
-    for kind in STEP_ORDER:
-        if kind in TEST_STEPS and wf.test_launch == "off":
-            continue
-        key = (kind, enabled.get(kind, True), why[kind])
-        step = made.get(key)
-        if step is None:
-            step = made[key] = Step(*key)
-        steps.append(step)
-    steps = tuple(steps)
+    steps = steps.of(src, target, used, shrinks)
     return ServerNode(
         workflow=wf.name, server=src.name, os=src.os, target_name=target["name"], steps=steps, used_gb=used,
         assumed_mbps=mbps, estimated_seconds=int(used * 8192 / mbps) if used else 0,
