@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from json import JSONEncoder
+from json.encoder import c_encode_basestring_ascii, c_make_encoder  # type: ignore[attr-defined]
 from typing import Any
 
 from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.errors import DriftRefusedError, PlanRefusedError
 from mgc_iac.graph.kinds import MIGRATION_TASK, TARGET_SERVER, replace_reasons
-from mgc_iac.graph.model import MANUAL_STEPS, Graph, ServerNode, StepKind
+from mgc_iac.graph.model import MANUAL_STEPS, Graph, ServerNode, Step, StepKind
 from mgc_iac.plan.drift_rules import repair_drift
 from mgc_iac.plan.model import (
     Action,
@@ -113,6 +115,15 @@ def _moves(graph: Graph, snapshot: Snapshot, cut_over: set[str], found: _Finding
     return moves
 
 
+# canonical_json's text (the store's form of attributes), from one C encoder made once instead of one per call
+_ENCODE = c_make_encoder(None, JSONEncoder().default, c_encode_basestring_ascii, None, ":", ",", True, False,
+                         True) if c_make_encoder is not None and c_encode_basestring_ascii is not None else None
+
+
+def _attrs_text(attrs: dict[str, Any]) -> str:
+    return "".join(_ENCODE(attrs, 0)) if _ENCODE is not None else canonical_json(attrs)
+
+
 def _desired_changes(graph: Graph, snapshot: Snapshot, moves: dict[str, str], drift: tuple[Drift, ...],
                      cut_over: set[str], found: _Findings) -> list[ResourceChange]:
     """Phase 2: each desired resource against its record (or the record it moves from, or what drifted)."""
@@ -125,9 +136,15 @@ def _desired_changes(graph: Graph, snapshot: Snapshot, moves: dict[str, str], dr
     stored_text = getattr(recorded, "attrs_text", None)
     any_recorded = len(recorded) > 0
     for address, desired in graph.resources.items():
+        # equal records are compared as stored text: only changed ones are parsed
+        text = stored_text(address) if stored_text is not None else None
+        if text is not None and address not in drifted and text == _attrs_text(desired.attrs):
+            changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.NOOP,
+                                          desired.attrs, desired.attrs))
+            continue
         server_addr = f"{desired.workflow}/{desired.server}"
         moved_from = None
-        known = any_recorded and address in recorded
+        known = text is not None or (any_recorded and address in recorded)
         if not known and server_addr in moves:
             old = f"{moves[server_addr]}/{desired.kind}"
             moved_from = old if old in recorded else None
@@ -147,11 +164,6 @@ def _desired_changes(graph: Graph, snapshot: Snapshot, moves: dict[str, str], dr
             if repaired.record is not record:  # planned from the live attributes
                 changes.append(_planned(repaired.record, desired, production, found.notes, found.refusals))
                 continue
-        # equal records are compared as stored text: only changed ones are parsed
-        if moved_from is None and stored_text is not None and stored_text(address) == canonical_json(desired.attrs):
-            changes.append(ResourceChange(address, desired.kind, desired.workflow, desired.server, Action.NOOP,
-                                          desired.attrs, desired.attrs))
-            continue
         record = recorded[moved_from or address]
         if moved_from is not None:
             record = _rekeyed(record, desired, moves[server_addr])
@@ -196,8 +208,9 @@ def _server_changes(graph: Graph, snapshot: Snapshot, changes: list[ResourceChan
             restart[key] = min(restart.get(key, RESTART_FROM[c.kind]), RESTART_FROM[c.kind])
     made: dict[tuple[str, StepAction, bool, str], StepChange] = {}  # frozen: servers with the same words share one
     statuses = _statuses(snapshot.steps) if statuses is None else statuses
+    by_step: dict[tuple[int, str | None], StepChange] = {}
     return tuple(_server_change(node, snapshot, restart.get(f"{node.workflow}/{node.server}"),
-                                moves.get(f"{node.workflow}/{node.server}"), made, statuses)
+                                moves.get(f"{node.workflow}/{node.server}"), made, statuses, by_step)
                  for node in graph.servers())
 
 
@@ -413,35 +426,52 @@ def _approved_and_started(record: Any, reset_from: int | None, index: int) -> bo
 def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
                    moved_from: str | None = None,
                    made: dict[tuple[str, StepAction, bool, str], StepChange] | None = None,
-                   statuses: dict[str, str] | None = None) -> ServerChange:
+                   statuses: dict[str, str] | None = None,
+                   by_step: dict[tuple[int, str | None], StepChange] | None = None) -> ServerChange:
     """`made`: StepChanges already built, shared between servers (100,000 -> 11,161 objects at 10k servers);
-    `statuses`: gate -> recorded status value (_statuses)."""
+    `statuses`: gate -> recorded status value (_statuses); `by_step`: the change of a graph Step (by id: the graph
+    shares them between servers) with a recorded status, when nothing resets the server and the step is not running
+    (then the step and its status alone decide)."""
     made = {} if made is None else made
+    by_step = {} if by_step is None else by_step
     statuses = _statuses(snapshot.steps) if statuses is None else statuses
     prefix = f"{moved_from or f'{node.workflow}/{node.server}'}/"
     steps = []
     for index, step in enumerate(node.steps):
-        kind, manual = _KIND_VALUE[step.kind], step.kind in MANUAL_STEPS
+        kind = _KIND_VALUE[step.kind]
         status = statuses.get(prefix + kind) if statuses else None  # a first plan: nothing recorded
-        done = status == _DONE and (reset_from is None or index < reset_from)
-        reason = step.reason
-        if not step.enabled:
-            action = StepAction.SKIP
-        elif done:
-            action = StepAction.DONE
-        elif manual and status == _RUNNING and _approved_and_started(snapshot.steps.get(prefix + kind), reset_from,
-                                                                      index):
-            # the gate passed and the step began (a Cutover may have reached the cloud) before a crash: it is
-            # finished from what the cloud reports, without asking for the approval again
-            action, reason = StepAction.RUN, RESUMED_REASON
-        elif manual:
-            action = StepAction.WAIT
+        if reset_from is None and status != _RUNNING:
+            key = (id(step), status)
+            change = by_step.get(key)
+            if change is None:
+                change = by_step[key] = _step_change(step, kind, status, None, index, None, made)
         else:
-            action = StepAction.RUN
-        key = (kind, action, manual, reason)
-        change = made.get(key)
-        if change is None:
-            change = made[key] = StepChange(*key)
+            change = _step_change(step, kind, status, reset_from, index, snapshot.steps.get(prefix + kind), made)
         steps.append(change)
     return ServerChange(node.workflow, node.server, node.target_name, node.os, node.used_gb, node.assumed_mbps,
                         node.estimated_seconds, tuple(steps))
+
+
+def _step_change(step: Step, kind: str, status: str | None, reset_from: int | None, index: int, record: Any,
+                 made: dict[tuple[str, StepAction, bool, str], StepChange]) -> StepChange:
+    """One step of a server: `status` its recorded status value, `record` its StepRecord when it runs."""
+    manual = step.kind in MANUAL_STEPS
+    done = status == _DONE and (reset_from is None or index < reset_from)
+    reason = step.reason
+    if not step.enabled:
+        action = StepAction.SKIP
+    elif done:
+        action = StepAction.DONE
+    elif manual and status == _RUNNING and _approved_and_started(record, reset_from, index):
+        # the gate passed and the step began (a Cutover may have reached the cloud) before a crash: it is
+        # finished from what the cloud reports, without asking for the approval again
+        action, reason = StepAction.RUN, RESUMED_REASON
+    elif manual:
+        action = StepAction.WAIT
+    else:
+        action = StepAction.RUN
+    key = (kind, action, manual, reason)
+    change = made.get(key)
+    if change is None:
+        change = made[key] = StepChange(*key)
+    return change
