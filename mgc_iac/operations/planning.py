@@ -205,7 +205,7 @@ def with_approved(planned: Planned, snapshot: Snapshot, store: StateStore, trust
         return planned
     file_path = approvals_path(directory)
     recorded = store.approvals(plan.stack)
-    if not plan.gates() or not (recorded or file_path is not None):
+    if not (recorded or file_path is not None) or not plan.gates():  # the cheap test first: 20k gates at 10k servers
         return planned
     # statuses only: the snapshot builds a step's record when asked for it
     waiting = {g for g, status in step_statuses(snapshot.steps).items() if status == StepStatus.WAITING.value}

@@ -235,8 +235,7 @@ class SQLStore(StateStore):
                 addr: (kind, server, wf, attrs, outputs) for addr, kind, wf, server, attrs, outputs in read(
                     "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack = ?", (stack,))})
             steps = RecordedSteps({  # each StepRecord built on access: a plan reads only the statuses
-                gate: (wf, server, step, status, attempt, detail, at)
-                for gate, wf, server, step, status, attempt, detail, at in read(
+                row[0]: row for row in read(
                     "SELECT gate, workflow, server, step, status, attempt, detail, updated_at FROM steps "
                     "WHERE stack = ?", (stack,))})
             order = {name: int(seq) for name, seq in read("SELECT name, seq FROM workflows WHERE stack = ?", (stack,))}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -120,15 +120,16 @@ class RecordedSteps(Mapping[str, StepRecord]):
 
     __slots__ = ("_rows", "_parsed", "_statuses")
 
-    def __init__(self, rows: dict[str, tuple[str, str, str, str, int, str, str]] | None = None) -> None:
-        self._rows = rows or {}  # gate -> (workflow, server, step, status, attempt, detail as JSON text, updated_at)
+    def __init__(self, rows: Mapping[str, Sequence[Any]] | None = None) -> None:
+        # gate -> (gate, workflow, server, step, status, attempt, detail as JSON text, updated_at): the row as read
+        self._rows = rows or {}
         self._parsed: dict[str, StepRecord] = {}
         self._statuses: dict[str, str] | None = None
 
     def __getitem__(self, gate: str) -> StepRecord:
         record = self._parsed.get(gate)
         if record is None:
-            workflow, server, step, status, attempt, detail, at = self._rows[gate]
+            _, workflow, server, step, status, attempt, detail, at = self._rows[gate]
             record = StepRecord(workflow, server, step, _STATUS[status], attempt,
                                 {} if detail == "{}" else json.loads(detail), at)
             self._parsed[gate] = record
@@ -149,7 +150,7 @@ class RecordedSteps(Mapping[str, StepRecord]):
     def statuses(self) -> dict[str, str]:
         """gate -> its status's value, without building the records."""
         if self._statuses is None:
-            self._statuses = {gate: row[3] for gate, row in self._rows.items()}
+            self._statuses = {gate: row[4] for gate, row in self._rows.items()}
         return self._statuses
 
 
