@@ -430,7 +430,7 @@ def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
                    by_step: dict[tuple[int, str | None], StepChange] | None = None) -> ServerChange:
     """`made`: StepChanges already built, shared between servers (100,000 -> 11,161 objects at 10k servers);
     `statuses`: gate -> recorded status value (_statuses); `by_step`: the change of a graph Step (by id: the graph
-    shares them between servers) with a recorded status, when nothing resets the server and the step is not running
+    shares them between servers) with a recorded status, when the step is not running and not done before a reset
     (then the step and its status alone decide)."""
     made = {} if made is None else made
     by_step = {} if by_step is None else by_step
@@ -440,7 +440,7 @@ def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
     for index, step in enumerate(node.steps):
         kind = _KIND_VALUE[step.kind]
         status = statuses.get(prefix + kind) if statuses else None  # a first plan: nothing recorded
-        if reset_from is None and status != _RUNNING:
+        if status != _RUNNING and (reset_from is None or status != _DONE):  # no reset or record changes it
             key = (id(step), status)
             change = by_step.get(key)
             if change is None:
