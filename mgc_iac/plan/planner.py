@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from json import JSONEncoder
 from json.encoder import c_encode_basestring_ascii, c_make_encoder  # type: ignore[attr-defined]
+from operator import attrgetter
 from typing import Any
 
 from mgc_iac._gc import gc_paused
@@ -31,6 +32,7 @@ from mgc_iac.plan.model import (
 from mgc_iac.state.model import ResourceRecord, Snapshot, StepStatus, canonical_json
 
 CUTOVER = StepKind.CUTOVER.value
+_ADDRESS = attrgetter("address")
 RESTART_FROM = {TARGET_SERVER: 0, MIGRATION_TASK: 1}  # index in the step template
 
 
@@ -83,7 +85,7 @@ def _make_plan(
     changes += _leftover_changes(graph, snapshot, {c.moved_from for c in changes if c.moved_from}, cut_over)
     if found.refusals:
         raise PlanRefusedError(found.refusals)
-    changes.sort(key=lambda c: c.address)
+    changes.sort(key=_ADDRESS)
     return Plan(
         stack=graph.stack,
         spec_digest=spec_digest,

@@ -231,8 +231,8 @@ class SQLStore(StateStore):
     def snapshot(self, stack: str) -> Snapshot:
         with self._reading() as read, gc_paused():  # hundreds of thousands of acyclic records: no collector passes
             serial = _serial(read, stack)
-            resources = RecordedResources({
-                addr: (kind, server, wf, attrs, outputs) for addr, kind, wf, server, attrs, outputs in read(
+            resources = RecordedResources({  # each ResourceRecord parsed on access: a plan compares the JSON text
+                row[0]: row for row in read(
                     "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack = ?", (stack,))})
             steps = RecordedSteps({  # each StepRecord built on access: a plan reads only the statuses
                 row[0]: row for row in read(

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 
@@ -82,14 +83,15 @@ class RecordedResources(Mapping[str, ResourceRecord]):
 
     __slots__ = ("_rows", "_parsed")
 
-    def __init__(self, rows: dict[str, tuple[str, str | None, str, str, str]] | None = None) -> None:
-        self._rows = rows or {}  # address -> (kind, workflow... see sqlite.py), attrs/outputs as JSON text
+    def __init__(self, rows: Mapping[str, Sequence[Any]] | None = None) -> None:
+        # address -> (address, kind, workflow, server, attrs as JSON text, outputs as JSON text): the row as read
+        self._rows = rows or {}
         self._parsed: dict[str, ResourceRecord] = {}
 
     def __getitem__(self, address: str) -> ResourceRecord:
         record = self._parsed.get(address)
         if record is None:
-            kind, server, workflow, attrs, outputs = self._rows[address]
+            _, kind, workflow, server, attrs, outputs = self._rows[address]
             record = ResourceRecord(address, kind, workflow, server, json.loads(attrs), json.loads(outputs))
             self._parsed[address] = record
         return record
@@ -108,7 +110,7 @@ class RecordedResources(Mapping[str, ResourceRecord]):
         if address in self._parsed:
             return canonical_json(self._parsed[address].attrs)
         row = self._rows.get(address)
-        return row[3] if row is not None else None
+        return row[4] if row is not None else None
 
 
 _STATUS = {s.value: s for s in StepStatus}  # enum lookup by value, without the Enum call's overhead
@@ -150,7 +152,7 @@ class RecordedSteps(Mapping[str, StepRecord]):
     def statuses(self) -> dict[str, str]:
         """gate -> its status's value, without building the records."""
         if self._statuses is None:
-            self._statuses = {gate: row[4] for gate, row in self._rows.items()}
+            self._statuses = dict(zip(self._rows, map(itemgetter(4), self._rows.values()), strict=True))
         return self._statuses
 
 
