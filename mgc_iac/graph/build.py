@@ -45,14 +45,15 @@ def _build_graph(stack: Stack) -> Graph:
     for position, wf in enumerate(stack.workflows):
         servers = selection[wf.name]
         steps = _WorkflowSteps(wf, _workflow_reasons(wf), made, stack.cloud.provider)
+        shared = _Shared(wf)
         nodes = []
         for src in servers:
-            target = _target_attrs(wf, src)
+            target = _target_attrs(wf, src, shared)
             addr = f"{wf.name}/{src.name}"
             resources[f"{addr}/{TARGET_SERVER}"] = DesiredResource(
                 f"{addr}/{TARGET_SERVER}", TARGET_SERVER, wf.name, src.name, target)
             resources[f"{addr}/{MIGRATION_TASK}"] = DesiredResource(
-                f"{addr}/{MIGRATION_TASK}", MIGRATION_TASK, wf.name, src.name, _task_attrs(wf, src, target))
+                f"{addr}/{MIGRATION_TASK}", MIGRATION_TASK, wf.name, src.name, _task_attrs(wf, src, target, shared))
             nodes.append(_server_node(wf, src, target, len(servers), steps))
         if wf.advanced.notifications is not None:
             note = wf.advanced.notifications
@@ -69,36 +70,55 @@ def _target_disks(wf: Workflow, src: Source) -> list[dict[str, Any]]:
     return [{"device": d.device, "size_gb": sizes.get(d.device, d.size_gb)} for d in src.disks]
 
 
-def _target_attrs(wf: Workflow, src: Source) -> dict[str, Any]:
+class _Shared:
+    """What a workflow gives every server's target and task attributes: read from its model once, not per server
+    (collections are copied into each server's attributes, so none is shared between resources)."""
+
+    def __init__(self, wf: Workflow) -> None:
+        t, enc, adv, net, pol = wf.target, wf.encryption, wf.advanced, wf.network, wf.verification_policy
+        self.target = (t.region, t.project, t.availability_zone, t.flavor, t.image, t.vpc, t.subnet, t.security_group,
+                       t.volume_type)
+        self.encryption = (("enabled", enc.enabled), ("key_id", enc.key_id), ("key_alias", enc.key_alias)) \
+            if enc.enabled else (("enabled", False),)
+        self.eip, self.retain_ip = net.type == "public", adv.retain_ip
+        self.enterprise_project, self.start = adv.enterprise_project, adv.start_target_after_migration
+        self.tags = tuple(sorted(adv.tags.items()))
+        self.task = (wf.migration_port, net.type, f"{net.proxy.host}:{net.proxy.port}" if net.proxy else None,
+                     adv.bandwidth_limit_mbps, not adv.quick_mode, adv.install_rsync)
+        self.copy_exclude = tuple(adv.copy_exclude_paths)
+        self.verify = (adv.verify_consistency or pol.hash, pol.hash, tuple(pol.include_paths), tuple(pol.exclude_paths))
+
+
+def _target_attrs(wf: Workflow, src: Source, shared: _Shared | None = None) -> dict[str, Any]:
+    shared = shared or _Shared(wf)
     override = wf.servers.get(src.name)
-    enc = wf.encryption
-    t = wf.target
+    region, project, zone, flavor, image, vpc, subnet, group, volume_type = shared.target
     return {
         "name": (override.target_name if override and override.target_name else src.name),
-        "region": t.region,
-        "project": t.project,
-        "availability_zone": t.availability_zone,
-        "flavor": (override.flavor if override and override.flavor else t.flavor)
+        "region": region,
+        "project": project,
+        "availability_zone": zone,
+        "flavor": (override.flavor if override and override.flavor else flavor)
         or default_flavor(src.cpus, src.memory_mb),
-        "image": t.image,
-        "vpc": t.vpc,
-        "subnet": t.subnet,
-        "security_group": t.security_group,
-        "volume_type": t.volume_type,
+        "image": image,
+        "vpc": vpc,
+        "subnet": subnet,
+        "security_group": group,
+        "volume_type": volume_type,
         "disks": _target_disks(wf, src),
-        "encryption": {"enabled": enc.enabled, "key_id": enc.key_id, "key_alias": enc.key_alias}
-        if enc.enabled else {"enabled": False},
-        "eip": wf.network.type == "public",
-        "fixed_ip": str(src.ip) if wf.advanced.retain_ip else None,
-        "enterprise_project": wf.advanced.enterprise_project,
-        "tags": dict(sorted(wf.advanced.tags.items())),
-        "start_after_migration": wf.advanced.start_target_after_migration,
+        "encryption": dict(shared.encryption),
+        "eip": shared.eip,
+        "fixed_ip": str(src.ip) if shared.retain_ip else None,
+        "enterprise_project": shared.enterprise_project,
+        "tags": dict(shared.tags),
+        "start_after_migration": shared.start,
     }
 
 
-def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any]) -> dict[str, Any]:
-    pol = wf.verification_policy
-    net = wf.network
+def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any], shared: _Shared | None = None) -> dict[str, Any]:
+    shared = shared or _Shared(wf)
+    port, network, proxy, bandwidth, syncing, install_rsync = shared.task
+    verify, hashed, include, exclude = shared.verify
     return {
         "source": src.name,
         "source_ip": str(src.ip),
@@ -107,16 +127,15 @@ def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any]) -> dict[str, 
         "type": "MIGRATE_FILE" if src.os == "linux" else "MIGRATE_BLOCK",
         "target": f"{wf.name}/{src.name}/{TARGET_SERVER}",
         "target_name": target["name"],
-        "migration_port": wf.migration_port,
-        "network": net.type,
-        "proxy": f"{net.proxy.host}:{net.proxy.port}" if net.proxy else None,
-        "bandwidth_limit_mbps": wf.advanced.bandwidth_limit_mbps,
-        "syncing": not wf.advanced.quick_mode,
-        "install_rsync": wf.advanced.install_rsync,
-        "copy_exclude_paths": list(wf.advanced.copy_exclude_paths),
-        "verify": {"enabled": wf.advanced.verify_consistency or pol.hash, "hash": pol.hash,
-                   "include_paths": list(pol.include_paths), "exclude_paths": list(pol.exclude_paths)},
-        "start_target_server": wf.advanced.start_target_after_migration,
+        "migration_port": port,
+        "network": network,
+        "proxy": proxy,
+        "bandwidth_limit_mbps": bandwidth,
+        "syncing": syncing,
+        "install_rsync": install_rsync,
+        "copy_exclude_paths": list(shared.copy_exclude),
+        "verify": {"enabled": verify, "hash": hashed, "include_paths": list(include), "exclude_paths": list(exclude)},
+        "start_target_server": shared.start,
     }
 
 
