@@ -341,7 +341,7 @@ def _cascade_target_replacements(changes: list[ResourceChange]) -> None:
 
 def _changed_leaves(before: dict[str, Any], after: dict[str, Any]) -> tuple[str, ...]:
     """The dotted paths DeepDiff reports between two records; the usual change (a scalar or two in records of the
-    same shape) is found by a plain walk, without importing DeepDiff (a tenth of a second: half a 10k plan)."""
+    same shape) is found by a plain walk, without importing DeepDiff (0.1 s: a fifth of a 10k plan's diff phase)."""
     paths: list[str] = []
     try:
         _scalar_leaves(before, after, "", paths)
