@@ -4,7 +4,9 @@ RSS (ru_maxrss) is its own. The plan's cost (`plan` prices what it creates and d
 phase `cost`, from the stack's lab-seed.yaml price list (no lab running: the offline path of a lab stack), with
 its share of the plan's time.
 
-    .venv/bin/python bench/plan_scale.py [--sizes 1000,10000,100000] [--keep DIR]
+    .venv/bin/python bench/plan_scale.py [--sizes 1000,10000,100000] [--keep DIR] [--repeat N]
+
+--repeat N plans each case N times (a fresh process each) and reports the medians, with every run's total.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -170,19 +173,30 @@ def run_child(kind: str, stack: Path, state: Path) -> dict[str, Any]:
 # --- report -------------------------------------------------------------------------------------------------
 
 
-def measure(size: int, root: Path) -> dict[str, dict[str, Any]]:
+def measure(size: int, root: Path, repeat: int = 1) -> dict[str, dict[str, Any]]:
     stack, state = root / f"stack-{size}", root / f"state-{size}.db"
     start = time.perf_counter()
     write_stack(stack, size)
     print(f"# {size}: generated {sum(p.stat().st_size for p in stack.iterdir()) / 2**20:.1f} MiB of YAML "
           f"in {time.perf_counter() - start:.1f} s", flush=True)
-    results = {"empty": run_child("plan", stack, state)}
+    results = {"empty": _median([run_child("plan", stack, state) for _ in range(repeat)])}
     start = time.perf_counter()
     run_child("seed", stack, state)
     print(f"# {size}: seeded the recorded state in {time.perf_counter() - start:.1f} s", flush=True)
     change_one_server(stack)
-    results["recorded+1"] = run_child("plan", stack, state)
+    results["recorded+1"] = _median([run_child("plan", stack, state) for _ in range(repeat)])
     return results
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One run's figures, or the medians of several (the summary and the cost's counts are the same in each)."""
+    if len(runs) == 1:
+        return runs[0]
+    med = statistics.median
+    return {**runs[0], "phases": {p: med(r["phases"][p] for r in runs) for p in PHASES},
+            "total": med(r["total"] for r in runs), "cpu": med(r["cpu"] for r in runs),
+            "cost": {**runs[0]["cost"], "seconds": med(r["cost"]["seconds"] for r in runs)},
+            "maxrss_mib": med(r["maxrss_mib"] for r in runs), "totals": [r["total"] for r in runs]}
 
 
 def report(all_results: dict[int, dict[str, dict[str, Any]]]) -> None:
@@ -199,6 +213,9 @@ def report(all_results: dict[int, dict[str, dict[str, Any]]]) -> None:
                   f"{r['cpu']:>6.2f}  "
                   f"{s['create']} create, {s['update']} update, {s['no-op']} no-op, {s['steps_to_run']} steps, "
                   f"{s['gates']} gates")
+            if "totals" in r:
+                print(f"{size:>8}  {state:<10}  {'runs':<14}  median of {len(r['totals'])}: "
+                      + " ".join(f"{t:.2f}" for t in r["totals"]))
             c = r["cost"]
             print(f"{size:>8}  {state:<10}  {'cost (apart)':<14}  {c['seconds']:>8.2f}  {'':>8}  {'':>6}  "
                   f"{c['servers']} servers priced from {c['products']} distinct products, "
@@ -225,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000,100000", help="comma-separated server counts")
     parser.add_argument("--keep", type=Path, help="generate into DIR and keep it (default: a temp dir, removed)")
+    parser.add_argument("--repeat", type=int, default=1, help="plan each case N times; report the medians")
     parser.add_argument("--child", nargs=2, metavar=("KIND", "STACK"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -233,7 +251,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     root = args.keep or Path(tempfile.mkdtemp(prefix="mgc-plan-scale-"))
     try:
-        results = {size: measure(size, root) for size in (int(s) for s in args.sizes.split(","))}
+        results = {size: measure(size, root, max(args.repeat, 1)) for size in (int(s) for s in args.sizes.split(","))}
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -8,8 +8,6 @@ from typing import Any
 from mgc_iac._gc import gc_paused
 from mgc_iac.graph.kinds import MIGRATION_TASK, NOTIFICATION, TARGET_SERVER
 from mgc_iac.graph.model import (
-    STEP_ORDER,
-    TEST_STEPS,
     DesiredResource,
     Graph,
     ServerNode,
@@ -45,16 +43,17 @@ def _build_graph(stack: Stack) -> Graph:
     made: dict[tuple[StepKind, bool, str], Step] = {}  # Steps are frozen: servers with the same words share one
     for position, wf in enumerate(stack.workflows):
         servers = selection[wf.name]
-        reasons = _workflow_reasons(wf)
+        steps = _WorkflowSteps(wf, _workflow_reasons(wf), made, stack.cloud.provider)
+        shared = _Shared(wf)
         nodes = []
         for src in servers:
-            target = _target_attrs(wf, src)
+            target = _target_attrs(wf, src, shared)
             addr = f"{wf.name}/{src.name}"
             resources[f"{addr}/{TARGET_SERVER}"] = DesiredResource(
                 f"{addr}/{TARGET_SERVER}", TARGET_SERVER, wf.name, src.name, target)
             resources[f"{addr}/{MIGRATION_TASK}"] = DesiredResource(
-                f"{addr}/{MIGRATION_TASK}", MIGRATION_TASK, wf.name, src.name, _task_attrs(wf, src, target))
-            nodes.append(_server_node(wf, src, target, len(servers), reasons, made, stack.cloud.provider))
+                f"{addr}/{MIGRATION_TASK}", MIGRATION_TASK, wf.name, src.name, _task_attrs(wf, src, target, shared))
+            nodes.append(_server_node(wf, src, target, len(servers), steps))
         if wf.advanced.notifications is not None:
             note = wf.advanced.notifications
             resources[f"{wf.name}/{NOTIFICATION}"] = DesiredResource(
@@ -70,36 +69,55 @@ def _target_disks(wf: Workflow, src: Source) -> list[dict[str, Any]]:
     return [{"device": d.device, "size_gb": sizes.get(d.device, d.size_gb)} for d in src.disks]
 
 
-def _target_attrs(wf: Workflow, src: Source) -> dict[str, Any]:
+class _Shared:
+    """What a workflow gives every server's target and task attributes: read from its model once, not per server
+    (collections are copied into each server's attributes, so none is shared between resources)."""
+
+    def __init__(self, wf: Workflow) -> None:
+        t, enc, adv, net, pol = wf.target, wf.encryption, wf.advanced, wf.network, wf.verification_policy
+        self.target = (t.region, t.project, t.availability_zone, t.flavor, t.image, t.vpc, t.subnet, t.security_group,
+                       t.volume_type)
+        self.encryption = (("enabled", enc.enabled), ("key_id", enc.key_id), ("key_alias", enc.key_alias)) \
+            if enc.enabled else (("enabled", False),)
+        self.eip, self.retain_ip = net.type == "public", adv.retain_ip
+        self.enterprise_project, self.start = adv.enterprise_project, adv.start_target_after_migration
+        self.tags = tuple(sorted(adv.tags.items()))
+        self.task = (wf.migration_port, net.type, f"{net.proxy.host}:{net.proxy.port}" if net.proxy else None,
+                     adv.bandwidth_limit_mbps, not adv.quick_mode, adv.install_rsync)
+        self.copy_exclude = tuple(adv.copy_exclude_paths)
+        self.verify = (adv.verify_consistency or pol.hash, pol.hash, tuple(pol.include_paths), tuple(pol.exclude_paths))
+
+
+def _target_attrs(wf: Workflow, src: Source, shared: _Shared | None = None) -> dict[str, Any]:
+    shared = shared or _Shared(wf)
     override = wf.servers.get(src.name)
-    enc = wf.encryption
-    t = wf.target
+    region, project, zone, flavor, image, vpc, subnet, group, volume_type = shared.target
     return {
         "name": (override.target_name if override and override.target_name else src.name),
-        "region": t.region,
-        "project": t.project,
-        "availability_zone": t.availability_zone,
-        "flavor": (override.flavor if override and override.flavor else t.flavor)
+        "region": region,
+        "project": project,
+        "availability_zone": zone,
+        "flavor": (override.flavor if override and override.flavor else flavor)
         or default_flavor(src.cpus, src.memory_mb),
-        "image": t.image,
-        "vpc": t.vpc,
-        "subnet": t.subnet,
-        "security_group": t.security_group,
-        "volume_type": t.volume_type,
+        "image": image,
+        "vpc": vpc,
+        "subnet": subnet,
+        "security_group": group,
+        "volume_type": volume_type,
         "disks": _target_disks(wf, src),
-        "encryption": {"enabled": enc.enabled, "key_id": enc.key_id, "key_alias": enc.key_alias}
-        if enc.enabled else {"enabled": False},
-        "eip": wf.network.type == "public",
-        "fixed_ip": str(src.ip) if wf.advanced.retain_ip else None,
-        "enterprise_project": wf.advanced.enterprise_project,
-        "tags": dict(sorted(wf.advanced.tags.items())),
-        "start_after_migration": wf.advanced.start_target_after_migration,
+        "encryption": dict(shared.encryption),
+        "eip": shared.eip,
+        "fixed_ip": str(src.ip) if shared.retain_ip else None,
+        "enterprise_project": shared.enterprise_project,
+        "tags": dict(shared.tags),
+        "start_after_migration": shared.start,
     }
 
 
-def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any]) -> dict[str, Any]:
-    pol = wf.verification_policy
-    net = wf.network
+def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any], shared: _Shared | None = None) -> dict[str, Any]:
+    shared = shared or _Shared(wf)
+    port, network, proxy, bandwidth, syncing, install_rsync = shared.task
+    verify, hashed, include, exclude = shared.verify
     return {
         "source": src.name,
         "source_ip": str(src.ip),
@@ -108,16 +126,15 @@ def _task_attrs(wf: Workflow, src: Source, target: dict[str, Any]) -> dict[str, 
         "type": "MIGRATE_FILE" if src.os == "linux" else "MIGRATE_BLOCK",
         "target": f"{wf.name}/{src.name}/{TARGET_SERVER}",
         "target_name": target["name"],
-        "migration_port": wf.migration_port,
-        "network": net.type,
-        "proxy": f"{net.proxy.host}:{net.proxy.port}" if net.proxy else None,
-        "bandwidth_limit_mbps": wf.advanced.bandwidth_limit_mbps,
-        "syncing": not wf.advanced.quick_mode,
-        "install_rsync": wf.advanced.install_rsync,
-        "copy_exclude_paths": list(wf.advanced.copy_exclude_paths),
-        "verify": {"enabled": wf.advanced.verify_consistency or pol.hash, "hash": pol.hash,
-                   "include_paths": list(pol.include_paths), "exclude_paths": list(pol.exclude_paths)},
-        "start_target_server": wf.advanced.start_target_after_migration,
+        "migration_port": port,
+        "network": network,
+        "proxy": proxy,
+        "bandwidth_limit_mbps": bandwidth,
+        "syncing": syncing,
+        "install_rsync": install_rsync,
+        "copy_exclude_paths": list(shared.copy_exclude),
+        "verify": {"enabled": verify, "hash": hashed, "include_paths": list(include), "exclude_paths": list(exclude)},
+        "start_target_server": shared.start,
     }
 
 
@@ -180,43 +197,74 @@ def _workflow_reasons(wf: Workflow) -> dict[StepKind, str]:
     }
 
 
+class _WorkflowSteps:
+    """A workflow's steps for each of its servers: the words that are the same for all its servers are built once,
+    the others once per distinct value (who installs the agent, the GB copied, a disk that shrinks)."""
+
+    def __init__(self, wf: Workflow, reasons: dict[StepKind, str], made: dict[tuple[StepKind, bool, str], Step],
+                 provider: str) -> None:
+        """`reasons`: the workflow's (_workflow_reasons); `made`: Steps already built, shared between servers and
+        workflows (Steps are frozen)."""
+        self.wf, self.made, self.provider = wf, made, provider
+        self.verify_on = wf.advanced.verify_consistency or wf.verification_policy.hash
+        enabled = {StepKind.START_SYNCHRONIZATION: not wf.advanced.quick_mode}
+        shared = {kind: self.step(kind, enabled.get(kind, True), reason) for kind, reason in reasons.items()}
+        tests = () if wf.test_launch == "off" else (StepKind.TEST_LAUNCH, StepKind.TEST_VALIDATION,
+                                                        StepKind.TEST_CLEANUP)
+        # the template's order (STEP_ORDER) around the steps whose words depend on the server
+        self.sync = shared[StepKind.START_SYNCHRONIZATION]  # after ResizeDiskPartition
+        self.gates = tuple(shared[k] for k in (*tests, StepKind.BUSINESS_VALIDATION, StepKind.CUTOVER))  # after Verify
+        self.last = shared[StepKind.MIGRATION_TASK_CLEAR]  # after SourceClear
+        copy_exclude = wf.advanced.copy_exclude_paths
+        self.not_copied = f" (not copied: {', '.join(copy_exclude)})" if copy_exclude else ""
+        self.by_installer: dict[str, tuple[Step | None, Step, Step]] = {}
+        self.copies: dict[float, Step] = {}
+        self.resize = {shrinks: self.step(StepKind.RESIZE_DISK_PARTITION, shrinks,
+                                          "target disks shrink: resize partitions on the SMS console" if shrinks
+                                          else "no target disk shrinks") for shrinks in (False, True)}
+
+    def step(self, kind: StepKind, enabled: bool, reason: str) -> Step:
+        key = (kind, enabled, reason)
+        step = self.made.get(key)
+        if step is None:
+            step = self.made[key] = Step(*key)
+        return step
+
+    def of(self, src: Source, target: dict[str, Any], used: float, shrinks: bool) -> tuple[Step, ...]:
+        """The server's steps in template order (STEP_ORDER, the test steps only when the workflow launches one)."""
+        installer = src.agent_installer
+        known = self.by_installer.get(installer)
+        if known is None:  # the agent's words name the source (its MAC and IP) only when YOU install it
+            wf = self.wf
+            agent = None if installer == "preinstalled" else agent_reason(wf, src)
+            known = self.by_installer[installer] = (
+                None if agent is None else self.step(StepKind.START_UP_AGENT, True, agent),
+                self.step(StepKind.VERIFY_CONSISTENCY, self.verify_on, verify_reason(wf, src, self.provider)),
+                self.step(StepKind.SOURCE_CLEAR, True,
+                          "stop and remove the agent on the source (shutdown.sh, then SMS-Agent/)"
+                          if installer == "mgc-iac" else
+                          "SMS clears the source; the agent YOU installed stays: uninstall it"))
+        agent, verify, clear = known
+        if agent is None:
+            agent = self.step(StepKind.START_UP_AGENT, True, agent_reason(self.wf, src))
+        copy = self.copies.get(used)
+        if copy is None:
+            copy = self.copies[used] = self.step(StepKind.START_MIGRATION, True,
+                                                 f"full replication of {used:g} GB{self.not_copied}")
+        create = self.step(StepKind.CREATE_TARGET, True, f"create {target['name']} ({target['flavor']}"
+                           + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")")
+        return (create, agent, copy, self.resize[shrinks], self.sync, verify, *self.gates, clear, self.last)
+
+
 def _server_node(wf: Workflow, src: Source, target: dict[str, Any], workflow_size: int,
-                 reasons: dict[StepKind, str], made: dict[tuple[StepKind, bool, str], Step],
-                 provider: str = "lab") -> ServerNode:
-    """`reasons`: the workflow's (_workflow_reasons); `made`: Steps already built, shared between servers; the
-    agent's steps and the verification depend on the source (who installs its agent) and the cloud."""
-    shrinks = [d for d, t in zip(src.disks, target["disks"], strict=True) if t["size_gb"] < d.size_gb]
+                 steps: _WorkflowSteps) -> ServerNode:
+    """`steps`: the workflow's (_WorkflowSteps); the agent's steps and the verification depend on the source (who
+    installs its agent) and the cloud."""
+    shrinks = any(t["size_gb"] < d.size_gb for d, t in zip(src.disks, target["disks"], strict=True))
     limit = wf.advanced.bandwidth_limit_mbps
     mbps = limit / max(workflow_size, 1) if limit else ASSUMED_UNLIMITED_MBPS
     used = sum(d.used_gb for d in src.disks)
-    why = {
-        **reasons,
-        StepKind.CREATE_TARGET: f"create {target['name']} ({target['flavor']}"
-        + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")",
-        StepKind.START_UP_AGENT: agent_reason(wf, src),
-        StepKind.VERIFY_CONSISTENCY: verify_reason(wf, src, provider),
-        StepKind.SOURCE_CLEAR: "stop and remove the agent on the source (shutdown.sh, then SMS-Agent/)"
-        if src.agent_installer == "mgc-iac" else "SMS clears the source; the agent YOU installed stays: uninstall it",
-        StepKind.START_MIGRATION: f"full replication of {used:g} GB"
-        + (f" (not copied: {', '.join(wf.advanced.copy_exclude_paths)})" if wf.advanced.copy_exclude_paths else ""),
-        StepKind.RESIZE_DISK_PARTITION: "target disks shrink: resize partitions on the SMS console"
-        if shrinks else "no target disk shrinks",
-    }
-    enabled = {
-        StepKind.RESIZE_DISK_PARTITION: bool(shrinks),
-        StepKind.START_SYNCHRONIZATION: not wf.advanced.quick_mode,
-        StepKind.VERIFY_CONSISTENCY: wf.advanced.verify_consistency or wf.verification_policy.hash,
-    }
-    steps = []
-    for kind in STEP_ORDER:
-        if kind in TEST_STEPS and wf.test_launch == "off":
-            continue
-        key = (kind, enabled.get(kind, True), why[kind])
-        step = made.get(key)
-        if step is None:
-            step = made[key] = Step(*key)
-        steps.append(step)
-    steps = tuple(steps)
+    steps = steps.of(src, target, used, shrinks)
     return ServerNode(
         workflow=wf.name, server=src.name, os=src.os, target_name=target["name"], steps=steps, used_gb=used,
         assumed_mbps=mbps, estimated_seconds=int(used * 8192 / mbps) if used else 0,

@@ -86,6 +86,10 @@ class _Reader:
     def __init__(self, indents: list[int], bodies: list[str], scalar: Scalar) -> None:
         self.indents, self.bodies, self.scalar = indents, bodies, scalar
         self.values = _Values(scalar)
+        # a big stack repeats whole lines (`os: linux`, its facts, its disks): each distinct one is matched once
+        self.pairs: dict[str, tuple[Any, Any]] = {}  # `key: scalar` line -> (key, value), both immutable
+        self.keyed: dict[str, tuple[Any, str]] = {}  # `key: {flow}` line -> (key, the flow text)
+        self.flows: dict[str, tuple[bool, tuple[Any, ...]]] = {}  # flat flow text -> (mapping?, its items)
 
     def node(self, i: int, indent: int, depth: int) -> tuple[Any, int]:
         """The block node whose first line is line i, at `indent`."""
@@ -97,21 +101,34 @@ class _Reader:
 
     def mapping(self, i: int, indent: int, depth: int) -> tuple[dict[Any, Any], int]:
         indents, bodies, values, out = self.indents, self.bodies, self.values, {}
+        pairs, keyed = self.pairs, self.keyed
         count, keys = len(indents), 0
         while i < count and indents[i] == indent:
             body = bodies[i]
             i += 1
             keys += 1
+            pair = pairs.get(body)
+            if pair is not None:  # a `key: scalar` line seen before
+                out[pair[0]] = pair[1]
+                continue
+            flow = keyed.get(body)
+            if flow is not None:  # a `key: {flow}` line seen before: a new collection each time
+                out[flow[0]] = self.inline(flow[1])
+                continue
             match = _KEY_VALUE.match(body)
             if match is not None:  # key: scalar
-                out[values[match[1]]] = values[match[2]]
+                key, value = values[match[1]], values[match[2]]
+                pairs[body] = (key, value)
+                out[key] = value
                 continue
             match = _KEY.match(body)
             if match is None:
                 raise NotSimple
             rest = body[match.end():]
             if rest and rest[0] != "#":
-                out[values[match[1]]] = self.inline(rest)
+                key = values[match[1]]
+                out[key] = self.inline(rest)
+                keyed[body] = (key, rest)
             elif i < count and (indents[i] > indent or (indents[i] == indent and _DASH.match(bodies[i]))):
                 out[values[match[1]]], i = self.node(i, indents[i], depth + 1)
             else:
@@ -141,6 +158,9 @@ class _Reader:
 
     def inline(self, text: str) -> Any:
         """A value that ends on its line: a scalar, or a flow collection."""
+        known = self.flows.get(text)
+        if known is not None:  # a flat flow collection seen before: its items again, in a new collection
+            return dict(known[1]) if known[0] else list(known[1])
         first = text[0]
         if first == "{" and (match := _FLAT_MAPPING.match(text)) is not None:
             pairs = _PAIR.findall(match[1]) if match[1] else []
@@ -148,10 +168,13 @@ class _Reader:
             out = {values[key]: values[value] for key, value in pairs}
             if len(out) != len(pairs):
                 raise NotSimple
+            self.flows[text] = (True, tuple(out.items()))
             return out
         if first == "[" and (match := _FLAT_SEQUENCE.match(text)) is not None:
             values = self.values
-            return [values[token] for token in _TOKEN.findall(match[1])] if match[1] else []
+            items = [values[token] for token in _TOKEN.findall(match[1])] if match[1] else []
+            self.flows[text] = (False, tuple(items))
+            return items
         if first in "[{":
             value, end = self.flow(text, 0, 0)
             if not _FLOW_TAIL.match(text, end):

@@ -22,6 +22,7 @@ from mgc_iac.state.model import (
     ApprovalRecord,
     JournalEntry,
     RecordedResources,
+    RecordedSteps,
     ResourceRecord,
     Snapshot,
     SourceRecord,
@@ -230,15 +231,13 @@ class SQLStore(StateStore):
     def snapshot(self, stack: str) -> Snapshot:
         with self._reading() as read, gc_paused():  # hundreds of thousands of acyclic records: no collector passes
             serial = _serial(read, stack)
-            resources = RecordedResources({
-                addr: (kind, server, wf, attrs, outputs) for addr, kind, wf, server, attrs, outputs in read(
+            resources = RecordedResources({  # each ResourceRecord parsed on access: a plan compares the JSON text
+                row[0]: row for row in read(
                     "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack = ?", (stack,))})
-            steps = {
-                gate: StepRecord(wf, server, step, _STATUS[status], attempt,
-                                 {} if detail == "{}" else json.loads(detail), at)
-                for gate, wf, server, step, status, attempt, detail, at in read(
+            steps = RecordedSteps({  # each StepRecord built on access: a plan reads only the statuses
+                row[0]: row for row in read(
                     "SELECT gate, workflow, server, step, status, attempt, detail, updated_at FROM steps "
-                    "WHERE stack = ?", (stack,))}
+                    "WHERE stack = ?", (stack,))})
             order = {name: int(seq) for name, seq in read("SELECT name, seq FROM workflows WHERE stack = ?", (stack,))}
         return Snapshot(stack, serial, resources, steps, order)
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from operator import itemgetter
 from typing import Any
 
 
@@ -82,14 +83,15 @@ class RecordedResources(Mapping[str, ResourceRecord]):
 
     __slots__ = ("_rows", "_parsed")
 
-    def __init__(self, rows: dict[str, tuple[str, str | None, str, str, str]] | None = None) -> None:
-        self._rows = rows or {}  # address -> (kind, workflow... see sqlite.py), attrs/outputs as JSON text
+    def __init__(self, rows: Mapping[str, Sequence[Any]] | None = None) -> None:
+        # address -> (address, kind, workflow, server, attrs as JSON text, outputs as JSON text): the row as read
+        self._rows = rows or {}
         self._parsed: dict[str, ResourceRecord] = {}
 
     def __getitem__(self, address: str) -> ResourceRecord:
         record = self._parsed.get(address)
         if record is None:
-            kind, server, workflow, attrs, outputs = self._rows[address]
+            _, kind, workflow, server, attrs, outputs = self._rows[address]
             record = ResourceRecord(address, kind, workflow, server, json.loads(attrs), json.loads(outputs))
             self._parsed[address] = record
         return record
@@ -108,7 +110,57 @@ class RecordedResources(Mapping[str, ResourceRecord]):
         if address in self._parsed:
             return canonical_json(self._parsed[address].attrs)
         row = self._rows.get(address)
-        return row[3] if row is not None else None
+        return row[4] if row is not None else None
+
+
+_STATUS = {s.value: s for s in StepStatus}  # enum lookup by value, without the Enum call's overhead
+
+
+class RecordedSteps(Mapping[str, StepRecord]):
+    """Recorded steps by gate, each built on access: a plan needs only their statuses, so a 100k-server state is
+    not turned into 700k StepRecords to read one word of each."""
+
+    __slots__ = ("_rows", "_parsed", "_statuses")
+
+    def __init__(self, rows: Mapping[str, Sequence[Any]] | None = None) -> None:
+        # gate -> (gate, workflow, server, step, status, attempt, detail as JSON text, updated_at): the row as read
+        self._rows = rows or {}
+        self._parsed: dict[str, StepRecord] = {}
+        self._statuses: dict[str, str] | None = None
+
+    def __getitem__(self, gate: str) -> StepRecord:
+        record = self._parsed.get(gate)
+        if record is None:
+            _, workflow, server, step, status, attempt, detail, at = self._rows[gate]
+            record = StepRecord(workflow, server, step, _STATUS[status], attempt,
+                                {} if detail == "{}" else json.loads(detail), at)
+            self._parsed[gate] = record
+        return record
+
+    def get(self, gate: str, default: Any = None) -> Any:  # Mapping.get raises and catches KeyError on a miss
+        return self[gate] if gate in self._rows else default
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __contains__(self, gate: object) -> bool:
+        return gate in self._rows
+
+    def statuses(self) -> dict[str, str]:
+        """gate -> its status's value, without building the records."""
+        if self._statuses is None:
+            self._statuses = dict(zip(self._rows, map(itemgetter(4), self._rows.values()), strict=True))
+        return self._statuses
+
+
+def step_statuses(steps: Mapping[str, StepRecord]) -> dict[str, str]:
+    """gate -> status value of recorded steps (RecordedSteps or a plain dict of StepRecords)."""
+    if isinstance(steps, RecordedSteps):
+        return steps.statuses()
+    return {gate: record.status.value for gate, record in steps.items()}
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))  # json.dumps would build one per call
@@ -126,7 +178,7 @@ class Snapshot:
     stack: str
     serial: int
     resources: RecordedResources
-    steps: dict[str, StepRecord]  # keyed by gate address workflow/server/step
+    steps: Mapping[str, StepRecord]  # keyed by gate address workflow/server/step (RecordedSteps when read)
     workflow_order: dict[str, int] = field(default_factory=dict)  # workflow -> account-wide creation seq
 
     @classmethod
