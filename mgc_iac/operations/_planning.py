@@ -194,8 +194,7 @@ def with_approved(planned: Planned, snapshot: Snapshot, store: StateStore, trust
 
     from mgc_iac.approvals import approvals_path, approved_gates, combine, load_approvals_file, policy_of
     from mgc_iac.plan import plan_digest
-    from mgc_iac.state import StepStatus
-    from mgc_iac.state.model import step_statuses
+    from mgc_iac.state import StepStatus, step_statuses
 
     plan, directory = planned.plan, planned.checked.loaded.directory
     if getattr(store, "empty", False):  # nothing recorded yet: no environment, nothing approved

@@ -16,7 +16,16 @@ from typing import Any
 from mgc_iac._gc import gc_paused
 from mgc_iac.diagnostics import Diagnostic, Severity
 from mgc_iac.errors import DriftRefusedError, PlanRefusedError
-from mgc_iac.graph import MANUAL_STEPS, MIGRATION_TASK, TARGET_SERVER, Graph, ServerNode, Step, StepKind, replace_reasons
+from mgc_iac.graph import (
+    MANUAL_STEPS,
+    MIGRATION_TASK,
+    TARGET_SERVER,
+    Graph,
+    ServerNode,
+    Step,
+    StepKind,
+    replace_reasons,
+)
 from mgc_iac.plan.drift_rules import repair_drift
 from mgc_iac.plan.model import (
     Action,

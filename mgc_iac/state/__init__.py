@@ -94,7 +94,7 @@ __all__ = ["STATE_ENV", "AppliedRecord", "ApprovalRecord", "EmptyStore", "Journa
 _LAZY = by_module({
     "mgc_iac.state.locks": "why_held",
     "mgc_iac.state.migrate": "copy_stacks differences",
-    "mgc_iac.state.model": "canonical_json",
+    "mgc_iac.state.model": "canonical_json step_statuses",
 })
 __all__ = [*__all__, *sorted(_LAZY)]
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
