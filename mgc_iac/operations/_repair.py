@@ -35,12 +35,14 @@ def retry(ws: Workspace, server: str, *, full: bool = False) -> Rewound:
 
     if not full:
         return Rewound(server, rewind(ws.store, ws.name, server))
-    from mgc_iac.providers import delete_task, poll_interval
+    from mgc_iac.cloud import delete_sms_task
+    from mgc_iac.providers import poll_interval
 
     task = full_retry_target(ws.store, ws.name, server)
     deleted = False
     if task is not None and task.outputs.get("id") and not task.outputs.get("cleared"):
-        delete_task(ws.cloud_config, str(task.outputs["id"]), interval=poll_interval(ws.spec, server.split("/")[0]))
+        delete_sms_task(ws.cloud_config, str(task.outputs["id"]),
+                        interval=poll_interval(ws.spec, server.split("/")[0]))
         deleted = True
     return Rewound(server, full_retry(ws.store, ws.name, server, task), deleted)
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+import mgc_iac.cloud.sms_tasks as sms_tasks
 import mgc_iac.engine.runners.sms_task as steps
-import mgc_iac.providers.migration_task as task_provider
 from mgc_iac.cloud import LabControl, Progress, sms_states
 from mgc_iac.errors import CloudError
 from mgc_iac.lab.testing import lab_task_request
@@ -27,7 +27,7 @@ def _task(cloud: Any, syncing: bool = True, mac: str = "fa:16:3e:00:00:01") -> t
 def _short_interval(monkeypatch: pytest.MonkeyPatch) -> None:
     # the fleet reader's cadence, short for the lab (a step that waited for its deadline instead of reading the
     # state would never end: these tests run without a stall deadline)
-    monkeypatch.setattr(task_provider, "POLL_SECONDS", 0.2)
+    monkeypatch.setattr(sms_tasks, "SMS_POLL_SECONDS", 0.2)
 
 
 def test_start_synchronization_waits_for_a_round_begun_after_it_started(cloud: Any, cloud_cfg: dict[str, Any]) -> None:
@@ -89,7 +89,7 @@ def test_delete_is_a_plain_delete_when_the_agent_is_gone_and_a_stop_first_only_w
     cloud.sms.task_action(task, "start")
     assert cloud.sms.show_command(source).name == "START"
     time.sleep(0.7)                                                   # the agent stops polling: disconnected
-    task_provider.delete_task(cloud_cfg, task, threading.Event())
+    sms_tasks.delete_sms_task(cloud_cfg, task, threading.Event())
     assert cloud.sms.list_tasks(source_id=source) == []
     control.update_settings(agent_timeout_seconds=60)
     assert cloud.sms.show_command(source).name == ""                  # no STOP was ever queued for it
@@ -97,7 +97,7 @@ def test_delete_is_a_plain_delete_when_the_agent_is_gone_and_a_stop_first_only_w
     other, running = _task(cloud, syncing=True, mac="fa:16:3e:00:00:08")
     cloud.sms.task_action(running, "start")
     assert cloud.sms.show_command(other).name == "START"              # copying, its agent connected
-    task_provider.delete_task(cloud_cfg, running, threading.Event())
+    sms_tasks.delete_sms_task(cloud_cfg, running, threading.Event())
     assert cloud.sms.show_command(other).name == "STOP"               # SMS refuses that delete: paused first
     assert cloud.sms.list_tasks(source_id=other) == []
 
