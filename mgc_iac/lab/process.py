@@ -62,10 +62,14 @@ def credentials(state_dir: Path) -> tuple[str, str]:
         state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         ak = "LAB" + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(17))
         sk = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+        tmp = state_dir / f".{LAB_CREDENTIALS}.{secrets.token_hex(8)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump({"ak": ak, "sk": sk}, out)
+        # whole or absent: a process starting the lab beside this one never reads a half-written file; first wins
         with contextlib.suppress(FileExistsError):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as out:
-                json.dump({"ak": ak, "sk": sk}, out)
+            os.link(tmp, path)
+        tmp.unlink()
     data = json.loads(path.read_text())
     return data["ak"], data["sk"]
 

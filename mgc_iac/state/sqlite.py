@@ -6,6 +6,7 @@ import os
 import socket
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,6 +17,8 @@ from mgc_iac.errors import StateError, StateLockedError
 from mgc_iac.state._sql import Rows, SQLStore, Statements
 from mgc_iac.state.holder import locked_message, new_holder
 from mgc_iac.state.store import LockInfo
+
+OPEN_TIMEOUT_SECONDS = 30.0  # how long opening waits for another process's lock (sqlite3's busy timeout too)
 
 SCHEMA_VERSION = 4
 _SCHEMA = """
@@ -105,16 +108,29 @@ class SQLiteStore(SQLStore):
         if read_only:
             self._open_read_only()
             return
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # WAL + NORMAL survives a killed process (only power loss can drop the last commits)
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._upgrade()
-        except sqlite3.DatabaseError as exc:
-            raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
+        deadline = time.monotonic() + OPEN_TIMEOUT_SECONDS
+        while True:
+            db = None
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._db = db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                                timeout=OPEN_TIMEOUT_SECONDS)
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL survives a killed process (only power loss can drop the last commits)
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                self._db.execute("PRAGMA foreign_keys=ON")
+                self._upgrade()
+                break
+            except sqlite3.OperationalError as exc:
+                if db is not None:
+                    db.close()
+                # two applies creating one new store: switching it to WAL needs the lock the other's creating
+                # transaction holds, and SQLite refuses at once (waiting could deadlock): wait for it, open again
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
+                time.sleep(0.05)
+            except sqlite3.DatabaseError as exc:
+                raise StateError(f"cannot open the state store {self.path}: {exc}") from exc
         self._mutex = threading.RLock()
         self._held: dict[str, tuple[LockInfo, int]] = {}  # stack -> (lock, depth): re-entrant in this process
 
