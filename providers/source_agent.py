@@ -157,7 +157,7 @@ def ensure_agent_for_task(props: dict[str, Any], stack_setting: str | None) -> b
     """Under Pulumi, SMS does not know the task's source yet: start its agent as StartUpAgent does, from the
     stack of `mgc-iac:stack` (relative to Pulumi.yaml). False when it cannot be started from here (no stack
     configured, or a source mgc-iac does not reach over SSH): the caller raises SMS's answer then."""
-    from mgc_iac.cloud import lab_seed
+    from mgc_iac.cloud import lab_dir_of, lab_finishes_copies, lab_seed
     from mgc_iac.lab.host_access import SeedLabHosts
     from mgc_iac.ssh import MigrationHosts
     from mgc_iac.stack import load_stack
@@ -176,7 +176,9 @@ def ensure_agent_for_task(props: dict[str, Any], stack_setting: str | None) -> b
     config = props["cloud"]
     seed = lab_seed(loaded.directory) if config.get("provider") == "lab" and config.get("lab_dir") else None
     # the lab hosts as they run (the program's workspace started them): a provider never starts them
-    hosts = MigrationHosts(spec, SeedLabHosts(seed, lambda: config) if seed is not None else None)
+    lab_hosts = SeedLabHosts(seed, lambda: lab_dir_of(config), lambda: lab_finishes_copies(config)) \
+        if seed is not None else None
+    hosts = MigrationHosts(spec, lab_hosts)
     source = hosts.source(server)
     if source is None:
         return False

@@ -29,7 +29,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from mgc_iac.cloud import cloud_for, evs_key_specs, lookup
+from mgc_iac.cloud import cloud_for, evs_key_specs, kms_key, target_network
 from mgc_iac.errors import CloudError, CloudNotFoundError
 from mgc_iac.graph import EIP_BANDWIDTH_MBPS, TARGET_SERVER
 from mgc_iac.providers._diff import diff_attrs
@@ -68,16 +68,12 @@ class TargetServerProvider(ResourceProvider):
 
         config = props["cloud"]
         cloud = cloud_for(config)
-        vpc = lookup(config, "vpc", props["vpc"], lambda: cloud.vpc.find_vpc(props["vpc"]))
-        subnet = lookup(config, "subnet", f"{vpc.id}/{props['subnet']}",
-                        lambda: cloud.vpc.find_subnet(props["subnet"], vpc.id))
-        group = lookup(config, "security_group", props["security_group"],
-                       lambda: cloud.vpc.find_security_group(props["security_group"]))
+        vpc, subnet, group = target_network(config, props["vpc"], props["subnet"], props["security_group"])
         key_id = None
         enc = props.get("encryption") or {}
         if enc.get("enabled"):
             ref = enc.get("key_id") or enc["key_alias"]
-            key = lookup(config, "kms_key", ref, lambda: cloud.kms.describe_key(ref))
+            key = kms_key(config, ref)
             specs = evs_key_specs(cloud.settings.region)      # SM4 only in Chinese-mainland regions
             if not key.enabled or key.spec not in specs:
                 raise CloudError(f"KMS key {key.alias or key.key_id} must be enabled and {' or '.join(specs)} to "

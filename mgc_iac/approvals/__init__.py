@@ -11,7 +11,6 @@ _EXPORTS = by_module({
     "mgc_iac.approvals.policy": "Policy compare settle spec_policy strictest trusted_base",
     "mgc_iac.approvals.requirements": "Approval OVERRIDE_CHECKS Refusal author_unknown_note check_approval "
                                       "check_overriders check_requirements combine gate_approvers",
-    "mgc_iac.approvals.resume": "evidence evidence_of unverified_passes",
     "mgc_iac.approvals.review": "review_file",
     "mgc_iac.approvals.sshsig": "APPROVAL_NAMESPACE PLAN_NAMESPACE sign",
     "mgc_iac.approvals.status": "approved_gates",

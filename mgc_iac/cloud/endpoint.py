@@ -164,6 +164,11 @@ def default_lab_dir() -> Path:
     return Path(os.environ.get("MGC_IAC_LAB_DIR") or Path.home() / ".mgc-iac" / "lab")
 
 
+def lab_dir_of(config: dict[str, Any]) -> Path:
+    """The directory of a lab config's lab (the user's default when the config names none)."""
+    return Path(config.get("lab_dir") or default_lab_dir())
+
+
 _clouds: dict[tuple[str, ...], Cloud] = {}
 _clouds_lock = threading.Lock()
 

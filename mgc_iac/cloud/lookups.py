@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from mgc_iac.cloud.endpoint import config_key
+from mgc_iac.cloud.endpoint import cloud_for, config_key
 
 _lookups: ContextVar[dict[tuple[str, ...], Any] | None] = ContextVar("mgc_iac_lookups", default=None)
 T = TypeVar("T")
@@ -37,3 +37,26 @@ def lookup(config: dict[str, Any], kind: str, name: str, fetch: Callable[[], T])
     if key not in cache:
         cache[key] = fetch()  # two threads may both fetch: same answer, last one kept
     return cache[key]
+
+
+def target_network(config: dict[str, Any], vpc: str, subnet: str, security_group: str) -> tuple[Any, Any, Any]:
+    """The target's VPC, subnet (in that VPC) and security group, found by name."""
+    cloud = cloud_for(config)
+    found_vpc = lookup(config, "vpc", vpc, lambda: cloud.vpc.find_vpc(vpc))
+    found_subnet = lookup(config, "subnet", f"{found_vpc.id}/{subnet}",
+                          lambda: cloud.vpc.find_subnet(subnet, found_vpc.id))
+    group = lookup(config, "security_group", security_group, lambda: cloud.vpc.find_security_group(security_group))
+    return found_vpc, found_subnet, group
+
+
+def kms_key(config: dict[str, Any], ref: str) -> Any:
+    """The KMS key a disk is encrypted with, by id or alias."""
+    return lookup(config, "kms_key", ref, lambda: cloud_for(config).kms.describe_key(ref))
+
+
+def lab_finishes_copies(config: dict[str, Any]) -> bool:
+    """Whether the lab of `config` finishes copies by itself (its instant_transfers setting)."""
+    from mgc_iac.cloud._lab import LabControl
+
+    settings = lookup(config, "lab_settings", "", lambda: LabControl(cloud_for(config).settings).settings())
+    return bool(settings.get("instant_transfers"))

@@ -38,11 +38,10 @@ from mgc_iac.approvals import (
     author_unknown_note,
     check_requirements,
     combine,
-    evidence,
-    evidence_of,
     gate_approvers,
 )
 from mgc_iac.engine.capacity import SlotQueue, needs_slot
+from mgc_iac.engine.gate_evidence import evidence, evidence_of
 from mgc_iac.engine.gate_trust import check_passed_gates, settle_policy
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.engine.notify import render

@@ -1,7 +1,7 @@
 """The engine's two checks of the trusted side before any step runs (issue 19), kept out of engine.py:
 
 - every gate the state says passed, that a step of this apply runs or waits after, is verified again from the
-  approvals (mgc_iac/approvals/resume.py); a row nothing verifies stops the apply as tampering;
+  approvals (gate_evidence.py); a row nothing verifies stops the apply as tampering;
 - the approval policy this apply runs under is recorded with the spec digest (the `applied` record a pull
   request's plan reads as the policy in force); a widening change is recorded only once its gate passed under
   the policy in force (mgc_iac/approvals/policy.py).
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mgc_iac.approvals import Approval, Policy, Refusal, check_requirements, settle, unverified_passes
+from mgc_iac.approvals import Approval, Policy, Refusal, check_requirements, settle
+from mgc_iac.engine.gate_evidence import unverified_passes
 from mgc_iac.engine.result import Waiting
 from mgc_iac.errors import StateTamperedError
 from mgc_iac.plan import POLICY_GATE, Plan

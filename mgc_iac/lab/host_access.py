@@ -18,17 +18,18 @@ Inventory = dict[str, dict[str, Any]]
 
 
 class SeedLabHosts:
-    """mgc_iac.ssh.hosts.LabHostsAccess for the hosts a lab seed declares. `cloud_config()` gives the stack's
-    resolved cloud config (its lab_dir, its lab's settings); `start(lab_dir, seed)` starts the hosts when none run
-    (None: only find them running)."""
+    """mgc_iac.ssh.hosts.LabHostsAccess for the hosts a lab seed declares. `lab_dir()` gives the stack's lab
+    directory and `finishes_copies()` whether that lab finishes copies by itself (both asked on first use: the
+    caller resolves the lab); `start(lab_dir, seed)` starts the hosts when none run (None: only find them running)."""
 
-    def __init__(self, seed: Path, cloud_config: Callable[[], dict[str, Any]],
+    def __init__(self, seed: Path, lab_dir: Callable[[], Path], finishes_copies: Callable[[], bool],
                  start: Callable[[Path, Path], Inventory] | None = None) -> None:
         from mgc_iac.lab.hosts._spec import load_hosts_spec
         from mgc_iac.lab.sms_agent._build import LAB_EXCLUDES
 
         self._seed = seed
-        self._cloud_config = cloud_config
+        self._lab_dir = lab_dir
+        self._finishes_copies = finishes_copies
         self._start = start
         self.names = frozenset(h.name for h in load_hosts_spec(seed))
         self.where = str(seed)
@@ -47,16 +48,8 @@ class SeedLabHosts:
             return False
         with self._guard:
             if self._instant is None:
-                from mgc_iac.cloud import LabControl, settings_for
-
-                self._instant = bool(LabControl(settings_for(self._cloud_config())).settings()
-                                     .get("instant_transfers"))
+                self._instant = self._finishes_copies()
             return not self._instant
-
-    def _lab_dir(self) -> Path:
-        from mgc_iac.cloud import default_lab_dir
-
-        return Path(self._cloud_config().get("lab_dir") or default_lab_dir())
 
     def inventory(self, reread: bool = False) -> Inventory:
         from mgc_iac.lab.supervisor import running_lab_hosts

@@ -201,9 +201,12 @@ class Workspace:
         seed = lab_seed(self.directory) if provider_of(self.spec) == "lab" else None
         if seed is None:
             return MigrationHosts(self.spec)
+        from mgc_iac.cloud import lab_dir_of, lab_finishes_copies
         from mgc_iac.lab import SeedLabHosts, ensure_lab_hosts
 
-        return MigrationHosts(self.spec, SeedLabHosts(seed, lambda: self.cloud_config, start=ensure_lab_hosts))
+        return MigrationHosts(self.spec, SeedLabHosts(seed, lambda: lab_dir_of(self.cloud_config),
+                                                      lambda: lab_finishes_copies(self.cloud_config),
+                                                      start=ensure_lab_hosts))
 
     # ---- approvals ----------------------------------------------------------------------------------------
 

@@ -22,7 +22,8 @@ EXPORTED = {
     # issue 21: other folders reach the cloud through this package only: a stack's cloud settings, the lab's
     # endpoint (endpoint.py), the SDK contract (contract.py), the key specs EVS encrypts with (encryption.py),
     # lookups kept for an apply, the bounded waits
-    "LAB_CREDENTIALS", "LAB_RUNNING", "cloud_account", "cloud_config", "cloud_for", "default_lab_dir", "lab_seed",
+    "LAB_CREDENTIALS", "LAB_RUNNING", "cloud_account", "cloud_config", "cloud_for", "default_lab_dir", "lab_dir_of",
+    "lab_seed", "kms_key", "lab_finishes_copies", "target_network",
     "provider_of", "running_lab", "settings_for", "sms_agent_domain", "coverage", "declared", "problems",
     "evs_key_specs", "lookup", "lookup_scope", "WaitPolicy", "wait_until",
     # the actions and waits on an SMS task the engine's steps and the migration_task provider's delete share

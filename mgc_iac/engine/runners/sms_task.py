@@ -32,8 +32,8 @@ from mgc_iac.cloud import (
     cancel_scope,
     cloud_for,
     fleet_reader_for,
+    lab_finishes_copies,
     latest_task,
-    lookup,
     poll_every,
     send_task_action,
     settled_task,
@@ -46,11 +46,10 @@ def register_simulated_source(cloud_config: dict[str, Any], source: dict[str, An
     """The lab's simulated agent: register the source through the SMS register API (what the SMS-Agent does
     when it starts) so the task can be created. Only with the lab's `instant_transfers` setting, where a task
     completes without an agent copying data; real migrations start the agent over SSH."""
-    from mgc_iac.cloud import LabControl, SourceFacts, partitioned_disk
+    from mgc_iac.cloud import SourceFacts, partitioned_disk
 
     cloud = cloud_for(cloud_config)
-    if cloud_config.get("provider") != "lab" or not lookup(
-            cloud_config, "lab_settings", "", lambda: LabControl(cloud.settings).settings()).get("instant_transfers"):
+    if cloud_config.get("provider") != "lab" or not lab_finishes_copies(cloud_config):
         raise CloudError(f"source {source['name']} has no SSH access, and the lab's simulated agent needs the lab "
                          "setting instant_transfers (seed `lab: {instant_transfers: true}`); or give the source "
                          "`ssh:` access", service="sms", operation="register_server")

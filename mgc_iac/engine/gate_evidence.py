@@ -1,4 +1,5 @@
-"""A gate is passed only by a verified approval, every time (issue 19).
+"""A gate is passed only by a verified approval, every time (issue 19): the engine checks the state's passed gates
+against the approvals before it resumes them.
 
 The state's step rows say which gates passed ("done", or "running" with who approved it). Those rows are claims:
 whoever can write the state can write them (a pull request's stack.py once did: BusinessValidation "done",
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from mgc_iac.approvals.requirements import Approval, gate_approvers
+from mgc_iac.approvals import Approval, gate_approvers
 from mgc_iac.plan import Plan, StepAction
 from mgc_iac.stack import ApprovalPolicy
 from mgc_iac.state import Snapshot, StepStatus
