@@ -24,13 +24,12 @@ PROVIDERS = {"target_server": TargetServerProvider, "migration_task": MigrationT
 __all__ = ["PROVIDERS", "MigrationTaskProvider", "NotificationProvider", "TargetServerProvider"]
 
 
-# what the engine's step functions share with the providers (creating a task as the provider does, the agent's
-# start and state on a source, a notification's publish), resolved on first use
+# what the engine's step functions share with the providers (creating a task as the provider does, starting the
+# agent on a source as the task's create does under Pulumi, a notification's publish), resolved on first use
 _LAZY = by_module({
     "mgc_iac.providers.migration_task": "create_task_for poll_interval",
     "mgc_iac.providers.notification": "publish",
-    "mgc_iac.providers.source_agent": "PROBE_SECONDS agent_state facts_summary installer sms_region start_agent "
-                                      "workflow_enterprise_project",
+    "mgc_iac.providers.source_agent": "PROBE_SECONDS start_agent workflow_enterprise_project",
 })
 __all__ = [*__all__, *sorted(_LAZY)]
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from mgc_iac.errors import CloudNotFoundError, SSHError
-from mgc_iac.ssh import HostAccess, HostFacts, SSHConnector, gather_facts
-from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, StartupAnswers, agent_status, install_agent, startup_answers
+from mgc_iac.ssh import HostAccess, HostFacts, SSHConnector, facts_summary, gather_facts
+from mgc_iac.ssh.agent import AGENT_DIR, AgentPackage, StartupAnswers, agent_state, install_agent, startup_answers
 
 REGISTER_TIMEOUT_SECONDS = 90.0
 PROBE_SECONDS = 2.0
@@ -24,26 +24,7 @@ _INSTALL = {"apt-get": "apt-get install -y rsync", "apt": "apt-get install -y rs
             "dnf": "dnf install -y rsync", "zypper": "zypper install -y rsync"}
 
 
-def facts_summary(facts: HostFacts) -> dict[str, Any]:
-    """What the step detail records about a source (no secret: no keys, no users' data)."""
-    free = facts.free_kb.get("/")
-    return {"hostname": facts.hostname, "os": f"{facts.os.id} {facts.os.version_id}".strip(),
-            "cpus": facts.cpu_count, "memory_mb": facts.memory_total_kb // 1024,
-            "memory_available_mb": int(facts.memory_available_mb), "macs": list(facts.macs),
-            "rsync": facts.rsync_present, "package_manager": facts.package_manager,
-            "free_root_gb": round(free / 1024 / 1024, 2) if free is not None else None}
 
-
-def sms_region(settings: Any) -> str:
-    """The region of the SMS endpoint the agent talks to (SMS is global: its endpoint's region, not the target's)."""
-    host = settings.endpoint("sms").split("://", 1)[-1].split("/", 1)[0]
-    parts = host.split(".")
-    return parts[1] if len(parts) > 3 and parts[0] == "sms" else settings.region
-
-
-def installer(source: dict[str, Any]) -> str:
-    """mgc-iac | preinstalled for a source of the spec (see mgc_iac.stack.models.Source.agent_installer)."""
-    return str(source.get("agent") or ("preinstalled" if source.get("os") == "windows" else "mgc-iac"))
 
 
 def workflow_enterprise_project(workflow: dict[str, Any]) -> str:
@@ -56,7 +37,7 @@ def start_agent(source: HostAccess, cloud_config: dict[str, Any], network: dict[
                 install_rsync: bool, server: str, *, enterprise_project: str = "default") -> dict[str, Any]:
     """Start the SMS-Agent on `source` (its startup.sh answered prompt by prompt: mgc_iac.ssh.agent) and wait
     until SMS has it registered; the step detail to record (no secret: the keys are never in it)."""
-    from mgc_iac.cloud import settings_for, sms_agent_domain
+    from mgc_iac.cloud import settings_for, sms_agent_domain, sms_region
 
     settings = settings_for(cloud_config)
     answers = startup_answers(settings.ak, settings.sk, sms_agent_domain(settings, cloud_config),
@@ -137,10 +118,6 @@ async def _install_rsync(src: SSHConnector, source: HostAccess, facts: HostFacts
     return command
 
 
-async def agent_state(source: HostAccess) -> dict[str, Any]:
-    async with SSHConnector(source.settings, name=source.name) as src:
-        return await agent_status(src)
-
 
 # ---- under Pulumi: the migration task's create ------------------------------------------------------------
 
@@ -160,7 +137,7 @@ def ensure_agent_for_task(props: dict[str, Any], stack_setting: str | None) -> b
     from mgc_iac.cloud import lab_dir_of, lab_finishes_copies, lab_seed
     from mgc_iac.lab.host_access import SeedLabHosts
     from mgc_iac.ssh import MigrationHosts
-    from mgc_iac.stack import load_stack
+    from mgc_iac.stack import agent_installer, load_stack
 
     if not stack_setting:
         return False
@@ -171,7 +148,7 @@ def ensure_agent_for_task(props: dict[str, Any], stack_setting: str | None) -> b
     spec = loaded.canonical
     workflow, server = props["address"].split("/")[:2]
     declared = next((s for s in spec.get("sources", []) if s.get("name") == server), {})
-    if installer(declared) == "preinstalled":
+    if agent_installer(declared.get("agent"), declared.get("os")) == "preinstalled":
         return False  # the user's agent: SMS knows the source once it registers (StartUpAgent waits for it)
     config = props["cloud"]
     seed = lab_seed(loaded.directory) if config.get("provider") == "lab" and config.get("lab_dir") else None

@@ -41,7 +41,7 @@ _EXPORTS = by_module({
     "mgc_iac.cloud.encryption": "evs_key_specs",
     "mgc_iac.cloud.endpoint": "LAB_CREDENTIALS LAB_RUNNING cloud_account cloud_config cloud_for default_lab_dir "
                               "lab_dir_of lab_seed provider_of running_lab settings_for "
-                              "sms_agent_domain",
+                              "sms_agent_domain sms_region",
     "mgc_iac.cloud.lookups": "kms_key lab_finishes_copies lookup lookup_scope target_network",
     "mgc_iac.cloud.sms_tasks": "SMS_POLL_SECONDS cancel_scope delete_sms_task fleet_reader_for latest_task poll_every "
                                  "send_task_action settled_task stop_task_copy",

@@ -159,6 +159,13 @@ def sms_agent_domain(settings: CloudSettings, config: dict[str, Any]) -> str:
     return parsed.hostname
 
 
+def sms_region(settings: CloudSettings) -> str:
+    """The region of the SMS endpoint the agent talks to (SMS is global: its endpoint's region, not the target's)."""
+    host = settings.endpoint("sms").split("://", 1)[-1].split("/", 1)[0]
+    parts = host.split(".")
+    return parts[1] if len(parts) > 3 and parts[0] == "sms" else settings.region
+
+
 def default_lab_dir() -> Path:
     """The lab directory of this user: $MGC_IAC_LAB_DIR, else ~/.mgc-iac/lab."""
     return Path(os.environ.get("MGC_IAC_LAB_DIR") or Path.home() / ".mgc-iac" / "lab")

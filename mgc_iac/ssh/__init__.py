@@ -16,7 +16,7 @@ _EXPORTS = by_module({
     "mgc_iac.ssh._probe": "port_reachable",
     "mgc_iac.ssh._settings": "HostKeyPolicy JumpHost SSHSettings TargetEndpoint",
     "mgc_iac.ssh._ssh": "SFTP_BLOCK SSHConnector",
-    "mgc_iac.ssh.facts": "HostFacts facts_script gather_facts parse_facts",
+    "mgc_iac.ssh.facts": "HostFacts facts_script facts_summary gather_facts parse_facts",
     "mgc_iac.ssh.hosts": "HostAccess MigrationHosts",
     "mgc_iac.ssh.paths": "DEFAULT_EXCLUDED_LINUX PARTIAL_SUFFIX existing_roots_sh find_selector normalize",
     "mgc_iac.ssh.prechecks": "Difference PrecheckResult Requirements compare_inventory run_prechecks",

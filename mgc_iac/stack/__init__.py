@@ -12,7 +12,7 @@ _EXPORTS = by_module({
     "mgc_iac.stack.facts": "KeyFacts LiveFacts NetworkFacts SecurityGroupFacts SourceLiveFacts",
     "mgc_iac.stack.known_keys": "load_known_keys remember_keys",
     "mgc_iac.stack.loader": "LoadedStack load_stack",
-    "mgc_iac.stack.models": "ApprovalPolicy CutoverWindow Limits Source Stack Workflow",
+    "mgc_iac.stack.models": "ApprovalPolicy CutoverWindow Limits Source Stack Workflow agent_installer",
     "mgc_iac.stack.rules": "check_stack required_ingress",
     "mgc_iac.stack.scaffold": "scaffold_stack",
     "mgc_iac.stack.selection": "workflow_servers",

@@ -114,6 +114,11 @@ class SourceFacts(SpecModel):
     available_cpus: float | None = Field(None, ge=0, le=1024)
 
 
+def agent_installer(agent: str | None, os: str | None) -> str:
+    """Who starts a source's SMS-Agent: `agent` when given, else mgc-iac, but preinstalled on Windows."""
+    return agent or ("preinstalled" if os == "windows" else "mgc-iac")
+
+
 class Source(SpecModel):
     name: Name
     ip: IPv4Address
@@ -137,7 +142,7 @@ class Source(SpecModel):
     @property
     def agent_installer(self) -> str:
         """mgc-iac | preinstalled: `agent`, else by OS (mgc-iac cannot run Windows' GUI installer)."""
-        return self.agent or ("preinstalled" if self.os == "windows" else "mgc-iac")
+        return agent_installer(self.agent, self.os)
 
     @field_validator("mac", mode="before")
     @classmethod

@@ -24,7 +24,7 @@ EXPORTED = {
     # lookups kept for an apply, the bounded waits
     "LAB_CREDENTIALS", "LAB_RUNNING", "cloud_account", "cloud_config", "cloud_for", "default_lab_dir", "lab_dir_of",
     "lab_seed", "kms_key", "lab_finishes_copies", "target_network",
-    "provider_of", "running_lab", "settings_for", "sms_agent_domain", "coverage", "declared", "problems",
+    "provider_of", "running_lab", "settings_for", "sms_agent_domain", "sms_region", "coverage", "declared", "problems",
     "evs_key_specs", "lookup", "lookup_scope", "WaitPolicy", "wait_until",
     # the actions and waits on an SMS task the engine's steps and the migration_task provider's delete share
     "SMS_POLL_SECONDS", "cancel_scope", "delete_sms_task", "fleet_reader_for", "latest_task", "poll_every",

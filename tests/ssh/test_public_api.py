@@ -15,14 +15,15 @@ def test_exported_names_are_pinned() -> None:
         "normalize", "verify_paths",
         "HostKeyPolicy", "JumpHost", "LocalConnector", "MigrationHosts", "OutputCallback", "PrecheckResult",
         "Requirements", "SSHConnector", "SSHSettings", "TargetEndpoint", "VerifyResult", "compare_inventory",
-        "facts_script", "gather_facts", "known_hosts_name", "parse_facts", "port_reachable", "run_prechecks"])
+        "facts_script", "facts_summary", "gather_facts", "known_hosts_name", "parse_facts", "port_reachable",
+        "run_prechecks"])
     assert sorted(agent.__all__) == sorted([
         "DEFAULT_EXCLUDED_LINUX", "AgentCommand", "AgentCommands", "AgentInstall", "Entry",
         "PathDifference", "Progress", "ProgressCallback", "ReplicationError", "ReplicationInterrupted",
         "ReplicationJob", "ReplicationResult", "TargetEndpoint", "TargetFullError", "VerifyResult",
         "list_tree", "replicate", "run_agent_loop", "verify_paths"])
-    assert sorted(agent_install.__all__) == sorted(["AGENT_DIR", "AgentPackage", "StartupAnswers", "agent_status",
-                                                    "install_agent",
+    assert sorted(agent_install.__all__) == sorted(["AGENT_DIR", "AgentPackage", "StartupAnswers", "agent_state",
+                                                    "agent_status", "install_agent",
                                                     "startup_answers", "uninstall_agent"])
     assert sorted(lab_hosts.__all__) == sorted(["FilesSpec", "LabHost", "LabHostSpec", "LabHosts", "LabHostsProcess",
                                                 "inject_fault", "load_hosts_spec", "request_hosts"])

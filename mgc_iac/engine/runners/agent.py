@@ -22,33 +22,32 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from mgc_iac.cloud import sms_region
 from mgc_iac.engine.steps import StepContext
 from mgc_iac.errors import MgcIacError, SSHError
-from mgc_iac.providers import (
-    PROBE_SECONDS,
-    agent_state,
-    facts_summary,
-    installer,
-    sms_region,
-    start_agent,
-    workflow_enterprise_project,
-)
+from mgc_iac.providers import PROBE_SECONDS, start_agent, workflow_enterprise_project
 from mgc_iac.ssh import (
     HostAccess,
     HostFacts,
     MigrationHosts,
     Requirements,
     SSHConnector,
+    facts_summary,
     gather_facts,
     port_reachable,
     run_prechecks,
 )
-from mgc_iac.ssh.agent import AgentPackage, uninstall_agent
+from mgc_iac.ssh.agent import AgentPackage, agent_state, uninstall_agent
+from mgc_iac.stack import agent_installer
 
 PREINSTALLED_POLL_SECONDS = 5.0
 # what the SMS-Agent's copy leaves out besides the task's excludes (mgc_iac.lab.agent.linuxmain: the pseudo file
 # systems, and the target's authorized_keys, where SMS's transfer key lives): never compared by mgc-iac's verification
 AGENT_COPY_EXCLUDES = ("/proc", "/sys", "/dev", "/run", "/tmp", "/root/.ssh/authorized_keys")
+
+
+def _installer(source: dict[str, Any]) -> str:
+    return agent_installer(source.get("agent"), source.get("os"))
 
 
 class PrecheckFailed(SSHError):
@@ -88,7 +87,7 @@ class AgentSide:
 
     def _source(self, ctx: StepContext) -> HostAccess | None:
         """The source over SSH when mgc-iac runs its agent (a preinstalled agent is the user's: not touched)."""
-        if installer(self._spec_source(ctx)) == "preinstalled":
+        if _installer(self._spec_source(ctx)) == "preinstalled":
             return None
         return self.hosts.source(ctx.server.server)
 
@@ -146,7 +145,7 @@ class AgentSide:
         answered prompt by prompt; returns once SMS has the source registered (found by the MAC the agent
         reports). A preinstalled agent: wait for it to register (wait_preinstalled)."""
         spec = self._spec_source(ctx)
-        if installer(spec) == "preinstalled":
+        if _installer(spec) == "preinstalled":
             return self.wait_preinstalled(ctx, spec)
         source = self._source(ctx)
         if source is None:
@@ -279,7 +278,7 @@ class AgentSide:
         """Stop the SMS-Agent on the source and uninstall it: shutdown.sh, then SMS-Agent/ removed (its keys go
         with it). A preinstalled agent is the user's: left as it is, and the detail says so."""
         spec = self._spec_source(ctx)
-        if installer(spec) == "preinstalled":
+        if _installer(spec) == "preinstalled":
             return {"agent_removed": False, "agent_left": "installed by you: uninstall it on the source when you "
                     "no longer need it (" + ("Windows: uninstall SMS-Agent in Programs and Features" if
                                              spec.get("os") == "windows" else "Linux: ./shutdown.sh in SMS-Agent/, "

@@ -10,11 +10,12 @@ from mgc_iac.ssh.agent._dialog import StartupAnswers
 from mgc_iac.ssh.agent._startup import (
     AGENT_DIR,
     AgentPackage,
+    agent_state,
     agent_status,
     install_agent,
     startup_answers,
     uninstall_agent,
 )
 
-__all__ = ["AGENT_DIR", "AgentPackage", "StartupAnswers", "agent_status", "install_agent", "startup_answers",
-           "uninstall_agent"]
+__all__ = ["AGENT_DIR", "AgentPackage", "StartupAnswers", "agent_state", "agent_status", "install_agent",
+           "startup_answers", "uninstall_agent"]

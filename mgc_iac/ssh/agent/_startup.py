@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import jinja2
 
     from mgc_iac.ssh._connector import Connector
+    from mgc_iac.ssh.hosts import HostAccess
 
 PACKAGE = "SMS-Agent.tar.gz"
 AGENT_DIR = "/opt/SMS-Agent"  # where StartUpAgent extracts the SMS-Agent package
@@ -230,6 +231,14 @@ async def agent_status(source: Connector, home: str = AGENT_HOME) -> dict[str, A
     res = (await source.run(render("status", home=home), timeout=60)).check()
     words = res.stdout.split()
     return {"state": words[0] if words else "absent", "pid": int(words[1]) if len(words) > 1 else None}
+
+
+async def agent_state(source: HostAccess) -> dict[str, Any]:
+    """The agent's status on a source, over a connection of its own (agent_status on an open one)."""
+    from mgc_iac.ssh._ssh import SSHConnector
+
+    async with SSHConnector(source.settings, name=source.name) as src:
+        return await agent_status(src)
 
 
 async def uninstall_agent(source: Connector, home: str = AGENT_HOME) -> bool:

@@ -16,8 +16,8 @@ Linux/POSIX only: Windows sources need a PowerShell twin (not written).
 """
 
 from mgc_iac.ssh.facts._facts import ALL_FACTS, Fact
-from mgc_iac.ssh.facts._model import Disk, HostFacts, Identity, Interface, OsInfo
+from mgc_iac.ssh.facts._model import Disk, HostFacts, Identity, Interface, OsInfo, facts_summary
 from mgc_iac.ssh.facts._script import facts_script, gather_facts, parse_facts
 
-__all__ = ["ALL_FACTS", "Disk", "Fact", "HostFacts", "Identity", "Interface", "OsInfo", "facts_script",
+__all__ = ["ALL_FACTS", "Disk", "Fact", "HostFacts", "Identity", "Interface", "OsInfo", "facts_script", "facts_summary",
            "gather_facts", "parse_facts"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -68,3 +68,12 @@ class HostFacts(_Frozen):
     @property
     def macs(self) -> tuple[str, ...]:
         return tuple(i.mac for i in self.interfaces if i.mac and i.mac != "00:00:00:00:00:00")
+
+def facts_summary(facts: HostFacts) -> dict[str, Any]:
+    """What the step detail records about a source (no secret: no keys, no users' data)."""
+    free = facts.free_kb.get("/")
+    return {"hostname": facts.hostname, "os": f"{facts.os.id} {facts.os.version_id}".strip(),
+            "cpus": facts.cpu_count, "memory_mb": facts.memory_total_kb // 1024,
+            "memory_available_mb": int(facts.memory_available_mb), "macs": list(facts.macs),
+            "rsync": facts.rsync_present, "package_manager": facts.package_manager,
+            "free_root_gb": round(free / 1024 / 1024, 2) if free is not None else None}
