@@ -4,6 +4,7 @@ one paged reader for every waiting task, and a lost action answer sent again onc
 
 from __future__ import annotations
 
+import statistics
 import threading
 import time
 from collections.abc import Iterator
@@ -177,8 +178,10 @@ def test_one_paged_read_serves_every_waiting_task(lab: RunningLab) -> None:
     assert calls["sms.list_tasks"] == calls["sms.list_servers"] <= 6   # ~3 reads for 8 tasks, not 24 per list
     firsts = [v[0] for v in views.values()]
     assert min(firsts) >= 0.45                                       # first read after ~interval / 2
-    # then one per interval: never sooner; later only by what a loaded 2-core machine holds a thread back
-    assert all(0.8 <= b - a <= 3.0 for v in views.values() for a, b in zip(v, v[1:], strict=False))
+    # then one per interval: never sooner; typically on time (a loaded 2-core machine holds a few threads back)
+    gaps = sorted(b - a for v in views.values() for a, b in zip(v, v[1:], strict=False))
+    assert gaps[0] >= 0.8, gaps
+    assert statistics.median(gaps) <= 1.5 and gaps[-1] <= 6.0, gaps
 
 
 def test_a_lost_action_answer_is_checked_and_sent_once_more(lab: RunningLab) -> None:
