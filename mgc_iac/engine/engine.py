@@ -45,6 +45,7 @@ from mgc_iac.engine.gate_evidence import evidence, evidence_of
 from mgc_iac.engine.gate_trust import check_passed_gates, settle_policy
 from mgc_iac.engine.hooks import Hooks
 from mgc_iac.engine.notify import render
+from mgc_iac.engine.records import apply_moves, forget_removed_steps
 from mgc_iac.engine.result import ApplyResult, Waiting
 from mgc_iac.engine.schedule import Waves, blocked_reason, window_allows, window_message, window_of
 from mgc_iac.engine.slots import StepSlot
@@ -53,7 +54,7 @@ from mgc_iac.engine.watchdog import DEFAULT_STALL_SECONDS, StepWatch
 from mgc_iac.errors import MgcIacError, StalePlanError
 from mgc_iac.plan import Action, Plan, ResourceChange, ServerChange, StepAction
 from mgc_iac.stack import ApprovalPolicy, Limits, utc_now
-from mgc_iac.state import ResourceRecord, Snapshot, SourceRecord, StateStore, StepRecord, StepStatus, now
+from mgc_iac.state import SourceRecord, StateStore, StepRecord, StepStatus, now
 
 _T = TypeVar("_T")
 
@@ -696,50 +697,6 @@ def _pushback() -> list[str]:
             out.append(f"{limiter.service.upper()} at {limiter.endpoint}: {what} for "
                        f"{span(time.monotonic() - pressure.since)}")
     return out
-
-
-def apply_moves(store: StateStore, plan: Plan) -> None:
-    """The plan's moves, in one transaction: each moved resource's record and its server's step records are
-    re-keyed to the new address (like Terraform's `moved`: nothing is destroyed or created)."""
-    moves = [c for c in plan.resource_changes if c.moved_from]
-    if not moves:
-        return
-    before = store.snapshot(plan.stack)
-    servers: dict[tuple[str, str], tuple[str, str]] = {}
-    with store.transaction(plan.stack) as txn:
-        pairs = [(c, before.resources[c.moved_from]) for c in moves
-                 if c.moved_from in before.resources and c.server is not None]
-        for _, old in pairs:  # deletes first: in a swap, an old address is another's new one
-            txn.delete_resource(old.address)
-        for c, old in pairs:
-            txn.put_resource(ResourceRecord(c.address, c.kind, c.workflow, c.server, c.before or old.attrs,
-                                            old.outputs))
-            txn.journal(c.address, "moved", {"from": old.address})
-            servers[(old.workflow, str(old.server))] = (c.workflow, str(c.server))
-        moved_steps = [StepRecord(*servers[(r.workflow, r.server)], r.step, r.status, r.attempt, r.detail,
-                                  r.updated_at) for r in before.steps.values() if (r.workflow, r.server) in servers]
-        for workflow, server in servers:
-            txn.delete_steps(workflow, server)
-        for record in moved_steps:
-            txn.put_step(record)
-
-
-def forget_removed_steps(store: StateStore, plan: Plan, before: Snapshot) -> None:
-    """Step records of servers that left the spec and have no recorded resource left: forgotten, so they never
-    linger as waiting or hold a slot of the account-wide cap. `before`: the apply's snapshot (read again only
-    when some server left)."""
-    desired = {(s.workflow, s.server) for s in plan.server_changes}
-    if not {(r.workflow, r.server) for r in before.steps.values()} - desired:
-        return
-    snapshot = store.snapshot(plan.stack)
-    stale = {(r.workflow, r.server) for r in snapshot.steps.values()} - desired
-    recorded = {tuple(a.split("/")[:2]) for a in snapshot.resources if a.count("/") == 2}
-    gone = sorted(s for s in stale if s not in recorded)
-    if gone:
-        with store.transaction(plan.stack) as txn:
-            for workflow, server in gone:
-                txn.delete_steps(workflow, server)
-                txn.journal(f"{workflow}/{server}", "forgotten", {"reason": "left the spec"})
 
 
 def _checks_note(refusals: list[Refusal], checks: list[dict[str, Any]] | None) -> str:
