@@ -49,10 +49,10 @@ def _build_graph(stack: Stack) -> Graph:
         for src in servers:
             target = _target_attrs(wf, src, shared)
             addr = f"{wf.name}/{src.name}"
-            resources[f"{addr}/{TARGET_SERVER}"] = DesiredResource(
-                f"{addr}/{TARGET_SERVER}", TARGET_SERVER, wf.name, src.name, target)
-            resources[f"{addr}/{MIGRATION_TASK}"] = DesiredResource(
-                f"{addr}/{MIGRATION_TASK}", MIGRATION_TASK, wf.name, src.name, _task_attrs(wf, src, target, shared))
+            target_addr, task_addr = f"{addr}/{TARGET_SERVER}", f"{addr}/{MIGRATION_TASK}"  # one string each
+            resources[target_addr] = DesiredResource(target_addr, TARGET_SERVER, wf.name, src.name, target)
+            resources[task_addr] = DesiredResource(task_addr, MIGRATION_TASK, wf.name, src.name,
+                                                   _task_attrs(wf, src, target, shared))
             nodes.append(_server_node(wf, src, target, len(servers), steps))
         if wf.advanced.notifications is not None:
             note = wf.advanced.notifications
@@ -251,8 +251,9 @@ class _WorkflowSteps:
         if copy is None:
             copy = self.copies[used] = self.step(StepKind.START_MIGRATION, True,
                                                  f"full replication of {used:g} GB{self.not_copied}")
-        create = self.step(StepKind.CREATE_TARGET, True, f"create {target['name']} ({target['flavor']}"
-                           + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")")
+        # its words name the target, so no other server shares it: not kept in `made` (100k entries at 100k)
+        create = Step(StepKind.CREATE_TARGET, True, f"create {target['name']} ({target['flavor']}"
+                      + (", encrypted disks" if target["encryption"]["enabled"] else "") + ")")
         return (create, agent, copy, self.resize[shrinks], self.sync, verify, *self.gates, clear, self.last)
 
 

@@ -35,7 +35,7 @@ CHECKED_GATES = frozenset({StepKind.TEST_VALIDATION, StepKind.BUSINESS_VALIDATIO
 WINDOWED_STEPS = frozenset({StepKind.CUTOVER, StepKind.SOURCE_CLEAR})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: one per server at 100k
 class DesiredResource:
     """A resource the spec wants, with canonical JSON attributes."""
 
@@ -46,7 +46,7 @@ class DesiredResource:
     attrs: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: one per server at 100k
 class Step:
     kind: StepKind
     enabled: bool
@@ -57,7 +57,7 @@ class Step:
         return self.kind in MANUAL_STEPS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__: one per server at 100k
 class ServerNode:
     workflow: str
     server: str
@@ -75,7 +75,7 @@ class ServerNode:
         return f"{self.workflow}/{self.server}/{kind.value}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class WorkflowNode:
     name: str
     position: int  # creation order: later workflows queue behind earlier ones

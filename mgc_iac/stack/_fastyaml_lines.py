@@ -18,6 +18,9 @@ from typing import Any
 Scalar = Callable[[str], Any]  # a plain scalar's text -> its value (quoted scalars are always strings)
 MAX_DEPTH = 64  # deeper documents go to libyaml (no recursion limit reached here)
 MAX_KEY = 1000  # libyaml refuses an implicit key longer than 1024 characters
+# entries a cache of seen lines or tokens keeps before it starts over: a big stack's repeats (os, disks, facts)
+# come back at once, its unique lines (names, IPs, MACs) would grow the caches past the CPU's cache at 100k
+CACHE_LIMIT = 4096
 
 _PRINTABLE = b"\n" + bytes(range(0x20, 0x7F))  # outside it (tabs, control characters, non-ASCII): libyaml decides
 _LINE = re.compile(r"^( *)([^ #\n][^\n]*)$", re.MULTILINE)  # content lines; blank and comment lines skipped
@@ -78,6 +81,8 @@ class _Values(dict):
             value = token[1:-1]
         else:
             value = self.scalar(token)
+        if len(self) >= CACHE_LIMIT:
+            self.clear()
         self[token] = value
         return value
 
@@ -118,6 +123,8 @@ class _Reader:
             match = _KEY_VALUE.match(body)
             if match is not None:  # key: scalar
                 key, value = values[match[1]], values[match[2]]
+                if len(pairs) >= CACHE_LIMIT:
+                    pairs.clear()
                 pairs[body] = (key, value)
                 out[key] = value
                 continue
@@ -128,6 +135,8 @@ class _Reader:
             if rest and rest[0] != "#":
                 key = values[match[1]]
                 out[key] = self.inline(rest)
+                if len(keyed) >= CACHE_LIMIT:
+                    keyed.clear()
                 keyed[body] = (key, rest)
             elif i < count and (indents[i] > indent or (indents[i] == indent and _DASH.match(bodies[i]))):
                 out[values[match[1]]], i = self.node(i, indents[i], depth + 1)
@@ -168,12 +177,12 @@ class _Reader:
             out = {values[key]: values[value] for key, value in pairs}
             if len(out) != len(pairs):
                 raise NotSimple
-            self.flows[text] = (True, tuple(out.items()))
+            self._seen_flow(text, True, tuple(out.items()))
             return out
         if first == "[" and (match := _FLAT_SEQUENCE.match(text)) is not None:
             values = self.values
             items = [values[token] for token in _TOKEN.findall(match[1])] if match[1] else []
-            self.flows[text] = (False, tuple(items))
+            self._seen_flow(text, False, tuple(items))
             return items
         if first in "[{":
             value, end = self.flow(text, 0, 0)
@@ -184,6 +193,11 @@ class _Reader:
         if match is None:
             raise NotSimple
         return self.values[match[1]]
+
+    def _seen_flow(self, text: str, mapping: bool, items: tuple[Any, ...]) -> None:
+        if len(self.flows) >= CACHE_LIMIT:
+            self.flows.clear()
+        self.flows[text] = (mapping, items)
 
     def flow(self, text: str, pos: int, depth: int) -> tuple[Any, int]:
         """A nested flow collection opening at text[pos], and the position after it."""

@@ -26,7 +26,7 @@ from yaml.events import (
 )
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
 
-from mgc_iac.stack._fastyaml_lines import NotSimple, read_simple
+from mgc_iac.stack._fastyaml_lines import CACHE_LIMIT, NotSimple, read_simple
 
 try:  # libyaml parses in C; PyYAML wheels ship it
     SafeLoader: type = yaml.CSafeLoader
@@ -144,5 +144,7 @@ class _PlainScalars:
                 value = self.loader.yaml_constructors[tag](self.loader, ScalarNode(tag, text))
             except Exception:  # noqa: BLE001 - libyaml's path raises it again, with its line
                 raise NotSimple from None
+        if len(self.resolved) >= CACHE_LIMIT:
+            self.resolved.clear()
         self.resolved[text] = value
         return value

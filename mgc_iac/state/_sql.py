@@ -18,6 +18,7 @@ from mgc_iac._gc import gc_paused
 from mgc_iac.errors import MacConflictError, StateError, UserError
 from mgc_iac.state.holder import allot, mac_conflict, now
 from mgc_iac.state.model import (
+    STEP_ROWS,
     AppliedRecord,
     ApprovalRecord,
     JournalEntry,
@@ -235,9 +236,7 @@ class SQLStore(StateStore):
                 row[0]: row for row in read(
                     "SELECT address, kind, workflow, server, attrs, outputs FROM resources WHERE stack = ?", (stack,))})
             steps = RecordedSteps({  # each StepRecord built on access: a plan reads only the statuses
-                row[0]: row for row in read(
-                    "SELECT gate, workflow, server, step, status, attempt, detail, updated_at FROM steps "
-                    "WHERE stack = ?", (stack,))})
+                row[0]: row for row in read(STEP_ROWS, (stack,))})
             order = {name: int(seq) for name, seq in read("SELECT name, seq FROM workflows WHERE stack = ?", (stack,))}
         return Snapshot(stack, serial, resources, steps, order)
 

@@ -115,6 +115,11 @@ class RecordedResources(Mapping[str, ResourceRecord]):
 
 _STATUS = {s.value: s for s in StepStatus}  # enum lookup by value, without the Enum call's overhead
 
+# RecordedSteps' rows: workflow, server and step are cut from the gate by their lengths (the store writes the gate
+# as workflow/server/step) and an empty detail comes back as NULL: 4 strings fewer a row, 2.8M at 100k servers
+STEP_ROWS = ("SELECT gate, status, attempt, NULLIF(detail, '{}'), updated_at, length(workflow), length(server) "
+             "FROM steps WHERE stack = ?")
+
 
 class RecordedSteps(Mapping[str, StepRecord]):
     """Recorded steps by gate, each built on access: a plan needs only their statuses, so a 100k-server state is
@@ -123,7 +128,8 @@ class RecordedSteps(Mapping[str, StepRecord]):
     __slots__ = ("_rows", "_parsed", "_statuses")
 
     def __init__(self, rows: Mapping[str, Sequence[Any]] | None = None) -> None:
-        # gate -> (gate, workflow, server, step, status, attempt, detail as JSON text, updated_at): the row as read
+        # gate -> (gate, status, attempt, detail as JSON text or None for {}, updated_at, len(workflow),
+        # len(server)): the row as read (STEP_ROWS)
         self._rows = rows or {}
         self._parsed: dict[str, StepRecord] = {}
         self._statuses: dict[str, str] | None = None
@@ -131,9 +137,10 @@ class RecordedSteps(Mapping[str, StepRecord]):
     def __getitem__(self, gate: str) -> StepRecord:
         record = self._parsed.get(gate)
         if record is None:
-            _, workflow, server, step, status, attempt, detail, at = self._rows[gate]
-            record = StepRecord(workflow, server, step, _STATUS[status], attempt,
-                                {} if detail == "{}" else json.loads(detail), at)
+            _, status, attempt, detail, at, workflow_len, server_len = self._rows[gate]
+            step_at = workflow_len + server_len + 2
+            record = StepRecord(gate[:workflow_len], gate[workflow_len + 1:step_at - 1], gate[step_at:],
+                                _STATUS[status], attempt, {} if detail is None else json.loads(detail), at)
             self._parsed[gate] = record
         return record
 
@@ -152,7 +159,7 @@ class RecordedSteps(Mapping[str, StepRecord]):
     def statuses(self) -> dict[str, str]:
         """gate -> its status's value, without building the records."""
         if self._statuses is None:
-            self._statuses = dict(zip(self._rows, map(itemgetter(4), self._rows.values()), strict=True))
+            self._statuses = dict(zip(self._rows, map(itemgetter(1), self._rows.values()), strict=True))
         return self._statuses
 
 
