@@ -219,8 +219,9 @@ def _server_changes(graph: Graph, snapshot: Snapshot, changes: list[ResourceChan
     made: dict[tuple[str, StepAction, bool, str], StepChange] = {}  # frozen: servers with the same words share one
     statuses = _statuses(snapshot.steps) if statuses is None else statuses
     by_step: dict[tuple[int, str | None], StepChange] = {}
-    return tuple(_server_change(node, snapshot, restart.get(f"{node.workflow}/{node.server}"),
-                                moves.get(f"{node.workflow}/{node.server}"), made, statuses, by_step)
+    return tuple(_server_change(node, snapshot, restart.get(f"{node.workflow}/{node.server}") if restart else None,
+                                moves.get(f"{node.workflow}/{node.server}") if moves else None, made, statuses,
+                                by_step)  # the usual plan restarts and moves nothing: no address built to look up
                  for node in graph.servers())
 
 
@@ -423,6 +424,7 @@ def _dotted(deepdiff_path: str) -> str:
     return out.lstrip(".")
 
 
+_UNSHARED = StepKind.CREATE_TARGET  # graph/build.py: the one step whose words name the server's target
 _KIND_VALUE = {k: k.value for k in StepKind}  # the enum's .value is a descriptor call: 10 a server
 RESUMED_REASON = "approved and started before an interruption: resumed without a new approval"
 
@@ -450,7 +452,10 @@ def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
     for index, step in enumerate(node.steps):
         kind = _KIND_VALUE[step.kind]
         status = statuses.get(prefix + kind) if statuses else None  # a first plan: nothing recorded
-        if status != _RUNNING and (reset_from is None or status != _DONE):  # no reset or record changes it
+        if step.kind is _UNSHARED:  # its words name the target: kept in no cache (100k entries at 100k servers)
+            change = _step_change(step, kind, status, reset_from, index, snapshot.steps.get(prefix + kind)
+                                  if status == _RUNNING else None, None)
+        elif status != _RUNNING and (reset_from is None or status != _DONE):  # no reset or record changes it
             key = (id(step), status)
             change = by_step.get(key)
             if change is None:
@@ -463,8 +468,9 @@ def _server_change(node: ServerNode, snapshot: Snapshot, reset_from: int | None,
 
 
 def _step_change(step: Step, kind: str, status: str | None, reset_from: int | None, index: int, record: Any,
-                 made: dict[tuple[str, StepAction, bool, str], StepChange]) -> StepChange:
-    """One step of a server: `status` its recorded status value, `record` its StepRecord when it runs."""
+                 made: dict[tuple[str, StepAction, bool, str], StepChange] | None) -> StepChange:
+    """One step of a server: `status` its recorded status value, `record` its StepRecord when it runs; `made`: the
+    changes shared between servers (None: a change no other server shares)."""
     manual = step.kind in MANUAL_STEPS
     done = status == _DONE and (reset_from is None or index < reset_from)
     reason = step.reason
@@ -481,6 +487,8 @@ def _step_change(step: Step, kind: str, status: str | None, reset_from: int | No
     else:
         action = StepAction.RUN
     key = (kind, action, manual, reason)
+    if made is None:
+        return StepChange(*key)
     change = made.get(key)
     if change is None:
         change = made[key] = StepChange(*key)

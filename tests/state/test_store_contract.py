@@ -78,6 +78,23 @@ def test_a_failed_transaction_changes_nothing(store):
     assert store.serial("demo") == 0 and len(store.snapshot("demo").resources) == 0 and store.journal("demo") == []
 
 
+def test_snapshot_steps_are_the_records_written(store):
+    """The snapshot reads steps as compact rows (names cut from the gate, statuses as codes): every record comes back
+    whole, names of any length and alphabet, every status, empty and non-empty details."""
+    written = [StepRecord("wave-1", "srv-a", "CreateTarget", StepStatus.DONE, updated_at="2026-12-01T00:00:00Z"),
+               StepRecord("w", "s" * 300, "Cutover", StepStatus.RUNNING, attempt=2,
+                          detail={"approved_by": ["ann"], "note": "{}"}, updated_at="t"),
+               StepRecord("vague-é-西", "srv/with/slashes", "StartMigration", StepStatus.FAILED, attempt=300,
+                          detail={}, updated_at="u")]
+    written += [StepRecord("all", f"s-{s.value}", "SourceClear", s, updated_at="v") for s in StepStatus]
+    with store.transaction("demo") as txn:
+        for record in written:
+            txn.put_step(record)
+    steps = store.snapshot("demo").steps
+    assert {gate: steps[gate] for gate in steps} == {r.gate: r for r in written}
+    assert steps.statuses() == {r.gate: r.status.value for r in written}
+
+
 def test_state_survives_reopening(location):
     first = open_store(location)
     with first.transaction("demo") as txn:
