@@ -78,6 +78,9 @@ def check_stack(
 # --- inventory -------------------------------------------------------------------------------------------
 
 def _duplicates(ctx: RuleContext, key: str, names: Iterable[str], what: str) -> None:
+    names = list(names)
+    if len(set(names)) == len(names):
+        return  # the usual stack: no name twice, known from one set built in C
     seen: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in seen:
@@ -104,6 +107,10 @@ def rule_unique_names(ctx: RuleContext) -> None:
 
 
 def rule_unique_macs(ctx: RuleContext) -> None:
+    macs = [src.mac for src in ctx.stack.sources]
+    unique = set(macs)
+    if len(unique) == len(macs) and not ctx.other_macs.keys() & unique:
+        return  # the usual stack: every MAC once, none another stack's
     first: dict[str, int] = {}
     for i, src in enumerate(ctx.stack.sources):
         if src.mac in first:

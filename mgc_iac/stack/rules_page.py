@@ -193,6 +193,8 @@ def rule_verify_off_hash_on(ctx: RuleContext) -> None:
 
 
 def rule_moved(ctx: RuleContext) -> None:
+    if not ctx.stack.moved:
+        return  # the usual stack: no 100k-address set built to check nothing
     desired = {f"{wf.name}/{s.name}" for wf in ctx.stack.workflows for s in ctx.servers(wf)}
     seen: set[str] = set()
     for i, move in enumerate(ctx.stack.moved):
