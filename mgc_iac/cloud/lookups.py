@@ -10,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mgc_iac.cloud.endpoint import cloud_for, config_key
+
+if TYPE_CHECKING:
+    from mgc_iac.cloud._types import KeyInfo, SecurityGroup, Subnet, Vpc
 
 _lookups: ContextVar[dict[tuple[str, ...], Any] | None] = ContextVar("mgc_iac_lookups", default=None)
 T = TypeVar("T")
@@ -39,7 +42,8 @@ def lookup(config: dict[str, Any], kind: str, name: str, fetch: Callable[[], T])
     return cache[key]
 
 
-def target_network(config: dict[str, Any], vpc: str, subnet: str, security_group: str) -> tuple[Any, Any, Any]:
+def target_network(config: dict[str, Any], vpc: str, subnet: str,
+                   security_group: str) -> tuple[Vpc, Subnet, SecurityGroup]:
     """The target's VPC, subnet (in that VPC) and security group, found by name."""
     cloud = cloud_for(config)
     found_vpc = lookup(config, "vpc", vpc, lambda: cloud.vpc.find_vpc(vpc))
@@ -49,7 +53,7 @@ def target_network(config: dict[str, Any], vpc: str, subnet: str, security_group
     return found_vpc, found_subnet, group
 
 
-def kms_key(config: dict[str, Any], ref: str) -> Any:
+def kms_key(config: dict[str, Any], ref: str) -> KeyInfo:
     """The KMS key a disk is encrypted with, by id or alias."""
     return lookup(config, "kms_key", ref, lambda: cloud_for(config).kms.describe_key(ref))
 
