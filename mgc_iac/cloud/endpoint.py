@@ -118,7 +118,7 @@ def settings_for(config: dict[str, Any]) -> CloudSettings:
 
 
 def _lab_settings(config: dict[str, Any]) -> CloudSettings:
-    lab_dir = Path(config.get("lab_dir") or default_lab_dir())
+    lab_dir = lab_dir_of(config)
     url, project, region = config.get("url"), config.get("project_id"), config.get("region")
     domain = config.get("domain_id") or ""
     if not url:
